@@ -1,0 +1,1 @@
+"""db feature of gmc."""

@@ -1,0 +1,1 @@
+"""genomics feature of gmc."""

@@ -1,0 +1,1 @@
+"""genomics annotation feature of gmc."""

@@ -1,0 +1,1 @@
+"""genomics store feature of gmc."""

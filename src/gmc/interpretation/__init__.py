@@ -1,0 +1,1 @@
+"""interpretation feature of gmc."""

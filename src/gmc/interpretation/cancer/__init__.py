@@ -1,0 +1,1 @@
+"""interpretation cancer feature of gmc."""

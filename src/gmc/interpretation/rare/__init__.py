@@ -1,0 +1,1 @@
+"""interpretation rare feature of gmc."""

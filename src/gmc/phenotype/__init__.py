@@ -1,0 +1,1 @@
+"""phenotype feature of gmc."""

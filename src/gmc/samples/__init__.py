@@ -1,0 +1,1 @@
+"""samples feature of gmc."""

@@ -1,0 +1,113 @@
+"""Settings for gmc: one class, environment variables prefixed GMC_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The development secret; production refuses to start with it.
+DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or unsafe; the message names the environment variable."""
+
+
+def _default_refdata() -> Path | None:
+    """Finds ../shared/refdata beside the working directory or the source checkout."""
+    for base in (Path.cwd(), _REPO_ROOT):
+        candidate = (base / ".." / "shared" / "refdata").resolve()
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from GMC_* environment variables (and a .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="GMC_", env_file=".env", extra="ignore")
+
+    #: development, test or production; production enforces safe secrets and secure cookies.
+    environment: str = "development"
+    #: SQLAlchemy URL; SQLite under ./var by default, postgresql+psycopg://... for PostgreSQL.
+    database_url: str = ""
+    #: Where gmc keeps its own files (variant store, uploads, caches).
+    data_dir: Path = Path("var")
+    #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge).
+    refdata: Path | None = Field(default_factory=_default_refdata)
+    #: Signs session cookies and CSRF tokens.
+    secret_key: str = DEFAULT_SECRET_KEY
+    #: Send cookies only over HTTPS (defaults to on in production).
+    cookie_secure: bool | None = None
+    #: Web session lifetime in minutes.
+    session_minutes: int = 8 * 60
+    #: Failed logins in a row that lock an account, and for how long.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    #: Variant store query engine: duckdb (a centre) or spark (national scale).
+    variant_engine: str = "duckdb"
+    #: Optional genome FASTA (bgzipped + faidx) for codon-level annotation.
+    reference_fasta: Path | None = None
+    #: Optional population frequency sites files (VCF or Parquet), comma-separated.
+    frequency_files: str = ""
+    #: Log level for the JSON logs.
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        """Derives the default database URL and cookie policy from the other settings."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'gmc.db').resolve()}"
+        if self.cookie_secure is None:
+            self.cookie_secure = self.is_production
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True when running as a production service."""
+        return self.environment.lower() in {"production", "prod"}
+
+    def check_production_safety(self) -> None:
+        """Refuses to run in production with a default or short secret key."""
+        if not self.is_production:
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production"
+            )
+        if self.database_url.startswith("sqlite") and "/var/" not in self.database_url:
+            pass  # SQLite is allowed in production for a single-site install
+
+    def refdata_dir(self) -> Path:
+        """The reference-data directory, or a clear error naming GMC_REFDATA."""
+        if self.refdata is None or not Path(self.refdata).is_dir():
+            raise ConfigurationError(
+                "reference data is needed but GMC_REFDATA is not set to an existing directory"
+                + (f" (it is {self.refdata})" if self.refdata else "")
+            )
+        return Path(self.refdata)
+
+    def refdata_path(self, *parts: str) -> Path:
+        """A file inside the reference-data directory, with an error naming it when missing."""
+        path = self.refdata_dir().joinpath(*parts)
+        if not path.exists():
+            raise ConfigurationError(f"reference file {path} is missing from GMC_REFDATA ({self.refdata})")
+        return path
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forgets cached settings so a changed environment is read again (tests, CLI)."""
+    get_settings.cache_clear()
