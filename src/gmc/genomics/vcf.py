@@ -1,0 +1,500 @@
+"""VCF/BCF reading into split, trimmed, normalised allele batches (numpy columns, Arrow tables)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from cyvcf2 import VCF
+
+#: Lengths of the primary chromosomes in each build (MT is identical in both, so left out).
+BUILD_CONTIG_LENGTHS: dict[str, dict[str, int]] = {
+    "GRCh37": {
+        "1": 249250621, "2": 243199373, "3": 198022430, "4": 191154276, "5": 180915260, "6": 171115067,
+        "7": 159138663, "8": 146364022, "9": 141213431, "10": 135534747, "11": 135006516,
+        "12": 133851895, "13": 115169878, "14": 107349540, "15": 102531392, "16": 90354753,
+        "17": 81195210, "18": 78077248, "19": 59128983, "20": 63025520, "21": 48129895,
+        "22": 51304566, "X": 155270560, "Y": 59373566,
+    },
+    "GRCh38": {
+        "1": 248956422, "2": 242193529, "3": 198295559, "4": 190214555, "5": 181538259, "6": 170805979,
+        "7": 159345973, "8": 145138636, "9": 138394717, "10": 133797422, "11": 135086622,
+        "12": 133275309, "13": 114364328, "14": 107043718, "15": 101991189, "16": 90338345,
+        "17": 83257441, "18": 80373285, "19": 58617616, "20": 64444167, "21": 46709983,
+        "22": 50818468, "X": 156040895, "Y": 57227415,
+    },
+}
+
+_BUILD_ALIASES = {
+    "grch37": "GRCh37", "hg19": "GRCh37", "b37": "GRCh37", "37": "GRCh37",
+    "grch38": "GRCh38", "hg38": "GRCh38", "b38": "GRCh38", "38": "GRCh38",
+}
+
+#: ALT alleles that are not real alternate sequences and so produce no allele row.
+_NON_ALLELES = frozenset({"*", "<*>", "<NON_REF>", ".", "<X>"})
+
+_CONTIG_RE = re.compile(r"^##contig=<(.*)>\s*$")
+
+
+class VcfFormatError(ValueError):
+    """A VCF/BCF file cannot be read; names the file and (when known) the line."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path.name} line {line}" if line else self.path.name
+        super().__init__(f"{where}: {message}")
+
+
+class VcfBuildError(VcfFormatError):
+    """The genome build cannot be detected, or differs from the one expected."""
+
+
+def normalise_chrom(chrom: str) -> str:
+    """Returns the contig name without a chr prefix, with chrM/M as MT."""
+    if chrom[:3].lower() == "chr":
+        chrom = chrom[3:]
+    if chrom in ("M", "m", "MT", "mt"):
+        return "MT"
+    return chrom.upper() if chrom in ("x", "y") else chrom
+
+
+def normalise_build(build: str) -> str:
+    """Returns GRCh37 or GRCh38 for a build name or alias (hg19, b37, hg38 ...)."""
+    try:
+        return _BUILD_ALIASES[build.strip().lower()]
+    except KeyError:
+        raise ValueError(f"unknown genome build {build!r}: expected GRCh37 or GRCh38") from None
+
+
+def detect_build(contig_lengths: dict[str, int]) -> str | None:
+    """Returns the build whose primary chromosome lengths match the given contigs, or None if none do."""
+    votes = {build: 0 for build in BUILD_CONTIG_LENGTHS}
+    for name, length in contig_lengths.items():
+        chrom = normalise_chrom(name)
+        for build, lengths in BUILD_CONTIG_LENGTHS.items():
+            if lengths.get(chrom) == length:
+                votes[build] += 1
+    matched = [b for b, v in votes.items() if v]
+    if len(matched) == 1:
+        return matched[0]
+    if len(matched) > 1:
+        raise ValueError(f"contig lengths match both builds ({votes})")
+    return None
+
+
+def trim_alleles(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Removes the bases REF and ALT share at the end, then at the start, keeping one base each."""
+    if alt.startswith("<") or "[" in alt or "]" in alt:
+        return pos, ref, alt
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    start = 0
+    while len(ref) - start > 1 and len(alt) - start > 1 and ref[start] == alt[start]:
+        start += 1
+    return pos + start, ref[start:], alt[start:]
+
+
+@dataclass
+class VariantBatch:
+    """n allele rows after splitting and trimming, with per-sample genotype columns."""
+
+    #: Contig, normalised ("1".."22", "X", "Y", "MT").
+    chrom: np.ndarray
+    #: 1-based position after trimming.
+    pos: np.ndarray
+    ref: np.ndarray
+    alt: np.ndarray
+    #: Phred quality, NaN when missing.
+    qual: np.ndarray
+    #: "PASS", "." (not filtered) or the ;-joined failed filters.
+    filter: np.ndarray
+    #: 1-based line in the file (record number for BCF), for error messages.
+    line: np.ndarray
+    #: (n, n_samples) int8: 0 hom-ref, 1 het, 2 hom-alt or hemizygous alt, -1 missing.
+    gt: np.ndarray
+    #: (n, n_samples) int8 number of alleles called for the sample.
+    ploidy: np.ndarray
+    gq: np.ndarray
+    dp: np.ndarray
+    ad_ref: np.ndarray
+    ad_alt: np.ndarray
+    #: Raw values of the requested INFO keys per row (None when absent); Number=A/R split per allele.
+    info: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Sample names, the columns of the genotype arrays.
+    samples: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def to_arrow(self) -> tuple[pa.Table, pa.Table]:
+        """Returns a sites table and a long table of the non-missing, non-hom-ref genotype calls."""
+        columns: dict[str, Any] = {
+            "chrom": pa.array(self.chrom, pa.string()),
+            "pos": pa.array(self.pos, pa.int32()),
+            "ref": pa.array(self.ref, pa.string()),
+            "alt": pa.array(self.alt, pa.string()),
+            "qual": pa.array(self.qual, pa.float32(), from_pandas=True),
+            "filter": pa.array(self.filter, pa.string()),
+            "line": pa.array(self.line, pa.int64()),
+        }
+        for key, values in self.info.items():
+            columns[key] = _info_array(values)
+        sites = pa.table(columns)
+        rows, cols = np.nonzero(self.gt > 0)
+        names = np.asarray(self.samples, dtype=object)
+        genotypes = pa.table({
+            "row": pa.array(rows.astype(np.int64)),
+            "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
+            "gt": pa.array(self.gt[rows, cols], pa.int8()),
+            "ploidy": pa.array(self.ploidy[rows, cols], pa.int8()),
+            "gq": pa.array(self.gq[rows, cols], pa.int16()),
+            "dp": pa.array(self.dp[rows, cols], pa.int32()),
+            "ad_ref": pa.array(self.ad_ref[rows, cols], pa.int32()),
+            "ad_alt": pa.array(self.ad_alt[rows, cols], pa.int32()),
+        })
+        return sites, genotypes
+
+
+def _info_array(values: np.ndarray) -> pa.Array:
+    """Converts raw INFO values to Arrow, as numbers when they all are, else as text."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.array(list(values), pa.bool_())
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array([None if v is None else _info_text(v) for v in values], pa.string())
+
+
+def _info_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join("." if v is None else str(v) for v in value)
+    return str(value)
+
+
+class VcfReader:
+    """An open VCF/BCF file: its samples, genome build and allele batches."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        samples: list[str] | None = None,
+        info_keys: tuple[str, ...] = (),
+        build: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VcfFormatError(self.path, None, "file not found")
+        self.info_keys = tuple(info_keys)
+        self.is_bcf = _is_bcf(self.path)
+        try:
+            self._vcf = VCF(str(self.path), gts012=False, lazy=True, threads=1)
+        except (OSError, Exception) as error:  # cyvcf2 raises a bare Exception on a bad header
+            raise VcfFormatError(self.path, None, f"cannot open as VCF/BCF ({error})") from error
+        all_samples = list(self._vcf.samples)
+        if samples is not None:
+            unknown = [s for s in samples if s not in all_samples]
+            if unknown:
+                raise VcfFormatError(self.path, None, f"unknown sample(s) {unknown}; the file has {all_samples}")
+            self._vcf.set_samples(list(samples))
+            self.samples = list(samples)
+        else:
+            self.samples = all_samples
+        header = self._vcf.raw_header
+        # htslib adds lines (e.g. FILTER=PASS) to its header copy, so count the file's own lines
+        self._header_lines = 0 if self.is_bcf else _count_header_lines(self.path)
+        self.contig_lengths = _contig_lengths(header)
+        self.build = self._resolve_build(build)
+        #: FORMAT keys the header declares; asking htslib for an undeclared one costs time per record
+        self._format_keys = {
+            key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header
+        }
+        self._info_number: dict[str, str] = {}
+        for key in self.info_keys:
+            try:
+                self._info_number[key] = self._vcf.get_header_type(key).get("Number", ".")
+            except KeyError:
+                self._info_number[key] = "."
+
+    def _resolve_build(self, expected: str | None) -> str:
+        try:
+            detected = detect_build(self.contig_lengths)
+        except ValueError as error:
+            raise VcfBuildError(self.path, None, str(error)) from None
+        wanted = normalise_build(expected) if expected else None
+        if detected and wanted and detected != wanted:
+            raise VcfBuildError(
+                self.path, None, f"the ##contig lengths are {detected} but {wanted} was expected"
+            )
+        build = detected or wanted
+        if build is None:
+            raise VcfBuildError(
+                self.path, None, "no ##contig lengths to detect the genome build from; give the build"
+            )
+        return build
+
+    def __enter__(self) -> VcfReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes the underlying file."""
+        self._vcf.close()
+
+    def batches(self, size: int = 100_000) -> Iterator[VariantBatch]:
+        """Yields batches of about `size` allele rows, in file order."""
+        builder = _BatchBuilder(self)
+        record_index = 0
+        iterator = iter(self._vcf)
+        while True:
+            line = self._header_lines + record_index + 1
+            try:
+                record = next(iterator)
+            except StopIteration:
+                break
+            except Exception as error:  # htslib reports truncation and parse errors as bare Exception
+                raise VcfFormatError(self.path, line, _explain(error)) from None
+            try:
+                builder.add(record, line)
+            except (ValueError, IndexError, TypeError) as error:
+                raise VcfFormatError(self.path, line, f"malformed record ({error})") from None
+            record_index += 1
+            if builder.rows >= size:
+                yield builder.build()
+                builder = _BatchBuilder(self)
+        if builder.rows:
+            yield builder.build()
+
+
+def open_vcf(
+    path: str | Path,
+    *,
+    samples: list[str] | None = None,
+    info_keys: tuple[str, ...] = (),
+    build: str | None = None,
+) -> VcfReader:
+    """Opens a VCF or BCF (plain or bgzipped); `build` is the expected build, checked against the header."""
+    return VcfReader(path, samples=samples, info_keys=info_keys, build=build)
+
+
+def _is_bcf(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read(3) == b"BCF"
+        except (OSError, EOFError):
+            return False
+    return head == b"BC"
+
+
+def _count_header_lines(path: Path) -> int:
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    count = 0
+    try:
+        with opener(path, "rb") as handle:
+            for line in handle:
+                if not line.startswith(b"#"):
+                    break
+                count += 1
+    except (OSError, EOFError) as error:
+        raise VcfFormatError(path, count + 1, f"unreadable header ({error})") from None
+    return count
+
+
+def _contig_lengths(header: str) -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    for line in header.splitlines():
+        match = _CONTIG_RE.match(line)
+        if not match:
+            continue
+        fields = dict(part.split("=", 1) for part in match.group(1).split(",") if "=" in part)
+        if "ID" in fields and fields.get("length", "").isdigit():
+            lengths[fields["ID"]] = int(fields["length"])
+    return lengths
+
+
+def _explain(error: Exception) -> str:
+    text = str(error)
+    if "bcf_read" in text:
+        return f"unreadable record: truncated or corrupt file, or a malformed line ({text})"
+    return text
+
+
+class _BatchBuilder:
+    """Accumulates allele rows from records, then vectorises the genotype arithmetic."""
+
+    def __init__(self, reader: VcfReader) -> None:
+        self.reader = reader
+        self.n_samples = len(reader.samples)
+        self.chrom: list[str] = []
+        self.pos: list[int] = []
+        self.ref: list[str] = []
+        self.alt: list[str] = []
+        self.qual: list[float] = []
+        self.filter: list[str] = []
+        self.line: list[int] = []
+        self.allele: list[int] = []
+        #: index into the per-record genotype lists, one per row
+        self.record_of_row: list[int] = []
+        self.genotypes: list[np.ndarray] = []
+        self.gq: list[np.ndarray | None] = []
+        self.dp: list[np.ndarray | None] = []
+        self.ad: list[np.ndarray | None] = []
+        self.info: dict[str, list[Any]] = {k: [] for k in reader.info_keys}
+        self.rows = 0
+        self._chrom_cache: dict[str, str] = {}
+
+    def add(self, record: Any, line: int) -> None:
+        alts = record.ALT
+        if not alts:
+            return
+        chrom_raw = record.CHROM
+        chrom = self._chrom_cache.get(chrom_raw)
+        if chrom is None:
+            chrom = self._chrom_cache[chrom_raw] = normalise_chrom(chrom_raw)
+        ref = record.REF
+        pos = record.POS
+        qual = record.QUAL
+        qual = np.nan if qual is None else qual
+        filters = record.FILTERS
+        filt = ";".join(filters) if filters else "."
+        record_index = len(self.genotypes)
+        info_values = [(k, record.INFO.get(k)) for k in self.reader.info_keys]
+        n_rows = 0
+        for allele, alt in enumerate(alts, start=1):
+            if alt in _NON_ALLELES:
+                continue
+            row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
+            self.chrom.append(chrom)
+            self.pos.append(row_pos)
+            self.ref.append(row_ref)
+            self.alt.append(row_alt)
+            self.qual.append(qual)
+            self.filter.append(filt)
+            self.line.append(line)
+            self.allele.append(allele)
+            self.record_of_row.append(record_index)
+            for key, value in info_values:
+                self.info[key].append(self._per_allele(key, value, allele))
+            n_rows += 1
+        if not n_rows:
+            return
+        self.rows += n_rows
+        if self.n_samples:
+            self.genotypes.append(record.genotype.array())
+            keys = self.reader._format_keys
+            self.gq.append(_format_or_none(record, "GQ") if "GQ" in keys else None)
+            self.dp.append(_format_or_none(record, "DP") if "DP" in keys else None)
+            self.ad.append(_format_or_none(record, "AD") if "AD" in keys else None)
+        else:
+            self.genotypes.append(np.empty((0, 1), np.int16))
+            self.gq.append(None)
+            self.dp.append(None)
+            self.ad.append(None)
+
+    def _per_allele(self, key: str, value: Any, allele: int) -> Any:
+        number = self.reader._info_number.get(key)
+        if isinstance(value, tuple):
+            if number == "A" and len(value) >= allele:
+                return value[allele - 1]
+            if number == "R" and len(value) > allele:
+                return value[allele]
+        return value
+
+    def build(self) -> VariantBatch:
+        n = self.rows
+        s = self.n_samples
+        rec = np.asarray(self.record_of_row, dtype=np.int64)
+        allele = np.asarray(self.allele, dtype=np.int16)
+        gt = np.full((n, s), -1, np.int8)
+        ploidy = np.zeros((n, s), np.int8)
+        gq = np.full((n, s), -1, np.int16)
+        dp = np.full((n, s), -1, np.int32)
+        ad_ref = np.full((n, s), -1, np.int32)
+        ad_alt = np.full((n, s), -1, np.int32)
+        if s and n:
+            width = max(g.shape[1] for g in self.genotypes) - 1  # last column is the phase flag
+            calls = np.full((len(self.genotypes), s, max(width, 1)), -2, np.int16)
+            for i, g in enumerate(self.genotypes):
+                calls[i, :, : g.shape[1] - 1] = g[:, :-1]
+            row_calls = calls[rec]  # (n, s, width)
+            present = row_calls != -2  # -2 pads a lower ploidy
+            ploidy[:] = present.sum(axis=2)
+            missing = (row_calls == -1).any(axis=2) | (ploidy == 0)
+            alt_count = (row_calls == allele[:, None, None]).sum(axis=2)
+            gt[:] = np.where(alt_count == 0, 0, np.where(alt_count == ploidy, 2, 1))
+            gt[missing] = -1
+            self._fill_scalar(gq, self.gq, rec)
+            self._fill_scalar(dp, self.dp, rec)
+            self._fill_ad(ad_ref, ad_alt, rec, allele)
+        info = {}
+        for key, values in self.info.items():
+            column = np.empty(n, dtype=object)
+            column[:] = values
+            info[key] = column
+        return VariantBatch(
+            chrom=np.asarray(self.chrom, dtype=object),
+            pos=np.asarray(self.pos, dtype=np.int32),
+            ref=np.asarray(self.ref, dtype=object),
+            alt=np.asarray(self.alt, dtype=object),
+            qual=np.asarray(self.qual, dtype=np.float32),
+            filter=np.asarray(self.filter, dtype=object),
+            line=np.asarray(self.line, dtype=np.int64),
+            gt=gt,
+            ploidy=ploidy,
+            gq=gq,
+            dp=dp,
+            ad_ref=ad_ref,
+            ad_alt=ad_alt,
+            info=info,
+            samples=list(self.reader.samples),
+        )
+
+    def _fill_scalar(self, out: np.ndarray, values: list[np.ndarray | None], rec: np.ndarray) -> None:
+        per_record = np.full((len(values), out.shape[1]), -1, np.int64)
+        for i, v in enumerate(values):
+            if v is not None:
+                per_record[i] = v[:, 0]
+        per_record[per_record < 0] = -1  # htslib missing/vector-end sentinels are large negatives
+        out[:] = per_record[rec]
+
+    def _fill_ad(self, ad_ref: np.ndarray, ad_alt: np.ndarray, rec: np.ndarray, allele: np.ndarray) -> None:
+        width = max((v.shape[1] for v in self.ad if v is not None), default=0)
+        if not width:
+            return
+        per_record = np.full((len(self.ad), ad_ref.shape[1], width + 1), -1, np.int64)
+        for i, v in enumerate(self.ad):
+            if v is not None:
+                per_record[i, :, : v.shape[1]] = v
+        per_record[per_record < 0] = -1
+        ad_ref[:] = per_record[rec, :, 0]
+        # an AD shorter than the allele count leaves the alt depth at the padding -1
+        index = np.minimum(allele.astype(np.int64), width)[:, None, None]
+        ad_alt[:] = np.take_along_axis(per_record[rec], index, axis=2)[:, :, 0]
+
+
+def _format_or_none(record: Any, key: str) -> np.ndarray | None:
+    try:
+        values = record.format(key)
+    except KeyError:
+        return None
+    if values is None:
+        return None
+    if values.dtype.kind == "f":  # some callers write GQ as a float
+        return np.where(np.isnan(values), -1, np.rint(values)).astype(np.int64)
+    if values.dtype.kind not in "iu":
+        return None
+    return values

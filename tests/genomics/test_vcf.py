@@ -1,0 +1,182 @@
+"""Tests for VCF/BCF reading: splitting, trimming, genotypes, build detection and clear errors."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cyvcf2 import VCF, Writer
+
+from gmc.genomics.vcf import (
+    VcfBuildError,
+    VcfFormatError,
+    detect_build,
+    normalise_chrom,
+    open_vcf,
+    trim_alleles,
+)
+
+HEADER38 = """##fileformat=VCFv4.2
+##contig=<ID=chr1,length=248956422>
+##contig=<ID=chrX,length=156040895>
+##contig=<ID=chrM,length=16569>
+##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">
+##INFO=<ID=NOTE,Number=1,Type=String,Description="Free text">
+##FILTER=<ID=LowQual,Description="Low quality">
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality">
+##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">
+##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tproband\tmother
+"""
+
+RECORDS = [
+    # multi-allelic: the proband carries both ALTs, the mother one; the 2nd ALT shares a suffix with REF
+    "chr1\t1000\t.\tCAG\tC,TAG\t50\tPASS\tAF=0.1,0.2;NOTE=x\tGT:GQ:DP:AD\t1/2:30:20:2,8,10\t0/1:40:25:12,13,0",
+    # MNP with shared flanks: ACGT>ACTT is a single G>T at 1002+2
+    "chr1\t2000\t.\tACGT\tACTT\t.\tLowQual\t.\tGT:AD\t./.:.\t1|1:0,9",
+    # haploid male chrX call and a missing diploid call
+    "chrX\t3000\t.\tG\tA\t99\tPASS\t.\tGT:GQ\t1:50\t./.:.",
+    # mitochondrion, the mother hom-ref
+    "chrM\t73\t.\tA\tG\t99\tPASS\t.\tGT\t1/1\t0/0",
+]
+
+
+def _write(tmp_path: Path, lines: list[str], name: str = "tiny.vcf", header: str = HEADER38) -> Path:
+    path = tmp_path / name
+    text = header + "\n".join(lines) + "\n"
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def _only_batch(path: Path, **kwargs: object):
+    batches = list(open_vcf(path, **kwargs).batches())
+    assert len(batches) == 1
+    return batches[0]
+
+
+def test_normalise_chrom_and_trim():
+    assert [normalise_chrom(c) for c in ("chr1", "1", "chrM", "MT", "chrX", "chr22")] == [
+        "1", "1", "MT", "MT", "X", "22",
+    ]
+    assert trim_alleles(100, "CAG", "TAG") == (100, "C", "T")
+    assert trim_alleles(100, "ACGT", "ACTT") == (102, "G", "T")
+    assert trim_alleles(100, "ATG", "AG") == (100, "AT", "A")
+    assert trim_alleles(100, "C", "<DEL>") == (100, "C", "<DEL>")
+
+
+def test_split_trim_and_genotypes(tmp_path: Path):
+    batch = _only_batch(_write(tmp_path, RECORDS), info_keys=("AF", "NOTE"))
+    assert list(batch.chrom) == ["1", "1", "1", "X", "MT"]
+    assert list(batch.pos) == [1000, 1000, 2002, 3000, 73]
+    assert list(batch.ref) == ["CAG", "C", "G", "G", "A"]
+    assert list(batch.alt) == ["C", "T", "T", "A", "G"]
+    # 1/2 is het for both split rows; the mother's 0/1 makes her hom-ref for the second ALT
+    assert batch.gt[:2].tolist() == [[1, 1], [1, 0]]
+    assert batch.gt[2].tolist() == [-1, 2]
+    assert batch.gt[3].tolist() == [2, -1]
+    assert batch.ploidy[3].tolist() == [1, 2]
+    assert batch.gt[4].tolist() == [2, 0]
+    assert batch.ad_ref[:2].tolist() == [[2, 12], [2, 12]]
+    assert batch.ad_alt[:2].tolist() == [[8, 13], [10, 0]]
+    assert batch.gq[:2].tolist() == [[30, 40], [30, 40]]
+    assert batch.dp[2].tolist() == [-1, -1]
+    assert list(batch.line) == [13, 13, 14, 15, 16]
+    assert list(batch.filter) == ["PASS", "PASS", "LowQual", "PASS", "PASS"]
+    assert math.isnan(batch.qual[2]) and batch.qual[0] == 50
+    # Number=A values are split per ALT; other keys keep the raw value
+    assert batch.info["AF"][0] == pytest.approx(0.1) and batch.info["AF"][1] == pytest.approx(0.2)
+    assert list(batch.info["NOTE"]) == ["x", "x", None, None, None]
+
+    sites, calls = batch.to_arrow()
+    assert sites.num_rows == 5 and {"chrom", "pos", "ref", "alt", "AF", "NOTE"} <= set(sites.column_names)
+    # non-missing, non-hom-ref calls: 2 + 1 + 1 + 1 + 1
+    assert calls.num_rows == 6
+    assert calls.filter(calls["row"].to_numpy() == 3).to_pylist()[0]["sample"] == "proband"
+
+
+def test_sample_subset_and_unknown_sample(tmp_path: Path):
+    path = _write(tmp_path, RECORDS, "tiny.vcf.gz")
+    batch = _only_batch(path, samples=["mother"])
+    assert batch.samples == ["mother"] and batch.gt[:2].tolist() == [[1], [0]]
+    with pytest.raises(VcfFormatError, match="unknown sample"):
+        open_vcf(path, samples=["nobody"])
+
+
+def test_real_exome_grch38(benchmarks_dir: Path):
+    path = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    with gzip.open(path, "rt") as handle:
+        header_lines = sum(1 for line in handle if line.startswith("#"))
+    reader = open_vcf(path)
+    assert reader.build == "GRCh38" and reader.samples == ["manuel"]
+    batches = list(reader.batches(size=10_000))
+    assert len(batches) == 4
+    first = batches[0]
+    # chr1 931131 C>CCCCT 1/1 with AD 6,5, DP 11 and a float GQ of 14.79
+    assert (first.chrom[0], first.pos[0], first.ref[0], first.alt[0]) == ("1", 931131, "C", "CCCCT")
+    assert first.gt[0, 0] == 2 and first.ad_ref[0, 0] == 6 and first.ad_alt[0, 0] == 5
+    assert first.dp[0, 0] == 11 and first.gq[0, 0] == 15
+    assert first.line[0] == header_lines + 1
+    assert sum(len(b) for b in batches) == 36793
+    chroms = set(np.concatenate([b.chrom for b in batches]))
+    assert not any(c.startswith("chr") for c in chroms) and {"1", "X"} <= chroms
+
+
+def test_build_detection_and_mismatch(benchmarks_dir: Path):
+    giab = benchmarks_dir / "annotated/GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz"
+    reader = open_vcf(giab)
+    assert reader.build == "GRCh37" and reader.samples == ["HG002", "HG003", "HG004"]
+    with pytest.raises(VcfBuildError, match="GRCh37 but GRCh38 was expected"):
+        open_vcf(giab, build="GRCh38")
+    assert detect_build({"chr1": 248956422}) == "GRCh38"
+    assert detect_build({"chrUn": 1000}) is None
+
+
+def test_no_contigs_needs_a_build(tmp_path: Path):
+    header = "\n".join(line for line in HEADER38.splitlines() if not line.startswith("##contig")) + "\n"
+    path = _write(tmp_path, RECORDS, header=header)
+    with pytest.raises(VcfBuildError, match="give the build"):
+        open_vcf(path)
+    assert open_vcf(path, build="hg38").build == "GRCh38"
+
+
+def test_bcf_reads_like_the_vcf(benchmarks_dir: Path, tmp_path: Path):
+    source = benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"
+    bcf = tmp_path / "trio.bcf"
+    vcf = VCF(str(source))
+    writer = Writer(str(bcf), vcf, mode="wb")
+    for record in vcf:
+        writer.write_record(record)
+    writer.close()
+    vcf.close()
+    from_vcf = _only_batch(source)
+    from_bcf = _only_batch(bcf)
+    assert open_vcf(bcf).is_bcf and not open_vcf(source).is_bcf
+    assert list(from_bcf.pos) == list(from_vcf.pos) and list(from_bcf.alt) == list(from_vcf.alt)
+    assert np.array_equal(from_bcf.gt, from_vcf.gt) and np.array_equal(from_bcf.ad_alt, from_vcf.ad_alt)
+
+
+def test_truncated_gzip_names_file_and_line(benchmarks_dir: Path, tmp_path: Path):
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    truncated = tmp_path / "truncated.vcf.gz"
+    truncated.write_bytes(source.read_bytes()[:1_000_000])
+    with pytest.raises(VcfFormatError) as caught:
+        for _ in open_vcf(truncated).batches():
+            pass
+    assert caught.value.line and caught.value.line > 1000
+    assert str(caught.value).startswith(f"truncated.vcf.gz line {caught.value.line}:")
+
+
+def test_malformed_line_names_its_line(tmp_path: Path):
+    bad = RECORDS[:2] + ["chr1\tnot_a_number\t.\tA\tG\t10\tPASS\t.\tGT\t0/1\t0/0"] + RECORDS[2:]
+    with pytest.raises(VcfFormatError, match=r"tiny.vcf line 15:") as caught:
+        for _ in open_vcf(_write(tmp_path, bad)).batches():
+            pass
+    assert caught.value.line == 15
