@@ -28,3 +28,266 @@ def refdata_dir(shared_dir: Path) -> Path:
 def benchmarks_dir(shared_dir: Path) -> Path:
     """The shared benchmark cases (phenopackets, exomes, annotated trios, tumours)."""
     return shared_dir / "benchmarks"
+
+
+# --------------------------------------------------------------------------------------------
+# Real databases: every database-touching test runs on SQLite and on a throwaway PostgreSQL.
+# --------------------------------------------------------------------------------------------
+import glob  # noqa: E402
+import itertools  # noqa: E402
+import pwd  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
+ENGINES = ["sqlite", "postgresql"]
+_PG_USER_CANDIDATES = ("postgres", "gmcpg")
+
+
+def _pg_bindir() -> Path:
+    """The directory holding initdb and pg_ctl (Debian's versioned dir first, then PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("initdb")
+    if which:
+        return Path(which).parent
+    raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found: run `make test`, which installs them")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_os_user() -> str | None:
+    """initdb refuses to run as root, so the server runs as an unprivileged system user."""
+    if os.geteuid() != 0:
+        return None
+    for name in _PG_USER_CANDIDATES:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "gmcpg"], check=True)
+    return "gmcpg"
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster in a temporary directory on a free port."""
+
+    def __init__(self) -> None:
+        self.bindir = _pg_bindir()
+        self.user = _pg_os_user()
+        self.root = Path(tempfile.mkdtemp(prefix="gmc-pg-"))
+        self.datadir = self.root / "data"
+        self.port = _free_port()
+        if self.user:
+            shutil.chown(self.root, user=self.user)
+        self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync",
+                  "--locale=C")
+        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", opts, "-w", "-l", str(self.root / "log"), "start")
+        self._counter = itertools.count(1)
+
+    def _run(self, tool: str, *args: str) -> None:
+        cmd = [str(self.bindir / tool), *args]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.root)
+
+    def url(self, dbname: str = "postgres") -> str:
+        """A SQLAlchemy URL for a database on this server."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def execute_autocommit(self, sql: str) -> None:
+        """Runs a statement outside a transaction (CREATE DATABASE needs that)."""
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
+
+    def new_database_name(self) -> str:
+        """A fresh database name on this server."""
+        return f"gmc_test_{os.getpid()}_{next(self._counter)}"
+
+    def stop(self) -> None:
+        """Stops the server and removes its files."""
+        try:
+            self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the test session."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _load_demo_into(url: str) -> None:
+    from gmc.db.core import Database
+    from gmc.demo.service import load_demo
+
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            load_demo(session)
+    finally:
+        db.dispose()
+
+
+def _sqlite_checkpoint(path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Migrated SQLite files, empty and with the demo centre, copied for each test."""
+    from gmc.db.migrate import upgrade
+
+    root = tmp_path_factory.mktemp("sqlite-templates")
+    empty, demo = root / "empty.db", root / "demo.db"
+    upgrade(f"sqlite:///{empty}")
+    _sqlite_checkpoint(empty)
+    shutil.copy(empty, demo)
+    _load_demo_into(f"sqlite:///{demo}")
+    _sqlite_checkpoint(demo)
+    return {"empty": empty, "demo": demo}
+
+
+@pytest.fixture(scope="session")
+def postgres_templates(postgres_server: PostgresServer) -> dict[str, str]:
+    """Migrated PostgreSQL template databases, empty and with the demo centre."""
+    from gmc.db.migrate import upgrade
+
+    names = {"empty": "gmc_template_empty", "demo": "gmc_template_demo"}
+    postgres_server.execute_autocommit(f"CREATE DATABASE {names['empty']}")
+    upgrade(postgres_server.url(names["empty"]))
+    postgres_server.execute_autocommit(f"CREATE DATABASE {names['demo']} TEMPLATE {names['empty']}")
+    _load_demo_into(postgres_server.url(names["demo"]))
+    return names
+
+
+def _fresh_url(request: pytest.FixtureRequest, engine: str, kind: str, tmp_path: Path) -> str:
+    if engine == "sqlite":
+        templates = request.getfixturevalue("sqlite_templates")
+        target = tmp_path / f"{kind}.db"
+        shutil.copy(templates[kind], target)
+        return f"sqlite:///{target}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    templates = request.getfixturevalue("postgres_templates")
+    name = server.new_database_name()
+    server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {templates[kind]}")
+    return server.url(name)
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database on each engine."""
+    return _fresh_url(request, request.param, "empty", tmp_path)
+
+
+@pytest.fixture(params=ENGINES)
+def demo_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each engine holding the demo centres, trusts and users."""
+    return _fresh_url(request, request.param, "demo", tmp_path)
+
+
+@pytest.fixture
+def database(db_url: str):
+    """A Database on a fresh empty schema."""
+    from gmc.db.core import Database
+
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def demo_database(demo_db_url: str):
+    """A Database on a fresh schema with the demo organisations and users."""
+    from gmc.db.core import Database
+
+    db = Database(demo_db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    """Builds test settings for a database URL."""
+    from gmc.settings import Settings
+
+    def _make(url: str, **overrides: object) -> Settings:
+        return Settings(database_url=url, data_dir=tmp_path / "data", environment="test",
+                        refdata=SHARED_DIR / "refdata", **overrides)
+
+    return _make
+
+
+@pytest.fixture
+def demo_app(demo_database, make_settings):
+    """The web app over a demo database."""
+    from gmc.web.app import create_app
+
+    return create_app(make_settings(demo_database.url), database=demo_database)
+
+
+@pytest.fixture
+def demo_client(demo_app):
+    """An HTTP client for the demo app (not signed in)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(demo_app) as client:
+        yield client
+
+
+DEMO_PASSWORDS = {
+    "admin": "demo-admin-2026", "recruiter": "demo-recruiter-2026", "lab": "demo-lab-2026",
+    "scientist": "demo-scientist-2026", "clinician": "demo-clinician-2026", "researcher": "demo-researcher-2026",
+    "programme": "demo-programme-2026", "sl-recruiter": "demo-slrecruiter-2026",
+}
+
+
+def web_login(client, username: str, password: str | None = None):
+    """Signs a test client in through the real login form; returns the response."""
+    client.get("/login")
+    token = client.cookies.get("gmc_csrf")
+    return client.post("/login", data={"username": username, "password": password or DEMO_PASSWORDS[username],
+                                       "csrf_token": token, "next": "/"}, follow_redirects=False)
+
+
+def api_token(client, username: str) -> dict[str, str]:
+    """A bearer header for a demo user, via the OAuth2 password endpoint."""
+    resp = client.post("/api/auth/token", data={"username": username, "password": DEMO_PASSWORDS[username]})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture
+def login():
+    """Signs a client in as a demo user through the login form."""
+    return web_login
+
+
+@pytest.fixture
+def bearer():
+    """Returns a bearer-token header for a demo user."""
+    return api_token

@@ -1,0 +1,157 @@
+"""The `gmc` command line: database, users, tokens, the web server, the demo and the audit check."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import typer
+
+from gmc import __version__
+from gmc.settings import ConfigurationError, get_settings
+
+app = typer.Typer(help="gmc: a Genomic Medicine Centre platform.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gmc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Show the version and exit.")) -> None:
+    """gmc: registry, samples, phenotypes, genomes and interpretation for a Genomic Medicine Centre."""
+
+
+def _database():
+    from gmc.bootstrap import load_models
+    from gmc.db.core import Database
+
+    load_models()
+    return Database(get_settings().database_url)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Creates or migrates the database schema to the newest version."""
+    from gmc.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database is up to date ({settings.database_url.split('://')[0]})")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: list[str] = typer.Option(..., "--role", "-r", help="Role (repeatable): admin, recruiter, lab, ..."),
+    trust: list[str] = typer.Option([], "--trust", "-t", help="Trust ODS code (repeatable)."),
+    centre: str | None = typer.Option(None, "--centre", help="Centre code, e.g. WMGMC."),
+    centre_wide: bool = typer.Option(False, "--centre-wide", help="Sees every trust of the centre."),
+    full_name: str = typer.Option("", "--name", help="Full name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Creates a user; the password is prompted for (or read from stdin), never taken as an argument."""
+    from gmc.audit.service import Actor
+    from gmc.auth.service import create_user
+    from gmc.common.errors import DomainError
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
+    db = _database()
+    try:
+        with db.transaction() as session:
+            user = create_user(session, actor=Actor.system("cli"), username=username, password=password,
+                               roles=role, full_name=full_name, centre_code=centre, trust_codes=trust,
+                               centre_wide=centre_wide)
+            typer.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(user.role_names)}")
+    except DomainError as exc:
+        _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+
+
+@users_app.command("token")
+def users_token(
+    username: str,
+    name: str = typer.Option("cli", "--name", help="A name to tell the token apart."),
+    days: int = typer.Option(90, "--days", min=1, help="Days until it expires."),
+) -> None:
+    """Creates a personal access token for a user and prints it once."""
+    from gmc.audit.service import Actor
+    from gmc.auth import repository, service
+
+    db = _database()
+    with db.transaction() as session:
+        user = repository.get_user_by_username(session, username)
+        if user is None:
+            _fail(f"no user named {username!r}")
+        token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days)
+        expires = token.expires_at.date().isoformat() if token.expires_at else "never"
+    typer.echo(secret)
+    typer.secho(f"token {name!r} for {username}, expires {expires}; it is shown only once", err=True)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Checks the audit hash chain; names the first broken event and exits 1 if any."""
+    from gmc.audit.chain import verify_chain
+
+    db = _database()
+    with db.transaction() as session:
+        report = verify_chain(session)
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.events_checked} events verified")
+        return
+    _fail(f"audit chain broken at event id {report.broken_event_id} (seq {report.broken_seq}): {report.reason}; "
+          f"{report.events_checked} events before it verified")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Loads the demo centre (West Midlands, South London, demo users and each feature's demo data)."""
+    from gmc.db.migrate import upgrade
+    from gmc.demo.service import DEMO_USERS, load_demo
+
+    settings = get_settings()
+    if settings.is_production:
+        _fail("the demo creates accounts with published passwords and is refused in production")
+    upgrade(settings.database_url)
+    db = _database()
+    with db.transaction() as session:
+        summary = load_demo(session)
+    typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
+    typer.echo("demo logins: " + ", ".join(f"{u.username}/{u.password}" for u in DEMO_USERS))
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serves the web app and API."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        settings.check_production_safety()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    typer.echo(f"gmc {__version__} serving on http://{host}:{port}")
+    uvicorn.run("gmc.web.app:create_app", factory=True, host=host, port=port, reload=reload, access_log=False,
+                log_config=None)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,51 @@
+"""One Jinja2 environment over every feature's templates folder."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from gmc import __version__
+from gmc.common.nav import nav_for
+from gmc.common.time import as_utc
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def template_dirs() -> list[Path]:
+    """Every `templates/` folder inside the gmc package, the shared layout first."""
+    dirs = [_PACKAGE_ROOT / "common" / "templates"]
+    dirs += sorted(p for p in _PACKAGE_ROOT.glob("*/templates") if p.is_dir() and p not in dirs)
+    return dirs
+
+
+@lru_cache
+def get_templates() -> Jinja2Templates:
+    """The process-wide template renderer (features name templates `<feature>/<page>.html`)."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["nav_items"] = lambda principal: nav_for(principal.permissions) if principal else []
+    env.globals["gmc_version"] = __version__
+    env.filters["dt"] = _format_datetime
+    return Jinja2Templates(env=env)
+
+
+def _format_datetime(value: datetime | None) -> str:
+    """Shows a stored timestamp in UTC to the minute ('' when empty)."""
+    return "" if value is None else as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
+    """Renders a page template with the request in its context."""
+    return get_templates().TemplateResponse(request, name, context or {}, status_code=status_code)

@@ -1,0 +1,93 @@
+"""The demo centre: West Midlands with its 18 trusts, South London, and one user per role.
+
+Each feature adds its own demo data through a loader listed in DEMO_LOADERS; running it twice is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from gmc.audit.service import Actor, record
+from gmc.audit.verbs import AuditVerb
+from gmc.auth import repository as auth_repository
+from gmc.auth import service as auth_service
+from gmc.organisations import service as org_service
+from gmc.organisations.reference import CENTRES
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A demo login listed in the README."""
+
+    username: str
+    password: str
+    roles: tuple[str, ...]
+    full_name: str
+    centre_code: str | None
+    trust_codes: tuple[str, ...] = ()
+    centre_wide: bool = False
+
+
+DEMO_USERS: list[DemoUser] = [
+    DemoUser("admin", "demo-admin-2026", ("admin",), "Ada Admin", "WMGMC", centre_wide=True),
+    DemoUser("recruiter", "demo-recruiter-2026", ("recruiter",), "Rita Recruiter", "WMGMC", ("RQ3", "RLU")),
+    DemoUser("lab", "demo-lab-2026", ("lab",), "Leo Lab", "WMGMC", centre_wide=True),
+    DemoUser("scientist", "demo-scientist-2026", ("scientist",), "Sam Scientist", "WMGMC", centre_wide=True),
+    DemoUser("clinician", "demo-clinician-2026", ("clinician",), "Cleo Clinician", "WMGMC", ("RRK", "RQ3")),
+    DemoUser("researcher", "demo-researcher-2026", ("researcher",), "Rory Researcher", "WMGMC", centre_wide=True),
+    DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
+    DemoUser("sl-recruiter", "demo-slrecruiter-2026", ("recruiter",), "Sian South-London", "SLGMC", ("RJ1", "RJZ")),
+]
+
+
+@dataclass
+class DemoSummary:
+    """What a demo load created (counts per kind of thing)."""
+
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        """Counts n more created things of a kind."""
+        self.created[kind] = self.created.get(kind, 0) + n
+
+
+DemoLoader = Callable[[Session, Actor, DemoSummary], None]
+
+
+def load_organisations(session: Session, actor: Actor, summary: DemoSummary) -> None:
+    """Creates the reference centres and trusts."""
+    for code, name, region, target, trusts in CENTRES:
+        centre = org_service.ensure_centre(session, actor=actor, code=code, name=name, region=region,
+                                           genome_target=target)
+        for trust_code, trust_name in trusts:
+            org_service.ensure_trust(session, actor=actor, centre=centre, code=trust_code, name=trust_name)
+    session.flush()
+    summary.add("centres", len(CENTRES))
+
+
+def load_users(session: Session, actor: Actor, summary: DemoSummary) -> None:
+    """Creates one demo user per role (and a second centre's recruiter), skipping existing ones."""
+    for demo in DEMO_USERS:
+        if auth_repository.get_user_by_username(session, demo.username) is not None:
+            continue
+        auth_service.create_user(session, actor=actor, username=demo.username, password=demo.password,
+                                 roles=list(demo.roles), full_name=demo.full_name, centre_code=demo.centre_code,
+                                 trust_codes=list(demo.trust_codes), centre_wide=demo.centre_wide)
+        summary.add("users")
+
+
+#: Loaders in ladder order; later features append theirs.
+DEMO_LOADERS: list[DemoLoader] = [load_organisations, load_users]
+
+
+def load_demo(session: Session) -> DemoSummary:
+    """Loads the whole demo centre (idempotent); the caller commits."""
+    actor = Actor.system("demo")
+    summary = DemoSummary()
+    for loader in DEMO_LOADERS:
+        loader(session, actor, summary)
+    record(session, actor=actor, verb=AuditVerb.DEMO_LOAD, entity_type="demo", summary=summary.created)
+    return summary

@@ -1,0 +1,44 @@
+"""The FastAPI application factory: wires every feature's routes, pages, errors and middleware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gmc import __version__
+from gmc.admin import router as admin_router
+from gmc.admin import views as admin_views
+from gmc.auth import router as auth_router
+from gmc.auth import views as auth_views
+from gmc.bootstrap import load_models
+from gmc.common.logging import configure_logging
+from gmc.db.core import Database
+from gmc.settings import Settings, get_settings
+from gmc.web import views as web_views
+from gmc.web.errors import install_error_handlers
+from gmc.web.middleware import RequestContextMiddleware
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Builds the web app for these settings (production refuses unsafe secrets)."""
+    settings = settings or get_settings()
+    settings.check_production_safety()
+    configure_logging(settings.log_level)
+    load_models()
+    app = FastAPI(title="gmc", version=__version__,
+                  description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
+    app.state.settings = settings
+    app.state.database = database or Database(settings.database_url)
+    app.add_middleware(RequestContextMiddleware, cookie_secure=bool(settings.cookie_secure))
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(web_views.health_router)
+    for router in (auth_router.router, admin_router.router):
+        app.include_router(router)
+    for router in (web_views.router, auth_views.router, admin_views.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,71 @@
+"""Maps domain errors to JSON for the API and to pages (or a sign-in redirect) for browsers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from urllib.parse import quote
+
+from gmc.common.errors import DomainError, NotAuthenticated
+from gmc.common.templating import render
+
+log = logging.getLogger("gmc.errors")
+
+_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+           422: "Check the details", 423: "Account locked", 500: "Something went wrong"}
+
+
+def wants_json(request: Request) -> bool:
+    """True for API calls (path under /api or a JSON Accept header without HTML)."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api") or request.url.path == "/health" or (
+        "application/json" in accept and "text/html" not in accept)
+
+
+def _page(request: Request, status: int, detail: str) -> Response:
+    return render(request, "error.html", {"status_code": status, "title": _TITLES.get(status, "Error"),
+                                          "detail": detail}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Registers the handlers on the app."""
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        if isinstance(exc, NotAuthenticated):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return _page(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")),
+             "message": err.get("msg", "invalid")}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field'] or 'request'}: {e['message']}" for e in errors)
+        if wants_json(request):
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return _page(request, 422, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        if wants_json(request):
+            return JSONResponse({"detail": "internal error", "request_id": request.state.request_id},
+                                status_code=500)
+        return _page(request, 500, f"An unexpected error occurred (request {request.state.request_id}).")

@@ -1,0 +1,36 @@
+"""The start page and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from gmc import __version__
+from gmc.auth.dependencies import get_principal
+from gmc.auth.principal import Principal
+from gmc.common.nav import NavItem, nav_for, register_nav
+from gmc.common.templating import render
+from gmc.db.core import GmcSession
+from gmc.db.dependencies import get_db
+from gmc.organisations import repository as org_repository
+
+router = APIRouter(include_in_schema=False)
+health_router = APIRouter(tags=["health"])
+
+register_nav(NavItem("Home", "/", None, order=0))
+
+
+@router.get("/")
+def home(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> Response:
+    """The start page: what the signed-in user can do, by role."""
+    trusts = [] if principal.trust_scope is None else org_repository.trusts_by_ids(db, principal.trust_scope)
+    tiles = [i for i in nav_for(principal.permissions) if i.path != "/"]
+    return render(request, "web/home.html", {"tiles": tiles, "trusts": trusts})
+
+
+@health_router.get("/health")
+def health(request: Request, db: GmcSession = Depends(get_db)) -> JSONResponse:
+    """Liveness and database reachability, without authentication."""
+    db.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok", "version": __version__, "database": request.app.state.database.dialect})
