@@ -1,0 +1,238 @@
+"""On-disk layout of the variant store: paths, schemas, variant keys and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+#: Chromosomes the store holds, in genome order; the index (1-based) is the chromosome code in keys.
+CHROMOSOMES: tuple[str, ...] = tuple(str(i) for i in range(1, 23)) + ("X", "Y", "MT")
+CHROM_CODE: dict[str, int] = {c: i + 1 for i, c in enumerate(CHROMOSOMES)}
+
+# Key layout (63 bits, always positive): 5 bits chromosome | 28 bits position | 30 bits allele hash.
+# Sorting by key therefore sorts by (chromosome, position), so a region is one key range and
+# Parquet row-group min/max statistics prune on it.
+_POS_BITS = 28
+_ALLELE_BITS = 30
+#: Right shift that turns a key into its chromosome code.
+CHROM_SHIFT = _POS_BITS + _ALLELE_BITS
+MAX_POSITION = (1 << _POS_BITS) - 1
+_ALLELE_MASK = (1 << _ALLELE_BITS) - 1
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+
+#: Core columns of the sites table; the annotation core may add more (gene, consequence, ...).
+SITES_SCHEMA = pa.schema(
+    [
+        ("key", pa.int64()),
+        ("chrom", pa.string()),
+        ("pos", pa.int32()),
+        ("ref", pa.string()),
+        ("alt", pa.string()),
+    ]
+)
+
+#: One row per non-reference call of one sample at one site.
+GENOTYPES_SCHEMA = pa.schema(
+    [
+        ("key", pa.int64()),
+        ("sample_idx", pa.int32()),
+        ("gt", pa.int8()),
+        ("ploidy", pa.int8()),
+        ("gq", pa.int16()),
+        ("dp", pa.int32()),
+        ("ad_ref", pa.int32()),
+        ("ad_alt", pa.int32()),
+        ("qual", pa.float32()),
+        ("filter", pa.string()),
+    ]
+)
+
+#: The samples of one dataset with their store-wide integer index.
+SAMPLES_SCHEMA = pa.schema([("sample_idx", pa.int32()), ("sample", pa.string()), ("dataset_id", pa.string())])
+
+
+class StoreError(ValueError):
+    """The variant store or its input is inconsistent; the message names the dataset, file or field."""
+
+
+def chrom_code(chrom: str) -> int:
+    """The 1-based code of a normalised chromosome name, or StoreError for other contigs."""
+    try:
+        return CHROM_CODE[chrom]
+    except KeyError:
+        raise StoreError(f"chromosome {chrom!r} is not one of 1-22, X, Y, MT") from None
+
+
+def _allele_hash(ref: str, alt: str) -> int:
+    """30 bits of a stable hash of the alleles (Python's hash() is salted per process)."""
+    digest = hashlib.blake2b(f"{ref}>{alt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & _ALLELE_MASK
+
+
+def variant_key(chrom: str, pos: int, ref: str, alt: str) -> int:
+    """The stable 64-bit key of one allele: chromosome, position and an allele hash, position-ordered."""
+    if not 1 <= pos <= MAX_POSITION:
+        raise StoreError(f"position {pos} on chromosome {chrom} is outside 1..{MAX_POSITION}")
+    return (chrom_code(chrom) << (_POS_BITS + _ALLELE_BITS)) | (pos << _ALLELE_BITS) | _allele_hash(ref, alt)
+
+
+def variant_keys(chrom: Sequence[str], pos: np.ndarray, ref: Sequence[str], alt: Sequence[str]) -> np.ndarray:
+    """Vectorised variant_key over aligned columns (chromosomes must already be primary contigs)."""
+    pos = np.asarray(pos, dtype=np.int64)
+    if len(pos) and (pos.min() < 1 or pos.max() > MAX_POSITION):
+        raise StoreError(f"a position is outside 1..{MAX_POSITION}")
+    codes = np.fromiter((chrom_code(c) for c in chrom), dtype=np.int64, count=len(pos))
+    hashes = np.fromiter((_allele_hash(r, a) for r, a in zip(ref, alt, strict=True)), dtype=np.int64, count=len(pos))
+    return (codes << (_POS_BITS + _ALLELE_BITS)) | (pos << _ALLELE_BITS) | hashes
+
+
+def key_range(chrom: str, start: int, end: int) -> tuple[int, int]:
+    """Inclusive key bounds covering every allele at 1-based positions start..end of a chromosome."""
+    if start > end:
+        raise StoreError(f"region {chrom}:{start}-{end} has start after end")
+    start, end = max(start, 1), min(end, MAX_POSITION)
+    base = chrom_code(chrom) << (_POS_BITS + _ALLELE_BITS)
+    return base | (start << _ALLELE_BITS), base | (end << _ALLELE_BITS) | _ALLELE_MASK
+
+
+@dataclass
+class DatasetEntry:
+    """One committed dataset (a VCF or a batch of tables) in the manifest."""
+
+    #: Content hash of the source: the same file always gets the same id.
+    dataset_id: str
+    #: Where it came from (a file name or a caller-given label).
+    source: str
+    #: Sample names in the dataset, in column order; their indexes run from first_sample_idx.
+    samples: list[str]
+    first_sample_idx: int
+    #: Chromosomes with at least one stored call.
+    chroms: list[str]
+    n_new_sites: int
+    n_genotypes: int
+    #: Genome build of the source (GRCh37/GRCh38) when known.
+    build: str = ""
+    #: Allele rows skipped because their contig is not a primary chromosome, by contig.
+    skipped_contigs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Manifest:
+    """The list of committed datasets: a dataset exists for queries only once listed here."""
+
+    datasets: list[DatasetEntry] = field(default_factory=list)
+    version: int = MANIFEST_VERSION
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples across all datasets."""
+        return sum(len(d.samples) for d in self.datasets)
+
+    def dataset(self, dataset_id: str) -> DatasetEntry | None:
+        """The committed dataset with this id, if any."""
+        return next((d for d in self.datasets if d.dataset_id == dataset_id), None)
+
+    def sample_index(self) -> dict[str, int]:
+        """Sample name -> store-wide sample index."""
+        return {s: d.first_sample_idx + i for d in self.datasets for i, s in enumerate(d.samples)}
+
+
+class StoreLayout:
+    """Paths of one variant store rooted at a directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest file: the commit point of every ingest."""
+        return self.root / MANIFEST_NAME
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where an ingest writes before its atomic rename."""
+        return self.root / "_staging"
+
+    @property
+    def lock_path(self) -> Path:
+        """Lock file serialising writers."""
+        return self.root / ".lock"
+
+    def dataset_dir(self, dataset_id: str) -> Path:
+        """The directory of one dataset's files."""
+        return self.root / "datasets" / dataset_id
+
+    def sites_file(self, dataset_id: str, chrom: str) -> Path:
+        """Sites first seen in this dataset, one file per chromosome."""
+        return self.dataset_dir(dataset_id) / "sites" / f"chr{chrom}.parquet"
+
+    def genotypes_file(self, dataset_id: str, chrom: str) -> Path:
+        """Non-reference calls of this dataset, one file per chromosome."""
+        return self.dataset_dir(dataset_id) / "genotypes" / f"chr{chrom}.parquet"
+
+    def samples_file(self, dataset_id: str) -> Path:
+        """The dataset's samples with their store-wide indexes."""
+        return self.dataset_dir(dataset_id) / "samples.parquet"
+
+    def read_manifest(self) -> Manifest:
+        """The committed manifest, or an empty one for a new store."""
+        path = self.manifest_path
+        if not path.exists():
+            return Manifest()
+        try:
+            raw = json.loads(path.read_text())
+            datasets = [DatasetEntry(**d) for d in raw["datasets"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
+        if raw.get("version") != MANIFEST_VERSION:
+            raise StoreError(f"{path}: manifest version {raw.get('version')} is not {MANIFEST_VERSION}")
+        return Manifest(datasets=datasets, version=raw["version"])
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replaces the manifest atomically (write, fsync, rename): readers see the old or the new one."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.manifest_path.with_suffix(f".tmp{os.getpid()}")
+        payload = {"version": manifest.version, "datasets": [asdict(d) for d in manifest.datasets]}
+        with open(tmp, "w") as fh:
+            json.dump(payload, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.manifest_path)
+        _fsync_dir(self.root)
+
+    def files(self, manifest: Manifest, table: str, chroms: Iterable[str] | None = None) -> list[str]:
+        """Committed files of one table (sites, genotypes or samples), optionally for some chromosomes only."""
+        wanted = set(chroms) if chroms is not None else None
+        out: list[str] = []
+        for d in manifest.datasets:
+            if table == "samples":
+                out.append(str(self.samples_file(d.dataset_id)))
+                continue
+            for chrom in d.chroms:
+                if wanted is not None and chrom not in wanted:
+                    continue
+                path = self.sites_file(d.dataset_id, chrom) if table == "sites" else self.genotypes_file(
+                    d.dataset_id, chrom
+                )
+                # A dataset may bring calls on a chromosome but no new sites there.
+                if path.exists():
+                    out.append(str(path))
+        return out
+
+
+def _fsync_dir(path: Path) -> None:
+    """Makes a rename durable on POSIX file systems."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,427 @@
+"""All-or-nothing, idempotent ingestion of a dataset (a VCF or its Arrow tables) into the variant store."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from gmc.genomics.store.layout import (
+    CHROM_SHIFT,
+    CHROMOSOMES,
+    GENOTYPES_SCHEMA,
+    SAMPLES_SCHEMA,
+    SITES_SCHEMA,
+    DatasetEntry,
+    Manifest,
+    StoreError,
+    StoreLayout,
+    _fsync_dir,
+    variant_keys,
+)
+
+#: Rows per Parquet row group: small enough that a gene's key range touches one or two groups per file.
+ROW_GROUP_SIZE = 65_536
+#: Site columns that describe one record of one dataset, not the site: kept with the calls or dropped.
+_RECORD_COLUMNS = ("qual", "filter", "line")
+_REQUIRED_SITE_COLUMNS = ("chrom", "pos", "ref", "alt")
+_REQUIRED_CALL_COLUMNS = ("sample", "gt")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest did: the dataset id, and whether it was new."""
+
+    dataset_id: str
+    created: bool
+    entry: DatasetEntry
+
+
+def file_dataset_id(path: Path | str) -> str:
+    """The dataset id of a file: the first 20 hex digits of its SHA-256, so a re-ingest is recognised."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:20]
+
+
+def tables_dataset_id(sites: pa.Table, genotypes: pa.Table, samples: Sequence[str]) -> str:
+    """The dataset id of in-memory tables: a hash of their content."""
+    digest = hashlib.sha256()
+    for table in (sites, genotypes):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest.update(sink.getvalue().to_pybytes())
+    digest.update("\t".join(samples).encode())
+    return digest.hexdigest()[:20]
+
+
+@contextmanager
+def _writer_lock(layout: StoreLayout) -> Iterator[None]:
+    """Serialises writers on one store (an ingest reads the existing sites to append only new ones)."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with open(layout.lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _recover(layout: StoreLayout, manifest: Manifest) -> None:
+    """Removes what a killed ingest left behind: staging dirs and renamed but uncommitted datasets."""
+    if layout.staging_dir.exists():
+        shutil.rmtree(layout.staging_dir)
+    datasets_dir = layout.root / "datasets"
+    if datasets_dir.exists():
+        committed = {d.dataset_id for d in manifest.datasets}
+        for child in datasets_dir.iterdir():
+            if child.name not in committed:
+                shutil.rmtree(child)
+
+
+def _require(table: pa.Table, columns: Sequence[str], what: str) -> None:
+    """Raises StoreError naming the missing column."""
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise StoreError(f"{what} table lacks column(s) {', '.join(missing)}")
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Writes one sorted table with compression and encodings chosen for small, prunable files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=3,
+        row_group_size=ROW_GROUP_SIZE,
+        use_dictionary=strings,
+        column_encoding={"key": "DELTA_BINARY_PACKED"},
+        write_statistics=True,
+    )
+
+
+def _existing_sites(layout: StoreLayout, manifest: Manifest, chrom: str) -> pa.Table:
+    """Key, ref and alt of every committed site on a chromosome."""
+    files = layout.files(manifest, "sites", [chrom])
+    if not files:
+        return pa.table({"key": pa.array([], pa.int64()), "ref": pa.array([], pa.string()),
+                         "alt": pa.array([], pa.string())})
+    return pa.concat_tables([pq.read_table(f, columns=["key", "ref", "alt"]) for f in files])
+
+
+def filter_new_sites(root: Path | str, sites: pa.Table) -> pa.Table:
+    """The rows of a sites table (chrom, pos, ref, alt, ...) not yet in the store: annotate only these."""
+    layout = StoreLayout(root)
+    manifest = layout.read_manifest()
+    _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
+    chrom = sites.column("chrom").to_pylist()
+    primary = np.array([c in CHROMOSOMES for c in chrom], dtype=bool)
+    sites = sites.filter(pa.array(primary))
+    keys = _keys_of(sites)
+    known = np.zeros(len(keys), dtype=bool)
+    for c in set(sites.column("chrom").to_pylist()):
+        existing = _existing_sites(layout, manifest, c).column("key")
+        known |= pc.is_in(pa.array(keys), value_set=existing).to_numpy(zero_copy_only=False)
+    return sites.filter(pa.array(~known))
+
+
+def _keys_of(sites: pa.Table) -> np.ndarray:
+    """Variant keys of a sites table's rows."""
+    return variant_keys(
+        sites.column("chrom").to_pylist(),
+        sites.column("pos").to_numpy(zero_copy_only=False),
+        sites.column("ref").to_pylist(),
+        sites.column("alt").to_pylist(),
+    )
+
+
+def _call_column(calls: pa.Table, name: str, dtype: pa.DataType, n: int) -> pa.Array:
+    """A genotype column cast to the store type, or all -1 / null when the input lacks it."""
+    if name in calls.column_names:
+        return pc.cast(calls.column(name), dtype).combine_chunks()
+    if name == "qual":
+        return pa.nulls(n, dtype)
+    if name == "filter":
+        return pa.array(["PASS"] * n, dtype)
+    return pa.array(np.full(n, -1), dtype)
+
+
+def ingest_tables(
+    root: Path | str,
+    *,
+    sites: pa.Table,
+    genotypes: pa.Table,
+    samples: Sequence[str],
+    dataset_id: str | None = None,
+    source: str = "",
+    build: str = "",
+) -> IngestResult:
+    """Stores one dataset given as contract tables (sites by row; long calls with row and sample); idempotent."""
+    layout = StoreLayout(root)
+    _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
+    _require(genotypes, _REQUIRED_CALL_COLUMNS, "genotypes")
+    row_col = next((c for c in ("row", "row_index", "row_idx") if c in genotypes.column_names), None)
+    if row_col is None:
+        raise StoreError("genotypes table lacks a row column (row, row_index or row_idx) pointing into sites")
+    if len(set(samples)) != len(samples):
+        dupes = sorted(s for s, n in Counter(samples).items() if n > 1)
+        raise StoreError(f"dataset {source or dataset_id}: duplicate sample name(s) {', '.join(dupes)}")
+    dataset_id = dataset_id or tables_dataset_id(sites, genotypes, samples)
+
+    with _writer_lock(layout):
+        manifest = layout.read_manifest()
+        existing = manifest.dataset(dataset_id)
+        if existing is not None:
+            return IngestResult(dataset_id=dataset_id, created=False, entry=existing)
+        _recover(layout, manifest)
+        builds = {d.build for d in manifest.datasets if d.build}
+        if build and builds and build not in builds:
+            raise StoreError(f"dataset {source or dataset_id} is {build} but the store holds {', '.join(builds)}")
+        taken = manifest.sample_index()
+        clash = [s for s in samples if s in taken]
+        if clash:
+            raise StoreError(
+                f"dataset {source or dataset_id}: sample(s) {', '.join(clash[:5])} are already in the store "
+                "from another dataset"
+            )
+        first_idx = manifest.n_samples
+        entry, staged = _stage(layout, manifest, sites, genotypes, row_col, list(samples), dataset_id, source,
+                               build, first_idx)
+        # Commit: one directory rename, then the manifest; a crash between the two leaves an
+        # unlisted directory that readers never see and the next ingest removes.
+        target = layout.dataset_dir(dataset_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        _fsync_dir(target.parent)
+        manifest.datasets.append(entry)
+        layout.write_manifest(manifest)
+        shutil.rmtree(layout.staging_dir, ignore_errors=True)
+    return IngestResult(dataset_id=dataset_id, created=True, entry=entry)
+
+
+def _stage(
+    layout: StoreLayout,
+    manifest: Manifest,
+    sites: pa.Table,
+    calls: pa.Table,
+    row_col: str,
+    samples: list[str],
+    dataset_id: str,
+    source: str,
+    build: str,
+    first_idx: int,
+) -> tuple[DatasetEntry, Path]:
+    """Writes the dataset's files into a fresh staging directory and returns its manifest entry."""
+    staged = layout.staging_dir / f"{dataset_id}-{uuid.uuid4().hex[:8]}"
+    staged.mkdir(parents=True)
+    staged_layout_root = staged  # files are written relative to the staged dataset dir
+
+    chroms = np.asarray(sites.column("chrom").to_pylist(), dtype=object)
+    primary = np.isin(chroms, np.asarray(CHROMOSOMES, dtype=object))
+    skipped = dict(Counter(chroms[~primary].tolist()))
+    keys = np.full(len(chroms), -1, dtype=np.int64)
+    prim_sites = sites.filter(pa.array(primary))
+    keys[primary] = _keys_of(prim_sites)
+
+    # Calls: resolve row -> key and sample -> store-wide index; drop calls on skipped contigs.
+    rows = calls.column(row_col).to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(keys)):
+        raise StoreError(f"dataset {source or dataset_id}: genotype row index outside the sites table")
+    sample_col = calls.column("sample")
+    if pa.types.is_integer(sample_col.type):
+        local = sample_col.to_numpy(zero_copy_only=False).astype(np.int64)
+        if len(local) and (local.min() < 0 or local.max() >= len(samples)):
+            raise StoreError(f"dataset {source or dataset_id}: genotype sample index outside the sample list")
+    else:
+        lookup = {s: i for i, s in enumerate(samples)}
+        names = sample_col.to_pylist()
+        unknown = sorted({s for s in names if s not in lookup})
+        if unknown:
+            raise StoreError(f"dataset {source or dataset_id}: genotype sample(s) {unknown[:5]} not in samples")
+        local = np.fromiter((lookup[s] for s in names), dtype=np.int64, count=len(names))
+    call_keys = keys[rows] if len(rows) else np.zeros(0, dtype=np.int64)
+    keep = call_keys >= 0
+    # Hom-ref and missing calls carry no information in a sparse store.
+    gt = calls.column("gt").to_numpy(zero_copy_only=False).astype(np.int8)
+    keep &= gt > 0
+
+    n = len(calls)
+    row_index = pa.array(rows, pa.int64())
+    call_qual = pc.take(_call_column(sites, "qual", pa.float32(), len(sites)), row_index)
+    call_filter = pc.take(_call_column(sites, "filter", pa.string(), len(sites)), row_index)
+    genos = pa.table(
+        {
+            "key": pa.array(call_keys, pa.int64()),
+            "sample_idx": pa.array(local + first_idx, pa.int32()),
+            "gt": pa.array(gt, pa.int8()),
+            "ploidy": _call_column(calls, "ploidy", pa.int8(), n),
+            "gq": _call_column(calls, "gq", pa.int16(), n),
+            "dp": _call_column(calls, "dp", pa.int32(), n),
+            "ad_ref": _call_column(calls, "ad_ref", pa.int32(), n),
+            "ad_alt": _call_column(calls, "ad_alt", pa.int32(), n),
+            "qual": call_qual,
+            "filter": call_filter,
+        },
+        schema=GENOTYPES_SCHEMA,
+    ).filter(pa.array(keep))
+    order = np.lexsort((genos.column("sample_idx").to_numpy(), genos.column("key").to_numpy()))
+    genos = genos.take(pa.array(order))
+    # The same allele twice for one sample (duplicate records in the VCF): keep the first call.
+    gk = genos.column("key").to_numpy()
+    gs = genos.column("sample_idx").to_numpy()
+    first = np.ones(len(gk), dtype=bool)
+    first[1:] = (gk[1:] != gk[:-1]) | (gs[1:] != gs[:-1])
+    genos = genos.filter(pa.array(first))
+
+    # Sites: one row per key, core columns plus any annotation columns; record-level ones go.
+    extra = [c for c in sites.column_names if c not in SITES_SCHEMA.names and c not in _RECORD_COLUMNS]
+    site_table = prim_sites.select(list(_REQUIRED_SITE_COLUMNS) + extra)
+    site_table = site_table.add_column(0, "key", pa.array(keys[primary], pa.int64()))
+    site_table = site_table.set_column(
+        site_table.schema.get_field_index("pos"), "pos", pc.cast(site_table.column("pos"), pa.int32())
+    )
+    site_table = site_table.take(pa.array(np.argsort(keys[primary], kind="stable")))
+    sk = site_table.column("key").to_numpy()
+    uniq = np.ones(len(sk), dtype=bool)
+    uniq[1:] = sk[1:] != sk[:-1]
+    _check_collisions(site_table, sk, uniq, source or dataset_id)
+    site_table = site_table.filter(pa.array(uniq))
+    called = pa.array(np.unique(gk), pa.int64())
+
+    chroms_out: list[str] = []
+    n_new = 0
+    site_chroms = np.asarray(site_table.column("chrom").to_pylist(), dtype=object)
+    geno_codes = (genos.column("key").to_numpy() >> CHROM_SHIFT).astype(np.int64)
+    for code, chrom in enumerate(CHROMOSOMES, start=1):
+        g = genos.filter(pa.array(geno_codes == code))
+        if len(g) == 0:
+            continue
+        chroms_out.append(chrom)
+        s = site_table.filter(pa.array(site_chroms == chrom))
+        s = s.filter(pc.is_in(s.column("key"), value_set=called))
+        old = _existing_sites(layout, manifest, chrom)
+        _check_store_collisions(s, old, source or dataset_id)
+        s = s.filter(pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
+        if len(s):
+            _write_parquet(s, staged_layout_root / "sites" / f"chr{chrom}.parquet")
+            n_new += len(s)
+        _write_parquet(g, staged_layout_root / "genotypes" / f"chr{chrom}.parquet")
+    sample_table = pa.table(
+        {
+            "sample_idx": pa.array(range(first_idx, first_idx + len(samples)), pa.int32()),
+            "sample": pa.array(samples, pa.string()),
+            "dataset_id": pa.array([dataset_id] * len(samples), pa.string()),
+        },
+        schema=SAMPLES_SCHEMA,
+    )
+    _write_parquet(sample_table, staged_layout_root / "samples.parquet")
+    entry = DatasetEntry(
+        dataset_id=dataset_id,
+        source=source,
+        samples=samples,
+        first_sample_idx=first_idx,
+        chroms=chroms_out,
+        n_new_sites=n_new,
+        n_genotypes=len(genos),
+        build=build,
+        skipped_contigs=skipped,
+    )
+    return entry, staged
+
+
+def _check_collisions(sites: pa.Table, keys: np.ndarray, first: np.ndarray, label: str) -> None:
+    """Two different alleles sharing a key (a 30-bit hash clash at one position) would merge calls."""
+    dup = np.flatnonzero(~first)
+    if not len(dup):
+        return
+    ref = sites.column("ref").to_pylist()
+    alt = sites.column("alt").to_pylist()
+    for i in dup:
+        if (ref[i], alt[i]) != (ref[i - 1], alt[i - 1]):
+            chrom = sites.column("chrom")[int(i)].as_py()
+            pos = sites.column("pos")[int(i)].as_py()
+            raise StoreError(f"dataset {label}: variant key collision at {chrom}:{pos} ({ref[i - 1]}>{alt[i - 1]} "
+                             f"vs {ref[i]}>{alt[i]})")
+
+
+def _check_store_collisions(new: pa.Table, old: pa.Table, label: str) -> None:
+    """Raises when a new site's key is already used by different alleles in the store."""
+    if not len(old) or not len(new):
+        return
+    joined = new.select(["key", "chrom", "pos", "ref", "alt"]).join(
+        old.rename_columns(["key", "old_ref", "old_alt"]), "key", join_type="inner"
+    )
+    bad = pc.or_(pc.not_equal(joined.column("ref"), joined.column("old_ref")),
+                 pc.not_equal(joined.column("alt"), joined.column("old_alt")))
+    if pc.any(bad).as_py():
+        row = joined.filter(bad).slice(0, 1).to_pylist()[0]
+        raise StoreError(f"dataset {label}: variant key collision at {row['chrom']}:{row['pos']} with a stored site")
+
+
+def ingest_vcf(
+    root: Path | str,
+    path: Path | str,
+    *,
+    samples: list[str] | None = None,
+    info_keys: tuple[str, ...] = (),
+    build: str | None = None,
+    batch_size: int = 100_000,
+) -> IngestResult:
+    """Stores one VCF (all its samples or the given ones); the same file twice stores nothing new."""
+    from gmc.genomics.vcf import open_vcf  # owned by the VCF reader; imported late to keep layers loose
+
+    path = Path(path)
+    dataset_id = file_dataset_id(path)
+    if samples is not None:
+        dataset_id = hashlib.sha256(f"{dataset_id}\t{','.join(samples)}".encode()).hexdigest()[:20]
+    manifest = StoreLayout(root).read_manifest()
+    existing = manifest.dataset(dataset_id)
+    if existing is not None:
+        return IngestResult(dataset_id=dataset_id, created=False, entry=existing)
+    with open_vcf(path, samples=samples, info_keys=info_keys, build=build) as reader:
+        sample_names, source_build = list(reader.samples), reader.build
+        sites_all, calls_all = _read_all(reader.batches(batch_size), path)
+    return ingest_tables(
+        root,
+        sites=sites_all,
+        genotypes=calls_all,
+        samples=sample_names,
+        dataset_id=dataset_id,
+        source=path.name,
+        build=source_build,
+    )
+
+
+def _read_all(batches: Iterator[Any], path: Path) -> tuple[pa.Table, pa.Table]:
+    """Concatenates a reader's batches, shifting each batch's row indexes to whole-file rows."""
+    site_parts: list[pa.Table] = []
+    call_parts: list[pa.Table] = []
+    offset = 0
+    for batch in batches:
+        sites, calls = batch.to_arrow()
+        rows = pc.add(pc.cast(calls.column("row"), pa.int64()), offset)
+        call_parts.append(calls.set_column(calls.schema.get_field_index("row"), "row", rows))
+        site_parts.append(sites)
+        offset += len(sites)
+    if not site_parts:
+        raise StoreError(f"{path.name}: no variant records")
+    return (pa.concat_tables(site_parts, promote_options="default"),
+            pa.concat_tables(call_parts, promote_options="default"))

@@ -1,0 +1,86 @@
+"""Fixtures for the variant store tests: real VCFs ingested once, a raw-text reading to check against."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from gmc.genomics.store.duckdb_engine import DuckDBEngine
+from gmc.genomics.store.queries import VariantStore
+from gmc.genomics.store.writer import ingest_vcf
+
+TRIO = ("annotated", "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz")
+PFEIFFER = ("rare", "background", "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+
+
+def _trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Right-then-left trimming of shared bases, written out independently of the reader."""
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
+def raw_calls(path: Path) -> list[dict]:
+    """One dict per (allele, sample) with a non-reference call, from a plain text loop over the VCF."""
+    out = []
+    samples: list[str] = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            if line.startswith("##"):
+                continue
+            f = line.rstrip("\n").split("\t")
+            if line.startswith("#"):
+                samples = f[9:]
+                continue
+            chrom = f[0].removeprefix("chr")
+            keys = f[8].split(":")
+            for a, alt in enumerate(f[4].split(","), start=1):
+                pos, ref, alt_t = _trim(int(f[1]), f[3], alt)
+                for name, value in zip(samples, f[9:], strict=True):
+                    fmt = dict(zip(keys, value.split(":"), strict=False))
+                    alleles = fmt["GT"].replace("|", "/").split("/")
+                    if "." in alleles:
+                        continue
+                    n_alt = sum(int(x) == a for x in alleles)
+                    if n_alt == 0:
+                        continue
+                    gt = 2 if n_alt == len(alleles) else 1
+                    out.append({"sample": name, "chrom": chrom, "pos": pos, "ref": ref, "alt": alt_t, "gt": gt,
+                                "filter": f[6], "gq": int(fmt["GQ"]) if fmt.get("GQ", ".") != "." else -1})
+    return out
+
+
+@pytest.fixture(scope="session")
+def trio_vcf(benchmarks_dir: Path) -> Path:
+    """The GIAB Ashkenazi trio exome (chr1-2, GRCh37)."""
+    return benchmarks_dir.joinpath(*TRIO)
+
+
+@pytest.fixture(scope="session")
+def pfeiffer_vcf(benchmarks_dir: Path) -> Path:
+    """The Exomiser Pfeiffer exome lifted to GRCh38."""
+    return benchmarks_dir.joinpath(*PFEIFFER)
+
+
+@pytest.fixture(scope="session")
+def trio_raw(trio_vcf: Path) -> list[dict]:
+    """The trio's non-reference calls read with a plain loop."""
+    return raw_calls(trio_vcf)
+
+
+@pytest.fixture(scope="session")
+def trio_store_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path) -> Path:
+    """A store holding the real trio (ingested once per session)."""
+    root = tmp_path_factory.mktemp("trio_store")
+    ingest_vcf(root, trio_vcf, info_keys=("BCSQ",))
+    return root
+
+
+@pytest.fixture(scope="session")
+def trio_store(trio_store_root: Path) -> VariantStore:
+    """The trio store queried with DuckDB."""
+    return VariantStore(trio_store_root, DuckDBEngine())
