@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gmc.interpretation.rare.spike import CausalVariant, SpikeError, spike_vcf
+from gmc.interpretation.rare.spike import Background, CausalVariant, SpikeError, load_background, spike_vcf
 
 CASES = (
     "PMID_11047757_family_4_proband_III_1.json",  # hemizygous IKBKG insertion (chrX)
@@ -51,6 +51,11 @@ def read_vcf(path: Path) -> tuple[list[str], list[list[str]]]:
 @pytest.fixture(scope="module")
 def background(benchmarks_dir: Path) -> Path:
     return benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+
+
+@pytest.fixture(scope="module")
+def loaded(background: Path) -> Background:
+    return load_background(background)
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +124,11 @@ def test_output_is_sorted_in_contig_order(spiked) -> None:
     assert keys == sorted(keys)
 
 
-def test_same_seed_same_output_and_background_record_replaced(background: Path, tmp_path: Path) -> None:
+def test_same_seed_same_output_and_background_record_replaced(loaded: Background, tmp_path: Path) -> None:
     # chr1:943937 C>T is a heterozygous dbSNP record in the background; spike another allele there.
     variant = CausalVariant("1", 943937, "C", "G", "homozygous")
-    first = spike_vcf(background, [variant], tmp_path / "a.vcf.gz", seed=1)
-    spike_vcf(background, [variant], tmp_path / "b.vcf.gz", seed=1)
+    first = spike_vcf(loaded, [variant], tmp_path / "a.vcf.gz", seed=1)
+    spike_vcf(loaded, [variant], tmp_path / "b.vcf.gz", seed=1)
     assert gzip.open(tmp_path / "a.vcf.gz").read() == gzip.open(tmp_path / "b.vcf.gz").read()
     assert first.replaced == 1
     _, records = read_vcf(tmp_path / "a.vcf.gz")
@@ -131,7 +136,8 @@ def test_same_seed_same_output_and_background_record_replaced(background: Path, 
     assert len(at_site) == 1 and at_site[0][4] == "G" and at_site[0][9].startswith("1/1:")
 
 
-def test_bad_causal_variants_are_named(background: Path, tmp_path: Path) -> None:
+def test_bad_causal_variants_are_named(loaded: Background, tmp_path: Path) -> None:
+    background = loaded
     with pytest.raises(SpikeError, match="zygosity 'mosaic'"):
         spike_vcf(background, [CausalVariant("chr1", 100, "A", "G", "mosaic")], tmp_path / "x.vcf.gz", seed=1)
     with pytest.raises(SpikeError, match="chr1:0"):
@@ -155,3 +161,31 @@ def test_malformed_background_names_the_line(tmp_path: Path) -> None:
     two.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2\n")
     with pytest.raises(SpikeError, match="single-sample"):
         spike_vcf(two, [], tmp_path / "out.vcf.gz", seed=1)
+
+
+def test_prepare_cases_blinds_the_phenopacket_and_keeps_the_answer_apart(
+    benchmarks_dir: Path, background: Path, tmp_path: Path
+) -> None:
+    from gmc.interpretation.rare.spike import prepare_cases
+
+    directory = tmp_path / "in"
+    directory.mkdir()
+    for name in CASES[:2]:
+        (directory / name).write_text((benchmarks_dir / "rare" / "phenopackets" / name).read_text())
+    prepared, skipped = prepare_cases(directory, background, tmp_path / "out", seed=3)
+    assert skipped == []
+    assert [c.case_id for c in prepared] == [name.removesuffix(".json") for name in CASES[:2]]
+    for case, name in zip(prepared, CASES[:2], strict=True):
+        blinded = json.loads(case.phenopacket_path.read_text())
+        original = json.loads((directory / name).read_text())
+        assert "interpretations" not in blinded and "diseases" not in blinded
+        assert blinded["phenotypicFeatures"] == original["phenotypicFeatures"]
+        assert blinded["subject"]["id"] == original["subject"]["id"]
+        _, records = read_vcf(case.vcf_path)
+        keys = {(r[0], int(r[1]), r[3], r[4]) for r in records}
+        for variant in causal_from_phenopacket(directory / name):
+            assert (variant.chrom, variant.pos, variant.ref, variant.alt) in keys
+    truth = (tmp_path / "out" / "truth.tsv").read_text().splitlines()
+    assert truth[0].startswith("case_id\tgene_symbol")
+    assert {line.split("\t")[1] for line in truth[1:]} == {"IKBKG", "COL6A2"}
+    assert len(truth) == 1 + 3

@@ -14,12 +14,14 @@ PASS records when the background has any of that genotype.
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 from gmc.interpretation.rare.inheritance import PAR_GRCH38
 
@@ -99,18 +101,34 @@ def _is_x_non_par(chrom: str, pos: int) -> bool:
     return chrom.removeprefix("chr") == "X" and not any(lo <= pos <= hi for lo, hi in PAR_GRCH38)
 
 
-def spike_vcf(
-    background_path: Path,
-    causal_variants: Iterable[CausalVariant],
-    out_path: Path,
-    *,
-    seed: int,
-) -> SpikeReport:
-    """Writes a gzipped, sorted copy of a single-sample background VCF with the causal variants spiked in."""
-    background_path, out_path = Path(background_path), Path(out_path)
+class VcfAllele(Protocol):
+    """Anything with VCF coordinates and a zygosity label (our CausalVariant, the phenopacket reader's)."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    zygosity: str
+
+
+@dataclass(frozen=True)
+class Background:
+    """A parsed single-sample background VCF with IDs and INFO already removed, ready to spike many times."""
+
+    path: Path
+    header: tuple[str, ...]
+    contigs: tuple[str, ...]
+    records: tuple[tuple[str, ...], ...]
+    donors: dict[str, list[tuple[str, ...]]]
+    uses_chr: bool
+
+
+def load_background(background_path: Path) -> Background:
+    """Reads a single-sample background VCF (gzip or plain), dropping IDs, INFO and INFO definitions."""
+    background_path = Path(background_path)
     header: list[str] = []
     contigs: list[str] = []
-    records: list[list[str]] = []
+    records: list[tuple[str, ...]] = []
     with _open_text(background_path, "r") as handle:
         for line_no, line in enumerate(handle, start=1):
             line = line.rstrip("\n")
@@ -143,24 +161,38 @@ def spike_vcf(
                 raise SpikeError(f"{background_path}:{line_no}: POS {fields[1]!r} is not a number") from exc
             fields[2] = "."
             fields[7] = "."
-            records.append(fields)
+            records.append(tuple(fields))
     if not header or not header[-1].startswith("#CHROM"):
         raise SpikeError(f"{background_path}: no #CHROM header line")
-
-    donors = _donor_pools(records)
     uses_chr = any(r[0].startswith("chr") for r in records[:100]) or any(c.startswith("chr") for c in contigs)
-    order = {name: i for i, name in enumerate(contigs)}
+    return Background(
+        background_path, tuple(header), tuple(contigs), tuple(records), _donor_pools(records), uses_chr
+    )
 
+
+def spike_vcf(
+    background_path: Path | Background,
+    causal_variants: Iterable[VcfAllele],
+    out_path: Path,
+    *,
+    seed: int,
+) -> SpikeReport:
+    """Writes a gzipped, sorted copy of a single-sample background VCF with the causal variants spiked in."""
+    background = (
+        background_path if isinstance(background_path, Background) else load_background(background_path)
+    )
+    out_path = Path(out_path)
+    order = {name: i for i, name in enumerate(background.contigs)}
     wanted: dict[tuple[str, int, str, str], str] = {}
     for variant in causal_variants:
-        chrom = _named_like_background(variant.chrom, uses_chr)
+        chrom = _named_like_background(variant.chrom, background.uses_chr)
         label = f"causal variant {variant.chrom}:{variant.pos} {variant.ref}>{variant.alt}"
         zygosity = ZYGOSITY.get(variant.zygosity.strip().lower())
         if zygosity is None:
             raise SpikeError(f"{label}: zygosity {variant.zygosity!r} is not one of {sorted(ZYGOSITY)}")
         if variant.pos < 1 or not _ALLELE.match(variant.ref) or not _ALLELE.match(variant.alt):
             raise SpikeError(f"{label}: position must be >= 1 and alleles plain bases")
-        if contigs and chrom not in order:
+        if order and chrom not in order:
             raise SpikeError(f"{label}: contig {chrom} is not in the background's header")
         key = (chrom, variant.pos, variant.ref.upper(), variant.alt.upper())
         # The same allele listed twice keeps the larger genotype class (hom over het).
@@ -168,23 +200,23 @@ def spike_vcf(
             wanted[key] = zygosity
     rng = random.Random(seed)
     positions = {(chrom, pos) for chrom, pos, _, _ in wanted}
-    kept = [r for r in records if (r[0], int(r[1])) not in positions]
-    replaced = len(records) - len(kept)
+    kept = [r for r in background.records if (r[0], int(r[1])) not in positions]
+    replaced = len(background.records) - len(kept)
+    donors = background.donors
     for (chrom, pos, ref, alt), zygosity in sorted(wanted.items()):
         # A background without hemizygous calls of its own gets hom-alt ones, as diploid callers write them.
         pool = donors.get(zygosity) or (donors.get(_HOM) if zygosity == _HEMI else None) or []
         if not pool:
             raise SpikeError(
-                f"{background_path}: no background record with a {zygosity} genotype to copy from"
+                f"{background.path}: no background record with a {zygosity} genotype to copy from"
             )
         donor = rng.choice(pool)
-        kept.append([chrom, str(pos), ".", ref, alt, donor[5], donor[6], ".", donor[8], donor[9]])
+        kept.append((chrom, str(pos), ".", ref, alt, donor[5], donor[6], ".", donor[8], donor[9]))
     kept.sort(key=lambda r: (order.get(r[0], len(order)), _natural_key(r[0]), int(r[1]), r[3], r[4]))
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(out_path, "wt", encoding="utf-8") as out:
-        out.write("\n".join(header) + "\n")
-        for fields in kept:
-            out.write("\t".join(fields) + "\n")
+    with gzip.open(out_path, "wt", encoding="utf-8", compresslevel=5) as out:
+        out.write("\n".join(background.header) + "\n")
+        out.writelines("\t".join(fields) + "\n" for fields in kept)
     return SpikeReport(len(kept), len(wanted), replaced, out_path)
 
 
@@ -194,10 +226,10 @@ def _named_like_background(chrom: str, uses_chr: bool) -> str:
     return f"chr{bare}" if uses_chr else bare
 
 
-def _donor_pools(records: Sequence[list[str]]) -> dict[str, list[list[str]]]:
+def _donor_pools(records: Sequence[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
     """Groups single-ALT background records by genotype class, PASS records first when present."""
-    pools: dict[str, list[list[str]]] = {_HET: [], _HOM: [], _HEMI: []}
-    passing: dict[str, list[list[str]]] = {_HET: [], _HOM: [], _HEMI: []}
+    pools: dict[str, list[tuple[str, ...]]] = {_HET: [], _HOM: [], _HEMI: []}
+    passing: dict[str, list[tuple[str, ...]]] = {_HET: [], _HOM: [], _HEMI: []}
     for fields in records:
         if "," in fields[4]:
             continue
@@ -217,3 +249,91 @@ def _donor_pools(records: Sequence[list[str]]) -> dict[str, list[list[str]]]:
             if fields[6] in ("PASS", "."):
                 passing[target].append(fields)
     return {k: passing[k] or pools[k] for k in pools}
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """One benchmark case: the spiked VCF, the blinded phenopacket and the answer kept apart."""
+
+    case_id: str
+    vcf_path: Path
+    #: Copy of the phenopacket with only subject and phenotypic features.
+    phenopacket_path: Path
+    #: The causal variants (the phenopacket reader's records): the answer, never given to the analysis.
+    causal: tuple[Any, ...]
+
+
+#: Assembly names accepted for the GRCh38 background.
+GRCH38_NAMES = frozenset({"hg38", "grch38", "grch38.p13", "grch38.p14"})
+
+
+def prepare_case(phenopacket_path: Path, background: Background, out_dir: Path, *, seed: int) -> PreparedCase:
+    """Spikes one phenopacket's causal variants into the background and writes the blinded phenopacket beside it."""
+    from gmc.phenotype.phenopackets import (
+        causal_variants,
+        read_phenopacket,
+        subject_and_features_only,
+        write_phenopacket,
+    )
+
+    phenopacket_path, out_dir = Path(phenopacket_path), Path(out_dir)
+    data = read_phenopacket(phenopacket_path)
+    causal = causal_variants(data)
+    if not causal:
+        raise SpikeError(f"{phenopacket_path}: no causal variant with a VCF record")
+    for variant in causal:
+        if variant.genome_assembly.lower() not in GRCH38_NAMES:
+            raise SpikeError(
+                f"{phenopacket_path}: causal variant {variant.chrom}:{variant.pos} is on "
+                f"{variant.genome_assembly!r}, the background is GRCh38"
+            )
+    case_id = phenopacket_path.name.removesuffix(".json")
+    # Each case draws its donors from its own stream, so adding cases never changes earlier ones.
+    case_seed = seed ^ zlib.crc32(case_id.encode())
+    vcf_path = out_dir / f"{case_id}.vcf.gz"
+    spike_vcf(background, causal, vcf_path, seed=case_seed)
+    blinded_path = out_dir / f"{case_id}.phenopacket.json"
+    blinded = write_phenopacket(subject_and_features_only(data), created="2000-01-01T00:00:00Z")
+    blinded_path.write_text(json.dumps(blinded, indent=1, sort_keys=True), encoding="utf-8")
+    return PreparedCase(case_id, vcf_path, blinded_path, tuple(causal))
+
+
+TRUTH_COLUMNS = ("case_id", "gene_symbol", "hgnc_id", "chrom", "pos", "ref", "alt", "zygosity", "disease_id")
+
+
+def prepare_cases(
+    directory: Path, background_path: Path, out_dir: Path, *, seed: int, limit: int | None = None
+) -> tuple[list[PreparedCase], list[tuple[Path, str]]]:
+    """Prepares every phenopacket in a directory; returns the cases and the skipped files with the reason.
+
+    Writes ``truth.tsv`` (one row per causal variant) in out_dir for scoring, apart from the blinded inputs.
+    """
+    background = load_background(background_path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepared: list[PreparedCase] = []
+    skipped: list[tuple[Path, str]] = []
+    paths = sorted(Path(directory).glob("*.json"))
+    for path in paths[:limit] if limit is not None else paths:
+        try:
+            prepared.append(prepare_case(path, background, out_dir, seed=seed))
+        except ValueError as exc:
+            # A case the benchmark cannot use is reported, not silently dropped.
+            skipped.append((path, str(exc)))
+    with open(out_dir / "truth.tsv", "w", encoding="utf-8") as truth:
+        truth.write("\t".join(TRUTH_COLUMNS) + "\n")
+        for case in prepared:
+            for v in case.causal:
+                values = (
+                    case.case_id,
+                    v.gene_symbol,
+                    v.hgnc_id,
+                    v.chrom,
+                    v.pos,
+                    v.ref,
+                    v.alt,
+                    v.zygosity,
+                    v.disease_id,
+                )
+                truth.write("\t".join(str(x) for x in values) + "\n")
+    return prepared, skipped
