@@ -35,7 +35,7 @@ def expected_check_digit(first_nine: str) -> int | None:
 
 
 def normalise_nhs_number(value: str) -> str:
-    """Returns the ten bare digits of a valid NHS number, accepting spaces and hyphens; raises InvalidNhsNumber."""
+    """Returns the ten digits of a valid NHS number (spaces, hyphens allowed); raises InvalidNhsNumber."""
     if not isinstance(value, str):
         raise InvalidNhsNumber(str(value), f"expected text, got {type(value).__name__}")
     digits = value.strip().translate(_SEPARATORS)
@@ -52,7 +52,9 @@ def normalise_nhs_number(value: str) -> str:
     expected = expected_check_digit(digits[:9])
     got = int(digits[9])
     if expected is None:
-        raise InvalidNhsNumber(value, f"check digit mismatch: no valid check digit exists (remainder 10), got {got}")
+        raise InvalidNhsNumber(
+            value, f"check digit mismatch: no valid check digit exists (remainder 10), got {got}"
+        )
     if expected != got:
         raise InvalidNhsNumber(value, f"check digit mismatch: expected {expected} got {got}")
     return digits
