@@ -249,6 +249,21 @@ def test_svg_generations_top_to_bottom_without_overlap() -> None:
                     assert ay1 == by1
 
 
+def test_svg_lines_of_descent_cross_no_symbol() -> None:
+    pedigree = read_ped(EXTENDED_FAMILY)
+    root = ET.fromstring(draw_pedigree_svg(pedigree))
+    boxes = {person_id: _box(group) for person_id, group in _symbols(draw_pedigree_svg(pedigree)).items()}
+    descent = [e for e in root.iter(f"{SVG}line") if e.get("class") == "descent"]
+    # One drop per sibship (7) plus one line to each of the 9 children.
+    assert len(descent) == 7 + 9
+    for line in descent:
+        x1, y1, x2, y2 = (float(line.get(k)) for k in ("x1", "y1", "x2", "y2"))
+        assert x1 == x2
+        for person_id, (bx1, by1, bx2, by2) in boxes.items():
+            crosses = bx1 < x1 < bx2 and max(min(y1, y2), by1) < min(max(y1, y2), by2)
+            assert not crosses, person_id
+
+
 def test_svg_multiple_spouses_and_four_generations() -> None:
     text = (
         "F A 0 0 1 1\nF B 0 0 2 1\nF C 0 0 2 2\nF D 0 0 1 1\n"

@@ -440,6 +440,10 @@ def draw_pedigree_svg(pedigree: Pedigree, *, proband: str | None = None, decease
     for person_id in sorted(x, key=lambda p: x[p]):
         order_in_row.setdefault(gen[person_id], []).append(person_id)
 
+    descents = {
+        parents: _descent(parents, children, x, top, couples, order_in_row, gen)
+        for parents, children in _sibships(pedigree).items()
+    }
     lines: list[str] = []
     for father, mother in couples:
         ya, yb = top(father) + _SIZE / 2, top(mother) + _SIZE / 2
@@ -460,11 +464,12 @@ def draw_pedigree_svg(pedigree: Pedigree, *, proband: str | None = None, decease
                     f'<polyline class="marriage" fill="none" {_STROKE} points="{xa},{top(left)} {xa},{arch + dy} '
                     f'{xb},{arch + dy} {xb},{top(right)}"/>'
                 )
-    descents = [
-        _descent(parents, children, x, top, couples, order_in_row, gen)
-        for parents, children in _sibships(pedigree).items()
-    ]
-    lines.extend(_sibship_lines([d for d in descents if d is not None], x, top))
+            descent = descents.get((father, mother))
+            # The line down to the children may leave the arch beyond its ends, where a free column was found.
+            if descent is not None and not xa <= descent[0] <= xb:
+                end = xa if descent[0] < xa else xb
+                lines.append(_line(end, arch, descent[0], arch, "marriage-link"))
+    lines.extend(_sibship_lines([d for d in descents.values() if d is not None], x, top))
 
     symbols = [_symbol(pedigree.get(p), x[p], top(p), p in dead, p == proband) for p in pedigree.ids]
     width = max(x.values(), default=0) + _SIZE + 2 * _MARGIN
@@ -601,12 +606,24 @@ def _descent(
         drop_x = (x[left] + x[right] + _SIZE) / 2
         if _between(order_in_row, gen, left, right, x):
             drop_y = min(top(left), top(right)) - 10  # from the arch
+            rows = range(min(gen[left], gen[right]), max(gen[left], gen[right]) + 1)
+            drop_x = _free_column(x, gen, rows, x[left] + _SIZE / 2, x[right] + _SIZE / 2, drop_x)
         else:
             drop_y = top(left) + _SIZE / 2
     else:
         drop_x = x[known[0]] + _SIZE / 2
         drop_y = top(known[0]) + _SIZE
     return drop_x, drop_y, children
+
+
+def _free_column(
+    x: dict[str, float], gen: dict[str, int], rows: range, low: float, high: float, prefer: float
+) -> float:
+    """The x nearest `prefer`, inside [low, high] if possible, where a vertical line crosses no symbol in `rows`."""
+    occupied = [(x[p] - 2, x[p] + _SIZE + 2) for p in x if gen[p] in rows]
+    candidates = [prefer] + [edge for a, b in occupied for edge in (a - 4, b + 4)]
+    free = [c for c in candidates if c > 0 and not any(a < c < b for a, b in occupied)]
+    return min(free, key=lambda c: (not low <= c <= high, abs(c - prefer))) if free else prefer
 
 
 def _sibship_lines(
