@@ -14,7 +14,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 from gmc.organisations import repository as org_repository
 from gmc.organisations.schemas import CentreOut
 
@@ -59,7 +59,7 @@ def audit_events(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     principal: Principal = Depends(require(Permission.AUDIT_READ)),
-    db: GmcSession = Depends(get_db),
+    db: GmcSession = DB,
 ) -> list[AuditEventOut]:
     """Audit events newest first, filtered, limited to the caller's trusts unless national."""
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
@@ -69,7 +69,7 @@ def audit_events(
 
 
 @router.get("/audit/verify", response_model=ChainOut)
-def audit_verify(_: Principal = Depends(require(Permission.USERS_MANAGE)), db: GmcSession = Depends(get_db)) -> ChainOut:
+def audit_verify(_: Principal = Depends(require(Permission.USERS_MANAGE)), db: GmcSession = DB) -> ChainOut:
     """Recomputes the hash chain and names the first broken event."""
     report = verify_chain(db)
     return ChainOut(**report.__dict__)
@@ -77,6 +77,6 @@ def audit_verify(_: Principal = Depends(require(Permission.USERS_MANAGE)), db: G
 
 @router.get("/centres", response_model=list[CentreOut])
 def centres(_: Principal = Depends(require(Permission.ORGANISATIONS_READ)),
-            db: GmcSession = Depends(get_db)) -> list[CentreOut]:
+            db: GmcSession = DB) -> list[CentreOut]:
     """Every centre with its trusts."""
     return [CentreOut.model_validate(c) for c in org_repository.list_centres(db)]

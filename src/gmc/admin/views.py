@@ -16,7 +16,7 @@ from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 from gmc.organisations import repository as org_repository
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def _users_context(db: GmcSession) -> dict[str, object]:
 
 @router.get("/admin/users")
 def users_page(request: Request, _: Principal = Depends(require(Permission.USERS_MANAGE)),
-               db: GmcSession = Depends(get_db)) -> Response:
+               db: GmcSession = DB) -> Response:
     """Lists users with a form to add one."""
     return render(request, "admin/users.html", _users_context(db))
 
@@ -49,7 +49,7 @@ async def create_user_page(
     centre_code: str = Form(""),
     centre_wide: bool = Form(False),
     principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-    db: GmcSession = Depends(get_db),
+    db: GmcSession = DB,
 ) -> Response:
     """Creates a user from the form; shows the reason when refused."""
     form = await request.form()
@@ -70,7 +70,7 @@ async def create_user_page(
 @router.get("/admin/audit")
 def audit_page(request: Request, entity_type: str | None = None, actor: str | None = None, verb: str | None = None,
                verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
-               db: GmcSession = Depends(get_db)) -> Response:
+               db: GmcSession = DB) -> Response:
     """The newest audit events, filterable, with an on-demand chain check."""
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
     events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
@@ -82,6 +82,6 @@ def audit_page(request: Request, entity_type: str | None = None, actor: str | No
 
 @router.get("/organisations")
 def organisations_page(request: Request, _: Principal = Depends(require(Permission.ORGANISATIONS_READ)),
-                       db: GmcSession = Depends(get_db)) -> Response:
+                       db: GmcSession = DB) -> Response:
     """Centres and their trusts."""
     return render(request, "admin/organisations.html", {"centres": org_repository.list_centres(db)})

@@ -11,7 +11,7 @@ from gmc.auth import service
 from gmc.auth.principal import Principal
 from gmc.common.errors import NotAuthenticated, PermissionDenied
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 
 SESSION_COOKIE = "gmc_session"
 CSRF_COOKIE = "gmc_csrf"
@@ -57,14 +57,14 @@ async def _authenticate(request: Request, db: GmcSession) -> Principal | None:
     return service.principal_for(db, user, auth_method="session")
 
 
-async def optional_principal(request: Request, db: GmcSession = Depends(get_db)) -> Principal | None:
+async def optional_principal(request: Request, db: GmcSession = DB) -> Principal | None:
     """The caller if signed in, else None (for pages open to everyone, such as the login page)."""
     principal = await _authenticate(request, db)
     request.state.principal = principal
     return principal
 
 
-async def get_principal(request: Request, db: GmcSession = Depends(get_db)) -> Principal:
+async def get_principal(request: Request, db: GmcSession = DB) -> Principal:
     """The signed-in caller; 401 when there are no valid credentials."""
     principal = await _authenticate(request, db)
     if principal is None:

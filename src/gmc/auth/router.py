@@ -17,7 +17,7 @@ from gmc.auth.principal import Principal
 from gmc.auth.schemas import AccessToken, MeOut, TokenCreate, TokenCreated, TokenOut, UserCreate, UserOut
 from gmc.common.errors import NotFound
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -30,7 +30,7 @@ def _user_out(user: User) -> UserOut:
 
 @router.post("/auth/token", response_model=AccessToken)
 def login_for_token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
-                    db: GmcSession = Depends(get_db)) -> AccessToken | JSONResponse:
+                    db: GmcSession = DB) -> AccessToken | JSONResponse:
     """Exchanges a username and password for a 12-hour API token (OAuth2 password flow)."""
     settings = request.app.state.settings
     outcome = service.authenticate(db, username=form.username, password=form.password,
@@ -57,14 +57,14 @@ def me(principal: Principal = Depends(get_principal)) -> MeOut:
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_my_tokens(principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> list[TokenOut]:
+def list_my_tokens(principal: Principal = Depends(get_principal), db: GmcSession = DB) -> list[TokenOut]:
     """The caller's personal access tokens."""
     return [TokenOut.model_validate(t) for t in repository.list_tokens(db, principal.user_id)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 def create_my_token(body: TokenCreate, principal: Principal = Depends(get_principal),
-                    db: GmcSession = Depends(get_db)) -> TokenCreated:
+                    db: GmcSession = DB) -> TokenCreated:
     """Creates a personal access token for the caller; the secret is shown only in this answer."""
     user = repository.get_user(db, principal.user_id)
     if user is None:
@@ -75,7 +75,7 @@ def create_my_token(body: TokenCreate, principal: Principal = Depends(get_princi
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_my_token(token_id: int, principal: Principal = Depends(get_principal),
-                    db: GmcSession = Depends(get_db)) -> TokenOut:
+                    db: GmcSession = DB) -> TokenOut:
     """Revokes a token at once."""
     token = service.revoke_token(db, actor=principal.actor, principal=principal, token_id=token_id)
     return TokenOut.model_validate(token)
@@ -83,14 +83,14 @@ def revoke_my_token(token_id: int, principal: Principal = Depends(get_principal)
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(_: Principal = Depends(require(Permission.USERS_MANAGE)),
-               db: GmcSession = Depends(get_db)) -> list[UserOut]:
+               db: GmcSession = DB) -> list[UserOut]:
     """Every user (admins only)."""
     return [_user_out(u) for u in repository.list_users(db)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-                db: GmcSession = Depends(get_db)) -> UserOut:
+                db: GmcSession = DB) -> UserOut:
     """Creates a user with roles and trusts (admins only)."""
     user = service.create_user(db, actor=principal.actor, username=body.username, password=body.password,
                                roles=body.roles, full_name=body.full_name, email=body.email,

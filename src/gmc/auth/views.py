@@ -14,7 +14,7 @@ from gmc.common.errors import DomainError, PermissionDenied
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,7 +43,7 @@ def login(
     password: str = Form(...),
     next: str = Form("/"),
     csrf_token: str = Form(""),
-    db: GmcSession = Depends(get_db),
+    db: GmcSession = DB,
 ) -> Response:
     """Checks the password, starts a session and sets its cookie."""
     expected = request.cookies.get(CSRF_COOKIE, "")
@@ -67,7 +67,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> Response:
+def logout(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = DB) -> Response:
     """Ends the session and clears its cookie."""
     key = request.cookies.get(SESSION_COOKIE)
     if key:
@@ -78,14 +78,14 @@ def logout(request: Request, principal: Principal = Depends(get_principal), db: 
 
 
 @router.get("/account/tokens")
-def tokens_page(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> Response:
+def tokens_page(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = DB) -> Response:
     """Lists the caller's API tokens with a form to create one."""
     return render(request, "auth/tokens.html", {"tokens": repository.list_tokens(db, principal.user_id)})
 
 
 @router.post("/account/tokens")
 def create_token_page(request: Request, name: str = Form(...), days: int = Form(90),
-                      principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> Response:
+                      principal: Principal = Depends(get_principal), db: GmcSession = DB) -> Response:
     """Creates a token and shows its secret once."""
     user = repository.get_user(db, principal.user_id)
     assert user is not None
@@ -101,7 +101,7 @@ def create_token_page(request: Request, name: str = Form(...), days: int = Form(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token_page(token_id: int, principal: Principal = Depends(get_principal),
-                      db: GmcSession = Depends(get_db)) -> Response:
+                      db: GmcSession = DB) -> Response:
     """Revokes one of the caller's tokens."""
     service.revoke_token(db, actor=principal.actor, principal=principal, token_id=token_id)
     return RedirectResponse("/account/tokens", status_code=303)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from urllib.parse import quote
 
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render

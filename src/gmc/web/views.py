@@ -12,7 +12,7 @@ from gmc.auth.principal import Principal
 from gmc.common.nav import NavItem, nav_for, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
-from gmc.db.dependencies import get_db
+from gmc.db.dependencies import DB
 from gmc.organisations import repository as org_repository
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +22,7 @@ register_nav(NavItem("Home", "/", None, order=0))
 
 
 @router.get("/")
-def home(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = Depends(get_db)) -> Response:
+def home(request: Request, principal: Principal = Depends(get_principal), db: GmcSession = DB) -> Response:
     """The start page: what the signed-in user can do, by role."""
     trusts = [] if principal.trust_scope is None else org_repository.trusts_by_ids(db, principal.trust_scope)
     tiles = [i for i in nav_for(principal.permissions) if i.path != "/"]
@@ -30,7 +30,7 @@ def home(request: Request, principal: Principal = Depends(get_principal), db: Gm
 
 
 @health_router.get("/health")
-def health(request: Request, db: GmcSession = Depends(get_db)) -> JSONResponse:
+def health(request: Request, db: GmcSession = DB) -> JSONResponse:
     """Liveness and database reachability, without authentication."""
     db.execute(text("SELECT 1"))
     return JSONResponse({"status": "ok", "version": __version__, "database": request.app.state.database.dialect})

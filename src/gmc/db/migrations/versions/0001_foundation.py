@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001_foundation'
 down_revision = None
 branch_labels = ('foundation',)

@@ -1,0 +1,43 @@
+# gmc: two set-up commands (make demo, make test) plus a few helpers.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint serve venv postgres clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make demo: environment, embedded database, demo centre, web app on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/gmc demo
+	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
+
+## make test: environment with test extras, a PostgreSQL server if missing, the whole suite
+test: $(STAMP) postgres
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries found"; \
+	else \
+		echo "installing PostgreSQL server (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+serve: $(STAMP)
+	$(BIN)/gmc serve
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
