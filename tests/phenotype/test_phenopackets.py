@@ -230,3 +230,23 @@ def test_subject_and_features_only(all_cases) -> None:
     assert causal_variants(blinded) == []
     written = write_phenopacket(blinded)
     assert "interpretations" not in written and "PMID" not in json.dumps(written["metaData"])
+
+
+def test_biosamples_and_medical_actions_survive_reexport(mitf_document: dict) -> None:
+    mitf_document["biosamples"] = [
+        {
+            "id": "b1",
+            "individualId": "family 815",
+            "sampledTissue": {"id": "UBERON:0000178", "label": "blood"},
+        }
+    ]
+    mitf_document["medicalActions"] = [
+        {"procedure": {"code": {"id": "NCIT:C28743", "label": "Punch Biopsy"}}}
+    ]
+    data = read_phenopacket(mitf_document)
+    assert data.biosamples[0]["sampledTissue"]["id"] == "UBERON:0000178"
+    written = write_phenopacket(data)
+    assert read_phenopacket(written) == data
+    assert json_format.ParseDict(written, Phenopacket()) == json_format.ParseDict(
+        mitf_document, Phenopacket()
+    )

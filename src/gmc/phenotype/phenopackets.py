@@ -293,6 +293,9 @@ class PhenopacketData:
     diseases: tuple[Disease, ...] = ()
     interpretations: tuple[Interpretation, ...] = ()
     files: tuple[PhenopacketFile, ...] = ()
+    #: Biosamples and medical actions, kept verbatim (canonical protobuf JSON) so a re-export loses nothing.
+    biosamples: tuple[dict[str, Any], ...] = ()
+    medical_actions: tuple[dict[str, Any], ...] = ()
     meta_data: MetaData | None = None
 
 
@@ -512,6 +515,8 @@ class _Reader:
                 for i, item in enumerate(raw.get("interpretations", []))
             ),
             files=tuple(self.file(item) for item in raw.get("files", [])),
+            biosamples=tuple(raw.get("biosamples", [])),
+            medical_actions=tuple(raw.get("medicalActions", [])),
             meta_data=self.meta_data(raw["metaData"], "metaData") if "metaData" in raw else None,
         )
 
@@ -782,6 +787,8 @@ def write_phenopacket(
             "measurements": [_measurement_json(m) for m in data.measurements],
             "diseases": [_disease_json(d) for d in data.diseases],
             "interpretations": [_interpretation_json(i) for i in data.interpretations],
+            "biosamples": [dict(b) for b in data.biosamples],
+            "medicalActions": [dict(m) for m in data.medical_actions],
             "files": [
                 {
                     "uri": f.uri,
