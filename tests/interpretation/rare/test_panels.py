@@ -26,7 +26,11 @@ def panels(refdata_dir: Path):
 
 
 def test_reads_every_panel_of_the_export(panels, refdata_dir: Path) -> None:
-    names = (refdata_dir / "panelapp" / "PanelAppRex_PanelAppData_combined_meta_names.tsv").read_text().splitlines()
+    names = (
+        (refdata_dir / "panelapp" / "PanelAppRex_PanelAppData_combined_meta_names.tsv")
+        .read_text()
+        .splitlines()
+    )
     assert len(panels) == len(names) - 1 == 447
     assert panels["1"].name == "Thoracic aortic aneurysm or dissection"
 

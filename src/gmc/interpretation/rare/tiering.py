@@ -125,7 +125,8 @@ class TierAssignment:
     reasons: tuple[str, ...] = field(default=())
 
 
-def _is_known_pathogenic(significance: str | None) -> bool:
+def is_known_pathogenic(significance: str | None) -> bool:
+    """True for ClinVar pathogenic or likely pathogenic significance strings."""
     if not significance:
         return False
     normalised = significance.strip().lower().replace(" ", "_")
@@ -173,7 +174,7 @@ def tier_variant(
     is_lof = bool(terms & LOF_TERMS)
     is_protein_altering = is_lof or bool(terms & PROTEIN_ALTERING_TERMS)
     is_splice = bool(terms & SPLICE_TERMS)
-    known_pathogenic = _is_known_pathogenic(variant.clinvar_significance)
+    known_pathogenic = is_known_pathogenic(variant.clinvar_significance)
     if not kept:
         return TierAssignment(
             variant.variant_id, variant.gene, None, None, frozenset(), (*reasons, "segregates with no mode")
@@ -245,7 +246,7 @@ def _could_be_causal(variant: TieringVariant, caps: FrequencyCaps) -> bool:
     terms = variant.consequences
     relevant = bool(terms & (LOF_TERMS | PROTEIN_ALTERING_TERMS | SPLICE_TERMS))
     rare = variant.population_af is None or variant.population_af <= caps.recessive
-    return rare and (relevant or _is_known_pathogenic(variant.clinvar_significance))
+    return rare and (relevant or is_known_pathogenic(variant.clinvar_significance))
 
 
 def tier_variants(

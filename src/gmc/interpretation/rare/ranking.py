@@ -1,0 +1,228 @@
+"""Gene ranking for a rare-disease case: segregating variant evidence combined with the phenotype match.
+
+Scores (all in [0, 1]):
+
+- Variant frequency score (Exomiser's): 1 when the population AF is unknown or 0;
+  1.13533 - 0.13533 * exp(AF in %) up to 2 %; 0 above.
+- Variant pathogenicity score: 1 for ClinVar P/LP and predicted loss of function; REVEL when given for a
+  missense change, else 0.6 for missense and in-frame changes; 0.5 for splice region; 0.2 for UTR and
+  non-coding exon changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
+- A gene's variant score is its best option among the modes its variants segregate with (after the
+  tiering module's AF caps): one variant for dominant, de novo, X-linked, MT and homozygous recessive
+  modes; the mean of the two variants of a compound heterozygous pair.
+- Phenotype score: the caller's gene score (e.g. ``gmc.phenotype.similarity.score_genes``), clipped to
+  [0, 1]; a gene without one scores 0.
+- Combined = logistic(-6 + 6 * variant + 8 * phenotype): both must be high to rank near the top, and
+  the phenotype weighs more because, without genome-wide population frequencies, many background
+  variants look equally damaging. Ties break on tier (1 before 2 before 3 before none), then on the
+  variant score, then on the gene symbol, so the order is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from gmc.interpretation.rare.inheritance import Call, Mode, ModeCall, Pedigree, VariantGenotypes, segregate
+from gmc.interpretation.rare.panels import Panel
+from gmc.interpretation.rare.tiering import (
+    LOF_TERMS,
+    FrequencyCaps,
+    TieringVariant,
+    is_known_pathogenic,
+    rare_modes,
+    tier_variant,
+)
+
+
+class RankingInputError(ValueError):
+    """A candidate variant or a score is malformed; the message names the variant or gene."""
+
+
+@dataclass(frozen=True)
+class CandidateVariant:
+    """An annotated variant with every family member's call, as ranking reads it."""
+
+    variant_id: str
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    gene_symbol: str
+    calls: Mapping[str, Call]
+    #: SO terms of the chosen transcript.
+    consequences: frozenset[str]
+    hgnc_id: str | None = None
+    hgvs_p: str | None = None
+    clinvar_significance: str | None = None
+    population_af: float | None = None
+    revel: float | None = None
+
+
+@dataclass(frozen=True)
+class GeneRank:
+    """A ranked gene with its scores, the mode and variants that earned them, and the reasons."""
+
+    rank: int
+    gene_symbol: str
+    hgnc_id: str | None
+    combined_score: float
+    phenotype_score: float
+    variant_score: float
+    mode: Mode
+    variant_ids: tuple[str, ...]
+    tier: int | None
+    reasons: tuple[str, ...]
+
+
+_MISSENSE_LIKE = frozenset(
+    {"missense_variant", "inframe_insertion", "inframe_deletion", "protein_altering_variant"}
+)
+_SPLICE_REGION = frozenset(
+    {
+        "splice_region_variant",
+        "splice_donor_5th_base_variant",
+        "splice_donor_region_variant",
+        "splice_polypyrimidine_tract_variant",
+    }
+)
+_LOW = frozenset(
+    {
+        "5_prime_UTR_variant",
+        "3_prime_UTR_variant",
+        "non_coding_transcript_exon_variant",
+        "mature_miRNA_variant",
+    }
+)
+
+
+def frequency_score(af: float | None) -> float:
+    """Returns Exomiser's frequency score: 1 when unknown or absent, falling to 0 above 2 %."""
+    if af is None or af <= 0:
+        return 1.0
+    percent = af * 100
+    if percent > 2:
+        return 0.0
+    return max(0.0, 1.13533 - 0.13533 * math.exp(percent))
+
+
+def pathogenicity_score(variant: CandidateVariant) -> float:
+    """Returns the variant's predicted pathogenicity in [0, 1] from ClinVar, consequence and REVEL."""
+    terms = variant.consequences
+    if is_known_pathogenic(variant.clinvar_significance) or terms & LOF_TERMS:
+        return 1.0
+    if "missense_variant" in terms and variant.revel is not None:
+        if not 0 <= variant.revel <= 1:
+            raise RankingInputError(f"variant {variant.variant_id}: REVEL {variant.revel} is not within 0-1")
+        return variant.revel
+    if terms & _MISSENSE_LIKE:
+        return 0.6
+    if terms & _SPLICE_REGION:
+        return 0.5
+    if terms & _LOW:
+        return 0.2
+    if "synonymous_variant" in terms:
+        return 0.1
+    return 0.0
+
+
+def variant_score(variant: CandidateVariant) -> float:
+    """Returns pathogenicity times frequency score."""
+    return pathogenicity_score(variant) * frequency_score(variant.population_af)
+
+
+def combined_score(variant: float, phenotype: float) -> float:
+    """Combines a gene's variant and phenotype scores (see the module docstring)."""
+    return 1.0 / (1.0 + math.exp(-(-6.0 + 6.0 * variant + 8.0 * phenotype)))
+
+
+def rank_genes(
+    variants: Sequence[CandidateVariant],
+    pedigree: Pedigree,
+    phenotype_scores: Mapping[str, float],
+    *,
+    panels: Sequence[Panel] = (),
+    caps: FrequencyCaps = FrequencyCaps(),
+    build: str = "GRCh38",
+    limit: int | None = None,
+) -> list[GeneRank]:
+    """Ranks genes for a case; phenotype_scores is keyed by HGNC id or gene symbol."""
+    by_id = {}
+    for v in variants:
+        if v.variant_id in by_id:
+            raise RankingInputError(f"variant id {v.variant_id} appears twice")
+        if not v.gene_symbol:
+            continue
+        by_id[v.variant_id] = v
+    genotypes = [
+        VariantGenotypes(v.variant_id, v.chrom, v.pos, v.calls, v.gene_symbol) for v in by_id.values()
+    ]
+    segregation = segregate(pedigree, genotypes, build=build)
+    scores = {vid: variant_score(v) for vid, v in by_id.items()}
+    kept: dict[str, dict[Mode, ModeCall]] = {}
+    for vid, v in by_id.items():
+        tiering_view = TieringVariant(
+            vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af
+        )
+        modes, _ = rare_modes(tiering_view, segregation[vid].modes, caps)
+        kept[vid] = modes
+    per_gene: dict[str, list[CandidateVariant]] = defaultdict(list)
+    for v in by_id.values():
+        if kept[v.variant_id]:
+            per_gene[v.gene_symbol].append(v)
+
+    ranked: list[tuple[tuple, GeneRank]] = []
+    for gene, gene_variants in per_gene.items():
+        best: tuple[float, Mode, tuple[str, ...]] | None = None
+        for v in gene_variants:
+            for mode in kept[v.variant_id]:
+                if mode == Mode.AR_COMP_HET:
+                    # Every partner this variant pairs with, not only the one kept per mode.
+                    partners = [
+                        c.partner_id
+                        for c in segregation[v.variant_id].modes
+                        if c.mode == Mode.AR_COMP_HET
+                        and c.partner_id in kept
+                        and Mode.AR_COMP_HET in kept[c.partner_id]
+                    ]
+                    for partner in partners:
+                        option = (
+                            (scores[v.variant_id] + scores[partner]) / 2,
+                            mode,
+                            tuple(sorted((v.variant_id, partner))),
+                        )
+                        if best is None or option[0] > best[0]:
+                            best = option
+                    continue
+                option = (scores[v.variant_id], mode, (v.variant_id,))
+                if best is None or option[0] > best[0]:
+                    best = option
+        if best is None:
+            continue
+        score, mode, ids = best
+        first = by_id[ids[0]]
+        phenotype = phenotype_scores.get(first.hgnc_id or "", phenotype_scores.get(gene, 0.0))
+        phenotype = min(max(float(phenotype), 0.0), 1.0)
+        tiers = []
+        for vid in ids:
+            v = by_id[vid]
+            tiering_view = TieringVariant(vid, gene, v.consequences, v.clinvar_significance, v.population_af)
+            tiers.append(
+                tier_variant(tiering_view, segregation[vid].modes, panels, caps=caps).tier if panels else None
+            )
+        tier = min((t for t in tiers if t is not None), default=None)
+        reasons = (
+            f"{mode.value}: "
+            + ", ".join(f"{by_id[i].chrom}:{by_id[i].pos} {by_id[i].ref}>{by_id[i].alt}" for i in ids),
+            f"variant score {score:.3f}, phenotype score {phenotype:.3f}",
+        )
+        combined = combined_score(score, phenotype)
+        rank = GeneRank(
+            0, gene, first.hgnc_id, round(combined, 6), phenotype, round(score, 6), mode, ids, tier, reasons
+        )
+        ranked.append(((-rank.combined_score, tier or 4, -rank.variant_score, gene), rank))
+    ranked.sort(key=lambda item: item[0])
+    out = [replace(r, rank=i + 1) for i, (_, r) in enumerate(ranked)]
+    return out[:limit] if limit is not None else out

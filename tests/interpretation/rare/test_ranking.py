@@ -1,0 +1,127 @@
+"""Tests for gene ranking from segregating variants and phenotype scores."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gmc.interpretation.rare.inheritance import Call, Individual, Mode, Pedigree, Sex
+from gmc.interpretation.rare.panels import custom_panel
+from gmc.interpretation.rare.ranking import (
+    CandidateVariant,
+    RankingInputError,
+    combined_score,
+    frequency_score,
+    pathogenicity_score,
+    rank_genes,
+)
+
+
+def cand(
+    vid: str,
+    gene: str,
+    *terms: str,
+    gt: int = 1,
+    pos: int = 1000,
+    af: float | None = None,
+    revel: float | None = None,
+    hgnc: str | None = None,
+    calls: dict[str, int] | None = None,
+) -> CandidateVariant:
+    genotype = {"P": Call(gt)} if calls is None else {k: Call(v) for k, v in calls.items()}
+    return CandidateVariant(
+        vid, "chr1", pos, "A", "G", gene, genotype, frozenset(terms), hgnc, None, None, af, revel
+    )
+
+
+def test_frequency_score_matches_exomiser_formula() -> None:
+    assert frequency_score(None) == 1.0
+    assert frequency_score(0.0) == 1.0
+    assert frequency_score(0.01) == pytest.approx(1.13533 - 0.13533 * math.e)
+    assert frequency_score(0.02) == pytest.approx(1.13533 - 0.13533 * math.e**2)
+    assert frequency_score(0.03) == 0.0
+
+
+def test_pathogenicity_score_by_consequence() -> None:
+    assert pathogenicity_score(cand("a", "G", "frameshift_variant")) == 1.0
+    assert pathogenicity_score(cand("a", "G", "missense_variant")) == 0.6
+    assert pathogenicity_score(cand("a", "G", "missense_variant", revel=0.93)) == 0.93
+    assert pathogenicity_score(cand("a", "G", "synonymous_variant")) == 0.1
+    assert pathogenicity_score(cand("a", "G", "intron_variant")) == 0.0
+    with pytest.raises(RankingInputError, match="REVEL 7"):
+        pathogenicity_score(cand("a", "G", "missense_variant", revel=7))
+
+
+def test_combined_score_is_a_logistic() -> None:
+    assert combined_score(1.0, 1.0) == pytest.approx(1 / (1 + math.exp(-8)))
+    assert combined_score(0.0, 0.0) == pytest.approx(1 / (1 + math.exp(6)))
+
+
+def test_singleton_ranking_by_hand() -> None:
+    variants = [
+        cand("a", "GENEA", "stop_gained", pos=100),
+        cand("b", "GENEB", "missense_variant", pos=200),
+        cand("c1", "GENEC", "missense_variant", pos=300),
+        cand("c2", "GENEC", "missense_variant", pos=310),
+        cand("d", "GENED", "synonymous_variant", pos=400),
+        cand("e", "GENEE", "stop_gained", pos=500, af=0.05),
+    ]
+    phenotype = {"GENEA": 0.9, "GENEB": 0.2, "GENEC": 0.9, "GENED": 1.0, "GENEE": 1.0}
+    ranked = rank_genes(variants, Pedigree.singleton("P", Sex.FEMALE), phenotype)
+    # Hand-computed: A sigmoid(-6+6+7.2), C sigmoid(-6+3.6+7.2), D sigmoid(-6+0.6+8), B sigmoid(-6+3.6+1.6).
+    assert [r.gene_symbol for r in ranked] == ["GENEA", "GENEC", "GENED", "GENEB"]
+    assert ranked[0].combined_score == pytest.approx(1 / (1 + math.exp(-7.2)), abs=1e-6)
+    assert ranked[1].mode in {Mode.AR_COMP_HET, Mode.AD, Mode.DE_NOVO}
+    assert [r.rank for r in ranked] == [1, 2, 3, 4]
+    # 5 % is above every mode's frequency cap, so GENEE never ranks.
+    assert "GENEE" not in {r.gene_symbol for r in ranked}
+
+
+def test_compound_heterozygous_pair_is_scored_together() -> None:
+    variants = [
+        cand("x", "GENEX", "frameshift_variant", pos=10),
+        cand("y", "GENEX", "missense_variant", pos=20),
+    ]
+    ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
+    # Best option: the frameshift alone (1.0) beats the pair's mean (0.8).
+    assert ranked[0].variant_score == 1.0
+    # With only recessive modes left (AF too high for dominant ones), the pair counts.
+    variants = [
+        cand("x", "GENEX", "frameshift_variant", pos=10, af=0.005),
+        cand("y", "GENEX", "missense_variant", pos=20, af=0.005),
+    ]
+    ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
+    assert ranked[0].mode == Mode.AR_COMP_HET
+    assert ranked[0].variant_ids == ("x", "y")
+    expected = (1.0 + 0.6) / 2 * frequency_score(0.005)
+    assert ranked[0].variant_score == pytest.approx(expected, abs=1e-6)
+
+
+def test_trio_excludes_inherited_variants_and_uses_hgnc_scores() -> None:
+    family = Pedigree(
+        "fam",
+        (
+            Individual("F", Sex.MALE, False),
+            Individual("M", Sex.FEMALE, False),
+            Individual("P", Sex.MALE, True, "F", "M"),
+        ),
+        "P",
+    )
+    variants = [
+        cand("inherited", "GENEA", "stop_gained", pos=100, calls={"P": 1, "F": 1, "M": 0}),
+        cand("denovo", "GENEB", "missense_variant", pos=200, calls={"P": 1, "F": 0, "M": 0}, hgnc="HGNC:2"),
+    ]
+    panel = custom_panel("Request", [("GENEB", "AD")])
+    ranked = rank_genes(variants, family, {"HGNC:2": 0.7, "GENEB": 0.0, "GENEA": 1.0}, panels=[panel])
+    assert [r.gene_symbol for r in ranked] == ["GENEB"]
+    assert ranked[0].phenotype_score == 0.7
+    # A confirmed de novo in a green gene is tier 1.
+    assert ranked[0].tier == 1
+
+
+def test_duplicate_variant_ids_are_refused() -> None:
+    with pytest.raises(RankingInputError, match="appears twice"):
+        rank_genes(
+            [cand("a", "G", "stop_gained"), cand("a", "G", "stop_gained")], Pedigree.singleton("P"), {}
+        )
