@@ -20,7 +20,9 @@ from gmc.phenotype.phenopackets import (
     Subject,
     TimeElement,
     causal_variants,
+    excluded_term_ids,
     hpo_resource,
+    observed_term_ids,
     phenopacket_to_json,
     read_phenopacket,
     subject_and_features_only,
@@ -250,3 +252,16 @@ def test_biosamples_and_medical_actions_survive_reexport(mitf_document: dict) ->
     assert json_format.ParseDict(written, Phenopacket()) == json_format.ParseDict(
         mitf_document, Phenopacket()
     )
+
+
+def test_observed_and_excluded_term_ids(all_cases) -> None:
+    data = all_cases[MITF_CASE]
+    assert excluded_term_ids(data) == ["HP:0001100", "HP:0000639"]
+    assert observed_term_ids(data) == [
+        "HP:0000407",
+        "HP:0002227",
+        "HP:0002226",
+        "HP:0000635",
+        "HP:0007894",
+        "HP:0007513",
+    ]

@@ -547,10 +547,13 @@ class _Reader:
 
     def feature(self, raw: Mapping[str, Any], path: str) -> PhenotypicFeature:
         """A phenotypic feature."""
-        if "type" not in raw:
+        if "type" in raw:
+            feature_type = self.hpo_term(raw["type"], f"{path}.type")
+        else:
             self.problem(f"{path}.type", "a phenotypic feature needs a type (an HPO term)")
+            feature_type = OntologyTerm(id="")
         return PhenotypicFeature(
-            type=self.hpo_term(raw.get("type", {}), f"{path}.type"),
+            type=feature_type,
             excluded=bool(raw.get("excluded", False)),
             description=raw.get("description", ""),
             severity=self.opt_term(raw, "severity", path),
@@ -1102,3 +1105,13 @@ def subject_and_features_only(data: PhenopacketData) -> PhenopacketData:
     return PhenopacketData(
         id=data.id, subject=data.subject, phenotypic_features=data.phenotypic_features, meta_data=meta
     )
+
+
+def observed_term_ids(data: PhenopacketData) -> list[str]:
+    """HPO ids of the features observed in the subject, in file order, each once."""
+    return list(dict.fromkeys(f.type.id for f in data.phenotypic_features if not f.excluded))
+
+
+def excluded_term_ids(data: PhenopacketData) -> list[str]:
+    """HPO ids of the features looked for and found absent, in file order, each once."""
+    return list(dict.fromkeys(f.type.id for f in data.phenotypic_features if f.excluded))
