@@ -9,6 +9,7 @@ MODEL_MODULES = [
     "gmc.audit.models",
     "gmc.organisations.models",
     "gmc.auth.models",
+    "gmc.registry.models",
 ]
 
 

@@ -1,0 +1,211 @@
+"""The one place every feature asks whether an action on a participant is allowed by their consent.
+
+Withdrawal levels follow the programme's: *no further contact* stops contact, re-contact and new
+sample collection but lets data and samples already given be used; *no further use* stops everything
+and sends the participant's samples to destruction. A later consent never revives a withdrawal: a
+withdrawn participant must consent again on a new form, which supersedes the withdrawn one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gmc.audit.service import Actor, record
+from gmc.audit.verbs import AuditVerb
+from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.time import utcnow
+from gmc.registry.models import Consent, ConsentForm, Participant
+
+
+class ConsentAction(StrEnum):
+    """Things done with a participant, their samples or their data that consent governs."""
+
+    CONTACT = "contact"
+    RECONTACT = "recontact"
+    COLLECT_SAMPLE = "collect_sample"
+    DISPATCH_SAMPLE = "dispatch_sample"
+    SEQUENCE = "sequence"
+    INTERPRET = "interpret"
+    REPORT = "report"
+    ADDITIONAL_FINDINGS = "additional_findings"
+    RESEARCH_DATA = "research_data"
+    RESEARCH_SAMPLES = "research_samples"
+
+
+class WithdrawalLevel(StrEnum):
+    """How far a withdrawal reaches."""
+
+    NO_FURTHER_CONTACT = "no_further_contact"
+    NO_FURTHER_USE = "no_further_use"
+
+
+#: The consent choices a form may ask.
+CHOICES = ("taking_part", "research_data", "research_samples", "additional_findings", "recontact")
+
+#: The choice each action needs, beyond taking part.
+_NEEDS_CHOICE: dict[ConsentAction, str] = {
+    ConsentAction.RECONTACT: "recontact",
+    ConsentAction.ADDITIONAL_FINDINGS: "additional_findings",
+    ConsentAction.RESEARCH_DATA: "research_data",
+    ConsentAction.RESEARCH_SAMPLES: "research_samples",
+}
+
+#: Actions stopped by "no further contact" (use of what was already given may go on).
+_STOPPED_BY_NO_CONTACT = {ConsentAction.CONTACT, ConsentAction.RECONTACT, ConsentAction.COLLECT_SAMPLE}
+
+GIVEN_BY = ("participant", "parent_guardian", "consultee")
+
+#: Age at which a child who was consented by a parent is asked to consent for themselves.
+RECONSENT_AGE = 16
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    """Whether an action is allowed now, and why."""
+
+    allowed: bool
+    reason: str
+    consent_id: int | None = None
+
+
+def _resolve(session: Session, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound(f"no participant {participant_id}")
+    seen = set()
+    while participant.merged_into_id is not None and participant.id not in seen:
+        seen.add(participant.id)
+        participant = session.get(Participant, participant.merged_into_id)  # type: ignore[assignment]
+    return participant
+
+
+def consents_of(session: Session, participant_id: int) -> list[Consent]:
+    """Every consent record of a participant, newest first."""
+    stmt = select(Consent).where(Consent.participant_id == participant_id).order_by(
+        Consent.consented_on.desc(), Consent.id.desc())
+    return list(session.execute(stmt).scalars())
+
+
+def current_consent(session: Session, participant_id: int) -> Consent | None:
+    """The consent that governs now: the newest that is active or withdrawn (not superseded)."""
+    for consent in consents_of(session, _resolve(session, participant_id).id):
+        if consent.status in {"active", "withdrawn"}:
+            return consent
+    return None
+
+
+def is_allowed(session: Session, participant_id: int, action: ConsentAction | str) -> ConsentDecision:
+    """Answers whether the participant's consent allows the action now (merged records follow the survivor)."""
+    action = ConsentAction(action)
+    consent = current_consent(session, participant_id)
+    if consent is None:
+        return ConsentDecision(False, "no consent is recorded")
+    if consent.status == "withdrawn":
+        level = WithdrawalLevel(consent.withdrawal_level or WithdrawalLevel.NO_FURTHER_USE)
+        if level == WithdrawalLevel.NO_FURTHER_USE or action in _STOPPED_BY_NO_CONTACT:
+            return ConsentDecision(False, f"the participant withdrew ({level.value.replace('_', ' ')})", consent.id)
+    if not consent.choices.get("taking_part", False):
+        return ConsentDecision(False, "the participant did not consent to take part", consent.id)
+    needed = _NEEDS_CHOICE.get(action)
+    if needed and not consent.choices.get(needed, False):
+        return ConsentDecision(False, f"the participant did not consent to {needed.replace('_', ' ')}", consent.id)
+    return ConsentDecision(True, "consented", consent.id)
+
+
+def consent_status(session: Session, participant_id: int) -> str:
+    """A short status for every participant view: consented, withdrawn (level), declined or none."""
+    consent = current_consent(session, participant_id)
+    if consent is None:
+        return "no consent"
+    if consent.status == "withdrawn":
+        return f"withdrawn: {(consent.withdrawal_level or '').replace('_', ' ')}"
+    return "consented" if consent.choices.get("taking_part") else "declined"
+
+
+def record_consent(
+    session: Session,
+    *,
+    actor: Actor,
+    participant: Participant,
+    form: ConsentForm,
+    consented_on: date,
+    given_by: str,
+    choices: dict[str, bool],
+    given_by_name: str | None = None,
+    trust_id: int | None = None,
+) -> Consent:
+    """Records a consent on a form version; it supersedes the participant's previous consent."""
+    if given_by not in GIVEN_BY:
+        raise ValidationFailed(f"given_by must be one of {', '.join(GIVEN_BY)}", field="given_by")
+    if given_by != "participant" and not (given_by_name or "").strip():
+        raise ValidationFailed("name the parent, guardian or consultee who consented", field="given_by_name")
+    if consented_on > date.today():
+        raise ValidationFailed("the consent date is in the future", field="consented_on")
+    if participant.date_of_birth and consented_on < participant.date_of_birth:
+        raise ValidationFailed("the consent date is before the participant's birth", field="consented_on")
+    unknown = set(choices) - set(form.choices)
+    if unknown:
+        raise ValidationFailed(f"form {form.code} v{form.version} does not ask: {', '.join(sorted(unknown))}",
+                               field="choices")
+    missing = [c for c in form.choices if c not in choices]
+    if missing:
+        raise ValidationFailed(f"answer every choice on the form; missing: {', '.join(missing)}", field="choices")
+    for previous in consents_of(session, participant.id):
+        if previous.status in {"active", "withdrawn"}:
+            previous.status = "superseded"
+    consent = Consent(participant_id=participant.id, form_id=form.id, consented_on=consented_on, given_by=given_by,
+                      given_by_name=given_by_name, choices={k: bool(v) for k, v in choices.items()},
+                      status="active", recorded_by=actor.name, recorded_at=utcnow())
+    session.add(consent)
+    session.flush()
+    record(session, actor=actor, verb=AuditVerb.CONSENT_RECORD, entity_type="participant", entity_id=participant.id,
+           trust_id=trust_id, summary={"consent_id": consent.id, "form": f"{form.code} v{form.version}",
+                                       "given_by": given_by, "choices": consent.choices})
+    return consent
+
+
+def withdraw(
+    session: Session,
+    *,
+    actor: Actor,
+    participant: Participant,
+    level: WithdrawalLevel | str,
+    reason: str = "",
+    trust_id: int | None = None,
+    when: datetime | None = None,
+) -> Consent:
+    """Withdraws the participant at a level; every later consent question sees it at once."""
+    level = WithdrawalLevel(level)
+    consent = current_consent(session, participant.id)
+    if consent is None:
+        raise Conflict("there is no consent to withdraw", field="participant")
+    if consent.status == "withdrawn" and consent.withdrawal_level == WithdrawalLevel.NO_FURTHER_USE:
+        raise Conflict("the participant has already withdrawn from all further use")
+    before = consent.withdrawal_level
+    consent.status = "withdrawn"
+    consent.withdrawal_level = level.value
+    consent.withdrawn_at = when or utcnow()
+    consent.withdrawal_reason = reason
+    record(session, actor=actor, verb=AuditVerb.CONSENT_WITHDRAW, entity_type="participant",
+           entity_id=participant.id, trust_id=trust_id,
+           summary={"consent_id": consent.id, "level": [before, level.value]})
+    return consent
+
+
+def reconsent_due(participant: Participant, consent: Consent | None, today: date) -> bool:
+    """True when a child consented by a parent or guardian has reached the re-consent age."""
+    if consent is None or consent.status != "active" or consent.given_by != "parent_guardian":
+        return False
+    dob = participant.date_of_birth
+    if dob is None:
+        return False
+    try:
+        birthday = dob.replace(year=dob.year + RECONSENT_AGE)
+    except ValueError:  # born on 29 February
+        birthday = date(dob.year + RECONSENT_AGE, 3, 1)
+    return birthday <= today
