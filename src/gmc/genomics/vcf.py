@@ -193,7 +193,7 @@ class VcfReader:
         if not self.path.is_file():
             raise VcfFormatError(self.path, None, "file not found")
         self.info_keys = tuple(info_keys)
-        self.is_bcf = _is_bcf(self.path)
+        self.is_bcf = is_bcf(self.path)
         try:
             self._vcf = VCF(str(self.path), gts012=False, lazy=True, threads=1)
         except (OSError, Exception) as error:  # cyvcf2 raises a bare Exception on a bad header
@@ -208,8 +208,10 @@ class VcfReader:
         else:
             self.samples = all_samples
         header = self._vcf.raw_header
+        #: The header text as htslib holds it (for INFO formats such as CSQ).
+        self.header = header
         # htslib adds lines (e.g. FILTER=PASS) to its header copy, so count the file's own lines
-        self._header_lines = 0 if self.is_bcf else _count_header_lines(self.path)
+        self._header_lines = 0 if self.is_bcf else count_header_lines(self.path)
         self.contig_lengths = _contig_lengths(header)
         self.build = self._resolve_build(build)
         #: FORMAT keys the header declares; asking htslib for an undeclared one costs time per record
@@ -286,7 +288,8 @@ def open_vcf(
     return VcfReader(path, samples=samples, info_keys=info_keys, build=build)
 
 
-def _is_bcf(path: Path) -> bool:
+def is_bcf(path: Path) -> bool:
+    """True when the file is BCF (plain or BGZF-compressed)."""
     with path.open("rb") as handle:
         head = handle.read(2)
     if head == b"\x1f\x8b":
@@ -298,7 +301,8 @@ def _is_bcf(path: Path) -> bool:
     return head == b"BC"
 
 
-def _count_header_lines(path: Path) -> int:
+def count_header_lines(path: Path) -> int:
+    """Returns the number of # header lines at the top of a VCF text file (plain or gzipped)."""
     with path.open("rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open

@@ -1,0 +1,241 @@
+"""The annotation pipeline: alleles in, one annotated row per allele out (Arrow columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from gmc import __version__
+from gmc.genomics.annotation.clinvar import ClinVarIndex, load_clinvar
+from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
+from gmc.genomics.annotation.existing import (
+    EXISTING_KEYS,
+    annotation_fields,
+    for_allele,
+    most_severe,
+    parse_existing,
+)
+from gmc.genomics.annotation.frequencies import (
+    DEFAULT_AF_KEYS,
+    SitesFrequencies,
+    first_frequency,
+)
+from gmc.genomics.annotation.genes import GeneKnowledge, load_gene_knowledge
+from gmc.genomics.annotation.sequence import ReferenceGenome, load_reference
+from gmc.genomics.annotation.transcripts import TranscriptSet, load_transcripts
+from gmc.genomics.vcf import VariantBatch, normalise_build, open_vcf
+from gmc.settings import get_settings
+
+CLINVAR_FILES = {"GRCh38": ("grch38", "clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz")}
+
+#: Output columns, in order, with their Arrow types.
+COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("chrom", pa.string()), ("pos", pa.int32()), ("ref", pa.string()), ("alt", pa.string()),
+    ("gene", pa.string()), ("hgnc_id", pa.string()), ("transcript", pa.string()), ("refseq", pa.string()),
+    ("consequence", pa.string()), ("impact", pa.string()), ("hgvs_c", pa.string()), ("hgvs_p", pa.string()),
+    ("exon", pa.string()), ("intron", pa.string()), ("protein_position", pa.int32()),
+    ("distance", pa.int32()), ("nmd_escape", pa.bool_()),
+    ("clinvar", pa.string()), ("clinvar_significance", pa.string()), ("clinvar_review", pa.string()),
+    ("clinvar_stars", pa.int8()), ("clinvar_id", pa.string()),
+    ("pli", pa.float64()), ("loeuf", pa.float64()), ("clingen_hi", pa.string()), ("clingen_ts", pa.string()),
+    ("gnomad_af", pa.float64()), ("af_source", pa.string()), ("cohort_af", pa.float64()),
+    ("other_transcripts", pa.string()),
+    ("existing_source", pa.string()), ("existing_consequence", pa.string()),
+    ("existing_hgvs_c", pa.string()), ("existing_hgvs_p", pa.string()),
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+
+
+@dataclass
+class AnnotationSources:
+    """Everything annotation reads: transcripts, optional reference, ClinVar, gene knowledge, frequencies."""
+
+    transcripts: TranscriptSet
+    genes: GeneKnowledge
+    genome: ReferenceGenome | None = None
+    clinvar: ClinVarIndex | None = None
+    frequency_files: list[SitesFrequencies] = field(default_factory=list)
+    af_keys: tuple[str, ...] = DEFAULT_AF_KEYS
+
+    @property
+    def build(self) -> str:
+        """The genome build of the transcript models."""
+        return self.transcripts.build
+
+    def provenance(self) -> dict[str, str]:
+        """Software and reference-data versions used, for output headers and interpretation runs."""
+        return {
+            "gmc_version": __version__,
+            "build": self.build,
+            "transcripts": self.transcripts.source,
+            "clinvar": f"{self.clinvar.path.name} ({self.clinvar.release})" if self.clinvar else "none",
+            "fasta": str(self.genome.path) if self.genome else "none",
+            "frequencies": ",".join(f.path.name for f in self.frequency_files) or "none",
+            "af_keys": ",".join(self.af_keys),
+        }
+
+
+def load_sources(
+    build: str = "GRCh38",
+    *,
+    fasta: str | Path | None = None,
+    frequency_files: Iterable[str | Path] = (),
+    af_keys: tuple[str, ...] = DEFAULT_AF_KEYS,
+    frequency_af_key: str = "AF",
+    transcript_source: str = "mane",
+    clinvar: bool = True,
+) -> AnnotationSources:
+    """Loads (once per process) the reference data annotation needs for a build."""
+    build = normalise_build(build)
+    settings = get_settings()
+    clinvar_index = None
+    if clinvar and build in CLINVAR_FILES:
+        clinvar_index = load_clinvar(str(settings.refdata_path(*CLINVAR_FILES[build])))
+    return AnnotationSources(
+        transcripts=load_transcripts(build, transcript_source),
+        genes=load_gene_knowledge(),
+        genome=load_reference(str(fasta)) if fasta else None,
+        clinvar=clinvar_index,
+        frequency_files=[SitesFrequencies(p, af_key=frequency_af_key, build=build) for p in frequency_files],
+        af_keys=tuple(af_keys),
+    )
+
+
+def transcript_consequences(
+    chrom: str, pos: int, ref: str, alt: str, sources: AnnotationSources
+) -> list[TranscriptConsequence]:
+    """Returns the consequences on every transcript near the allele, most severe first."""
+    end = pos + max(len(ref), 1)
+    results = []
+    for transcript in sources.transcripts.overlapping(chrom, pos, end):
+        consequence = annotate_transcript(transcript, pos, ref, alt, sources.genome)
+        if consequence is not None and consequence.terms:
+            results.append(consequence)
+    # most severe first; among equals prefer protein-coding transcripts and genes with an HGNC id
+    results.sort(key=lambda c: (c.rank, not c.hgvs_c or c.hgvs_c.startswith("n."), not c.hgnc_id))
+    return results
+
+
+def annotate_allele(
+    chrom: str,
+    pos: int,
+    ref: str,
+    alt: str,
+    sources: AnnotationSources,
+    *,
+    info: dict[str, Any] | None = None,
+    cohort_af: float | None = None,
+    near_transcript: bool = True,
+) -> dict[str, Any]:
+    """Annotates one trimmed allele; returns a row with the COLUMNS keys."""
+    row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+    row.update(chrom=chrom, pos=pos, ref=ref, alt=alt, cohort_af=cohort_af)
+    consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
+    if consequences:
+        top = consequences[0]
+        row.update(
+            gene=top.gene, hgnc_id=top.hgnc_id or None, transcript=top.transcript, refseq=top.refseq or None,
+            consequence=top.consequence, impact=top.impact, hgvs_c=top.hgvs_c, hgvs_p=top.hgvs_p,
+            exon=top.exon, intron=top.intron, protein_position=top.protein_position,
+            distance=top.distance, nmd_escape=top.nmd_escape,
+        )
+        transcript = sources.transcripts.by_name.get(top.transcript)
+        constraint = sources.genes.constraint_of(transcript.gene_id) if transcript else None
+        if constraint:
+            row.update(pli=constraint.pli, loeuf=constraint.loeuf)
+        dosage = sources.genes.dosage_of(top.gene)
+        if dosage:
+            row.update(clingen_hi=dosage.haploinsufficiency, clingen_ts=dosage.triplosensitivity)
+        if len(consequences) > 1:
+            row["other_transcripts"] = ",".join(
+                f"{c.gene}:{c.transcript}:{c.consequence}:{c.hgvs_c or ''}:{c.hgvs_p or ''}"
+                for c in consequences[1:]
+            )
+    else:
+        row.update(consequence="intergenic_variant", impact="MODIFIER")
+    if sources.clinvar is not None:
+        assertion = sources.clinvar.lookup(chrom, pos, ref, alt)
+        if assertion:
+            row.update(
+                clinvar=assertion.summary, clinvar_significance=assertion.significance,
+                clinvar_review=assertion.review_status, clinvar_stars=assertion.stars,
+                clinvar_id=assertion.variation_id,
+            )
+    af, source = first_frequency((chrom, pos, ref, alt), info or {}, sources.af_keys, sources.frequency_files)
+    row.update(gnomad_af=af, af_source=source or None)
+    return row
+
+
+def _existing(row: dict[str, Any], info: dict[str, Any], fields: dict[str, list[str]], raw: tuple[str, str]) -> None:
+    """Fills the existing_* columns from the first annotator present in the record."""
+    for key in EXISTING_KEYS:
+        value = info.get(key)
+        if not value or key not in fields:
+            continue
+        entries = for_allele(parse_existing(key, str(value), fields[key]), *raw)
+        best = most_severe(entries, row.get("gene"))
+        if best is not None:
+            row.update(
+                existing_source=key, existing_consequence="&".join(best.terms),
+                existing_hgvs_c=best.hgvs_c or None, existing_hgvs_p=best.hgvs_p or None,
+            )
+            return
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Builds an Arrow table with the COLUMNS schema from annotated rows."""
+    schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def annotate_batch(
+    batch: VariantBatch,
+    sources: AnnotationSources,
+    *,
+    existing_fields: dict[str, list[str]] | None = None,
+    cohort: dict[tuple[str, int, str, str], float] | None = None,
+) -> pa.Table:
+    """Annotates every allele row of a VCF batch; intergenic alleles skip the transcript walk."""
+    n = len(batch)
+    ends = batch.pos.astype(np.int64) + np.fromiter((len(r) for r in batch.ref), np.int64, n)
+    near = sources.transcripts.near_any(batch.chrom, batch.pos.astype(np.int64), ends)
+    info_keys = list(batch.info)
+    cache: dict[tuple[str, int, str, str], dict[str, Any]] = {}
+    rows = []
+    for i in range(n):
+        key = (batch.chrom[i], int(batch.pos[i]), batch.ref[i], batch.alt[i])
+        info = {k: batch.info[k][i] for k in info_keys}
+        cached = cache.get(key)
+        if cached is None:
+            cached = annotate_allele(
+                *key, sources, info=info, cohort_af=(cohort or {}).get(key), near_transcript=bool(near[i])
+            )
+            cache[key] = cached
+        row = dict(cached)
+        if existing_fields:
+            _existing(row, info, existing_fields, (key[2], key[3]))
+        rows.append(row)
+    return rows_to_table(rows)
+
+
+def annotate_vcf(
+    path: str | Path,
+    sources: AnnotationSources,
+    *,
+    batch_size: int = 50_000,
+    cohort: dict[tuple[str, int, str, str], float] | None = None,
+) -> Iterator[tuple[VariantBatch, pa.Table]]:
+    """Reads a VCF/BCF and yields each batch with its annotation table (same row order)."""
+    probe = open_vcf(path, samples=[], build=sources.build)
+    fields = annotation_fields(probe.header)
+    present = {chunk.split(",", 1)[0] for chunk in probe.header.split("##INFO=<ID=")[1:]}
+    probe.close()
+    info_keys = tuple(k for k in (*sources.af_keys, *fields) if k in present)
+    reader = open_vcf(path, samples=[], info_keys=info_keys, build=sources.build)
+    for batch in reader.batches(batch_size):
+        yield batch, annotate_batch(batch, sources, existing_fields=fields, cohort=cohort)

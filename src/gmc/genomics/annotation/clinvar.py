@@ -1,0 +1,99 @@
+"""ClinVar assertions looked up by normalised allele (chrom, pos, ref, alt after trimming)."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from gmc.genomics.vcf import normalise_chrom, trim_alleles
+
+#: ClinVar review status -> gold stars, as ClinVar displays them.
+REVIEW_STARS = {
+    "practice_guideline": 4,
+    "reviewed_by_expert_panel": 3,
+    "criteria_provided,_multiple_submitters,_no_conflicts": 2,
+    "criteria_provided,_conflicting_classifications": 1,
+    "criteria_provided,_conflicting_interpretations": 1,
+    "criteria_provided,_single_submitter": 1,
+}
+
+
+class ClinVarFormatError(ValueError):
+    """A ClinVar VCF line cannot be read."""
+
+
+@dataclass(frozen=True)
+class ClinVarAssertion:
+    """ClinVar's aggregate classification of one allele."""
+
+    variation_id: str
+    significance: str
+    review_status: str
+    stars: int
+    #: ClinVar's molecular consequences (SO names), e.g. ("missense_variant",).
+    molecular_consequences: tuple[str, ...]
+    gene: str
+    disease: str
+
+    @property
+    def summary(self) -> str:
+        """Significance, review status and variation id, pipe-joined."""
+        return f"{self.significance}|{self.review_status}|{self.variation_id}"
+
+
+class ClinVarIndex:
+    """All alleles of a ClinVar VCF in memory, keyed by trimmed (chrom, pos, ref, alt)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.release = ""
+        self.alleles: dict[tuple[str, int, str, str], ClinVarAssertion] = {}
+        with gzip.open(self.path, "rt") if self.path.suffix == ".gz" else self.path.open() as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith("#"):
+                    if line.startswith("##source=ClinVar") or line.startswith("##fileDate"):
+                        self.release = self.release or line.split("=", 1)[1].split()[0 if "fileDate" in line else 1]
+                    continue
+                self._add(line, number)
+
+    def _add(self, line: str, number: int) -> None:
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) < 8:
+            raise ClinVarFormatError(f"{self.path.name} line {number}: expected 8 VCF columns")
+        info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
+        try:
+            pos = int(fields[1])
+        except ValueError:
+            raise ClinVarFormatError(f"{self.path.name} line {number}: bad position {fields[1]!r}") from None
+        review = info.get("CLNREVSTAT", "")
+        consequences = tuple(
+            item.split("|", 1)[1] for item in info.get("MC", "").split(",") if "|" in item
+        )
+        assertion = ClinVarAssertion(
+            variation_id=fields[2],
+            significance=info.get("CLNSIG", ""),
+            review_status=review,
+            stars=REVIEW_STARS.get(review, 0),
+            molecular_consequences=consequences,
+            gene=info.get("GENEINFO", "").split(":")[0],
+            disease=info.get("CLNDN", ""),
+        )
+        chrom = normalise_chrom(fields[0])
+        for alt in fields[4].split(","):
+            p, r, a = trim_alleles(pos, fields[3], alt)
+            self.alleles[(chrom, p, r, a)] = assertion
+
+    def __len__(self) -> int:
+        return len(self.alleles)
+
+    def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> ClinVarAssertion | None:
+        """Returns ClinVar's assertion for a trimmed allele, or None."""
+        return self.alleles.get((chrom, pos, ref, alt))
+
+
+@lru_cache(maxsize=2)
+def load_clinvar(path: str) -> ClinVarIndex:
+    """Loads a ClinVar VCF once per process."""
+    return ClinVarIndex(path)

@@ -1,0 +1,107 @@
+"""Gene-level knowledge: gnomAD constraint (pLI, LOEUF) and ClinGen dosage sensitivity."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from gmc.settings import get_settings
+
+CONSTRAINT_FILE = ("constraint", "gnomad_v4.1_constraint_mane_select.csv")
+CLINGEN_FILE = ("clingen", "ClinGen_gene_curation_list_GRCh38_2026-02-06.tsv")
+
+
+class GeneKnowledgeError(ValueError):
+    """A constraint or ClinGen file has a malformed line."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """gnomAD loss-of-function and missense constraint of a gene."""
+
+    pli: float | None
+    loeuf: float | None
+    oe_lof: float | None
+    mis_z: float | None
+
+
+@dataclass(frozen=True)
+class Dosage:
+    """ClinGen haploinsufficiency and triplosensitivity scores (0-3, 30 = recessive, 40 = unlikely)."""
+
+    haploinsufficiency: str
+    triplosensitivity: str
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_constraint(path: Path) -> dict[str, Constraint]:
+    """Reads gnomAD constraint keyed by unversioned Ensembl gene id."""
+    table: dict[str, Constraint] = {}
+    with path.open() as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                table[row["Ensembl_gene_id"]] = Constraint(
+                    pli=_number(row["Gnomad_pLI_score"]),
+                    loeuf=_number(row["Gnomad_oe_ci_upper"]),
+                    oe_lof=_number(row["Gnomad_oe_lof_score"]),
+                    mis_z=_number(row["Gnomad_mis_z_score"]),
+                )
+            except KeyError as error:
+                raise GeneKnowledgeError(f"{path.name} line {number}: missing column {error}") from None
+    return table
+
+
+def read_clingen(path: Path) -> dict[str, Dosage]:
+    """Reads ClinGen dosage curation keyed by gene symbol."""
+    table: dict[str, Dosage] = {}
+    header: list[str] | None = None
+    with path.open() as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.rstrip("\n").split("\t")
+            if line.startswith("#Gene Symbol"):
+                header = [f.lstrip("#") for f in fields]
+                continue
+            if line.startswith("#") or not line.strip():
+                continue
+            if header is None:
+                raise GeneKnowledgeError(f"{path.name} line {number}: data before the #Gene Symbol header")
+            row = dict(zip(header, fields, strict=False))
+            table[row["Gene Symbol"]] = Dosage(
+                haploinsufficiency=row.get("Haploinsufficiency Score", ""),
+                triplosensitivity=row.get("Triplosensitivity Score", ""),
+            )
+    return table
+
+
+@dataclass
+class GeneKnowledge:
+    """Constraint by Ensembl gene id and ClinGen dosage by symbol."""
+
+    constraint: dict[str, Constraint]
+    dosage: dict[str, Dosage]
+
+    def constraint_of(self, gene_id: str) -> Constraint | None:
+        """Returns gnomAD constraint for an (optionally versioned) Ensembl gene id."""
+        return self.constraint.get(gene_id.split(".")[0])
+
+    def dosage_of(self, symbol: str) -> Dosage | None:
+        """Returns ClinGen dosage scores for a gene symbol."""
+        return self.dosage.get(symbol)
+
+
+@lru_cache(maxsize=1)
+def load_gene_knowledge() -> GeneKnowledge:
+    """Loads gnomAD constraint and ClinGen dosage from GMC_REFDATA once per process."""
+    settings = get_settings()
+    return GeneKnowledge(
+        constraint=read_constraint(settings.refdata_path(*CONSTRAINT_FILE)),
+        dosage=read_clingen(settings.refdata_path(*CLINGEN_FILE)),
+    )

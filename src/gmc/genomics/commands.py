@@ -1,0 +1,87 @@
+"""Command line for the genome-data core: `gmc annotate` as a standalone annotator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gmc.genomics.annotation.annotate import annotate_vcf, load_sources
+from gmc.genomics.annotation.frequencies import DEFAULT_AF_KEYS
+from gmc.genomics.annotation.writers import output_format, write_parquet, write_tsv, write_vcf
+from gmc.genomics.vcf import VariantBatch, VcfFormatError, count_header_lines, is_bcf, open_vcf
+
+app = typer.Typer(help="Genome data: annotate VCF/BCF files.")
+console = Console(stderr=True)
+
+
+def _record_count(path: Path) -> int | None:
+    """Counts data lines of a text VCF for the progress bar (None for BCF)."""
+    if is_bcf(path):
+        return None
+    import gzip
+
+    opener = gzip.open if path.suffix in (".gz", ".bgz") else open
+    with opener(path, "rb") as handle:
+        return sum(1 for _ in handle) - count_header_lines(path)
+
+
+@app.command("annotate")
+def annotate(
+    source: Path = typer.Argument(..., exists=True, dir_okay=False, help="Input VCF/BCF (plain or bgzipped)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output: .vcf/.vcf.gz/.bcf, .tsv(.gz) or .parquet."),
+    fasta: Path | None = typer.Option(None, "--fasta", help="Reference FASTA (faidx) for codon-level terms."),
+    frequencies: list[Path] = typer.Option([], "--frequencies", help="Sites file(s) with allele frequencies."),
+    frequency_key: str = typer.Option("AF", "--frequency-key", help="INFO key/column of the sites files."),
+    af_key: list[str] = typer.Option([], "--af-key", help="INFO key(s) of the input holding gnomAD AF."),
+    build: str | None = typer.Option(None, "--build", help="GRCh37 or GRCh38 (checked against the header)."),
+    transcripts: str = typer.Option("mane", "--transcripts", help="mane (default) or ensembl (GRCh38)."),
+) -> None:
+    """Annotates a VCF/BCF with consequences, HGVS, ClinVar, constraint and allele frequencies."""
+    try:
+        fmt = output_format(out)
+        reader = open_vcf(source, samples=[], build=build)
+        detected = reader.build
+        reader.close()
+        if fasta is None:
+            from gmc.settings import get_settings
+
+            fasta = get_settings().reference_fasta
+        sources = load_sources(
+            detected, fasta=fasta if detected == "GRCh38" or fasta else None, frequency_files=frequencies,
+            af_keys=tuple(af_key) or DEFAULT_AF_KEYS, frequency_af_key=frequency_key,
+            transcript_source=transcripts,
+        )
+        provenance = {**sources.provenance(), "input": source.name}
+        total = _record_count(source)
+        with Progress(
+            TextColumn("[bold]annotate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=False,
+        ) as progress:
+            task = progress.add_task("records", total=total)
+
+            def tracked() -> Iterator[tuple[VariantBatch, pa.Table]]:
+                seen = 0
+                for batch, table in annotate_vcf(source, sources):
+                    last = int(batch.line[-1]) if len(batch) else 0
+                    done = last - (count_header_lines(source) if total is not None else 0)
+                    progress.update(task, completed=max(done, seen))
+                    seen = done
+                    yield batch, table
+
+            if fmt == "vcf":
+                count = write_vcf(source, tracked(), out, provenance)
+            elif fmt == "tsv":
+                count = write_tsv((table for _, table in tracked()), out, provenance)
+            else:
+                count = write_parquet((table for _, table in tracked()), out, provenance)
+            if total is not None:
+                progress.update(task, completed=total)
+    except (VcfFormatError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from None
+    console.print(f"wrote {count} {'records' if fmt == 'vcf' else 'alleles'} to {out} ({detected})")
