@@ -1,0 +1,67 @@
+"""The `somatic` command (mounted as `gmc interpret somatic`): tumour VCF or MAF in, RESULT.json out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from gmc.interpretation.cancer.somatic import SomaticSettings
+
+app = typer.Typer(help="Cancer interpretation.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def cancer() -> None:
+    """Cancer interpretation: somatic tiers, oncogenicity and tumour mutational burden."""
+
+
+@app.command("somatic")
+def somatic(
+    tumour_type: str = typer.Option(..., "--tumour-type", "--tumor-type",
+                                    help="OncoTree code (e.g. BRCA, COADREAD, LUAD); TISSUE = tumour-agnostic."),
+    out: Path = typer.Option(..., "--out", help="Where to write RESULT.json."),
+    vcf: Path | None = typer.Option(None, "--vcf", help="Tumour-normal somatic VCF (GRCh38)."),
+    maf: Path | None = typer.Option(None, "--maf", help="MAF instead of a VCF (GRCh37 rows are lifted)."),
+    maf_sample: str | None = typer.Option(None, "--maf-sample", help="Tumor_Sample_Barcode of a multi-sample MAF."),
+    maf_build: str | None = typer.Option(None, "--maf-build", help="Build of a MAF without NCBI_Build."),
+    cna: Path | None = typer.Option(None, "--cna", help="Copy-number segments (PCGR nMajor/nMinor or CBS)."),
+    fusions: Path | None = typer.Option(None, "--fusions", help="Fusion list with a FusionGene column."),
+    tumour_sample: str | None = typer.Option(None, "--tumour-sample", help="Tumour sample column of the VCF."),
+    normal_sample: str | None = typer.Option(None, "--normal-sample", help="Normal sample column of the VCF."),
+    tumour_af_tag: str | None = typer.Option(None, "--tumour-af-tag", "--tumor-af-tag",
+                                             help="Tumour VAF key: INFO/<key> or FORMAT/<key> (default: TVAF, AF, AD)."),
+    tumour_dp_tag: str | None = typer.Option(None, "--tumour-dp-tag", "--tumor-dp-tag",
+                                             help="Tumour depth key: INFO/<key> or FORMAT/<key>."),
+    normal_af_tag: str | None = typer.Option(None, "--normal-af-tag", "--control-af-tag", help="Normal VAF key."),
+    normal_dp_tag: str | None = typer.Option(None, "--normal-dp-tag", "--control-dp-tag", help="Normal depth key."),
+    min_tumour_vaf: float = typer.Option(0.05, "--min-tumour-vaf", help="Minimum tumour VAF (0 = off)."),
+    min_tumour_depth: int = typer.Option(10, "--min-tumour-depth", help="Minimum tumour depth (0 = off)."),
+    max_normal_vaf: float = typer.Option(0.05, "--max-normal-vaf", help="Maximum VAF in the normal."),
+    tmb_territory_mb: float = typer.Option(34.0, "--tmb-territory-mb", help="Callable territory in Mb."),
+    tmb_count: str = typer.Option("coding_and_silent", "--tmb-count",
+                                  help="coding_and_silent, coding_non_silent or missense_only."),
+    include_non_pass: bool = typer.Option(False, "--include-non-pass", help="Keep records whose FILTER is not PASS."),
+) -> None:
+    """Tiers somatic variants (AMP/ASCO/CAP 2017), classifies oncogenicity (ClinGen/CGC/VICC 2022), computes TMB."""
+    from gmc.interpretation.cancer.files import interpret_somatic_files
+
+    settings = SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth,
+                               max_normal_vaf=max_normal_vaf, tmb_territory_mb=tmb_territory_mb,
+                               tmb_count_mode=tmb_count)
+    try:
+        result = interpret_somatic_files(
+            tumour_type=tumour_type, vcf=vcf, maf=maf, maf_sample=maf_sample, maf_build=maf_build, cna=cna,
+            fusions=fusions, settings=settings, tumour_sample=tumour_sample, normal_sample=normal_sample,
+            tumour_af_tag=tumour_af_tag, tumour_dp_tag=tumour_dp_tag, normal_af_tag=normal_af_tag,
+            normal_dp_tag=normal_dp_tag, include_non_pass=include_non_pass)
+    except (ValueError, RuntimeError) as exc:  # every input error class here subclasses ValueError
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    counts = result["counts"]["by_tier"]  # type: ignore[index]
+    tmb = result["tmb"]
+    typer.echo(f"{out}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, IV {counts['IV']}; "
+               f"{len(result['structural_findings'])} copy-number/fusion findings; "  # type: ignore[arg-type]
+               f"TMB {tmb['per_mb']} mutations/Mb")  # type: ignore[index]

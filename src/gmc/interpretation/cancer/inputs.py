@@ -1,0 +1,317 @@
+"""Reads tumour-normal VCFs, copy-number segments and fusion lists into plain somatic records."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from cyvcf2 import VCF
+
+from gmc.interpretation.cancer.model import CopyNumberSegment, Fusion, SomaticVariant
+
+#: Where tumour VAF/depth are looked for when no tag is given: (INFO or FORMAT, key), PCGR's TVAF/TDP first.
+DEFAULT_TUMOUR_AF_KEYS = (("INFO", "TVAF"), ("FORMAT", "AF"), ("FORMAT", "FREQ"), ("FORMAT", "AD"), ("FORMAT", "ADT"))
+DEFAULT_TUMOUR_DP_KEYS = (("INFO", "TDP"), ("FORMAT", "DP"), ("FORMAT", "DPT"), ("FORMAT", "AD"), ("FORMAT", "ADT"))
+DEFAULT_NORMAL_AF_KEYS = (("INFO", "CVAF"), ("FORMAT", "AF"), ("FORMAT", "AD"), ("FORMAT", "ADC"))
+DEFAULT_NORMAL_DP_KEYS = (("INFO", "CDP"), ("FORMAT", "DP"), ("FORMAT", "DPC"), ("FORMAT", "AD"), ("FORMAT", "ADC"))
+#: Fraction of calls homozygous-alt above which a single-sample VCF is taken for a germline one.
+GERMLINE_HOM_ALT_FRACTION = 0.10
+#: Records inspected to decide whether a VCF is germline.
+GERMLINE_SAMPLE_RECORDS = 2000
+_EXPECTED = (
+    "Expected a tumour-normal VCF: two sample columns (tumour and normal), or ##tumor_sample/##normal_sample "
+    "headers, or tumour VAF/depth keys such as INFO TVAF/TDP (name others with --tumour-af-tag/--tumour-dp-tag). "
+    "Interpret germline variants with the rare-disease or cancer-predisposition workflow instead.")
+_TCGA_BARCODE = re.compile(r"TCGA-\w\w-\w{4}-(\d\d)")
+
+
+class SomaticInputError(ValueError):
+    """A somatic input file is not what is expected; names the file, line and the keys looked for."""
+
+
+class GermlineVcfError(SomaticInputError):
+    """A germline (single-sample, genotype-like) VCF was given where a tumour-normal one is needed."""
+
+
+@dataclass
+class VcfReadReport:
+    """What was read: records, samples, the keys that supplied VAF/depth, and the germline check."""
+
+    path: str
+    samples: list[str]
+    tumour_sample: str | None
+    normal_sample: str | None
+    records: int = 0
+    non_pass: int = 0
+    keys_used: dict[str, str] = field(default_factory=dict)
+    somatic_markers: list[str] = field(default_factory=list)
+
+
+def _parse_tag(tag: str | None, defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Turns "INFO/TVAF", "FORMAT/AF" or a bare key into the (section, key) list to try."""
+    if not tag:
+        return defaults
+    section, _, key = tag.partition("/")
+    if not key:
+        return (("INFO", section), ("FORMAT", section))
+    section = section.upper()
+    if section not in {"INFO", "FORMAT"}:
+        raise SomaticInputError(f"tag {tag!r} must be INFO/<key>, FORMAT/<key> or a bare key")
+    return ((section, key),)
+
+
+def _tcga_role(sample: str) -> str | None:
+    """TCGA barcodes code sample type 01-09 as tumour and 10-19 as normal."""
+    match = _TCGA_BARCODE.search(sample)
+    if not match:
+        return None
+    return "tumour" if int(match.group(1)) < 10 else "normal"
+
+
+def _pick_samples(vcf: VCF, tumour: str | None, normal: str | None, path: Path) -> tuple[str | None, str | None]:
+    """Finds the tumour and normal columns: given names, ##tumor_sample/##normal_sample, or TCGA barcodes."""
+    samples = list(vcf.samples)
+    for name in (tumour, normal):
+        if name and name not in samples:
+            raise SomaticInputError(f"{path.name}: sample {name!r} not in the VCF (samples: {', '.join(samples)})")
+    header = vcf.raw_header
+    if tumour is None and (match := re.search(r"^##tumou?r_sample=(\S+)", header, re.M | re.I)):
+        tumour = match.group(1) if match.group(1) in samples else None
+    if normal is None and (match := re.search(r"^##normal_sample=(\S+)", header, re.M | re.I)):
+        normal = match.group(1) if match.group(1) in samples else None
+    if len(samples) == 2 and (tumour is None or normal is None):
+        roles = [_tcga_role(s) or ("tumour" if re.search(r"tumou?r", s, re.I) else
+                                   "normal" if re.search(r"normal|germline", s, re.I) else None) for s in samples]
+        if tumour is None and "tumour" in roles:
+            tumour = samples[roles.index("tumour")]
+        if normal is None and "normal" in roles:
+            normal = samples[roles.index("normal")]
+        if tumour is None and normal is not None:
+            tumour = next(s for s in samples if s != normal)
+        if normal is None and tumour is not None:
+            normal = next(s for s in samples if s != tumour)
+        if tumour is None:
+            raise SomaticInputError(
+                f"{path.name}: two samples ({', '.join(samples)}) but none is marked as the tumour; "
+                "pass the tumour sample name (tumour_sample / --tumour-sample)")
+    if len(samples) == 1 and tumour is None:
+        tumour = samples[0]
+    return tumour, normal
+
+
+def _value(record: object, section: str, key: str, column: int | None, what: str) -> float | None:
+    """Reads one VAF ('af') or depth ('dp') value from INFO or a FORMAT column; AD pairs are turned into either."""
+    if section == "INFO":
+        value = record.INFO.get(key)  # type: ignore[attr-defined]
+        if value is None:
+            return None
+        return float(value[0] if isinstance(value, tuple) else value)
+    if column is None:
+        return None
+    try:
+        array = record.format(key)  # type: ignore[attr-defined]
+    except KeyError:
+        return None
+    if array is None:
+        return None
+    row = array[column]
+    if key in {"AD", "ADT", "ADC"}:
+        if row.dtype.kind in {"S", "U", "O"}:
+            parts = [p for p in str(row[0] if row.shape else row).replace("b'", "").strip("'").split(",")]
+            numbers = [float(p) for p in parts if p not in {".", ""}]
+        else:
+            numbers = [float(x) for x in np.ravel(row) if x >= 0]
+        if len(numbers) < 2:
+            return None
+        total = sum(numbers)
+        if what == "dp":
+            return total
+        return numbers[1] / total if total else None
+    if row.dtype.kind in {"S", "U", "O"}:
+        text = str(row[0] if row.shape else row)
+        text = text.rstrip("%")
+        try:
+            number = float(text.split(",")[0])
+        except ValueError:
+            return None
+        return number / 100 if key == "FREQ" else number
+    value = float(np.ravel(row)[0])
+    if value < 0 or np.isnan(value):
+        return None
+    return value
+
+
+def _first(record: object, keys: tuple[tuple[str, str], ...], column: int | None, what: str,
+           used: dict[str, str], label: str) -> float | None:
+    for section, key in keys:
+        if section == "FORMAT" and column is None:
+            continue
+        value = _value(record, section, key, column, what)
+        if value is not None:
+            used.setdefault(label, f"{section}/{key}")
+            return value
+    return None
+
+
+def _looks_germline(genotypes: list[tuple[int, float | None]]) -> bool:
+    """Germline rule: many hom-alt calls (>=10%), or het calls clustering at VAF ~0.5 with hom-alt at ~1.0."""
+    if len(genotypes) < 20:
+        return False
+    hom_alt = sum(1 for gt, _ in genotypes if gt == 3) / len(genotypes)
+    return hom_alt >= GERMLINE_HOM_ALT_FRACTION
+
+
+def read_somatic_vcf(
+    path: str | Path,
+    *,
+    tumour_sample: str | None = None,
+    normal_sample: str | None = None,
+    tumour_af_tag: str | None = None,
+    tumour_dp_tag: str | None = None,
+    normal_af_tag: str | None = None,
+    normal_dp_tag: str | None = None,
+    pass_only: bool = True,
+    require_vaf: bool = True,
+    require_depth: bool = True,
+) -> tuple[list[SomaticVariant], VcfReadReport]:
+    """Reads a tumour(-normal) VCF into SomaticVariants, with VAF/depth from configurable INFO/FORMAT keys.
+
+    Rejects a germline VCF: a single sample with no somatic marker (##tumor_sample/##normal_sample header,
+    INFO SOMATIC flag, a tumour VAF/depth key) or with >=10% homozygous-alt genotypes among the first calls.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SomaticInputError(f"{path}: file not found")
+    try:
+        vcf = VCF(str(path))
+    except (OSError, ValueError) as exc:
+        raise SomaticInputError(f"{path.name}: cannot read as VCF ({exc})") from exc
+    tumour, normal = _pick_samples(vcf, tumour_sample, normal_sample, path)
+    samples = list(vcf.samples)
+    report = VcfReadReport(str(path), samples, tumour, normal)
+    header = vcf.raw_header
+    if re.search(r"^##(tumou?r|normal)_sample=", header, re.M | re.I):
+        report.somatic_markers.append("##tumor_sample/##normal_sample header")
+    if re.search(r"^##INFO=<ID=SOMATIC,", header, re.M):
+        report.somatic_markers.append("INFO SOMATIC flag")
+    if len(samples) == 2 and normal is not None:
+        report.somatic_markers.append("tumour and normal sample columns")
+    af_keys = _parse_tag(tumour_af_tag, DEFAULT_TUMOUR_AF_KEYS)
+    dp_keys = _parse_tag(tumour_dp_tag, DEFAULT_TUMOUR_DP_KEYS)
+    naf_keys = _parse_tag(normal_af_tag, DEFAULT_NORMAL_AF_KEYS)
+    ndp_keys = _parse_tag(normal_dp_tag, DEFAULT_NORMAL_DP_KEYS)
+    declared = {("INFO", m.group(1)) for m in re.finditer(r"^##INFO=<ID=([^,]+)", header, re.M)} | {
+        ("FORMAT", m.group(1)) for m in re.finditer(r"^##FORMAT=<ID=([^,]+)", header, re.M)}
+    tumour_specific = {("INFO", "TVAF"), ("INFO", "TDP"), ("FORMAT", "ADT"), ("FORMAT", "DPT")}
+    if tumour_af_tag or tumour_dp_tag or declared & tumour_specific:
+        report.somatic_markers.append("tumour VAF/depth keys " + ", ".join(
+            f"{s}/{k}" for s, k in sorted(declared & (tumour_specific | set(af_keys[:1]) | set(dp_keys[:1])))))
+    if len(samples) <= 1 and not report.somatic_markers:
+        raise GermlineVcfError(
+            f"{path.name}: this looks like a germline VCF, not tumour-normal somatic calls: "
+            f"{len(samples)} sample column and no somatic marker. " + _EXPECTED)
+    t_col = samples.index(tumour) if tumour in samples else None
+    n_col = samples.index(normal) if normal in samples else None
+    variants: list[SomaticVariant] = []
+    genotypes: list[tuple[int, float | None]] = []
+    line = vcf.raw_header.count("\n")
+    for record in vcf:
+        line += 1
+        report.records += 1
+        if pass_only and record.FILTER not in (None, "PASS"):
+            report.non_pass += 1
+            continue
+        tumour_vaf = _first(record, af_keys, t_col, "af", report.keys_used, "tumour_vaf")
+        tumour_depth = _first(record, dp_keys, t_col, "dp", report.keys_used, "tumour_depth")
+        normal_vaf = _first(record, naf_keys, n_col, "af", report.keys_used, "normal_vaf") if n_col is not None else None
+        normal_depth = _first(record, ndp_keys, n_col, "dp", report.keys_used, "normal_depth") if n_col is not None else None
+        if len(genotypes) < GERMLINE_SAMPLE_RECORDS and t_col is not None:
+            genotypes.append((int(record.gt_types[t_col]), tumour_vaf))
+        if require_vaf and tumour_vaf is None:
+            looked = ", ".join(f"{s}/{k}" for s, k in af_keys)
+            raise SomaticInputError(
+                f"{path.name} line {line}: no tumour VAF for {record.CHROM}:{record.POS}; looked for {looked}"
+                f"{' in sample ' + tumour if tumour else ''}. Name the key with tumour_af_tag "
+                "(--tumour-af-tag INFO/<key> or FORMAT/<key>) or turn the VAF filter off (--min-tumour-vaf 0)")
+        if require_depth and tumour_depth is None:
+            looked = ", ".join(f"{s}/{k}" for s, k in dp_keys)
+            raise SomaticInputError(
+                f"{path.name} line {line}: no tumour depth for {record.CHROM}:{record.POS}; looked for {looked}. "
+                "Name the key with tumour_dp_tag (--tumour-dp-tag) or turn the depth filter off (--min-tumour-depth 0)")
+        chrom = record.CHROM.removeprefix("chr")
+        chrom = "MT" if chrom == "M" else chrom
+        for alt in record.ALT:
+            ref, pos = record.REF, record.POS
+            # Trim the shared suffix, then a shared prefix (keeping one anchor base) as VCF normalisation does.
+            while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+                ref, alt = ref[:-1], alt[:-1]
+            while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0] and ref[1] == alt[1]:
+                ref, alt, pos = ref[1:], alt[1:], pos + 1
+            if len(ref) == len(alt) and len(ref) > 1 and ref[0] == alt[0]:
+                ref, alt, pos = ref[1:], alt[1:], pos + 1
+            variants.append(SomaticVariant(
+                chrom, pos, ref, alt, tumour_vaf=tumour_vaf,
+                tumour_depth=int(tumour_depth) if tumour_depth is not None else None,
+                normal_vaf=normal_vaf, normal_depth=int(normal_depth) if normal_depth is not None else None,
+                source_line=line,
+            ))
+    vcf.close()
+    germline_pattern = _looks_germline(genotypes)
+    if len(samples) <= 1 and germline_pattern:
+        hom_alt = sum(1 for gt, _ in genotypes if gt == 3)
+        raise GermlineVcfError(
+            f"{path.name}: this looks like a germline VCF, not tumour-normal somatic calls: "
+            f"{hom_alt} of the first {len(genotypes)} calls are homozygous-alt, which somatic calls rarely are. "
+            + _EXPECTED)
+    return variants, report
+
+
+def read_copy_number(path: str | Path) -> list[CopyNumberSegment]:
+    """Reads segments: PCGR (Chromosome, Start, End, nMajor, nMinor) or CBS (chrom, start, end, Segment_Mean)."""
+    path = Path(path)
+    segments = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        fields = {name.lower(): name for name in reader.fieldnames or []}
+        chrom_col = fields.get("chromosome") or fields.get("chrom")
+        start_col = fields.get("start") or fields.get("loc.start")
+        end_col = fields.get("end") or fields.get("loc.end")
+        if not (chrom_col and start_col and end_col):
+            raise SomaticInputError(f"{path.name} line 1: copy-number file needs Chromosome, Start and End columns")
+        major, minor = fields.get("nmajor"), fields.get("nminor")
+        mean = fields.get("segment_mean") or fields.get("seg.mean") or fields.get("log2")
+        if not ((major and minor) or mean):
+            raise SomaticInputError(
+                f"{path.name} line 1: copy-number file needs nMajor and nMinor (total copies) or Segment_Mean (log2)")
+        for line_no, row in enumerate(reader, start=2):
+            try:
+                total = int(row[major]) + int(row[minor]) if major and minor else None
+                log2 = float(row[mean]) if mean and row.get(mean) not in (None, "", "NA") else None
+                segments.append(CopyNumberSegment(row[chrom_col].removeprefix("chr"), int(float(row[start_col])),
+                                                  int(float(row[end_col])), total, log2))
+            except (TypeError, ValueError) as exc:
+                raise SomaticInputError(f"{path.name} line {line_no}: cannot read segment ({exc})") from exc
+    return segments
+
+
+def read_fusions(path: str | Path) -> list[Fusion]:
+    """Reads a fusion list with a FusionGene (A--B) or #FusionName column, as PCGR and STAR-Fusion write."""
+    path = Path(path)
+    fusions = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        names = reader.fieldnames or []
+        column = next((n for n in names if n.lstrip("#").lower() in {"fusiongene", "fusionname", "fusion"}), None)
+        if column is None:
+            raise SomaticInputError(f"{path.name} line 1: fusion file needs a FusionGene column (GENE5--GENE3)")
+        for line_no, row in enumerate(reader, start=2):
+            gene5, sep, gene3 = row[column].partition("--")
+            if not sep:
+                raise SomaticInputError(f"{path.name} line {line_no}: fusion {row[column]!r} is not GENE5--GENE3")
+            reads = row.get("SplitReads") or row.get("JunctionReadCount")
+            fusions.append(Fusion(gene5.strip().upper(), gene3.strip().upper(), row.get("LeftBreakpoint", ""),
+                                  row.get("RightBreakpoint", ""), int(reads) if reads and reads.isdigit() else None))
+    return fusions

@@ -1,0 +1,548 @@
+"""One model of cancer biomarkers and evidence, imported from CIViC, CGI, MOAlmanac, hotspots and IntOGen."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from gmc.genomics.liftover import ChainMap, load_chain
+from gmc.interpretation.cancer.oncotree import ROOT, OncoTree, load_oncotree
+from gmc.interpretation.cancer.protein import ProteinChange, parse_protein_change
+
+#: Levels at which a biomarker names an alteration, most to least specific.
+BIOMARKER_LEVELS = (
+    "exact", "codon", "region", "exon", "truncating", "gene", "amplification", "deletion", "fusion", "other",
+)
+#: Evidence types (CIViC vocabulary, shared by every source).
+EVIDENCE_TYPES = ("predictive", "diagnostic", "prognostic", "predisposing", "oncogenic")
+
+#: CGI evidence wording -> AMP/ASCO/CAP 2017 level (guidelines A, late trials B, early trials C, reports D).
+CGI_LEVELS = {
+    "fda guidelines": "A", "nccn guidelines": "A", "european leukemianet guidelines": "A", "nccn/cap guidelines": "A",
+    "cpic guidelines": "A", "late trials": "B", "late trials,pre-clinical": "B", "clinical trials": "C",
+    "early trials": "C", "early trials,case report": "C", "case report": "D", "pre-clinical": "D",
+}
+#: MOAlmanac predictive implication -> AMP level.
+MOALMANAC_LEVELS = {
+    "FDA-Approved": "A", "Guideline": "A", "Clinical trial": "B", "Clinical evidence": "C",
+    "Preclinical": "D", "Inferential": "E",
+}
+_TRUNCATING_WORDS = ("LOSS-OF-FUNCTION", "TRUNCATING", "FRAMESHIFT", "NONSENSE", "DELETERIOUS", "LOSS OF FUNCTION")
+_EXON_RE = re.compile(r"^EXON (\d+)(?:-(\d+))? (DELETION|INSERTION|MUTATION|FRAMESHIFT|SKIPPING MUTATION)S?$")
+_CGI_REGION_RE = re.compile(r"::consequence::(\w+):(\d+)-(\d+)")
+_CGI_GDNA_RE = re.compile(r"^chr([0-9XYM]+):g\.(\d+)([ACGT])>([ACGT])$")
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge-base source file is malformed; names the file and line."""
+
+
+@dataclass(frozen=True)
+class Biomarker:
+    """A gene plus an alteration at some level (exact variant, codon, region, exon, truncating, CNA, fusion)."""
+
+    gene: str
+    level: str
+    #: The alteration as the source wrote it (e.g. V600E, EXON 19 DELETION, AMPLIFICATION, EML4-ALK).
+    alteration: str
+    protein: ProteinChange | None = None
+    #: Protein residue range for codon/region biomarkers.
+    aa_start: int | None = None
+    aa_end: int | None = None
+    #: Required consequence family for region/exon biomarkers (deletion, insertion, None = any change).
+    consequence: str | None = None
+    exon: int | None = None
+    #: GRCh38 (chrom, pos, ref, alt) when the source gives one nucleotide change.
+    genomic: tuple[str, int, str, str] | None = None
+    #: Fusion partner gene (None = any partner).
+    partner: str | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One clinical evidence statement about a biomarker in a disease."""
+
+    #: Source-prefixed id, e.g. CIViC:EID1409, CGI:312, MOAlmanac:144.
+    id: str
+    source: str
+    biomarker: Biomarker
+    evidence_type: str
+    #: AMP/ASCO/CAP 2017 evidence level A-E.
+    level: str
+    #: The level as written by the source (e.g. "FDA guidelines", "B").
+    source_level: str
+    #: True when the statement supports the significance (CIViC "Does Not Support" is False).
+    supports: bool
+    #: Sensitivity/Response, Resistance, Poor Outcome, Positive, ...
+    significance: str
+    disease: str
+    #: OncoTree node the disease maps to (None when it cannot be mapped).
+    tumour_type: str | None
+    therapies: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+    #: somatic or germline.
+    origin: str = "somatic"
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """A cancerhotspots.org residue: samples at the position and per alternative residue."""
+
+    gene: str
+    position: int
+    ref: str
+    position_count: int
+    alt_counts: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class GeneRole:
+    """Whether a gene is a known oncogene and/or tumour suppressor, and its driver domains."""
+
+    gene: str
+    oncogene: bool = False
+    tumour_suppressor: bool = False
+    #: Protein ranges of IntOGen domains with significant mutation clustering.
+    domains: list[tuple[int, int]] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Provenance of one imported file."""
+
+    path: str
+    bytes: int
+    sha256: str
+    records: int
+
+
+@dataclass
+class KnowledgeBase:
+    """All biomarkers and evidence, indexed for matching, with the provenance of every source file."""
+
+    evidence: list[EvidenceItem]
+    hotspots: dict[tuple[str, int], Hotspot]
+    #: GRCh38 hotspot alleles -> (gene, protein change) from the maftools table.
+    hotspot_alleles: dict[tuple[str, int, str, str], tuple[str, str]]
+    #: GRCh38 alleles in the CGI catalogue of validated oncogenic mutations.
+    oncogenic_alleles: set[tuple[str, int, str, str]]
+    genes: dict[str, GeneRole]
+    sources: list[SourceFile]
+    oncotree: OncoTree
+    #: Count of source records that could not be turned into a matchable biomarker, per reason.
+    skipped: Counter = field(default_factory=Counter)
+    by_gene: dict[str, list[EvidenceItem]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[EvidenceItem]] = defaultdict(list)
+        for item in self.evidence:
+            index[item.biomarker.gene].append(item)
+        self.by_gene = dict(index)
+
+    def search(self, *, gene: str | None = None, alteration: str | None = None,
+               tumour_type: str | None = None) -> list[EvidenceItem]:
+        """Evidence filtered by gene, alteration text and tumour type (including its parents)."""
+        items = self.by_gene.get(gene.upper(), []) if gene else self.evidence
+        if alteration:
+            wanted = alteration.upper().removeprefix("P.")
+            items = [item for item in items if wanted in item.biomarker.alteration.upper()]
+        if tumour_type:
+            lineage = set(self.oncotree.ancestors(tumour_type))
+            items = [item for item in items if item.tumour_type in lineage]
+        return list(items)
+
+    def provenance(self) -> list[dict[str, object]]:
+        """Source files with size, checksum and record count, for result provenance."""
+        return [vars(source).copy() for source in self.sources]
+
+
+def _source(path: Path, records: int, root: Path) -> SourceFile:
+    """Checksums a source file for provenance."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        name = str(path.relative_to(root))
+    except ValueError:
+        name = path.name
+    return SourceFile(name, path.stat().st_size, digest, records)
+
+
+def _lift(chain: ChainMap, chrom: str, pos: int, ref: str, alt: str) -> tuple[str, int, str, str] | None:
+    """Lifts a GRCh37 SNV/indel to GRCh38, None when it does not map."""
+    if not (ref and alt and set(ref + alt) <= set("ACGT")):
+        return None
+    return chain.lift_allele(chrom, pos, ref, alt)
+
+
+def parse_alteration(gene: str, text: str) -> Biomarker:
+    """Reads a CIViC/MOAlmanac-style alteration name into a biomarker at the right level."""
+    name = text.strip()
+    upper = name.upper()
+    bare = re.sub(r"\s*\(C\.[^)]*\)\s*$", "", upper).strip().removeprefix("P.")
+    if bare in {"AMPLIFICATION", "COPY NUMBER GAIN", "GAIN"}:
+        return Biomarker(gene, "amplification", name)
+    if bare in {"DELETION", "LOSS", "COPY NUMBER LOSS", "HOMOZYGOUS DELETION", "DELETION AND MUTATION"}:
+        return Biomarker(gene, "deletion", name)
+    if bare in {"MUTATION", "ANY MUTATION", "SOMATIC MUTATION", "ACTIVATING MUTATION", "KINASE DOMAIN MUTATION"}:
+        return Biomarker(gene, "gene", name)
+    if any(word in bare for word in _TRUNCATING_WORDS):
+        return Biomarker(gene, "truncating", name)
+    if "FUSION" in bare or "REARRANGEMENT" in bare or "TRANSLOCATION" in bare:
+        return Biomarker(gene, "fusion", name)
+    if match := re.match(r"^([A-Z0-9]+)-([A-Z0-9]+)(?:\s|$)", bare):
+        left, right = match.groups()
+        if not re.match(r"^[A-Z]\d+$", left) and (gene.startswith(left) or gene.startswith(right)):
+            return Biomarker(gene, "fusion", name, partner=left if gene.startswith(right) else right)
+    if match := _EXON_RE.match(bare):
+        family = {"DELETION": "deletion", "INSERTION": "insertion"}.get(match.group(3))
+        return Biomarker(gene, "exon", name, exon=int(match.group(1)), consequence=family)
+    # One-letter HGVS keywords are lower case (fs, del, ins): try the source's own spelling first.
+    original = re.sub(r"\s*\(c\.[^)]*\)\s*$", "", name).strip().split()
+    protein = parse_protein_change(original[0] if original else "") or parse_protein_change(
+        bare.split()[0] if bare else "")
+    if protein is not None:
+        if protein.kind == "codon":
+            return Biomarker(gene, "codon", name, protein, protein.start, protein.end)
+        return Biomarker(gene, "exact", name, protein, protein.start, protein.end)
+    return Biomarker(gene, "other", name)
+
+
+def load_civic(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) -> list[EvidenceItem]:
+    """Imports accepted CIViC clinical evidence summaries (GRCh37 coordinates lifted to GRCh38)."""
+    items: list[EvidenceItem] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        needed = {"gene", "variant", "disease", "evidence_type", "evidence_level", "evidence_id"}
+        if missing := needed - set(reader.fieldnames or []):
+            raise KnowledgeBaseError(f"{path.name} line 1: missing columns {sorted(missing)}")
+        for line_no, row in enumerate(reader, start=2):
+            if row.get("evidence_status", "accepted") != "accepted":
+                continue
+            level = row["evidence_level"].strip().upper()
+            if level not in {"A", "B", "C", "D", "E"}:
+                raise KnowledgeBaseError(f"{path.name} line {line_no}: evidence_level {level!r} is not A-E")
+            gene = row["gene"].strip().upper()
+            biomarker = parse_alteration(gene, row["variant"])
+            genomic = None
+            if row.get("start") and row.get("reference_bases") and row.get("variant_bases") and not row.get("chromosome2"):
+                genomic = _lift(chain, row["chromosome"], int(row["start"]), row["reference_bases"], row["variant_bases"])
+            if genomic and biomarker.level in {"exact", "other"}:
+                biomarker = Biomarker(gene, "exact", biomarker.alteration, biomarker.protein,
+                                      biomarker.aa_start, biomarker.aa_end, genomic=genomic)
+            if biomarker.level == "other":
+                skipped["civic_unmatchable_alteration"] += 1
+            drugs = tuple(d.strip() for d in row.get("drugs", "").split(",") if d.strip())
+            citation = f"PMID:{row['pubmed_id']}" if row.get("pubmed_id") else ""
+            items.append(EvidenceItem(
+                id=f"CIViC:EID{row['evidence_id']}", source="CIViC", biomarker=biomarker,
+                evidence_type=row["evidence_type"].strip().lower(), level=level, source_level=level,
+                supports=row.get("evidence_direction", "Supports").strip() != "Does Not Support",
+                significance=row.get("clinical_significance", "").strip(), disease=row["disease"].strip(),
+                tumour_type=oncotree.resolve_disease(row["disease"]), therapies=drugs,
+                citations=(citation,) if citation else (),
+                origin="germline" if "germline" in row.get("variant_origin", "").lower() else "somatic",
+            ))
+    return items
+
+
+def _cgi_biomarker(gene: str, row: dict[str, str], chain: ChainMap) -> Biomarker:
+    """Reads one CGI per-variant row (Alteration, individual_mutation, gDNA) into a biomarker."""
+    alteration_type = row["Alteration type"].strip()
+    alteration = row["Alteration"].strip()
+    if alteration_type == "CNA":
+        kind = alteration.split(":", 1)[-1].lower()
+        return Biomarker(gene, "amplification" if kind.startswith("amp") else "deletion", alteration)
+    if alteration_type == "FUS":
+        left, _, right = alteration.partition("__")
+        partner = right if left == gene else left
+        return Biomarker(gene, "fusion", alteration, partner=None if partner in {".", ""} else partner)
+    if alteration_type != "MUT":
+        return Biomarker(gene, "other", alteration)
+    individual = row.get("individual_mutation", "").strip()
+    if individual and ":" in individual:
+        protein = parse_protein_change(individual.split(":", 1)[1])
+        genomic = None
+        if match := _CGI_GDNA_RE.match(row.get("gDNA", "").strip()):
+            genomic = _lift(chain, match.group(1), int(match.group(2)), match.group(3), match.group(4))
+        if protein is not None:
+            level = "codon" if protein.kind == "codon" else "exact"
+            return Biomarker(gene, level, individual, protein, protein.start, protein.end, genomic=genomic)
+    detail = alteration.split(":", 1)[1] if ":" in alteration else ""
+    if detail == ".":
+        return Biomarker(gene, "gene", alteration)
+    if match := _CGI_REGION_RE.search(alteration):
+        consequence, start, end = match.groups()
+        family = "deletion" if "deletion" in consequence else "insertion" if "insertion" in consequence else None
+        return Biomarker(gene, "region", alteration, aa_start=int(start), aa_end=int(end), consequence=family)
+    if "::consequence::" in alteration and any(word in alteration for word in ("frameshift", "stop_gained")):
+        return Biomarker(gene, "truncating", alteration)
+    codons = [parse_protein_change(part) for part in detail.split(",")]
+    if len(codons) == 1 and codons[0] is not None and codons[0].kind == "codon":
+        return Biomarker(gene, "codon", alteration, codons[0], codons[0].start, codons[0].end)
+    return Biomarker(gene, "other", alteration)
+
+
+def load_cgi(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) -> list[EvidenceItem]:
+    """Imports the CGI cancer biomarkers (per-variant table), one item per row and tumour type."""
+    items: list[EvidenceItem] = []
+    seen: set[tuple[object, ...]] = set()
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        needed = {"Alteration", "Alteration type", "Association", "Drug", "Evidence level", "Gene"}
+        if missing := needed - set(reader.fieldnames or []):
+            raise KnowledgeBaseError(f"{path.name} line 1: missing columns {sorted(missing)}")
+        for line_no, row in enumerate(reader, start=2):
+            if ";" in row["Alteration type"]:
+                skipped["cgi_composite_biomarker"] += 1  # co-occurring alterations: all must be present
+                continue
+            level_text = row["Evidence level"].strip().lower()
+            level = CGI_LEVELS.get(level_text)
+            if level is None:
+                raise KnowledgeBaseError(f"{path.name} line {line_no}: unknown Evidence level {row['Evidence level']!r}")
+            gene = row["Gene"].strip().upper()
+            biomarker = _cgi_biomarker(gene, row, chain)
+            if biomarker.level == "other":
+                skipped["cgi_unmatchable_alteration"] += 1
+            drugs = tuple(d.strip() for d in row["Drug"].strip("[]").split(",") if d.strip())
+            if not drugs and row.get("Drug family"):
+                drugs = (row["Drug family"].strip("[]"),)
+            acronyms = row.get("Primary Tumor acronym", "").split(";")
+            names = row.get("Primary Tumor type", "").split(";")
+            for index, acronym in enumerate(acronyms):
+                name = names[index] if index < len(names) else acronym
+                tumour = oncotree.resolve_disease(name) or oncotree.resolve_disease(acronym)
+                if acronym.strip() == "CANCER":
+                    tumour = ROOT
+                key = (biomarker, drugs, row["Association"], tumour, level)
+                if key in seen:  # the per-variant table repeats a row per listed individual mutation
+                    continue
+                seen.add(key)
+                citations = tuple(c.strip() for c in row.get("Source", "").split(";") if c.strip())
+                items.append(EvidenceItem(
+                    id=f"CGI:{line_no}" + (f".{index + 1}" if len(acronyms) > 1 else ""), source="CGI",
+                    biomarker=biomarker, evidence_type="predictive", level=level, source_level=row["Evidence level"],
+                    supports=not row["Association"].lower().startswith("no "),
+                    significance=row["Association"].strip(), disease=name.strip(), tumour_type=tumour,
+                    therapies=drugs, citations=citations,
+                ))
+    return items
+
+
+def load_moalmanac(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) -> list[EvidenceItem]:
+    """Imports Molecular Oncology Almanac assertions for variants, copy number and rearrangements."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))["content"]
+    except (json.JSONDecodeError, KeyError) as exc:
+        raise KnowledgeBaseError(f"{path.name}: not a MOAlmanac release JSON with a 'content' list ({exc})") from exc
+    items: list[EvidenceItem] = []
+    for record in content:
+        if record.get("_deprecated"):
+            continue
+        feature = record.get("feature_type", "")
+        if feature in {"Somatic Variant", "Germline Variant"}:
+            gene = str(record.get("gene", "")).upper()
+            change = str(record.get("protein_change") or "")
+            annotation = str(record.get("variant_annotation") or "")
+            if change:
+                biomarker = parse_alteration(gene, change)
+            elif annotation.lower() in {"nonsense", "frameshift", "splice site"}:
+                biomarker = Biomarker(gene, "truncating", annotation)
+            else:
+                biomarker = Biomarker(gene, "gene", annotation or "Mutation")
+            start, ref, alt = record.get("start_position"), record.get("reference_allele"), record.get("alternate_allele")
+            if start and ref and alt and biomarker.level == "exact":
+                genomic = _lift(chain, str(record["chromosome"]), int(start), str(ref), str(alt))
+                biomarker = Biomarker(gene, "exact", biomarker.alteration, biomarker.protein,
+                                      biomarker.aa_start, biomarker.aa_end, genomic=genomic)
+        elif feature == "Copy Number":
+            direction = str(record.get("direction", "")).lower()
+            level = "amplification" if "amp" in direction else "deletion"
+            biomarker = Biomarker(str(record.get("gene", "")).upper(), level, record.get("direction", ""))
+        elif feature == "Rearrangement":
+            gene1, gene2 = str(record.get("gene1") or "").upper(), str(record.get("gene2") or "").upper()
+            gene = gene2 if gene2 and gene1 in {"", "BCR", "EML4", "TMPRSS2"} else gene1 or gene2
+            partner = (gene1 if gene == gene2 else gene2) or None
+            biomarker = Biomarker(gene, "fusion", record.get("feature_display", ""), partner=partner)
+        else:
+            skipped[f"moalmanac_{feature.lower().replace(' ', '_')}"] += 1
+            continue
+        if record.get("therapy_name"):
+            evidence_type = "predictive"
+            significance = "Resistance" if record.get("therapy_resistance") == 1 else "Sensitivity/Response"
+        elif record.get("favorable_prognosis") in (0, 1):
+            evidence_type = "prognostic"
+            significance = "Better Outcome" if record["favorable_prognosis"] == 1 else "Poor Outcome"
+        elif record.get("diagnostic") or feature == "Germline Variant":
+            evidence_type = "diagnostic" if feature != "Germline Variant" else "predisposing"
+            significance = "Positive"
+        else:
+            skipped["moalmanac_no_implication"] += 1
+            continue
+        implication = record.get("predictive_implication", "")
+        if implication not in MOALMANAC_LEVELS:
+            raise KnowledgeBaseError(f"{path.name} assertion {record.get('assertion_id')}: "
+                                     f"unknown predictive_implication {implication!r}")
+        term = record.get("oncotree_code") or record.get("oncotree_term") or record.get("disease", "")
+        tumour = oncotree.resolve_disease(str(term)) or oncotree.resolve_disease(str(record.get("disease", "")))
+        citations = tuple(
+            str(value) for value in (f"PMID:{record['pmid']}" if record.get("pmid") else "", record.get("url", ""))
+            if value
+        )
+        therapies = tuple(t.strip() for t in str(record.get("therapy_name", "")).split("+") if t.strip())
+        items.append(EvidenceItem(
+            id=f"MOAlmanac:{record.get('assertion_id')}", source="MOAlmanac", biomarker=biomarker,
+            evidence_type=evidence_type, level=MOALMANAC_LEVELS[implication], source_level=implication,
+            supports=True, significance=significance, disease=str(record.get("disease", "")), tumour_type=tumour,
+            therapies=(" + ".join(therapies),) if therapies else (), citations=citations,
+            origin="germline" if feature == "Germline Variant" else "somatic",
+        ))
+    return items
+
+
+def load_hotspots(path: Path) -> dict[tuple[str, int], Hotspot]:
+    """Reads cancerhotspots.org v2 single-residue hotspots: counts at the residue and per new residue."""
+    counts: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+    meta: dict[tuple[str, int], tuple[str, int]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        for line_no, row in enumerate(reader, start=2):
+            position = row.get("Amino_Acid_Position", "")
+            if not position.isdigit():
+                continue  # in-frame indel hotspot ranges are not single residues
+            try:
+                ref = row["Reference_Amino_Acid"].split(":")[0]
+                alt, alt_count = row["Variant_Amino_Acid"].split(":")
+                key = (row["Hugo_Symbol"].upper(), int(position))
+                counts[key][alt] = int(alt_count)
+                meta[key] = (ref, int(row["Mutation_Count"]))
+            except (KeyError, ValueError) as exc:
+                raise KnowledgeBaseError(f"{path.name} line {line_no}: cannot read hotspot row ({exc})") from exc
+    return {
+        key: Hotspot(key[0], key[1], meta[key][0], meta[key][1], tuple(sorted(alts.items())))
+        for key, alts in counts.items()
+    }
+
+
+def load_hotspot_alleles(path: Path) -> dict[tuple[str, int, str, str], tuple[str, str]]:
+    """Reads the maftools GRCh38 hotspot allele table (chrom, pos, ref, alt, gene, class, protein change)."""
+    alleles: dict[tuple[str, int, str, str], tuple[str, str]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 7:
+                raise KnowledgeBaseError(f"{path.name} line {line_no}: {len(fields)} columns, 7 expected")
+            chrom, pos, ref, alt, gene, _kind, change = fields[:7]
+            alleles[(chrom.removeprefix("chr"), int(pos), ref, alt)] = (gene.upper(), change)
+    return alleles
+
+
+def load_oncogenic_alleles(path: Path, chain: ChainMap) -> set[tuple[str, int, str, str]]:
+    """Reads the CGI catalogue of validated oncogenic mutations (GRCh37 BED) as GRCh38 alleles."""
+    alleles: set[tuple[str, int, str, str]] = set()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            lifted = _lift(chain, fields[0], int(fields[1]) + 1, fields[3], fields[4])
+            if lifted:
+                alleles.add(lifted)
+    return alleles
+
+
+def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None) -> dict[str, GeneRole]:
+    """Oncogene / tumour-suppressor roles and driver domains from IntOGen, CGI and NCG."""
+    roles: dict[str, GeneRole] = {}
+
+    def role(gene: str) -> GeneRole:
+        return roles.setdefault(gene, GeneRole(gene))
+
+    with intogen.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            entry = role(row["SYMBOL"].upper())
+            entry.sources.add("IntOGen")
+            if row["ROLE"] == "Act":
+                entry.oncogene = True
+            elif row["ROLE"] == "LoF":
+                entry.tumour_suppressor = True
+            for domain in filter(None, row.get("DOMAIN", "").split(",")):
+                parts = domain.split(":")
+                if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+                    span = (int(parts[1]), int(parts[2]))
+                    if span not in entry.domains:
+                        entry.domains.append(span)
+    with gzip.open(cgi_genes, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            entry = role(fields[3].upper())
+            entry.sources.add("CGI")
+            entry.oncogene |= fields[4] == "oncogene"
+            entry.tumour_suppressor |= fields[4] == "suppressor"
+    if ncg is not None and ncg.exists():
+        with ncg.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                oncogene, tsg = row.get("NCG_oncogene") == "1", row.get("NCG_tsg") == "1"
+                if oncogene or tsg:
+                    entry = role(row["symbol"].upper())
+                    entry.sources.add("NCG")
+                    entry.oncogene |= oncogene
+                    entry.tumour_suppressor |= tsg
+    return roles
+
+
+def build_knowledgebase(refdata: Path) -> KnowledgeBase:
+    """Imports every cancer source under refdata/cancer into one knowledge base (GRCh38 coordinates)."""
+    cancer = refdata / "cancer"
+    chain = load_chain(str(refdata / "liftover" / "hg19ToHg38.over.chain.gz"))
+    oncotree = load_oncotree(str(cancer / "genes" / "oncotree.2023-03-09.txt"))
+    skipped: Counter = Counter()
+    paths = {
+        "civic": cancer / "civic" / "nightly-ClinicalEvidenceSummaries.tsv",
+        "cgi": cancer / "kb" / "cgi" / "cgi_biomarkers_per_variant_2017.tsv",
+        "moalmanac": cancer / "kb" / "moalmanac" / "molecular-oncology-almanac.json",
+        "hotspots": cancer / "hotspots" / "cancerhotspots_v2.txt",
+        "hotspot_alleles": cancer / "hotspots" / "maftools_cancerhotspots_v2_GRCh38.tsv",
+        "oncogenic": cancer / "kb" / "cgi" / "crab_cgi_onco_muts.bed.gz",
+        "intogen": cancer / "genes" / "intogen_Compendium_Cancer_Genes_2020.tsv",
+        "cgi_genes": cancer / "kb" / "cgi" / "crab_cgi_cancer_genes_ccg.bed.gz",
+        "ncg": cancer / "genes" / "ncg_network_of_cancer_genes.tsv",
+        "oncotree": cancer / "genes" / "oncotree.2023-03-09.txt",
+        "chain": refdata / "liftover" / "hg19ToHg38.over.chain.gz",
+    }
+    for name, path in paths.items():
+        if not path.exists():
+            raise KnowledgeBaseError(f"knowledge-base source {name} missing: {path} (is GMC_REFDATA complete?)")
+    civic = load_civic(paths["civic"], oncotree, chain, skipped)
+    cgi = load_cgi(paths["cgi"], oncotree, chain, skipped)
+    moalmanac = load_moalmanac(paths["moalmanac"], oncotree, chain, skipped)
+    hotspots = load_hotspots(paths["hotspots"])
+    hotspot_alleles = load_hotspot_alleles(paths["hotspot_alleles"])
+    oncogenic = load_oncogenic_alleles(paths["oncogenic"], chain)
+    genes = load_gene_roles(paths["intogen"], paths["cgi_genes"], paths["ncg"])
+    records = {
+        "civic": len(civic), "cgi": len(cgi), "moalmanac": len(moalmanac), "hotspots": len(hotspots),
+        "hotspot_alleles": len(hotspot_alleles), "oncogenic": len(oncogenic), "intogen": len(genes),
+        "cgi_genes": len(genes), "ncg": len(genes), "oncotree": len(oncotree.codes()), "chain": 0,
+    }
+    sources = [_source(path, records[name], refdata) for name, path in paths.items()]
+    return KnowledgeBase(civic + cgi + moalmanac, hotspots, hotspot_alleles, oncogenic, genes, sources,
+                         oncotree, skipped)
+
+
+@lru_cache(maxsize=2)
+def load_knowledgebase(refdata: str | None = None) -> KnowledgeBase:
+    """The knowledge base built from GMC_REFDATA (or a given directory), once per process."""
+    if refdata is None:
+        from gmc.settings import get_settings
+
+        refdata = str(get_settings().refdata_dir())
+    return build_knowledgebase(Path(refdata))

@@ -1,0 +1,123 @@
+"""Oncogenicity of somatic variants by the ClinGen/CGC/VICC 2022 points scheme (Horak et al. 2022)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gmc.interpretation.cancer.knowledgebase import KnowledgeBase
+from gmc.interpretation.cancer.model import SomaticVariant
+
+#: Points per criterion (Horak 2022 Table 2; the same values as PCGR's oncogenicity.tsv).
+POINTS = {
+    "OVS1": 8, "OS1": 4, "OS2": 4, "OS3": 4, "OM1": 2, "OM2": 2, "OM3": 2, "OM4": 2,
+    "OP1": 1, "OP2": 1, "OP3": 1, "OP4": 1, "SBVS1": -8, "SBS1": -4, "SBS2": -4, "SBP1": -1, "SBP2": -1,
+}
+#: Population frequency above which SBVS1 (>5%) and SBS1 (>1%) apply.
+VERY_HIGH_POPULATION_AF = 0.05
+HIGH_POPULATION_AF = 0.01
+
+
+@dataclass
+class Oncogenicity:
+    """The criteria met, their summed points and the resulting class."""
+
+    criteria: list[str] = field(default_factory=list)
+    points: int = 0
+    #: Oncogenic, Likely Oncogenic, VUS, Likely Benign or Benign.
+    label: str = "VUS"
+    #: Why each criterion was met, for the report.
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """The RESULT.json form: class, points and criteria."""
+        return {"class": self.label, "points": self.points, "criteria": list(self.criteria),
+                "reasons": dict(self.reasons)}
+
+
+def classify_points(points: int) -> str:
+    """Horak 2022 thresholds: >=10 Oncogenic, 6-9 Likely Oncogenic, 0-5 VUS, -1..-6 Likely Benign, <=-7 Benign."""
+    if points >= 10:
+        return "Oncogenic"
+    if points >= 6:
+        return "Likely Oncogenic"
+    if points >= 0:
+        return "VUS"
+    if points >= -6:
+        return "Likely Benign"
+    return "Benign"
+
+
+def assess_oncogenicity(kb: KnowledgeBase, variant: SomaticVariant) -> Oncogenicity:
+    """Applies the criteria the knowledge base can support and sums their points."""
+    result = Oncogenicity()
+
+    def meet(code: str, reason: str) -> None:
+        result.criteria.append(code)
+        result.reasons[code] = reason
+
+    gene = (variant.gene or "").upper()
+    role = kb.genes.get(gene)
+    protein = variant.protein
+    if variant.is_null and role is not None and role.tumour_suppressor:
+        meet("OVS1", f"null variant ({', '.join(sorted(variant.consequences))}) in tumour suppressor {gene}")
+    same_change = variant.key in kb.oncogenic_alleles
+    hotspot_change = kb.hotspot_alleles.get(variant.key)
+    if not same_change and protein is not None and protein.kind == "missense":
+        same_change = (gene, protein.short) in _oncogenic_protein_changes(kb)
+    if same_change:
+        meet("OS1", "same amino-acid change as a validated oncogenic mutation (CGI catalogue)")
+    hotspot_met = False
+    if protein is not None and protein.kind == "missense":
+        hotspot = kb.hotspots.get((gene, protein.start))
+        if hotspot is not None:
+            alt_counts = dict(hotspot.alt_counts)
+            same = alt_counts.get(protein.alt, 0)
+            if same >= 10 and hotspot.position_count >= 50:
+                meet("OS3", f"cancerhotspots {gene} {protein.start}: {hotspot.position_count} samples at the residue, "
+                            f"{same} with {protein.alt}")
+                hotspot_met = True
+            elif same >= 10:
+                meet("OM4", f"cancerhotspots {gene} {protein.start}: {hotspot.position_count} samples at the residue "
+                            f"(<50), {same} with {protein.alt}")
+                hotspot_met = True
+            elif same >= 1:
+                meet("OP3", f"cancerhotspots {gene} {protein.start}: {same} samples with {protein.alt} (<10)")
+                hotspot_met = True
+            elif any(count >= 10 for count in alt_counts.values()) and not same_change:
+                # A different missense at this residue is established (hotspot level): OM3.
+                meet("OM3", f"other missense changes at {gene} residue {protein.start} are recurrent hotspots")
+                hotspot_met = True
+        if not hotspot_met and role is not None and any(
+                start <= protein.start <= end for start, end in role.domains):
+            meet("OM1", f"missense in a {gene} domain with significant mutation clustering (IntOGen)")
+    elif hotspot_change is not None and not same_change:
+        meet("OS3", f"allele is a cancerhotspots.org hotspot allele ({hotspot_change[1]})")
+    in_frame = {"inframe_insertion", "inframe_deletion"}.intersection(variant.consequences) or (
+        protein is not None and protein.kind in {"inframe_deletion", "inframe_insertion", "delins"})
+    if role is not None and (role.oncogene or role.tumour_suppressor):
+        if in_frame and not variant.is_null:
+            meet("OM2", f"in-frame length change in cancer gene {gene}")
+        elif "stop_lost" in variant.consequences and role.tumour_suppressor:
+            meet("OM2", f"stop-loss in tumour suppressor {gene}")
+    if variant.population_af is not None:
+        if variant.population_af > VERY_HIGH_POPULATION_AF:
+            meet("SBVS1", f"population allele frequency {variant.population_af:.3g} > 5%")
+        elif variant.population_af > HIGH_POPULATION_AF:
+            meet("SBS1", f"population allele frequency {variant.population_af:.3g} > 1%")
+        elif variant.population_af == 0:
+            meet("OP4", "absent from population controls")
+    silent = {"synonymous_variant", "intron_variant"}.intersection(variant.consequences)
+    if silent and not variant.is_protein_altering and "splice_region_variant" not in variant.consequences:
+        meet("SBP2", "silent or intronic change outside the consensus splice site")
+    result.points = sum(POINTS[code] for code in result.criteria)
+    result.label = classify_points(result.points)
+    return result
+
+
+def _oncogenic_protein_changes(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
+    """(gene, p.change) of CGI validated oncogenic alleles whose protein change is known from the hotspot table."""
+    cached = getattr(kb, "_oncogenic_proteins", None)
+    if cached is None:
+        cached = frozenset(kb.hotspot_alleles[key] for key in kb.oncogenic_alleles if key in kb.hotspot_alleles)
+        kb._oncogenic_proteins = cached  # type: ignore[attr-defined]
+    return cached

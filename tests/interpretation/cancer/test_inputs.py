@@ -1,0 +1,91 @@
+"""Reading tumour VCFs, MAFs, copy number and fusions; germline and missing-VAF inputs are refused clearly."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from gmc.genomics.liftover import load_chain
+from gmc.interpretation.cancer.inputs import (
+    GermlineVcfError,
+    SomaticInputError,
+    read_copy_number,
+    read_fusions,
+    read_somatic_vcf,
+)
+from gmc.interpretation.cancer.maf import MafFormatError, read_maf
+
+
+def test_pcgr_brca_vcf_reads_every_pass_call_with_info_vaf_and_depth(somatic_dir: Path):
+    variants, report = read_somatic_vcf(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz")
+    assert report.records == 196  # MANIFEST: 196 PASS SNV/indel
+    assert report.keys_used == {"tumour_vaf": "INFO/TVAF", "tumour_depth": "INFO/TDP"}
+    first = variants[0]
+    # First record: 1:1968826 C>T TVAF=0.222222222222 TDP=144.
+    assert (first.chrom, first.pos, first.ref, first.alt) == ("1", 1968826, "C", "T")
+    assert first.tumour_vaf == pytest.approx(0.2222, abs=1e-4)
+    assert first.tumour_depth == 144
+
+
+def test_format_tags_can_be_named(somatic_dir: Path):
+    variants, report = read_somatic_vcf(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz",
+                                        tumour_af_tag="FORMAT/ADT", tumour_dp_tag="FORMAT/DPT")
+    # ADT=112,32 -> 32/144; DPT=144.
+    assert variants[0].tumour_vaf == pytest.approx(32 / 144)
+    assert variants[0].tumour_depth == 144
+    assert report.keys_used["tumour_vaf"] == "FORMAT/ADT"
+
+
+def test_missing_vaf_key_names_the_keys_looked_for(somatic_dir: Path):
+    with pytest.raises(SomaticInputError, match=r"line \d+: no tumour VAF.*INFO/NOPE"):
+        read_somatic_vcf(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz", tumour_af_tag="INFO/NOPE")
+
+
+def test_germline_exome_is_refused(benchmarks_dir: Path):
+    with pytest.raises(GermlineVcfError, match="germline VCF"):
+        read_somatic_vcf(benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+
+
+def test_single_sample_with_many_hom_alt_calls_is_refused_even_with_vaf_tags(tmp_path: Path):
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=1,length=248956422>",
+             '##INFO=<ID=TVAF,Number=1,Type=Float,Description="tumour VAF">',
+             '##INFO=<ID=TDP,Number=1,Type=Integer,Description="tumour depth">',
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1"]
+    for i in range(40):
+        gt, vaf = ("1/1", 1.0) if i % 3 == 0 else ("0/1", 0.5)
+        lines.append(f"1\t{1000 + i * 10}\t.\tA\tG\t50\tPASS\tTVAF={vaf};TDP=30\tGT\t{gt}")
+    path = tmp_path / "germline_like.vcf"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(GermlineVcfError, match="14 of the first 40 calls are homozygous-alt"):
+        read_somatic_vcf(path)
+
+
+def test_grch37_maf_is_lifted_and_keeps_its_protein_change(somatic_dir: Path, refdata_dir: Path):
+    chain = load_chain(str(refdata_dir / "liftover/hg19ToHg38.over.chain.gz"))
+    samples = read_maf(somatic_dir / "maftools/tcga_laml.maf.gz", chain=chain)
+    assert len(samples) == 193  # MANIFEST: 193 samples
+    idh1 = [v for v in samples["TCGA-AB-2802"] if v.gene == "IDH1"]
+    # IDH1 R132H: GRCh37 2:209113112 -> GRCh38 2:208248388.
+    assert [(v.chrom, v.pos, v.protein.short, v.input_pos) for v in idh1] == [
+        ("2", 208248388, "R132H", "GRCh37:2:209113112")]
+    assert idh1[0].tumour_vaf == pytest.approx(0.4105)
+
+
+def test_maf_without_build_asks_for_it(somatic_dir: Path):
+    with pytest.raises(MafFormatError, match="no NCBI_Build column"):
+        read_maf(somatic_dir / "maftools/brca.maf.gz")
+
+
+def test_copy_number_and_fusion_files(somatic_dir: Path):
+    segments = read_copy_number(somatic_dir / "pcgr_examples/T001-BRCA.grch38.cna.tsv")
+    assert len(segments) == 260  # MANIFEST: 252/260 segments (GRCh37/GRCh38)
+    assert segments[0].chrom == "1" and segments[0].total_copies == 1
+    cbs = read_copy_number(somatic_dir / "maftools/TCGA.AB.3009.hg19.seg.txt")
+    assert cbs[0].log2_ratio == pytest.approx(-0.683)
+    fusions = read_fusions(somatic_dir / "pcgr_examples/T001-BRCA.grch38.fusions.tsv")
+    assert ("EML4", "ALK") in {(f.gene5, f.gene3) for f in fusions}
+    with gzip.open(somatic_dir / "maftools/brca.maf.gz", "rt") as handle:
+        assert handle.readline().startswith("Hugo_Symbol")
