@@ -567,6 +567,9 @@ def compare_prepared(
             flags.append("given names differ: confirm by hand")
             band = _cap(band, "possible")
     sex = fields[3]
+    if sex.level == "disagree" and given.level == "disagree" and not same_mrn:
+        flags.append("different sex and given name: different people")
+        band = "non-match"
     if (
         sex.level == "disagree"
         and given.level not in ("exact", "typo", "nickname", "nickname-typo", "swapped")
