@@ -5,6 +5,7 @@ Each feature adds its own demo data through a loader listed in DEMO_LOADERS; run
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -79,15 +80,39 @@ def load_users(session: Session, actor: Actor, summary: DemoSummary) -> None:
         summary.add("users")
 
 
-#: Loaders in ladder order; later features append theirs.
+#: Loaders of the foundation, in order.
 DEMO_LOADERS: list[DemoLoader] = [load_organisations, load_users]
+
+#: Each feature's demo module, in ladder order: a module `demo.py` with `load_demo(session, actor, summary)`.
+FEATURE_DEMO_MODULES = [
+    "gmc.registry.demo",
+    "gmc.samples.demo",
+    "gmc.phenotype.demo",
+    "gmc.genomics.demo",
+    "gmc.interpretation.rare.demo",
+    "gmc.interpretation.cancer.demo",
+]
+
+
+def feature_loaders() -> list[DemoLoader]:
+    """The demo loaders of the features that have one."""
+    loaders: list[DemoLoader] = []
+    for name in FEATURE_DEMO_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        loaders.append(module.load_demo)
+    return loaders
 
 
 def load_demo(session: Session) -> DemoSummary:
     """Loads the whole demo centre (idempotent); the caller commits."""
     actor = Actor.system("demo")
     summary = DemoSummary()
-    for loader in DEMO_LOADERS:
+    for loader in [*DEMO_LOADERS, *feature_loaders()]:
         loader(session, actor, summary)
     record(session, actor=actor, verb=AuditVerb.DEMO_LOAD, entity_type="demo", summary=summary.created)
     return summary
