@@ -88,3 +88,27 @@ def test_bad_queries_are_named(trio_store: VariantStore) -> None:
         trio_store.sample_variants("HG002", region=("1", 10, 5))
     with pytest.raises(StoreError, match="quote"):
         trio_store.sample_variants("HG002", region=("1", 1, 10), filters=VariantFilter(site_in={"BCSQ": ("a'b",)}))
+
+
+def test_chromosome_without_data_gives_empty_typed_answer(trio_store: VariantStore) -> None:
+    calls = trio_store.gene_carriers(("Y", 1, 10_000_000))
+    assert calls.num_rows == 0 and calls.schema.names[:5] == ["sample", "chrom", "pos", "ref", "alt"]
+    assert trio_store.cohort_af(region=("X", 1, 1_000_000)).num_rows == 0
+
+
+def test_engine_comes_from_settings(monkeypatch: pytest.MonkeyPatch, trio_store_root) -> None:
+    from gmc.settings import reset_settings_cache
+
+    monkeypatch.setenv("GMC_VARIANT_ENGINE", "duckdb")
+    reset_settings_cache()
+    try:
+        store = VariantStore(trio_store_root)
+        assert store.engine.name == "duckdb"
+        assert store.variant_carriers("1", 65797, "T", "C").column("sample").to_pylist() == ["HG002"]
+        monkeypatch.setenv("GMC_VARIANT_ENGINE", "oracle")
+        reset_settings_cache()
+        with pytest.raises(StoreError, match="GMC_VARIANT_ENGINE"):
+            VariantStore(trio_store_root)
+    finally:
+        monkeypatch.delenv("GMC_VARIANT_ENGINE")
+        reset_settings_cache()

@@ -209,7 +209,8 @@ class VariantStore:
         manifest = self.manifest()
         chroms = sorted({c for c, _, _ in spans}, key=chrom_code)
         views = self._views(manifest, chroms)
-        where = [_ranges_sql("g.key", spans)]
+        # The range on s.key too: engines do not carry it across the join, and it prunes row groups.
+        where = [_ranges_sql("g.key", spans), _ranges_sql("s.key", spans)]
         if sample_idx is not None:
             where.append(f"g.sample_idx = {int(sample_idx)}")
         if key is not None:
@@ -293,7 +294,8 @@ class VariantStore:
         manifest = self.manifest()
         chroms = sorted({c for c, _, _ in spans}, key=chrom_code)
         views = self._views(manifest, chroms)
-        where = [_ranges_sql("g.key", spans)] + self._filter_sql(filters, views["sites"].schema)
+        where = [_ranges_sql("g.key", spans), _ranges_sql("s.key", spans)]
+        where += self._filter_sql(filters, views["sites"].schema)
         an = self._an_sql(manifest, "s.chrom")
         sql = (
             "SELECT s.chrom AS chrom, s.pos AS pos, s.ref AS ref, s.alt AS alt, s.key AS key, "
