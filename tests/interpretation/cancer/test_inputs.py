@@ -89,3 +89,46 @@ def test_copy_number_and_fusion_files(somatic_dir: Path):
     assert ("EML4", "ALK") in {(f.gene5, f.gene3) for f in fusions}
     with gzip.open(somatic_dir / "maftools/brca.maf.gz", "rt") as handle:
         assert handle.readline().startswith("Hugo_Symbol")
+
+
+def test_existing_vep_csq_is_used_for_gene_and_protein_change(tmp_path: Path, refdata_dir: Path, monkeypatch):
+    from gmc.interpretation.cancer.annotate import transcript_annotator
+
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    header = [
+        "##fileformat=VCFv4.2", "##contig=<ID=17,length=83257441>",
+        '##INFO=<ID=TVAF,Number=1,Type=Float,Description="tumour VAF">',
+        '##INFO=<ID=TDP,Number=1,Type=Integer,Description="tumour depth">',
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl VEP. '
+        'Format: Allele|Consequence|SYMBOL|Feature|HGVSc|HGVSp">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOUR",
+    ]
+    # TP53 c.818G>A p.Arg273His at GRCh38 17:7673802 (minus-strand gene: C>T on the plus strand).
+    record = ("17\t7673802\t.\tC\tT\t.\tPASS\tTVAF=0.41;TDP=88;"
+              "CSQ=T|missense_variant|TP53|ENST00000269305.9|ENST00000269305.9:c.818G>A|"
+              "ENSP00000269305.4:p.Arg273His\tGT\t0/1")
+    path = tmp_path / "tumour.vcf"
+    path.write_text("\n".join(header + [record]) + "\n")
+    variants, _ = read_somatic_vcf(path)
+    note = transcript_annotator(refdata_dir)(variants)
+    assert "existing CSQ/ANN/BCSQ used for 1" in note
+    variant = variants[0]
+    assert (variant.gene, variant.consequences, variant.protein.short) == ("TP53", ("missense_variant",), "R273H")
+    assert variant.hgvs_c == "c.818G>A"
+
+
+def test_multi_sample_vcf_without_a_tumour_is_refused(benchmarks_dir: Path):
+    trio = benchmarks_dir / "annotated/GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz"
+    with pytest.raises(SomaticInputError, match="3 samples"):
+        read_somatic_vcf(trio)
+
+
+def test_grch37_vcf_is_lifted_to_the_same_calls_as_the_grch38_file(somatic_dir: Path, refdata_dir: Path):
+    chain = load_chain(str(refdata_dir / "liftover/hg19ToHg38.over.chain.gz"))
+    lifted, report = read_somatic_vcf(somatic_dir / "pcgr_examples/T001-BRCA.grch37.vcf.gz", build="GRCh37",
+                                      chain=chain)
+    native, _ = read_somatic_vcf(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz")
+    # PCGR made its GRCh38 example by lifting the GRCh37 calls (CrossMap): the two must agree.
+    assert report.build == "GRCh37"
+    assert {v.key for v in lifted} == {v.key for v in native}

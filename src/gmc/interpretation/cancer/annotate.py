@@ -13,42 +13,57 @@ Annotator = Callable[[list[SomaticVariant]], str]
 
 
 def transcript_annotator(refdata: Path | None = None, fasta: Path | None = None) -> Annotator:
-    """An annotator over MANE Select models with gmc.genomics.annotation (the genomics feature's annotator)."""
-    from gmc.genomics.annotation.consequence import annotate_transcript
-    from gmc.genomics.annotation.sequence import load_reference
-    from gmc.genomics.annotation.transcripts import load_transcripts
+    """An annotator over MANE Select models using the genomics feature (gmc.genomics.annotation).
+
+    A VEP CSQ, SnpEff ANN or bcftools BCSQ already in the VCF (kept by the reader in extra["existing"]) wins
+    over the computed consequence, because the caller's annotator had the whole reference genome.
+    """
+    from gmc.genomics.annotation.annotate import annotate_allele, load_sources
+    from gmc.genomics.annotation.existing import for_allele, most_severe, parse_existing
     from gmc.settings import get_settings
 
     settings = get_settings()
-    transcripts = load_transcripts("GRCh38", "mane")
     if fasta is None:
         fasta = settings.reference_fasta or (
             (refdata or settings.refdata_dir()) / "grch38" / "sequence" / "GRCh38_sparse_Nmasked.fa.gz")
-    genome = load_reference(str(fasta)) if Path(fasta).exists() else None
+    frequency_files = [part.strip() for part in settings.frequency_files.split(",") if part.strip()]
+    sources = load_sources("GRCh38", fasta=fasta if Path(fasta).exists() else None,
+                           frequency_files=frequency_files, clinvar=False)
 
     def annotate(variants: list[SomaticVariant]) -> str:
+        existing_used = 0
         for variant in variants:
             if variant.consequences:
                 continue
             ref, alt = variant.ref.replace("-", ""), variant.alt.replace("-", "")
-            best = None
-            end = variant.pos + max(len(ref), 1) - 1
-            for transcript in transcripts.overlapping(variant.chrom, variant.pos, end):
-                if not ref or not alt:
-                    continue  # MAF-style indels without an anchor base cannot be placed on the transcript
-                consequence = annotate_transcript(transcript, variant.pos, ref, alt, genome)
-                if consequence is not None and consequence.terms and (best is None or consequence.rank < best.rank):
-                    best = consequence
-            if best is None:
-                continue
-            variant.gene = variant.gene or best.gene
-            variant.hgnc_id = variant.hgnc_id or best.hgnc_id or None
-            variant.consequences = tuple(best.terms)
-            variant.hgvs_c = variant.hgvs_c or best.hgvs_c
-            variant.hgvs_p = variant.hgvs_p or best.hgvs_p
-            if best.exon and variant.exon is None:
-                variant.exon = int(best.exon.split("/")[0])
-        return f"gmc.genomics.annotation on {transcripts.source}, reference {fasta}"
+            if not ref or not alt:
+                continue  # MAF-style indels without an anchor base cannot be placed on a transcript
+            info = variant.extra.get("info")
+            row = annotate_allele(variant.chrom, variant.pos, ref, alt, sources,
+                                  info=info if isinstance(info, dict) else None)
+            terms = tuple(t for t in (row.get("consequence") or "").split("&") if t)
+            gene, hgvs_c, hgvs_p, exon = row.get("gene"), row.get("hgvs_c"), row.get("hgvs_p"), row.get("exon")
+            existing = variant.extra.get("existing")
+            if isinstance(existing, tuple):
+                key, value, fields, raw_ref, raw_alt = existing
+                best = most_severe(for_allele(parse_existing(key, value, fields), raw_ref, raw_alt), gene)
+                if best is not None and best.terms:
+                    existing_used += 1
+                    terms, gene = best.terms, best.gene or gene
+                    hgvs_c, hgvs_p = best.hgvs_c or hgvs_c, best.hgvs_p or hgvs_p
+            variant.gene = variant.gene or gene
+            variant.hgnc_id = variant.hgnc_id or row.get("hgnc_id")
+            variant.consequences = terms
+            variant.hgvs_c = variant.hgvs_c or hgvs_c
+            variant.hgvs_p = variant.hgvs_p or hgvs_p
+            variant.__dict__.pop("protein", None)
+            if exon and variant.exon is None and str(exon).split("/")[0].isdigit():
+                variant.exon = int(str(exon).split("/")[0])
+            if variant.population_af is None and row.get("gnomad_af") is not None:
+                variant.population_af = float(row["gnomad_af"])
+        provenance = sources.provenance()
+        return (f"gmc.genomics.annotation ({provenance['transcripts']}, reference {provenance['fasta']}, "
+                f"frequencies {provenance['frequencies']}); existing CSQ/ANN/BCSQ used for {existing_used}")
 
     return annotate
 

@@ -43,6 +43,8 @@ def somatic(
     tmb_count: str = typer.Option("coding_and_silent", "--tmb-count",
                                   help="coding_and_silent, coding_non_silent or missense_only."),
     include_non_pass: bool = typer.Option(False, "--include-non-pass", help="Keep records whose FILTER is not PASS."),
+    vcf_build: str | None = typer.Option(None, "--vcf-build",
+                                         help="Build of a VCF without ##contig lengths (GRCh37 is lifted)."),
 ) -> None:
     """Tiers somatic variants (AMP/ASCO/CAP 2017), classifies oncogenicity (ClinGen/CGC/VICC 2022), computes TMB."""
     from gmc.interpretation.cancer.files import interpret_somatic_files
@@ -55,7 +57,7 @@ def somatic(
             tumour_type=tumour_type, vcf=vcf, maf=maf, maf_sample=maf_sample, maf_build=maf_build, cna=cna,
             fusions=fusions, settings=settings, tumour_sample=tumour_sample, normal_sample=normal_sample,
             tumour_af_tag=tumour_af_tag, tumour_dp_tag=tumour_dp_tag, normal_af_tag=normal_af_tag,
-            normal_dp_tag=normal_dp_tag, include_non_pass=include_non_pass)
+            normal_dp_tag=normal_dp_tag, include_non_pass=include_non_pass, vcf_build=vcf_build)
     except (ValueError, RuntimeError) as exc:  # every input error class here subclasses ValueError
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc

@@ -34,6 +34,7 @@ def interpret_somatic_files(
     normal_af_tag: str | None = None,
     normal_dp_tag: str | None = None,
     include_non_pass: bool = False,
+    vcf_build: str | None = None,
     refdata: Path | None = None,
 ) -> dict[str, object]:
     """Reads the inputs, annotates what is unannotated, and interprets them; nothing is stored."""
@@ -52,11 +53,13 @@ def interpret_somatic_files(
             vcf, tumour_sample=tumour_sample, normal_sample=normal_sample, tumour_af_tag=tumour_af_tag,
             tumour_dp_tag=tumour_dp_tag, normal_af_tag=normal_af_tag, normal_dp_tag=normal_dp_tag,
             pass_only=not include_non_pass, require_vaf=settings.min_tumour_vaf > 0,
-            require_depth=settings.min_tumour_depth > 0)
+            require_depth=settings.min_tumour_depth > 0, build=vcf_build,
+            chain=load_chain(str(refdata / "liftover" / "hg19ToHg38.over.chain.gz")))
         inputs["vcf"] = {"path": str(vcf), "sha256": file_checksum(vcf), "records": report.records,
                          "non_pass_skipped": report.non_pass, "tumour_sample": report.tumour_sample,
                          "normal_sample": report.normal_sample, "vaf_depth_keys": report.keys_used,
-                         "somatic_markers": report.somatic_markers}
+                         "somatic_markers": report.somatic_markers, "build": report.build,
+                         "unlifted_grch37_alleles": report.unlifted}
     else:
         assert maf is not None
         chain = load_chain(str(refdata / "liftover" / "hg19ToHg38.over.chain.gz"))

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from cyvcf2 import VCF
 
+from gmc.genomics.liftover import ChainMap
+from gmc.genomics.vcf import detect_build, normalise_build
 from gmc.interpretation.cancer.model import CopyNumberSegment, Fusion, SomaticVariant
 
 #: Where tumour VAF/depth are looked for when no tag is given: (INFO or FORMAT, key), PCGR's TVAF/TDP first.
@@ -48,6 +50,9 @@ class VcfReadReport:
     non_pass: int = 0
     keys_used: dict[str, str] = field(default_factory=dict)
     somatic_markers: list[str] = field(default_factory=list)
+    build: str = "GRCh38"
+    #: GRCh37 alleles with no GRCh38 counterpart (left out).
+    unlifted: int = 0
 
 
 def _parse_tag(tag: str | None, defaults: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -99,7 +104,27 @@ def _pick_samples(vcf: VCF, tumour: str | None, normal: str | None, path: Path) 
                 "pass the tumour sample name (tumour_sample / --tumour-sample)")
     if len(samples) == 1 and tumour is None:
         tumour = samples[0]
+    if tumour is None and len(samples) > 2:
+        raise SomaticInputError(
+            f"{path.name}: {len(samples)} samples ({', '.join(samples[:4])}...) and none is marked as the tumour; "
+            "a somatic VCF holds a tumour and its matched normal. Pass --tumour-sample (and --normal-sample) "
+            "or, for a germline family VCF, use the rare-disease workflow")
     return tumour, normal
+
+
+def _vcf_build(header: str, build: str | None, path: Path) -> str:
+    """The build from ##contig lengths, checked against (or defaulting to) the one given."""
+    lengths = {}
+    for match in re.finditer(r"^##contig=<ID=([^,>]+),length=(\d+)", header, re.M):
+        lengths[match.group(1)] = int(match.group(2))
+    try:
+        detected = detect_build(lengths) if lengths else None
+        given = normalise_build(build) if build else None
+    except ValueError as exc:
+        raise SomaticInputError(f"{path.name}: {exc}") from exc
+    if given and detected and given != detected:
+        raise SomaticInputError(f"{path.name}: ##contig lengths say {detected} but {given} was given")
+    return given or detected or "GRCh38"
 
 
 def _value(record: object, section: str, key: str, column: int | None, what: str) -> float | None:
@@ -176,11 +201,14 @@ def read_somatic_vcf(
     pass_only: bool = True,
     require_vaf: bool = True,
     require_depth: bool = True,
+    build: str | None = None,
+    chain: ChainMap | None = None,
 ) -> tuple[list[SomaticVariant], VcfReadReport]:
     """Reads a tumour(-normal) VCF into SomaticVariants, with VAF/depth from configurable INFO/FORMAT keys.
 
     Rejects a germline VCF: a single sample with no somatic marker (##tumor_sample/##normal_sample header,
     INFO SOMATIC flag, a tumour VAF/depth key) or with >=10% homozygous-alt genotypes among the first calls.
+    The build comes from ##contig lengths or `build` (default GRCh38); GRCh37 alleles are lifted with `chain`.
     """
     path = Path(path)
     if not path.exists():
@@ -189,9 +217,12 @@ def read_somatic_vcf(
         vcf = VCF(str(path))
     except (OSError, ValueError) as exc:
         raise SomaticInputError(f"{path.name}: cannot read as VCF ({exc})") from exc
+    genome = _vcf_build(vcf.raw_header, build, path)
     tumour, normal = _pick_samples(vcf, tumour_sample, normal_sample, path)
+    if genome == "GRCh37" and chain is None:
+        raise SomaticInputError(f"{path.name}: a GRCh37 VCF needs the hg19ToHg38 chain to be lifted to GRCh38")
     samples = list(vcf.samples)
-    report = VcfReadReport(str(path), samples, tumour, normal)
+    report = VcfReadReport(str(path), samples, tumour, normal, build=genome)
     header = vcf.raw_header
     if re.search(r"^##(tumou?r|normal)_sample=", header, re.M | re.I):
         report.somatic_markers.append("##tumor_sample/##normal_sample header")
@@ -213,6 +244,12 @@ def read_somatic_vcf(
         raise GermlineVcfError(
             f"{path.name}: this looks like a germline VCF, not tumour-normal somatic calls: "
             f"{len(samples)} sample column and no somatic marker. " + _EXPECTED)
+    from gmc.genomics.annotation.existing import EXISTING_KEYS, annotation_fields
+    from gmc.genomics.annotation.frequencies import DEFAULT_AF_KEYS
+
+    existing_fields = annotation_fields(header)
+    existing_key = next((key for key in EXISTING_KEYS if key in existing_fields), None)
+    af_info_keys = [key for key in DEFAULT_AF_KEYS if ("INFO", key) in declared]
     t_col = samples.index(tumour) if tumour in samples else None
     n_col = samples.index(normal) if normal in samples else None
     variants: list[SomaticVariant] = []
@@ -243,8 +280,8 @@ def read_somatic_vcf(
                 "Name the key with tumour_dp_tag (--tumour-dp-tag) or turn the depth filter off (--min-tumour-depth 0)")
         chrom = record.CHROM.removeprefix("chr")
         chrom = "MT" if chrom == "M" else chrom
-        for alt in record.ALT:
-            ref, pos = record.REF, record.POS
+        for alt_raw in record.ALT:
+            ref, pos, alt = record.REF, record.POS, alt_raw
             # Trim the shared suffix, then a shared prefix (keeping one anchor base) as VCF normalisation does.
             while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
                 ref, alt = ref[:-1], alt[:-1]
@@ -252,15 +289,30 @@ def read_somatic_vcf(
                 ref, alt, pos = ref[1:], alt[1:], pos + 1
             if len(ref) == len(alt) and len(ref) > 1 and ref[0] == alt[0]:
                 ref, alt, pos = ref[1:], alt[1:], pos + 1
+            input_pos = None
+            if genome == "GRCh37":
+                assert chain is not None
+                lifted = chain.lift_allele(chrom, pos, ref, alt)
+                if lifted is None:
+                    report.unlifted += 1
+                    continue
+                input_pos = f"GRCh37:{chrom}:{pos}"
+                chrom, pos, ref, alt = lifted
+            extra: dict[str, object] = {}
+            if existing_key and record.INFO.get(existing_key):
+                extra["existing"] = (existing_key, str(record.INFO.get(existing_key)),
+                                     existing_fields[existing_key], record.REF, alt_raw)
+            if af_info_keys:
+                extra["info"] = {key: record.INFO.get(key) for key in af_info_keys}
             variants.append(SomaticVariant(
                 chrom, pos, ref, alt, tumour_vaf=tumour_vaf,
                 tumour_depth=int(tumour_depth) if tumour_depth is not None else None,
                 normal_vaf=normal_vaf, normal_depth=int(normal_depth) if normal_depth is not None else None,
-                source_line=line,
+                source_line=line, input_pos=input_pos, extra=extra,
             ))
     vcf.close()
     germline_pattern = _looks_germline(genotypes)
-    if len(samples) <= 1 and germline_pattern:
+    if germline_pattern and normal is None:
         hom_alt = sum(1 for gt, _ in genotypes if gt == 3)
         raise GermlineVcfError(
             f"{path.name}: this looks like a germline VCF, not tumour-normal somatic calls: "
