@@ -118,3 +118,15 @@ def test_killed_ingest_leaves_nothing_and_reruns(tmp_path: Path, pfeiffer_vcf: P
         assert result.created == (len(manifest.datasets) == 0)
         assert len(layout.read_manifest().datasets) == 1
         shutil.rmtree(root)
+
+
+def test_filter_new_sites_keeps_only_unknown_alleles(trio_store_root: Path, trio_raw: list[dict]) -> None:
+    from gmc.genomics.store.writer import filter_new_sites
+
+    known = trio_raw[0]
+    sites = pa.table({"chrom": [known["chrom"], known["chrom"], "GL000225.1"],
+                      "pos": [known["pos"], known["pos"], 5],
+                      "ref": [known["ref"], known["ref"], "A"],
+                      "alt": [known["alt"], "N" + known["alt"], "C"]})
+    new = filter_new_sites(trio_store_root, sites)
+    assert new.column("alt").to_pylist() == ["N" + known["alt"]]

@@ -106,6 +106,13 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     """Writes one sorted table with compression and encodings chosen for small, prunable files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    # Keys repeat across a batch's carriers (delta encoding stores a repeat in ~0 bits); unique keys
+    # hold 30 random hash bits that deltas cannot shrink, where plain + zstd is smaller (4.5 vs 5.3 B/row).
+    encoding: dict[str, str] = {}
+    if "key" in table.column_names:
+        keys = table.column("key")
+        repeated = len(keys) > 0 and pc.count_distinct(keys).as_py() < 0.5 * len(keys)
+        encoding["key"] = "DELTA_BINARY_PACKED" if repeated else "PLAIN"
     pq.write_table(
         table,
         path,
@@ -113,7 +120,7 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         compression_level=3,
         row_group_size=ROW_GROUP_SIZE,
         use_dictionary=strings,
-        column_encoding={"key": "DELTA_BINARY_PACKED"},
+        column_encoding=encoding,
         write_statistics=True,
     )
 
