@@ -1,4 +1,4 @@
-"""Tests for deduplication: guarded clustering, the CSV path, the dedupe command and generated-set accuracy."""
+"""Tests for deduplication: guarded clustering, the CSV path, the command and generated-set accuracy."""
 
 from __future__ import annotations
 
