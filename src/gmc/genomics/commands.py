@@ -19,6 +19,11 @@ app = typer.Typer(help="Genome data: annotate VCF/BCF files.")
 console = Console(stderr=True)
 
 
+@app.callback()
+def genomics() -> None:
+    """Genome data commands (mounted on the gmc command line)."""
+
+
 def _record_count(path: Path) -> int | None:
     """Counts data lines of a text VCF for the progress bar (None for BCF)."""
     if is_bcf(path):
@@ -26,8 +31,11 @@ def _record_count(path: Path) -> int | None:
     import gzip
 
     opener = gzip.open if path.suffix in (".gz", ".bgz") else open
-    with opener(path, "rb") as handle:
-        return sum(1 for _ in handle) - count_header_lines(path)
+    try:
+        with opener(path, "rb") as handle:
+            return sum(1 for _ in handle) - count_header_lines(path)
+    except (OSError, EOFError):
+        return None  # a damaged file: the reader reports where
 
 
 @app.command("annotate")
@@ -58,6 +66,7 @@ def annotate(
         )
         provenance = {**sources.provenance(), "input": source.name}
         total = _record_count(source)
+        header_lines = count_header_lines(source) if total is not None else 0
         with Progress(
             TextColumn("[bold]annotate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=False,
@@ -68,7 +77,7 @@ def annotate(
                 seen = 0
                 for batch, table in annotate_vcf(source, sources):
                     last = int(batch.line[-1]) if len(batch) else 0
-                    done = last - (count_header_lines(source) if total is not None else 0)
+                    done = last - header_lines
                     progress.update(task, completed=max(done, seen))
                     seen = done
                     yield batch, table

@@ -40,6 +40,8 @@ _TERM_ALIASES = {
 }
 
 _FORMAT_RE = re.compile(r"Format: ?'?([^'\">]+)")
+#: SnpEff writes its subfields as 'Allele | Annotation | ...' without the word Format
+_QUOTED_RE = re.compile(r"'([^']*\|[^']*)'")
 
 
 class ExistingAnnotationError(ValueError):
@@ -75,8 +77,8 @@ def annotation_fields(header: str) -> dict[str, list[str]]:
     for line in header.splitlines():
         for key in EXISTING_KEYS:
             if line.startswith(f"##INFO=<ID={key},"):
-                match = _FORMAT_RE.search(line)
-                if match:
+                match = _FORMAT_RE.search(line) or _QUOTED_RE.search(line)
+                if match and key != "BCSQ":
                     fields[key] = [f.strip() for f in match.group(1).split("|")]
                 elif key == "BCSQ":
                     fields[key] = ["Consequence", "gene", "transcript", "biotype", "strand", "amino", "dna"]

@@ -107,7 +107,7 @@ def write_vcf(
         "Description": "gmc annotation per ALT allele. Format: " + "|".join(GMC_FIELDS),
     })
     for key, value in provenance.items():
-        vcf.add_to_header(f"##gmc_{key}={value}")
+        vcf.add_to_header(f"##{key if key.startswith('gmc') else 'gmc_' + key}={value}")
     name = str(path).lower()
     mode = "wb" if name.endswith(".bcf") else "wz" if name.endswith((".gz", ".bgz")) else "w"
     writer = Writer(str(path), vcf, mode=mode)

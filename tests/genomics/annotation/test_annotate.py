@@ -1,0 +1,92 @@
+"""End-to-end annotation: the shared GRCh38 exome, and the annotate command's three output formats."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from cyvcf2 import VCF
+from typer.testing import CliRunner
+
+from gmc.genomics.annotation.annotate import AnnotationSources, annotate_vcf
+from gmc.genomics.annotation.consequence import SO_RANK
+from gmc.genomics.commands import app
+
+REQUIRED_TSV_COLUMNS = (
+    "chrom", "pos", "ref", "alt", "gene", "hgnc_id", "transcript", "consequence", "hgvs_c", "hgvs_p",
+    "clinvar", "gnomad_af",
+)
+
+
+@pytest.fixture(scope="module")
+def exome(benchmarks_dir: Path, grch38_sources: AnnotationSources) -> pa.Table:
+    path = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    return pa.concat_tables(table for _, table in annotate_vcf(path, grch38_sources))
+
+
+def test_exome_annotates_end_to_end(exome: pa.Table):
+    assert exome.num_rows == 36_793
+    consequences = exome["consequence"].to_pylist()
+    assert all(consequences)
+    for value in consequences:
+        ranks = [SO_RANK[term] for term in value.split("&")]
+        assert ranks == sorted(ranks), value
+    genes = exome["gene"].to_pylist()
+    assert sum(g is not None for g in genes) / len(genes) > 0.8  # an exome is mostly genic
+
+
+def test_planted_carriers_are_found_in_clinvar(exome: pa.Table, benchmarks_dir: Path):
+    vcf = VCF(str(benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"))
+    planted = {(v.CHROM.removeprefix("chr"), v.POS) for v in vcf if v.INFO.get("PlantedCarrier")}
+    vcf.close()
+    assert len(planted) == 6
+    rows = [r for r in exome.to_pylist() if (r["chrom"], r["pos"]) in planted]
+    assert {r["gene"] for r in rows} == {"ACADM", "MUTYH", "SBDS", "HBB", "GJB2", "PMM2"}
+    assert all("athogenic" in (r["clinvar_significance"] or "") for r in rows)
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_tsv_parquet_and_vcf(benchmarks_dir: Path, tmp_path: Path):
+    source = benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"
+    vcf = VCF(str(source))
+    alleles = sum(len(v.ALT) for v in vcf)
+    vcf.close()
+
+    _run("annotate", str(source), "--out", str(tmp_path / "out.tsv"))
+    lines = (tmp_path / "out.tsv").read_text().splitlines()
+    provenance = [line for line in lines if line.startswith("##")]
+    header = lines[len(provenance)].split("\t")
+    assert set(REQUIRED_TSV_COLUMNS) <= set(header)
+    assert any(line.startswith("##transcripts=mane") for line in provenance)
+    assert len(lines) - len(provenance) - 1 == alleles
+
+    _run("annotate", str(source), "--out", str(tmp_path / "out.parquet"))
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.num_rows == alleles and table.schema.metadata[b"gmc.build"] == b"GRCh37"
+    # the demo carries VEP CSQ: gmc keeps VEP's call beside its own
+    assert table["existing_source"].to_pylist().count("CSQ") > 600
+
+    _run("annotate", str(source), "--out", str(tmp_path / "out.vcf.gz"))
+    out = VCF(str(tmp_path / "out.vcf.gz"))
+    assert "##gmc_version=" in out.raw_header and 'ID=GMC,Number=.,Type=String' in out.raw_header
+    records = list(out)
+    assert len(records) == 680 and all(r.INFO.get("GMC") for r in records)
+    assert records[0].INFO["GMC"].split("|")[:2] == ["TC", "PER3"]
+
+
+def test_cli_reports_a_bad_file(tmp_path: Path, benchmarks_dir: Path):
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    truncated = tmp_path / "cut.vcf.gz"
+    truncated.write_bytes(source.read_bytes()[:300_000])
+    result = CliRunner().invoke(app, ["annotate", str(truncated), "--out", str(tmp_path / "x.tsv")])
+    assert result.exit_code == 2 and "cut.vcf.gz line" in result.output
+    with gzip.open(source, "rt") as handle:
+        assert handle.readline().startswith("##fileformat=VCF")
