@@ -125,3 +125,30 @@ def test_duplicate_variant_ids_are_refused() -> None:
         rank_genes(
             [cand("a", "G", "stop_gained"), cand("a", "G", "stop_gained")], Pedigree.singleton("P"), {}
         )
+
+
+def test_end_to_end_spiked_case_ranks_the_causal_gene_first(benchmarks_dir, tmp_path) -> None:
+    """A real phenopacket's MITF variant spiked into the real background exome comes out on top."""
+    from pathlib import Path
+
+    from gmc.interpretation.rare.ranking import rank_case
+    from gmc.interpretation.rare.spike import load_background, prepare_case
+    from gmc.phenotype.phenopackets import read_phenopacket
+
+    background = load_background(
+        benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    )
+    case = prepare_case(
+        benchmarks_dir / "rare" / "phenopackets" / "PMID_10851256_family_815.json",
+        background,
+        tmp_path,
+        seed=11,
+    )
+    blinded = read_phenopacket(Path(case.phenopacket_path))
+    observed = [f.type.id for f in blinded.phenotypic_features if not f.excluded]
+    excluded = [f.type.id for f in blinded.phenotypic_features if f.excluded]
+    result = rank_case(case.vcf_path, observed, excluded, limit=10)
+    assert [v.gene_symbol for v in case.causal] == ["MITF"]
+    assert result.genes[0].gene_symbol == "MITF"
+    assert result.genes[0].hgnc_id == "HGNC:7105"
+    assert result.candidates > 1000

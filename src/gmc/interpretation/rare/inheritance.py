@@ -94,6 +94,7 @@ class Pedigree:
     individuals: tuple[Individual, ...]
     proband_id: str
     _by_id: dict[str, Individual] = field(init=False, repr=False, compare=False)
+    _by_status: dict[bool | None, list[Individual]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id: dict[str, Individual] = {}
@@ -106,6 +107,14 @@ class Pedigree:
         if self.proband_id not in by_id:
             raise PedigreeError(f"family {self.family_id}: proband {self.proband_id} is not a member")
         object.__setattr__(self, "_by_id", by_id)
+        by_status: dict[bool | None, list[Individual]] = {True: [], False: [], None: []}
+        for person in self.individuals:
+            by_status[person.affected].append(person)
+        object.__setattr__(self, "_by_status", by_status)
+
+    def with_status(self, affected: bool | None) -> list[Individual]:
+        """Returns the members who are affected (True), unaffected (False) or of unknown status (None)."""
+        return self._by_status[affected]
 
     def get(self, individual_id: str | None) -> Individual | None:
         """Returns a member by id, or None when absent from the pedigree."""
@@ -247,7 +256,7 @@ class _Family:
         return MISSING if call is None else call.genotype
 
     def members(self, affected: bool | None) -> list[Individual]:
-        return [p for p in self.pedigree.individuals if p.affected is affected]
+        return self.pedigree.with_status(affected)
 
 
 def _label(person: Individual) -> str:

@@ -5,8 +5,10 @@ Scores (all in [0, 1]):
 - Variant frequency score (Exomiser's): 1 when the population AF is unknown or 0;
   1.13533 - 0.13533 * exp(AF in %) up to 2 %; 0 above.
 - Variant pathogenicity score: 1 for ClinVar P/LP and predicted loss of function; REVEL when given for a
-  missense change, else 0.6 for missense and in-frame changes; 0.5 for splice region; 0.2 for UTR and
+  missense change, else 0.6 for missense and in-frame changes; 0.5 for splice region and for coding changes
+  whose protein effect is unknown (annotation without a reference sequence); 0.2 for UTR and
   non-coding exon changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
+- Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
 - A gene's variant score is its best option among the modes its variants segregate with (after the
   tiering module's AF caps): one variant for dominant, de novo, X-linked, MT and homozygous recessive
   modes; the mean of the two variants of a compound heterozygous pair.
@@ -24,8 +26,18 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
-from gmc.interpretation.rare.inheritance import Call, Mode, ModeCall, Pedigree, VariantGenotypes, segregate
+from gmc.interpretation.rare.inheritance import (
+    Call,
+    Mode,
+    ModeCall,
+    Pedigree,
+    Sex,
+    VariantGenotypes,
+    segregate,
+)
 from gmc.interpretation.rare.panels import Panel
 from gmc.interpretation.rare.tiering import (
     LOF_TERMS,
@@ -119,7 +131,8 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
         return variant.revel
     if terms & _MISSENSE_LIKE:
         return 0.6
-    if terms & _SPLICE_REGION:
+    if terms & _SPLICE_REGION or "coding_sequence_variant" in terms:
+        # coding_sequence_variant: a coding change whose protein effect is unknown (no reference sequence).
         return 0.5
     if terms & _LOW:
         return 0.2
@@ -150,10 +163,13 @@ def rank_genes(
 ) -> list[GeneRank]:
     """Ranks genes for a case; phenotype_scores is keyed by HGNC id or gene symbol."""
     by_id = {}
+    seen: set[str] = set()
     for v in variants:
-        if v.variant_id in by_id:
+        if v.variant_id in seen:
             raise RankingInputError(f"variant id {v.variant_id} appears twice")
-        if not v.gene_symbol:
+        seen.add(v.variant_id)
+        # Variants that score 0 (intronic, intergenic...) cannot lift a gene, so they are not weighed.
+        if not v.gene_symbol or pathogenicity_score(v) == 0.0:
             continue
         by_id[v.variant_id] = v
     genotypes = [
@@ -226,3 +242,122 @@ def rank_genes(
     ranked.sort(key=lambda item: item[0])
     out = [replace(r, rank=i + 1) for i, (_, r) in enumerate(ranked)]
     return out[:limit] if limit is not None else out
+
+
+def candidates_from_annotation(batch: Any, table: Any) -> list[CandidateVariant]:
+    """Builds candidates from a genomics VariantBatch and its annotation table (same rows, Arrow columns)."""
+    columns = {
+        name: table.column(name).to_pylist() for name in ANNOTATION_COLUMNS if name in table.column_names
+    }
+    missing = [name for name in ("gene", "consequence") if name not in columns]
+    if missing:
+        raise RankingInputError(f"annotation table lacks column(s) {', '.join(missing)}")
+    if table.num_rows != len(batch):
+        raise RankingInputError(f"annotation has {table.num_rows} rows for a batch of {len(batch)}")
+    empty = [None] * table.num_rows
+    candidates: list[CandidateVariant] = []
+    seen: set[str] = set()
+    for i in range(table.num_rows):
+        gene = columns["gene"][i]
+        if not gene:
+            continue
+        chrom, pos, ref, alt = str(batch.chrom[i]), int(batch.pos[i]), str(batch.ref[i]), str(batch.alt[i])
+        variant_id = f"{chrom}:{pos}:{ref}:{alt}"
+        if variant_id in seen:
+            continue
+        seen.add(variant_id)
+        calls = {
+            sample: Call(int(batch.gt[i, j]), int(batch.ploidy[i, j]) if batch.ploidy[i, j] > 0 else 2)
+            for j, sample in enumerate(batch.samples)
+        }
+        consequence = columns["consequence"][i] or ""
+        candidates.append(
+            CandidateVariant(
+                variant_id,
+                chrom,
+                pos,
+                ref,
+                alt,
+                gene,
+                calls,
+                frozenset(t for t in consequence.split("&") if t),
+                columns.get("hgnc_id", empty)[i] or None,
+                columns.get("hgvs_p", empty)[i] or None,
+                columns.get("clinvar_significance", empty)[i] or None,
+                columns.get("gnomad_af", empty)[i],
+            )
+        )
+    return candidates
+
+
+#: The annotation columns ranking reads (``gmc.genomics.annotation.annotate.COLUMNS``).
+ANNOTATION_COLUMNS = ("gene", "hgnc_id", "consequence", "hgvs_p", "clinvar_significance", "gnomad_af")
+
+
+def rank_case(
+    vcf_path: Path,
+    observed: Sequence[str],
+    excluded: Sequence[str] = (),
+    *,
+    pedigree: Pedigree | None = None,
+    proband_sex: Sex = Sex.UNKNOWN,
+    panels: Sequence[Panel] = (),
+    sources: Any = None,
+    build: str = "GRCh38",
+    limit: int | None = 100,
+) -> CaseRanking:
+    """Annotates a case VCF, scores the phenotype and ranks genes (singleton of the first sample by default)."""
+    from gmc.genomics.annotation.annotate import annotate_batch, load_sources
+    from gmc.genomics.vcf import open_vcf
+    from gmc.phenotype.ontology import UnknownTermError, get_ontology
+    from gmc.phenotype.similarity import score_genes
+
+    sources = sources or load_sources(build)
+    reader = open_vcf(vcf_path, build=build)
+    try:
+        if pedigree is None:
+            if not reader.samples:
+                raise RankingInputError(f"{vcf_path}: no samples to rank for")
+            pedigree = Pedigree.singleton(reader.samples[0], proband_sex)
+        candidates: list[CandidateVariant] = []
+        for batch in reader.batches(50_000):
+            candidates += candidates_from_annotation(batch, annotate_batch(batch, sources))
+    finally:
+        reader.close()
+    members = {p.individual_id for p in pedigree.individuals}
+    # Samples outside the pedigree (e.g. a multi-family VCF) do not take part in segregation.
+    if candidates and not set(candidates[0].calls) <= members:
+        candidates = [
+            replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates
+        ]
+    ontology = get_ontology()
+    unknown: list[str] = []
+
+    def known(terms: Sequence[str]) -> list[str]:
+        kept = []
+        for term in terms:
+            try:
+                ontology.current_id(term)
+            except UnknownTermError:
+                # Terms newer than the installed HPO release (or obsolete without replacement) are
+                # reported back rather than failing the whole case.
+                unknown.append(term)
+            else:
+                kept.append(term)
+        return kept
+
+    observed_known, excluded_known = known(observed), known(excluded)
+    matches = score_genes(observed_known, excluded_known) if observed_known else {}
+    phenotype = {hgnc: m.score for hgnc, m in matches.items()}
+    phenotype.update({m.symbol: m.score for m in matches.values() if m.symbol not in phenotype})
+    genes = rank_genes(candidates, pedigree, phenotype, panels=panels, build=build, limit=limit)
+    return CaseRanking(tuple(genes), tuple(unknown), len(candidates))
+
+
+@dataclass(frozen=True)
+class CaseRanking:
+    """A case's ranked genes, the HPO terms left out as unknown, and how many gene variants were weighed."""
+
+    genes: tuple[GeneRank, ...]
+    unknown_terms: tuple[str, ...]
+    candidates: int
