@@ -1,0 +1,194 @@
+"""Every registry query; scoped queries go through `scoped` so a missing scope is visible."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from gmc.registry.models import (
+    ConsentForm,
+    DuplicateCandidate,
+    EligibilityRuleSet,
+    Family,
+    FamilyMember,
+    HospitalNumber,
+    MergeRecord,
+    Participant,
+    Referral,
+)
+
+
+def scoped(stmt: Select, trust_scope: frozenset[int] | None) -> Select:
+    """Limits a participant query to those referred or registered at trusts in scope (None: all)."""
+    if trust_scope is None:
+        return stmt
+    ids = list(trust_scope)
+    return stmt.where(
+        or_(
+            Participant.id.in_(select(Referral.participant_id).where(Referral.trust_id.in_(ids))),
+            Participant.id.in_(select(HospitalNumber.participant_id).where(HospitalNumber.trust_id.in_(ids))),
+        )
+    )
+
+
+def participant_trust_ids(session: Session, participant_pk: int) -> set[int]:
+    """The trusts a participant is referred or registered at."""
+    referral = select(Referral.trust_id).where(Referral.participant_id == participant_pk)
+    hospital = select(HospitalNumber.trust_id).where(HospitalNumber.participant_id == participant_pk)
+    return set(session.execute(referral.union(hospital)).scalars())
+
+
+def get_by_participant_id(session: Session, participant_id: str) -> Participant | None:
+    """The participant with this programme id."""
+    return session.execute(select(Participant).where(Participant.participant_id == participant_id)).scalar_one_or_none()
+
+
+def get_by_nhs_number(session: Session, nhs_number: str) -> Sequence[Participant]:
+    """Live (not merged) participants with this NHS number."""
+    stmt = select(Participant).where(Participant.nhs_number == nhs_number, Participant.merged_into_id.is_(None))
+    return session.execute(stmt).scalars().all()
+
+
+def get_by_hospital_number(session: Session, trust_id: int, number: str) -> Participant | None:
+    """The participant holding a hospital number at a trust."""
+    stmt = select(Participant).join(HospitalNumber).where(HospitalNumber.trust_id == trust_id,
+                                                          HospitalNumber.number == number)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def linkage_candidates(session: Session, *, nhs_number: str | None, dob: date | None, family_name: str,
+                       given_name: str, postcode: str | None, limit: int = 5000) -> Sequence[Participant]:
+    """Live participants sharing a blocking field with a new record (NHS number, birth year, names, postcode)."""
+    conditions = []
+    if nhs_number:
+        conditions.append(Participant.nhs_number == nhs_number)
+    if dob:
+        conditions.append(Participant.date_of_birth.between(date(dob.year - 1, 1, 1), date(dob.year + 1, 12, 31)))
+    if family_name and given_name:
+        conditions.append(func.upper(Participant.family_name) == family_name.upper())
+        conditions.append(func.upper(Participant.given_name) == given_name.upper())
+        conditions.append(func.upper(Participant.family_name) == given_name.upper())
+    if postcode:
+        conditions.append(Participant.postcode == postcode)
+    if not conditions:
+        return []
+    stmt = select(Participant).where(Participant.merged_into_id.is_(None), or_(*conditions)).limit(limit)
+    return session.execute(stmt).scalars().all()
+
+
+def search(session: Session, *, text: str, trust_scope: frozenset[int] | None, limit: int = 50) -> Sequence[Participant]:
+    """Participants matching a name, NHS number, hospital number or programme id, within scope."""
+    q = text.strip()
+    stmt = select(Participant).where(Participant.merged_into_id.is_(None))
+    digits = q.replace(" ", "").replace("-", "")
+    conditions = [Participant.participant_id == q.upper(),
+                  Participant.id.in_(select(HospitalNumber.participant_id).where(HospitalNumber.number == q))]
+    if digits.isdigit() and len(digits) == 10:
+        conditions.append(Participant.nhs_number == digits)
+    words = [w for w in q.replace(",", " ").split() if w]
+    if words and not digits.isdigit():
+        name_match = [or_(func.lower(Participant.family_name).startswith(w.lower()),
+                          func.lower(Participant.given_name).startswith(w.lower())) for w in words]
+        from sqlalchemy import and_
+
+        conditions.append(and_(*name_match))
+    stmt = scoped(stmt.where(or_(*conditions)), trust_scope)
+    return session.execute(stmt.order_by(Participant.family_name, Participant.given_name).limit(limit)).scalars().all()
+
+
+def recent(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 25) -> Sequence[Participant]:
+    """The most recently registered participants in scope."""
+    stmt = scoped(select(Participant).where(Participant.merged_into_id.is_(None)), trust_scope)
+    return session.execute(stmt.order_by(Participant.created_at.desc(), Participant.id.desc()).limit(limit)).scalars().all()
+
+
+def count_participants(session: Session, *, trust_scope: frozenset[int] | None) -> int:
+    """How many live participants are in scope."""
+    stmt = scoped(select(Participant.id).where(Participant.merged_into_id.is_(None)), trust_scope)
+    return session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+
+
+def referrals_of(session: Session, participant_pk: int) -> Sequence[Referral]:
+    """A participant's referrals, oldest first."""
+    stmt = select(Referral).where(Referral.participant_id == participant_pk).order_by(Referral.referral_date, Referral.id)
+    return session.execute(stmt).scalars().all()
+
+
+def get_referral(session: Session, referral_id: str) -> Referral | None:
+    """The referral with this programme id."""
+    return session.execute(select(Referral).where(Referral.referral_id == referral_id)).scalar_one_or_none()
+
+
+def families_of(session: Session, participant_pk: int) -> Sequence[Family]:
+    """Families the participant belongs to."""
+    stmt = select(Family).join(FamilyMember).where(FamilyMember.participant_id == participant_pk)
+    return session.execute(stmt).scalars().unique().all()
+
+
+def get_family(session: Session, family_id: str) -> Family | None:
+    """The family with this programme id."""
+    return session.execute(select(Family).where(Family.family_id == family_id)).scalar_one_or_none()
+
+
+def active_rule_set(session: Session, arm: str) -> EligibilityRuleSet | None:
+    """The newest active rule set of an arm."""
+    stmt = (select(EligibilityRuleSet).where(EligibilityRuleSet.programme_arm == arm, EligibilityRuleSet.active)
+            .order_by(EligibilityRuleSet.version.desc()).limit(1))
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def rule_sets(session: Session, arm: str) -> Sequence[EligibilityRuleSet]:
+    """Every version of an arm's rules, newest first."""
+    stmt = select(EligibilityRuleSet).where(EligibilityRuleSet.programme_arm == arm).order_by(
+        EligibilityRuleSet.version.desc())
+    return session.execute(stmt).scalars().all()
+
+
+def consent_forms(session: Session, *, active_only: bool = True) -> Sequence[ConsentForm]:
+    """Consent forms, by code and version."""
+    stmt = select(ConsentForm).order_by(ConsentForm.code, ConsentForm.version)
+    if active_only:
+        stmt = stmt.where(ConsentForm.active)
+    return session.execute(stmt).scalars().all()
+
+
+def get_consent_form(session: Session, code: str, version: str) -> ConsentForm | None:
+    """A consent form version."""
+    stmt = select(ConsentForm).where(ConsentForm.code == code, ConsentForm.version == version)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 200) -> Sequence[DuplicateCandidate]:
+    """Duplicate candidates waiting for a decision, highest score first, where one side is in scope."""
+    stmt = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
+    if trust_scope is not None:
+        visible = scoped(select(Participant.id), trust_scope)
+        stmt = stmt.where(or_(DuplicateCandidate.participant_a_id.in_(visible),
+                              DuplicateCandidate.participant_b_id.in_(visible)))
+    return session.execute(stmt.order_by(DuplicateCandidate.score.desc()).limit(limit)).scalars().all()
+
+
+def duplicate_between(session: Session, a: int, b: int) -> DuplicateCandidate | None:
+    """The candidate row for a pair, in either order."""
+    low, high = sorted((a, b))
+    stmt = select(DuplicateCandidate).where(DuplicateCandidate.participant_a_id == low,
+                                            DuplicateCandidate.participant_b_id == high)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def merges_of(session: Session, participant_pk: int) -> Sequence[MergeRecord]:
+    """Merges in which the participant was the survivor or the merged record."""
+    stmt = select(MergeRecord).where(or_(MergeRecord.survivor_id == participant_pk,
+                                         MergeRecord.merged_id == participant_pk)).order_by(MergeRecord.merged_at)
+    return session.execute(stmt).scalars().all()
+
+
+def reconsent_candidates(session: Session, *, born_on_or_before: date,
+                         trust_scope: frozenset[int] | None) -> Sequence[Participant]:
+    """Live participants old enough to need re-consent (the consent check is done by the caller)."""
+    stmt = scoped(select(Participant).where(Participant.merged_into_id.is_(None),
+                                            Participant.date_of_birth <= born_on_or_before), trust_scope)
+    return session.execute(stmt).scalars().all()

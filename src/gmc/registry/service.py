@@ -1,0 +1,603 @@
+"""Registry rules: registration with record linkage, referrals and eligibility, families, merges. Never commits."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gmc.audit.service import Actor, diff, record
+from gmc.audit.verbs import AuditVerb
+from gmc.auth.principal import Principal
+from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gmc.common.time import utcnow
+from gmc.organisations import service as org_service
+from gmc.registry import consent as consent_service
+from gmc.registry import eligibility, repository
+from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
+from gmc.registry.models import (
+    ConsentForm,
+    DuplicateCandidate,
+    EligibilityDecision,
+    EligibilityRuleSet,
+    Family,
+    FamilyMember,
+    HospitalNumber,
+    MergeRecord,
+    Participant,
+    Referral,
+)
+from gmc.registry.nhs_number import InvalidNhsNumber, normalise_nhs_number
+
+SEXES = ("female", "male", "other", "unknown")
+_SEX_ALIASES = {"f": "female", "m": "male", "o": "other", "u": "unknown", "female": "female", "male": "male",
+                "other": "other", "unknown": "unknown", "1": "male", "2": "female", "9": "other", "0": "unknown"}
+RELATIONS = ("proband", "mother", "father", "sibling", "child", "half_sibling", "grandparent", "aunt_uncle",
+             "cousin", "partner", "other")
+AFFECTED = ("affected", "unaffected", "unknown")
+
+#: Consent forms a new installation starts with: (code, version, title, audience).
+DEFAULT_CONSENT_FORMS = [
+    ("RD-ADULT", "3.0", "Rare disease: adult participant", "adult"),
+    ("RD-CHILD", "3.0", "Rare disease: child (parent or guardian consents)", "child"),
+    ("CANCER-ADULT", "2.1", "Cancer: adult participant", "adult"),
+    ("CONSULTEE", "1.2", "Consultee declaration for an adult lacking capacity", "consultee"),
+]
+
+
+# ----------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """Demographics of a person as entered, imported or received by HL7/FHIR."""
+
+    family_name: str
+    given_name: str
+    date_of_birth: date | None = None
+    sex: str = "unknown"
+    nhs_number: str | None = None
+    postcode: str | None = None
+    trust_code: str | None = None
+    hospital_number: str | None = None
+
+
+def clean_person(person: PersonInput, *, today: date | None = None) -> PersonInput:
+    """Validates and normalises demographics; raises ValidationFailed naming the field."""
+    today = today or date.today()
+    family, given = person.family_name.strip(), person.given_name.strip()
+    if not family:
+        raise ValidationFailed("family name is required", field="family_name")
+    if not given:
+        raise ValidationFailed("given name is required", field="given_name")
+    nhs = None
+    if person.nhs_number and person.nhs_number.strip():
+        try:
+            nhs = normalise_nhs_number(person.nhs_number)
+        except InvalidNhsNumber as exc:
+            raise ValidationFailed(f"invalid NHS number: {exc.reason}", field="nhs_number") from exc
+    if person.date_of_birth is not None:
+        if person.date_of_birth > today:
+            raise ValidationFailed("date of birth is in the future", field="date_of_birth")
+        if person.date_of_birth.year < 1900:
+            raise ValidationFailed("date of birth is before 1900", field="date_of_birth")
+    sex = _SEX_ALIASES.get((person.sex or "unknown").strip().lower())
+    if sex is None:
+        raise ValidationFailed(f"sex must be one of {', '.join(SEXES)}", field="sex")
+    postcode = None
+    if person.postcode and person.postcode.strip():
+        compact = normalise_postcode(person.postcode)
+        if compact is None:
+            raise ValidationFailed(f"{person.postcode.strip()!r} is not a UK postcode", field="postcode")
+        postcode = f"{compact[:-3]} {compact[-3:]}"
+    hospital = (person.hospital_number or "").strip() or None
+    trust = (person.trust_code or "").strip().upper() or None
+    if hospital and not trust:
+        raise ValidationFailed("a hospital number needs the trust that issued it", field="trust_code")
+    return PersonInput(family, given, person.date_of_birth, sex, nhs, postcode, trust, hospital)
+
+
+def _person_record(p: Participant) -> PersonRecord:
+    return PersonRecord(record_id=str(p.id), nhs_number=p.nhs_number, family_name=p.family_name,
+                        given_name=p.given_name, date_of_birth=p.date_of_birth,
+                        sex={"female": "F", "male": "M", "other": "O"}.get(p.sex), postcode=p.postcode)
+
+
+@dataclass
+class MatchCandidate:
+    """An existing participant who may be the same person as a new record."""
+
+    participant: Participant
+    band: str
+    score: float
+    reasons: list[str]
+
+
+def find_matches(session: Session, person: PersonInput, *, exclude_pk: int | None = None) -> list[MatchCandidate]:
+    """Existing live participants who may be this person: exact NHS number first, then probabilistic linkage."""
+    candidates = [p for p in repository.linkage_candidates(
+        session, nhs_number=person.nhs_number, dob=person.date_of_birth, family_name=person.family_name,
+        given_name=person.given_name, postcode=person.postcode) if p.id != exclude_pk]
+    if not candidates:
+        return []
+    by_id = {str(p.id): p for p in candidates}
+    index = LinkageIndex(_person_record(p) for p in candidates)
+    new = PersonRecord(record_id="new", nhs_number=person.nhs_number, family_name=person.family_name,
+                       given_name=person.given_name, date_of_birth=person.date_of_birth,
+                       sex={"female": "F", "male": "M", "other": "O"}.get(person.sex), postcode=person.postcode)
+    return [MatchCandidate(by_id[r.other_record_id], r.band, round(r.score, 2), r.reasons())
+            for r in index.find_matches(new, limit=10)]
+
+
+class PossibleDuplicate(Conflict):
+    """The new record looks like someone already registered: a human must choose."""
+
+    def __init__(self, candidates: list[MatchCandidate]) -> None:
+        super().__init__("this person may already be registered: use the existing record or confirm a new one",
+                         field="participant")
+        self.candidates = candidates
+
+    def to_dict(self) -> dict[str, object]:
+        """The error with the candidate records (minimal details for confirming identity)."""
+        out = super().to_dict()
+        out["candidates"] = [candidate_summary(c) for c in self.candidates]
+        return out
+
+
+def candidate_summary(c: MatchCandidate) -> dict[str, Any]:
+    """What a recruiter is shown of a possible match to decide whether it is the same person."""
+    p = c.participant
+    return {"participant_id": p.participant_id, "family_name": p.family_name, "given_name": p.given_name,
+            "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None, "sex": p.sex,
+            "postcode_district": p.postcode.split()[0] if p.postcode else None, "band": c.band,
+            "score": c.score, "reasons": c.reasons}
+
+
+def _new_programme_id(session: Session, prefix: str, model: type, column: str) -> str:
+    for _ in range(20):
+        candidate = f"{prefix}{secrets.randbelow(10**8):08d}"
+        if session.query(model).filter(getattr(model, column) == candidate).first() is None:
+            return candidate
+    raise Conflict(f"could not allocate a new {prefix} id")  # pragma: no cover - 1e8 id space
+
+
+@dataclass
+class Registration:
+    """What registering a person did: created a participant, or linked to an existing one."""
+
+    participant: Participant
+    created: bool
+    linked_reason: str | None = None
+    candidates: list[MatchCandidate] = field(default_factory=list)
+
+
+def _trust_in_scope(session: Session, principal: Principal, trust_code: str | None) -> int | None:
+    if trust_code is None:
+        if principal.trust_scope is not None:
+            raise ValidationFailed("name the trust registering this person", field="trust_code")
+        return None
+    trust = org_service.require_trust(session, trust_code)
+    principal.require_trust(trust.id)
+    return trust.id
+
+
+def _add_hospital_number(session: Session, participant: Participant, trust_id: int | None, number: str | None) -> None:
+    if not number or trust_id is None:
+        return
+    holder = repository.get_by_hospital_number(session, trust_id, number)
+    if holder is not None and holder.id != participant.id:
+        raise Conflict(f"hospital number {number} at this trust belongs to participant {holder.participant_id}",
+                       field="hospital_number")
+    if holder is None:
+        participant.hospital_numbers.append(HospitalNumber(trust_id=trust_id, number=number))
+
+
+def register_person(session: Session, *, principal: Principal, person: PersonInput, decision: str = "check") -> Registration:
+    """Registers a person once: links to the same person when found, asks a human when unsure.
+
+    decision: "check" (refuse with PossibleDuplicate when likely matches exist), "new" (create anyway; the
+    likely matches go on the duplicate worklist), or "link:<participant_id>" (use that existing record).
+    """
+    person = clean_person(person)
+    trust_id = _trust_in_scope(session, principal, person.trust_code)
+    actor = principal.actor
+    if person.hospital_number and trust_id is not None:
+        holder = repository.get_by_hospital_number(session, trust_id, person.hospital_number)
+        if holder is not None and decision == "check":
+            return Registration(_live(session, holder), created=False, linked_reason="same hospital number")
+    if decision.startswith("link:"):
+        target = repository.get_by_participant_id(session, decision.removeprefix("link:"))
+        if target is None:
+            raise NotFound(f"no participant {decision.removeprefix('link:')}", field="participant_id")
+        return _link(session, actor, _live(session, target), person, trust_id, "confirmed by the user")
+    matches = find_matches(session, person)
+    exact = [m for m in matches if person.nhs_number and m.participant.nhs_number == person.nhs_number]
+    if exact:
+        return _link(session, actor, exact[0].participant, person, trust_id, "same NHS number")
+    if matches and decision == "check":
+        record(session, actor=actor, verb=AuditVerb.SEARCH, entity_type="participant", trust_id=trust_id,
+               summary={"linkage_candidates_shown": [m.participant.participant_id for m in matches]})
+        raise PossibleDuplicate(matches)
+    if decision not in {"check", "new"}:
+        raise ValidationFailed("decision must be check, new or link:<participant id>", field="decision")
+    now = utcnow()
+    participant = Participant(
+        participant_id=_new_programme_id(session, "P", Participant, "participant_id"),
+        nhs_number=person.nhs_number, family_name=person.family_name, given_name=person.given_name,
+        date_of_birth=person.date_of_birth, sex=person.sex, postcode=person.postcode, created_at=now, updated_at=now)
+    session.add(participant)
+    session.flush()
+    _add_hospital_number(session, participant, trust_id, person.hospital_number)
+    record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=participant.id,
+           trust_id=trust_id, summary={"participant_id": participant.participant_id,
+                                       "nhs_number_known": person.nhs_number is not None})
+    for m in matches:
+        _open_duplicate(session, participant, m)
+    session.flush()
+    return Registration(participant, created=True, candidates=matches)
+
+
+def _live(session: Session, participant: Participant) -> Participant:
+    while participant.merged_into_id is not None:
+        participant = session.get(Participant, participant.merged_into_id)  # type: ignore[assignment]
+    return participant
+
+
+def _link(session: Session, actor: Actor, participant: Participant, person: PersonInput, trust_id: int | None,
+          reason: str) -> Registration:
+    before = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
+    if participant.nhs_number is None and person.nhs_number:
+        participant.nhs_number = person.nhs_number
+    _add_hospital_number(session, participant, trust_id, person.hospital_number)
+    after = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
+    record(session, actor=actor, verb=AuditVerb.LINK, entity_type="participant", entity_id=participant.id,
+           trust_id=trust_id, summary={"reason": reason, "trust_id": trust_id,
+                                       "changed": sorted(diff(before, after))})
+    session.flush()
+    return Registration(participant, created=False, linked_reason=reason)
+
+
+def _open_duplicate(session: Session, participant: Participant, m: MatchCandidate) -> None:
+    low, high = sorted((participant.id, m.participant.id))
+    if repository.duplicate_between(session, low, high) is None:
+        session.add(DuplicateCandidate(participant_a_id=low, participant_b_id=high, score=m.score, band=m.band,
+                                       reasons=[{"reason": r} for r in m.reasons], created_at=utcnow()))
+
+
+def view_participant(session: Session, *, principal: Principal, participant_id: str, audit: bool = True) -> Participant:
+    """A participant within the caller's scope (merged ids lead to the survivor); the read is audited."""
+    participant = repository.get_by_participant_id(session, participant_id)
+    if participant is None:
+        raise NotFound(f"no participant {participant_id}", field="participant_id")
+    trusts = repository.participant_trust_ids(session, participant.id)
+    if principal.trust_scope is not None and not (trusts & principal.trust_scope):
+        raise NotFound(f"no participant {participant_id} at your trusts", field="participant_id")
+    if audit:
+        record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="participant",
+               entity_id=participant.id, trust_id=min(trusts) if trusts else None)
+    return participant
+
+
+EDITABLE = ("family_name", "given_name", "date_of_birth", "sex", "nhs_number", "postcode", "date_of_death")
+
+
+def update_participant(session: Session, *, principal: Principal, participant: Participant,
+                       changes: dict[str, Any], expected_version: int | None = None) -> Participant:
+    """Changes demographics (validated, audited with before/after); a stale version is a conflict."""
+    if participant.merged_into_id is not None:
+        raise Conflict("this record was merged; edit the surviving record", field="participant_id")
+    if expected_version is not None and expected_version != participant.version:
+        raise Conflict(f"the record changed since you opened it (version {participant.version}, "
+                       f"you had {expected_version}); reload and try again", field="version")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    current = PersonInput(participant.family_name, participant.given_name, participant.date_of_birth,
+                          participant.sex, participant.nhs_number, participant.postcode)
+    merged = clean_person(replace(current, **{k: v for k, v in changes.items() if k != "date_of_death"}))
+    before = {k: getattr(participant, k) for k in EDITABLE}
+    for key in ("family_name", "given_name", "date_of_birth", "sex", "nhs_number", "postcode"):
+        setattr(participant, key, getattr(merged, key))
+    if "date_of_death" in changes:
+        participant.date_of_death = changes["date_of_death"]
+    if participant.nhs_number and participant.nhs_number != before["nhs_number"]:
+        clash = [p for p in repository.get_by_nhs_number(session, participant.nhs_number) if p.id != participant.id]
+        if clash:
+            raise Conflict(f"NHS number already belongs to participant {clash[0].participant_id}: merge instead",
+                           field="nhs_number")
+    after = {k: getattr(participant, k) for k in EDITABLE}
+    changed = diff({k: str(v) if v is not None else None for k, v in before.items()},
+                   {k: str(v) if v is not None else None for k, v in after.items()})
+    if changed:
+        participant.updated_at = utcnow()
+        trusts = repository.participant_trust_ids(session, participant.id)
+        record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="participant",
+               entity_id=participant.id, trust_id=min(trusts) if trusts else None,
+               summary={"changed": sorted(changed)})
+        session.flush()
+    return participant
+
+
+# ----------------------------------------------------------------------------- referrals & eligibility
+
+
+def ensure_rule_sets(session: Session, *, actor: Actor) -> None:
+    """Creates version 1 of each arm's rules when an installation has none."""
+    for arm in eligibility.ARMS:
+        if repository.active_rule_set(session, arm) is None:
+            publish_rules(session, actor=actor, arm=arm, rules=eligibility.default_rules(arm),
+                          note="programme defaults")
+
+
+def publish_rules(session: Session, *, actor: Actor, arm: str, rules: dict[str, Any], note: str) -> EligibilityRuleSet:
+    """Publishes a new version of an arm's rules; earlier versions stay for the decisions that used them."""
+    if arm not in eligibility.ARMS:
+        raise ValidationFailed(f"programme arm must be one of {', '.join(eligibility.ARMS)}", field="programme_arm")
+    if arm == "rare_disease":
+        conditions = rules.get("conditions")
+        if not isinstance(conditions, dict) or not conditions:
+            raise ValidationFailed("rare-disease rules need a non-empty list of conditions", field="conditions")
+        for name, structures in conditions.items():
+            bad = [s for s in structures if s not in eligibility.FAMILY_STRUCTURES]
+            if not structures or bad:
+                raise ValidationFailed(f"condition {name!r}: family structures must be from "
+                                       f"{', '.join(eligibility.FAMILY_STRUCTURES)}", field="conditions")
+    elif not rules.get("cancer_types"):
+        raise ValidationFailed("cancer rules need at least one cancer type", field="cancer_types")
+    existing = repository.rule_sets(session, arm)
+    version = (existing[0].version + 1) if existing else 1
+    for old in existing:
+        old.active = False
+    rule_set = EligibilityRuleSet(programme_arm=arm, version=version, rules=rules, active=True, created_at=utcnow(),
+                                  created_by=actor.name, note=note)
+    session.add(rule_set)
+    session.flush()
+    record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="eligibility_rule_set", entity_id=rule_set.id,
+           summary={"arm": arm, "version": version, "note": note})
+    return rule_set
+
+
+def decide_eligibility(session: Session, *, actor: Actor, referral: Referral) -> EligibilityDecision:
+    """Decides a referral's eligibility under the arm's active rules and stores it with its reasons."""
+    ensure_rule_sets(session, actor=actor)
+    rule_set = repository.active_rule_set(session, referral.programme_arm)
+    assert rule_set is not None
+    result = eligibility.evaluate(rule_set.rules, eligibility.ReferralFacts(
+        programme_arm=referral.programme_arm, clinical_indication=referral.clinical_indication,
+        family_structure=referral.family_structure, prior_tests_completed=referral.prior_tests_completed,
+        tumour_sample_expected=referral.tumour_sample_expected,
+        germline_sample_expected=referral.germline_sample_expected))
+    decision = EligibilityDecision(referral_id=referral.id, eligible=result.eligible, reasons=result.reasons,
+                                   rule_set_id=rule_set.id, rule_version=rule_set.version, decided_at=utcnow(),
+                                   decided_by=actor.name)
+    session.add(decision)
+    referral.status = "eligible" if result.eligible else "ineligible"
+    session.flush()
+    record(session, actor=actor, verb=AuditVerb.ELIGIBILITY_DECIDE, entity_type="participant",
+           entity_id=referral.participant_id, trust_id=referral.trust_id,
+           summary={"referral": referral.referral_id, "eligible": result.eligible, "rule_version": rule_set.version,
+                    "reasons": result.reasons})
+    return decision
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    """A referral as entered."""
+
+    trust_code: str
+    referring_clinician: str
+    referral_date: date
+    programme_arm: str
+    clinical_indication: str
+    family_structure: str | None = None
+    prior_tests_completed: bool = False
+    tumour_sample_expected: bool = False
+    germline_sample_expected: bool = False
+    family_id: str | None = None
+
+
+def create_referral(session: Session, *, principal: Principal, participant: Participant, data: ReferralInput) -> Referral:
+    """Records a referral at a trust in the caller's scope and decides its eligibility."""
+    if participant.merged_into_id is not None:
+        raise Conflict("this record was merged; refer the surviving record", field="participant_id")
+    trust = org_service.require_trust(session, data.trust_code.strip().upper())
+    principal.require_trust(trust.id)
+    if data.programme_arm not in eligibility.ARMS:
+        raise ValidationFailed(f"programme arm must be one of {', '.join(eligibility.ARMS)}", field="programme_arm")
+    if not data.referring_clinician.strip():
+        raise ValidationFailed("name the referring clinician", field="referring_clinician")
+    if not data.clinical_indication.strip():
+        raise ValidationFailed("give the clinical indication", field="clinical_indication")
+    if data.referral_date > date.today():
+        raise ValidationFailed("the referral date is in the future", field="referral_date")
+    if data.family_structure is not None and data.family_structure not in eligibility.FAMILY_STRUCTURES:
+        raise ValidationFailed(f"family structure must be one of {', '.join(eligibility.FAMILY_STRUCTURES)}",
+                               field="family_structure")
+    family = None
+    if data.family_id:
+        family = repository.get_family(session, data.family_id)
+        if family is None:
+            raise NotFound(f"no family {data.family_id}", field="family_id")
+    referral = Referral(
+        referral_id=_new_programme_id(session, "R", Referral, "referral_id"), participant_id=participant.id,
+        trust_id=trust.id, family_id=family.id if family else None,
+        referring_clinician=data.referring_clinician.strip(), referral_date=data.referral_date,
+        programme_arm=data.programme_arm, clinical_indication=data.clinical_indication.strip(),
+        family_structure=data.family_structure, prior_tests_completed=data.prior_tests_completed,
+        tumour_sample_expected=data.tumour_sample_expected, germline_sample_expected=data.germline_sample_expected,
+        status="received", created_at=utcnow())
+    session.add(referral)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=participant.id,
+           trust_id=trust.id, summary={"referral": referral.referral_id, "arm": data.programme_arm,
+                                       "indication": referral.clinical_indication})
+    decide_eligibility(session, actor=principal.actor, referral=referral)
+    return referral
+
+
+# ----------------------------------------------------------------------------- families
+
+
+def create_family(session: Session, *, principal: Principal, proband: Participant) -> Family:
+    """Starts a family around a proband."""
+    family = Family(family_id=_new_programme_id(session, "F", Family, "family_id"), proband_id=proband.id,
+                    created_at=utcnow())
+    family.members.append(FamilyMember(participant_id=proband.id, relation="proband", affected="affected"))
+    session.add(family)
+    session.flush()
+    trusts = repository.participant_trust_ids(session, proband.id)
+    record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=proband.id,
+           trust_id=min(trusts) if trusts else None, summary={"family": family.family_id, "relation": "proband"})
+    return family
+
+
+def add_family_member(session: Session, *, principal: Principal, family: Family, participant: Participant,
+                      relation: str, affected: str) -> FamilyMember:
+    """Adds a relative to a family with their relationship to the proband and affected status."""
+    if relation not in RELATIONS or relation == "proband":
+        raise ValidationFailed(f"relation must be one of {', '.join(r for r in RELATIONS if r != 'proband')}",
+                               field="relation")
+    if affected not in AFFECTED:
+        raise ValidationFailed(f"affected must be one of {', '.join(AFFECTED)}", field="affected")
+    if any(m.participant_id == participant.id for m in family.members):
+        raise Conflict(f"{participant.participant_id} is already in family {family.family_id}", field="participant_id")
+    if relation in {"mother", "father"} and any(m.relation == relation for m in family.members):
+        raise Conflict(f"family {family.family_id} already has a {relation}", field="relation")
+    expected_sex = {"mother": "female", "father": "male"}.get(relation)
+    if expected_sex and participant.sex not in {expected_sex, "unknown"}:
+        raise ValidationFailed(f"a {relation} is recorded as {participant.sex}", field="relation")
+    member = FamilyMember(participant_id=participant.id, relation=relation, affected=affected)
+    family.members.append(member)
+    session.flush()
+    trusts = repository.participant_trust_ids(session, participant.id)
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="participant",
+           entity_id=participant.id, trust_id=min(trusts) if trusts else None,
+           summary={"family": family.family_id, "relation": relation, "affected": affected})
+    return member
+
+
+# ----------------------------------------------------------------------------- consent forms
+
+
+def ensure_consent_forms(session: Session) -> list[ConsentForm]:
+    """Creates the standard consent forms when missing; returns the active forms."""
+    for code, version, title, audience in DEFAULT_CONSENT_FORMS:
+        if repository.get_consent_form(session, code, version) is None:
+            session.add(ConsentForm(code=code, version=version, title=title, choices=list(consent_service.CHOICES),
+                                    audience=audience, active=True))
+    session.flush()
+    return list(repository.consent_forms(session))
+
+
+def require_form(session: Session, code: str, version: str) -> ConsentForm:
+    """A consent form version, or an error naming it."""
+    form = repository.get_consent_form(session, code, version)
+    if form is None or not form.active:
+        raise NotFound(f"no active consent form {code} v{version}", field="form")
+    return form
+
+
+# ----------------------------------------------------------------------------- merge and unmerge
+
+
+def merge(session: Session, *, principal: Principal, survivor: Participant, merged: Participant, reason: str) -> MergeRecord:
+    """Merges one record into another: identifiers, referrals, consents and families move; reversible."""
+    if survivor.id == merged.id:
+        raise ValidationFailed("cannot merge a record into itself", field="participant_id")
+    if survivor.merged_into_id is not None or merged.merged_into_id is not None:
+        raise Conflict("one of these records has already been merged", field="participant_id")
+    if survivor.nhs_number and merged.nhs_number and survivor.nhs_number != merged.nhs_number:
+        raise Conflict("the records have different NHS numbers: they are different people", field="nhs_number")
+    for p in (survivor, merged):
+        trusts = repository.participant_trust_ids(session, p.id)
+        if principal.trust_scope is not None and not (trusts & principal.trust_scope):
+            raise PermissionDenied(f"participant {p.participant_id} is outside your trusts")
+    from sqlalchemy import select
+
+    from gmc.registry.models import Consent
+
+    moved: dict[str, list[int]] = {"hospital_number": [], "referral": [], "consent": [], "family_member": []}
+    for hn in list(merged.hospital_numbers):
+        hn.participant = survivor  # re-parented through the relationship, so it is not orphan-deleted
+        moved["hospital_number"].append(hn.id)
+    for ref in repository.referrals_of(session, merged.id):
+        ref.participant_id = survivor.id
+        moved["referral"].append(ref.id)
+    for consent in session.execute(select(Consent).where(Consent.participant_id == merged.id)).scalars():
+        consent.participant_id = survivor.id
+        moved["consent"].append(consent.id)
+    survivor_families = {f.id for f in repository.families_of(session, survivor.id)}
+    for member in session.execute(select(FamilyMember).where(FamilyMember.participant_id == merged.id)).scalars():
+        if member.family_id not in survivor_families:
+            member.participant_id = survivor.id
+            moved["family_member"].append(member.id)
+    before = {k: (str(getattr(survivor, k)) if getattr(survivor, k) is not None else None)
+              for k in ("nhs_number", "postcode", "date_of_birth")}
+    for key in ("nhs_number", "postcode", "date_of_birth"):
+        if getattr(survivor, key) is None and getattr(merged, key) is not None:
+            setattr(survivor, key, getattr(merged, key))
+    merged.merged_into_id = survivor.id
+    survivor.updated_at = merged.updated_at = utcnow()
+    row = MergeRecord(survivor_id=survivor.id, merged_id=merged.id, moved=moved, survivor_before=before,
+                      merged_at=utcnow(), merged_by=principal.actor.name, reason=reason)
+    session.add(row)
+    dup = repository.duplicate_between(session, survivor.id, merged.id)
+    if dup is not None:
+        dup.status, dup.decided_by, dup.decided_at = "merged", principal.actor.name, utcnow()
+    session.flush()
+    for p, role in ((survivor, "survivor"), (merged, "merged")):
+        record(session, actor=principal.actor, verb=AuditVerb.MERGE, entity_type="participant", entity_id=p.id,
+               summary={"merge": row.id, "role": role, "survivor": survivor.participant_id,
+                        "merged": merged.participant_id, "moved": {k: len(v) for k, v in moved.items()},
+                        "reason": reason})
+    return row
+
+
+def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: str) -> MergeRecord:
+    """Undoes a merge: the moved rows go back and the survivor's earlier fields are restored."""
+    from gmc.registry.models import Consent
+
+    row = session.get(MergeRecord, merge_id)
+    if row is None:
+        raise NotFound(f"no merge {merge_id}", field="merge_id")
+    if row.unmerged_at is not None:
+        raise Conflict("this merge was already undone", field="merge_id")
+    survivor = session.get(Participant, row.survivor_id)
+    merged = session.get(Participant, row.merged_id)
+    assert survivor is not None and merged is not None
+    models = {"hospital_number": HospitalNumber, "referral": Referral, "consent": Consent, "family_member": FamilyMember}
+    for table, ids in row.moved.items():
+        for pk in ids:
+            obj = session.get(models[table], pk)
+            if isinstance(obj, HospitalNumber):
+                obj.participant = merged
+            elif obj is not None:
+                obj.participant_id = merged.id
+    for key, value in row.survivor_before.items():
+        if value is None:
+            setattr(survivor, key, None)
+    merged.merged_into_id = None
+    row.unmerged_at, row.unmerged_by = utcnow(), principal.actor.name
+    dup = repository.duplicate_between(session, survivor.id, merged.id)
+    if dup is not None:
+        dup.status = "open"
+    session.flush()
+    for p in (survivor, merged):
+        record(session, actor=principal.actor, verb=AuditVerb.UNMERGE, entity_type="participant", entity_id=p.id,
+               summary={"merge": row.id, "reason": reason})
+    return row
+
+
+def reject_duplicate(session: Session, *, principal: Principal, candidate_id: int, reason: str) -> DuplicateCandidate:
+    """Records that a proposed pair are different people."""
+    dup = session.get(DuplicateCandidate, candidate_id)
+    if dup is None or dup.status != "open":
+        raise NotFound(f"no open duplicate candidate {candidate_id}", field="candidate_id")
+    dup.status, dup.decided_by, dup.decided_at = "rejected", principal.actor.name, utcnow()
+    for pk in (dup.participant_a_id, dup.participant_b_id):
+        record(session, actor=principal.actor, verb=AuditVerb.REJECT, entity_type="participant", entity_id=pk,
+               summary={"duplicate_candidate": dup.id, "reason": reason})
+    return dup
