@@ -63,3 +63,21 @@ def test_silent_change_outside_splice_site_is_likely_benign(kb):
     assert result.points == 0
     silent.population_af = None
     assert assess_oncogenicity(kb, silent).label == "Likely Benign"
+
+
+def test_braf_v600e_is_oncogenic(kb):
+    variant = SomaticVariant("7", 140753336, "A", "T", gene="BRAF", consequences=("missense_variant",),
+                             hgvs_p="p.V600E")
+    result = assess_oncogenicity(kb, variant)
+    # CGI validated (ClinVar/DoCM/OncoKB) -> OS1 + OS2; 897 samples at V600 in cancerhotspots -> OS3: 12 points.
+    assert {"OS1", "OS2", "OS3"} <= set(result.criteria)
+    assert result.label == "Oncogenic"
+
+
+def test_hotspot_criteria_exclude_each_other(kb):
+    # A rare change at a strong hotspot residue: OM3 (different change established), never OS3 with it.
+    variant = SomaticVariant("7", 140753336, "A", "C", gene="BRAF", consequences=("missense_variant",),
+                             hgvs_p="p.V600A")
+    criteria = set(assess_oncogenicity(kb, variant).criteria)
+    assert not ({"OS3", "OM4"} & criteria and "OM3" in criteria)
+    assert not ({"OM1", "OM3"} & criteria and {"OM4", "OP3"} & criteria)

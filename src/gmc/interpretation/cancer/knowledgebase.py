@@ -132,8 +132,8 @@ class KnowledgeBase:
     hotspots: dict[tuple[str, int], Hotspot]
     #: GRCh38 hotspot alleles -> (gene, protein change) from the maftools table.
     hotspot_alleles: dict[tuple[str, int, str, str], tuple[str, str]]
-    #: GRCh38 alleles in the CGI catalogue of validated oncogenic mutations.
-    oncogenic_alleles: set[tuple[str, int, str, str]]
+    #: GRCh38 alleles in the CGI catalogue of validated oncogenic mutations -> the catalogue's sources.
+    oncogenic_alleles: dict[tuple[str, int, str, str], frozenset[str]]
     genes: dict[str, GeneRole]
     sources: list[SourceFile]
     oncotree: OncoTree
@@ -443,17 +443,20 @@ def load_hotspot_alleles(path: Path) -> dict[tuple[str, int, str, str], tuple[st
     return alleles
 
 
-def load_oncogenic_alleles(path: Path, chain: ChainMap) -> set[tuple[str, int, str, str]]:
-    """Reads the CGI catalogue of validated oncogenic mutations (GRCh37 BED) as GRCh38 alleles."""
-    alleles: set[tuple[str, int, str, str]] = set()
+def load_oncogenic_alleles(path: Path, chain: ChainMap) -> dict[tuple[str, int, str, str], frozenset[str]]:
+    """Reads the CGI catalogue of validated oncogenic mutations (GRCh37 BED) as GRCh38 alleles -> sources."""
+    alleles: dict[tuple[str, int, str, str], frozenset[str]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
+        for line_no, line in enumerate(handle, start=1):
             if line.startswith("#"):
                 continue
             fields = line.rstrip("\n").split("\t")
+            if len(fields) < 10:
+                raise KnowledgeBaseError(f"{path.name} line {line_no}: {len(fields)} columns, 10 expected")
             lifted = _lift(chain, fields[0], int(fields[1]) + 1, fields[3], fields[4])
             if lifted:
-                alleles.add(lifted)
+                sources = frozenset(source.strip() for source in fields[9].split(",") if source.strip())
+                alleles[lifted] = alleles.get(lifted, frozenset()) | sources
     return alleles
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gmc.interpretation.cancer.knowledgebase import KnowledgeBase
+from gmc.interpretation.cancer.matching import EvidenceMatch
 from gmc.interpretation.cancer.model import SomaticVariant
 
 #: Points per criterion (Horak 2022 Table 2; the same values as PCGR's oncogenicity.tsv).
@@ -15,6 +17,10 @@ POINTS = {
 #: Population frequency above which SBVS1 (>5%) and SBS1 (>1%) apply.
 VERY_HIGH_POPULATION_AF = 0.05
 HIGH_POPULATION_AF = 0.01
+#: CGI catalogue sources whose curation rests on functional studies (OS2); ClinVar and predictions do not.
+FUNCTIONAL_SOURCES = frozenset({"OncoKB", "DoCM", "IARC"})
+#: Biomarker levels precise enough to say the residue is a critical site (OM1), as PCGR reads them.
+SITE_LEVELS = frozenset({"exact", "codon", "region"})
 
 
 @dataclass
@@ -47,8 +53,14 @@ def classify_points(points: int) -> str:
     return "Benign"
 
 
-def assess_oncogenicity(kb: KnowledgeBase, variant: SomaticVariant) -> Oncogenicity:
-    """Applies the criteria the knowledge base can support and sums their points."""
+def assess_oncogenicity(
+    kb: KnowledgeBase, variant: SomaticVariant, matches: Iterable[EvidenceMatch] = ()
+) -> Oncogenicity:
+    """Applies the criteria the knowledge base can support and sums their points.
+
+    Exclusions follow the SOP as PCGR implements them: OM1 not with OS1/OS3; OM3 not with OS1/OS3/OM1;
+    OM4 and OP3 not with OM1/OM3; OM2 not with OVS1. OP1/SBP1 (in-silico) and SBS2 need sources gmc lacks.
+    """
     result = Oncogenicity()
 
     def meet(code: str, reason: str) -> None:
@@ -58,44 +70,56 @@ def assess_oncogenicity(kb: KnowledgeBase, variant: SomaticVariant) -> Oncogenic
     gene = (variant.gene or "").upper()
     role = kb.genes.get(gene)
     protein = variant.protein
+    missense = protein is not None and protein.kind == "missense"
     if variant.is_null and role is not None and role.tumour_suppressor:
         meet("OVS1", f"null variant ({', '.join(sorted(variant.consequences))}) in tumour suppressor {gene}")
-    same_change = variant.key in kb.oncogenic_alleles
-    hotspot_change = kb.hotspot_alleles.get(variant.key)
-    if not same_change and protein is not None and protein.kind == "missense":
+    catalogue_sources = kb.oncogenic_alleles.get(variant.key, frozenset())
+    same_change = bool(catalogue_sources)
+    if not same_change and protein is not None and protein.kind not in {"synonymous", "codon"}:
         same_change = (gene, protein.short) in _oncogenic_protein_changes(kb)
     if same_change:
         meet("OS1", "same amino-acid change as a validated oncogenic mutation (CGI catalogue)")
-    hotspot_met = False
-    if protein is not None and protein.kind == "missense":
+    if catalogue_sources & FUNCTIONAL_SOURCES:
+        meet("OS2", "functionally validated oncogenic allele (CGI catalogue from "
+                    f"{', '.join(sorted(catalogue_sources & FUNCTIONAL_SOURCES))})")
+    om4 = op3 = om3 = ""
+    if missense:
         hotspot = kb.hotspots.get((gene, protein.start))
         if hotspot is not None:
             alt_counts = dict(hotspot.alt_counts)
             same = alt_counts.get(protein.alt, 0)
+            where = f"cancerhotspots {gene} {protein.ref}{protein.start}: {hotspot.position_count} samples at the residue"
             if same >= 10 and hotspot.position_count >= 50:
-                meet("OS3", f"cancerhotspots {gene} {protein.start}: {hotspot.position_count} samples at the residue, "
-                            f"{same} with {protein.alt}")
-                hotspot_met = True
+                meet("OS3", f"{where}, {same} with {protein.alt}")
             elif same >= 10:
-                meet("OM4", f"cancerhotspots {gene} {protein.start}: {hotspot.position_count} samples at the residue "
-                            f"(<50), {same} with {protein.alt}")
-                hotspot_met = True
+                om4 = f"{where} (<50), {same} with {protein.alt}"
             elif same >= 1:
-                meet("OP3", f"cancerhotspots {gene} {protein.start}: {same} samples with {protein.alt} (<10)")
-                hotspot_met = True
-            elif any(count >= 10 for count in alt_counts.values()) and not same_change:
-                # A different missense at this residue is established (hotspot level): OM3.
-                meet("OM3", f"other missense changes at {gene} residue {protein.start} are recurrent hotspots")
-                hotspot_met = True
-        if not hotspot_met and role is not None and any(
-                start <= protein.start <= end for start, end in role.domains):
-            meet("OM1", f"missense in a {gene} domain with significant mutation clustering (IntOGen)")
-    elif hotspot_change is not None and not same_change:
-        meet("OS3", f"allele is a cancerhotspots.org hotspot allele ({hotspot_change[1]})")
+                op3 = f"{where}, {same} with {protein.alt} (<10)"
+            elif any(count >= 10 for count in alt_counts.values()):
+                om3 = f"{where}; other missense changes here are recurrent hotspot alleles"
+    elif protein is None and variant.key in kb.hotspot_alleles:
+        meet("OS3", f"allele is a cancerhotspots.org hotspot allele ({kb.hotspot_alleles[variant.key][1]})")
+    strong = {"OS1", "OS3"} & set(result.criteria)
+    if not strong and (missense or (protein is not None and protein.kind in {"inframe_deletion", "inframe_insertion"})):
+        site = next((m for m in matches if m.level in SITE_LEVELS and m.evidence.origin == "somatic"
+                     and m.evidence.evidence_type in {"predictive", "oncogenic"}), None)
+        domain = role is not None and protein is not None and any(
+            start <= protein.start <= end for start, end in role.domains)
+        if site is not None:
+            meet("OM1", f"critical site: clinical evidence names this {site.level} ({site.evidence.id})")
+        elif domain:
+            meet("OM1", f"in a {gene} domain with significant mutation clustering (IntOGen)")
+    if om3 and not strong and "OM1" not in result.criteria:
+        meet("OM3", om3)
+    if "OM1" not in result.criteria and "OM3" not in result.criteria:
+        if om4:
+            meet("OM4", om4)
+        elif op3:
+            meet("OP3", op3)
     in_frame = {"inframe_insertion", "inframe_deletion"}.intersection(variant.consequences) or (
         protein is not None and protein.kind in {"inframe_deletion", "inframe_insertion", "delins"})
-    if role is not None and (role.oncogene or role.tumour_suppressor):
-        if in_frame and not variant.is_null:
+    if role is not None and (role.oncogene or role.tumour_suppressor) and "OVS1" not in result.criteria:
+        if in_frame:
             meet("OM2", f"in-frame length change in cancer gene {gene}")
         elif "stop_lost" in variant.consequences and role.tumour_suppressor:
             meet("OM2", f"stop-loss in tumour suppressor {gene}")
@@ -115,7 +139,7 @@ def assess_oncogenicity(kb: KnowledgeBase, variant: SomaticVariant) -> Oncogenic
 
 
 def _oncogenic_protein_changes(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
-    """(gene, p.change) of CGI validated oncogenic alleles whose protein change is known from the hotspot table."""
+    """(gene, change) of CGI validated oncogenic alleles whose protein change is known from the hotspot table."""
     cached = getattr(kb, "_oncogenic_proteins", None)
     if cached is None:
         cached = frozenset(kb.hotspot_alleles[key] for key in kb.oncogenic_alleles if key in kb.hotspot_alleles)

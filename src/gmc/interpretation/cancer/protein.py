@@ -30,6 +30,8 @@ class ProteinChange:
     alt: str
     #: missense, nonsense, synonymous, frameshift, inframe_deletion, inframe_insertion, delins, stop_lost, codon.
     kind: str
+    #: Reference residue at the last position of a range (E746_A750del -> A).
+    end_ref: str = ""
 
     @property
     def short(self) -> str:
@@ -43,7 +45,8 @@ class ProteinChange:
         if self.kind == "stop_lost":
             return f"*{self.start}ext"
         suffix = {"inframe_deletion": "del", "inframe_insertion": "ins", "delins": "delins", "duplication": "dup"}
-        span = f"{self.ref}{self.start}" if self.start == self.end else f"{self.ref}{self.start}_{self.end}"
+        span = (f"{self.ref}{self.start}" if self.start == self.end
+                else f"{self.ref}{self.start}_{self.end_ref}{self.end}")
         return f"{span}{suffix.get(self.kind, self.kind)}{self.alt}"
 
 
@@ -84,7 +87,7 @@ def parse_protein_change(text: str | None) -> ProteinChange | None:
         end = int(match.group(4)) if match.group(4) else start
         kind = {"del": "inframe_deletion", "ins": "inframe_insertion", "dup": "inframe_insertion",
                 "delins": "delins"}[match.group(5)]
-        return ProteinChange(match.group(1), start, end, match.group(6), kind)
+        return ProteinChange(match.group(1), start, end, match.group(6), kind, match.group(3) or "")
     if match := _EXTENSION.match(value):
         pos = int(match.group(1))
         return ProteinChange("*", pos, pos, match.group(2) or "", "stop_lost")

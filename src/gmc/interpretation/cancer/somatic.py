@@ -116,7 +116,7 @@ def _statements(call: TierCall, evidence_type: str) -> list[str]:
 def interpret_variant(kb: KnowledgeBase, variant: SomaticVariant, tumour_type: str) -> Finding:
     """Matches, classifies and tiers one small variant."""
     matches = match_variant(kb, variant)
-    oncogenicity: Oncogenicity = assess_oncogenicity(kb, variant)
+    oncogenicity: Oncogenicity = assess_oncogenicity(kb, variant, matches)
     call = assign_tier(kb, matches, tumour_type, oncogenicity=oncogenicity, gene=variant.gene,
                        protein_altering=variant.is_protein_altering or "coding_sequence_variant" in variant.consequences)
     return Finding(

@@ -71,10 +71,10 @@ def assign_tier(
     if "D" in levels_here | levels_elsewhere:
         return TierCall("II", "IID", here, elsewhere, "level D (preclinical or case report) evidence")
     label = oncogenicity.label if oncogenicity else "VUS"
-    if label in BENIGN_CLASSES:
-        return TierCall("IV", None, reason=f"oncogenicity {label}")
     if not protein_altering:
         return TierCall(None, None, reason="silent or non-coding, no clinical evidence")
+    if label in BENIGN_CLASSES:
+        return TierCall("IV", None, reason=f"oncogenicity {label}")
     role = kb.genes.get((gene or "").upper())
     cancer_gene = role is not None and (role.oncogene or role.tumour_suppressor) or (gene or "").upper() in kb.by_gene
     if cancer_gene or label in ONCOGENIC_CLASSES:
