@@ -90,3 +90,20 @@ def test_cli_reports_a_bad_file(tmp_path: Path, benchmarks_dir: Path):
     assert result.exit_code == 2 and "cut.vcf.gz line" in result.output
     with gzip.open(source, "rt") as handle:
         assert handle.readline().startswith("##fileformat=VCF")
+
+
+def test_bulk_path_matches_the_per_allele_path(benchmarks_dir: Path, grch38_no_fasta: AnnotationSources):
+    """The vectorised path for alleles away from exons must give exactly what the per-allele path gives."""
+    from gmc.genomics.annotation.annotate import _CONSEQUENCE_COLUMNS, annotate_allele, annotate_alleles
+    from gmc.genomics.vcf import open_vcf
+
+    path = benchmarks_dir / "rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
+    batch = next(open_vcf(path, samples=[]).batches(15_000))
+    table = annotate_alleles(batch.chrom, batch.pos, batch.ref, batch.alt, grch38_no_fasta).to_pylist()
+    terms = {row["consequence"] for row in table}
+    assert {"intron_variant", "intergenic_variant", "upstream_gene_variant"} <= terms
+    for i, row in enumerate(table):
+        single = annotate_allele(
+            batch.chrom[i], int(batch.pos[i]), batch.ref[i], batch.alt[i], grch38_no_fasta, lookups=False
+        )
+        assert {c: single[c] for c in _CONSEQUENCE_COLUMNS} == {c: row[c] for c in _CONSEQUENCE_COLUMNS}

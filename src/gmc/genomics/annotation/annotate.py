@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from gmc import __version__
+from gmc.genomics.annotation.bulk import TranscriptArrays, annotate_bulk
 from gmc.genomics.annotation.clinvar import ClinVarIndex, load_clinvar
 from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
 from gmc.genomics.annotation.existing import (
@@ -61,6 +63,11 @@ class AnnotationSources:
     clinvar: ClinVarIndex | None = None
     frequency_files: list[SitesFrequencies] = field(default_factory=list)
     af_keys: tuple[str, ...] = DEFAULT_AF_KEYS
+
+    @cached_property
+    def arrays(self) -> TranscriptArrays:
+        """Flat arrays of the transcripts for the vectorised path, built on first use."""
+        return TranscriptArrays(self.transcripts, self.genes)
 
     @property
     def build(self) -> str:
@@ -131,6 +138,7 @@ def annotate_allele(
     info: dict[str, Any] | None = None,
     cohort_af: float | None = None,
     near_transcript: bool = True,
+    lookups: bool = True,
 ) -> dict[str, Any]:
     """Annotates one trimmed allele; returns a row with the COLUMNS keys."""
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
@@ -158,6 +166,8 @@ def annotate_allele(
             )
     else:
         row.update(consequence="intergenic_variant", impact="MODIFIER")
+    if not lookups:
+        return row
     if sources.clinvar is not None:
         assertion = sources.clinvar.lookup(chrom, pos, ref, alt)
         if assertion:
@@ -193,6 +203,49 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def annotate_alleles(
+    chrom: np.ndarray,
+    pos: np.ndarray,
+    ref: np.ndarray,
+    alt: np.ndarray,
+    sources: AnnotationSources,
+    *,
+    info: dict[str, np.ndarray] | None = None,
+    cohort: dict[tuple[str, int, str, str], float] | None = None,
+) -> pa.Table:
+    """Annotates trimmed alleles (numpy columns); alleles away from exons are settled in bulk."""
+    n = len(pos)
+    columns: dict[str, list[Any]] = {name: [None] * n for name in COLUMN_NAMES}
+    columns["chrom"], columns["ref"], columns["alt"] = list(chrom), list(ref), list(alt)
+    columns["pos"] = pos.tolist()
+    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt)
+    for name, values in bulk.columns.items():
+        columns[name] = values
+    info = info or {}
+    for i in np.nonzero(~bulk.done)[0].tolist():
+        row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
+        for name in _CONSEQUENCE_COLUMNS:
+            columns[name][i] = row[name]
+    clinvar = sources.clinvar.alleles if sources.clinvar is not None else {}
+    af_columns = [info[k] for k in sources.af_keys if k in info]
+    for i, key in enumerate(zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True)):
+        assertion = clinvar.get(key)
+        if assertion is not None:
+            columns["clinvar"][i] = assertion.summary
+            columns["clinvar_significance"][i] = assertion.significance
+            columns["clinvar_review"][i] = assertion.review_status
+            columns["clinvar_stars"][i] = assertion.stars
+            columns["clinvar_id"][i] = assertion.variation_id
+        if af_columns or sources.frequency_files:
+            row_info = {k: info[k][i] for k in sources.af_keys if k in info}
+            af, source = first_frequency(key, row_info, sources.af_keys, sources.frequency_files)
+            columns["gnomad_af"][i], columns["af_source"][i] = af, source or None
+        if cohort:
+            columns["cohort_af"][i] = cohort.get(key)
+    schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
+    return pa.table({name: pa.array(columns[name], kind) for name, kind in COLUMNS}, schema=schema)
+
+
 def annotate_batch(
     batch: VariantBatch,
     sources: AnnotationSources,
@@ -200,27 +253,30 @@ def annotate_batch(
     existing_fields: dict[str, list[str]] | None = None,
     cohort: dict[tuple[str, int, str, str], float] | None = None,
 ) -> pa.Table:
-    """Annotates every allele row of a VCF batch; intergenic alleles skip the transcript walk."""
-    n = len(batch)
-    ends = batch.pos.astype(np.int64) + np.fromiter((len(r) for r in batch.ref), np.int64, n)
-    near = sources.transcripts.near_any(batch.chrom, batch.pos.astype(np.int64), ends)
-    info_keys = list(batch.info)
-    cache: dict[tuple[str, int, str, str], dict[str, Any]] = {}
-    rows = []
-    for i in range(n):
-        key = (batch.chrom[i], int(batch.pos[i]), batch.ref[i], batch.alt[i])
-        info = {k: batch.info[k][i] for k in info_keys}
-        cached = cache.get(key)
-        if cached is None:
-            cached = annotate_allele(
-                *key, sources, info=info, cohort_af=(cohort or {}).get(key), near_transcript=bool(near[i])
-            )
-            cache[key] = cached
-        row = dict(cached)
-        if existing_fields:
-            _existing(row, info, existing_fields, (key[2], key[3]))
-        rows.append(row)
-    return rows_to_table(rows)
+    """Annotates every allele row of a VCF batch, adding the VCF's own CSQ/ANN/BCSQ call when present."""
+    table = annotate_alleles(
+        batch.chrom, batch.pos, batch.ref, batch.alt, sources, info=batch.info, cohort=cohort
+    )
+    if not existing_fields or not any(k in batch.info for k in existing_fields):
+        return table
+    genes = table["gene"].to_pylist()
+    extra: dict[str, list[Any]] = {name: [None] * len(batch) for name in _EXISTING_COLUMNS}
+    for i in range(len(batch)):
+        row: dict[str, Any] = {"gene": genes[i]}
+        info = {k: batch.info[k][i] for k in existing_fields if k in batch.info}
+        _existing(row, info, existing_fields, (batch.ref[i], batch.alt[i]))
+        for name in _EXISTING_COLUMNS:
+            extra[name][i] = row.get(name)
+    for name in _EXISTING_COLUMNS:
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(extra[name], pa.string()))
+    return table
+
+
+_EXISTING_COLUMNS = ("existing_source", "existing_consequence", "existing_hgvs_c", "existing_hgvs_p")
+_CONSEQUENCE_COLUMNS = (
+    "gene", "hgnc_id", "transcript", "refseq", "consequence", "impact", "hgvs_c", "hgvs_p", "exon", "intron",
+    "protein_position", "distance", "nmd_escape", "pli", "loeuf", "clingen_hi", "clingen_ts", "other_transcripts",
+)
 
 
 def annotate_vcf(

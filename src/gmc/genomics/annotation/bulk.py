@@ -1,0 +1,221 @@
+"""Vectorised annotation of the alleles away from exons: intergenic, up/downstream and deep intronic SNVs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gmc.genomics.annotation.genes import GeneKnowledge
+from gmc.genomics.annotation.transcripts import FLANK, TranscriptSet
+
+#: Alleles this close to an exon go through the per-allele path (splice region reaches 8 bases in).
+SPLICE_MARGIN = 8
+_KEY = np.int64(1) << np.int64(32)
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+_INTRON, _UPSTREAM, _DOWNSTREAM = 20, 22, 23  # SO_RANK of the three terms this path writes
+_TERM = {_INTRON: "intron_variant", _UPSTREAM: "upstream_gene_variant", _DOWNSTREAM: "downstream_gene_variant"}
+
+
+@dataclass
+class BulkResult:
+    """Columns for the alleles the vectorised path settled; `done` marks them among the input."""
+
+    done: np.ndarray
+    columns: dict[str, list]
+
+
+class TranscriptArrays:
+    """Flat numpy views of a transcript set: per-transcript attributes and all exons keyed by transcript."""
+
+    def __init__(self, transcripts: TranscriptSet, genes: GeneKnowledge) -> None:
+        models = transcripts.transcripts
+        self.transcripts = transcripts
+        self.strand = np.array([t.strand for t in models], dtype=np.int8)
+        self.tx_start = np.array([t.tx_start for t in models], dtype=np.int64)
+        self.tx_end = np.array([t.tx_end for t in models], dtype=np.int64)
+        self.coding = np.array([t.coding for t in models], dtype=bool)
+        self.cds_first = np.array([t.cds_first for t in models], dtype=np.int64)
+        self.cds_last = np.array([t.cds_last for t in models], dtype=np.int64)
+        self.n_exons = np.array([len(t.exons) for t in models], dtype=np.int64)
+        self.no_hgnc = np.array([not t.hgnc_id for t in models], dtype=bool)
+        self.gene = [t.gene for t in models]
+        self.hgnc = [t.hgnc_id or None for t in models]
+        self.name = [t.name for t in models]
+        self.refseq = [t.refseq_nm or None for t in models]
+        constraint = [genes.constraint_of(t.gene_id) for t in models]
+        dosage = [genes.dosage_of(t.gene) for t in models]
+        self.pli = [c.pli if c else None for c in constraint]
+        self.loeuf = [c.loeuf if c else None for c in constraint]
+        self.hi = [d.haploinsufficiency if d else None for d in dosage]
+        self.ts = [d.triplosensitivity if d else None for d in dosage]
+        starts, ends, cdna_at_start, cdna_at_end, owner = [], [], [], [], []
+        self.exon_offset = np.zeros(len(models) + 1, dtype=np.int64)
+        for i, t in enumerate(models):
+            for s, e, first in sorted(t.exons):
+                starts.append(s)
+                ends.append(e)
+                last = first + (e - s) - 1
+                # cDNA of the exon's lowest and highest genomic base
+                cdna_at_start.append(first if t.strand > 0 else last)
+                cdna_at_end.append(last if t.strand > 0 else first)
+                owner.append(i)
+            self.exon_offset[i + 1] = len(starts)
+        self.exon_start = np.array(starts, dtype=np.int64)
+        self.exon_end = np.array(ends, dtype=np.int64)
+        self.cdna_at_start = np.array(cdna_at_start, dtype=np.int64)
+        self.cdna_at_end = np.array(cdna_at_end, dtype=np.int64)
+        self.exon_key = np.array(owner, dtype=np.int64) * _KEY + self.exon_start
+
+    def pairs(self, chrom: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All (allele row, transcript) pairs within the flank, as two index arrays."""
+        rows_out, tx_out = [], []
+        for name in np.unique(chrom):
+            index = self.transcripts._index.get(name)
+            if index is None:
+                continue
+            starts, ends, cummax, ids = index
+            rows = np.nonzero(chrom == name)[0]
+            first = np.searchsorted(cummax, lo[rows], side="left")
+            last = np.searchsorted(starts, hi[rows], side="left")
+            counts = np.maximum(last - first, 0)
+            total = int(counts.sum())
+            if not total:
+                continue
+            row_of = np.repeat(rows, counts)
+            step = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            k = np.repeat(first, counts) + step
+            keep = ends[k] >= lo[row_of]
+            rows_out.append(row_of[keep])
+            tx_out.append(ids[k[keep]])
+        if not rows_out:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(rows_out), np.concatenate(tx_out)
+
+
+def _c_notation(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray) -> list[str]:
+    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
+    coding = arrays.coding[tx]
+    out = []
+    for c, f, la, cod in zip(cdna.tolist(), first.tolist(), last.tolist(), coding.tolist(), strict=True):
+        if not cod:
+            out.append(str(c))
+        elif c < f:
+            out.append(f"-{f - c}")
+        elif c > la:
+            out.append(f"*{c - la}")
+        else:
+            out.append(str(c - f + 1))
+    return out
+
+
+def annotate_bulk(
+    arrays: TranscriptArrays, chrom: np.ndarray, pos: np.ndarray, ref: np.ndarray, alt: np.ndarray
+) -> BulkResult:
+    """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False)."""
+    n = len(pos)
+    pos = pos.astype(np.int64)
+    ref_len = np.fromiter((len(r) for r in ref), np.int64, n)
+    alt_len = np.fromiter((len(a) for a in alt), np.int64, n)
+    snv = (ref_len == 1) & (alt_len == 1)
+    symbolic = np.fromiter((a.startswith("<") or "[" in a or "]" in a for a in alt), bool, n)
+    # the span the per-allele path uses: a shared anchor base dropped; an insertion spans its two flanks
+    anchored = np.fromiter((r[:1] == a[:1] for r, a in zip(ref, alt, strict=True)), bool, n) & (ref_len != alt_len)
+    start, end = pos + anchored, pos + ref_len - 1
+    lo, hi = np.minimum(start, end), np.maximum(start, end)
+    row, tx = arrays.pairs(chrom, lo, hi)
+    tx_first, tx_last = arrays.tx_start[tx] + 1, arrays.tx_end[tx]
+    plus = arrays.strand[tx] > 0
+    left_of, right_of = hi[row] < tx_first, lo[row] > tx_last
+    outside = left_of | right_of
+    distance = np.where(left_of, tx_first - hi[row], lo[row] - tx_last)
+    rank = np.where(left_of == plus, _UPSTREAM, _DOWNSTREAM)
+    in_flank = ~outside | (distance <= FLANK)
+    row, tx, rank, distance, outside, plus = (
+        row[in_flank], tx[in_flank], rank[in_flank], distance[in_flank], outside[in_flank], plus[in_flank]
+    )
+    # inside a transcript: only SNVs deep in an intron are settled here
+    p = pos[row]
+    k = np.searchsorted(arrays.exon_key, tx * _KEY + p - 1, side="right") - 1
+    k = np.clip(k, 0, len(arrays.exon_key) - 1)
+    next_k = np.minimum(k + 1, len(arrays.exon_key) - 1)
+    has_next = (k + 1) < arrays.exon_offset[tx + 1]
+    d_left = p - arrays.exon_end[k]
+    d_right = arrays.exon_start[next_k] + 1 - p
+    deep = snv[row] & has_next & (d_left > SPLICE_MARGIN) & (d_right > SPLICE_MARGIN)
+    settled_pair = outside | deep
+    rank = np.where(outside, rank, _INTRON)
+    # an allele is settled here only when every one of its transcript pairs is
+    unsettled = np.zeros(n, dtype=bool)
+    unsettled[row[~settled_pair]] = True
+    done = ~unsettled & ~symbolic
+    keep = done[row]
+    row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right = (
+        row[keep], tx[keep], rank[keep], distance[keep], outside[keep], plus[keep], k[keep], next_k[keep],
+        d_left[keep], d_right[keep],
+    )
+    # most severe pair first, then transcripts with an HGNC id, then transcript order (as the slow path)
+    order = np.lexsort((tx, arrays.no_hgnc[tx], rank, row))
+    row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right = (
+        a[order] for a in (row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right)
+    )
+    intronic = ~outside
+    after = np.where(plus, d_left, d_right)
+    before = np.where(plus, d_right, d_left)
+    upstream_anchor = np.where(plus, arrays.cdna_at_end[k], arrays.cdna_at_start[next_k])
+    downstream_anchor = np.where(plus, arrays.cdna_at_start[next_k], arrays.cdna_at_end[k])
+    use_up = after <= before
+    anchor = np.where(use_up, upstream_anchor, downstream_anchor)
+    offset = np.where(use_up, after, -before)
+    local = k - arrays.exon_offset[tx]
+    intron_number = np.where(plus, local + 1, arrays.n_exons[tx] - 1 - local)
+
+    hgvs = [None] * len(row)
+    idx = np.nonzero(intronic)[0]
+    if len(idx):
+        coords = _c_notation(arrays, tx[idx], anchor[idx])
+        refs, alts = ref[row[idx]], alt[row[idx]]
+        for j, i in enumerate(idx.tolist()):
+            r, a = refs[j], alts[j]
+            if not plus[i]:
+                r, a = r.translate(_COMPLEMENT), a.translate(_COMPLEMENT)
+            prefix = "c." if arrays.coding[tx[i]] else "n."
+            sign = "+" if offset[i] > 0 else "-"
+            hgvs[i] = f"{prefix}{coords[j]}{sign}{abs(int(offset[i]))}{r}>{a}"
+
+    columns: dict[str, list] = {name: [None] * n for name in _BULK_COLUMNS}
+    for i in np.nonzero(done)[0].tolist():
+        columns["consequence"][i] = "intergenic_variant"
+        columns["impact"][i] = "MODIFIER"
+    first_of_row = np.ones(len(row), dtype=bool)
+    first_of_row[1:] = row[1:] != row[:-1]
+    row_l, tx_l, rank_l, dist_l = row.tolist(), tx.tolist(), rank.tolist(), distance.tolist()
+    intr_l, intron_no = intronic.tolist(), intron_number.tolist()
+    n_exons = arrays.n_exons
+    for i, is_first in enumerate(first_of_row.tolist()):
+        r, t = row_l[i], tx_l[i]
+        term = _TERM[rank_l[i]]
+        if is_first:
+            columns["gene"][r] = arrays.gene[t]
+            columns["hgnc_id"][r] = arrays.hgnc[t]
+            columns["transcript"][r] = arrays.name[t]
+            columns["refseq"][r] = arrays.refseq[t]
+            columns["consequence"][r] = term
+            columns["hgvs_c"][r] = hgvs[i]
+            columns["intron"][r] = f"{intron_no[i]}/{n_exons[t] - 1}" if intr_l[i] else None
+            columns["distance"][r] = None if intr_l[i] else dist_l[i]
+            columns["pli"][r] = arrays.pli[t]
+            columns["loeuf"][r] = arrays.loeuf[t]
+            columns["clingen_hi"][r] = arrays.hi[t]
+            columns["clingen_ts"][r] = arrays.ts[t]
+        else:
+            entry = f"{arrays.gene[t]}:{arrays.name[t]}:{term}:{hgvs[i] or ''}:"
+            previous = columns["other_transcripts"][r]
+            columns["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
+    return BulkResult(done=done, columns=columns)
+
+
+_BULK_COLUMNS = (
+    "gene", "hgnc_id", "transcript", "refseq", "consequence", "impact", "hgvs_c", "intron", "distance",
+    "pli", "loeuf", "clingen_hi", "clingen_ts", "other_transcripts",
+)
