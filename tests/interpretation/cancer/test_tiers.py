@@ -66,3 +66,10 @@ def test_missense_vus_in_a_cancer_gene_is_tier_three(kb):
                              hgvs_p="p.Pro10Leu")
     finding = interpret_variant(kb, variant, "BRCA")
     assert finding.tier == "III"
+
+
+def test_solid_tumour_approvals_do_not_count_as_this_type_for_leukaemia(kb):
+    finding = interpret_variant(kb, _braf_v600e(), "AML")
+    assert not any(row["in_tumour_type"] and "solid" in row["disease"].lower() for row in finding.evidence)
+    solid = [row for row in finding.evidence if "solid" in row["disease"].lower()]
+    assert solid and all(not row["in_tumour_type"] for row in solid)

@@ -101,7 +101,8 @@ def _pick_samples(vcf: VCF, tumour: str | None, normal: str | None, path: Path) 
         if tumour is None:
             raise SomaticInputError(
                 f"{path.name}: two samples ({', '.join(samples)}) but none is marked as the tumour; "
-                "pass the tumour sample name (tumour_sample / --tumour-sample)")
+                "pass the tumour sample name (tumour_sample / --tumour-sample); a germline VCF belongs in the "
+                "rare-disease or cancer-predisposition workflow")
     if len(samples) == 1 and tumour is None:
         tumour = samples[0]
     if tumour is None and len(samples) > 2:

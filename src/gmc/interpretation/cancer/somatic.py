@@ -50,12 +50,16 @@ class Finding:
     gene: str | None
     hgvs_c: str | None
     hgvs_p: str | None
+    #: One-letter protein change (V600E), whatever notation the input used.
+    protein_change: str | None
     consequences: list[str]
     tier: str | None
     amp_level: str | None
     tier_reason: str
     oncogenicity: dict[str, object] | None
     evidence: list[dict[str, object]]
+    #: Ids of the evidence items that count towards the tier (every matched item is in `evidence`).
+    evidence_ids: list[str]
     therapies: dict[str, list[str]]
     prognostic: list[str] = field(default_factory=list)
     diagnostic: list[str] = field(default_factory=list)
@@ -91,6 +95,10 @@ def _evidence_rows(call: TierCall, matches: list[EvidenceMatch]) -> list[dict[st
     return rows
 
 
+def _counted_ids(call: TierCall) -> list[str]:
+    return sorted({match.evidence.id for match in call.in_tumour_type + call.other_tumour_types})
+
+
 def _therapies(call: TierCall) -> dict[str, list[str]]:
     def collect(matches: list[EvidenceMatch]) -> list[str]:
         names: list[str] = []
@@ -121,9 +129,11 @@ def interpret_variant(kb: KnowledgeBase, variant: SomaticVariant, tumour_type: s
                        protein_altering=variant.is_protein_altering or "coding_sequence_variant" in variant.consequences)
     return Finding(
         kind="snv_indel", chrom=variant.chrom, pos=variant.pos, ref=variant.ref, alt=variant.alt, gene=variant.gene,
-        hgvs_c=variant.hgvs_c, hgvs_p=variant.hgvs_p, consequences=list(variant.consequences), tier=call.tier,
+        hgvs_c=variant.hgvs_c, hgvs_p=variant.hgvs_p,
+        protein_change=variant.protein.short if variant.protein else None,
+        consequences=list(variant.consequences), tier=call.tier,
         amp_level=call.amp_level, tier_reason=call.reason, oncogenicity=oncogenicity.as_dict(),
-        evidence=_evidence_rows(call, matches), therapies=_therapies(call), prognostic=_statements(call, "prognostic"),
+        evidence=_evidence_rows(call, matches), evidence_ids=_counted_ids(call), therapies=_therapies(call), prognostic=_statements(call, "prognostic"),
         diagnostic=_statements(call, "diagnostic"), tumour_vaf=variant.tumour_vaf, tumour_depth=variant.tumour_depth,
         input_position=variant.input_pos,
     )
@@ -178,8 +188,9 @@ def _structural_finding(kb: KnowledgeBase, kind: str, chrom: str, pos: int, gene
     if call.tier not in {"I", "II"}:
         return None  # copy-number changes and fusions are reported when they carry clinical evidence
     return Finding(kind=kind, chrom=chrom, pos=pos, ref=None, alt=None, gene=gene, hgvs_c=None, hgvs_p=None,
-                   consequences=[], tier=call.tier, amp_level=call.amp_level, tier_reason=call.reason,
-                   oncogenicity=None, evidence=_evidence_rows(call, matches), therapies=_therapies(call),
+                   protein_change=None, consequences=[], tier=call.tier, amp_level=call.amp_level,
+                   tier_reason=call.reason, oncogenicity=None, evidence=_evidence_rows(call, matches),
+                   evidence_ids=_counted_ids(call), therapies=_therapies(call),
                    prognostic=_statements(call, "prognostic"), diagnostic=_statements(call, "diagnostic"),
                    alteration=alteration)
 

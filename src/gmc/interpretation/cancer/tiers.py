@@ -12,6 +12,8 @@ from gmc.interpretation.cancer.oncogenicity import Oncogenicity
 CLINICAL_TYPES = frozenset({"predictive", "diagnostic", "prognostic"})
 ONCOGENIC_CLASSES = frozenset({"Oncogenic", "Likely Oncogenic"})
 BENIGN_CLASSES = frozenset({"Likely Benign", "Benign"})
+#: OncoTree tissues of haematological cancers, to which "any solid tumour" evidence does not apply.
+HAEMATOLOGICAL_TISSUES = frozenset({"Myeloid", "Lymphoid"})
 
 
 @dataclass
@@ -42,6 +44,14 @@ def usable(match: EvidenceMatch, oncogenicity: Oncogenicity | None) -> bool:
     return oncogenicity is not None and oncogenicity.label in ONCOGENIC_CLASSES
 
 
+def applies_here(match: EvidenceMatch, lineage: set[str], haematological: bool) -> bool:
+    """Evidence recorded for this tumour type or a parent; "any solid tumour" evidence skips blood cancers."""
+    item = match.evidence
+    if item.tumour_type not in lineage:
+        return False
+    return not (haematological and "solid" in item.disease.lower())
+
+
 def assign_tier(
     kb: KnowledgeBase,
     matches: list[EvidenceMatch],
@@ -55,9 +65,10 @@ def assign_tier(
     tier III: protein-altering in a cancer gene or (likely) oncogenic without such evidence; tier IV: likely
     benign/benign, or protein-altering outside cancer genes; None: silent or non-coding without evidence."""
     lineage = set(kb.oncotree.ancestors(tumour_type))
+    haematological = kb.oncotree.nodes[kb.oncotree.get(tumour_type).code].tissue in HAEMATOLOGICAL_TISSUES
     counted = [match for match in matches if usable(match, oncogenicity)]
-    here = [match for match in counted if match.evidence.tumour_type in lineage]
-    elsewhere = [match for match in counted if match.evidence.tumour_type not in lineage]
+    here = [match for match in counted if applies_here(match, lineage, haematological)]
+    elsewhere = [match for match in counted if not applies_here(match, lineage, haematological)]
     levels_here = {match.evidence.level for match in here}
     levels_elsewhere = {match.evidence.level for match in elsewhere}
     if "A" in levels_here:
