@@ -396,10 +396,13 @@ def load_moalmanac(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Cou
             if value
         )
         therapies = tuple(t.strip() for t in str(record.get("therapy_name", "")).split("+") if t.strip())
+        disease = str(record.get("disease", ""))
+        if tumour == ROOT and "solid" in str(term).lower() and "solid" not in disease.lower():
+            disease = f"{disease} (any solid tumour)"  # keeps the solid-only scope visible to tiering
         items.append(EvidenceItem(
             id=f"MOAlmanac:{record.get('assertion_id')}", source="MOAlmanac", biomarker=biomarker,
             evidence_type=evidence_type, level=MOALMANAC_LEVELS[implication], source_level=implication,
-            supports=True, significance=significance, disease=str(record.get("disease", "")), tumour_type=tumour,
+            supports=True, significance=significance, disease=disease, tumour_type=tumour,
             therapies=(" + ".join(therapies),) if therapies else (), citations=citations,
             origin="germline" if feature == "Germline Variant" else "somatic",
         ))
