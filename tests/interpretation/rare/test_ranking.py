@@ -152,3 +152,17 @@ def test_end_to_end_spiked_case_ranks_the_causal_gene_first(benchmarks_dir, tmp_
     assert result.genes[0].gene_symbol == "MITF"
     assert result.genes[0].hgnc_id == "HGNC:7105"
     assert result.candidates > 1000
+
+
+def test_gene_inheritance_restricts_modes() -> None:
+    from gmc.interpretation.rare.panels import ModeOfInheritance
+    from gmc.interpretation.rare.ranking import modes_from_hpo_inheritance
+
+    # HP:0000007 is "Autosomal recessive inheritance", HP:0001419 "X-linked recessive inheritance".
+    assert modes_from_hpo_inheritance(["HP:0000007", "HP:0003829"]) == {ModeOfInheritance.AR}
+    assert modes_from_hpo_inheritance(["HP:0001419"]) == {ModeOfInheritance.XLR}
+    carrier = [cand("het", "PMM2", "stop_gained")]
+    recessive = {"PMM2": frozenset({ModeOfInheritance.AR})}
+    # A lone heterozygous carrier in a recessive gene is no candidate; without the knowledge it is one.
+    assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0}, gene_inheritance=recessive) == []
+    assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].mode in {Mode.AD, Mode.DE_NOVO}

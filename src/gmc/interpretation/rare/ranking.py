@@ -9,6 +9,8 @@ Scores (all in [0, 1]):
   whose protein effect is unknown (annotation without a reference sequence); 0.2 for UTR and
   non-coding exon changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
 - Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
+- When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), only
+  segregation modes matching one of them count (the tiering module's panel-mode table).
 - A gene's variant score is its best option among the modes its variants segregate with (after the
   tiering module's AF caps): one variant for dominant, de novo, X-linked, MT and homozygous recessive
   modes; the mean of the two variants of a compound heterozygous pair.
@@ -24,8 +26,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +41,10 @@ from gmc.interpretation.rare.inheritance import (
     VariantGenotypes,
     segregate,
 )
-from gmc.interpretation.rare.panels import Panel
+from gmc.interpretation.rare.panels import ModeOfInheritance, Panel
 from gmc.interpretation.rare.tiering import (
     LOF_TERMS,
+    PANEL_MODE_MATCH,
     FrequencyCaps,
     TieringVariant,
     is_known_pathogenic,
@@ -110,6 +114,54 @@ _LOW = frozenset(
 )
 
 
+#: HPO mode-of-inheritance terms (aspect I of phenotype.hpoa) as panel-style modes; others are ignored.
+HPO_INHERITANCE: dict[str, ModeOfInheritance] = {
+    "HP:0000006": ModeOfInheritance.AD,  # Autosomal dominant inheritance
+    "HP:0025352": ModeOfInheritance.AD,  # Autosomal dominant germline de novo mutation
+    "HP:0001470": ModeOfInheritance.AD,  # Sex-limited autosomal dominant
+    "HP:0001475": ModeOfInheritance.AD,  # Male-limited autosomal dominant
+    "HP:0001444": ModeOfInheritance.AD,  # Autosomal dominant somatic cell mutation
+    "HP:0003745": ModeOfInheritance.AD,  # Sporadic
+    "HP:0001442": ModeOfInheritance.AD,  # Somatic mosaicism
+    "HP:0001428": ModeOfInheritance.AD,  # Somatic mutation
+    "HP:0001466": ModeOfInheritance.AD,  # Contiguous gene syndrome
+    "HP:0012275": ModeOfInheritance.IMPRINTING,  # Autosomal dominant inheritance with maternal imprinting
+    "HP:0012274": ModeOfInheritance.IMPRINTING,  # Autosomal dominant inheritance with paternal imprinting
+    "HP:0000007": ModeOfInheritance.AR,  # Autosomal recessive inheritance
+    "HP:0032113": ModeOfInheritance.AD_AR,  # Semidominant inheritance
+    "HP:0001417": ModeOfInheritance.XL,  # X-linked inheritance
+    "HP:0001419": ModeOfInheritance.XLR,  # X-linked recessive inheritance
+    "HP:0001423": ModeOfInheritance.XLD,  # X-linked dominant inheritance
+    "HP:0001427": ModeOfInheritance.MT,  # Mitochondrial inheritance
+}
+
+
+def modes_from_hpo_inheritance(terms: Iterable[str]) -> frozenset[ModeOfInheritance]:
+    """Maps a gene's diseases' HPO inheritance terms to modes (empty when none is known)."""
+    return frozenset(HPO_INHERITANCE[t] for t in terms if t in HPO_INHERITANCE)
+
+
+@lru_cache(maxsize=1)
+def hpo_gene_inheritance() -> dict[str, frozenset[ModeOfInheritance]]:
+    """Returns each annotated gene's modes of inheritance (union over its diseases), by HGNC id and symbol."""
+    from gmc.phenotype.annotations import get_annotations
+
+    annotations = get_annotations()
+    inheritance: dict[str, frozenset[ModeOfInheritance]] = {}
+    for hgnc_id, gene in annotations.genes.items():
+        terms = [
+            term
+            for disease_id in gene.disease_ids
+            if disease_id in annotations.diseases
+            for term in annotations.diseases[disease_id].inheritance_terms
+        ]
+        modes = modes_from_hpo_inheritance(terms)
+        if modes:
+            inheritance[hgnc_id] = modes
+            inheritance.setdefault(gene.symbol, modes)
+    return inheritance
+
+
 def frequency_score(af: float | None) -> float:
     """Returns Exomiser's frequency score: 1 when unknown or absent, falling to 0 above 2 %."""
     if af is None or af <= 0:
@@ -160,8 +212,9 @@ def rank_genes(
     caps: FrequencyCaps = FrequencyCaps(),
     build: str = "GRCh38",
     limit: int | None = None,
+    gene_inheritance: Mapping[str, frozenset[ModeOfInheritance]] | None = None,
 ) -> list[GeneRank]:
-    """Ranks genes for a case; phenotype_scores is keyed by HGNC id or gene symbol."""
+    """Ranks genes for a case; phenotype_scores and gene_inheritance are keyed by HGNC id or gene symbol."""
     by_id = {}
     seen: set[str] = set()
     for v in variants:
@@ -183,6 +236,11 @@ def rank_genes(
             vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af
         )
         modes, _ = rare_modes(tiering_view, segregation[vid].modes, caps)
+        known = (gene_inheritance or {}).get(v.hgnc_id or "") or (gene_inheritance or {}).get(v.gene_symbol)
+        if known:
+            # Only the modes the gene's diseases are inherited by (e.g. no lone heterozygote in a recessive gene).
+            allowed = frozenset().union(*(PANEL_MODE_MATCH[m] for m in known))
+            modes = {m: c for m, c in modes.items() if m in allowed}
         kept[vid] = modes
     per_gene: dict[str, list[CandidateVariant]] = defaultdict(list)
     for v in by_id.values():
@@ -350,7 +408,10 @@ def rank_case(
     matches = score_genes(observed_known, excluded_known) if observed_known else {}
     phenotype = {hgnc: m.score for hgnc, m in matches.items()}
     phenotype.update({m.symbol: m.score for m in matches.values() if m.symbol not in phenotype})
-    genes = rank_genes(candidates, pedigree, phenotype, panels=panels, build=build, limit=limit)
+    inheritance = hpo_gene_inheritance()
+    genes = rank_genes(
+        candidates, pedigree, phenotype, panels=panels, build=build, limit=limit, gene_inheritance=inheritance
+    )
     return CaseRanking(tuple(genes), tuple(unknown), len(candidates))
 
 
