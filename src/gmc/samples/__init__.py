@@ -1,1 +1,1 @@
-"""samples feature of gmc."""
+"""Sample tracking and biobank: specimens, derivatives, QC, storage, shipments, custody and turnaround."""
