@@ -191,7 +191,7 @@ class _Generator:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.family = _names(FAMILY_NAMES)
-        self.family_w = _zipf_weights(len(self.family))
+        self.family_w = _zipf_weights(len(self.family), 0.75)
         self.male = _names(MALE_GIVEN)
         self.male_w = _zipf_weights(len(self.male), 0.7)
         self.female = _names(FEMALE_GIVEN)

@@ -55,7 +55,8 @@ def dedupe(
         f"{records:,} records -> {result.person_count:,} persons "
         f"({records - result.person_count:,} duplicate records linked), "
         f"{len(result.possible_pairs):,} possible matches for review, "
-        f"{result.pairs_compared:,} pairs compared in {elapsed:.1f} s"
+        f"{result.pairs_compared:,} pairs compared in {elapsed:.1f} s",
+        soft_wrap=True,
     )
     console.print(f"Wrote {out}")
     if review is not None:

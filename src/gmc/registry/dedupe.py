@@ -113,7 +113,10 @@ def dedupe_records(
     compared = 0
     for i, j in index.candidate_pairs():
         result = index.compare_positions(i, j)
-        verdicts[(i, j)] = result
+        # Keep only verdicts needed later (matches, review queue); hard conflicts are recomputed on demand,
+        # which keeps memory linear in the number of candidate matches rather than in pairs compared.
+        if result.band != "non-match":
+            verdicts[(i, j)] = result
         compared += 1
         if result.band == "match":
             matches.append((result.score, i, j))

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from itertools import combinations
 from typing import Literal
 
 import jellyfish
@@ -618,7 +617,9 @@ def blocking_keys(p: PreparedRecord) -> set[tuple[str, ...]]:
         low, high = sorted((p.dob.day, p.dob.month))
         keys.add(("dob", str(low), str(high), str(p.dob.year)))
         if p.family_code:
-            keys.add(("family-year", p.family_code, str(p.dob.year)))
+            # Same surname sound and year with either the month or the day kept: catches one-part DOB typos.
+            keys.add(("family-year-month", p.family_code, str(p.dob.year), str(p.dob.month)))
+            keys.add(("family-year-day", p.family_code, str(p.dob.year), str(p.dob.day)))
     if p.family_code and p.given_code:
         # Phonetic name pair in sorted order, so swapped given/family names share the block.
         keys.add(("names", *sorted((p.family_code, p.given_code))))
@@ -687,15 +688,15 @@ class LinkageIndex:
 
     def candidate_pairs(self) -> Iterator[tuple[int, int]]:
         """Yields each pair of indexed positions sharing a block once (lower position first)."""
-        seen: set[tuple[int, int]] = set()
-        for block in self.blocks.values():
-            if len(block) < 2 or len(block) > self.max_block_size:
-                continue
-            for i, j in combinations(block, 2):
-                pair = (i, j) if i < j else (j, i)
-                if pair not in seen:
-                    seen.add(pair)
-                    yield pair
+        # Per record rather than per block, so no global set of pairs is held in memory.
+        for i, p in enumerate(self.prepared):
+            partners: set[int] = set()
+            for key in blocking_keys(p):
+                block = self.blocks[key]
+                if len(block) <= self.max_block_size:
+                    partners.update(j for j in block if j > i)
+            for j in sorted(partners):
+                yield i, j
 
     def compare_positions(self, i: int, j: int) -> MatchResult:
         """Returns the verdict for two indexed records by position."""

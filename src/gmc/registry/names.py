@@ -259,6 +259,11 @@ def _build_groups(text: str) -> dict[str, frozenset[int]]:
 #: Upper-case given name -> ids of the nickname groups it belongs to.
 NICKNAME_GROUPS: dict[str, frozenset[int]] = _build_groups(_NICKNAME_GROUPS)
 
+_GROUP_MEMBERS: dict[int, list[str]] = {}
+for _name, _groups in NICKNAME_GROUPS.items():
+    for _group in _groups:
+        _GROUP_MEMBERS.setdefault(_group, []).append(_name)
+
 _NON_LETTERS = re.compile(r"[^A-Z ]+")
 _SPACES = re.compile(r"\s+")
 _TITLES = frozenset({"MR", "MRS", "MS", "MISS", "DR", "PROF", "REV", "SIR", "MX", "MASTER"})
@@ -305,6 +310,7 @@ def nickname_pair_count() -> int:
     )
 
 
+@lru_cache(maxsize=50_000)
 def canonical_given_keys(value: str) -> frozenset[str]:
     """Returns blocking keys for a given name: its nickname groups, or the name itself if not in the table."""
     groups = NICKNAME_GROUPS.get(value)
@@ -317,7 +323,7 @@ def canonical_given_keys(value: str) -> frozenset[str]:
 def name_variants(name: str) -> frozenset[str]:
     """Returns an upper-case given name with all names sharing a nickname group with it (itself included)."""
     groups = NICKNAME_GROUPS.get(name, frozenset())
-    return frozenset(n for n, g in NICKNAME_GROUPS.items() if g & groups) | {name}
+    return frozenset(n for g in groups for n in _GROUP_MEMBERS[g]) | {name}
 
 
 def variant_initials(name: str) -> frozenset[str]:
