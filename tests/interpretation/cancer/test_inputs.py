@@ -132,3 +132,26 @@ def test_grch37_vcf_is_lifted_to_the_same_calls_as_the_grch38_file(somatic_dir: 
     # PCGR made its GRCh38 example by lifting the GRCh37 calls (CrossMap): the two must agree.
     assert report.build == "GRCh37"
     assert {v.key for v in lifted} == {v.key for v in native}
+
+
+def test_mutect2_style_tumour_normal_vcf(tmp_path: Path):
+    header = [
+        "##fileformat=VCFv4.2", "##contig=<ID=7,length=159345973>", "##tumor_sample=TUMOUR_X",
+        "##normal_sample=NORMAL_X",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fraction">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNORMAL_X\tTUMOUR_X",
+        "7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD:AF:DP\t0/0:40,0:0.0:40\t0/1:30,20:0.4:50",
+        "7\t140753400\t.\tC\tG\t.\tweak_evidence\t.\tGT:AD:AF:DP\t0/0:40,0:0.0:40\t0/1:30,2:0.06:32",
+    ]
+    path = tmp_path / "mutect2.vcf"
+    path.write_text("\n".join(header) + "\n")
+    variants, report = read_somatic_vcf(path)
+    assert (report.tumour_sample, report.normal_sample) == ("TUMOUR_X", "NORMAL_X")
+    assert report.non_pass == 1
+    assert len(variants) == 1
+    variant = variants[0]
+    assert (variant.tumour_vaf, variant.tumour_depth, variant.normal_vaf, variant.normal_depth) == (
+        pytest.approx(0.4), 50, 0.0, 40)

@@ -71,3 +71,42 @@ def test_search_applies_parent_evidence_to_children(kb):
     assert any(item.source == "MOAlmanac" and item.tumour_type == "COADREAD" for item in coad)
     melanoma_only = kb.search(gene="BRAF", alteration="V600E", tumour_type="SKCM")
     assert not any(item.tumour_type == "COADREAD" for item in melanoma_only)
+
+
+def test_curated_evidence_goes_live_and_retires(kb):
+    from gmc.interpretation.cancer.knowledgebase import evidence_from_dict, evidence_to_dict
+    from gmc.interpretation.cancer.model import SomaticVariant
+    from gmc.interpretation.cancer.somatic import interpret_variant
+
+    record = {"id": "GMC:1", "gene": "ERBB2", "alteration": "p.S310F", "evidence_type": "predictive", "level": "B",
+              "significance": "Sensitivity/Response", "tumour_type": "BLCA", "therapies": "Neratinib",
+              "citations": ["PMID:29420467"]}
+    curated = evidence_from_dict(record, kb.oncotree)
+    assert evidence_to_dict(curated)["tumour_type"] == "BLCA"
+    variant = SomaticVariant("17", 39711955, "C", "T", gene="ERBB2", consequences=("missense_variant",),
+                             hgvs_p="p.Ser310Phe")
+    before = interpret_variant(kb, variant, "BLCA")
+    live = kb.with_curation(live=[curated])
+    after = interpret_variant(live, variant, "BLCA")
+    assert "GMC:1" in after.evidence_ids and "GMC:1" not in before.evidence_ids
+    assert after.tier == "I"
+    retired = live.with_curation(retired_ids={"GMC:1"})
+    assert "GMC:1" not in interpret_variant(retired, variant, "BLCA").evidence_ids
+    assert len(kb.evidence) == len(retired.evidence)
+
+
+def test_curated_evidence_errors_name_the_field(kb):
+    import pytest
+
+    from gmc.interpretation.cancer.knowledgebase import CuratedEvidenceError, evidence_from_dict
+
+    good = {"id": "GMC:2", "gene": "KRAS", "alteration": "G12C", "evidence_type": "predictive", "level": "A",
+            "significance": "Sensitivity/Response", "tumour_type": "NSCLC"}
+    with pytest.raises(CuratedEvidenceError, match="'level'"):
+        evidence_from_dict({**good, "level": "Z"}, kb.oncotree)
+    with pytest.raises(CuratedEvidenceError, match="'evidence_type'"):
+        evidence_from_dict({**good, "evidence_type": "anecdote"}, kb.oncotree)
+    with pytest.raises(CuratedEvidenceError, match="'alteration'"):
+        evidence_from_dict({**good, "alteration": "OVEREXPRESSION"}, kb.oncotree)
+    with pytest.raises(CuratedEvidenceError, match="'significance'"):
+        evidence_from_dict({k: v for k, v in good.items() if k != "significance"}, kb.oncotree)

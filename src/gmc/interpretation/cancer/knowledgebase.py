@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,10 @@ _CGI_GDNA_RE = re.compile(r"^chr([0-9XYM]+):g\.(\d+)([ACGT])>([ACGT])$")
 
 class KnowledgeBaseError(ValueError):
     """A knowledge-base source file is malformed; names the file and line."""
+
+
+class CuratedEvidenceError(KnowledgeBaseError):
+    """A curated evidence record is incomplete or invalid; names the field."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,15 @@ class KnowledgeBase:
             lineage = set(self.oncotree.ancestors(tumour_type))
             items = [item for item in items if item.tumour_type in lineage]
         return list(items)
+
+    def with_curation(self, *, live: Iterable[EvidenceItem] = (),
+                      retired_ids: Iterable[str] = ()) -> KnowledgeBase:
+        """A copy with curated items live (an item with an existing id replaces it) and retired ids removed."""
+        live = list(live)
+        replaced = {item.id for item in live} | set(retired_ids)
+        kept = [item for item in self.evidence if item.id not in replaced]
+        return KnowledgeBase(kept + list(live), self.hotspots, self.hotspot_alleles, self.oncogenic_alleles,
+                             self.genes, self.sources, self.oncotree, Counter(self.skipped))
 
     def provenance(self) -> list[dict[str, object]]:
         """Source files with size, checksum and record count, for result provenance."""
@@ -552,3 +566,69 @@ def load_knowledgebase(refdata: str | None = None) -> KnowledgeBase:
 
         refdata = str(get_settings().refdata_dir())
     return build_knowledgebase(Path(refdata))
+
+
+def evidence_to_dict(item: EvidenceItem) -> dict[str, object]:
+    """A plain, JSON-ready form of an evidence item (for the search API and curation storage)."""
+    marker = item.biomarker
+    return {
+        "id": item.id, "source": item.source, "gene": marker.gene, "alteration": marker.alteration,
+        "biomarker_level": marker.level, "genomic_grch38": "-".join(map(str, marker.genomic)) if marker.genomic else None,
+        "evidence_type": item.evidence_type, "level": item.level, "source_level": item.source_level,
+        "supports": item.supports, "significance": item.significance, "disease": item.disease,
+        "tumour_type": item.tumour_type, "therapies": list(item.therapies), "citations": list(item.citations),
+        "origin": item.origin,
+    }
+
+
+def evidence_from_dict(record: dict[str, object], oncotree: OncoTree) -> EvidenceItem:
+    """Builds an evidence item from a curated record, checking every field (CuratedEvidenceError names it)."""
+
+    def text(name: str, required: bool = True) -> str:
+        value = record.get(name)
+        if value is None or str(value).strip() == "":
+            if required:
+                raise CuratedEvidenceError(f"curated evidence field {name!r} is required")
+            return ""
+        return str(value).strip()
+
+    evidence_id, gene, alteration = text("id"), text("gene").upper(), text("alteration")
+    evidence_type = text("evidence_type").lower()
+    if evidence_type not in EVIDENCE_TYPES:
+        raise CuratedEvidenceError(f"curated evidence field 'evidence_type' must be one of {', '.join(EVIDENCE_TYPES)}, "
+                                   f"got {evidence_type!r}")
+    level = text("level").upper()
+    if level not in {"A", "B", "C", "D", "E"}:
+        raise CuratedEvidenceError(f"curated evidence field 'level' must be A-E (AMP/ASCO/CAP), got {level!r}")
+    biomarker = parse_alteration(gene, alteration)
+    if genomic := text("genomic_grch38", required=False):
+        parts = genomic.replace(":", "-").split("-")
+        if len(parts) != 4 or not parts[1].isdigit():
+            raise CuratedEvidenceError("curated evidence field 'genomic_grch38' must be CHROM-POS-REF-ALT")
+        biomarker = Biomarker(gene, "exact", alteration, biomarker.protein, biomarker.aa_start, biomarker.aa_end,
+                              genomic=(parts[0].removeprefix("chr"), int(parts[1]), parts[2], parts[3]))
+    if biomarker.level == "other":
+        raise CuratedEvidenceError(f"curated evidence field 'alteration': {alteration!r} is not a variant, codon, "
+                                   "exon, truncating, mutation, amplification, deletion or fusion biomarker")
+    code = text("tumour_type", required=False)
+    disease = text("disease", required=not code)
+    if code:
+        tumour = oncotree.get(code).code
+    else:
+        tumour = oncotree.resolve_disease(disease)
+        if tumour is None:
+            raise CuratedEvidenceError(f"curated evidence field 'disease': {disease!r} does not map to OncoTree; "
+                                       "give 'tumour_type' as an OncoTree code")
+
+    def listed(name: str) -> tuple[str, ...]:
+        value = record.get(name) or ()
+        items = value.split(";") if isinstance(value, str) else value
+        return tuple(str(entry).strip() for entry in items if str(entry).strip())  # type: ignore[union-attr]
+
+    return EvidenceItem(
+        id=evidence_id, source=text("source", required=False) or "gmc-curated", biomarker=biomarker,
+        evidence_type=evidence_type, level=level, source_level=level,
+        supports=bool(record.get("supports", True)), significance=text("significance"),
+        disease=disease or oncotree.nodes[tumour].name, tumour_type=tumour, therapies=listed("therapies"),
+        citations=listed("citations"), origin=text("origin", required=False) or "somatic",
+    )
