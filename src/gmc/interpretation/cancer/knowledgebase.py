@@ -127,6 +127,9 @@ class SourceFile:
     bytes: int
     sha256: str
     records: int
+    #: Release/origin and licence as MANIFEST.tsv records them ("" when the manifest has no row).
+    release: str = ""
+    licence: str = ""
 
 
 @dataclass
@@ -178,14 +181,24 @@ class KnowledgeBase:
         return [vars(source).copy() for source in self.sources]
 
 
-def _source(path: Path, records: int, root: Path) -> SourceFile:
-    """Checksums a source file for provenance."""
+def _source(path: Path, records: int, root: Path, manifest: dict[str, tuple[str, str]]) -> SourceFile:
+    """Checksums a source file for provenance and adds its manifest release and licence."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         name = str(path.relative_to(root))
     except ValueError:
         name = path.name
-    return SourceFile(name, path.stat().st_size, digest, records)
+    release, licence = manifest.get(name.removeprefix("cancer/"), ("", ""))
+    return SourceFile(name, path.stat().st_size, digest, records, release, licence)
+
+
+def read_manifest(path: Path) -> dict[str, tuple[str, str]]:
+    """path -> (source/release, licence) from refdata/cancer/MANIFEST.tsv (empty when absent)."""
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["path"]: (row.get("source", ""), row.get("licence", ""))
+                for row in csv.DictReader(handle, delimiter="\t") if row.get("path")}
 
 
 def _lift(chain: ChainMap, chrom: str, pos: int, ref: str, alt: str) -> tuple[str, int, str, str] | None:
@@ -553,7 +566,8 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
         "hotspot_alleles": len(hotspot_alleles), "oncogenic": len(oncogenic), "intogen": len(genes),
         "cgi_genes": len(genes), "ncg": len(genes), "oncotree": len(oncotree.codes()), "chain": 0,
     }
-    sources = [_source(path, records[name], refdata) for name, path in paths.items()]
+    manifest = read_manifest(cancer / "MANIFEST.tsv")
+    sources = [_source(path, records[name], refdata, manifest) for name, path in paths.items()]
     return KnowledgeBase(civic + cgi + moalmanac, hotspots, hotspot_alleles, oncogenic, genes, sources,
                          oncotree, skipped)
 

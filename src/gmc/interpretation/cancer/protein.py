@@ -13,7 +13,7 @@ THREE_TO_ONE = {
 _THREE_RE = re.compile("|".join(THREE_TO_ONE))
 _SUBSTITUTION = re.compile(r"^([A-Z*])(\d+)([A-Z*=]|X|\?)$")
 _CODON = re.compile(r"^([A-Z*])?(\d+)(?:X|\.|\?)?$")
-_INDEL = re.compile(r"^([A-Z*])(\d+)(?:_([A-Z*])(\d+))?(delins|del|dup|ins)([A-Z*]*)$")
+_INDEL = re.compile(r"^([A-Z*]?)(\d+)(?:_([A-Z*]?)(\d+))?(delins|del|dup|ins)([A-Z*]*)$")
 _FRAMESHIFT = re.compile(r"^([A-Z*])(\d+)([A-Z*]*)fs(?:\*|X|Ter)?(\d+|\?)?$")
 _EXTENSION = re.compile(r"^\*(\d+)([A-Z])?ext")
 
