@@ -49,6 +49,10 @@ def somatic(
     """Tiers somatic variants (AMP/ASCO/CAP 2017), classifies oncogenicity (ClinGen/CGC/VICC 2022), computes TMB."""
     from gmc.interpretation.cancer.files import interpret_somatic_files
 
+    if not out.parent.is_dir():
+        typer.secho(f"error: the folder for --out ({out.parent}) does not exist", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+
     settings = SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth,
                                max_normal_vaf=max_normal_vaf, tmb_territory_mb=tmb_territory_mb,
                                tmb_count_mode=tmb_count)
@@ -61,7 +65,11 @@ def somatic(
     except (ValueError, RuntimeError) as exc:  # every input error class here subclasses ValueError
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    try:
+        out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    except OSError as exc:
+        typer.secho(f"error: cannot write {out}: {exc.strerror}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
     counts = result["counts"]["by_tier"]  # type: ignore[index]
     tmb = result["tmb"]
     typer.echo(f"{out}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, IV {counts['IV']}; "
