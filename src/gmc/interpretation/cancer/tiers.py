@@ -86,8 +86,8 @@ def assign_tier(
         return TierCall(None, None, reason="silent or non-coding, no clinical evidence")
     if label in BENIGN_CLASSES:
         return TierCall("IV", None, reason=f"oncogenicity {label}")
-    role = kb.genes.get((gene or "").upper())
-    cancer_gene = role is not None and (role.oncogene or role.tumour_suppressor) or (gene or "").upper() in kb.by_gene
+    # A cancer gene: an IntOGen driver, a CGI cancer gene, an NCG oncogene/suppressor, or a gene with evidence.
+    cancer_gene = (gene or "").upper() in kb.genes or (gene or "").upper() in kb.by_gene
     if cancer_gene or label in ONCOGENIC_CLASSES:
         return TierCall("III", None, reason="unknown clinical significance" + (" in a cancer gene" if cancer_gene else ""))
     return TierCall("IV", None, reason="protein-altering outside known cancer genes, no evidence of cancer association")
