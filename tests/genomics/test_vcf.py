@@ -180,3 +180,45 @@ def test_malformed_line_names_its_line(tmp_path: Path):
         for _ in open_vcf(_write(tmp_path, bad)).batches():
             pass
     assert caught.value.line == 15
+
+
+@pytest.mark.parametrize(
+    ("relative", "keys"),
+    [
+        ("rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz", ("AF", "DB", "DP", "set")),
+        ("annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz", ("CSQ", "EXACAF", "CLNSIG")),
+        ("annotated/cyvcf2_test_189samples_CSQ_ANN.GRCh37.vcf.gz", ("AC", "AF", "ANN")),
+        ("rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz", ("metal",)),
+    ],
+)
+def test_sites_only_text_path_matches_htslib(benchmarks_dir: Path, relative: str, keys: tuple[str, ...]):
+    """Sites-only reading of text VCF goes through Arrow's CSV reader; it must equal the htslib path."""
+    path = benchmarks_dir / relative
+    fast = list(open_vcf(path, samples=[], info_keys=keys).batches(size=7_000))
+    slow = list(open_vcf(path, info_keys=keys).batches(size=7_000))
+    for name in ("chrom", "pos", "ref", "alt", "filter", "line"):
+        a = np.concatenate([getattr(b, name) for b in fast])
+        b = np.concatenate([getattr(b, name) for b in slow])
+        assert a.tolist() == b.tolist(), name
+    assert np.allclose(
+        np.concatenate([b.qual for b in fast]), np.concatenate([b.qual for b in slow]), equal_nan=True
+    )
+    for key in keys:
+        a = [v for b in fast for v in b.info[key]]
+        b = [v for b in slow for v in b.info[key]]
+        assert a == pytest.approx(b) if all(isinstance(v, float) for v in a + b) else a == b, key
+
+
+def test_sites_only_errors_still_name_the_line(tmp_path: Path, benchmarks_dir: Path):
+    bad = RECORDS[:2] + ["chr1\tnot_a_number\t.\tA\tG\t10\tPASS\t.\tGT\t0/1\t0/0"] + RECORDS[2:]
+    with pytest.raises(VcfFormatError, match=r"tiny.vcf line 15:"):
+        for _ in open_vcf(_write(tmp_path, bad), samples=[]).batches():
+            pass
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    truncated = tmp_path / "truncated.vcf.gz"
+    truncated.write_bytes(source.read_bytes()[:1_000_000])
+    rows = 0
+    with pytest.raises(VcfFormatError, match=r"truncated.vcf.gz line \d+:"):
+        for batch in open_vcf(truncated, samples=[]).batches(size=5_000):
+            rows += len(batch)
+    assert rows > 1000

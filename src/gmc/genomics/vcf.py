@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from cyvcf2 import VCF
 
 #: Lengths of the primary chromosomes in each build (MT is identical in both, so left out).
@@ -219,11 +220,14 @@ class VcfReader:
             key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header
         }
         self._info_number: dict[str, str] = {}
+        self._info_types: dict[str, str] = {}
         for key in self.info_keys:
             try:
-                self._info_number[key] = self._vcf.get_header_type(key).get("Number", ".")
+                declared = self._vcf.get_header_type(key)
             except KeyError:
-                self._info_number[key] = "."
+                declared = {}
+            self._info_number[key] = declared.get("Number", ".")
+            self._info_types[key] = declared.get("Type", "String")
 
     def _resolve_build(self, expected: str | None) -> str:
         try:
@@ -254,6 +258,104 @@ class VcfReader:
 
     def batches(self, size: int = 100_000) -> Iterator[VariantBatch]:
         """Yields batches of about `size` allele rows, in file order."""
+        skip = 0
+        if not self.is_bcf and not self.samples:
+            # sites only from text: Arrow's CSV reader is several times faster than a record loop;
+            # on any problem htslib re-reads from the first record not yet yielded and names the line
+            try:
+                for records, batch in self._text_batches(size):
+                    skip += records
+                    yield batch
+                return
+            except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
+                pass
+        yield from self._htslib_batches(size, skip)
+
+    def _text_batches(self, size: int) -> Iterator[tuple[int, VariantBatch]]:
+        """Sites-only batches parsed by Arrow's CSV reader: (records consumed, batch)."""
+        names = self._column_names()
+        stream = pa.input_stream(str(self.path), compression="gzip" if _gzipped(self.path) else None)
+        reader = pacsv.open_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                skip_rows=self._header_lines, column_names=names, block_size=1 << 22
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, escape_char=False, double_quote=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names[:8],
+                column_types={"POS": pa.int64(), "QUAL": pa.float64(), "CHROM": pa.string()},
+                null_values=["."],
+                strings_can_be_null=False,
+            ),
+        )
+        first_line = self._header_lines + 1
+        for record_batch in reader:
+            n = record_batch.num_rows
+            for start in range(0, n, size):
+                part = record_batch.slice(start, min(size, n - start))
+                yield part.num_rows, self._sites_batch(part, first_line)
+                first_line += part.num_rows
+
+    def _column_names(self) -> list[str]:
+        for line in self.header.splitlines():
+            if line.startswith("#CHROM"):
+                return line[1:].split("\t")
+        raise VcfFormatError(self.path, self._header_lines, "no #CHROM header line")
+
+    def _sites_batch(self, table: pa.RecordBatch, first_line: int) -> VariantBatch:
+        chroms = table.column("CHROM").to_pylist()
+        positions = table.column("POS").to_pylist()
+        refs = table.column("REF").to_pylist()
+        alts = table.column("ALT").to_pylist()
+        quals = table.column("QUAL").to_numpy(zero_copy_only=False)
+        filters = table.column("FILTER").to_pylist()
+        infos = table.column("INFO").to_pylist() if self.info_keys else None
+        cache: dict[str, str] = {}
+        out_chrom, out_pos, out_ref, out_alt, out_qual, out_filter, out_line = [], [], [], [], [], [], []
+        out_info: dict[str, list[Any]] = {k: [] for k in self.info_keys}
+        for i, alt_field in enumerate(alts):
+            chrom = cache.get(chroms[i])
+            if chrom is None:
+                chrom = cache[chroms[i]] = normalise_chrom(chroms[i])
+            ref, pos = refs[i], positions[i]
+            parsed = _parse_info(infos[i], self.info_keys, self._info_types) if infos is not None else None
+            for allele, alt in enumerate(alt_field.split(","), start=1):
+                if alt in _NON_ALLELES:
+                    continue
+                if len(ref) > 1 and len(alt) > 1:
+                    row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
+                else:
+                    row_pos, row_ref, row_alt = pos, ref, alt
+                out_chrom.append(chrom)
+                out_pos.append(row_pos)
+                out_ref.append(row_ref)
+                out_alt.append(row_alt)
+                out_qual.append(quals[i])
+                out_filter.append(filters[i])
+                out_line.append(first_line + i)
+                if parsed is not None:
+                    for key in self.info_keys:
+                        out_info[key].append(_allele_value(parsed[key], self._info_number.get(key), allele))
+        n = len(out_pos)
+        empty8 = np.zeros((n, 0), np.int8)
+        info = {}
+        for key, values in out_info.items():
+            column = np.empty(n, dtype=object)
+            column[:] = values
+            info[key] = column
+        return VariantBatch(
+            chrom=np.asarray(out_chrom, dtype=object), pos=np.asarray(out_pos, dtype=np.int32),
+            ref=np.asarray(out_ref, dtype=object), alt=np.asarray(out_alt, dtype=object),
+            qual=np.asarray(out_qual, dtype=np.float32), filter=np.asarray(out_filter, dtype=object),
+            line=np.asarray(out_line, dtype=np.int64), gt=empty8, ploidy=empty8,
+            gq=np.zeros((n, 0), np.int16), dp=np.zeros((n, 0), np.int32), ad_ref=np.zeros((n, 0), np.int32),
+            ad_alt=np.zeros((n, 0), np.int32), info=info, samples=[],
+        )
+
+    def _htslib_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:
+        """Batches through htslib (BCF, genotypes), skipping the first `skip` records."""
         builder = _BatchBuilder(self)
         record_index = 0
         iterator = iter(self._vcf)
@@ -265,6 +367,9 @@ class VcfReader:
                 break
             except Exception as error:  # htslib reports truncation and parse errors as bare Exception
                 raise VcfFormatError(self.path, line, _explain(error)) from None
+            if record_index < skip:
+                record_index += 1
+                continue
             try:
                 builder.add(record, line)
             except (ValueError, IndexError, TypeError) as error:
@@ -288,8 +393,9 @@ def open_vcf(
     return VcfReader(path, samples=samples, info_keys=info_keys, build=build)
 
 
-def is_bcf(path: Path) -> bool:
+def is_bcf(path: str | Path) -> bool:
     """True when the file is BCF (plain or BGZF-compressed)."""
+    path = Path(path)
     with path.open("rb") as handle:
         head = handle.read(2)
     if head == b"\x1f\x8b":
@@ -301,8 +407,9 @@ def is_bcf(path: Path) -> bool:
     return head == b"BC"
 
 
-def count_header_lines(path: Path) -> int:
+def count_header_lines(path: str | Path) -> int:
     """Returns the number of # header lines at the top of a VCF text file (plain or gzipped)."""
+    path = Path(path)
     with path.open("rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
@@ -316,6 +423,43 @@ def count_header_lines(path: Path) -> int:
     except (OSError, EOFError) as error:
         raise VcfFormatError(path, count + 1, f"unreadable header ({error})") from None
     return count
+
+
+def _gzipped(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _parse_info(text: str, keys: tuple[str, ...], types: dict[str, str]) -> dict[str, Any]:
+    """Typed values of the wanted keys from an INFO column (as htslib would give them)."""
+    found: dict[str, Any] = dict.fromkeys(keys)
+    if text == ".":
+        return found
+    wanted = set(keys)
+    for item in text.split(";"):
+        key, _, value = item.partition("=")
+        if key not in wanted:
+            continue
+        kind = types.get(key, "String")
+        if kind == "Flag":
+            found[key] = True
+        elif kind in ("Integer", "Float"):
+            cast = int if kind == "Integer" else float
+            parts = [None if v == "." else cast(v) for v in value.split(",")]
+            found[key] = parts[0] if len(parts) == 1 else tuple(parts)
+        else:
+            found[key] = value
+    return found
+
+
+def _allele_value(value: Any, number: str | None, allele: int) -> Any:
+    """Picks one ALT's element of a Number=A or Number=R value."""
+    if isinstance(value, tuple):
+        if number == "A" and len(value) >= allele:
+            return value[allele - 1]
+        if number == "R" and len(value) > allele:
+            return value[allele]
+    return value
 
 
 def _contig_lengths(header: str) -> dict[str, int]:

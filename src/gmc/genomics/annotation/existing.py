@@ -111,6 +111,8 @@ def parse_existing(key: str, value: str, fields: list[str]) -> list[ExistingAnno
             continue
         record = dict(zip(fields, parts, strict=False))
         if key == "ANN":
+            if record.get("Feature_Type", "transcript") != "transcript":
+                continue  # protein domains and motifs, not consequences for a transcript
             terms = record.get("Annotation", "")
             entries.append(
                 ExistingAnnotation(
