@@ -61,6 +61,19 @@ class HospitalNumber(Base):
     participant: Mapped[Participant] = relationship(back_populates="hospital_numbers")
 
 
+class TrustRegistration(Base):
+    """A trust at which the participant is registered (their record is visible to that trust's staff)."""
+
+    __tablename__ = "trust_registration"
+    __table_args__ = (UniqueConstraint("participant_id", "trust_id", name="uq_trust_registration_participant_trust"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True, nullable=False)
+    trust_id: Mapped[int] = mapped_column(ForeignKey("trust.id"), index=True, nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(nullable=False)
+    registered_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
 class Family(Base):
     """A family recruited together (rare disease): a proband and relatives."""
 

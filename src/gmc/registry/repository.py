@@ -18,6 +18,7 @@ from gmc.registry.models import (
     MergeRecord,
     Participant,
     Referral,
+    TrustRegistration,
 )
 
 
@@ -29,7 +30,7 @@ def scoped(stmt: Select, trust_scope: frozenset[int] | None) -> Select:
     return stmt.where(
         or_(
             Participant.id.in_(select(Referral.participant_id).where(Referral.trust_id.in_(ids))),
-            Participant.id.in_(select(HospitalNumber.participant_id).where(HospitalNumber.trust_id.in_(ids))),
+            Participant.id.in_(select(TrustRegistration.participant_id).where(TrustRegistration.trust_id.in_(ids))),
         )
     )
 
@@ -37,8 +38,15 @@ def scoped(stmt: Select, trust_scope: frozenset[int] | None) -> Select:
 def participant_trust_ids(session: Session, participant_pk: int) -> set[int]:
     """The trusts a participant is referred or registered at."""
     referral = select(Referral.trust_id).where(Referral.participant_id == participant_pk)
-    hospital = select(HospitalNumber.trust_id).where(HospitalNumber.participant_id == participant_pk)
-    return set(session.execute(referral.union(hospital)).scalars())
+    registered = select(TrustRegistration.trust_id).where(TrustRegistration.participant_id == participant_pk)
+    return set(session.execute(referral.union(registered)).scalars())
+
+
+def registration(session: Session, participant_pk: int, trust_id: int) -> TrustRegistration | None:
+    """The participant's registration at a trust."""
+    stmt = select(TrustRegistration).where(TrustRegistration.participant_id == participant_pk,
+                                           TrustRegistration.trust_id == trust_id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def get_by_participant_id(session: Session, participant_id: str) -> Participant | None:

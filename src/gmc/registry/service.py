@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, diff, record
@@ -29,6 +30,7 @@ from gmc.registry.models import (
     MergeRecord,
     Participant,
     Referral,
+    TrustRegistration,
 )
 from gmc.registry.nhs_number import InvalidNhsNumber, normalise_nhs_number
 
@@ -138,12 +140,13 @@ class PossibleDuplicate(Conflict):
     def __init__(self, candidates: list[MatchCandidate]) -> None:
         super().__init__("this person may already be registered: use the existing record or confirm a new one",
                          field="participant")
-        self.candidates = candidates
+        # Summarised now: the session is rolled back before the error is rendered.
+        self.candidates = [candidate_summary(c) for c in candidates]
 
     def to_dict(self) -> dict[str, object]:
         """The error with the candidate records (minimal details for confirming identity)."""
         out = super().to_dict()
-        out["candidates"] = [candidate_summary(c) for c in self.candidates]
+        out["candidates"] = self.candidates
         return out
 
 
@@ -182,6 +185,14 @@ def _trust_in_scope(session: Session, principal: Principal, trust_code: str | No
     trust = org_service.require_trust(session, trust_code)
     principal.require_trust(trust.id)
     return trust.id
+
+
+def _register_at(session: Session, participant: Participant, trust_id: int | None, actor: Actor) -> None:
+    """Registers the participant at a trust, so that trust's staff can see the record."""
+    if trust_id is not None and repository.registration(session, participant.id, trust_id) is None:
+        session.add(TrustRegistration(participant_id=participant.id, trust_id=trust_id, registered_at=utcnow(),
+                                      registered_by=actor.name))
+        session.flush()
 
 
 def _add_hospital_number(session: Session, participant: Participant, trust_id: int | None, number: str | None) -> None:
@@ -230,6 +241,7 @@ def register_person(session: Session, *, principal: Principal, person: PersonInp
         date_of_birth=person.date_of_birth, sex=person.sex, postcode=person.postcode, created_at=now, updated_at=now)
     session.add(participant)
     session.flush()
+    _register_at(session, participant, trust_id, actor)
     _add_hospital_number(session, participant, trust_id, person.hospital_number)
     record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=participant.id,
            trust_id=trust_id, summary={"participant_id": participant.participant_id,
@@ -251,6 +263,7 @@ def _link(session: Session, actor: Actor, participant: Participant, person: Pers
     before = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
     if participant.nhs_number is None and person.nhs_number:
         participant.nhs_number = person.nhs_number
+    _register_at(session, participant, trust_id, actor)
     _add_hospital_number(session, participant, trust_id, person.hospital_number)
     after = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
     record(session, actor=actor, verb=AuditVerb.LINK, entity_type="participant", entity_id=participant.id,
@@ -272,7 +285,9 @@ def view_participant(session: Session, *, principal: Principal, participant_id: 
     participant = repository.get_by_participant_id(session, participant_id)
     if participant is None:
         raise NotFound(f"no participant {participant_id}", field="participant_id")
-    trusts = repository.participant_trust_ids(session, participant.id)
+    # A merged record is visible to whoever may see the record it was merged into.
+    trusts = repository.participant_trust_ids(session, participant.id) | repository.participant_trust_ids(
+        session, _live(session, participant).id)
     if principal.trust_scope is not None and not (trusts & principal.trust_scope):
         raise NotFound(f"no participant {participant_id} at your trusts", field="participant_id")
     if audit:
@@ -515,11 +530,16 @@ def merge(session: Session, *, principal: Principal, survivor: Participant, merg
         trusts = repository.participant_trust_ids(session, p.id)
         if principal.trust_scope is not None and not (trusts & principal.trust_scope):
             raise PermissionDenied(f"participant {p.participant_id} is outside your trusts")
-    from sqlalchemy import select
-
     from gmc.registry.models import Consent
 
-    moved: dict[str, list[int]] = {"hospital_number": [], "referral": [], "consent": [], "family_member": []}
+    moved: dict[str, list[int]] = {"hospital_number": [], "referral": [], "consent": [], "family_member": [],
+                                   "trust_registration": []}
+    survivor_trusts = {r.trust_id for r in session.execute(
+        select(TrustRegistration).where(TrustRegistration.participant_id == survivor.id)).scalars()}
+    for reg in session.execute(select(TrustRegistration).where(TrustRegistration.participant_id == merged.id)).scalars():
+        if reg.trust_id not in survivor_trusts:
+            reg.participant_id = survivor.id
+            moved["trust_registration"].append(reg.id)
     for hn in list(merged.hospital_numbers):
         hn.participant = survivor  # re-parented through the relationship, so it is not orphan-deleted
         moved["hospital_number"].append(hn.id)
@@ -568,7 +588,8 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
     survivor = session.get(Participant, row.survivor_id)
     merged = session.get(Participant, row.merged_id)
     assert survivor is not None and merged is not None
-    models = {"hospital_number": HospitalNumber, "referral": Referral, "consent": Consent, "family_member": FamilyMember}
+    models = {"hospital_number": HospitalNumber, "referral": Referral, "consent": Consent, "family_member": FamilyMember,
+              "trust_registration": TrustRegistration}
     for table, ids in row.moved.items():
         for pk in ids:
             obj = session.get(models[table], pk)
@@ -601,3 +622,85 @@ def reject_duplicate(session: Session, *, principal: Principal, candidate_id: in
         record(session, actor=principal.actor, verb=AuditVerb.REJECT, entity_type="participant", entity_id=pk,
                summary={"duplicate_candidate": dup.id, "reason": reason})
     return dup
+
+
+# ----------------------------------------------------------------------------- read models
+
+
+def participant_detail(session: Session, participant: Participant) -> dict[str, Any]:
+    """Everything a participant view shows, as plain data (identifiers, referrals, families, consent)."""
+    from gmc.organisations.models import Trust
+
+    trust_codes = {t.id: t.code for t in session.query(Trust).all()}
+    merged_into = session.get(Participant, participant.merged_into_id) if participant.merged_into_id else None
+    referrals = []
+    for r in repository.referrals_of(session, participant.id):
+        referrals.append({
+            "referral_id": r.referral_id, "trust_code": trust_codes.get(r.trust_id, "?"),
+            "referring_clinician": r.referring_clinician, "referral_date": r.referral_date,
+            "programme_arm": r.programme_arm, "clinical_indication": r.clinical_indication,
+            "family_structure": r.family_structure, "status": r.status,
+            "decisions": [{"eligible": d.eligible, "reasons": d.reasons, "rule_version": d.rule_version,
+                           "decided_at": d.decided_at, "decided_by": d.decided_by} for d in r.decisions]})
+    families = []
+    for f in repository.families_of(session, participant.id):
+        families.append({"family_id": f.family_id, "members": [
+            {"participant_id": m.participant.participant_id, "name": f"{m.participant.given_name} "
+             f"{m.participant.family_name}", "relation": m.relation, "affected": m.affected, "sex": m.participant.sex}
+            for m in sorted(f.members, key=lambda m: RELATIONS.index(m.relation))]})
+    consents = [{"id": c.id, "form": f"{c.form.code} v{c.form.version}", "form_title": c.form.title,
+                 "consented_on": c.consented_on, "given_by": c.given_by, "given_by_name": c.given_by_name,
+                 "choices": c.choices, "status": c.status, "withdrawal_level": c.withdrawal_level,
+                 "withdrawn_at": c.withdrawn_at} for c in consent_service.consents_of(session, participant.id)]
+    return {
+        "participant_id": participant.participant_id, "family_name": participant.family_name,
+        "given_name": participant.given_name, "date_of_birth": participant.date_of_birth, "sex": participant.sex,
+        "nhs_number": participant.nhs_number, "nhs_number_missing": participant.nhs_number is None,
+        "postcode": participant.postcode, "date_of_death": participant.date_of_death, "version": participant.version,
+        "merged_into": merged_into.participant_id if merged_into else None,
+        "consent_status": consent_service.consent_status(session, participant.id),
+        "hospital_numbers": [{"trust_code": trust_codes.get(h.trust_id, "?"), "number": h.number}
+                             for h in participant.hospital_numbers],
+        "referrals": referrals, "families": families, "consents": consents,
+    }
+
+
+def participant_summary(session: Session, participant: Participant) -> dict[str, Any]:
+    """A participant as a search result row."""
+    return {"participant_id": participant.participant_id, "family_name": participant.family_name,
+            "given_name": participant.given_name, "date_of_birth": participant.date_of_birth, "sex": participant.sex,
+            "nhs_number": participant.nhs_number,
+            "consent_status": consent_service.consent_status(session, participant.id)}
+
+
+def search_participants(session: Session, *, principal: Principal, text: str) -> list[Participant]:
+    """Search by name, NHS number, hospital number or participant id within the caller's scope (audited)."""
+    if len(text.strip()) < 2:
+        raise ValidationFailed("type at least two characters", field="q")
+    found = list(repository.search(session, text=text, trust_scope=principal.trust_scope))
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="participant",
+           summary={"results": [p.participant_id for p in found[:50]]})
+    return found
+
+
+def timeline(session: Session, participant: Participant) -> list[dict[str, Any]]:
+    """The participant's audit events, newest first, for the page's timeline."""
+    from gmc.audit import repository as audit_repository
+
+    events = audit_repository.history(session, entity_type="participant", entity_id=participant.id)
+    return [{"when": e.occurred_at, "actor": e.actor, "verb": e.verb, "summary": e.summary}
+            for e in reversed(events) if e.verb != "read"]
+
+
+def reconsent_worklist(session: Session, *, principal: Principal, today: date | None = None) -> list[Participant]:
+    """Participants in scope consented by a parent or guardian who have reached the re-consent age."""
+    today = today or date.today()
+    try:
+        cutoff = today.replace(year=today.year - consent_service.RECONSENT_AGE)
+    except ValueError:  # 29 February
+        cutoff = date(today.year - consent_service.RECONSENT_AGE, 3, 1)
+    out = []
+    for p in repository.reconsent_candidates(session, born_on_or_before=cutoff, trust_scope=principal.trust_scope):
+        if consent_service.reconsent_due(p, consent_service.current_consent(session, p.id), today):
+            out.append(p)
+    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0101_registry'
 down_revision = '0001_foundation'
 branch_labels = None
@@ -162,6 +161,21 @@ def upgrade() -> None:
     with op.batch_alter_table('hospital_number', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hospital_number_participant_id'), ['participant_id'], unique=False)
 
+    op.create_table('trust_registration',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('trust_id', sa.Integer(), nullable=False),
+    sa.Column('registered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('registered_by', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['participant_id'], ['participant.id'], name=op.f('fk_trust_registration_participant_id_participant')),
+    sa.ForeignKeyConstraint(['trust_id'], ['trust.id'], name=op.f('fk_trust_registration_trust_id_trust')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_trust_registration')),
+    sa.UniqueConstraint('participant_id', 'trust_id', name='uq_trust_registration_participant_trust')
+    )
+    with op.batch_alter_table('trust_registration', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trust_registration_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_trust_registration_trust_id'), ['trust_id'], unique=False)
+
     op.create_table('referral',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('referral_id', sa.String(length=20), nullable=False),
@@ -218,6 +232,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_referral_participant_id'))
 
     op.drop_table('referral')
+    op.drop_table('trust_registration')
     with op.batch_alter_table('hospital_number', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hospital_number_participant_id'))
 

@@ -1,0 +1,216 @@
+"""Registry API: participants, referrals, consent, families, duplicates and eligibility rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from gmc.auth.dependencies import require
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.common.errors import NotFound
+from gmc.db.core import GmcSession
+from gmc.db.dependencies import DB
+from gmc.registry import consent as consent_service
+from gmc.registry import repository, service
+from gmc.registry.schemas import (
+    ConsentIn,
+    FamilyIn,
+    FamilyMemberIn,
+    MergeIn,
+    ParticipantOut,
+    ParticipantSummary,
+    ParticipantUpdate,
+    PersonIn,
+    ReasonIn,
+    ReferralIn,
+    RegistrationOut,
+    RulesIn,
+    WithdrawalIn,
+)
+
+router = APIRouter(prefix="/api", tags=["registry"])
+
+READ = Depends(require(Permission.PARTICIPANT_READ))
+WRITE = Depends(require(Permission.PARTICIPANT_WRITE))
+CONSENT = Depends(require(Permission.CONSENT_WRITE))
+
+
+@router.get("/participants", response_model=list[ParticipantSummary])
+def search_participants(q: str = Query(..., min_length=2), principal: Principal = READ,
+                        db: GmcSession = DB) -> list[ParticipantSummary]:
+    """Finds participants by name, NHS number, hospital number or participant id, within your trusts."""
+    return [ParticipantSummary(**service.participant_summary(db, p))
+            for p in service.search_participants(db, principal=principal, text=q)]
+
+
+@router.post("/participants", response_model=RegistrationOut, status_code=201)
+def register_participant(body: PersonIn, principal: Principal = WRITE, db: GmcSession = DB) -> Any:
+    """Registers a person: 201 when created, 200 when linked to the same person, 409 with candidates to confirm."""
+    person = service.PersonInput(**body.model_dump(exclude={"decision"}))
+    reg = service.register_person(db, principal=principal, person=person, decision=body.decision)
+    out = RegistrationOut(participant=ParticipantOut(**service.participant_detail(db, reg.participant)),
+                          created=reg.created, linked_reason=reg.linked_reason,
+                          possible_duplicates=[service.candidate_summary(c) for c in reg.candidates])
+    if not reg.created:
+        return JSONResponse(out.model_dump(mode="json"), status_code=200)
+    return out
+
+
+@router.get("/participants/{participant_id}", response_model=ParticipantOut)
+def get_participant(participant_id: str, principal: Principal = READ, db: GmcSession = DB) -> ParticipantOut:
+    """A participant with identifiers, referrals, families and consent (the read is audited)."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id)
+    return ParticipantOut(**service.participant_detail(db, p))
+
+
+@router.patch("/participants/{participant_id}", response_model=ParticipantOut)
+def update_participant(participant_id: str, body: ParticipantUpdate, principal: Principal = WRITE,
+                       db: GmcSession = DB) -> ParticipantOut:
+    """Changes demographics; 409 when someone else changed the record since `version`."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    changes = body.model_dump(exclude={"version"}, exclude_unset=True)
+    service.update_participant(db, principal=principal, participant=p, changes=changes, expected_version=body.version)
+    return ParticipantOut(**service.participant_detail(db, p))
+
+
+@router.get("/participants/{participant_id}/timeline")
+def participant_timeline(participant_id: str, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """What happened to a participant's record, newest first."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id)
+    return service.timeline(db, p)
+
+
+@router.post("/participants/{participant_id}/referrals", response_model=ParticipantOut, status_code=201)
+def add_referral(participant_id: str, body: ReferralIn, principal: Principal = WRITE,
+                 db: GmcSession = DB) -> ParticipantOut:
+    """Records a referral and its eligibility decision."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    service.create_referral(db, principal=principal, participant=p, data=service.ReferralInput(**body.model_dump()))
+    return ParticipantOut(**service.participant_detail(db, p))
+
+
+@router.post("/participants/{participant_id}/consents", response_model=ParticipantOut, status_code=201)
+def add_consent(participant_id: str, body: ConsentIn, principal: Principal = CONSENT,
+                db: GmcSession = DB) -> ParticipantOut:
+    """Records a consent on a form version (it supersedes the previous one)."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    service.ensure_consent_forms(db)
+    form = service.require_form(db, body.form_code, body.form_version)
+    consent_service.record_consent(db, actor=principal.actor, participant=p, form=form,
+                                   consented_on=body.consented_on, given_by=body.given_by,
+                                   given_by_name=body.given_by_name, choices=body.choices)
+    return ParticipantOut(**service.participant_detail(db, p))
+
+
+@router.post("/participants/{participant_id}/withdrawal", response_model=ParticipantOut)
+def withdraw(participant_id: str, body: WithdrawalIn, principal: Principal = CONSENT,
+             db: GmcSession = DB) -> ParticipantOut:
+    """Withdraws the participant (no_further_contact or no_further_use), effective everywhere at once."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    consent_service.withdraw(db, actor=principal.actor, participant=p, level=body.level, reason=body.reason)
+    return ParticipantOut(**service.participant_detail(db, p))
+
+
+@router.get("/participants/{participant_id}/consent-check")
+def consent_check(participant_id: str, action: consent_service.ConsentAction, principal: Principal = READ,
+                  db: GmcSession = DB) -> dict[str, Any]:
+    """Whether the participant's consent allows an action now, and why."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    decision = consent_service.is_allowed(db, p.id, action)
+    return {"action": action.value, "allowed": decision.allowed, "reason": decision.reason}
+
+
+@router.post("/families", status_code=201)
+def create_family(body: FamilyIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Starts a family around a proband."""
+    proband = service.view_participant(db, principal=principal, participant_id=body.proband_participant_id,
+                                       audit=False)
+    family = service.create_family(db, principal=principal, proband=proband)
+    return {"family_id": family.family_id, "proband": proband.participant_id}
+
+
+@router.post("/families/{family_id}/members", status_code=201)
+def add_family_member(family_id: str, body: FamilyMemberIn, principal: Principal = WRITE,
+                      db: GmcSession = DB) -> dict[str, Any]:
+    """Adds a relative to a family."""
+    family = repository.get_family(db, family_id)
+    if family is None:
+        raise NotFound(f"no family {family_id}", field="family_id")
+    relative = service.view_participant(db, principal=principal, participant_id=body.participant_id, audit=False)
+    service.add_family_member(db, principal=principal, family=family, participant=relative, relation=body.relation,
+                              affected=body.affected)
+    return {"family_id": family.family_id, "members": len(family.members)}
+
+
+@router.get("/duplicates")
+def duplicates(principal: Principal = WRITE, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """Likely duplicate pairs waiting for a decision."""
+    from gmc.registry.models import Participant
+
+    out = []
+    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
+        a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
+        out.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
+                    "a": service.participant_summary(db, a), "b": service.participant_summary(db, b)})
+    return out
+
+
+@router.post("/duplicates/{candidate_id}/merge")
+def merge_duplicate(candidate_id: int, body: MergeIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Merges a duplicate pair into the chosen survivor (reversible)."""
+    from gmc.registry.models import DuplicateCandidate, Participant
+
+    dup = db.get(DuplicateCandidate, candidate_id)
+    if dup is None or dup.status != "open":
+        raise NotFound(f"no open duplicate candidate {candidate_id}", field="candidate_id")
+    a, b = db.get(Participant, dup.participant_a_id), db.get(Participant, dup.participant_b_id)
+    survivor, merged = (a, b) if a.participant_id == body.survivor_participant_id else (b, a)
+    if survivor.participant_id != body.survivor_participant_id:
+        raise NotFound("the survivor must be one of the pair", field="survivor_participant_id")
+    row = service.merge(db, principal=principal, survivor=survivor, merged=merged, reason=body.reason)
+    return {"merge_id": row.id, "survivor": survivor.participant_id, "merged": merged.participant_id}
+
+
+@router.post("/duplicates/{candidate_id}/reject")
+def reject_duplicate(candidate_id: int, body: ReasonIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Records that a proposed pair are different people."""
+    dup = service.reject_duplicate(db, principal=principal, candidate_id=candidate_id, reason=body.reason)
+    return {"id": dup.id, "status": dup.status}
+
+
+@router.post("/merges/{merge_id}/unmerge")
+def unmerge(merge_id: int, body: ReasonIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Undoes a merge."""
+    row = service.unmerge(db, principal=principal, merge_id=merge_id, reason=body.reason)
+    return {"merge_id": row.id, "unmerged_at": row.unmerged_at.isoformat()}
+
+
+@router.get("/consent-forms")
+def consent_forms(_: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """The active consent forms and the choices each asks."""
+    return [{"code": f.code, "version": f.version, "title": f.title, "audience": f.audience, "choices": f.choices}
+            for f in service.ensure_consent_forms(db)]
+
+
+@router.get("/eligibility/{arm}")
+def eligibility_rules(arm: str, _: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """Every version of an arm's eligibility rules, newest first."""
+    return [{"version": r.version, "active": r.active, "rules": r.rules, "note": r.note, "created_by": r.created_by,
+             "created_at": r.created_at.isoformat()} for r in repository.rule_sets(db, arm)]
+
+
+@router.post("/eligibility/{arm}", status_code=201)
+def publish_eligibility_rules(arm: str, body: RulesIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                              db: GmcSession = DB) -> dict[str, Any]:
+    """Publishes a new version of an arm's rules (admins)."""
+    rule_set = service.publish_rules(db, actor=principal.actor, arm=arm, rules=body.rules, note=body.note)
+    return {"version": rule_set.version}
+
+
+@router.get("/reconsent")
+def reconsent_worklist(principal: Principal = CONSENT, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """Children consented by a parent who have reached 16 and must consent for themselves."""
+    return [service.participant_summary(db, p) for p in service.reconsent_worklist(db, principal=principal)]

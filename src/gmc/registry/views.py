@@ -1,0 +1,310 @@
+"""Registry web pages: search, registration with duplicate check, participant page, worklists, rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gmc.auth.dependencies import require
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.common.errors import DomainError, NotFound, ValidationFailed
+from gmc.common.nav import NavItem, register_nav
+from gmc.common.templating import render
+from gmc.db.core import GmcSession
+from gmc.db.dependencies import DB
+from gmc.organisations.models import Trust
+from gmc.registry import consent as consent_service
+from gmc.registry import eligibility, repository, service
+from gmc.registry.models import DuplicateCandidate, Participant
+
+router = APIRouter(include_in_schema=False)
+
+register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100))
+register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110))
+register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120))
+register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130))
+
+READ = Depends(require(Permission.PARTICIPANT_READ))
+WRITE = Depends(require(Permission.PARTICIPANT_WRITE))
+CONSENT = Depends(require(Permission.CONSENT_WRITE))
+
+
+def _trusts_in_scope(db: GmcSession, principal: Principal) -> list[Trust]:
+    query = db.query(Trust).order_by(Trust.name)
+    if principal.trust_scope is not None:
+        query = query.filter(Trust.id.in_(principal.trust_scope))
+    return query.all()
+
+
+def _attempt(db: GmcSession, action: Callable[[], Any]) -> tuple[Any, DomainError | None]:
+    """Runs a change in a savepoint: on a refused change nothing of it stays, and the page says why."""
+    try:
+        with db.begin_nested():
+            return action(), None
+    except DomainError as exc:
+        return None, exc
+
+
+def _date(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationFailed(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from exc
+
+
+def _back(pid: str, message: str) -> RedirectResponse:
+    return RedirectResponse(f"/participants/{pid}?msg={quote(message)}", status_code=303)
+
+
+@router.get("/participants")
+def participants_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """Search and the most recent registrations."""
+    results, error = None, None
+    if q.strip():
+        results, error = _attempt(db, lambda: service.search_participants(db, principal=principal, text=q))
+    rows = [service.participant_summary(db, p) for p in (results if results is not None else
+                                                          repository.recent(db, trust_scope=principal.trust_scope))]
+    context = {"rows": rows, "q": q, "searched": results is not None,
+               "total": repository.count_participants(db, trust_scope=principal.trust_scope)}
+    if error:
+        context.update(message=error.message, message_kind="error")
+    template = "registry/_results.html" if request.headers.get("hx-request") else "registry/participants.html"
+    return render(request, template, context)
+
+
+@router.get("/participants/new")
+def register_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """The registration form."""
+    return render(request, "registry/register.html", {"trusts": _trusts_in_scope(db, principal), "form": {}})
+
+
+@router.post("/participants/new")
+async def register_submit(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Registers a person; likely matches are shown for the user to choose."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    decision = form.get("decision", "check")
+
+    def _do() -> service.Registration:
+        person = service.PersonInput(
+            family_name=form.get("family_name", ""), given_name=form.get("given_name", ""),
+            date_of_birth=_date(form.get("date_of_birth", ""), "date_of_birth"), sex=form.get("sex", "unknown"),
+            nhs_number=form.get("nhs_number") or None, postcode=form.get("postcode") or None,
+            trust_code=form.get("trust_code") or None, hospital_number=form.get("hospital_number") or None)
+        return service.register_person(db, principal=principal, person=person, decision=decision)
+
+    reg, error = _attempt(db, _do)
+    if error is not None:
+        candidates = getattr(error, "candidates", [])
+        return render(request, "registry/register.html", {
+            "trusts": _trusts_in_scope(db, principal), "form": form, "candidates": candidates,
+            "message": error.message, "message_kind": "error" if not candidates else "info",
+            "error_field": error.field}, status_code=error.status_code)
+    verb = "Registered" if reg.created else f"Linked to the existing record ({reg.linked_reason})"
+    return _back(reg.participant.participant_id, f"{verb}.")
+
+
+def _participant_context(db: GmcSession, principal: Principal, participant: Participant) -> dict[str, Any]:
+    detail = service.participant_detail(db, participant)
+    return {
+        "p": detail, "timeline": service.timeline(db, participant),
+        "forms": service.ensure_consent_forms(db), "choices": consent_service.CHOICES,
+        "trusts": _trusts_in_scope(db, principal), "arms": eligibility.ARMS,
+        "structures": eligibility.FAMILY_STRUCTURES, "relations": [r for r in service.RELATIONS if r != "proband"],
+        "affected_values": service.AFFECTED, "levels": [level.value for level in consent_service.WithdrawalLevel],
+        "given_by": consent_service.GIVEN_BY, "principal": principal,
+        "reconsent_due": consent_service.reconsent_due(participant, consent_service.current_consent(db, participant.id),
+                                                       date.today()),
+    }
+
+
+@router.get("/participants/{participant_id}")
+def participant_page(request: Request, participant_id: str, msg: str = "", principal: Principal = READ,
+                     db: GmcSession = DB) -> Response:
+    """A participant: identifiers, consent, referrals and eligibility, family, timeline."""
+    participant = service.view_participant(db, principal=principal, participant_id=participant_id)
+    context = _participant_context(db, principal, participant)
+    if msg:
+        context.update(message=msg, message_kind="ok")
+    return render(request, "registry/participant.html", context)
+
+
+def _participant_action(request: Request, db: GmcSession, principal: Principal, participant_id: str,
+                        action: Callable[[Participant], Any], done: str) -> Response:
+    participant = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    _, error = _attempt(db, lambda: action(participant))
+    if error is not None:
+        context = _participant_context(db, principal, participant)
+        context.update(message=error.message, message_kind="error")
+        return render(request, "registry/participant.html", context, status_code=error.status_code)
+    return _back(participant.participant_id, done)
+
+
+@router.post("/participants/{participant_id}/referrals")
+async def referral_submit(request: Request, participant_id: str, principal: Principal = WRITE,
+                          db: GmcSession = DB) -> Response:
+    """Adds a referral and shows its eligibility decision."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+
+    def _do(p: Participant) -> None:
+        referral_date = _date(form.get("referral_date", ""), "referral_date")
+        if referral_date is None:
+            raise ValidationFailed("give the referral date", field="referral_date")
+        service.create_referral(db, principal=principal, participant=p, data=service.ReferralInput(
+            trust_code=form.get("trust_code", ""), referring_clinician=form.get("referring_clinician", ""),
+            referral_date=referral_date, programme_arm=form.get("programme_arm", ""),
+            clinical_indication=form.get("clinical_indication", ""),
+            family_structure=form.get("family_structure") or None,
+            prior_tests_completed=form.get("prior_tests_completed") == "true",
+            tumour_sample_expected=form.get("tumour_sample_expected") == "true",
+            germline_sample_expected=form.get("germline_sample_expected") == "true",
+            family_id=form.get("family_id") or None))
+
+    return _participant_action(request, db, principal, participant_id, _do, "Referral recorded.")
+
+
+@router.post("/participants/{participant_id}/consents")
+async def consent_submit(request: Request, participant_id: str, principal: Principal = CONSENT,
+                         db: GmcSession = DB) -> Response:
+    """Records a consent with every choice answered."""
+    form = await request.form()
+
+    def _do(p: Participant) -> None:
+        code, _, version = str(form.get("form", "")).partition("|")
+        consented_on = _date(str(form.get("consented_on", "")), "consented_on")
+        if consented_on is None:
+            raise ValidationFailed("give the date of consent", field="consented_on")
+        choices = {}
+        for choice in consent_service.CHOICES:
+            answer = str(form.get(f"choice_{choice}", ""))
+            if answer not in {"yes", "no"}:
+                raise ValidationFailed(f"answer yes or no to {choice.replace('_', ' ')}", field=choice)
+            choices[choice] = answer == "yes"
+        consent_service.record_consent(db, actor=principal.actor, participant=p,
+                                       form=service.require_form(db, code, version), consented_on=consented_on,
+                                       given_by=str(form.get("given_by", "participant")),
+                                       given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
+
+    return _participant_action(request, db, principal, participant_id, _do, "Consent recorded.")
+
+
+@router.post("/participants/{participant_id}/withdrawal")
+def withdrawal_submit(request: Request, participant_id: str, level: str = Form(...), reason: str = Form(""),
+                      principal: Principal = CONSENT, db: GmcSession = DB) -> Response:
+    """Withdraws the participant at a level."""
+    return _participant_action(
+        request, db, principal, participant_id,
+        lambda p: consent_service.withdraw(db, actor=principal.actor, participant=p, level=level, reason=reason),
+        "Withdrawal recorded: it applies everywhere from now.")
+
+
+@router.post("/participants/{participant_id}/family")
+def family_submit(request: Request, participant_id: str, relative_id: str = Form(""), relation: str = Form(""),
+                  affected: str = Form("unknown"), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Starts this participant's family, or adds a relative to it."""
+
+    def _do(p: Participant) -> None:
+        families = repository.families_of(db, p.id)
+        family = families[0] if families else service.create_family(db, principal=principal, proband=p)
+        if relative_id.strip():
+            relative = service.view_participant(db, principal=principal, participant_id=relative_id.strip().upper(),
+                                                audit=False)
+            service.add_family_member(db, principal=principal, family=family, participant=relative,
+                                      relation=relation, affected=affected)
+
+    return _participant_action(request, db, principal, participant_id, _do, "Family updated.")
+
+
+@router.get("/duplicates")
+def duplicates_page(request: Request, msg: str = "", principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Likely duplicate pairs side by side, with merge and reject."""
+    pairs = []
+    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
+        a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
+        pairs.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
+                      "a": service.participant_detail(db, a), "b": service.participant_detail(db, b)})
+    context: dict[str, Any] = {"pairs": pairs}
+    if msg:
+        context.update(message=msg, message_kind="ok")
+    return render(request, "registry/duplicates.html", context)
+
+
+@router.post("/duplicates/{candidate_id}")
+def duplicate_decide(request: Request, candidate_id: int, action: str = Form(...), survivor: str = Form(""),
+                     reason: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Merges a pair into the chosen survivor, or records that they are different people."""
+
+    def _do() -> str:
+        if not reason.strip():
+            raise ValidationFailed("give a reason", field="reason")
+        if action == "reject":
+            service.reject_duplicate(db, principal=principal, candidate_id=candidate_id, reason=reason)
+            return "Recorded as different people."
+        dup = db.get(DuplicateCandidate, candidate_id)
+        if dup is None or dup.status != "open":
+            raise NotFound(f"no open duplicate candidate {candidate_id}")
+        a, b = db.get(Participant, dup.participant_a_id), db.get(Participant, dup.participant_b_id)
+        keep, drop = (a, b) if a.participant_id == survivor else (b, a)
+        service.merge(db, principal=principal, survivor=keep, merged=drop, reason=reason)
+        return f"Merged {drop.participant_id} into {keep.participant_id}."
+
+    done, error = _attempt(db, _do)
+    if error is not None:
+        return RedirectResponse(f"/duplicates?msg={quote('Not done: ' + error.message)}", status_code=303)
+    return RedirectResponse(f"/duplicates?msg={quote(done)}", status_code=303)
+
+
+@router.get("/reconsent")
+def reconsent_page(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> Response:
+    """Children consented by a parent who have turned 16."""
+    rows = [service.participant_summary(db, p) for p in service.reconsent_worklist(db, principal=principal)]
+    return render(request, "registry/reconsent.html", {"rows": rows})
+
+
+@router.get("/eligibility")
+def eligibility_page(request: Request, msg: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """The active eligibility rules of each arm, their versions, and (for admins) editing."""
+    _attempt(db, lambda: service.ensure_rule_sets(db, actor=principal.actor))
+    context: dict[str, Any] = {"arms": {arm: repository.rule_sets(db, arm) for arm in eligibility.ARMS},
+                               "structures": eligibility.FAMILY_STRUCTURES,
+                               "can_edit": principal.has(Permission.USERS_MANAGE)}
+    if msg:
+        context.update(message=msg, message_kind="ok")
+    return render(request, "registry/eligibility.html", context)
+
+
+@router.post("/eligibility/rare_disease/conditions")
+async def eligibility_condition_submit(request: Request, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                                       db: GmcSession = DB) -> Response:
+    """Adds or removes an approved rare condition, publishing a new rules version."""
+    form = await request.form()
+    name = str(form.get("name", "")).strip()
+    action = str(form.get("action", "add"))
+    structures = [str(s) for s in form.getlist("structures")]
+
+    def _do() -> str:
+        if not name:
+            raise ValidationFailed("name the condition", field="name")
+        current = repository.active_rule_set(db, "rare_disease")
+        rules = dict(current.rules) if current else dict(eligibility.DEFAULT_RARE_RULES)
+        conditions = dict(rules.get("conditions", {}))
+        if action == "remove":
+            if name not in conditions:
+                raise NotFound(f"{name!r} is not on the list", field="name")
+            del conditions[name]
+        else:
+            conditions[name] = structures
+        service.publish_rules(db, actor=principal.actor, arm="rare_disease", rules={**rules, "conditions": conditions},
+                              note=f"{action} {name}")
+        return f"{'Removed' if action == 'remove' else 'Added'} {name}: new rules version published."
+
+    done, error = _attempt(db, _do)
+    text = done if error is None else f"Not changed: {error.message}"
+    return RedirectResponse(f"/eligibility?msg={quote(text)}", status_code=303)
