@@ -712,9 +712,8 @@ def _date_or_none(value: str | None) -> date | None:
 def import_phenopacket_json(session: Session, caller: Caller, document: dict[str, Any] | str,
                             source: str = "api") -> ImportSummary:
     """Reads, validates and imports one phenopacket document (errors name the JSON element)."""
-    ontology = get_ontology()
     try:
-        data = pp.read_phenopacket(document, known_term=lambda t: t in ontology or pp.HPO_ID.match(t) is not None)
+        data = pp.read_phenopacket(document)
     except pp.PhenopacketError as exc:
         raise PhenotypeImportError(source, [(source, path, message) for path, message in exc.problems]) from exc
     return import_phenopackets(session, caller, [(source, data)])
