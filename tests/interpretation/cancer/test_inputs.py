@@ -155,3 +155,18 @@ def test_mutect2_style_tumour_normal_vcf(tmp_path: Path):
     variant = variants[0]
     assert (variant.tumour_vaf, variant.tumour_depth, variant.normal_vaf, variant.normal_depth) == (
         pytest.approx(0.4), 50, 0.0, 40)
+
+
+def test_sites_only_variant_list_is_accepted_without_vaf_filters(tmp_path: Path, refdata_dir: Path):
+    from gmc.interpretation.cancer.files import interpret_somatic_files
+    from gmc.interpretation.cancer.somatic import SomaticSettings
+
+    path = tmp_path / "sites.vcf"
+    path.write_text("##fileformat=VCFv4.2\n##contig=<ID=3,length=198295559>\n"
+                    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                    "3\t179234297\t.\tA\tG\t.\tPASS\t.\n")
+    with pytest.raises(SomaticInputError, match="no tumour VAF"):
+        read_somatic_vcf(path)
+    result = interpret_somatic_files(tumour_type="BRCA", vcf=path, refdata=refdata_dir,
+                                     settings=SomaticSettings(min_tumour_vaf=0, min_tumour_depth=0))
+    assert [(f["gene"], f["protein_change"], f["tier"]) for f in result["findings"]] == [("PIK3CA", "H1047R", "I")]

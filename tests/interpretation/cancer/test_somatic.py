@@ -105,3 +105,14 @@ def test_somatic_command_reports_germline_input_clearly(benchmarks_dir: Path, tm
     assert result.exit_code == 2
     assert "germline VCF" in result.output
     assert not out.exists()
+
+
+def test_untiered_variants_are_listed_with_their_oncogenicity(kb):
+    silent = SomaticVariant("1", 69134, "A", "G", gene="OR4F5", consequences=("synonymous_variant",),
+                            hgvs_p="p.Ala10=", tumour_vaf=0.3, tumour_depth=50)
+    result = interpret_somatic(kb, [silent], "BRCA")
+    assert result["findings"] == []
+    unreported = result["unreported_variants"]
+    assert [(u["gene"], u["tier"], u["oncogenicity"]["class"]) for u in unreported] == [
+        ("OR4F5", None, "Likely Benign")]
+    assert result["counts"]["not_reported_noncoding_or_silent"] == 1

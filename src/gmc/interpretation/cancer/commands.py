@@ -43,6 +43,8 @@ def somatic(
     tmb_count: str = typer.Option("coding_and_silent", "--tmb-count",
                                   help="coding_and_silent, coding_non_silent or missense_only."),
     include_non_pass: bool = typer.Option(False, "--include-non-pass", help="Keep records whose FILTER is not PASS."),
+    list_unreported: bool = typer.Option(True, "--list-unreported/--no-unreported",
+                                         help="List untiered silent/non-coding variants with their oncogenicity."),
     vcf_build: str | None = typer.Option(None, "--vcf-build",
                                          help="Build of a VCF without ##contig lengths (GRCh37 is lifted)."),
 ) -> None:
@@ -55,7 +57,7 @@ def somatic(
 
     settings = SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth,
                                max_normal_vaf=max_normal_vaf, tmb_territory_mb=tmb_territory_mb,
-                               tmb_count_mode=tmb_count)
+                               tmb_count_mode=tmb_count, list_unreported=list_unreported)
     try:
         result = interpret_somatic_files(
             tumour_type=tumour_type, vcf=vcf, maf=maf, maf_sample=maf_sample, maf_build=maf_build, cna=cna,

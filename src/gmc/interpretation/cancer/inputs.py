@@ -241,7 +241,10 @@ def read_somatic_vcf(
     if tumour_af_tag or tumour_dp_tag or declared & tumour_specific:
         report.somatic_markers.append("tumour VAF/depth keys " + ", ".join(
             f"{s}/{k}" for s, k in sorted(declared & (tumour_specific | set(af_keys[:1]) | set(dp_keys[:1])))))
-    if len(samples) <= 1 and not report.somatic_markers:
+    if not samples:
+        # A sites-only list of somatic variants: no genotypes to judge; VAF filters need --min-tumour-vaf 0.
+        report.somatic_markers.append("sites-only variant list (no sample columns)")
+    if len(samples) == 1 and not report.somatic_markers:
         raise GermlineVcfError(
             f"{path.name}: this looks like a germline VCF, not tumour-normal somatic calls: "
             f"{len(samples)} sample column and no somatic marker. " + _EXPECTED)

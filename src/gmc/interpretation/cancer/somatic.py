@@ -33,6 +33,8 @@ class SomaticSettings:
     tmb_territory_mb: float = DEFAULT_TERRITORY_MB
     tmb_count_mode: str = "coding_and_silent"
     #: Copy-number calls: total copies >= n_copy_gain is an amplification, 0 a deletion; or log2 thresholds.
+    #: List the untiered (silent/non-coding) variants in the result with their oncogenicity.
+    list_unreported: bool = True
     n_copy_gain: int = 6
     log2_gain: float = 0.8
     log2_loss: float = -1.0
@@ -67,6 +69,14 @@ class Finding:
     tumour_depth: int | None = None
     input_position: str | None = None
     alteration: str | None = None
+
+
+def _brief(finding: Finding) -> dict[str, object]:
+    """The short form of an unreported variant."""
+    return {"chrom": finding.chrom, "pos": finding.pos, "ref": finding.ref, "alt": finding.alt,
+            "gene": finding.gene, "hgvs_c": finding.hgvs_c, "hgvs_p": finding.hgvs_p,
+            "consequences": finding.consequences, "tier": None, "tier_reason": finding.tier_reason,
+            "oncogenicity": finding.oncogenicity}
 
 
 def passes_filters(variant: SomaticVariant, settings: SomaticSettings) -> bool:
@@ -217,7 +227,7 @@ def interpret_somatic(
     tumour = kb.oncotree.get(tumour_type)
     kept = [variant for variant in variants if passes_filters(variant, settings)]
     findings = [interpret_variant(kb, variant, tumour.code) for variant in kept]
-    not_reported = sum(1 for finding in findings if finding.tier is None)
+    unreported = [finding for finding in findings if finding.tier is None]
     findings = [finding for finding in findings if finding.tier is not None]
     structural: list[Finding] = []
     if segments:
@@ -242,12 +252,15 @@ def interpret_somatic(
     return {
         "tumour_type": {"code": tumour.code, "name": tumour.name, "lineage": kb.oncotree.ancestors(tumour.code)},
         "findings": [asdict(finding) for finding in findings],
+        #: Variants that passed the filters but carry no tier (silent/non-coding without clinical evidence),
+        #: kept with their oncogenicity so every input variant can be traced.
+        "unreported_variants": [_brief(finding) for finding in unreported] if settings.list_unreported else [],
         #: Copy-number changes and fusions with clinical evidence (tiers I-II); oncogenicity does not apply.
         "structural_findings": [asdict(finding) for finding in structural],
         "tmb": tmb.as_dict(),
         "counts": {
             "input_variants": len(variants), "passed_filters": len(kept),
-            "filtered_out": len(variants) - len(kept), "not_reported_noncoding_or_silent": not_reported,
+            "filtered_out": len(variants) - len(kept), "not_reported_noncoding_or_silent": len(unreported),
             "by_tier": {tier: tiers.get(tier, 0) for tier in ("I", "II", "III", "IV")},
             "structural_by_tier": dict(Counter(finding.tier for finding in structural)),
         },
