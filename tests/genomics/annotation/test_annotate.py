@@ -107,3 +107,34 @@ def test_bulk_path_matches_the_per_allele_path(benchmarks_dir: Path, grch38_no_f
             batch.chrom[i], int(batch.pos[i]), batch.ref[i], batch.alt[i], grch38_no_fasta, lookups=False
         )
         assert {c: single[c] for c in _CONSEQUENCE_COLUMNS} == {c: row[c] for c in _CONSEQUENCE_COLUMNS}
+
+
+def test_cli_frequencies_from_info_and_a_sites_file(refdata_dir: Path, tmp_path: Path):
+    sites = refdata_dir / "frequencies/vep84_testcache_chr21_popfreq_GRCh38.snv.vcf.gz"
+    known = next(v for v in VCF(str(sites)) if (v.INFO.get("EUR") or 0) > 0.1)
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr21,length=46709983>\n"
+        '##INFO=<ID=gnomAD_AF,Number=A,Type=Float,Description="gnomAD AF">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    )
+    records = [
+        "chr21\t8522400\t.\tA\tG\t50\tPASS\tgnomAD_AF=0.0125",
+        f"chr21\t{known.POS}\t.\t{known.REF}\t{known.ALT[0]}\t50\tPASS\t.",
+        "chr21\t8522401\t.\tC\tT\t50\tPASS\t.",
+    ]
+    source = tmp_path / "small.vcf"
+    source.write_text(header + "\n".join(records) + "\n")
+    out = tmp_path / "small.tsv"
+    _run("annotate", str(source), "--out", str(out), "--frequencies", str(sites), "--frequency-key", "EUR")
+    lines = [line.split("\t") for line in out.read_text().splitlines() if not line.startswith("##")]
+    rows = [dict(zip(lines[0], line, strict=True)) for line in lines[1:]]
+    assert float(rows[0]["gnomad_af"]) == pytest.approx(0.0125) and rows[0]["af_source"] == "INFO/gnomAD_AF"
+    assert float(rows[1]["gnomad_af"]) == pytest.approx(known.INFO["EUR"], rel=1e-5)
+    assert rows[1]["af_source"] == sites.name
+    assert rows[2]["gnomad_af"] == "" and rows[2]["af_source"] == ""
+
+
+def test_cli_refuses_a_build_mismatch(benchmarks_dir: Path, tmp_path: Path):
+    source = benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"
+    result = CliRunner().invoke(app, ["annotate", str(source), "--out", str(tmp_path / "o.tsv"), "--build", "GRCh38"])
+    assert result.exit_code == 2 and "GRCh37 but GRCh38 was expected" in result.output
