@@ -274,6 +274,20 @@ def generate(
     while len(people) < n_people_target:
         postcode, trust, family = g.postcode(), r.choice(trusts), g.family_name()
         kind = r.random()
+        if kind < 0.02 and people:
+            # Namesake: an unrelated person with the same forename and surname as someone already generated,
+            # born in the same or a nearby year half the time (same-name different people).
+            other = r.choice(people)
+            if other.date_of_birth.year < 2008:
+                near = r.random() < 0.5
+                dob = (
+                    date(other.date_of_birth.year + r.randint(-1, 1), r.randint(1, 12), r.randint(1, 28))
+                    if near
+                    else g.dob(18, 95)
+                )
+                if dob != other.date_of_birth:
+                    add_person(other.family_name, other.given_name, dob, other.sex, postcode, trust)
+                    continue
         if kind < 0.35:
             sex = r.choice("MF")
             add_person(family, g.given(sex), g.dob(18, 95), sex, postcode, trust)

@@ -75,6 +75,16 @@ def main() -> None:
     )
 
     predicted_pairs = same_person_pairs(result.person_ids)
+    position = {r["record_id"]: i for i, r in enumerate(records)}
+    queued = {
+        tuple(sorted((position[v.record_id], position[v.other_record_id]))) for v in result.possible_pairs
+    }
+    missed = same_person_pairs(truth) - predicted_pairs
+    queued_true = sum(1 for i, j in queued if truth[i] == truth[j])
+    print(
+        f"review queue: {len(queued)} pairs, {queued_true} of them true; "
+        f"{len(missed & queued)} of the {len(missed)} missed pairs are in it"
+    )
     missed_by_error: Counter[str] = Counter()
     total_by_error: Counter[str] = Counter()
     for i, j in same_person_pairs(truth):

@@ -211,5 +211,14 @@ def test_generated_set_contains_the_hard_negatives(generator: ModuleType) -> Non
         for a, b in combinations(group, 2)
         if a.given_name == b.given_name and a.date_of_birth != b.date_of_birth
     )
-    assert twins >= 5 and juniors >= 5
+    by_name: dict[tuple, list] = defaultdict(list)
+    for p in people:
+        by_name[(p.given_name, p.family_name)].append(p)
+    namesakes_near_in_age = sum(
+        1
+        for group in by_name.values()
+        for a, b in combinations(group, 2)
+        if a.postcode != b.postcode and abs(a.date_of_birth.year - b.date_of_birth.year) <= 1
+    )
+    assert twins >= 5 and juniors >= 5 and namesakes_near_in_age >= 5
     assert all(r["nhs_number"] == "" or r["nhs_number"].startswith("999") for r in generated.records)
