@@ -239,3 +239,12 @@ def shipment_by_reference(session: Session, reference: str) -> Shipment | None:
 def shipment_count(session: Session) -> int:
     """How many shipments exist (for the next reference number)."""
     return session.execute(select(func.count(Shipment.id))).scalar_one()
+
+
+def lineage_rows(session: Session, scope: Scope) -> Sequence[tuple[int, int | None, str, str, str]]:
+    """(id, parent id, barcode, trust code, origin type) of every sample in scope."""
+    from gmc.organisations.models import Trust
+
+    stmt = (select(Sample.id, Sample.parent_id, Sample.barcode, Trust.code, Sample.origin_type_code)
+            .join(Trust, Trust.id == Sample.trust_id))
+    return session.execute(scoped(stmt, scope)).all()  # type: ignore[return-value]

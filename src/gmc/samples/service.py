@@ -36,7 +36,9 @@ from gmc.samples.models import (
     StorageBox,
     StorageUnit,
 )
+from gmc.samples.printing import Label, ManifestLine
 from gmc.samples.qc import METRICS, QcThreshold, evaluate
+from gmc.samples.turnaround import Overdue, SampleClock, overdue
 
 S = SampleState
 _BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,39}$")
@@ -729,3 +731,168 @@ def participant_label(session: Session, sample: Sample) -> str:
     """The programme participant id to show for a sample (never a name or NHS number)."""
     participant = session.get(Participant, sample.participant_id)
     return participant.participant_id if participant else "?"
+
+
+# Turnaround -----------------------------------------------------------------------------------------
+
+def turnaround_clocks(session: Session, principal: Principal) -> list[SampleClock]:
+    """One clock per specimen in scope: the first time it or any derivative entered each state."""
+    rows = repo.lineage_rows(session, scope_of(principal))
+    parent = {r[0]: r[1] for r in rows}
+    info = {r[0]: r for r in rows}
+
+    def root(sample_id: int) -> int:
+        seen = set()
+        while parent.get(sample_id) is not None and sample_id not in seen:
+            seen.add(sample_id)
+            sample_id = parent[sample_id]  # type: ignore[assignment]
+        return sample_id
+
+    entered: dict[int, dict[str, datetime]] = {}
+    for sample_id, _parent, state, at in repo.state_entries(session, scope_of(principal)):
+        clock = entered.setdefault(root(sample_id), {})
+        at = as_utc(at)  # type: ignore[arg-type]
+        if state not in clock or at < clock[state]:
+            clock[state] = at
+    return [SampleClock(info[r][2], info[r][3], info[r][4], states) for r, states in entered.items() if r in info]
+
+
+def target_table(session: Session) -> dict[tuple[str, str | None], float]:
+    """The overdue targets as (state, sample type or None) -> days."""
+    return {(t.state, t.sample_type_code): t.max_days for t in repo.turnaround_targets(session)}
+
+
+def overdue_worklist(session: Session, principal: Principal, now: datetime | None = None) -> list[Overdue]:
+    """Samples in scope waiting in a state longer than its target, most overdue first."""
+    targets = target_table(session)
+    states = sorted({state for state, _ in targets})
+    waiting = [(s.barcode, s.state, s.origin_type_code, s.state_changed_at)
+               for s in repo.samples_in_states(session, scope_of(principal), states)]
+    return overdue(waiting, targets, now or utcnow())
+
+
+def set_target(session: Session, principal: Principal, *, state: str, max_days: float,
+               sample_type: str | None = None) -> None:
+    """Sets (or changes) how many days a sample may wait in a state."""
+    from gmc.samples.models import TurnaroundTarget
+
+    parse_state(state, field="state")
+    if max_days <= 0:
+        raise ValidationFailed("the target must be a positive number of days", field="max_days")
+    if sample_type and repo.sample_type(session, sample_type) is None:
+        raise ValidationFailed(f"unknown sample type {sample_type!r}", field="sample_type")
+    existing = next((t for t in repo.turnaround_targets(session)
+                     if t.state == state and t.sample_type_code == (sample_type or None)), None)
+    before = existing.max_days if existing else None
+    if existing is None:
+        session.add(TurnaroundTarget(state=state, sample_type_code=sample_type or None, max_days=max_days))
+    else:
+        existing.max_days = max_days
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="turnaround_target",
+           entity_id=f"{state}:{sample_type or '*'}", summary={"max_days": [before, max_days]})
+
+
+def set_qc_rule(session: Session, principal: Principal, *, sample_type: str, metric: str,
+                minimum: float | None, maximum: float | None) -> None:
+    """Sets (or changes) a QC threshold for a sample type."""
+    from gmc.samples.models import QcRule
+
+    if repo.sample_type(session, sample_type) is None:
+        raise ValidationFailed(f"unknown sample type {sample_type!r}", field="sample_type")
+    if metric not in METRICS:
+        raise ValidationFailed(f"unknown QC metric {metric!r}", field="metric")
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise ValidationFailed("the minimum is above the maximum", field="minimum")
+    rule = next((r for r in repo.qc_rules(session, sample_type) if r.metric == metric), None)
+    before = None if rule is None else [rule.minimum, rule.maximum]
+    if rule is None:
+        session.add(QcRule(sample_type_code=sample_type, metric=metric, minimum=minimum, maximum=maximum))
+    else:
+        rule.minimum, rule.maximum = minimum, maximum
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="qc_rule",
+           entity_id=f"{sample_type}:{metric}", summary={"bounds": [before, [minimum, maximum]]})
+
+
+# Import, export, labels and manifests ---------------------------------------------------------------
+
+def import_specimens(session: Session, principal: Principal, text: str, *, source: str = "upload") -> list[Sample]:
+    """Imports collected specimens from CSV: every row is checked; one bad row refuses the whole file."""
+    from gmc.common.errors import DomainError
+    from gmc.organisations.models import Trust
+    from gmc.samples.csvio import RowProblem, SampleCsvError, parse_import
+
+    rows = parse_import(text, source=source)
+    taken = repo.existing_barcodes(session, [r.barcode for r in rows])
+    trusts = {t.code: t.id for t in session.query(Trust).all()}
+    problems: list[RowProblem] = []
+    made: list[Sample] = []
+    for row in rows:
+        if row.barcode in taken:
+            problems.append(RowProblem(row.line, "barcode", f"duplicate barcode {row.barcode}: already in gmc"))
+            continue
+        if row.trust_code not in trusts:
+            problems.append(RowProblem(row.line, "trust_code", f"unknown trust {row.trust_code}"))
+            continue
+        try:
+            with session.begin_nested():
+                made.append(register_specimen(session, principal, NewSpecimen(
+                    barcode=row.barcode, sample_type=row.sample_type, participant_id=row.participant_id,
+                    trust_id=trusts[row.trust_code], collected_at=row.collected_at, collected_by=row.collected_by,
+                    referral_id=row.referral_id, tumour_site=row.tumour_site, tumour_histology=row.tumour_histology,
+                    tumour_content_pct=row.tumour_content_pct, volume_ul=row.volume_ul)))
+        except DomainError as exc:
+            problems.append(RowProblem(row.line, exc.field or "row", exc.message))
+    if problems:
+        raise SampleCsvError(problems, source=source)
+    record(session, actor=principal.actor, verb=AuditVerb.IMPORT, entity_type="sample",
+           summary={"source": source, "rows": len(made)})
+    return made
+
+
+def export_rows(session: Session, principal: Principal) -> list[dict[str, object]]:
+    """Every sample in scope as a flat row for CSV export (participant by programme id only)."""
+    from gmc.organisations.models import Trust
+
+    samples = repo.samples_for_export(session, scope_of(principal))
+    barcodes = {s.id: s.barcode for s in samples}
+    trusts = {t.id: t.code for t in session.query(Trust).all()}
+    participants = {p.id: p.participant_id for p in session.query(Participant).filter(
+        Participant.id.in_({s.participant_id for s in samples}))} if samples else {}
+    referrals = {r.id: r.referral_id for r in session.query(Referral).filter(
+        Referral.id.in_({s.referral_id for s in samples if s.referral_id}))} if samples else {}
+    out = []
+    for s in samples:
+        out.append({"barcode": s.barcode, "participant_id": participants.get(s.participant_id),
+                    "referral_id": referrals.get(s.referral_id) if s.referral_id else None,
+                    "trust_code": trusts.get(s.trust_id), "sample_type": s.sample_type_code, "kind": s.kind,
+                    "tissue": s.tissue, "parent_barcode": barcodes.get(s.parent_id) if s.parent_id else None,
+                    "state": s.state, "state_changed_at": as_utc(s.state_changed_at).isoformat(),
+                    "collected_at": as_utc(s.collected_at).isoformat(), "collected_by": s.collected_by,
+                    "tumour_site": s.tumour_site, "tumour_histology": s.tumour_histology,
+                    "tumour_content_pct": s.tumour_content_pct, "location": location_of(s), "version": s.version})
+    record(session, actor=principal.actor, verb=AuditVerb.EXPORT, entity_type="sample",
+           summary={"rows": len(out)})
+    return out
+
+
+def labels_for(session: Session, principal: Principal, barcodes: list[str]) -> list[Label]:
+    """Label data for the given barcodes (each must be in scope)."""
+    out = []
+    for code in barcodes:
+        sample = get_sample(session, principal, code)
+        out.append(Label(sample.barcode, participant_label(session, sample), sample.sample_type_code,
+                         as_utc(sample.collected_at).strftime("%Y-%m-%d")))
+    return out
+
+
+def manifest_lines(session: Session, principal: Principal, shipment: Shipment) -> list[ManifestLine]:
+    """The manifest rows of a shipment the caller may see."""
+    lines = []
+    for item in visible_items(shipment, principal):
+        if not item.on_manifest or item.sample is None:
+            continue
+        s = item.sample
+        lines.append(ManifestLine(s.barcode, participant_label(session, s), s.sample_type_code, s.tissue, s.state,
+                                  as_utc(s.collected_at).strftime("%Y-%m-%d"),
+                                  as_utc(item.received_at).strftime("%Y-%m-%d %H:%M") if item.received_at else ""))
+    return lines

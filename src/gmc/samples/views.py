@@ -1,0 +1,353 @@
+"""Sample pages: list and import, scanning station, sample page, storage, shipments, worklists, turnaround."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from gmc.audit import repository as audit_repository
+from gmc.auth.dependencies import require
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.common.errors import DomainError
+from gmc.common.nav import NavItem, register_nav
+from gmc.common.templating import render
+from gmc.db.core import GmcSession
+from gmc.db.dependencies import DB
+from gmc.samples import printing, service
+from gmc.samples import repository as repo
+from gmc.samples.layout import all_positions, position_label
+from gmc.samples.lifecycle import STATE_LABELS, SampleState, allowed_next
+from gmc.samples.models import Sample
+from gmc.samples.qc import METRIC_LABELS, METRICS
+from gmc.samples.turnaround import STEPS, bar_chart_svg, turnaround
+
+router = APIRouter(include_in_schema=False)
+
+register_nav(NavItem("Samples", "/samples", Permission.SAMPLE_READ, order=200))
+register_nav(NavItem("Scan", "/samples/scan", Permission.SAMPLE_WRITE, order=201))
+register_nav(NavItem("Storage", "/samples/storage", Permission.SAMPLE_READ, order=202))
+register_nav(NavItem("Shipments", "/samples/shipments", Permission.SAMPLE_READ, order=203))
+register_nav(NavItem("Worklists", "/samples/worklists", Permission.SAMPLE_READ, order=204))
+register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ, order=205))
+
+READ = Depends(require(Permission.SAMPLE_READ))
+WRITE = Depends(require(Permission.SAMPLE_WRITE))
+
+#: Actions offered at the scanning station.
+SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "store": "Put away in a box",
+                "retrieve": "Retrieve from storage", "sequenced": "Sequencing confirmed",
+                "data_received": "Sequencing data received", "archived": "Archive",
+                "returned_to_sender": "Return to sender"}
+
+
+def _base(request: Request) -> dict[str, object]:
+    return {"state_labels": {s.value: label for s, label in STATE_LABELS.items()}}
+
+
+@router.get("/samples")
+def samples_page(request: Request, q: str = "", state: str = "", principal: Principal = READ,
+                 db: GmcSession = DB) -> Response:
+    """Samples in your trusts with search, export and CSV import."""
+    samples = repo.search_samples(db, principal.trust_scope, text=q, state=state)
+    if q and len(samples) == 1 and samples[0].barcode == q.strip():
+        return RedirectResponse(f"/samples/{samples[0].barcode}", status_code=303)
+    return render(request, "samples/list.html", {**_base(request), "samples": samples, "q": q, "state": state,
+                                                 "states": list(SampleState)})
+
+
+@router.post("/samples/import")
+async def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
+                      db: GmcSession = DB) -> Response:
+    """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
+    text = (await file.read()).decode("utf-8", errors="replace")
+    ctx = {**_base(request), "samples": [], "q": "", "state": "", "states": list(SampleState)}
+    try:
+        with db.begin_nested():
+            made = service.import_specimens(db, principal, text, source=file.filename or "upload")
+    except DomainError as exc:
+        problems = [str(p) for p in getattr(exc, "problems", [])]
+        return render(request, "samples/list.html", {**ctx, "message": exc.message, "message_kind": "error",
+                                                     "problems": problems}, status_code=exc.status_code)
+    ctx["samples"] = made
+    return render(request, "samples/list.html", {**ctx, "message": f"Imported {len(made)} samples.",
+                                                 "message_kind": "ok"}, status_code=201)
+
+
+# Scanning station ---------------------------------------------------------------------------------
+
+@router.get("/samples/scan")
+def scan_page(request: Request, action: str = "receive", _: Principal = WRITE) -> Response:
+    """The scanning station: an always-focused field that a keyboard-wedge scanner fills and submits."""
+    return render(request, "samples/scan.html", {"actions": SCAN_ACTIONS, "action": action, "box": "",
+                                                 "position": "", "result": None})
+
+
+def _do_scan(db: GmcSession, principal: Principal, action: str, barcode: str, box: str, position: str) -> Sample:
+    if action == "lookup":
+        return service.get_sample(db, principal, barcode)
+    if action == "receive":
+        return service.receive(db, principal, barcode)
+    if action == "store":
+        return service.put_away(db, principal, barcode, box_barcode=box, position=position)
+    if action == "retrieve":
+        return service.retrieve(db, principal, barcode)
+    if action in SCAN_ACTIONS:
+        return service.transition(db, principal, barcode, action)
+    raise DomainError(f"unknown scanning action {action!r}")
+
+
+def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
+    """The next free position after the one just filled, so a tray can be scanned straight in."""
+    box = repo.box_by_barcode(db, box_barcode)
+    if box is None:
+        return after
+    taken = {(s.box_row, s.box_col) for s in repo.box_contents(db, box.id)}
+    for row, col in all_positions(box.rows, box.cols):
+        if (row, col) not in taken:
+            return position_label(row, col)
+    return ""
+
+
+@router.post("/samples/scan")
+def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("lookup"), box: str = Form(""),
+                position: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Applies the chosen action to the scanned barcode; errors change nothing and are shown in red."""
+    template = "samples/_scan_result.html" if request.headers.get("hx-request") else "samples/scan.html"
+    ctx: dict[str, object] = {"actions": SCAN_ACTIONS, "action": action, "box": box, "position": position}
+    try:
+        with db.begin_nested():
+            sample = _do_scan(db, principal, action, barcode, box, position)
+        ctx["result"] = {"ok": True, "barcode": sample.barcode, "state": sample.state,
+                         "location": service.location_of(sample), "action": SCAN_ACTIONS.get(action, action)}
+        if action == "store":
+            ctx["position"] = _next_position(db, box, position)
+        status = 200
+    except DomainError as exc:
+        ctx["result"] = {"ok": False, "barcode": barcode.strip(), "message": exc.message}
+        status = exc.status_code
+    return render(request, template, ctx, status_code=status)
+
+
+# Sample page --------------------------------------------------------------------------------------
+
+def _tree(db: GmcSession, root: Sample) -> list[tuple[int, Sample]]:
+    """The lineage as (depth, sample) in display order."""
+    children = repo.descendants_by_parent(db, root.id)
+    out: list[tuple[int, Sample]] = []
+
+    def walk(node: Sample, depth: int) -> None:
+        out.append((depth, node))
+        for child in children.get(node.id, []):
+            walk(child, depth + 1)
+
+    walk(root, 0)
+    return out
+
+
+def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dict[str, object]:
+    root = sample
+    while root.parent_id is not None:
+        parent = db.get(Sample, root.parent_id)
+        if parent is None:
+            break
+        root = parent
+    return {
+        "sample": sample, "participant": service.participant_label(db, sample),
+        "location": service.location_of(sample), "tree": _tree(db, root),
+        "events": repo.events_of(db, sample.id),
+        "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
+        "qc_results": repo.qc_results_of(db, sample.id), "next_states": allowed_next(sample.state),
+        "metrics": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
+        "datamatrix": Markup(printing.datamatrix_svg(sample.barcode).split("?>", 1)[-1]),
+        "thresholds": service.thresholds_for(db, sample), "can_write": principal.has(Permission.SAMPLE_WRITE),
+        "state_labels": {s.value: label for s, label in STATE_LABELS.items()},
+    }
+
+
+@router.post("/samples/{barcode}/action")
+async def sample_action(request: Request, barcode: str, principal: Principal = WRITE,
+                        db: GmcSession = DB) -> Response:
+    """Applies a form on the sample page (transition, extract, QC, store, retrieve, destroy)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    what = form.get("what", "")
+    version = int(form["version"]) if form.get("version", "").isdigit() else None
+    message, target = "", barcode
+    try:
+        with db.begin_nested():
+            if what == "transition":
+                service.transition(db, principal, barcode, form.get("to_state", ""), expected_version=version,
+                                   note=form.get("note", ""))
+                message = f"Sample {barcode} is now {form.get('to_state')}."
+            elif what == "extract":
+                child = service.extract(db, principal, barcode, new_barcode=form.get("new_barcode", ""),
+                                        method=form.get("method", ""), kit_lot=form.get("kit_lot", ""),
+                                        volume_ul=float(form["volume_ul"]) if form.get("volume_ul") else None)
+                message, target = f"Extracted {child.barcode} from {barcode}.", child.barcode
+            elif what == "qc":
+                values = {k: form.get(k) for k in METRICS if form.get(k)}
+                result = service.record_qc(db, principal, barcode, values, expected_version=version)
+                message = "QC passed." if result.passed else "QC failed: " + "; ".join(result.reasons)
+            elif what == "store":
+                service.put_away(db, principal, barcode, box_barcode=form.get("box", ""),
+                                 position=form.get("position", ""), expected_version=version)
+                message = f"Stored at {form.get('box')} {form.get('position', '').upper()}."
+            elif what == "retrieve":
+                service.retrieve(db, principal, barcode)
+                message = "Retrieved from storage."
+            elif what == "destroy":
+                service.destroy(db, principal, barcode, method=form.get("method", ""), reason=form.get("reason", ""),
+                                witness=form.get("witness", ""), expected_version=version)
+                message = "Destruction recorded."
+            elif what == "aliquot":
+                made = service.aliquot(db, principal, barcode, count=int(form.get("count") or 1))
+                message = f"Made {len(made)} aliquots."
+            else:
+                raise DomainError(f"unknown action {what!r}")
+    except (DomainError, ValueError) as exc:
+        sample = service.get_sample(db, principal, barcode)
+        text = exc.message if isinstance(exc, DomainError) else str(exc)
+        status = exc.status_code if isinstance(exc, DomainError) else 422
+        return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": text,
+                      "message_kind": "error"}, status_code=status)
+    sample = service.get_sample(db, principal, target)
+    return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": message,
+                  "message_kind": "ok"})
+
+
+# Storage ------------------------------------------------------------------------------------------
+
+@router.get("/samples/storage")
+def storage_page(request: Request, find: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """Freezers, racks and boxes with how full each box is; find a sample's location."""
+    found = None
+    ctx: dict[str, object] = {"freezers": repo.freezers(db), "fill": repo.box_fill(db), "find": find}
+    if find:
+        try:
+            sample = service.get_sample(db, principal, find)
+            found = {"barcode": sample.barcode, "location": service.location_of(sample) or "not in storage",
+                     "state": sample.state}
+        except DomainError as exc:
+            ctx.update(message=exc.message, message_kind="error")
+    return render(request, "samples/storage.html", {**ctx, "found": found})
+
+
+@router.get("/samples/storage/boxes/{box_barcode}")
+def box_page(request: Request, box_barcode: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """A box as a grid: each position with its sample (or free)."""
+    box = service.get_box(db, box_barcode)
+    at = {(s.box_row, s.box_col): s for s in repo.box_contents(db, box.id)}
+    grid = [[(position_label(r, c), at.get((r, c))) for c in range(1, box.cols + 1)]
+            for r in range(1, box.rows + 1)]
+    return render(request, "samples/box.html", {"box": box, "grid": grid, "used": len(at),
+                                                "can_see": principal.can_see_trust})
+
+
+# Shipments ----------------------------------------------------------------------------------------
+
+@router.get("/samples/shipments")
+def shipments_page(request: Request, _: Principal = READ, db: GmcSession = DB) -> Response:
+    """Every shipment, newest first, and a form to open one."""
+    return render(request, "samples/shipments.html", {"shipments": repo.shipments(db)})
+
+
+@router.post("/samples/shipments")
+def shipment_create(request: Request, kind: str = Form(...), destination: str = Form(""), origin: str = Form(""),
+                    principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Opens a draft shipment and shows it."""
+    try:
+        with db.begin_nested():
+            shipment = service.create_shipment(db, principal, kind=kind, origin=origin, destination=destination)
+    except DomainError as exc:
+        return render(request, "samples/shipments.html", {"shipments": repo.shipments(db), "message": exc.message,
+                      "message_kind": "error"}, status_code=exc.status_code)
+    return RedirectResponse(f"/samples/shipments/{shipment.reference}", status_code=303)
+
+
+def _shipment_context(db: GmcSession, principal: Principal, reference: str) -> dict[str, object]:
+    shipment = service.get_shipment(db, reference)
+    return {"shipment": shipment, "items": service.visible_items(shipment, principal),
+            "rec": service.reconcile(shipment), "lines": service.manifest_lines(db, principal, shipment)}
+
+
+@router.get("/samples/shipments/{reference}")
+def shipment_page(request: Request, reference: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """A shipment: scan samples onto the manifest, ship it, scan them in on arrival, reconcile."""
+    return render(request, "samples/shipment.html", _shipment_context(db, principal, reference))
+
+
+@router.get("/samples/shipments/{reference}/manifest")
+def manifest_page(request: Request, reference: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """The printable HTML manifest."""
+    return render(request, "samples/manifest.html", _shipment_context(db, principal, reference))
+
+
+@router.post("/samples/shipments/{reference}/{what}")
+def shipment_action(request: Request, reference: str, what: str, barcode: str = Form(""),
+                    courier_tracking: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Adds/removes a scanned sample, ships, receives a scanned sample, or closes receipt."""
+    message, kind = "", "ok"
+    try:
+        with db.begin_nested():
+            if what == "add":
+                service.add_to_shipment(db, principal, reference, barcode)
+                message = f"Added {barcode.strip()}."
+            elif what == "remove":
+                service.remove_from_shipment(db, principal, reference, barcode)
+                message = f"Removed {barcode.strip()}."
+            elif what == "ship":
+                service.ship(db, principal, reference, courier_tracking=courier_tracking)
+                message = "Shipment marked as shipped."
+            elif what == "receive":
+                result = service.receive_scan(db, principal, reference, barcode)
+                message, kind = result.message, "ok" if result.expected else "error"
+            elif what == "close":
+                rec = service.close_receipt(db, principal, reference)
+                message = ("Receipt closed: everything arrived." if rec.complete else
+                           f"Receipt closed: {len(rec.missing)} missing, {len(rec.unexpected)} unexpected.")
+                kind = "ok" if rec.complete else "error"
+            else:
+                raise DomainError(f"unknown shipment action {what!r}")
+        status = 200
+    except DomainError as exc:
+        message, kind, status = exc.message, "error", exc.status_code
+    return render(request, "samples/shipment.html", {**_shipment_context(db, principal, reference),
+                  "message": message, "message_kind": kind}, status_code=status)
+
+
+# Worklists and turnaround -------------------------------------------------------------------------
+
+@router.get("/samples/worklists")
+def worklists_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """Overdue samples, samples to destroy, open re-sample requests and QC failures."""
+    resample = [(r, db.get(Sample, r.sample_id)) for r in repo.open_resample_requests(db, principal.trust_scope)]
+    return render(request, "samples/worklists.html", {
+        "overdue": service.overdue_worklist(db, principal), "destruction": service.destruction_worklist(db, principal),
+        "resample": resample, "targets": repo.turnaround_targets(db),
+        "state_labels": {s.value: label for s, label in STATE_LABELS.items()}})
+
+
+@router.get("/samples/turnaround")
+def turnaround_page(request: Request, by: str = "trust", principal: Principal = READ,
+                    db: GmcSession = DB) -> Response:
+    """Median days per lifecycle step by trust or sample type, as server-drawn bar charts."""
+    by = by if by in ("trust", "sample_type") else "trust"
+    stats = turnaround(service.turnaround_clocks(db, principal), by=by)
+    targets = service.target_table(db)
+    charts = []
+    for label, starts, _ in STEPS:
+        bars = [(s.group, s.median_days) for s in stats if s.step == label]
+        if bars:
+            target = targets.get((starts[0], None)) if label != "collection to data" else None
+            charts.append(Markup(bar_chart_svg(f"{label}: median days", bars, target=target)))
+    overdue = service.overdue_worklist(db, principal)
+    return render(request, "samples/turnaround.html", {"charts": charts, "stats": stats, "by": by,
+                                                       "overdue": overdue})
+
+
+@router.get("/samples/{barcode}")
+def sample_page(request: Request, barcode: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """One sample: facts, lineage tree, QC, location, chain of custody and the actions allowed now."""
+    sample = service.get_sample(db, principal, barcode)
+    return render(request, "samples/sample.html", _sample_context(db, principal, sample))

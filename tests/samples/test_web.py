@@ -1,0 +1,108 @@
+"""A lab user's day through the real app: scan in, extract, QC, store, ship a cancer pair, print, receive data."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+def test_lab_journey_from_receipt_to_sequencing_data(demo_client, demo_database, login, kit) -> None:
+    with demo_database.transaction() as s:
+        case = kit.make_case(s, trust="RRK", arm="cancer")
+        late = kit.make_case(s, trust="RQ3")
+        lab = kit.principal(s, "lab")
+        kit.collect(s, lab, case, "BLD-1001", days_ago=3)
+        kit.collect(s, lab, case, "TUM-1001", sample_type="ff_tumour", days_ago=3, tumour_site="colon",
+                    tumour_histology="adenocarcinoma", tumour_content_pct=60)
+        kit.collect(s, lab, late, "BLD-LATE", days_ago=9)  # still not received: over the 2-day target
+    login(demo_client, "lab")
+    h = {"X-CSRF-Token": demo_client.cookies.get("gmc_csrf")}
+
+    # Scanning station: the wedge scanner types the barcode and Enter; htmx posts and gets a fragment.
+    page = demo_client.get("/samples/scan")
+    assert page.status_code == 200 and 'name="barcode"' in page.text and "autofocus" in page.text
+    for code in ("BLD-1001", "TUM-1001"):
+        r = demo_client.post("/samples/scan", data={"barcode": code, "action": "receive"}, headers={**h, "HX-Request": "true"})
+        assert r.status_code == 200 and "received" in r.text and "<html" not in r.text
+    bad = demo_client.post("/samples/scan", data={"barcode": "NOPE-999", "action": "receive"}, headers=h)
+    assert bad.status_code == 404 and "unknown barcode NOPE-999" in bad.text
+    again = demo_client.post("/samples/scan", data={"barcode": "BLD-1001", "action": "receive"}, headers=h)
+    assert again.status_code == 409 and "is already received" in again.text
+
+    # Extract DNA from both and record QC.
+    for src, dna in (("BLD-1001", "DNA-B1001"), ("TUM-1001", "DNA-T1001")):
+        r = demo_client.post(f"/api/samples/{src}/extract", json={"new_barcode": dna, "method": "QIAsymphony",
+                                                                   "kit_lot": "LOT-7", "volume_ul": 100}, headers=h)
+        assert r.status_code == 201 and r.json()["parent_barcode"] == src and r.json()["tissue"] in {"germline", "tumour"}
+    r = demo_client.post("/api/samples/DNA-B1001/qc", json=kit.GOOD_GERMLINE_QC, headers=h)
+    assert r.json() == {"passed": True, "reasons": [], "total_yield_ng": 5000.0, "state": "qc_passed"}
+    r = demo_client.post("/api/samples/DNA-T1001/qc", json={**kit.GOOD_TUMOUR_QC, "a260_280": 9}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "a260_280"
+    r = demo_client.post("/api/samples/DNA-T1001/qc", json=kit.GOOD_TUMOUR_QC, headers=h)
+    assert r.json()["passed"] is True
+
+    # Put the germline DNA in a box by scanning; the next free position is offered.
+    demo_client.post("/api/samples/storage/freezers", json={"name": "F-LAB-1"}, headers=h)
+    demo_client.post("/api/samples/storage/units", json={"freezer": "F-LAB-1", "name": "R1"}, headers=h)
+    r = demo_client.post("/api/samples/storage/boxes", json={"freezer": "F-LAB-1", "unit": "R1", "barcode": "BOX-L1",
+                                                             "name": "DNA 1", "rows": 8, "cols": 12}, headers=h)
+    assert r.status_code == 201
+    r = demo_client.post("/samples/scan", data={"barcode": "DNA-B1001", "action": "store", "box": "BOX-L1",
+                                                "position": "A1"}, headers={**h, "HX-Request": "true"})
+    assert r.status_code == 200 and "A1" in r.text and 'data-position="A2"' in r.text
+    r = demo_client.post("/api/samples/DNA-T1001/store", json={"box": "BOX-L1", "position": "A1"}, headers=h)
+    assert r.status_code == 409 and "occupied by sample DNA-B1001" in r.json()["detail"]
+    box = demo_client.get("/samples/storage/boxes/BOX-L1")
+    assert box.status_code == 200 and "DNA-B1001" in box.text and "H12" in box.text
+
+    # Shipment to sequencing: the germline alone is refused by the pair rule; with the tumour it ships.
+    r = demo_client.post("/api/samples/shipments", json={"kind": "to_sequencing", "destination": "Sequencing provider"},
+                         headers=h)
+    ref = r.json()["reference"]
+    demo_client.post(f"/api/samples/shipments/{ref}/items", json={"barcode": "DNA-B1001"}, headers=h)
+    r = demo_client.post(f"/api/samples/shipments/{ref}/ship", json={}, headers=h)
+    assert r.status_code == 409 and "cancer pair rule" in r.json()["detail"] and "DNA-T1001" in r.json()["detail"]
+    demo_client.post(f"/api/samples/shipments/{ref}/items", json={"barcode": "DNA-T1001"}, headers=h)
+    manifest = demo_client.get(f"/api/samples/shipments/{ref}/manifest.csv")
+    rows = list(csv.DictReader(io.StringIO(manifest.text)))
+    assert [r["barcode"] for r in rows] == ["DNA-B1001", "DNA-T1001"] and rows[0]["participant_id"] == case.participant.participant_id
+    pdf = demo_client.get(f"/api/samples/shipments/{ref}/manifest.pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    labels = demo_client.get("/api/samples/labels.pdf", params={"barcode": ["DNA-B1001", "DNA-T1001"]})
+    assert labels.content.startswith(b"%PDF") and b"DNA-T1001" in labels.content
+    assert "DNA-T1001" in demo_client.get(f"/samples/shipments/{ref}/manifest").text
+    r = demo_client.post(f"/api/samples/shipments/{ref}/ship", json={"courier_tracking": "TRK1"}, headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "shipped"
+    shipped = demo_client.get("/api/samples/DNA-B1001").json()
+    assert shipped["state"] == "dispatched" and shipped["location"] is None  # it left the box
+
+    # Sequencing confirmation and data arrive.
+    for state in ("sequenced", "data_received"):
+        r = demo_client.post("/api/samples/DNA-B1001/transition", json={"to_state": state}, headers=h)
+        assert r.status_code == 200 and r.json()["state"] == state
+
+    # The whole chain of custody, on the page and through the API.
+    custody = demo_client.get("/api/samples/DNA-B1001/custody").json()
+    assert [e["kind"] for e in custody] == ["extract", "qc", "store", "ship", "transition", "transition"]
+    page = demo_client.get("/samples/DNA-B1001")
+    assert page.status_code == 200 and "BLD-1001" in page.text and "Chain of custody" in page.text and "<svg" in page.text
+
+    # Late samples show on the overdue list and on the turnaround chart page.
+    overdue = demo_client.get("/api/samples/worklists/overdue").json()
+    assert [o["barcode"] for o in overdue] == ["BLD-LATE"] and overdue[0]["state"] == "collected"
+    tat = demo_client.get("/samples/turnaround")
+    assert tat.status_code == 200 and "<svg" in tat.text and "RRK" in tat.text
+    for path in ("/samples", "/samples/storage?find=DNA-T1001", "/samples/shipments", f"/samples/shipments/{ref}",
+                 "/samples/worklists", "/samples/turnaround?by=sample_type"):
+        assert demo_client.get(path).status_code == 200, path
+
+
+def test_recruiter_cannot_write_and_other_centre_cannot_see(demo_client, demo_database, login, kit) -> None:
+    with demo_database.transaction() as s:
+        case = kit.make_case(s, trust="RRK")
+        kit.collect(s, kit.principal(s, "lab"), case, "BLD-2001")
+    login(demo_client, "sl-recruiter")
+    h = {"X-CSRF-Token": demo_client.cookies.get("gmc_csrf")}
+    assert demo_client.get("/api/samples/BLD-2001").status_code == 404
+    assert demo_client.post("/api/samples/BLD-2001/receive", headers=h).status_code == 403
+    assert demo_client.get("/api/samples").json() == []
