@@ -17,6 +17,8 @@ from gmc.common.logging import configure_logging
 from gmc.db.core import Database
 from gmc.registry import router as registry_router
 from gmc.registry import views as registry_views
+from gmc.samples import router as samples_router
+from gmc.samples import views as samples_views
 from gmc.settings import Settings, get_settings
 from gmc.web import views as web_views
 from gmc.web.errors import install_error_handlers
@@ -39,8 +41,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.health_router)
-    for router in (auth_router.router, admin_router.router, registry_router.router):
+    for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router):
         app.include_router(router)
-    for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router):
+    for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
+                   samples_views.router):
         app.include_router(router)
     return app
