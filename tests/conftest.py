@@ -138,14 +138,21 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-def _load_demo_into(url: str) -> None:
+def _load_demo_into(url: str, *, full: bool = False) -> None:
+    """Loads the foundation demo (centres, trusts, users), or with full=True every feature's demo data."""
+    from gmc.audit.service import Actor
     from gmc.db.core import Database
-    from gmc.demo.service import load_demo
+    from gmc.demo.service import DEMO_LOADERS, DemoSummary, load_demo
 
     db = Database(url)
     try:
         with db.transaction() as session:
-            load_demo(session)
+            if full:
+                load_demo(session)
+            else:
+                summary = DemoSummary()
+                for loader in DEMO_LOADERS:
+                    loader(session, Actor.system("demo"), summary)
     finally:
         db.dispose()
 
@@ -170,6 +177,16 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     _load_demo_into(f"sqlite:///{demo}")
     _sqlite_checkpoint(demo)
     return {"empty": empty, "demo": demo}
+
+
+@pytest.fixture(scope="session")
+def sqlite_full_demo(sqlite_templates: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every feature's demo data (built once, on first use)."""
+    full = tmp_path_factory.mktemp("sqlite-full-demo") / "full.db"
+    shutil.copy(sqlite_templates["empty"], full)
+    _load_demo_into(f"sqlite:///{full}", full=True)
+    _sqlite_checkpoint(full)
+    return full
 
 
 @pytest.fixture(scope="session")
@@ -202,6 +219,14 @@ def _fresh_url(request: pytest.FixtureRequest, engine: str, kind: str, tmp_path:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated, empty database on each engine."""
     return _fresh_url(request, request.param, "empty", tmp_path)
+
+
+@pytest.fixture
+def full_demo_db_url(sqlite_full_demo: Path, tmp_path: Path) -> str:
+    """A fresh copy of the full demo centre (every feature's demo data) on SQLite, the embedded default."""
+    target = tmp_path / "full.db"
+    shutil.copy(sqlite_full_demo, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(params=ENGINES)
