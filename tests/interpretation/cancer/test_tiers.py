@@ -73,3 +73,25 @@ def test_solid_tumour_approvals_do_not_count_as_this_type_for_leukaemia(kb):
     assert not any(row["in_tumour_type"] and "solid" in row["disease"].lower() for row in finding.evidence)
     solid = [row for row in finding.evidence if "solid" in row["disease"].lower()]
     assert solid and all(not row["in_tumour_type"] for row in solid)
+
+
+def test_exon_level_biomarkers_need_the_right_exon_and_kind_of_change(kb):
+    exon19 = SomaticVariant("7", 55174772, "GGAATTAAGAGAAGCA", "G", gene="EGFR", consequences=("inframe_deletion",),
+                            hgvs_p="p.Glu746_Ala750del", exon=19)
+    finding = interpret_variant(kb, exon19, "LUAD")
+    assert finding.tier == "I"
+    assert any(row["match_level"] in {"exon", "region"} and row["level"] == "A" for row in finding.evidence)
+    l858r = SomaticVariant("7", 55191822, "T", "G", gene="EGFR", consequences=("missense_variant",),
+                           hgvs_p="p.Leu858Arg", exon=21)
+    rows = interpret_variant(kb, l858r, "LUAD").evidence
+    assert not any("exon 19" in str(row["biomarker"]).lower() or "EXON 19" in str(row["biomarker"]) for row in rows)
+
+
+def test_met_exon_14_skipping_splice_variant(kb):
+    # A splice-donor change in MET intron 14 (exon 14 skipping): capmatinib/tepotinib are FDA-approved in NSCLC.
+    variant = SomaticVariant("7", 116771990, "G", "A", gene="MET", consequences=("splice_donor_variant",),
+                             intron=14)
+    finding = interpret_variant(kb, variant, "NSCLC")
+    assert finding.tier == "I"
+    therapies = " ".join(finding.therapies["in_tumour_type"])
+    assert "Capmatinib" in therapies or "Tepotinib" in therapies

@@ -59,6 +59,9 @@ def transcript_annotator(refdata: Path | None = None, fasta: Path | None = None)
             variant.__dict__.pop("protein", None)
             if exon and variant.exon is None and str(exon).split("/")[0].isdigit():
                 variant.exon = int(str(exon).split("/")[0])
+            intron = row.get("intron")
+            if intron and variant.intron is None and str(intron).split("/")[0].isdigit():
+                variant.intron = int(str(intron).split("/")[0])
             if variant.population_af is None and row.get("gnomad_af") is not None:
                 variant.population_af = float(row["gnomad_af"])
         provenance = sources.provenance()

@@ -35,6 +35,11 @@ MOALMANAC_LEVELS = {
     "FDA-Approved": "A", "Guideline": "A", "Clinical trial": "B", "Clinical evidence": "C",
     "Preclinical": "D", "Inferential": "E",
 }
+#: MOAlmanac variant_annotation -> consequence family a variant must have.
+MOALMANAC_FAMILIES = {
+    "deletion": "deletion", "insertion": "insertion", "missense": "missense", "splice site": "truncating",
+    "nonsense": "truncating", "frameshift": "truncating",
+}
 _TRUNCATING_WORDS = ("LOSS-OF-FUNCTION", "TRUNCATING", "FRAMESHIFT", "NONSENSE", "DELETERIOUS", "LOSS OF FUNCTION")
 _EXON_RE = re.compile(r"^EXON (\d+)(?:-(\d+))? (DELETION|INSERTION|MUTATION|FRAMESHIFT|SKIPPING MUTATION)S?$")
 _CGI_REGION_RE = re.compile(r"::consequence::(\w+):(\d+)-(\d+)")
@@ -61,7 +66,8 @@ class Biomarker:
     #: Protein residue range for codon/region biomarkers.
     aa_start: int | None = None
     aa_end: int | None = None
-    #: Required consequence family for region/exon biomarkers (deletion, insertion, None = any change).
+    #: Required consequence family for region/exon/gene biomarkers: deletion, insertion, missense, splice,
+    #: truncating, or None for any protein change.
     consequence: str | None = None
     exon: int | None = None
     #: GRCh38 (chrom, pos, ref, alt) when the source gives one nucleotide change.
@@ -228,7 +234,8 @@ def parse_alteration(gene: str, text: str) -> Biomarker:
         if not re.match(r"^[A-Z]\d+$", left) and (gene.startswith(left) or gene.startswith(right)):
             return Biomarker(gene, "fusion", name, partner=left if gene.startswith(right) else right)
     if match := _EXON_RE.match(bare):
-        family = {"DELETION": "deletion", "INSERTION": "insertion"}.get(match.group(3))
+        family = {"DELETION": "deletion", "INSERTION": "insertion", "FRAMESHIFT": "truncating",
+                  "SKIPPING MUTATION": "splice"}.get(match.group(3))
         return Biomarker(gene, "exon", name, exon=int(match.group(1)), consequence=family)
     # One-letter HGVS keywords are lower case (fs, del, ins): try the source's own spelling first.
     original = re.sub(r"\s*\(c\.[^)]*\)\s*$", "", name).strip().split()
@@ -377,12 +384,19 @@ def load_moalmanac(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Cou
             gene = str(record.get("gene", "")).upper()
             change = str(record.get("protein_change") or "")
             annotation = str(record.get("variant_annotation") or "")
+            family = MOALMANAC_FAMILIES.get(annotation.lower())
+            exon = record.get("exon")
             if change:
                 biomarker = parse_alteration(gene, change)
-            elif annotation.lower() in {"nonsense", "frameshift", "splice site"}:
+            elif str(exon).isdigit():
+                # At exon level a splice-site biomarker means exon skipping (MET exon 14), not truncation.
+                family = "splice" if annotation.lower() == "splice site" else family
+                biomarker = Biomarker(gene, "exon", f"exon {exon} {annotation or 'mutation'}".strip(),
+                                      exon=int(exon), consequence=family)
+            elif family == "truncating":
                 biomarker = Biomarker(gene, "truncating", annotation)
             else:
-                biomarker = Biomarker(gene, "gene", annotation or "Mutation")
+                biomarker = Biomarker(gene, "gene", annotation or "Mutation", consequence=family)
             start, ref, alt = record.get("start_position"), record.get("reference_allele"), record.get("alternate_allele")
             if start and ref and alt and biomarker.level == "exact":
                 genomic = _lift(chain, str(record["chromosome"]), int(start), str(ref), str(alt))

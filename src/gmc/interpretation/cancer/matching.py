@@ -30,12 +30,22 @@ def _insertion_family(variant: SomaticVariant) -> bool:
     return kind in {"inframe_insertion", "delins"} or "inframe_insertion" in variant.consequences
 
 
+SPLICE_SITE = frozenset({"splice_donor_variant", "splice_acceptor_variant", "splice_donor_5th_base_variant",
+                         "splice_donor_region_variant"})
+
+
 def _consequence_fits(biomarker: Biomarker, variant: SomaticVariant) -> bool:
-    """Whether the variant's kind of change is the one a region/exon biomarker asks for."""
+    """Whether the variant's kind of change is the one a region/exon/gene biomarker asks for."""
     if biomarker.consequence == "deletion":
         return _deletion_family(variant)
     if biomarker.consequence == "insertion":
         return _insertion_family(variant)
+    if biomarker.consequence == "missense":
+        return "missense_variant" in variant.consequences
+    if biomarker.consequence == "splice":
+        return bool(SPLICE_SITE.intersection(variant.consequences)) or _deletion_family(variant)
+    if biomarker.consequence == "truncating":
+        return variant.is_null
     return variant.is_protein_altering
 
 
@@ -70,13 +80,17 @@ def biomarker_level_matched(biomarker: Biomarker, variant: SomaticVariant) -> st
         overlaps = protein.start <= biomarker.aa_end and protein.end >= biomarker.aa_start
         return "region" if overlaps and _consequence_fits(biomarker, variant) else None
     if biomarker.level == "exon":
-        if variant.exon is None or variant.exon != biomarker.exon:
+        in_exon = variant.exon is not None and variant.exon == biomarker.exon
+        # Exon-skipping splice variants sit in the introns either side of the exon.
+        beside = biomarker.consequence == "splice" and biomarker.exon is not None and variant.intron in (
+            biomarker.exon - 1, biomarker.exon)
+        if not (in_exon or beside):
             return None
         return "exon" if _consequence_fits(biomarker, variant) else None
     if biomarker.level == "truncating":
         return "truncating" if variant.is_null else None
     if biomarker.level == "gene":
-        return "gene" if variant.is_protein_altering else None
+        return "gene" if variant.is_protein_altering and _consequence_fits(biomarker, variant) else None
     return None
 
 

@@ -51,6 +51,8 @@ class SomaticVariant:
     #: p. change as given (one- or three-letter); parsed on demand.
     hgvs_p: str | None = None
     exon: int | None = None
+    #: Intron number on the reported transcript (for splice variants beside an exon).
+    intron: int | None = None
     tumour_vaf: float | None = None
     tumour_depth: int | None = None
     normal_vaf: float | None = None
