@@ -20,13 +20,20 @@ from gmc.genomics.vcf import normalise_chrom, trim_alleles
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CLINVAR_MC = {
-    "nonsense": "stop_gained", "initiator_codon_variant": "start_lost", "inframe_indel": "inframe_deletion",
+    "nonsense": "stop_gained",
+    "initiator_codon_variant": "start_lost",
+    "inframe_indel": "inframe_deletion",
     "non-coding_transcript_variant": "non_coding_transcript_variant",
 }
 #: Terms that need the codon (reference sequence); without a FASTA gmc says coding_sequence_variant.
 CODON_TERMS = {
-    "missense_variant", "synonymous_variant", "stop_retained_variant", "start_retained_variant",
-    "coding_sequence_variant", "protein_altering_variant", "incomplete_terminal_codon_variant",
+    "missense_variant",
+    "synonymous_variant",
+    "stop_retained_variant",
+    "start_retained_variant",
+    "coding_sequence_variant",
+    "protein_altering_variant",
+    "incomplete_terminal_codon_variant",
 }
 
 
@@ -51,7 +58,8 @@ def clinvar_concordance() -> None:
                 continue
             chrom, pos = normalise_chrom(fields[0]), int(fields[1])
             near = [
-                t for t in sources.transcripts.overlapping(chrom, pos, pos + len(fields[3]))
+                t
+                for t in sources.transcripts.overlapping(chrom, pos, pos + len(fields[3]))
                 if t.name in covered
             ]
             if not near:
@@ -88,7 +96,10 @@ def existing_concordance(path: Path, key: str) -> None:
         chrom = normalise_chrom(record.CHROM)
         for alt in record.ALT:
             pos, ref, trimmed = trim_alleles(record.POS, record.REF, alt)
-            ours = {c.transcript.split(".")[0]: c for c in transcript_consequences(chrom, pos, ref, trimmed, sources)}
+            ours = {
+                c.transcript.split(".")[0]: c
+                for c in transcript_consequences(chrom, pos, ref, trimmed, sources)
+            }
             matched = False
             for entry in for_allele(entries, record.REF, alt):
                 mine = ours.get(entry.transcript.split(".")[0])
@@ -112,7 +123,10 @@ def existing_concordance(path: Path, key: str) -> None:
             no_transcript += not matched
     vcf.close()
     print(f"## {key} in {path.name} (GRCh37, no FASTA, same transcript)")
-    print(f"allele-transcript pairs compared: {total}; alleles without a shared MANE transcript: {no_transcript}")
+    print(
+        f"allele-transcript pairs compared: {total}; "
+        f"alleles without a shared MANE transcript: {no_transcript}"
+    )
     print(f"same most severe term: {exact} ({100 * exact / max(total, 1):.2f} %)")
     print(
         "same term class (codon-level terms grouped; either most severe term in the other's list): "

@@ -17,7 +17,10 @@ from gmc.genomics.vcf import open_vcf
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FILES = (
-    ("Platinum NA12878 chr21 (genome-like)", "benchmarks/rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"),
+    (
+        "Platinum NA12878 chr21 (genome-like)",
+        "benchmarks/rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz",
+    ),
     ("Pfeiffer exome (GRCh38)", "benchmarks/rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"),
 )
 
@@ -38,7 +41,10 @@ def main() -> None:
     started = time.perf_counter()
     sources = load_sources("GRCh38")
     _ = sources.arrays
-    print(f"load reference data (MANE, ClinVar, constraint, ClinGen, arrays): {time.perf_counter() - started:.2f} s")
+    print(
+        "load reference data (MANE, ClinVar, constraint, ClinGen, arrays): "
+        f"{time.perf_counter() - started:.2f} s"
+    )
     fasta = SHARED / "refdata/grch38/sequence/GRCh38_sparse_Nmasked.fa.gz"
     with_fasta = load_sources("GRCh38", fasta=fasta)
     with_fasta.__dict__["arrays"] = sources.arrays

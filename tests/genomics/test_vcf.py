@@ -35,7 +35,8 @@ HEADER38 = """##fileformat=VCFv4.2
 
 RECORDS = [
     # multi-allelic: the proband carries both ALTs, the mother one; the 2nd ALT shares a suffix with REF
-    "chr1\t1000\t.\tCAG\tC,TAG\t50\tPASS\tAF=0.1,0.2;NOTE=x\tGT:GQ:DP:AD\t1/2:30:20:2,8,10\t0/1:40:25:12,13,0",
+    "chr1\t1000\t.\tCAG\tC,TAG\t50\tPASS\tAF=0.1,0.2;NOTE=x\tGT:GQ:DP:AD"
+    "\t1/2:30:20:2,8,10\t0/1:40:25:12,13,0",
     # MNP with shared flanks: ACGT>ACTT is a single G>T at 1002+2
     "chr1\t2000\t.\tACGT\tACTT\t.\tLowQual\t.\tGT:AD\t./.:.\t1|1:0,9",
     # haploid male chrX call and a missing diploid call
@@ -64,7 +65,12 @@ def _only_batch(path: Path, **kwargs: object):
 
 def test_normalise_chrom_and_trim():
     assert [normalise_chrom(c) for c in ("chr1", "1", "chrM", "MT", "chrX", "chr22")] == [
-        "1", "1", "MT", "MT", "X", "22",
+        "1",
+        "1",
+        "MT",
+        "MT",
+        "X",
+        "22",
     ]
     assert trim_alleles(100, "CAG", "TAG") == (100, "C", "T")
     assert trim_alleles(100, "ACGT", "ACTT") == (102, "G", "T")

@@ -40,10 +40,14 @@ def _record_count(path: Path) -> int | None:
 
 @app.command("annotate")
 def annotate(
-    source: Path = typer.Argument(..., exists=True, dir_okay=False, help="Input VCF/BCF (plain or bgzipped)."),
+    source: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Input VCF/BCF (plain or bgzipped)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output: .vcf/.vcf.gz/.bcf, .tsv(.gz) or .parquet."),
     fasta: Path | None = typer.Option(None, "--fasta", help="Reference FASTA (faidx) for codon-level terms."),
-    frequencies: list[Path] = typer.Option([], "--frequencies", help="Sites file(s) with allele frequencies."),
+    frequencies: list[Path] = typer.Option(
+        [], "--frequencies", help="Sites file(s) with allele frequencies."
+    ),
     frequency_key: str = typer.Option("AF", "--frequency-key", help="INFO key/column of the sites files."),
     af_key: list[str] = typer.Option([], "--af-key", help="INFO key(s) of the input holding gnomAD AF."),
     build: str | None = typer.Option(None, "--build", help="GRCh37 or GRCh38 (checked against the header)."),
@@ -60,16 +64,23 @@ def annotate(
 
             fasta = get_settings().reference_fasta
         sources = load_sources(
-            detected, fasta=fasta if detected == "GRCh38" or fasta else None, frequency_files=frequencies,
-            af_keys=tuple(af_key) or DEFAULT_AF_KEYS, frequency_af_key=frequency_key,
+            detected,
+            fasta=fasta if detected == "GRCh38" or fasta else None,
+            frequency_files=frequencies,
+            af_keys=tuple(af_key) or DEFAULT_AF_KEYS,
+            frequency_af_key=frequency_key,
             transcript_source=transcripts,
         )
         provenance = {**sources.provenance(), "input": source.name}
         total = _record_count(source)
         header_lines = count_header_lines(source) if total is not None else 0
         with Progress(
-            TextColumn("[bold]annotate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=False,
+            TextColumn("[bold]annotate"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         ) as progress:
             task = progress.add_task("records", total=total)
 

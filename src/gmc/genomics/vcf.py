@@ -17,24 +17,68 @@ from cyvcf2 import VCF
 #: Lengths of the primary chromosomes in each build (MT is identical in both, so left out).
 BUILD_CONTIG_LENGTHS: dict[str, dict[str, int]] = {
     "GRCh37": {
-        "1": 249250621, "2": 243199373, "3": 198022430, "4": 191154276, "5": 180915260, "6": 171115067,
-        "7": 159138663, "8": 146364022, "9": 141213431, "10": 135534747, "11": 135006516,
-        "12": 133851895, "13": 115169878, "14": 107349540, "15": 102531392, "16": 90354753,
-        "17": 81195210, "18": 78077248, "19": 59128983, "20": 63025520, "21": 48129895,
-        "22": 51304566, "X": 155270560, "Y": 59373566,
+        "1": 249250621,
+        "2": 243199373,
+        "3": 198022430,
+        "4": 191154276,
+        "5": 180915260,
+        "6": 171115067,
+        "7": 159138663,
+        "8": 146364022,
+        "9": 141213431,
+        "10": 135534747,
+        "11": 135006516,
+        "12": 133851895,
+        "13": 115169878,
+        "14": 107349540,
+        "15": 102531392,
+        "16": 90354753,
+        "17": 81195210,
+        "18": 78077248,
+        "19": 59128983,
+        "20": 63025520,
+        "21": 48129895,
+        "22": 51304566,
+        "X": 155270560,
+        "Y": 59373566,
     },
     "GRCh38": {
-        "1": 248956422, "2": 242193529, "3": 198295559, "4": 190214555, "5": 181538259, "6": 170805979,
-        "7": 159345973, "8": 145138636, "9": 138394717, "10": 133797422, "11": 135086622,
-        "12": 133275309, "13": 114364328, "14": 107043718, "15": 101991189, "16": 90338345,
-        "17": 83257441, "18": 80373285, "19": 58617616, "20": 64444167, "21": 46709983,
-        "22": 50818468, "X": 156040895, "Y": 57227415,
+        "1": 248956422,
+        "2": 242193529,
+        "3": 198295559,
+        "4": 190214555,
+        "5": 181538259,
+        "6": 170805979,
+        "7": 159345973,
+        "8": 145138636,
+        "9": 138394717,
+        "10": 133797422,
+        "11": 135086622,
+        "12": 133275309,
+        "13": 114364328,
+        "14": 107043718,
+        "15": 101991189,
+        "16": 90338345,
+        "17": 83257441,
+        "18": 80373285,
+        "19": 58617616,
+        "20": 64444167,
+        "21": 46709983,
+        "22": 50818468,
+        "X": 156040895,
+        "Y": 57227415,
     },
 }
 
 _BUILD_ALIASES = {
-    "grch37": "GRCh37", "hg19": "GRCh37", "b37": "GRCh37", "37": "GRCh37",
-    "grch38": "GRCh38", "hg38": "GRCh38", "b38": "GRCh38", "38": "GRCh38",
+    "grch37": "GRCh37",
+    "hg19": "GRCh37",
+    "b37": "GRCh37",
+    "37": "GRCh37",
+    "grch38": "GRCh38",
+    "hg38": "GRCh38",
+    "b38": "GRCh38",
+    "38": "GRCh38",
 }
 
 #: ALT alleles that are not real alternate sequences and so produce no allele row.
@@ -150,16 +194,18 @@ class VariantBatch:
         sites = pa.table(columns)
         rows, cols = np.nonzero(self.gt > 0)
         names = np.asarray(self.samples, dtype=object)
-        genotypes = pa.table({
-            "row": pa.array(rows.astype(np.int64)),
-            "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
-            "gt": pa.array(self.gt[rows, cols], pa.int8()),
-            "ploidy": pa.array(self.ploidy[rows, cols], pa.int8()),
-            "gq": pa.array(self.gq[rows, cols], pa.int16()),
-            "dp": pa.array(self.dp[rows, cols], pa.int32()),
-            "ad_ref": pa.array(self.ad_ref[rows, cols], pa.int32()),
-            "ad_alt": pa.array(self.ad_alt[rows, cols], pa.int32()),
-        })
+        genotypes = pa.table(
+            {
+                "row": pa.array(rows.astype(np.int64)),
+                "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
+                "gt": pa.array(self.gt[rows, cols], pa.int8()),
+                "ploidy": pa.array(self.ploidy[rows, cols], pa.int8()),
+                "gq": pa.array(self.gq[rows, cols], pa.int16()),
+                "dp": pa.array(self.dp[rows, cols], pa.int32()),
+                "ad_ref": pa.array(self.ad_ref[rows, cols], pa.int32()),
+                "ad_alt": pa.array(self.ad_alt[rows, cols], pa.int32()),
+            }
+        )
         return sites, genotypes
 
 
@@ -203,7 +249,9 @@ class VcfReader:
         if samples is not None:
             unknown = [s for s in samples if s not in all_samples]
             if unknown:
-                raise VcfFormatError(self.path, None, f"unknown sample(s) {unknown}; the file has {all_samples}")
+                raise VcfFormatError(
+                    self.path, None, f"unknown sample(s) {unknown}; the file has {all_samples}"
+                )
             self._vcf.set_samples(list(samples))
             self.samples = list(samples)
         else:
@@ -216,9 +264,7 @@ class VcfReader:
         self.contig_lengths = _contig_lengths(header)
         self.build = self._resolve_build(build)
         #: FORMAT keys the header declares; asking htslib for an undeclared one costs time per record
-        self._format_keys = {
-            key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header
-        }
+        self._format_keys = {key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header}
         self._info_number: dict[str, str] = {}
         self._info_types: dict[str, str] = {}
         for key in self.info_keys:
@@ -346,12 +392,21 @@ class VcfReader:
             column[:] = values
             info[key] = column
         return VariantBatch(
-            chrom=np.asarray(out_chrom, dtype=object), pos=np.asarray(out_pos, dtype=np.int32),
-            ref=np.asarray(out_ref, dtype=object), alt=np.asarray(out_alt, dtype=object),
-            qual=np.asarray(out_qual, dtype=np.float32), filter=np.asarray(out_filter, dtype=object),
-            line=np.asarray(out_line, dtype=np.int64), gt=empty8, ploidy=empty8,
-            gq=np.zeros((n, 0), np.int16), dp=np.zeros((n, 0), np.int32), ad_ref=np.zeros((n, 0), np.int32),
-            ad_alt=np.zeros((n, 0), np.int32), info=info, samples=[],
+            chrom=np.asarray(out_chrom, dtype=object),
+            pos=np.asarray(out_pos, dtype=np.int32),
+            ref=np.asarray(out_ref, dtype=object),
+            alt=np.asarray(out_alt, dtype=object),
+            qual=np.asarray(out_qual, dtype=np.float32),
+            filter=np.asarray(out_filter, dtype=object),
+            line=np.asarray(out_line, dtype=np.int64),
+            gt=empty8,
+            ploidy=empty8,
+            gq=np.zeros((n, 0), np.int16),
+            dp=np.zeros((n, 0), np.int32),
+            ad_ref=np.zeros((n, 0), np.int32),
+            ad_alt=np.zeros((n, 0), np.int32),
+            info=info,
+            samples=[],
         )
 
     def _htslib_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:

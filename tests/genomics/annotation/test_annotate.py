@@ -16,8 +16,18 @@ from gmc.genomics.annotation.consequence import SO_RANK
 from gmc.genomics.commands import app
 
 REQUIRED_TSV_COLUMNS = (
-    "chrom", "pos", "ref", "alt", "gene", "hgnc_id", "transcript", "consequence", "hgvs_c", "hgvs_p",
-    "clinvar", "gnomad_af",
+    "chrom",
+    "pos",
+    "ref",
+    "alt",
+    "gene",
+    "hgnc_id",
+    "transcript",
+    "consequence",
+    "hgvs_c",
+    "hgvs_p",
+    "clinvar",
+    "gnomad_af",
 )
 
 
@@ -76,7 +86,7 @@ def test_cli_tsv_parquet_and_vcf(benchmarks_dir: Path, tmp_path: Path):
 
     _run("annotate", str(source), "--out", str(tmp_path / "out.vcf.gz"))
     out = VCF(str(tmp_path / "out.vcf.gz"))
-    assert "##gmc_version=" in out.raw_header and 'ID=GMC,Number=.,Type=String' in out.raw_header
+    assert "##gmc_version=" in out.raw_header and "ID=GMC,Number=.,Type=String" in out.raw_header
     records = list(out)
     assert len(records) == 680 and all(r.INFO.get("GMC") for r in records)
     assert records[0].INFO["GMC"].split("|")[:2] == ["TC", "PER3"]
@@ -136,5 +146,7 @@ def test_cli_frequencies_from_info_and_a_sites_file(refdata_dir: Path, tmp_path:
 
 def test_cli_refuses_a_build_mismatch(benchmarks_dir: Path, tmp_path: Path):
     source = benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"
-    result = CliRunner().invoke(app, ["annotate", str(source), "--out", str(tmp_path / "o.tsv"), "--build", "GRCh38"])
+    result = CliRunner().invoke(
+        app, ["annotate", str(source), "--out", str(tmp_path / "o.tsv"), "--build", "GRCh38"]
+    )
     assert result.exit_code == 2 and "GRCh37 but GRCh38 was expected" in result.output

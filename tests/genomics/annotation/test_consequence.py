@@ -77,7 +77,9 @@ def test_clinvar_molecular_consequence_agreement(refdata_dir: Path, grch38_sourc
             if not near:
                 continue
             expected = {_CLINVAR_MC.get(mc.split("|")[1], mc.split("|")[1]) for mc in info["MC"].split(",")}
-            result = annotate_transcript(near[0], *trim_alleles(pos, fields[3], fields[4]), grch38_sources.genome)
+            result = annotate_transcript(
+                near[0], *trim_alleles(pos, fields[3], fields[4]), grch38_sources.genome
+            )
             total += 1
             agree += bool(result and set(result.terms) & expected)
     assert total > 10_000
@@ -110,8 +112,16 @@ def test_phenopacket_hgvs_c_for_substitutions(benchmarks_dir: Path, grch38_no_fa
 def _toy(strand: int) -> Transcript:
     # coding exons 1001-1100, 2001-2100, 3001-3100 (1-based); introns 1101-2000 and 2101-3000
     return Transcript(
-        name=f"toy{strand}", chrom="1", strand=strand, tx_start=1000, tx_end=3100, cds_start=1000,
-        cds_end=3100, exon_starts=(1000, 2000, 3000), exon_ends=(1100, 2100, 3100), gene="TOY",
+        name=f"toy{strand}",
+        chrom="1",
+        strand=strand,
+        tx_start=1000,
+        tx_end=3100,
+        cds_start=1000,
+        cds_end=3100,
+        exon_starts=(1000, 2000, 3000),
+        exon_ends=(1100, 2100, 3100),
+        gene="TOY",
     )
 
 
@@ -119,16 +129,26 @@ def _toy(strand: int) -> Transcript:
     ("strand", "pos", "expected"),
     [
         # plus strand: the intron 1101-2000 starts with the donor and ends with the acceptor
-        (1, 1101, "splice_donor_variant"), (1, 1102, "splice_donor_variant"),
-        (1, 1103, "splice_region_variant"), (1, 1108, "splice_region_variant"), (1, 1109, "intron_variant"),
-        (1, 1999, "splice_acceptor_variant"), (1, 2000, "splice_acceptor_variant"),
-        (1, 1998, "splice_region_variant"), (1, 1992, "intron_variant"),
-        (1, 1100, "splice_region_variant"), (1, 1098, "splice_region_variant"),
-        (1, 1097, "coding_sequence_variant"), (1, 2001, "splice_region_variant"),
+        (1, 1101, "splice_donor_variant"),
+        (1, 1102, "splice_donor_variant"),
+        (1, 1103, "splice_region_variant"),
+        (1, 1108, "splice_region_variant"),
+        (1, 1109, "intron_variant"),
+        (1, 1999, "splice_acceptor_variant"),
+        (1, 2000, "splice_acceptor_variant"),
+        (1, 1998, "splice_region_variant"),
+        (1, 1992, "intron_variant"),
+        (1, 1100, "splice_region_variant"),
+        (1, 1098, "splice_region_variant"),
+        (1, 1097, "coding_sequence_variant"),
+        (1, 2001, "splice_region_variant"),
         # minus strand: the same intron, read the other way, starts at 2000
-        (-1, 2000, "splice_donor_variant"), (-1, 1999, "splice_donor_variant"),
-        (-1, 1101, "splice_acceptor_variant"), (-1, 1102, "splice_acceptor_variant"),
-        (-1, 1993, "splice_region_variant"), (-1, 1992, "intron_variant"),
+        (-1, 2000, "splice_donor_variant"),
+        (-1, 1999, "splice_donor_variant"),
+        (-1, 1101, "splice_acceptor_variant"),
+        (-1, 1102, "splice_acceptor_variant"),
+        (-1, 1993, "splice_region_variant"),
+        (-1, 1992, "intron_variant"),
     ],
 )
 def test_splice_edges_on_both_strands(strand: int, pos: int, expected: str):

@@ -18,7 +18,9 @@ def _values(path: Path, key: str) -> tuple[dict[str, list[str]], list[tuple[str,
 
 
 def test_bcsq_from_giab(benchmarks_dir: Path):
-    fields, values = _values(benchmarks_dir / "annotated/GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz", "BCSQ")
+    fields, values = _values(
+        benchmarks_dir / "annotated/GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz", "BCSQ"
+    )
     assert "BCSQ" in fields and len(values) == 9_801
     first = parse_existing("BCSQ", values[0][2], fields["BCSQ"])
     # 1:69511 A>G in OR4F5 is missense T141A

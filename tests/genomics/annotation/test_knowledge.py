@@ -42,7 +42,9 @@ def test_constraint_and_dosage(refdata_dir: Path):
 
 
 def test_sites_vcf_frequencies(refdata_dir: Path):
-    sites = SitesFrequencies(refdata_dir / "frequencies/1000G_chr20_503samples_sites_AF_GRCh38.liftover.vcf.gz")
+    sites = SitesFrequencies(
+        refdata_dir / "frequencies/1000G_chr20_503samples_sites_AF_GRCh38.liftover.vcf.gz"
+    )
     assert len(sites) == 24_990 and sites.build == "GRCh38"
     # first record: chr20 1019583 A>T AF=0.00198807 (2 of 1006 alleles)
     assert sites.lookup("20", 1019583, "A", "T") == pytest.approx(2 / 1006, rel=1e-4)
@@ -58,9 +60,15 @@ def test_gnomad_fixture_and_parquet_sites(refdata_dir: Path, tmp_path: Path):
     sites = SitesFrequencies(genomes_x, build="GRCh38")
     assert len(sites) > 4_000
     key, af = next(iter(sites.frequencies.items()))
-    table = pa.table({
-        "chrom": ["chr" + key[0]], "pos": [key[1]], "ref": [key[2]], "alt": [key[3]], "AF": [af],
-    })
+    table = pa.table(
+        {
+            "chrom": ["chr" + key[0]],
+            "pos": [key[1]],
+            "ref": [key[2]],
+            "alt": [key[3]],
+            "AF": [af],
+        }
+    )
     pq.write_table(table, tmp_path / "sites.parquet")
     from_parquet = SitesFrequencies(tmp_path / "sites.parquet")
     assert from_parquet.lookup(*key) == af

@@ -13,8 +13,16 @@ from gmc.genomics.annotation.transcripts import Transcript, load_transcripts
 def _toy(strand: int) -> Transcript:
     # exons 101-110, 201-220, 301-310 (1-based); CDS 106-305
     return Transcript(
-        name="toy", chrom="1", strand=strand, tx_start=100, tx_end=310, cds_start=105, cds_end=305,
-        exon_starts=(100, 200, 300), exon_ends=(110, 220, 310), gene="TOY",
+        name="toy",
+        chrom="1",
+        strand=strand,
+        tx_start=100,
+        tx_end=310,
+        cds_start=105,
+        cds_end=305,
+        exon_starts=(100, 200, 300),
+        exon_ends=(110, 220, 310),
+        gene="TOY",
     )
 
 

@@ -37,18 +37,40 @@ CLINVAR_FILES = {"GRCh38": ("grch38", "clinvar_20241215_PLP_multi-submitter_GRCh
 
 #: Output columns, in order, with their Arrow types.
 COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("chrom", pa.string()), ("pos", pa.int32()), ("ref", pa.string()), ("alt", pa.string()),
-    ("gene", pa.string()), ("hgnc_id", pa.string()), ("transcript", pa.string()), ("refseq", pa.string()),
-    ("consequence", pa.string()), ("impact", pa.string()), ("hgvs_c", pa.string()), ("hgvs_p", pa.string()),
-    ("exon", pa.string()), ("intron", pa.string()), ("protein_position", pa.int32()),
-    ("distance", pa.int32()), ("nmd_escape", pa.bool_()),
-    ("clinvar", pa.string()), ("clinvar_significance", pa.string()), ("clinvar_review", pa.string()),
-    ("clinvar_stars", pa.int8()), ("clinvar_id", pa.string()),
-    ("pli", pa.float64()), ("loeuf", pa.float64()), ("clingen_hi", pa.string()), ("clingen_ts", pa.string()),
-    ("gnomad_af", pa.float64()), ("af_source", pa.string()), ("cohort_af", pa.float64()),
+    ("chrom", pa.string()),
+    ("pos", pa.int32()),
+    ("ref", pa.string()),
+    ("alt", pa.string()),
+    ("gene", pa.string()),
+    ("hgnc_id", pa.string()),
+    ("transcript", pa.string()),
+    ("refseq", pa.string()),
+    ("consequence", pa.string()),
+    ("impact", pa.string()),
+    ("hgvs_c", pa.string()),
+    ("hgvs_p", pa.string()),
+    ("exon", pa.string()),
+    ("intron", pa.string()),
+    ("protein_position", pa.int32()),
+    ("distance", pa.int32()),
+    ("nmd_escape", pa.bool_()),
+    ("clinvar", pa.string()),
+    ("clinvar_significance", pa.string()),
+    ("clinvar_review", pa.string()),
+    ("clinvar_stars", pa.int8()),
+    ("clinvar_id", pa.string()),
+    ("pli", pa.float64()),
+    ("loeuf", pa.float64()),
+    ("clingen_hi", pa.string()),
+    ("clingen_ts", pa.string()),
+    ("gnomad_af", pa.float64()),
+    ("af_source", pa.string()),
+    ("cohort_af", pa.float64()),
     ("other_transcripts", pa.string()),
-    ("existing_source", pa.string()), ("existing_consequence", pa.string()),
-    ("existing_hgvs_c", pa.string()), ("existing_hgvs_p", pa.string()),
+    ("existing_source", pa.string()),
+    ("existing_consequence", pa.string()),
+    ("existing_hgvs_c", pa.string()),
+    ("existing_hgvs_p", pa.string()),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -147,10 +169,19 @@ def annotate_allele(
     if consequences:
         top = consequences[0]
         row.update(
-            gene=top.gene, hgnc_id=top.hgnc_id or None, transcript=top.transcript, refseq=top.refseq or None,
-            consequence=top.consequence, impact=top.impact, hgvs_c=top.hgvs_c, hgvs_p=top.hgvs_p,
-            exon=top.exon, intron=top.intron, protein_position=top.protein_position,
-            distance=top.distance, nmd_escape=top.nmd_escape,
+            gene=top.gene,
+            hgnc_id=top.hgnc_id or None,
+            transcript=top.transcript,
+            refseq=top.refseq or None,
+            consequence=top.consequence,
+            impact=top.impact,
+            hgvs_c=top.hgvs_c,
+            hgvs_p=top.hgvs_p,
+            exon=top.exon,
+            intron=top.intron,
+            protein_position=top.protein_position,
+            distance=top.distance,
+            nmd_escape=top.nmd_escape,
         )
         transcript = sources.transcripts.by_name.get(top.transcript)
         constraint = sources.genes.constraint_of(transcript.gene_id) if transcript else None
@@ -172,8 +203,10 @@ def annotate_allele(
         assertion = sources.clinvar.lookup(chrom, pos, ref, alt)
         if assertion:
             row.update(
-                clinvar=assertion.summary, clinvar_significance=assertion.significance,
-                clinvar_review=assertion.review_status, clinvar_stars=assertion.stars,
+                clinvar=assertion.summary,
+                clinvar_significance=assertion.significance,
+                clinvar_review=assertion.review_status,
+                clinvar_stars=assertion.stars,
                 clinvar_id=assertion.variation_id,
             )
     af, source = first_frequency((chrom, pos, ref, alt), info or {}, sources.af_keys, sources.frequency_files)
@@ -181,7 +214,9 @@ def annotate_allele(
     return row
 
 
-def _existing(row: dict[str, Any], info: dict[str, Any], fields: dict[str, list[str]], raw: tuple[str, str]) -> None:
+def _existing(
+    row: dict[str, Any], info: dict[str, Any], fields: dict[str, list[str]], raw: tuple[str, str]
+) -> None:
     """Fills the existing_* columns from the first annotator present in the record."""
     for key in EXISTING_KEYS:
         value = info.get(key)
@@ -191,8 +226,10 @@ def _existing(row: dict[str, Any], info: dict[str, Any], fields: dict[str, list[
         best = most_severe(entries, row.get("gene"))
         if best is not None:
             row.update(
-                existing_source=key, existing_consequence="&".join(best.terms),
-                existing_hgvs_c=best.hgvs_c or None, existing_hgvs_p=best.hgvs_p or None,
+                existing_source=key,
+                existing_consequence="&".join(best.terms),
+                existing_hgvs_c=best.hgvs_c or None,
+                existing_hgvs_p=best.hgvs_p or None,
             )
             return
 
@@ -218,7 +255,7 @@ def annotate_alleles(
     columns: dict[str, list[Any]] = {name: [None] * n for name in COLUMN_NAMES}
     columns["chrom"], columns["ref"], columns["alt"] = list(chrom), list(ref), list(alt)
     columns["pos"] = pos.tolist()
-    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt)
+    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None)
     for name, values in bulk.columns.items():
         columns[name] = values
     info = info or {}
@@ -228,7 +265,9 @@ def annotate_alleles(
             columns[name][i] = row[name]
     clinvar = sources.clinvar.alleles if sources.clinvar is not None else {}
     af_columns = [info[k] for k in sources.af_keys if k in info]
-    for i, key in enumerate(zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True)):
+    for i, key in enumerate(
+        zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True)
+    ):
         assertion = clinvar.get(key)
         if assertion is not None:
             columns["clinvar"][i] = assertion.summary
@@ -274,8 +313,24 @@ def annotate_batch(
 
 _EXISTING_COLUMNS = ("existing_source", "existing_consequence", "existing_hgvs_c", "existing_hgvs_p")
 _CONSEQUENCE_COLUMNS = (
-    "gene", "hgnc_id", "transcript", "refseq", "consequence", "impact", "hgvs_c", "hgvs_p", "exon", "intron",
-    "protein_position", "distance", "nmd_escape", "pli", "loeuf", "clingen_hi", "clingen_ts", "other_transcripts",
+    "gene",
+    "hgnc_id",
+    "transcript",
+    "refseq",
+    "consequence",
+    "impact",
+    "hgvs_c",
+    "hgvs_p",
+    "exon",
+    "intron",
+    "protein_position",
+    "distance",
+    "nmd_escape",
+    "pli",
+    "loeuf",
+    "clingen_hi",
+    "clingen_ts",
+    "other_transcripts",
 )
 
 

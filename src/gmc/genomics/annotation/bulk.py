@@ -14,7 +14,11 @@ SPLICE_MARGIN = 8
 _KEY = np.int64(1) << np.int64(32)
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 _INTRON, _UPSTREAM, _DOWNSTREAM = 20, 22, 23  # SO_RANK of the three terms this path writes
-_TERM = {_INTRON: "intron_variant", _UPSTREAM: "upstream_gene_variant", _DOWNSTREAM: "downstream_gene_variant"}
+_TERM = {
+    _INTRON: "intron_variant",
+    _UPSTREAM: "upstream_gene_variant",
+    _DOWNSTREAM: "downstream_gene_variant",
+}
 
 
 @dataclass
@@ -109,10 +113,60 @@ def _c_notation(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray) -> l
     return out
 
 
+def _c_scalar(arrays: TranscriptArrays, t: int, cdna: int) -> str:
+    if not arrays.coding[t]:
+        return str(cdna)
+    first, last = int(arrays.cds_first[t]), int(arrays.cds_last[t])
+    if cdna < first:
+        return f"-{first - cdna}"
+    if cdna > last:
+        return f"*{cdna - last}"
+    return str(cdna - first + 1)
+
+
+def _intron_coordinate(arrays: TranscriptArrays, t: int, k: int, plus: bool, q: int) -> str:
+    """HGVS coordinate of intronic position q between genomic-order exons k and k+1 (nearest-exon rule)."""
+    d_left = q - int(arrays.exon_end[k])
+    d_right = int(arrays.exon_start[k + 1]) + 1 - q
+    after, before = (d_left, d_right) if plus else (d_right, d_left)
+    if after <= before:
+        anchor = int(arrays.cdna_at_end[k] if plus else arrays.cdna_at_start[k + 1])
+        return f"{_c_scalar(arrays, t, anchor)}+{after}"
+    anchor = int(arrays.cdna_at_start[k + 1] if plus else arrays.cdna_at_end[k])
+    return f"{_c_scalar(arrays, t, anchor)}-{before}"
+
+
+def _indel_hgvs(arrays: TranscriptArrays, t: int, k: int, plus: bool, pos: int, ref: str, alt: str) -> str:
+    """HGVS c. of an intronic indel without reference sequence (no 3' shift), as the per-allele path."""
+    if ref[:1] == alt[:1] and len(ref) != len(alt):
+        pos, ref, alt = pos + 1, ref[1:], alt[1:]
+    start, end = pos, pos + len(ref) - 1
+    prefix = "c." if arrays.coding[t] else "n."
+    alt_t = alt if plus else alt.translate(_COMPLEMENT)[::-1]
+    if end < start:
+        a, b = (end, start) if plus else (start, end)
+        left, right = _intron_coordinate(arrays, t, k, plus, a), _intron_coordinate(arrays, t, k, plus, b)
+        return f"{prefix}{left}_{right}ins{alt_t}"
+    first, last = (start, end) if plus else (end, start)
+    a, b = _intron_coordinate(arrays, t, k, plus, first), _intron_coordinate(arrays, t, k, plus, last)
+    span = a if a == b else f"{a}_{b}"
+    return f"{prefix}{span}del" if not alt else f"{prefix}{span}delins{alt_t}"
+
+
 def annotate_bulk(
-    arrays: TranscriptArrays, chrom: np.ndarray, pos: np.ndarray, ref: np.ndarray, alt: np.ndarray
+    arrays: TranscriptArrays,
+    chrom: np.ndarray,
+    pos: np.ndarray,
+    ref: np.ndarray,
+    alt: np.ndarray,
+    *,
+    indels: bool = False,
 ) -> BulkResult:
-    """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False)."""
+    """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False).
+
+    `indels` lets deep intronic indels through too: right only without a reference sequence, since with
+    one the per-allele path shifts them 3' and spots duplications.
+    """
     n = len(pos)
     pos = pos.astype(np.int64)
     ref_len = np.fromiter((len(r) for r in ref), np.int64, n)
@@ -120,7 +174,9 @@ def annotate_bulk(
     snv = (ref_len == 1) & (alt_len == 1)
     symbolic = np.fromiter((a.startswith("<") or "[" in a or "]" in a for a in alt), bool, n)
     # the span the per-allele path uses: a shared anchor base dropped; an insertion spans its two flanks
-    anchored = np.fromiter((r[:1] == a[:1] for r, a in zip(ref, alt, strict=True)), bool, n) & (ref_len != alt_len)
+    anchored = np.fromiter((r[:1] == a[:1] for r, a in zip(ref, alt, strict=True)), bool, n) & (
+        ref_len != alt_len
+    )
     start, end = pos + anchored, pos + ref_len - 1
     lo, hi = np.minimum(start, end), np.maximum(start, end)
     row, tx = arrays.pairs(chrom, lo, hi)
@@ -132,17 +188,24 @@ def annotate_bulk(
     rank = np.where(left_of == plus, _UPSTREAM, _DOWNSTREAM)
     in_flank = ~outside | (distance <= FLANK)
     row, tx, rank, distance, outside, plus = (
-        row[in_flank], tx[in_flank], rank[in_flank], distance[in_flank], outside[in_flank], plus[in_flank]
+        row[in_flank],
+        tx[in_flank],
+        rank[in_flank],
+        distance[in_flank],
+        outside[in_flank],
+        plus[in_flank],
     )
-    # inside a transcript: only SNVs deep in an intron are settled here
-    p = pos[row]
+    # inside a transcript: only alleles deep in an intron are settled here
+    p, p_hi = lo[row], hi[row]
     k = np.searchsorted(arrays.exon_key, tx * _KEY + p - 1, side="right") - 1
     k = np.clip(k, 0, len(arrays.exon_key) - 1)
     next_k = np.minimum(k + 1, len(arrays.exon_key) - 1)
     has_next = (k + 1) < arrays.exon_offset[tx + 1]
     d_left = p - arrays.exon_end[k]
     d_right = arrays.exon_start[next_k] + 1 - p
-    deep = snv[row] & has_next & (d_left > SPLICE_MARGIN) & (d_right > SPLICE_MARGIN)
+    d_right_hi = arrays.exon_start[next_k] + 1 - p_hi
+    kind_ok = snv[row] | (indels & (ref_len[row] + alt_len[row] <= 200))
+    deep = kind_ok & has_next & (d_left > SPLICE_MARGIN) & (d_right_hi > SPLICE_MARGIN)
     settled_pair = outside | deep
     rank = np.where(outside, rank, _INTRON)
     # an allele is settled here only when every one of its transcript pairs is
@@ -151,8 +214,16 @@ def annotate_bulk(
     done = ~unsettled & ~symbolic
     keep = done[row]
     row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right = (
-        row[keep], tx[keep], rank[keep], distance[keep], outside[keep], plus[keep], k[keep], next_k[keep],
-        d_left[keep], d_right[keep],
+        row[keep],
+        tx[keep],
+        rank[keep],
+        distance[keep],
+        outside[keep],
+        plus[keep],
+        k[keep],
+        next_k[keep],
+        d_left[keep],
+        d_right[keep],
     )
     # most severe pair first, then transcripts with an HGNC id, then transcript order (as the slow path)
     order = np.lexsort((tx, arrays.no_hgnc[tx], rank, row))
@@ -177,6 +248,9 @@ def annotate_bulk(
         refs, alts = ref[row[idx]], alt[row[idx]]
         for j, i in enumerate(idx.tolist()):
             r, a = refs[j], alts[j]
+            if len(r) != 1 or len(a) != 1:
+                hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
+                continue
             if not plus[i]:
                 r, a = r.translate(_COMPLEMENT), a.translate(_COMPLEMENT)
             prefix = "c." if arrays.coding[tx[i]] else "n."
@@ -216,6 +290,18 @@ def annotate_bulk(
 
 
 _BULK_COLUMNS = (
-    "gene", "hgnc_id", "transcript", "refseq", "consequence", "impact", "hgvs_c", "intron", "distance",
-    "pli", "loeuf", "clingen_hi", "clingen_ts", "other_transcripts",
+    "gene",
+    "hgnc_id",
+    "transcript",
+    "refseq",
+    "consequence",
+    "impact",
+    "hgvs_c",
+    "intron",
+    "distance",
+    "pli",
+    "loeuf",
+    "clingen_hi",
+    "clingen_ts",
+    "other_transcripts",
 )

@@ -54,7 +54,9 @@ class ClinVarIndex:
             for number, line in enumerate(handle, start=1):
                 if line.startswith("#"):
                     if line.startswith("##source=ClinVar") or line.startswith("##fileDate"):
-                        self.release = self.release or line.split("=", 1)[1].split()[0 if "fileDate" in line else 1]
+                        self.release = (
+                            self.release or line.split("=", 1)[1].split()[0 if "fileDate" in line else 1]
+                        )
                     continue
                 self._add(line, number)
 
@@ -68,9 +70,7 @@ class ClinVarIndex:
         except ValueError:
             raise ClinVarFormatError(f"{self.path.name} line {number}: bad position {fields[1]!r}") from None
         review = info.get("CLNREVSTAT", "")
-        consequences = tuple(
-            item.split("|", 1)[1] for item in info.get("MC", "").split(",") if "|" in item
-        )
+        consequences = tuple(item.split("|", 1)[1] for item in info.get("MC", "").split(",") if "|" in item)
         assertion = ClinVarAssertion(
             variation_id=fields[2],
             significance=info.get("CLNSIG", ""),

@@ -109,7 +109,9 @@ def transcript_sequence(transcript: Transcript, genome: ReferenceGenome) -> str 
     sequence = "".join(parts)
     if transcript.strand < 0:
         sequence = reverse_complement(sequence)
-    result = None if (len(sequence) != transcript.length or _mostly_unknown(sequence, transcript)) else sequence
+    result = (
+        None if (len(sequence) != transcript.length or _mostly_unknown(sequence, transcript)) else sequence
+    )
     if len(_SEQUENCES.cdna) > 50_000:
         _SEQUENCES.cdna.clear()
     _SEQUENCES.cdna[key] = result
@@ -118,7 +120,7 @@ def transcript_sequence(transcript: Transcript, genome: ReferenceGenome) -> str 
 
 def _mostly_unknown(sequence: str, transcript: Transcript) -> bool:
     if transcript.coding:
-        return "N" in sequence[transcript.cds_first - 1: transcript.cds_last]
+        return "N" in sequence[transcript.cds_first - 1 : transcript.cds_last]
     return sequence.count("N") > len(sequence) // 2
 
 
@@ -196,8 +198,10 @@ def _splice_terms(t: Transcript, lo: int, hi: int, insertion: bool, terms: set[s
         three_prime = (intron_last - 1, intron_last)
         donor, acceptor = (five_prime, three_prime) if t.strand > 0 else (three_prime, five_prime)
         region = [
-            (intron_first - 3, intron_first - 1), (intron_first + 2, intron_first + 7),
-            (intron_last - 7, intron_last - 2), (intron_last + 1, intron_last + 3),
+            (intron_first - 3, intron_first - 1),
+            (intron_first + 2, intron_first + 7),
+            (intron_last - 7, intron_last - 2),
+            (intron_last + 1, intron_last + 3),
         ]
         for site, term in ((donor, "splice_donor_variant"), (acceptor, "splice_acceptor_variant")):
             if insertion:
@@ -259,7 +263,9 @@ def _coding_terms(
     if spans_boundary:
         terms.add("coding_sequence_variant")
         return
-    if sequence is not None and _codon_terms(t, c_lo, c_hi, insertion, ref_seq, alt_seq, sequence, terms, result):
+    if sequence is not None and _codon_terms(
+        t, c_lo, c_hi, insertion, ref_seq, alt_seq, sequence, terms, result
+    ):
         return
     if delta == 0 and not (touches_start and "start_lost" in terms):
         terms.add("coding_sequence_variant")
@@ -285,7 +291,7 @@ def _codon_terms(
         mutated = sequence[:c_lo] + alt_t + sequence[c_lo:]
         first_changed = c_hi
     else:
-        if sequence[c_lo - 1: c_hi] != ref_t:
+        if sequence[c_lo - 1 : c_hi] != ref_t:
             return False
         mutated = sequence[: c_lo - 1] + alt_t + sequence[c_hi:]
         first_changed = c_lo
@@ -318,8 +324,8 @@ def _codon_terms(
         return True
     # in frame: first compare only the affected codons, where stops are won or lost
     last_codon = codon if insertion else (min(c_hi, t.cds_last) - t.cds_first) // 3
-    ref_window = translate(sequence[offset: cds0 + 3 * (last_codon + 1)])
-    alt_window = translate(mutated[offset: cds0 + 3 * (last_codon + 1) + delta])
+    ref_window = translate(sequence[offset : cds0 + 3 * (last_codon + 1)])
+    alt_window = translate(mutated[offset : cds0 + 3 * (last_codon + 1) + delta])
     if delta:
         terms.add("inframe_insertion" if delta > 0 else "inframe_deletion")
     if start_residue == 1 and alt_window[:1] != "M":
@@ -341,13 +347,15 @@ def _codon_terms(
         else:
             result.hgvs_p = f"p.{residue}{position}delins{three(alt_window[d:])}"
         return True
-    if "*" in ref_window and alt_window[ref_window.index("*"):][:1] != "*":
+    if "*" in ref_window and alt_window[ref_window.index("*") :][:1] != "*":
         terms.add("stop_lost")
         stop_index = ref_window.index("*")
         position = start_residue + stop_index
-        new_residue = alt_window[stop_index: stop_index + 1] or "X"
+        new_residue = alt_window[stop_index : stop_index + 1] or "X"
         result.protein_position = position
-        result.hgvs_p = f"p.Ter{position}{three(new_residue)}ext{_stop_extension(mutated, offset, ref_protein)}"
+        result.hgvs_p = (
+            f"p.Ter{position}{three(new_residue)}ext{_stop_extension(mutated, offset, ref_protein)}"
+        )
         return True
     # no stop involved: compare whole proteins so repeats shift to their 3' end
     hgvs_p, kind = protein_change(ref_protein, alt_protein, start_residue)
@@ -402,14 +410,14 @@ def _shift_three_prime(
             while len(ref_seq) + i < len(context) and context[i] == context[len(ref_seq) + i] != "N":
                 i += 1
             new_start = start + i
-            return new_start, new_start + len(ref_seq) - 1, context[i: i + len(ref_seq)], ""
+            return new_start, new_start + len(ref_seq) - 1, context[i : i + len(ref_seq)], ""
         context = genome.fetch(t.chrom, start - window, end)
         j = len(context) - len(ref_seq)
         i = 0
         while j - i - 1 >= 0 and context[j - i - 1] == context[j - i - 1 + len(ref_seq)] != "N":
             i += 1
         new_start = start - i
-        return new_start, new_start + len(ref_seq) - 1, context[j - i: j - i + len(ref_seq)], ""
+        return new_start, new_start + len(ref_seq) - 1, context[j - i : j - i + len(ref_seq)], ""
     if alt_seq and not ref_seq:
         inserted = alt_seq
         if t.strand > 0:
@@ -446,8 +454,10 @@ def _hgvs_c(
         if genome is not None:
             k = len(alt_t)
             # the bases just 5' of the insertion, in transcript order, equal to the insertion: a duplication
-            before = genome.fetch(t.chrom, end - k + 1, end) if plus else reverse_complement(
-                genome.fetch(t.chrom, start, start + k - 1)
+            before = (
+                genome.fetch(t.chrom, end - k + 1, end)
+                if plus
+                else reverse_complement(genome.fetch(t.chrom, start, start + k - 1))
             )
             if before == alt_t:
                 first = t.c_coordinate(end - k + 1 if plus else start + k - 1)

@@ -103,9 +103,13 @@ def parse_existing(key: str, value: str, fields: list[str]) -> list[ExistingAnno
             consequence = parts[0].lstrip("*")
             entries.append(
                 ExistingAnnotation(
-                    source="BCSQ", allele="", terms=tuple(so_term(t) for t in consequence.split("&")),
-                    gene=parts[1] if len(parts) > 1 else "", transcript=parts[2] if len(parts) > 2 else "",
-                    hgvs_c=parts[6] if len(parts) > 6 else "", hgvs_p=parts[5] if len(parts) > 5 else "",
+                    source="BCSQ",
+                    allele="",
+                    terms=tuple(so_term(t) for t in consequence.split("&")),
+                    gene=parts[1] if len(parts) > 1 else "",
+                    transcript=parts[2] if len(parts) > 2 else "",
+                    hgvs_c=parts[6] if len(parts) > 6 else "",
+                    hgvs_p=parts[5] if len(parts) > 5 else "",
                 )
             )
             continue
@@ -116,10 +120,13 @@ def parse_existing(key: str, value: str, fields: list[str]) -> list[ExistingAnno
             terms = record.get("Annotation", "")
             entries.append(
                 ExistingAnnotation(
-                    source="ANN", allele=record.get("Allele", ""),
+                    source="ANN",
+                    allele=record.get("Allele", ""),
                     terms=tuple(so_term(t) for t in terms.split("&") if t),
-                    gene=record.get("Gene_Name", ""), transcript=record.get("Feature_ID", ""),
-                    hgvs_c=record.get("HGVS.c", ""), hgvs_p=record.get("HGVS.p", ""),
+                    gene=record.get("Gene_Name", ""),
+                    transcript=record.get("Feature_ID", ""),
+                    hgvs_c=record.get("HGVS.c", ""),
+                    hgvs_p=record.get("HGVS.p", ""),
                 )
             )
         else:
@@ -127,9 +134,11 @@ def parse_existing(key: str, value: str, fields: list[str]) -> list[ExistingAnno
                 raise ExistingAnnotationError(f"CSQ entry {item[:60]!r} has no Consequence field")
             entries.append(
                 ExistingAnnotation(
-                    source="CSQ", allele=record.get("Allele", ""),
+                    source="CSQ",
+                    allele=record.get("Allele", ""),
                     terms=tuple(so_term(t) for t in record["Consequence"].split("&") if t),
-                    gene=record.get("SYMBOL", ""), transcript=record.get("Feature", ""),
+                    gene=record.get("SYMBOL", ""),
+                    transcript=record.get("Feature", ""),
                     hgvs_c=record.get("HGVSc", "").split(":", 1)[-1],
                     hgvs_p=record.get("HGVSp", "").split(":", 1)[-1],
                 )

@@ -11,7 +11,14 @@ import pyarrow.parquet as pq
 from gmc.genomics.vcf import normalise_chrom, open_vcf, trim_alleles
 
 #: INFO keys read as the population frequency when the user names none.
-DEFAULT_AF_KEYS = ("gnomAD_AF", "gnomad_AF", "gnomADe_AF", "gnomADg_AF", "gnomAD_exomes_AF", "gnomAD_genomes_AF")
+DEFAULT_AF_KEYS = (
+    "gnomAD_AF",
+    "gnomad_AF",
+    "gnomADe_AF",
+    "gnomADg_AF",
+    "gnomAD_exomes_AF",
+    "gnomAD_genomes_AF",
+)
 
 
 class FrequencyFileError(ValueError):
@@ -48,7 +55,9 @@ class SitesFrequencies:
         self.build = reader.build
         for batch in reader.batches():
             values = batch.info[self.af_key]
-            for chrom, pos, ref, alt, value in zip(batch.chrom, batch.pos, batch.ref, batch.alt, values, strict=True):
+            for chrom, pos, ref, alt, value in zip(
+                batch.chrom, batch.pos, batch.ref, batch.alt, values, strict=True
+            ):
                 af = frequency_from_info(value)
                 if af is not None:
                     self.frequencies[(chrom, int(pos), ref, alt)] = af
@@ -78,7 +87,9 @@ class SitesFrequencies:
 
 
 def first_frequency(
-    key: tuple[str, int, str, str], info: dict[str, object], af_keys: Iterable[str],
+    key: tuple[str, int, str, str],
+    info: dict[str, object],
+    af_keys: Iterable[str],
     sites: Iterable[SitesFrequencies],
 ) -> tuple[float | None, str]:
     """Returns (frequency, source): the first INFO key that has one, else the first sites file that does."""

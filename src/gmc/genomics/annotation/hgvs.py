@@ -13,9 +13,29 @@ CODON_TABLE: dict[str, str] = {
 }
 
 THREE_LETTER: dict[str, str] = {
-    "A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu", "G": "Gly",
-    "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe", "P": "Pro", "S": "Ser",
-    "T": "Thr", "W": "Trp", "Y": "Tyr", "V": "Val", "*": "Ter", "U": "Sec", "X": "Xaa",
+    "A": "Ala",
+    "R": "Arg",
+    "N": "Asn",
+    "D": "Asp",
+    "C": "Cys",
+    "Q": "Gln",
+    "E": "Glu",
+    "G": "Gly",
+    "H": "His",
+    "I": "Ile",
+    "L": "Leu",
+    "K": "Lys",
+    "M": "Met",
+    "F": "Phe",
+    "P": "Pro",
+    "S": "Ser",
+    "T": "Thr",
+    "W": "Trp",
+    "Y": "Tyr",
+    "V": "Val",
+    "*": "Ter",
+    "U": "Sec",
+    "X": "Xaa",
 }
 
 
@@ -23,7 +43,7 @@ def translate(cds: str, *, to_stop: bool = False) -> str:
     """Translates a coding sequence codon by codon (X for codons with N); stops at the first stop if asked."""
     protein = []
     for i in range(0, len(cds) - 2, 3):
-        amino = CODON_TABLE.get(cds[i: i + 3], "X")
+        amino = CODON_TABLE.get(cds[i : i + 3], "X")
         protein.append(amino)
         if to_stop and amino == "*":
             break
@@ -66,8 +86,8 @@ def protein_change(ref_protein: str, alt_protein: str, start: int) -> tuple[str,
         and ref_protein[-1 - suffix] == alt_protein[-1 - suffix]
     ):
         suffix += 1
-    deleted = ref_protein[prefix: len(ref_protein) - suffix]
-    inserted = alt_protein[prefix: len(alt_protein) - suffix]
+    deleted = ref_protein[prefix : len(ref_protein) - suffix]
+    inserted = alt_protein[prefix : len(alt_protein) - suffix]
     first_pos = start + prefix
     if len(deleted) == 1 and len(inserted) == 1:
         kind = "missense"
@@ -89,7 +109,7 @@ def protein_change(ref_protein: str, alt_protein: str, start: int) -> tuple[str,
     if not deleted:
         before = ref_protein[prefix - 1] if prefix > 0 else "X"
         # an insertion that repeats the residues just before it is a duplication
-        if prefix >= len(inserted) and ref_protein[prefix - len(inserted): prefix] == inserted:
+        if prefix >= len(inserted) and ref_protein[prefix - len(inserted) : prefix] == inserted:
             dup_first = first_pos - len(inserted)
             span = f"{three(inserted[0])}{dup_first}"
             if len(inserted) > 1:

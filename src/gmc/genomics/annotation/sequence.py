@@ -47,7 +47,9 @@ class ReferenceGenome:
         if self.bgzipped:
             gzi = Path(f"{self.path}.gzi")
             if not gzi.is_file():
-                raise ReferenceSequenceError(f"{self.path}: bgzipped FASTA needs a .gzi index (samtools faidx)")
+                raise ReferenceSequenceError(
+                    f"{self.path}: bgzipped FASTA needs a .gzi index (samtools faidx)"
+                )
             data = gzi.read_bytes()
             (count,) = struct.unpack_from("<Q", data, 0)
             pairs = struct.unpack_from(f"<{2 * count}Q", data, 8)
@@ -81,7 +83,7 @@ class ReferenceGenome:
         while len(out) < size + skip and index < len(self._blocks_compressed):
             out += self._block(index)
             index += 1
-        return bytes(out[skip: skip + size])
+        return bytes(out[skip : skip + size])
 
     def _block(self, index: int) -> bytes:
         cached = self._cache.get(index)

@@ -66,7 +66,9 @@ class Transcript:
             cumulative += e - s
         self.length = cumulative - 1
         if self.coding:
-            first, last = (self.cds_start + 1, self.cds_end) if self.strand > 0 else (self.cds_end, self.cds_start + 1)
+            first, last = (
+                (self.cds_start + 1, self.cds_end) if self.strand > 0 else (self.cds_end, self.cds_start + 1)
+            )
             self.cds_first = self.cdna_position(first) or 0
             self.cds_last = self.cdna_position(last) or 0
 
@@ -95,7 +97,7 @@ class Transcript:
         return None
 
     def intron_anchor(self, pos: int) -> tuple[int, int, int] | None:
-        """For an intronic position: (intron index, cDNA anchor, signed offset) by the HGVS nearest-exon rule."""
+        """For an intronic position: (intron index, cDNA anchor, signed offset), nearest exon first."""
         for i in range(len(self.exons) - 1):
             s1, e1, f1 = self.exons[i]
             s2, e2, f2 = self.exons[i + 1]

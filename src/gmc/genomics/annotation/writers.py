@@ -16,12 +16,42 @@ from gmc.genomics.vcf import VariantBatch, count_header_lines, is_bcf
 
 #: Subfields of the INFO/GMC value, one pipe-separated entry per ALT allele.
 GMC_FIELDS = (
-    "Allele", "Gene", "HGNC_ID", "Transcript", "Consequence", "Impact", "HGVSc", "HGVSp", "Exon", "Intron",
-    "ClinVar", "ClinVar_stars", "gnomAD_AF", "pLI", "LOEUF", "ClinGen_HI", "ClinGen_TS",
+    "Allele",
+    "Gene",
+    "HGNC_ID",
+    "Transcript",
+    "Consequence",
+    "Impact",
+    "HGVSc",
+    "HGVSp",
+    "Exon",
+    "Intron",
+    "ClinVar",
+    "ClinVar_stars",
+    "gnomAD_AF",
+    "pLI",
+    "LOEUF",
+    "ClinGen_HI",
+    "ClinGen_TS",
 )
 _GMC_COLUMNS = (
-    "alt", "gene", "hgnc_id", "transcript", "consequence", "impact", "hgvs_c", "hgvs_p", "exon", "intron",
-    "clinvar", "clinvar_stars", "gnomad_af", "pli", "loeuf", "clingen_hi", "clingen_ts",
+    "alt",
+    "gene",
+    "hgnc_id",
+    "transcript",
+    "consequence",
+    "impact",
+    "hgvs_c",
+    "hgvs_p",
+    "exon",
+    "intron",
+    "clinvar",
+    "clinvar_stars",
+    "gnomad_af",
+    "pli",
+    "loeuf",
+    "clingen_hi",
+    "clingen_ts",
 )
 # characters with a meaning inside INFO values, percent-encoded as VCF 4.3 allows
 _ESCAPES = str.maketrans({"|": "%7C", ",": "%2C", ";": "%3B", "=": "%3D", " ": "_", "%": "%25", "\t": "%09"})
@@ -102,10 +132,14 @@ def write_vcf(
 ) -> int:
     """Copies the input VCF/BCF to `path`, adding INFO/GMC to each record; returns the records written."""
     vcf = VCF(str(source), lazy=True, threads=1)
-    vcf.add_info_to_header({
-        "ID": "GMC", "Number": ".", "Type": "String",
-        "Description": "gmc annotation per ALT allele. Format: " + "|".join(GMC_FIELDS),
-    })
+    vcf.add_info_to_header(
+        {
+            "ID": "GMC",
+            "Number": ".",
+            "Type": "String",
+            "Description": "gmc annotation per ALT allele. Format: " + "|".join(GMC_FIELDS),
+        }
+    )
     for key, value in provenance.items():
         vcf.add_to_header(f"##{key if key.startswith('gmc') else 'gmc_' + key}={value}")
     name = str(path).lower()
