@@ -15,6 +15,7 @@ import jellyfish
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from gmc.registry.names import (
+    NICKNAME_GROUPS,
     are_nicknames,
     are_related_variants,
     canonical_given_keys,
@@ -257,9 +258,10 @@ def _is_typo(a: str, b: str) -> bool:
 @lru_cache(maxsize=200_000)
 def _is_variant_typo(x: str, y: str) -> bool:
     # Nickname on one record, typo on the other (Gabe / Gabiel for Gabriel); cached as forename pairs recur.
-    return any(_is_typo(x, v) for v in name_variants(y) if v != y) or any(
-        _is_typo(y, v) for v in name_variants(x) if v != x
-    )
+    # Only a name missing from the table can be the misspelling: Alfie is not a misspelt Allie (Alice).
+    misspelt_x = x not in NICKNAME_GROUPS and any(_is_typo(x, v) for v in name_variants(y) if v != y)
+    misspelt_y = y not in NICKNAME_GROUPS and any(_is_typo(y, v) for v in name_variants(x) if v != x)
+    return misspelt_x or misspelt_y
 
 
 def _compare_family(
