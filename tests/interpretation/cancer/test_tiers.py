@@ -95,3 +95,12 @@ def test_met_exon_14_skipping_splice_variant(kb):
     assert finding.tier == "I"
     therapies = " ".join(finding.therapies["in_tumour_type"])
     assert "Capmatinib" in therapies or "Tepotinib" in therapies
+
+
+def test_flt3_itd_in_aml_is_tier_one(kb):
+    # TCGA LAML reports FLT3 internal tandem duplications as in-frame insertions in the juxtamembrane domain.
+    variant = SomaticVariant("13", 28034120, "-", "ATCATA", gene="FLT3", consequences=("inframe_insertion",),
+                             hgvs_p="p.599_600insDFREYEY")
+    finding = interpret_variant(kb, variant, "AML")
+    assert finding.tier == "I"
+    assert any(row["biomarker"] == "ITD" and row["in_tumour_type"] for row in finding.evidence)

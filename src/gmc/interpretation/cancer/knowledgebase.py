@@ -233,6 +233,11 @@ def parse_alteration(gene: str, text: str) -> Biomarker:
         left, right = match.groups()
         if not re.match(r"^[A-Z]\d+$", left) and (gene.startswith(left) or gene.startswith(right)):
             return Biomarker(gene, "fusion", name, partner=left if gene.startswith(right) else right)
+    if bare in {"ITD", "INTERNAL TANDEM DUPLICATION"}:
+        # FLT3-ITDs lie in the juxtamembrane domain and first kinase domain (residues ~572-651).
+        if gene == "FLT3":
+            return Biomarker(gene, "region", name, aa_start=572, aa_end=651, consequence="insertion")
+        return Biomarker(gene, "gene", name, consequence="insertion")
     if match := _EXON_RE.match(bare):
         family = {"DELETION": "deletion", "INSERTION": "insertion", "FRAMESHIFT": "truncating",
                   "SKIPPING MUTATION": "splice"}.get(match.group(3))
