@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Literal
@@ -356,21 +356,13 @@ def _compare_names(
         return family, given, False
     # Given and family names entered the wrong way round: compare crosswise and keep the better reading.
     if a.family and b.family and a.given_first and b.given_first:
-        swapped_b = PreparedRecord(
-            record=b.record,
-            nhs=b.nhs,
+        swapped_b = replace(
+            b,
             family=compact_name(b.given_first),
             given=b.family,
             given_first=b.family,
             family_code=b.given_code,
             given_code=b.family_code,
-            dob=b.dob,
-            sex=b.sex,
-            postcode=b.postcode,
-            district=b.district,
-            sector=b.sector,
-            trust=b.trust,
-            hospital_number=b.hospital_number,
         )
         s_family = _compare_family(a.family, swapped_b.family, a.family_code, swapped_b.family_code, freq, w)
         s_given = _compare_given(a, swapped_b, freq, w)
