@@ -345,9 +345,14 @@ class VcfReader:
                 first_line += part.num_rows
 
     def _column_names(self) -> list[str]:
-        for line in self.header.splitlines():
-            if line.startswith("#CHROM"):
-                return line[1:].split("\t")
+        # the file's own #CHROM line: htslib's header copy drops the samples not asked for
+        opener = gzip.open if _gzipped(self.path) else open
+        with opener(self.path, "rt") as handle:
+            for line in handle:
+                if line.startswith("#CHROM"):
+                    return line[1:].rstrip("\r\n").split("\t")
+                if not line.startswith("#"):
+                    break
         raise VcfFormatError(self.path, self._header_lines, "no #CHROM header line")
 
     def _sites_batch(self, table: pa.RecordBatch, first_line: int) -> VariantBatch:
