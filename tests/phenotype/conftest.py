@@ -90,3 +90,9 @@ def factory(session) -> RegistryFactory:
 def system_actor() -> Actor:
     """The actor tests act as when no user is involved."""
     return Actor.system("test")
+
+
+@pytest.fixture
+def make_factory():
+    """The factory class, for tests that commit registry rows in their own transaction."""
+    return RegistryFactory

@@ -81,6 +81,10 @@ class PhenotypeImportError(ValidationFailed):
         super().__init__(f"{source}: {len(self.problems)} problem(s), nothing was imported: {shown}{more}",
                          field=first_field or None)
 
+    def to_dict(self) -> dict[str, object]:
+        """The JSON error with every problem listed."""
+        return {**super().to_dict(), "problems": [{"where": w, "field": f, "message": m} for w, f, m in self.problems]}
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -850,6 +854,8 @@ class PedigreeView:
     #: Pedigree label -> programme participant id (participants only).
     participants: dict[str, str]
     proband: str | None
+    #: Pedigree labels of individuals known to have died.
+    deceased: set[str] = field(default_factory=set)
     problem: str = ""
 
 
@@ -933,7 +939,7 @@ def get_pedigree(session: Session, caller: Caller, family_id: str, *, audit: boo
     return PedigreeView(family=family, pedigree=pedigree, svg=svg, derived=derived,
                         consanguinity=details.consanguinity if details else "unknown",
                         consanguineous_couples=couples, members=members, relationships=relations,
-                        participants=linked, proband=proband_label, problem=problem)
+                        participants=linked, proband=proband_label, deceased=dead, problem=problem)
 
 
 def import_ped(session: Session, caller: Caller, family_id: str, ped_text: str, *, source: str = "upload.ped",
