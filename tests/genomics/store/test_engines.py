@@ -36,15 +36,13 @@ def spark_engine() -> Iterator[SparkEngine]:
 def _queries(store: VariantStore) -> list[pa.Table]:
     rare_pass = VariantFilter(pass_only=True, max_cohort_af=0.2, min_gq=20)
     return [
-        store.sample_variants("HG002", region=("1", 1, 50_000_000), filters=VariantFilter(min_dp=10)),
-        store.sample_variants("ADM1059A2", genes={"g1": ("X", 1, 155_000_000), "g2": ("21", 1, 48_000_000)}),
+        store.sample_variants("ADM1059A2", genes={"g1": ("X", 1, 155_000_000), "g2": ("21", 1, 48_000_000)},
+                              filters=VariantFilter(min_dp=10)),
         store.gene_carriers(("1", 1, 249_000_000), qualifying=rare_pass),
-        store.gene_carriers(("2", 1, 243_000_000), qualifying=VariantFilter(genotypes=(2,))),
         store.variant_carriers("1", 65797, "T", "C"),
-        store.cohort_af(region=("1", 1, 249_000_000)),
         store.cohort_af(),
         store.sample_variants("HG004", region=("1", 1, 249_000_000),
-                              filters=VariantFilter(site_in={"BCSQ": ("missense",)})),
+                              filters=VariantFilter(site_in={"BCSQ": ("missense",)}, genotypes=(1,))),
     ]
 
 
@@ -55,5 +53,5 @@ def test_duckdb_and_spark_answer_identically(two_dataset_root: Path, spark_engin
         assert a.schema == b.schema, i
         assert a.equals(b), f"query {i} differs"
     # The answers are not trivially empty.
-    assert all(t.num_rows > 0 for t in duck[:7])
-    assert duck[6].num_rows > duck[5].num_rows
+    assert all(t.num_rows > 0 for t in duck[:4])
+    assert set(duck[3].column("chrom").to_pylist()) >= {"1", "2", "X", "21"}

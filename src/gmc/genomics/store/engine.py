@@ -37,10 +37,24 @@ class View:
         self.files = tuple(files)
         self.schema = schema
 
+    def ddl(self) -> str:
+        """The view's columns as a SQL column list (given to Spark so it need not infer schemas)."""
+        return ", ".join(f"{f.name} {_sql_type(f.type, f.name)}" for f in self.schema)
+
     def empty_sql(self) -> str:
         """A SELECT with no rows and the view's columns, in SQL both engines accept."""
-        cols = ", ".join(f"CAST(NULL AS {_SQL_TYPES[f.type]}) AS {f.name}" for f in self.schema)
+        cols = ", ".join(f"CAST(NULL AS {_sql_type(f.type, f.name)}) AS {f.name}" for f in self.schema)
         return f"SELECT {cols} WHERE 1 = 0"
+
+
+def _sql_type(arrow_type: pa.DataType, name: str) -> str:
+    """The SQL type both engines use for an Arrow column type."""
+    if pa.types.is_large_string(arrow_type):
+        return "STRING"
+    try:
+        return _SQL_TYPES[arrow_type]
+    except KeyError:
+        raise ValueError(f"column {name} has type {arrow_type}, which the variant store cannot query") from None
 
 
 def normalise(table: pa.Table) -> pa.Table:

@@ -301,6 +301,11 @@ def _stage(
     # Sites: one row per key, core columns plus any annotation columns; record-level ones go.
     extra = [c for c in sites.column_names if c not in SITES_SCHEMA.names and c not in _RECORD_COLUMNS]
     site_table = prim_sites.select(list(_REQUIRED_SITE_COLUMNS) + extra)
+    for name in extra:
+        # An annotation absent from every row arrives as Arrow null type, which Spark cannot read back.
+        if pa.types.is_null(site_table.schema.field(name).type):
+            i = site_table.schema.get_field_index(name)
+            site_table = site_table.set_column(i, name, pc.cast(site_table.column(name), pa.string()))
     site_table = site_table.add_column(0, "key", pa.array(keys[primary], pa.int64()))
     site_table = site_table.set_column(
         site_table.schema.get_field_index("pos"), "pos", pc.cast(site_table.column("pos"), pa.int32())
