@@ -170,3 +170,19 @@ def test_sites_only_variant_list_is_accepted_without_vaf_filters(tmp_path: Path,
     result = interpret_somatic_files(tumour_type="BRCA", vcf=path, refdata=refdata_dir,
                                      settings=SomaticSettings(min_tumour_vaf=0, min_tumour_depth=0))
     assert [(f["gene"], f["protein_change"], f["tier"]) for f in result["findings"]] == [("PIK3CA", "H1047R", "I")]
+
+
+def test_multi_allelic_record_gets_each_alts_own_vaf(tmp_path: Path):
+    header = [
+        "##fileformat=VCFv4.2", "##contig=<ID=7,length=159345973>", "##tumor_sample=T", "##normal_sample=N",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tN\tT",
+        "7\t140753336\t.\tA\tT,G,*\t.\tPASS\t.\tGT:AD\t0/0:30,0,0,0\t1/2:10,5,15,0",
+    ]
+    path = tmp_path / "multi.vcf"
+    path.write_text("\n".join(header) + "\n")
+    variants, _ = read_somatic_vcf(path)
+    # AD 10,5,15,0 over 30 reads: T 5/30, G 15/30; the spanning deletion '*' is not a small variant.
+    assert [(v.alt, v.tumour_vaf, v.tumour_depth) for v in variants] == [
+        ("T", pytest.approx(5 / 30), 30), ("G", pytest.approx(15 / 30), 30)]

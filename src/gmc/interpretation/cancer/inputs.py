@@ -128,13 +128,21 @@ def _vcf_build(header: str, build: str | None, path: Path) -> str:
     return given or detected or "GRCh38"
 
 
-def _value(record: object, section: str, key: str, column: int | None, what: str) -> float | None:
-    """Reads one VAF ('af') or depth ('dp') value from INFO or a FORMAT column; AD pairs are turned into either."""
+def _value(record: object, section: str, key: str, column: int | None, what: str, alt_index: int = 0) -> float | None:
+    """Reads one VAF ('af') or depth ('dp') value from INFO or a FORMAT column; AD pairs are turned into either.
+
+    Per-ALT values (Number=A, and AD's ALT depths) are taken for the ALT at `alt_index`.
+    """
     if section == "INFO":
         value = record.INFO.get(key)  # type: ignore[attr-defined]
         if value is None:
             return None
-        return float(value[0] if isinstance(value, tuple) else value)
+        if isinstance(value, tuple):
+            value = value[alt_index] if what == "af" and alt_index < len(value) else value[0]
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
     if column is None:
         return None
     try:
@@ -150,32 +158,34 @@ def _value(record: object, section: str, key: str, column: int | None, what: str
             numbers = [float(p) for p in parts if p not in {".", ""}]
         else:
             numbers = [float(x) for x in np.ravel(row) if x >= 0]
-        if len(numbers) < 2:
+        if len(numbers) < 2 + alt_index:
             return None
         total = sum(numbers)
         if what == "dp":
             return total
-        return numbers[1] / total if total else None
+        return numbers[1 + alt_index] / total if total else None
     if row.dtype.kind in {"S", "U", "O"}:
         text = str(row[0] if row.shape else row)
         text = text.rstrip("%")
+        values = text.split(",")
         try:
-            number = float(text.split(",")[0])
+            number = float(values[alt_index if what == "af" and alt_index < len(values) else 0])
         except ValueError:
             return None
         return number / 100 if key == "FREQ" else number
-    value = float(np.ravel(row)[0])
+    flat = np.ravel(row)
+    value = float(flat[alt_index if what == "af" and alt_index < len(flat) else 0])
     if value < 0 or np.isnan(value):
         return None
     return value
 
 
 def _first(record: object, keys: tuple[tuple[str, str], ...], column: int | None, what: str,
-           used: dict[str, str], label: str) -> float | None:
+           used: dict[str, str], label: str, alt_index: int = 0) -> float | None:
     for section, key in keys:
         if section == "FORMAT" and column is None:
             continue
-        value = _value(record, section, key, column, what)
+        value = _value(record, section, key, column, what, alt_index)
         if value is not None:
             used.setdefault(label, f"{section}/{key}")
             return value
@@ -265,27 +275,32 @@ def read_somatic_vcf(
         if pass_only and record.FILTER not in (None, "PASS"):
             report.non_pass += 1
             continue
-        tumour_vaf = _first(record, af_keys, t_col, "af", report.keys_used, "tumour_vaf")
-        tumour_depth = _first(record, dp_keys, t_col, "dp", report.keys_used, "tumour_depth")
-        normal_vaf = _first(record, naf_keys, n_col, "af", report.keys_used, "normal_vaf") if n_col is not None else None
-        normal_depth = _first(record, ndp_keys, n_col, "dp", report.keys_used, "normal_depth") if n_col is not None else None
         if len(genotypes) < GERMLINE_SAMPLE_RECORDS and t_col is not None:
-            genotypes.append((int(record.gt_types[t_col]), tumour_vaf))
-        if require_vaf and tumour_vaf is None:
-            looked = ", ".join(f"{s}/{k}" for s, k in af_keys)
-            raise SomaticInputError(
-                f"{path.name} line {line}: no tumour VAF for {record.CHROM}:{record.POS}; looked for {looked}"
-                f"{' in sample ' + tumour if tumour else ''}. Name the key with tumour_af_tag "
-                "(--tumour-af-tag INFO/<key> or FORMAT/<key>) or turn the VAF filter off (--min-tumour-vaf 0)")
-        if require_depth and tumour_depth is None:
-            looked = ", ".join(f"{s}/{k}" for s, k in dp_keys)
-            raise SomaticInputError(
-                f"{path.name} line {line}: no tumour depth for {record.CHROM}:{record.POS}; looked for {looked}. "
-                "Name the key with tumour_dp_tag (--tumour-dp-tag) or turn the depth filter off (--min-tumour-depth 0)")
-        chrom = record.CHROM.removeprefix("chr")
-        chrom = "MT" if chrom == "M" else chrom
-        for alt_raw in record.ALT:
-            ref, pos, alt = record.REF, record.POS, alt_raw
+            genotypes.append((int(record.gt_types[t_col]), None))
+        record_chrom = record.CHROM.removeprefix("chr")
+        record_chrom = "MT" if record_chrom == "M" else record_chrom
+        for alt_index, alt_raw in enumerate(record.ALT):
+            if not alt_raw or alt_raw in {"*", "."} or alt_raw.startswith("<"):
+                continue  # spanning deletions and symbolic alleles are not small variants
+            tumour_vaf = _first(record, af_keys, t_col, "af", report.keys_used, "tumour_vaf", alt_index)
+            tumour_depth = _first(record, dp_keys, t_col, "dp", report.keys_used, "tumour_depth", alt_index)
+            normal_vaf = normal_depth = None
+            if n_col is not None:
+                normal_vaf = _first(record, naf_keys, n_col, "af", report.keys_used, "normal_vaf", alt_index)
+                normal_depth = _first(record, ndp_keys, n_col, "dp", report.keys_used, "normal_depth", alt_index)
+            if require_vaf and tumour_vaf is None:
+                looked = ", ".join(f"{s}/{k}" for s, k in af_keys)
+                raise SomaticInputError(
+                    f"{path.name} line {line}: no tumour VAF for {record.CHROM}:{record.POS}; looked for {looked}"
+                    f"{' in sample ' + tumour if tumour else ''}. Name the key with tumour_af_tag "
+                    "(--tumour-af-tag INFO/<key> or FORMAT/<key>) or turn the VAF filter off (--min-tumour-vaf 0)")
+            if require_depth and tumour_depth is None:
+                looked = ", ".join(f"{s}/{k}" for s, k in dp_keys)
+                raise SomaticInputError(
+                    f"{path.name} line {line}: no tumour depth for {record.CHROM}:{record.POS}; looked for {looked}. "
+                    "Name the key with tumour_dp_tag (--tumour-dp-tag) or turn the depth filter off "
+                    "(--min-tumour-depth 0)")
+            chrom, ref, pos, alt = record_chrom, record.REF, record.POS, alt_raw
             # Trim the shared suffix, then a shared prefix (keeping one anchor base) as VCF normalisation does.
             while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
                 ref, alt = ref[:-1], alt[:-1]
