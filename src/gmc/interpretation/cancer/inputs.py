@@ -193,7 +193,7 @@ def _first(record: object, keys: tuple[tuple[str, str], ...], column: int | None
 
 
 def _looks_germline(genotypes: list[tuple[int, float | None]]) -> bool:
-    """Germline rule: many hom-alt calls (>=10%), or het calls clustering at VAF ~0.5 with hom-alt at ~1.0."""
+    """Germline rule: at least 10% of (20 or more) tumour-column calls homozygous-alt."""
     if len(genotypes) < 20:
         return False
     hom_alt = sum(1 for gt, _ in genotypes if gt == 3) / len(genotypes)
