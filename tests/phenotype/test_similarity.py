@@ -39,8 +39,8 @@ A, A1, A2, B, B1, ONSET = "HP:0000010", "HP:0000011", "HP:0000012", "HP:0000020"
 
 HEADER = "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\tfrequency\tsex\tmodifier\taspect\tbiocuration"
 ROWS = [
-    # D1 shows A1 and B1 (B1 in 1 of 4 patients); D2 shows A2; D3 shows B1 and never A; D4 shows A1.
-    ("OMIM:1", "D1", "", A1, ""), ("OMIM:1", "D1", "", B1, "1/4"),
+    # D1 shows A1 and B1 (B1 in 3 of 4 patients); D2 shows A2; D3 shows B1 and never A; D4 shows A1.
+    ("OMIM:1", "D1", "", A1, ""), ("OMIM:1", "D1", "", B1, "3/4"),
     ("OMIM:2", "D2", "", A2, ""),
     ("OMIM:3", "D3", "", B1, ""), ("OMIM:3", "D3", "NOT", A, ""),
     ("OMIM:4", "D4", "", A1, ""),
@@ -100,12 +100,14 @@ def test_tiny_scores_by_hand(tiny: SimilarityIndex) -> None:
 
 def test_tiny_excluded_patient_terms_count_against_diseases_showing_them(tiny: SimilarityIndex) -> None:
     scores = {m.disease_id: m for m in tiny.score_diseases([A1], excluded=[B])}
-    # D1 shows B1 (below the excluded B) in 1 of 4: disease side (ln2 - ln2/4) / 2ln2 = 3/8; patient side 1.
-    assert scores["OMIM:1"].score == pytest.approx((1 + 3 / 8) / 2)
+    # D1 shows B1 (below the excluded B) in 3 of 4, weight 2 * 3/4 - 1 = 1/2; B1's best match with A1 is 0:
+    # disease side (ln2 + 0 - ln2 / 2) / 2ln2 = 1/4; patient side 1.
+    assert scores["OMIM:1"].score == pytest.approx((1 + 1 / 4) / 2)
     assert [c.kind for c in scores["OMIM:1"].contradictions] == ["excluded_shown_by_disease"]
     assert (scores["OMIM:1"].contradictions[0].patient_term, scores["OMIM:1"].contradictions[0].disease_term) == (B, B1)
     assert scores["OMIM:4"].score == pytest.approx(1.0)
-    # D3 shows only B1 (always): disease side -ln2/ln2 = -1; patient A1 is excluded by D3: -1.
+    # D3 shows only B1 (frequency unstated, so weight 1): disease side (0 - ln2) / ln2 = -1;
+    # and D3 excludes A, above the patient's A1: patient side -1.
     assert scores["OMIM:3"].score == pytest.approx(-1.0)
 
 
@@ -132,6 +134,8 @@ def test_tiny_profile_rules(tiny: SimilarityIndex) -> None:
         tiny.score_diseases([ONSET])
     with pytest.raises(PhenotypeProfileError, match="both observed and excluded"):
         tiny.score_diseases([A1], excluded=[A1])
+    with pytest.raises(PhenotypeProfileError, match=f"{A1} \\(below excluded {A}\\)"):
+        tiny.score_diseases([A1], excluded=[A])
     with pytest.raises(UnknownTermError, match="HP:9999999"):
         tiny.score_diseases(["HP:9999999"])
 
@@ -199,6 +203,22 @@ def test_full_profile_scores_one_and_is_comparable(index: SimilarityIndex) -> No
     penalised = {m.disease_id: m for m in index.score_diseases(rest, excluded=[feature])}
     assert penalised["OMIM:101600"].score < plain["OMIM:101600"].score < best.score
     assert any(c.disease_term == feature for c in penalised["OMIM:101600"].contradictions)
+
+
+def test_excluding_an_occasional_feature_does_not_count_against_the_disease(index: SimilarityIndex) -> None:
+    disease = get_annotations().disease("OMIM:101600")
+    by_frequency = {a.hpo_id: a.frequency for a in disease.phenotypes}
+    occasional = sorted(t for t, f in by_frequency.items() if f == "HP:0040283")  # Occasional (5-29%)
+    obligate = sorted(t for t, f in by_frequency.items() if f in {"HP:0040280", ""})
+    observed = sorted(disease.observed_terms - set(occasional))[:5]
+    base = {m.disease_id: m.score for m in index.score_diseases(observed)}["OMIM:101600"]
+    rare_excluded = [t for t in occasional if t not in observed][:1]
+    assert rare_excluded, "Pfeiffer syndrome has occasional features in this release"
+    kept = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=rare_excluded)}
+    assert kept["OMIM:101600"] == pytest.approx(base)
+    always_excluded = [t for t in obligate if t not in observed and not index.profile([t]).ignored_terms][:1]
+    lowered = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=always_excluded)}
+    assert lowered["OMIM:101600"] < base
 
 
 def test_obsolete_patient_terms_are_scored_as_their_replacement(index: SimilarityIndex) -> None:

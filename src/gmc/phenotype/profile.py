@@ -62,8 +62,9 @@ def profile_information_content(
     total = float(sum(information[t] for t in specific))
     carrying_all = np.ones(index.n_diseases, dtype=bool)
     for term in specific:
-        below = index.descendants[index.term_index[term]].indices
-        carrying_all &= np.asarray(index.disease_terms[:, below].sum(axis=1)).ravel() > 0
+        carrying = np.zeros(index.n_diseases, dtype=bool)
+        carrying[index.diseases_carrying(index.term_index[term])] = True
+        carrying_all &= carrying
     informative = total >= MIN_PROFILE_INFORMATION
     if not profile.observed:
         advice = "No observed phenotypic abnormality: add the patient's features before ranking."

@@ -10,7 +10,12 @@ Formula (all logs natural):
   each patient term p counts c(p) = max_{d in D} sim(p, d), and each disease term d counts c(d) = max_{p in P} sim(p, d).
   Excluded findings contradict: a patient term p that is, or lies below, a term the disease is known not to
   show (NOT rows, 0% frequency) counts c(p) = -IC(p); a disease term d that is, or lies below, a term the
-  patient is known not to have counts c(d) = -IC(d) * f(d), with f the annotation frequency (1 when unstated).
+  patient is known not to have counts c(d) = max_{p in P} sim(p, d) - IC(d) * w(d), where
+  w(d) = max(0, 2 f(d) - 1) and f(d) is the annotation frequency (1 when unstated): absence of a feature
+  counts against a disease only when most of its patients show it (obligate: fully; "frequent" 30-79%: at most
+  a little; occasional: not at all). On the 500 phenopacket-store cases, whose excluded terms are mostly
+  features absent in one patient of a published cohort, weighting by f itself cost 7.6 points of top-1
+  accuracy, this weighting 1.4 (docs/bench/phenotype.md).
 * score = 1/2 * (sum_p c(p) / sum_p IC(p) + sum_d c(d) / sum_d IC(d)).
   Each half is the share of that side's information explained by the other (c(p) <= IC(p) because a common
   ancestor is never more informative than either term), so a score lies in [-1, 1], is 1 for identical
@@ -111,9 +116,9 @@ class PatientProfile:
     ignored_terms: tuple[str, ...]
 
 
-def _segment_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
-    """Maximum of each CSR row segment along the last axis (every segment must be non-empty)."""
-    return np.maximum.reduceat(values, indptr[:-1], axis=-1)
+def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
+    """Column indices of one CSR row."""
+    return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
 
 
 def _segment_argmax(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -128,7 +133,7 @@ class SimilarityIndex:
     """Precomputed IC, ancestor/descendant sets and disease/gene profiles of one HPO release."""
 
     #: Bump when the attributes change so that cached indexes of an older shape are rebuilt.
-    FORMAT = 3
+    FORMAT = 8
 
     def __init__(self, ontology: Ontology, annotations: HpoAnnotations) -> None:
         self.release = ontology.release
@@ -147,7 +152,7 @@ class SimilarityIndex:
         #: descendants = ancestors transposed: row j lists i at or below j.
         self.descendants = ancestors.T.tocsr()
         self.phenotypic = np.zeros(n_terms, dtype=bool)
-        self.phenotypic[self.descendants[self.term_index[PHENOTYPIC_ABNORMALITY_ID]].indices] = True
+        self.phenotypic[self.descendant_indices(self.term_index[PHENOTYPIC_ABNORMALITY_ID])] = True
 
         disease_ids, disease_names = [], []
         obs_rows, obs_cols, obs_freq, exc_rows, exc_cols = [], [], [], [], []
@@ -176,25 +181,45 @@ class SimilarityIndex:
         #: Alphabetical rank of each disease id: the tie-break of equal scores.
         self.disease_id_rank = np.argsort(np.argsort(np.array(disease_ids)))
         shape = (n_diseases, n_terms)
-        #: Disease x term: annotation frequency (1 when unstated) of each observed phenotype.
-        self.disease_frequency = sparse.csr_matrix((np.array(obs_freq), (obs_rows, obs_cols)), shape=shape)
+        frequency_matrix = sparse.csr_matrix((np.array(obs_freq), (obs_rows, obs_cols)), shape=shape)
+        annotated = np.unique(frequency_matrix.indices)
+        #: The terms some disease is annotated with; the columns of the disease matrices below.
+        self.annotated_terms = annotated
+        #: Disease x annotated term: annotation frequency (1 when unstated) of each observed phenotype.
+        self.disease_frequency = frequency_matrix[:, annotated].tocsr()
         self.disease_terms = self.disease_frequency.copy()
         self.disease_terms.data[:] = 1.0
+        #: How much a patient's exclusion of each disease term counts against the disease: max(0, 2f - 1).
+        self.contradiction_weight = self.disease_frequency.copy()
+        self.contradiction_weight.data = np.clip(2 * self.contradiction_weight.data - 1, 0.0, 1.0)
+        #: Term x annotated term: the annotated terms at or below each term.
+        self.annotated_below = self.descendants[:, annotated].tocsr()
+        # Python lists: building result objects from list lookups is far faster than numpy scalar indexing.
+        self.term_id_list: list[str] = list(current)
+        self.annotated_id_list: list[str] = [current[i] for i in annotated.tolist()]
+        self.phenotypic_abnormality = self.term_index[PHENOTYPIC_ABNORMALITY_ID]
         excluded = sparse.csr_matrix((np.ones(len(exc_rows)), (exc_rows, exc_cols)), shape=shape)
         excluded.data[:] = 1.0
-        #: Disease x term NOT matrix, by column so that one term's ancestors slice quickly.
-        self.disease_excluded = excluded.tocsc()
+        #: Disease x term NOT matrix.
+        self.disease_excluded = excluded
+        by_term = excluded.T.tocsr()
+        #: For each term, the diseases that exclude it (CSR arrays: term -> disease rows).
+        self.excluding_indptr, self.excluding_indices = by_term.indptr, by_term.indices
 
         # A disease carries a term when annotated with it or any descendant: propagate up the ancestors.
-        carried = (self.disease_terms @ ancestors) > 0
+        carried = (frequency_matrix @ ancestors) > 0
         counts = np.asarray(carried.sum(axis=0)).ravel()
+        by_term = carried.T.tocsr()
+        #: For each term, the diseases carrying it or a descendant (CSR arrays: term -> disease rows).
+        self.carrying_indptr, self.carrying_indices = by_term.indptr, by_term.indices
         self.n_diseases = n_diseases
         with np.errstate(divide="ignore"):
             ic = -np.log(np.where(counts > 0, counts, 1) / n_diseases)
         self.ic = ic.astype(np.float64)
+        self.ic32 = self.ic.astype(np.float32)
         #: Number of ancestors (self included): breaks IC ties towards the deeper common ancestor.
         self.depth = np.diff(ancestors.indptr)
-        self.disease_information = self.disease_terms @ self.ic
+        self.disease_information = self.disease_terms @ self.ic[annotated]
 
         gene_ids, gene_symbols, g_rows, g_cols = [], [], [], []
         for gene in annotations.genes.values():
@@ -207,6 +232,7 @@ class SimilarityIndex:
             g_rows.extend([row] * len(rows_of_gene))
             g_cols.extend(rows_of_gene)
         self.gene_ids = gene_ids
+        self.gene_index = {g: i for i, g in enumerate(gene_ids)}
         self.gene_symbols = gene_symbols
         #: Gene x disease links (genes_to_phenotype).
         self.gene_diseases = sparse.csr_matrix(
@@ -234,10 +260,24 @@ class SimilarityIndex:
                     ignored.append(current)
                 elif current not in scored[kind]:
                     scored[kind].append(current)
-        both = set(scored["observed"]) & set(scored["excluded"])
-        if both:
-            raise PhenotypeProfileError(f"terms both observed and excluded: {', '.join(sorted(both))}")
+        excluded_set = set(scored["excluded"])
+        clashes = [
+            (term, ancestor)
+            for term in scored["observed"]
+            for ancestor in ontology.ancestors(term, include_self=True) & excluded_set
+        ]
+        if clashes:
+            described = ", ".join(t if t == a else f"{t} (below excluded {a})" for t, a in clashes)
+            raise PhenotypeProfileError(f"terms both observed and excluded: {described}")
         return PatientProfile(tuple(scored["observed"]), tuple(scored["excluded"]), tuple(ignored))
+
+    def ancestor_indices(self, term: int) -> np.ndarray:
+        """Indices of a term and its ancestors (raw CSR slice: scipy row indexing is far slower)."""
+        return _row(self.ancestors, term)
+
+    def descendant_indices(self, term: int) -> np.ndarray:
+        """Indices of a term and its descendants."""
+        return _row(self.descendants, term)
 
     def information_content(self, term_id: str) -> float:
         """IC of a current term id (nats)."""
@@ -249,22 +289,29 @@ class SimilarityIndex:
     def resnik(self, term_a: str, term_b: str) -> tuple[float, str]:
         """Resnik similarity of two current terms and their most informative common ancestor."""
         a, b = self.term_index[term_a], self.term_index[term_b]
-        common = np.intersect1d(self.ancestors[a].indices, self.ancestors[b].indices)
+        common = np.intersect1d(self.ancestor_indices(a), self.ancestor_indices(b))
         best = common[np.lexsort((self.depth[common], self.ic[common]))[-1]]
         return float(self.ic[best]), str(self.term_ids[best])
 
+    def diseases_carrying(self, term: int) -> np.ndarray:
+        """Rows of the diseases annotated with a term or one of its descendants."""
+        return self.carrying_indices[self.carrying_indptr[term]:self.carrying_indptr[term + 1]]
+
     def _similarity_rows(self, terms: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """For each term, its Resnik similarity to every term and the index of the MICA."""
-        n_terms = len(self.term_ids)
-        sim = np.zeros((len(terms), n_terms))
-        mica = np.zeros((len(terms), n_terms), dtype=np.int64)
+        """For each term, its Resnik similarity to every annotated term and the term index of the MICA."""
+        n_annotated = len(self.annotated_terms)
+        # float32 halves the memory traffic of the explanation gathers; values are exact copies of IC.
+        sim = np.zeros((len(terms), n_annotated), dtype=np.float32)
+        # Terms whose only common ancestors are uninformative (IC 0) meet at Phenotypic abnormality.
+        mica = np.full((len(terms), n_annotated), self.phenotypic_abnormality, dtype=np.int32)
         for row, term in enumerate(terms):
-            ancestors = self.ancestors[term].indices
+            ancestors = self.ancestor_indices(term)
+            ancestors = ancestors[self.ic[ancestors] > 0]
             # Assign from least to most informative (then shallow to deep): each ancestor's descendants
             # inherit its IC, the best common ancestor written last, so each cell ends with the maximum.
             for ancestor in ancestors[np.lexsort((self.depth[ancestors], self.ic[ancestors]))]:
-                below = self.descendants[ancestor].indices
-                sim[row, below] = self.ic[ancestor]
+                below = _row(self.annotated_below, ancestor)
+                sim[row, below] = self.ic32[ancestor]
                 mica[row, below] = ancestor
         return sim, mica
 
@@ -278,22 +325,30 @@ class SimilarityIndex:
         excluded = [self.term_index[t] for t in profile.excluded]
         sim, mica = self._similarity_rows(observed)
         terms = self.disease_terms
-        patient_best = _segment_max(sim[:, terms.indices], terms.indptr)  # patient term x disease
+        # The best match of p among a disease's terms has IC = that of the most informative ancestor of p
+        # the disease carries, so patient term x disease is filled ancestor by ancestor, best written last.
+        patient_best = np.zeros((len(observed), self.n_diseases))
         # Disease NOT terms at or above an observed patient term contradict it.
-        patient_conflict = np.zeros_like(patient_best, dtype=bool)
+        patient_conflict = np.zeros((len(observed), self.n_diseases), dtype=bool)
+        carrying_ptr, carrying, excluding_ptr, excluding = (
+            self.carrying_indptr, self.carrying_indices, self.excluding_indptr, self.excluding_indices
+        )
         for row, term in enumerate(observed):
-            hits = self.disease_excluded[:, self.ancestors[term].indices].sum(axis=1)
-            patient_conflict[row] = np.asarray(hits).ravel() > 0
+            ancestors = self.ancestor_indices(term)
+            for ancestor in ancestors[np.lexsort((self.depth[ancestors], self.ic[ancestors]))]:
+                if self.ic[ancestor] > 0:
+                    patient_best[row, carrying[carrying_ptr[ancestor]:carrying_ptr[ancestor + 1]]] = self.ic[ancestor]
+                patient_conflict[row, excluding[excluding_ptr[ancestor]:excluding_ptr[ancestor + 1]]] = True
         patient_ic = self.ic[observed]
         contribution = np.where(patient_conflict, -patient_ic[:, None], patient_best)
         patient_half = contribution.sum(axis=0) / patient_ic.sum() if patient_ic.sum() > 0 else 0.0
 
         disease_best = sim.max(axis=0)  # best patient match of every term
-        shown_excluded = np.zeros(len(self.term_ids), dtype=bool)
+        shown_excluded = np.zeros(len(self.annotated_terms), dtype=bool)
         for term in excluded:
-            shown_excluded[self.descendants[term].indices] = True
-        gained = terms @ np.where(shown_excluded, 0.0, disease_best)
-        lost = self.disease_frequency @ np.where(shown_excluded, self.ic, 0.0)
+            shown_excluded[_row(self.annotated_below, term)] = True
+        gained = terms @ disease_best
+        lost = self.contradiction_weight @ np.where(shown_excluded, self.ic[self.annotated_terms], 0.0)
         information = self.disease_information
         disease_half = np.divide(gained - lost, information, out=np.zeros_like(information), where=information > 0)
 
@@ -303,6 +358,7 @@ class SimilarityIndex:
             "score": 0.5 * (patient_half + disease_half),
             "bma": bma,
             "sim": sim,
+            "patient_best": patient_best,
             "mica": mica,
             "patient_conflict": patient_conflict,
             "shown_excluded": shown_excluded,
@@ -315,22 +371,29 @@ class SimilarityIndex:
         """Matched pairs and contradictions of the given disease rows."""
         terms = self.disease_terms[rows]
         sim, mica, observed = arrays["sim"], arrays["mica"], arrays["observed"]
-        best_pos = np.stack([terms.indices[_segment_argmax(sim[i, terms.indices], terms.indptr)]
-                             for i in range(len(observed))])  # patient term x selected disease -> term index
-        pair_ic = np.take_along_axis(sim, best_pos, axis=1)
+        # For each patient term and disease, the first disease term reaching the best similarity (known
+        # from the scoring pass), found for all rows at once.
+        columns = terms.indices
+        target = np.repeat(arrays["patient_best"][:, rows].astype(np.float32), np.diff(terms.indptr), axis=1)
+        positions = np.where(
+            sim[:, columns] == target, np.arange(len(columns), dtype=np.int32), np.int32(len(columns))
+        )
+        best_pos = columns[np.minimum.reduceat(positions, terms.indptr[:-1], axis=1)]
+        pair_ic = np.round(np.take_along_axis(sim, best_pos, axis=1).astype(np.float64), 4)
         pair_mica = np.take_along_axis(mica, best_pos, axis=1)
-        ids = self.term_ids
+        ids, term_list, annotated_list = self.term_ids, self.term_id_list, self.annotated_id_list
         patient_ids = ids[observed].tolist()
-        pair_ic = np.round(pair_ic, 4)
         # The same (patient term, disease term) pair recurs across many diseases: build each once.
-        n_terms = len(ids)
+        n_terms = len(annotated_list)
         keys = np.arange(len(observed))[:, None] * n_terms + best_pos
         unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        flat_mica, flat_ic = pair_mica.ravel()[first], pair_ic.ravel()[first]
         built = np.empty(len(unique_keys), dtype=object)
         built[:] = [
-            MatchedPair(patient_ids[key // n_terms], str(ids[key % n_terms]), str(ids[m]), v)
-            for key, m, v in zip(unique_keys.tolist(), flat_mica.tolist(), flat_ic.tolist(), strict=True)
+            MatchedPair(patient_ids[p], annotated_list[u], term_list[m], v)
+            for p, u, m, v in zip(
+                (unique_keys // n_terms).tolist(), (unique_keys % n_terms).tolist(),
+                pair_mica.ravel()[first].tolist(), pair_ic.ravel()[first].tolist(), strict=True,
+            )
         ]
         pairs_by_row = built[inverse.reshape(keys.shape)].T.tolist()
         out = []
@@ -338,25 +401,28 @@ class SimilarityIndex:
         conflict = arrays["patient_conflict"][:, rows]
         conflicted = conflict.any(axis=0).tolist()
         any_shown = bool(shown_excluded.any())
+        if any_shown:
+            shown_in_row = np.add.reduceat(shown_excluded[columns].astype(np.int32), terms.indptr[:-1]) > 0
         shown_memo: dict[int, Contradiction] = {}
         for k, row in enumerate(rows.tolist()):
             pairs = tuple(pairs_by_row[k])
             contradictions: list[Contradiction] = []
             if conflicted[k]:
-                disease_not = set(self.disease_excluded.getrow(row).indices.tolist())
+                disease_not = set(_row(self.disease_excluded, row).tolist())
                 for i in np.flatnonzero(conflict[:, k]).tolist():
-                    for a in self.ancestors[observed[i]].indices.tolist():
+                    for a in self.ancestor_indices(observed[i]).tolist():
                         if a in disease_not:
                             contradictions.append(
                                 Contradiction(patient_ids[i], str(ids[a]), "observed_excluded_by_disease")
                             )
-            if any_shown:
+            if any_shown and shown_in_row[k]:
                 disease_cols = terms.indices[terms.indptr[k]:terms.indptr[k + 1]]
                 for u in disease_cols[shown_excluded[disease_cols]].tolist():
                     found = shown_memo.get(u)
                     if found is None:
+                        term = int(self.annotated_terms[u])
                         found = shown_memo[u] = Contradiction(
-                            self._excluding_term(profile, u), str(ids[u]), "excluded_shown_by_disease"
+                            self._excluding_term(profile, term), str(ids[term]), "excluded_shown_by_disease"
                         )
                     contradictions.append(found)
             out.append((pairs, tuple(contradictions)))
@@ -364,7 +430,7 @@ class SimilarityIndex:
 
     def _excluding_term(self, profile: PatientProfile, disease_term: int) -> str:
         """The patient's excluded term at or above a disease term (first one found)."""
-        above = set(self.ancestors[disease_term].indices.tolist())
+        above = set(self.ancestor_indices(disease_term).tolist())
         for term_id in profile.excluded:
             if self.term_index[term_id] in above:
                 return term_id
@@ -387,22 +453,32 @@ class SimilarityIndex:
             for row, s, b, (pairs, contradictions) in zip(order.tolist(), scores, bmas, explained, strict=True)
         ]
 
-    def score_genes(self, observed: Iterable[str], excluded: Iterable[str] = ()) -> dict[str, GeneMatch]:
-        """Every gene with annotated diseases, scored by its best disease, keyed by HGNC id."""
+    def score_genes(
+        self, observed: Iterable[str], excluded: Iterable[str] = (), genes: Iterable[str] | None = None
+    ) -> dict[str, GeneMatch]:
+        """Genes with annotated diseases (all, or only the given HGNC ids) scored by their best disease."""
         profile = self.profile(observed, excluded)
         arrays = self._score_all(profile)
         score = arrays["score"]
         links = self.gene_diseases
+        gene_rows = np.arange(len(self.gene_ids))
+        if genes is not None:
+            # Candidate genes only (e.g. those with a qualifying variant): less to explain.
+            wanted = {g: None for g in genes}
+            gene_rows = np.array([self.gene_index[g] for g in wanted if g in self.gene_index], dtype=np.int64)
+            links = links[gene_rows]
         best_rows = links.indices[_segment_argmax(score[links.indices], links.indptr)]
         unique_rows, inverse = np.unique(best_rows, return_inverse=True)
         explained = self._explain(arrays, unique_rows, profile)
         scores = np.round(score[best_rows], 6).tolist()
         bmas = np.round(arrays["bma"][best_rows], 6).tolist()
         matches = {}
-        for gene, row, k in zip(range(len(self.gene_ids)), best_rows.tolist(), inverse.tolist(), strict=True):
+        for position, (gene, row, k) in enumerate(
+            zip(gene_rows.tolist(), best_rows.tolist(), inverse.tolist(), strict=True)
+        ):
             pairs, contradictions = explained[k]
             matches[self.gene_ids[gene]] = GeneMatch(
-                self.gene_ids[gene], self.gene_symbols[gene], scores[gene], bmas[gene],
+                self.gene_ids[gene], self.gene_symbols[gene], scores[position], bmas[position],
                 self.disease_ids[row], self.disease_names[row], pairs, contradictions,
             )
         return matches
@@ -430,9 +506,11 @@ def score_diseases(observed: Iterable[str], excluded: Iterable[str] = (), limit:
     return get_similarity_index().score_diseases(observed, excluded, limit)
 
 
-def score_genes(observed: Iterable[str], excluded: Iterable[str] = ()) -> dict[str, GeneMatch]:
-    """Every annotated gene's phenotype score for a patient, keyed by HGNC id."""
-    return get_similarity_index().score_genes(observed, excluded)
+def score_genes(
+    observed: Iterable[str], excluded: Iterable[str] = (), genes: Iterable[str] | None = None
+) -> dict[str, GeneMatch]:
+    """Phenotype score of every annotated gene (or only the given HGNC ids) for a patient, keyed by HGNC id."""
+    return get_similarity_index().score_genes(observed, excluded, genes)
 
 
 def information_content(term_id: str) -> float:
