@@ -186,3 +186,18 @@ def test_multi_allelic_record_gets_each_alts_own_vaf(tmp_path: Path):
     # AD 10,5,15,0 over 30 reads: T 5/30, G 15/30; the spanning deletion '*' is not a small variant.
     assert [(v.alt, v.tumour_vaf, v.tumour_depth) for v in variants] == [
         ("T", pytest.approx(5 / 30), 30), ("G", pytest.approx(15 / 30), 30)]
+
+
+def test_protein_change_computed_from_hotspot_reference_codon(kb, refdata_dir: Path, monkeypatch):
+    from gmc.interpretation.cancer.annotate import infer_hotspot_codon_changes, transcript_annotator
+    from gmc.interpretation.cancer.model import SomaticVariant
+
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    # PIK3CA c.3141T>G: codon 1047 CAT -> CAG, His -> Gln. The shared FASTA lacks PIK3CA's sequence and the
+    # hotspot allele table lists only the T>A route to H1047Q, so this must come from the codon.
+    variant = SomaticVariant("3", 179234298, "T", "G")
+    transcript_annotator(refdata_dir)([variant])
+    assert (variant.gene, variant.hgvs_c, variant.consequences) == ("PIK3CA", "c.3141T>G",
+                                                                  ("coding_sequence_variant",))
+    assert infer_hotspot_codon_changes(kb, [variant]) == 1
+    assert (variant.hgvs_p, variant.consequences) == ("p.H1047Q", ("missense_variant",))

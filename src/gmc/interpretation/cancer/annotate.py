@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from gmc.interpretation.cancer.knowledgebase import KnowledgeBase
 from gmc.interpretation.cancer.model import MAF_TO_SO, PROTEIN_ALTERING, SomaticVariant
+
+_BASES = "TCAG"
+_AMINO_ACIDS = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
+#: The standard genetic code, codon -> one-letter amino acid (* = stop).
+GENETIC_CODE = {a + b + c: _AMINO_ACIDS[16 * i + 4 * j + k]
+                for i, a in enumerate(_BASES) for j, b in enumerate(_BASES) for k, c in enumerate(_BASES)}
+_CODING_SNV = re.compile(r"^c\.(\d+)([ACGT])>([ACGT])$")
 
 #: An annotator takes variants and fills their gene/consequence/HGVS in place; returns a description.
 Annotator = Callable[[list[SomaticVariant]], str]
@@ -97,5 +105,41 @@ def annotate_from_knowledgebase(kb: KnowledgeBase, variants: list[SomaticVariant
             if kind:
                 variant.consequences = (MAF_TO_SO[kind],) + tuple(
                     term for term in variant.consequences if term != "coding_sequence_variant")
+        filled += 1
+    return filled
+
+
+def infer_hotspot_codon_changes(kb: KnowledgeBase, variants: list[SomaticVariant]) -> int:
+    """Computes the protein change of coding SNVs at cancerhotspots residues from the residue's reference codon.
+
+    Used when the reference sequence is missing (consequence coding_sequence_variant but a c. position known):
+    codon = ceil(c/3); the reference codon comes from cancerhotspots' Codon_Change, checked against the c. base.
+    """
+    filled = 0
+    for variant in variants:
+        if variant.hgvs_p or not variant.hgvs_c or "coding_sequence_variant" not in variant.consequences:
+            continue
+        match = _CODING_SNV.match(variant.hgvs_c.split(":")[-1])
+        if match is None:
+            continue
+        cds, ref_base, alt_base = int(match.group(1)), match.group(2), match.group(3)
+        codon_number, offset = (cds - 1) // 3 + 1, (cds - 1) % 3
+        hotspot = kb.hotspots.get(((variant.gene or "").upper(), codon_number))
+        if hotspot is None or len(hotspot.ref_codon) != 3 or hotspot.ref_codon[offset] != ref_base:
+            continue
+        ref_aa = GENETIC_CODE.get(hotspot.ref_codon)
+        alt_codon = hotspot.ref_codon[:offset] + alt_base + hotspot.ref_codon[offset + 1:]
+        alt_aa = GENETIC_CODE.get(alt_codon)
+        if ref_aa is None or alt_aa is None or ref_aa != hotspot.ref:
+            continue
+        if alt_aa == ref_aa:
+            term, change = "synonymous_variant", f"p.{ref_aa}{codon_number}="
+        elif alt_aa == "*":
+            term, change = "stop_gained", f"p.{ref_aa}{codon_number}*"
+        else:
+            term, change = "missense_variant", f"p.{ref_aa}{codon_number}{alt_aa}"
+        variant.hgvs_p = change
+        variant.consequences = (term,) + tuple(t for t in variant.consequences if t != "coding_sequence_variant")
+        variant.__dict__.pop("protein", None)
         filled += 1
     return filled

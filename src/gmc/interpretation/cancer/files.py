@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from gmc.genomics.liftover import load_chain
-from gmc.interpretation.cancer.annotate import annotate_from_knowledgebase, transcript_annotator
+from gmc.interpretation.cancer.annotate import (
+    annotate_from_knowledgebase,
+    infer_hotspot_codon_changes,
+    transcript_annotator,
+)
 from gmc.interpretation.cancer.inputs import read_copy_number, read_fusions, read_somatic_vcf
 from gmc.interpretation.cancer.knowledgebase import load_knowledgebase
 from gmc.interpretation.cancer.maf import MafFormatError, read_maf
@@ -103,6 +107,8 @@ def annotate(variants: list[SomaticVariant], kb: object, refdata: Path) -> str:
         notes.append(transcript_annotator(refdata)(variants))
     filled = annotate_from_knowledgebase(kb, variants)  # type: ignore[arg-type]
     notes.append(f"{filled} protein changes filled from exact knowledge-base/hotspot alleles")
+    inferred = infer_hotspot_codon_changes(kb, variants)  # type: ignore[arg-type]
+    notes.append(f"{inferred} computed from cancerhotspots reference codons")
     if not notes[:-1]:
         notes.insert(0, "gene, consequence and HGVS as given in the input")
     return "; ".join(notes)

@@ -111,6 +111,8 @@ class Hotspot:
     ref: str
     position_count: int
     alt_counts: tuple[tuple[str, int], ...]
+    #: Reference codon on the coding strand (from the Codon_Change column), "" when unknown.
+    ref_codon: str = ""
 
 
 @dataclass
@@ -459,6 +461,7 @@ def load_hotspots(path: Path) -> dict[tuple[str, int], Hotspot]:
     """Reads cancerhotspots.org v2 single-residue hotspots: counts at the residue and per new residue."""
     counts: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
     meta: dict[tuple[str, int], tuple[str, int]] = {}
+    codons: dict[tuple[str, int], str] = {}
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
         for line_no, row in enumerate(reader, start=2):
@@ -471,10 +474,14 @@ def load_hotspots(path: Path) -> dict[tuple[str, int], Hotspot]:
                 key = (row["Hugo_Symbol"].upper(), int(position))
                 counts[key][alt] = int(alt_count)
                 meta[key] = (ref, int(row["Mutation_Count"]))
+                for change in row.get("Codon_Change", "").split("|"):
+                    codon = change.split("/")[0]
+                    if len(codon) == 3:
+                        codons.setdefault(key, codon.upper())
             except (KeyError, ValueError) as exc:
                 raise KnowledgeBaseError(f"{path.name} line {line_no}: cannot read hotspot row ({exc})") from exc
     return {
-        key: Hotspot(key[0], key[1], meta[key][0], meta[key][1], tuple(sorted(alts.items())))
+        key: Hotspot(key[0], key[1], meta[key][0], meta[key][1], tuple(sorted(alts.items())), codons.get(key, ""))
         for key, alts in counts.items()
     }
 
