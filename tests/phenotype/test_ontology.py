@@ -203,3 +203,6 @@ def test_cache_round_trip_and_rebuild_on_change(tmp_path: Path) -> None:
     obo.write_text(TINY_OBO.replace("Long finger", "Long fingers"))
     rebuilt = cached(tmp_path / "cache", "tiny", [obo], lambda: load_ontology(obo))
     assert rebuilt.get("HP:0000004").name == "Long fingers"
+    assert len(list((tmp_path / "cache").glob("tiny-*.pickle"))) == 1  # the stale cache was removed
+    newer_format = cached(tmp_path / "cache", "tiny", [obo], lambda: "rebuilt", version=2)
+    assert newer_format == "rebuilt"

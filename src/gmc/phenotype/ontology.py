@@ -524,20 +524,23 @@ def load_ontology(obo_path: Path, hpoa_path: Path | None = None) -> Ontology:
 # -- cache ---------------------------------------------------------------------------------------------------
 
 
-def source_fingerprint(paths: Iterable[Path], kind: str) -> str:
+def source_fingerprint(paths: Iterable[Path], kind: str, version: int = 0) -> str:
     """A short key for a cache built from these files (path, size and mtime, and the cache format)."""
-    digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}".encode())
+    digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}:{version}".encode())
     for path in paths:
         stat = path.stat()
         digest.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
-def cached(cache_dir: Path | None, kind: str, sources: list[Path], build):  # noqa: ANN001, ANN201
-    """Loads a pickled object built from sources, or builds it and writes the cache atomically."""
+def cached(cache_dir: Path | None, kind: str, sources: list[Path], build, version: int = 0):  # noqa: ANN001, ANN201
+    """Loads a pickled object built from sources, or builds it and writes the cache atomically.
+
+    version is the shape of the cached object: bump it when the class changes so old caches are not read.
+    """
     if cache_dir is None:
         return build()
-    path = cache_dir / f"{kind}-{source_fingerprint(sources, kind)}.pickle"
+    path = cache_dir / f"{kind}-{source_fingerprint(sources, kind, version)}.pickle"
     if path.exists():
         try:
             with path.open("rb") as handle:
@@ -552,6 +555,9 @@ def cached(cache_dir: Path | None, kind: str, sources: list[Path], build):  # no
         with tmp.open("wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        for stale in cache_dir.glob(f"{kind}-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)  # built from older sources or an older format
     except OSError:
         pass  # a read-only data directory only costs the cold start each time
     return value

@@ -496,7 +496,10 @@ def get_similarity_index() -> SimilarityIndex:
         settings.refdata_path(*MANE_SUMMARY), settings.refdata_path(*NCBI_GENE_INFO),
     ]
     ontology = get_ontology()
-    index = cached(hpo_cache_dir(), f"hpo-similarity-v{SimilarityIndex.FORMAT}", sources, lambda: SimilarityIndex(ontology, get_annotations()))
+    index = cached(
+        hpo_cache_dir(), "hpo-similarity", sources,
+        lambda: SimilarityIndex(ontology, get_annotations()), version=SimilarityIndex.FORMAT,
+    )
     index._ontology = ontology
     return index
 
