@@ -252,3 +252,19 @@ class MergeRecord(Base):
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     unmerged_at: Mapped[datetime | None] = mapped_column()
     unmerged_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Hl7MessageLog(Base):
+    """An HL7 v2 message received: re-delivery of the same message is acknowledged, not re-applied."""
+
+    __tablename__ = "hl7_message_log"
+    __table_args__ = (UniqueConstraint("sending_facility", "control_id", name="uq_hl7_message_log_facility_control"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sending_facility: Mapped[str] = mapped_column(String(40), nullable=False)
+    control_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    event: Mapped[str] = mapped_column(String(10), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(nullable=False)
+    #: What it did: created, linked, updated, merged.
+    outcome: Mapped[str] = mapped_column(String(40), nullable=False)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))

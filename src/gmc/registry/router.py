@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import NotFound
+from gmc.common.errors import NotFound, ValidationFailed
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry import consent as consent_service
-from gmc.registry import repository, service
+from gmc.registry import interop, repository, service
 from gmc.registry.schemas import (
     ConsentIn,
     FamilyIn,
@@ -214,3 +214,60 @@ def publish_eligibility_rules(arm: str, body: RulesIn, principal: Principal = De
 def reconsent_worklist(principal: Principal = CONSENT, db: GmcSession = DB) -> list[dict[str, Any]]:
     """Children consented by a parent who have reached 16 and must consent for themselves."""
     return [service.participant_summary(db, p) for p in service.reconsent_worklist(db, principal=principal)]
+
+
+# ----------------------------------------------------------------------------- interoperability
+
+
+@router.post("/hl7/adt", tags=["interoperability"])
+async def hl7_adt_endpoint(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Receives one HL7 v2 ADT message (A04, A08, A40) as text; answers with an ACK (AA) or NAK (AE/AR)."""
+    outcome = interop.process_adt(db, principal=principal, text=await request.body())
+    return Response(outcome.ack, media_type="x-application/hl7-v2+er7",
+                    headers={"X-GMC-Accepted": "true" if outcome.accepted else "false"})
+
+
+@router.get("/fhir/Patient/{participant_id}", tags=["interoperability"])
+def fhir_patient(participant_id: str, principal: Principal = READ, db: GmcSession = DB) -> JSONResponse:
+    """The participant as a FHIR R4 Patient."""
+    p = service.view_participant(db, principal=principal, participant_id=participant_id)
+    return JSONResponse(interop.patient_resource(db, p), media_type="application/fhir+json")
+
+
+@router.get("/fhir/Consent", tags=["interoperability"])
+def fhir_consents(patient: str, principal: Principal = READ, db: GmcSession = DB) -> JSONResponse:
+    """The participant's consents as a FHIR R4 searchset Bundle of Consent resources."""
+    p = service.view_participant(db, principal=principal, participant_id=patient)
+    entries = [{"resource": r} for r in interop.consent_resources(db, p)]
+    return JSONResponse({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries},
+                        media_type="application/fhir+json")
+
+
+@router.post("/fhir/Patient", tags=["interoperability"])
+async def fhir_patient_import(request: Request, trust_code: str | None = None, decision: str = "check",
+                              principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
+    """Registers or links the person in a FHIR Patient (409 with candidates when a human must decide)."""
+    reg = interop.import_patient(db, principal=principal, resource=await request.body(), trust_code=trust_code,
+                                 decision=decision)
+    return JSONResponse(interop.patient_resource(db, reg.participant), status_code=201 if reg.created else 200,
+                        media_type="application/fhir+json")
+
+
+@router.post("/fhir/Consent", status_code=201, tags=["interoperability"])
+async def fhir_consent_import(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+    """Records the consent in a FHIR Consent."""
+    consent = interop.import_consent(db, principal=principal, resource=await request.body())
+    return {"consent_id": consent.id, "status": consent.status}
+
+
+@router.post("/participants/import", tags=["registry"])
+async def import_participants_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
+    body = await request.body()
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("the CSV is not UTF-8 text", field="file") from exc
+    report = interop.import_csv(db, principal=principal, text=text)
+    return {"rows": report.rows, "created": report.created, "linked": report.linked,
+            "worklisted": report.worklisted}

@@ -217,7 +217,8 @@ def register_person(session: Session, *, principal: Principal, person: PersonInp
     actor = principal.actor
     if person.hospital_number and trust_id is not None:
         holder = repository.get_by_hospital_number(session, trust_id, person.hospital_number)
-        if holder is not None and decision == "check":
+        if holder is not None and not decision.startswith("link:"):
+            # A trust's hospital number identifies one person there: a re-sent record links, never duplicates.
             return Registration(_live(session, holder), created=False, linked_reason="same hospital number")
     if decision.startswith("link:"):
         target = repository.get_by_participant_id(session, decision.removeprefix("link:"))
