@@ -175,3 +175,17 @@ def test_without_sequence_consequences_stay_exact(grch38_no_fasta: AnnotationSou
     first_base = kras.cds_end
     assert annotate_allele("12", first_base, "T", "C", grch38_no_fasta)["consequence"] == "start_lost"
     assert annotate_allele("12", 25_000_000, "A", "G", grch38_no_fasta)["consequence"] == "intergenic_variant"
+
+
+def test_large_deletion_ablates_and_symbolic_alleles_stay_unannotated(grch38_no_fasta: AnnotationSources):
+    import time
+
+    brca1 = next(t for t in grch38_no_fasta.transcripts.transcripts if t.gene == "BRCA1")
+    start = brca1.tx_start - 10
+    ref = "A" * (brca1.tx_end - start + 20)  # a deletion over the whole gene (sequence not checked here)
+    started = time.perf_counter()
+    row = annotate_allele("17", start, ref, "A", grch38_no_fasta)
+    assert time.perf_counter() - started < 2
+    assert row["gene"] == "BRCA1" and row["consequence"] == "transcript_ablation" and row["impact"] == "HIGH"
+    symbolic = annotate_allele("17", start, "A", "<DEL>", grch38_no_fasta)
+    assert symbolic["consequence"] is None and symbolic["gene"] is None

@@ -165,6 +165,8 @@ def annotate_allele(
     """Annotates one trimmed allele; returns a row with the COLUMNS keys."""
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     row.update(chrom=chrom, pos=pos, ref=ref, alt=alt, cohort_af=cohort_af)
+    if alt.startswith("<") or "[" in alt or "]" in alt:
+        return row  # symbolic structural alleles: no sequence-level consequence (not intergenic either)
     consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
     if consequences:
         top = consequences[0]

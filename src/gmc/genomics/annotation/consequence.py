@@ -147,37 +147,38 @@ def annotate_transcript(
         result.distance = distance
         return result
 
+    if not insertion and lo <= first_base and hi >= last_base:
+        result.terms = ["transcript_ablation"]
+        return result
     terms: set[str] = set()
-    positions = range(lo, hi + 1)
-    exonic = [p for p in positions if t.cdna_position(p) is not None and first_base <= p <= last_base]
-    intronic = [p for p in positions if first_base <= p <= last_base and t.cdna_position(p) is None]
+    exonic, n_exonic, intronic, n_intronic = _overlap(t, lo, hi)
     if insertion:
         # an insertion sits inside a region only when both flanking bases are in it
-        in_exon = len(exonic) == 2 and t.exon_index(lo) == t.exon_index(hi)
-        in_intron = len(intronic) == 2
+        in_exon = n_exonic == 2 and t.exon_index(lo) == t.exon_index(hi)
+        in_intron = n_intronic == 2
     else:
-        in_exon = bool(exonic)
-        in_intron = bool(intronic)
+        in_exon = bool(n_exonic)
+        in_intron = bool(n_intronic)
     _splice_terms(t, lo, hi, insertion, terms)
     n_exons = len(t.exons)
     exon_index = t.exon_index(exonic[0]) if exonic else None
     if exon_index is not None:
         result.exon = f"{exon_index + 1}/{n_exons}"
-    if intronic or (insertion and not in_exon):
-        anchor = t.intron_anchor(intronic[0] if intronic else lo)
+    if intronic is not None or (insertion and not in_exon):
+        anchor = t.intron_anchor(intronic if intronic is not None else lo)
         if anchor is not None:
             result.intron = f"{anchor[0] + 1}/{n_exons - 1}"
-    if in_intron or (insertion and not in_exon):
-        terms.add("intron_variant")
-    elif intronic:
+    if in_intron or (insertion and not in_exon) or intronic is not None:
         terms.add("intron_variant")
 
     sequence = transcript_sequence(t, genome) if genome is not None else None
-    if in_exon or (exonic and not insertion):
+    if in_exon or (n_exonic and not insertion):
         if not t.coding:
             terms.add("non_coding_transcript_exon_variant")
         else:
-            _coding_terms(t, lo, hi, insertion, ref_seq, alt_seq, exonic, sequence, terms, result)
+            spans_boundary = not insertion and n_exonic != hi - lo + 1
+            args = (ref_seq, alt_seq, exonic, spans_boundary, sequence, terms, result)
+            _coding_terms(t, lo, hi, insertion, *args)
     if not t.coding:
         terms.add("non_coding_transcript_variant")
     result.hgvs_c = _hgvs_c(t, start, end, ref_seq, alt_seq, genome)
@@ -185,6 +186,29 @@ def annotate_transcript(
     if {"stop_gained", "frameshift_variant"} & terms and t.coding:
         result.nmd_escape = _escapes_nmd(t, exonic[0] if exonic else lo)
     return result
+
+
+def _overlap(t: Transcript, lo: int, hi: int) -> tuple[list[int], int, int | None, int]:
+    """Exonic span ends, exonic base count, first intronic base and intronic count of lo-hi in the transcript."""
+    first, last = max(lo, t.tx_start + 1), min(hi, t.tx_end)
+    ends: list[int] = []
+    n_exonic = 0
+    covered: list[tuple[int, int]] = []
+    for s, e in zip(t.exon_starts, t.exon_ends, strict=True):
+        a, b = max(first, s + 1), min(last, e)
+        if a <= b:
+            ends += [a, b]
+            n_exonic += b - a + 1
+            covered.append((a, b))
+    n_intronic = max(last - first + 1, 0) - n_exonic
+    intronic = None
+    if n_intronic:
+        # the first base of the span that no exon covers
+        intronic = first
+        for a, b in sorted(covered):
+            if a <= intronic <= b:
+                intronic = b + 1
+    return ends, n_exonic, intronic, n_intronic
 
 
 def _splice_terms(t: Transcript, lo: int, hi: int, insertion: bool, terms: set[str]) -> None:
@@ -223,6 +247,7 @@ def _coding_terms(
     ref_seq: str,
     alt_seq: str,
     exonic: list[int],
+    spans_boundary: bool,
     sequence: str | None,
     terms: set[str],
     result: TranscriptConsequence,
@@ -249,7 +274,6 @@ def _coding_terms(
     result.cds_position = cds_lo
     result.protein_position = (cds_lo - 1) // 3 + 1
     delta = len(alt_seq) - len(ref_seq)
-    spans_boundary = not insertion and len(exonic) != hi - lo + 1
     touches_start = cds_lo <= 3
     touches_stop = cds_hi > t.cds_length - 3
     if delta % 3:
