@@ -138,6 +138,9 @@ def test_tiny_profile_rules(tiny: SimilarityIndex) -> None:
         tiny.score_diseases([A1], excluded=[A])
     with pytest.raises(UnknownTermError, match="HP:9999999"):
         tiny.score_diseases(["HP:9999999"])
+    lenient = tiny.profile([A1, "HP:9999999", "HP:12"], strict=False)
+    assert lenient.observed == (A1,) and lenient.unknown_terms == ("HP:9999999", "HP:12")
+    assert tiny.score_diseases([A1, "HP:9999999"], strict=False)[0].score == pytest.approx(1.0)
 
 
 # -- the real 2025-01-16 release --------------------------------------------------------------------------
@@ -219,6 +222,14 @@ def test_excluding_an_occasional_feature_does_not_count_against_the_disease(inde
     always_excluded = [t for t in obligate if t not in observed and not index.profile([t]).ignored_terms][:1]
     lowered = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=always_excluded)}
     assert lowered["OMIM:101600"] < base
+
+
+def test_candidate_genes_score_as_in_the_full_run() -> None:
+    observed = ["HP:0001250", "HP:0001249", "HP:0000252"]  # seizure, intellectual disability, microcephaly
+    everything = score_genes(observed)
+    candidates = score_genes(observed, genes=["HGNC:3689", "HGNC:1884", "HGNC:0"])
+    assert set(candidates) == {"HGNC:3689", "HGNC:1884"}
+    assert all(candidates[g].score == everything[g].score for g in candidates)
 
 
 def test_obsolete_patient_terms_are_scored_as_their_replacement(index: SimilarityIndex) -> None:

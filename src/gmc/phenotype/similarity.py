@@ -114,6 +114,8 @@ class PatientProfile:
     excluded: tuple[str, ...]
     #: Terms outside Phenotypic abnormality (onset, inheritance, modifiers), not scored.
     ignored_terms: tuple[str, ...]
+    #: Ids unknown to this release (e.g. newer terms), left out when scoring with strict=False.
+    unknown_terms: tuple[str, ...] = ()
 
 
 def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
@@ -248,14 +250,24 @@ class SimilarityIndex:
 
     # -- profiles ------------------------------------------------------------------------------------------
 
-    def profile(self, observed: Iterable[str], excluded: Iterable[str] = ()) -> PatientProfile:
-        """Current ids of a patient's terms, split into scored and ignored; unknown ids raise UnknownTermError."""
+    def profile(self, observed: Iterable[str], excluded: Iterable[str] = (), strict: bool = True) -> PatientProfile:
+        """Current ids of a patient's terms, split into scored, ignored and (strict=False) unknown ones.
+
+        With strict=True an unknown, malformed or replacement-less obsolete id raises UnknownTermError.
+        """
         ontology = self._ontology or get_ontology()
         scored: dict[str, list[str]] = {"observed": [], "excluded": []}
         ignored: list[str] = []
+        unknown: list[str] = []
         for kind, terms in (("observed", observed), ("excluded", excluded)):
             for term_id in terms:
-                current = ontology.current_id(term_id)
+                try:
+                    current = ontology.current_id(term_id)
+                except UnknownTermError:
+                    if strict:
+                        raise
+                    unknown.append(term_id)
+                    continue
                 if current not in self.term_index or not self.phenotypic[self.term_index[current]]:
                     ignored.append(current)
                 elif current not in scored[kind]:
@@ -269,7 +281,7 @@ class SimilarityIndex:
         if clashes:
             described = ", ".join(t if t == a else f"{t} (below excluded {a})" for t, a in clashes)
             raise PhenotypeProfileError(f"terms both observed and excluded: {described}")
-        return PatientProfile(tuple(scored["observed"]), tuple(scored["excluded"]), tuple(ignored))
+        return PatientProfile(tuple(scored["observed"]), tuple(scored["excluded"]), tuple(ignored), tuple(unknown))
 
     def ancestor_indices(self, term: int) -> np.ndarray:
         """Indices of a term and its ancestors (raw CSR slice: scipy row indexing is far slower)."""
@@ -437,10 +449,10 @@ class SimilarityIndex:
         return ""
 
     def score_diseases(
-        self, observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None
+        self, observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None, strict: bool = True
     ) -> list[DiseaseMatch]:
         """Every annotated disease scored against the profile, best first (ties by id)."""
-        profile = self.profile(observed, excluded)
+        profile = self.profile(observed, excluded, strict)
         arrays = self._score_all(profile)
         score = arrays["score"]
         order = np.lexsort((self.disease_id_rank, -score))
@@ -454,10 +466,14 @@ class SimilarityIndex:
         ]
 
     def score_genes(
-        self, observed: Iterable[str], excluded: Iterable[str] = (), genes: Iterable[str] | None = None
+        self,
+        observed: Iterable[str],
+        excluded: Iterable[str] = (),
+        genes: Iterable[str] | None = None,
+        strict: bool = True,
     ) -> dict[str, GeneMatch]:
         """Genes with annotated diseases (all, or only the given HGNC ids) scored by their best disease."""
-        profile = self.profile(observed, excluded)
+        profile = self.profile(observed, excluded, strict)
         arrays = self._score_all(profile)
         score = arrays["score"]
         links = self.gene_diseases
@@ -504,16 +520,24 @@ def get_similarity_index() -> SimilarityIndex:
     return index
 
 
-def score_diseases(observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None) -> list[DiseaseMatch]:
-    """Every annotated disease scored against a patient's observed and excluded HPO terms, best first."""
-    return get_similarity_index().score_diseases(observed, excluded, limit)
+def score_diseases(
+    observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None, strict: bool = True
+) -> list[DiseaseMatch]:
+    """Every annotated disease scored against a patient's observed and excluded HPO terms, best first.
+
+    strict=False leaves out ids unknown to the release instead of raising (see SimilarityIndex.profile).
+    """
+    return get_similarity_index().score_diseases(observed, excluded, limit, strict)
 
 
 def score_genes(
-    observed: Iterable[str], excluded: Iterable[str] = (), genes: Iterable[str] | None = None
+    observed: Iterable[str],
+    excluded: Iterable[str] = (),
+    genes: Iterable[str] | None = None,
+    strict: bool = True,
 ) -> dict[str, GeneMatch]:
     """Phenotype score of every annotated gene (or only the given HGNC ids) for a patient, keyed by HGNC id."""
-    return get_similarity_index().score_genes(observed, excluded, genes)
+    return get_similarity_index().score_genes(observed, excluded, genes, strict)
 
 
 def information_content(term_id: str) -> float:
