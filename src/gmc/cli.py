@@ -17,6 +17,25 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+interpret_app = typer.Typer(help="Interpretation of a case or of files.", no_args_is_help=True)
+app.add_typer(interpret_app, name="interpret")
+
+
+def _mount_features() -> None:
+    """Mounts each feature's command-line tools (each feature keeps them in its commands.py)."""
+    from gmc.genomics import commands as genomics_commands
+    from gmc.interpretation.cancer import commands as cancer_commands
+    from gmc.phenotype import commands as phenotype_commands
+    from gmc.registry import commands as registry_commands
+
+    app.add_typer(registry_commands.app, name="registry")
+    app.add_typer(phenotype_commands.app, name="phenotype")
+    app.add_typer(phenotype_commands.phenopackets_app, name="phenopackets")
+    app.command("annotate")(genomics_commands.annotate)
+    interpret_app.command("somatic")(cancer_commands.somatic)
+
+
+_mount_features()
 
 
 def _version(value: bool) -> None:

@@ -62,3 +62,127 @@ def dedupe(
     if review is not None:
         count = write_review_csv(result.possible_pairs, review)
         console.print(f"Wrote {count:,} possible matches to {review}")
+
+
+def _system_principal(what: str):  # noqa: ANN202
+    """A national-scope principal for operator commands (audited as system:<what>)."""
+    from gmc.auth.principal import Principal
+
+    return Principal(user_id=0, username=f"system:{what}", full_name=what, roles=frozenset({"admin"}),
+                     permissions=frozenset(), centre_id=None, trust_scope=None, auth_method="cli")
+
+
+def _database():  # noqa: ANN202
+    from gmc.bootstrap import load_models
+    from gmc.db.core import Database
+    from gmc.settings import get_settings
+
+    load_models()
+    return Database(get_settings().database_url)
+
+
+@app.command("import")
+def import_participants(
+    input_csv: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                     help="CSV: family_name, given_name, date_of_birth, sex, nhs_number, postcode, "
+                                          "trust_code, hospital_number."),
+) -> None:
+    """Imports participants from CSV, all-or-nothing: any bad row is reported by line and nothing is written."""
+    from gmc.registry.interop import CsvImportFailed, import_csv
+
+    console = Console(stderr=True)
+    db = _database()
+    try:
+        with db.transaction() as session:
+            report = import_csv(session, principal=_system_principal("registry-import"),
+                                text=input_csv.read_text(encoding="utf-8-sig"), source=input_csv.name)
+    except CsvImportFailed as exc:
+        for problem in exc.report.problems:
+            console.print(f"[red]{problem['message']}[/red]" + (f" (field {problem['field']})" if problem["field"] else ""))
+        console.print(f"[red]nothing imported: {len(exc.report.problems)} problem(s)[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(f"{report.rows} rows: {report.created} created, {report.linked} linked to existing participants, "
+               f"{report.worklisted} put on the duplicate worklist")
+
+
+@app.command("hl7")
+def hl7_file(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="HL7 v2 ADT messages (A04, A08, A40), MLLP-framed or one after another."),
+) -> None:
+    """Applies HL7 v2 ADT messages from a file and prints each ACK/NAK; exits 1 if any was refused."""
+    from gmc.registry.interop import process_adt_batch
+
+    db = _database()
+    with db.transaction() as session:
+        outcomes = process_adt_batch(session, principal=_system_principal("hl7"), text=path.read_bytes())
+    for outcome in outcomes:
+        typer.echo(outcome.ack.replace("\r", "\n"))
+        typer.secho(f"{outcome.event or '?'}: {outcome.outcome or outcome.error}", err=True,
+                    fg=typer.colors.GREEN if outcome.accepted else typer.colors.RED)
+    if not all(o.accepted for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("fhir-export")
+def fhir_export(
+    participant_id: str,
+    out: Path | None = typer.Option(None, "--out", dir_okay=False, help="Write a Bundle here (default: stdout)."),
+) -> None:
+    """Exports a participant as a FHIR R4 Bundle with their Patient and Consent resources."""
+    import json
+
+    from gmc.registry import interop, service
+
+    db = _database()
+    with db.transaction() as session:
+        p = service.view_participant(session, principal=_system_principal("fhir-export"), participant_id=participant_id)
+        resources = [interop.patient_resource(session, p), *interop.consent_resources(session, p)]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    text = json.dumps(bundle, indent=2, default=str)
+    if out:
+        out.write_text(text)
+        typer.echo(f"wrote {len(resources)} resources to {out}", err=True)
+    else:
+        typer.echo(text)
+
+
+@app.command("fhir-import")
+def fhir_import(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="A FHIR Patient, Consent, or a Bundle of them."),
+    trust: str | None = typer.Option(None, "--trust", help="Registering trust ODS code (default: from identifiers)."),
+    new: bool = typer.Option(False, "--new", help="Register as new even when a possible match exists."),
+) -> None:
+    """Imports FHIR Patient and Consent resources, all-or-nothing."""
+    import json
+
+    from gmc.common.errors import DomainError
+    from gmc.registry import interop
+
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        typer.secho(f"error: {path.name} is not JSON: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    resources = [e["resource"] for e in data.get("entry", [])] if data.get("resourceType") == "Bundle" else [data]
+    db = _database()
+    principal = _system_principal("fhir-import")
+    try:
+        with db.transaction() as session:
+            for i, resource in enumerate(sorted(resources, key=lambda r: r.get("resourceType") != "Patient")):
+                kind = resource.get("resourceType")
+                if kind == "Patient":
+                    reg = interop.import_patient(session, principal=principal, resource=resource, trust_code=trust,
+                                                 decision="new" if new else "check")
+                    typer.echo(f"Patient {resource.get('id', i)}: {'created' if reg.created else 'linked'} "
+                               f"{reg.participant.participant_id}")
+                elif kind == "Consent":
+                    interop.import_consent(session, principal=principal, resource=resource)
+                    typer.echo(f"Consent {resource.get('id', i)}: recorded")
+                else:
+                    raise interop.ValidationFailed(f"resource {i} is a {kind}, not a Patient or Consent",
+                                                   field="resourceType")
+    except DomainError as exc:
+        typer.secho(f"error: {exc.message}; nothing imported", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
