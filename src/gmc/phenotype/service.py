@@ -65,7 +65,7 @@ DISEASE_CODE = {
 }
 _GESTATIONAL = re.compile(r"^GA:(\d{1,2})w([0-6])d$")
 _SEX_FROM_PHENOPACKET = {"MALE": "male", "FEMALE": "female", "OTHER_SEX": "other", "UNKNOWN_SEX": "unknown"}
-_SEX_TO_PHENOPACKET = {"male": "MALE", "female": "FEMALE", "other": "OTHER_SEX"}
+SEX_TO_PHENOPACKET = {"male": "MALE", "female": "FEMALE", "other": "OTHER_SEX"}
 
 
 class PhenotypeImportError(ValidationFailed):
@@ -277,7 +277,7 @@ def _consent_label(session: Session, participant: Participant) -> str:
     return "consented" if decision.allowed else decision.reason
 
 
-def _ensure_use_allowed(session: Session, participant: Participant) -> None:
+def ensure_use_allowed(session: Session, participant: Participant) -> None:
     """Refuses new phenotype data or exports when the participant's recorded consent forbids their use.
 
     Phenotype is often captured before the consent form is filed, so "no consent recorded" is shown, not refused;
@@ -375,7 +375,7 @@ def add_observation(session: Session, caller: Caller, participant_id: str, data:
                     source: str = "capture") -> CaptureResult:
     """Captures one observed or excluded term (an obsolete id is stored as its replacement, with a warning)."""
     participant = find_participant(session, caller, participant_id)
-    _ensure_use_allowed(session, participant)
+    ensure_use_allowed(session, participant)
     ontology = get_ontology()
     row, warnings = _build_observation(participant, data, actor=caller.actor, source=source, ontology=ontology)
     active = list(repository.observations(session, participant.id))
@@ -432,7 +432,7 @@ def add_diagnosis(session: Session, caller: Caller, participant_id: str, *, code
                   status: str = "suspected", note: str = "") -> Diagnosis:
     """Records a suspected, confirmed or excluded diagnosis (one active entry per disease code)."""
     participant = find_participant(session, caller, participant_id)
-    _ensure_use_allowed(session, participant)
+    ensure_use_allowed(session, participant)
     canonical = check_disease_code(code)
     if status not in DIAGNOSIS_STATUSES:
         raise ValidationFailed(f"status {status!r} is not one of {', '.join(DIAGNOSIS_STATUSES)}", field="status")
@@ -464,7 +464,7 @@ def update_diagnosis(session: Session, caller: Caller, participant_id: str, diag
     else:
         if status not in DIAGNOSIS_STATUSES:
             raise ValidationFailed(f"status {status!r} is not one of {', '.join(DIAGNOSIS_STATUSES)}", field="status")
-        _ensure_use_allowed(session, participant)
+        ensure_use_allowed(session, participant)
         row.status = status
         verb = AuditVerb.UPDATE
     record(session, actor=caller.actor, verb=verb, entity_type="phenotype_diagnosis", entity_id=row.id,
@@ -601,6 +601,12 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
             problems.append((source, "subject.id", f"{subject_id!r} is not a programme participant id, and only "
                              "national users with participant:write may create participants from phenopackets"))
             continue
+        if participant is not None:
+            try:
+                ensure_use_allowed(session, participant)
+            except PermissionDenied as exc:
+                problems.append((source, "subject.id", exc.message))
+                continue
         features, warnings = [], []
         for index, feature in enumerate(data.phenotypic_features):
             built = _feature_input(feature, f"phenotypicFeatures[{index}]", ontology, problems, source)
@@ -737,7 +743,7 @@ def _time_element(onset: str | None, ontology: Ontology) -> pp.TimeElement | Non
 def export_phenopacket(session: Session, caller: Caller, participant_id: str) -> dict[str, Any]:
     """The participant as a v2 phenopacket: subject, features (excluded too), diseases, interpretations, metaData."""
     participant = find_participant(session, caller, participant_id)
-    _ensure_use_allowed(session, participant)
+    ensure_use_allowed(session, participant)
     ontology = get_ontology()
 
     def term(term_id: str) -> pp.OntologyTerm:
@@ -757,7 +763,7 @@ def export_phenopacket(session: Session, caller: Caller, participant_id: str) ->
     imports = repository.imports_of(session, participant.id)
     interpretations: list[dict[str, Any]] = [i for imp in imports for i in imp.interpretations]
     vital = pp.VitalStatus(status="DECEASED") if participant.date_of_death else None
-    subject = pp.Subject(id=participant.participant_id, sex=_SEX_TO_PHENOPACKET.get(participant.sex, "UNKNOWN_SEX"),
+    subject = pp.Subject(id=participant.participant_id, sex=SEX_TO_PHENOPACKET.get(participant.sex, "UNKNOWN_SEX"),
                          vital_status=vital, taxonomy=pp.OntologyTerm("NCBITaxon:9606", "homo sapiens"))
     meta = pp.MetaData(created=utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), created_by=f"gmc ({caller.actor.name})")
     data = pp.PhenopacketData(id=participant.participant_id, subject=subject, phenotypic_features=features,
@@ -797,7 +803,7 @@ def import_hpo_csv(session: Session, caller: Caller, text: str, *, source: str =
             problems.append((where, "participant_id", f"no participant {row.participant_id} within your trusts"))
             continue
         try:
-            _ensure_use_allowed(session, participant)
+            ensure_use_allowed(session, participant)
             observation, warnings = _build_observation(
                 participant, ObservationInput(row.term_id, row.excluded, row.onset, note=row.notes),
                 actor=caller.actor, source="csv", ontology=ontology)
