@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gmc.genomics.annotation.annotate import annotate_vcf, load_sources
-from gmc.genomics.annotation.frequencies import DEFAULT_AF_KEYS
+from gmc.genomics.annotation.frequencies import DEFAULT_AF_KEYS, cohort_frequencies
 from gmc.genomics.annotation.writers import output_format, write_parquet, write_tsv, write_vcf
 from gmc.genomics.vcf import VariantBatch, VcfFormatError, count_header_lines, is_bcf, open_vcf
 
@@ -52,6 +52,9 @@ def annotate(
     af_key: list[str] = typer.Option([], "--af-key", help="INFO key(s) of the input holding gnomAD AF."),
     build: str | None = typer.Option(None, "--build", help="GRCh37 or GRCh38 (checked against the header)."),
     transcripts: str = typer.Option("mane", "--transcripts", help="mane (default) or ensembl (GRCh38)."),
+    cohort_store: Path | None = typer.Option(
+        None, "--cohort-store", file_okay=False, help="Variant store directory: adds the cohort AF."
+    ),
 ) -> None:
     """Annotates a VCF/BCF with consequences, HGVS, ClinVar, constraint and allele frequencies."""
     try:
@@ -71,7 +74,14 @@ def annotate(
             frequency_af_key=frequency_key,
             transcript_source=transcripts,
         )
+        cohort = None
+        if cohort_store is not None:
+            from gmc.genomics.store.queries import VariantStore
+
+            cohort = cohort_frequencies(VariantStore(cohort_store).cohort_af())
         provenance = {**sources.provenance(), "input": source.name}
+        if cohort_store is not None:
+            provenance["cohort_store"] = f"{cohort_store} ({len(cohort or {})} sites)"
         total = _record_count(source)
         header_lines = count_header_lines(source) if total is not None else 0
         with Progress(
@@ -86,7 +96,7 @@ def annotate(
 
             def tracked() -> Iterator[tuple[VariantBatch, pa.Table]]:
                 seen = 0
-                for batch, table in annotate_vcf(source, sources):
+                for batch, table in annotate_vcf(source, sources, cohort=cohort):
                     last = int(batch.line[-1]) if len(batch) else 0
                     done = last - header_lines
                     progress.update(task, completed=max(done, seen))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from gmc.genomics.annotation.annotate import AnnotationSources, annotate_vcf
 from gmc.genomics.annotation.consequence import SO_RANK
 from gmc.genomics.commands import app
+from gmc.genomics.vcf import open_vcf
 
 REQUIRED_TSV_COLUMNS = (
     "chrom",
@@ -105,7 +107,6 @@ def test_cli_reports_a_bad_file(tmp_path: Path, benchmarks_dir: Path):
 def test_bulk_path_matches_the_per_allele_path(benchmarks_dir: Path, grch38_no_fasta: AnnotationSources):
     """The vectorised path for alleles away from exons must give exactly what the per-allele path gives."""
     from gmc.genomics.annotation.annotate import _CONSEQUENCE_COLUMNS, annotate_allele, annotate_alleles
-    from gmc.genomics.vcf import open_vcf
 
     path = benchmarks_dir / "rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
     batch = next(open_vcf(path, samples=[]).batches(15_000))
@@ -150,3 +151,21 @@ def test_cli_refuses_a_build_mismatch(benchmarks_dir: Path, tmp_path: Path):
         app, ["annotate", str(source), "--out", str(tmp_path / "o.tsv"), "--build", "GRCh38"]
     )
     assert result.exit_code == 2 and "GRCh37 but GRCh38 was expected" in result.output
+
+
+def test_cli_adds_the_cohort_frequency_from_the_store(benchmarks_dir: Path, tmp_path: Path):
+    from gmc.genomics.store.writer import ingest_vcf
+
+    trio = benchmarks_dir / "annotated/GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz"
+    ingest_vcf(tmp_path / "store", trio)
+    out = tmp_path / "trio.parquet"
+    _run("annotate", str(trio), "--out", str(out), "--cohort-store", str(tmp_path / "store"))
+    table = pq.read_table(out)
+    # the store holds only this trio: each allele's cohort AF is its carriers' alleles over 6
+    batch = next(open_vcf(trio).batches(20_000))
+    expected = [None if n == 0 else n / 6 for n in np.where(batch.gt > 0, batch.gt, 0).sum(axis=1).tolist()]
+    got = table["cohort_af"].to_pylist()
+    assert len(got) == len(expected)
+    checked = [(g, e) for g, e in zip(got, expected, strict=True) if e is not None]
+    assert len(checked) > 9_000
+    assert all(g == pytest.approx(e) for g, e in checked)

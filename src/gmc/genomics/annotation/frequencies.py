@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmc.genomics.vcf import normalise_chrom, open_vcf, trim_alleles
@@ -84,6 +85,19 @@ class SitesFrequencies:
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> float | None:
         """Returns the frequency of a trimmed allele, or None."""
         return self.frequencies.get((chrom, pos, ref, alt))
+
+
+def cohort_frequencies(table: pa.Table) -> dict[tuple[str, int, str, str], float]:
+    """Keys the centre's own allele frequencies (chrom, pos, ref, alt, af columns, as the store gives them)."""
+    missing = {"chrom", "pos", "ref", "alt", "af"} - set(table.column_names)
+    if missing:
+        raise FrequencyFileError(f"cohort frequency table lacks column(s) {sorted(missing)}")
+    columns = [table[name].to_pylist() for name in ("chrom", "pos", "ref", "alt", "af")]
+    return {
+        (normalise_chrom(str(c)), int(p), r, a): float(af)
+        for c, p, r, a, af in zip(*columns, strict=True)
+        if af is not None
+    }
 
 
 def first_frequency(
