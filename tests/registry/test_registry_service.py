@@ -243,3 +243,24 @@ def test_stale_update_is_a_conflict(demo_database, principal_of) -> None:
         with pytest.raises(Conflict, match="changed since"):
             service.update_participant(s, principal=p, participant=child, changes={"postcode": "B17 8AA"},
                                        expected_version=version)
+
+
+def test_eligible_referral_opens_one_case(demo_database, principal_of) -> None:
+    from gmc.registry.models import Case
+
+    with demo_database.transaction() as s:
+        p = principal_of(s, "recruiter")
+        child = service.register_person(s, principal=p, person=CHILD).participant
+        service.create_referral(s, principal=p, participant=child, data=ReferralInput(
+            "RQ3", "Dr Patel", date(2024, 5, 1), "rare_disease", "Intellectual disability", "singleton", True))
+        assert _count(s, Case) == 0
+        ref = service.create_referral(s, principal=p, participant=child, data=ReferralInput(
+            "RQ3", "Dr Patel", date(2024, 5, 1), "rare_disease", "Intellectual disability", "trio", True))
+        case = s.execute(sa.select(Case)).scalar_one()
+        assert case.referral_id == ref.id and case.proband_id == child.id and case.case_id.startswith("C")
+        service.decide_eligibility(s, actor=p.actor, referral=ref)
+        assert _count(s, Case) == 1
+        assert service.view_case(s, principal=p, case_id=case.case_id) is case
+        with pytest.raises(NotFound):
+            service.view_case(s, principal=principal_of(s, "sl-recruiter"), case_id=case.case_id)
+        assert service.participant_detail(s, child)["cases"][0]["case_id"] == case.case_id

@@ -268,3 +268,25 @@ class Hl7MessageLog(Base):
     #: What it did: created, linked, updated, merged.
     outcome: Mapped[str] = mapped_column(String(40), nullable=False)
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+
+
+class Case(Base):
+    """The genomic test that answers a referral: a family (rare disease) or a tumour-normal pair (cancer)."""
+
+    __tablename__ = "genomic_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Programme case id, safe to show and to pass to other features.
+    case_id: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"), unique=True, nullable=False)
+    #: The person tested: the proband (rare disease) or the patient (cancer).
+    proband_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True, nullable=False)
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id"))
+    trust_id: Mapped[int] = mapped_column(ForeignKey("trust.id"), index=True, nullable=False)
+    #: rare_disease or cancer.
+    programme_arm: Mapped[str] = mapped_column(String(20), nullable=False)
+    #: open, sequencing, interpretation, review, reported, closed.
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    referral: Mapped[Referral] = relationship(lazy="joined")

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gmc.registry.models import (
+    Case,
     ConsentForm,
     DuplicateCandidate,
     EligibilityRuleSet,
@@ -200,3 +201,33 @@ def reconsent_candidates(session: Session, *, born_on_or_before: date,
     stmt = scoped(select(Participant).where(Participant.merged_into_id.is_(None),
                                             Participant.date_of_birth <= born_on_or_before), trust_scope)
     return session.execute(stmt).scalars().all()
+
+
+def case_for_referral(session: Session, referral_pk: int) -> Case | None:
+    """The case opened for a referral."""
+    return session.execute(select(Case).where(Case.referral_id == referral_pk)).scalar_one_or_none()
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    """The case with this programme id."""
+    return session.execute(select(Case).where(Case.case_id == case_id)).scalar_one_or_none()
+
+
+def cases_of(session: Session, participant_pk: int) -> Sequence[Case]:
+    """Cases in which the participant is the proband, or a member of the case's family."""
+    families = select(FamilyMember.family_id).where(FamilyMember.participant_id == participant_pk)
+    stmt = select(Case).where(or_(Case.proband_id == participant_pk, Case.family_id.in_(families)))
+    return session.execute(stmt.order_by(Case.created_at)).scalars().all()
+
+
+def list_cases(session: Session, *, trust_scope: frozenset[int] | None, arm: str | None = None,
+               status: str | None = None, limit: int = 500) -> Sequence[Case]:
+    """Cases at trusts in scope, newest first."""
+    stmt = select(Case)
+    if trust_scope is not None:
+        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
+    if arm:
+        stmt = stmt.where(Case.programme_arm == arm)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()

@@ -271,3 +271,17 @@ async def import_participants_csv(request: Request, principal: Principal = WRITE
     report = interop.import_csv(db, principal=principal, text=text)
     return {"rows": report.rows, "created": report.created, "linked": report.linked,
             "worklisted": report.worklisted}
+
+
+@router.get("/cases", tags=["registry"])
+def list_cases(arm: str | None = None, status: str | None = None, principal: Principal = READ,
+               db: GmcSession = DB) -> list[dict[str, Any]]:
+    """Genomic cases at your trusts, newest first."""
+    return [service.case_summary(db, c)
+            for c in repository.list_cases(db, trust_scope=principal.trust_scope, arm=arm, status=status)]
+
+
+@router.get("/cases/{case_id}", tags=["registry"])
+def get_case(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
+    """One genomic case."""
+    return service.case_summary(db, service.view_case(db, principal=principal, case_id=case_id))

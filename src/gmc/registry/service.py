@@ -20,6 +20,7 @@ from gmc.registry import consent as consent_service
 from gmc.registry import eligibility, repository
 from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
 from gmc.registry.models import (
+    Case,
     ConsentForm,
     DuplicateCandidate,
     EligibilityDecision,
@@ -392,6 +393,8 @@ def decide_eligibility(session: Session, *, actor: Actor, referral: Referral) ->
     session.add(decision)
     referral.status = "eligible" if result.eligible else "ineligible"
     session.flush()
+    if result.eligible:
+        open_case(session, actor=actor, referral=referral)
     record(session, actor=actor, verb=AuditVerb.ELIGIBILITY_DECIDE, entity_type="participant",
            entity_id=referral.participant_id, trust_id=referral.trust_id,
            summary={"referral": referral.referral_id, "eligible": result.eligible, "rule_version": rule_set.version,
@@ -452,6 +455,41 @@ def create_referral(session: Session, *, principal: Principal, participant: Part
                                        "indication": referral.clinical_indication})
     decide_eligibility(session, actor=principal.actor, referral=referral)
     return referral
+
+
+def open_case(session: Session, *, actor: Actor, referral: Referral) -> Case:
+    """Opens the genomic case that answers an eligible referral (once per referral)."""
+    existing = repository.case_for_referral(session, referral.id)
+    if existing is not None:
+        return existing
+    case = Case(case_id=_new_programme_id(session, "C", Case, "case_id"), referral_id=referral.id,
+                proband_id=referral.participant_id, family_id=referral.family_id, trust_id=referral.trust_id,
+                programme_arm=referral.programme_arm, status="open", created_at=utcnow())
+    session.add(case)
+    session.flush()
+    record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="case", entity_id=case.id,
+           trust_id=referral.trust_id, summary={"case": case.case_id, "referral": referral.referral_id,
+                                                "arm": referral.programme_arm})
+    return case
+
+
+def view_case(session: Session, *, principal: Principal, case_id: str) -> Case:
+    """A case within the caller's scope (by the trust of its referral)."""
+    case = repository.get_case(session, case_id)
+    if case is None or not principal.can_see_trust(case.trust_id):
+        raise NotFound(f"no case {case_id} at your trusts", field="case_id")
+    return case
+
+
+def case_summary(session: Session, case: Case) -> dict[str, Any]:
+    """A case as plain data for lists and other features' pages (no identifiers beyond programme ids)."""
+    proband = session.get(Participant, case.proband_id)
+    family = session.get(Family, case.family_id) if case.family_id else None
+    return {"case_id": case.case_id, "status": case.status, "programme_arm": case.programme_arm,
+            "referral_id": case.referral.referral_id, "clinical_indication": case.referral.clinical_indication,
+            "proband_participant_id": proband.participant_id if proband else None,
+            "family_id": family.family_id if family else None, "trust_id": case.trust_id,
+            "created_at": case.created_at}
 
 
 # ----------------------------------------------------------------------------- families
@@ -663,6 +701,7 @@ def participant_detail(session: Session, participant: Participant) -> dict[str, 
         "hospital_numbers": [{"trust_code": trust_codes.get(h.trust_id, "?"), "number": h.number}
                              for h in participant.hospital_numbers],
         "referrals": referrals, "families": families, "consents": consents,
+        "cases": [case_summary(session, c) for c in repository.cases_of(session, participant.id)],
     }
 
 
