@@ -116,6 +116,8 @@ class PatientProfile:
     ignored_terms: tuple[str, ...]
     #: Ids unknown to this release (e.g. newer terms), left out when scoring with strict=False.
     unknown_terms: tuple[str, ...] = ()
+    #: (observed term, excluded ancestor) pairs: such exclusions are not scored (the UI should query them).
+    overridden_exclusions: tuple[tuple[str, str], ...] = ()
 
 
 def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
@@ -272,16 +274,21 @@ class SimilarityIndex:
                     ignored.append(current)
                 elif current not in scored[kind]:
                     scored[kind].append(current)
+        both = set(scored["observed"]) & set(scored["excluded"])
+        if both:
+            raise PhenotypeProfileError(f"terms both observed and excluded: {', '.join(sorted(both))}")
+        # A clinician may exclude a general finding yet record a specific form of it (excluded Atrial septal
+        # defect, observed Patent foramen ovale): the exclusion then means "no other form" and is not scored.
         excluded_set = set(scored["excluded"])
-        clashes = [
+        overridden = tuple(
             (term, ancestor)
             for term in scored["observed"]
-            for ancestor in ontology.ancestors(term, include_self=True) & excluded_set
-        ]
-        if clashes:
-            described = ", ".join(t if t == a else f"{t} (below excluded {a})" for t, a in clashes)
-            raise PhenotypeProfileError(f"terms both observed and excluded: {described}")
-        return PatientProfile(tuple(scored["observed"]), tuple(scored["excluded"]), tuple(ignored), tuple(unknown))
+            for ancestor in sorted(ontology.ancestors(term) & excluded_set)
+        )
+        kept = tuple(e for e in scored["excluded"] if e not in {a for _, a in overridden})
+        return PatientProfile(
+            tuple(scored["observed"]), kept, tuple(ignored), tuple(unknown), overridden
+        )
 
     def ancestor_indices(self, term: int) -> np.ndarray:
         """Indices of a term and its ancestors (raw CSR slice: scipy row indexing is far slower)."""
