@@ -126,6 +126,18 @@ def diagnoses(session: Session, participant_pk: int, *, include_removed: bool = 
     return session.execute(stmt.order_by(Diagnosis.recorded_at, Diagnosis.id)).scalars().all()
 
 
+def active_diagnosis_codes(session: Session, participant_pks: Iterable[int]) -> dict[int, set[str]]:
+    """Codes of the active diagnoses of several participants at once (bulk imports)."""
+    pks = list(participant_pks)
+    found: dict[int, set[str]] = {pk: set() for pk in pks}
+    if pks:
+        stmt = select(Diagnosis.participant_id, Diagnosis.code).where(Diagnosis.participant_id.in_(pks),
+                                                                      Diagnosis.removed_at.is_(None))
+        for pk, code in session.execute(stmt):
+            found[pk].add(code)
+    return found
+
+
 def get_diagnosis(session: Session, participant_pk: int, diagnosis_id: int) -> Diagnosis | None:
     """One diagnosis of this participant."""
     stmt = select(Diagnosis).where(Diagnosis.id == diagnosis_id, Diagnosis.participant_id == participant_pk)

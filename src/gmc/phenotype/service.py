@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, record
@@ -632,7 +633,7 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
     # Existing profiles, for duplicate and contradiction checks against what is already stored.
     known_pks = [p["participant"].id for p in plans if p["participant"] is not None]
     active = repository.active_observations_of(session, known_pks)
-    active_dx = {pk: {d.code for d in repository.diagnoses(session, pk)} for pk in set(known_pks)}
+    active_dx = repository.active_diagnosis_codes(session, set(known_pks))
     for plan in plans:
         pk = plan["participant"].id if plan["participant"] is not None else None
         existing = active.get(pk, []) if pk is not None else []
@@ -666,6 +667,8 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
         plan["created"] = True
     if to_create:
         session.flush()
+    # Thousands of terms: one executemany insert instead of an ORM object each.
+    observation_rows: list[dict[str, Any]] = []
     for plan in plans:
         participant, data = plan["participant"], plan["data"]
         created = plan.get("created", False)
@@ -677,9 +680,9 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
         else:
             summary.participants_matched += 1
         for values in plan["features"]:
-            session.add(PhenotypeObservation(participant_id=participant.id, source=source_kind,
-                                             hpo_release=ontology.release, recorded_by=caller.actor.name,
-                                             recorded_at=now, **values))
+            observation_rows.append({"participant_id": participant.id, "source": source_kind,
+                                     "hpo_release": ontology.release, "recorded_by": caller.actor.name,
+                                     "recorded_at": now, **values})
             summary.observations += 1
             summary.excluded += values["excluded"]
         for code, label, status in plan["diseases"]:
@@ -705,6 +708,8 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
         summary.mapping[data.id] = participant.participant_id
         if progress is not None:
             progress(1)
+    if observation_rows:
+        session.execute(insert(PhenotypeObservation), observation_rows)
     session.flush()
     return summary
 
