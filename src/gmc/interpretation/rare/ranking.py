@@ -370,7 +370,16 @@ def rank_case(
     from gmc.phenotype.ontology import UnknownTermError, get_ontology
     from gmc.phenotype.similarity import score_genes
 
-    sources = sources or load_sources(build)
+    if sources is None:
+        from gmc.settings import get_settings
+
+        settings = get_settings()
+        # The deployment's genome FASTA and population frequency files, when mounted, sharpen the scores.
+        sources = load_sources(
+            build,
+            fasta=settings.reference_fasta,
+            frequency_files=[f.strip() for f in settings.frequency_files.split(",") if f.strip()],
+        )
     reader = open_vcf(vcf_path, build=build)
     try:
         if pedigree is None:
