@@ -64,6 +64,16 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     assert dx.status_code == 201 and "Recorded OMIM:308350 (suspected)" in dx.text
     bad_dx = demo_client.post(f"/phenotype/participants/{pid}/diagnoses", data={"csrf_token": csrf, "code": "X:1"})
     assert bad_dx.status_code == 422 and "not a disease code" in bad_dx.text
+    index = demo_client.get("/phenotype")
+    assert f'href="/phenotype/participants/{pid}"' in index.text
+    assert f'href="/phenotype/families/{people["family"]}"' in index.text
+    csv = f"participant_id,term_id,status\n{people['mother']},HP:0001250,excluded\n{pid},HP:0001250,observd\n"
+    upload = demo_client.post("/phenotype/import", data={"csrf_token": csrf, "kind": "csv"},
+                              files={"upload": ("terms.csv", csv.encode(), "text/csv")})
+    assert upload.status_code == 422 and "line 3" in upload.text and "&#39;observd&#39; is not observed" in upload.text
+    upload = demo_client.post("/phenotype/import", data={"csrf_token": csrf, "kind": "csv"},
+                              files={"upload": ("terms.csv", csv.replace("observd", "observed").encode(), "text/csv")})
+    assert upload.status_code == 201 and "Imported 1 terms (1 excluded)" in upload.text  # Seizure already there
     # The family page: the pedigree derived from the registry, drawn as SVG, then a PED import.
     family = demo_client.get(f"/phenotype/families/{people['family']}")
     svg = ET.fromstring(family.text[family.text.index("<svg"):family.text.index("</svg>") + 6])

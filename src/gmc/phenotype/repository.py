@@ -67,11 +67,21 @@ def referral_arms(session: Session, participant_pk: int) -> set[str]:
 def visible_participants(session: Session, trust_scope: frozenset[int] | None, *, text: str = "",
                          limit: int = 100) -> Sequence[Participant]:
     """Participants in scope, those with recorded phenotypes first, optionally filtered by programme id prefix."""
+    has_terms = select(PhenotypeObservation.id).where(PhenotypeObservation.participant_id == Participant.id,
+                                                      PhenotypeObservation.removed_at.is_(None)).exists()
     stmt = select(Participant).where(Participant.merged_into_id.is_(None))
     if text:
         stmt = stmt.where(Participant.participant_id.startswith(text.strip().upper()))
-    stmt = scoped_participants(stmt, trust_scope).order_by(Participant.participant_id).limit(limit)
+    stmt = scoped_participants(stmt, trust_scope).order_by(has_terms.desc(), Participant.participant_id).limit(limit)
     return session.execute(stmt).scalars().all()
+
+
+def visible_families(session: Session, trust_scope: frozenset[int] | None, *, limit: int = 100) -> Sequence[Family]:
+    """Families with a member in scope, by family id."""
+    members = scoped_participants(select(Participant.id), trust_scope)
+    stmt = (select(Family).join(FamilyMember).where(FamilyMember.participant_id.in_(members))
+            .order_by(Family.family_id).limit(limit))
+    return session.execute(stmt).scalars().unique().all()
 
 
 def observation_counts(session: Session, participant_pks: Iterable[int]) -> dict[int, tuple[int, int]]:

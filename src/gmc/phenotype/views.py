@@ -54,10 +54,14 @@ def _participant_page(request: Request, db: GmcSession, principal: Principal, pa
 @router.get("/phenotype")
 def index_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Participants in scope with their term counts, and the bulk import forms."""
+    return render(request, "phenotype/index.html", _index_context(db, principal, q))
+
+
+def _index_context(db: GmcSession, principal: Principal, q: str = "") -> dict[str, Any]:
     people = repository.visible_participants(db, principal.trust_scope, text=q)
-    counts = repository.observation_counts(db, [p.id for p in people])
-    return render(request, "phenotype/index.html", {"people": people, "counts": counts, "q": q,
-                                                     "can_write": principal.has(Permission.PHENOTYPE_WRITE)})
+    return {"people": people, "counts": repository.observation_counts(db, [p.id for p in people]), "q": q,
+            "families": repository.visible_families(db, principal.trust_scope) if not q else [],
+            "can_write": principal.has(Permission.PHENOTYPE_WRITE)}
 
 
 @router.get("/phenotype/hpo/search")
@@ -226,9 +230,6 @@ def update_member_form(request: Request, family_id: str, individual_id: str = Fo
 async def import_form(request: Request, kind: str = Form(...), upload: UploadFile | None = None,
                       principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Bulk import from the index page: an HPO CSV or one phenopacket JSON, all or nothing."""
-    people = repository.visible_participants(db, principal.trust_scope)
-    context: dict[str, Any] = {"people": people, "counts": repository.observation_counts(db, [p.id for p in people]),
-                               "q": "", "can_write": True}
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed("choose a file to upload", field="upload")
@@ -244,10 +245,11 @@ async def import_form(request: Request, kind: str = Form(...), upload: UploadFil
                 summary = service.import_phenopacket_json(db, Caller.of(principal), text, source=upload.filename)
     except DomainError as exc:
         problems = getattr(exc, "problems", [])
-        return render(request, "phenotype/index.html", {**context, "message": exc.message if not problems else
+        return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": exc.message if not problems else
                       f"Nothing was imported from the file: {len(problems)} problem(s).", "message_kind": "error",
                       "problems": problems}, status_code=exc.status_code)
     message = (f"Imported {summary.observations} terms ({summary.excluded} excluded) for "
                f"{len(summary.mapping)} participant(s): {', '.join(sorted(set(summary.mapping.values())))}.")
-    return render(request, "phenotype/index.html", {**context, "message": message, "message_kind": "ok",
+    return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": message,
+                                                     "message_kind": "ok",
                                                      "warnings": summary.warnings}, status_code=201)
