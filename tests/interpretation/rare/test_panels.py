@@ -129,3 +129,13 @@ def test_malformed_file_names_the_line(tmp_path: Path) -> None:
         read_panelapp(tmp_path)
     with pytest.raises(PanelFileError, match="not found"):
         read_panelapp(tmp_path / "missing")
+
+
+def test_hgnc_ids_from_the_gene_id_map(refdata_dir: Path) -> None:
+    from gmc.phenotype.gene_ids import load_gene_id_map
+
+    genes = load_gene_id_map(refdata_dir / "grch38" / "MANE.GRCh38.v1.5.summary.txt.gz")
+    panels = read_panelapp(refdata_dir / "panelapp", hgnc_for_symbol=genes.hgnc_for_symbol)
+    # MECP2 is HGNC:6990 at genenames.org.
+    assert panels["285"].gene("MECP2").hgnc_id == "HGNC:6990"
+    assert panels["285"].gene("HGNC:6990").symbol == "MECP2"

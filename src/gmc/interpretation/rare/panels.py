@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from pathlib import Path
@@ -150,10 +150,12 @@ class Panel:
     _by_symbol: dict[str, PanelGene] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_symbol", {g.symbol.upper(): g for g in self.genes})
+        by_key = {g.hgnc_id.upper(): g for g in self.genes if g.hgnc_id}
+        by_key.update({g.symbol.upper(): g for g in self.genes})
+        object.__setattr__(self, "_by_symbol", by_key)
 
     def gene(self, symbol: str) -> PanelGene | None:
-        """Returns the panel's entry for a gene symbol, or None."""
+        """Returns the panel's entry for a gene symbol or HGNC id, or None."""
         return self._by_symbol.get(symbol.upper())
 
     def green_genes(self) -> tuple[PanelGene, ...]:
@@ -178,8 +180,14 @@ def _panelapp_dir(directory: Path | None) -> Path:
     return get_settings().refdata_path("panelapp")
 
 
-def read_panelapp(directory: Path | None = None) -> dict[str, Panel]:
-    """Reads every PanelApp panel in the refdata panelapp directory, keyed by panel id."""
+def read_panelapp(
+    directory: Path | None = None, *, hgnc_for_symbol: Callable[[str], str | None] | None = None
+) -> dict[str, Panel]:
+    """Reads every PanelApp panel in the refdata panelapp directory, keyed by panel id.
+
+    The export names genes by symbol only; ``hgnc_for_symbol`` (e.g. ``GeneIdMap.hgnc_for_symbol`` from
+    ``gmc.phenotype.gene_ids``) fills ``PanelGene.hgnc_id`` so panels join HGNC-keyed phenotype scores.
+    """
     path = _panelapp_dir(directory) / PANELAPP_CORE
     if not path.is_file():
         raise PanelFileError(f"{path}: PanelApp panel file not found")
@@ -207,7 +215,8 @@ def read_panelapp(directory: Path | None = None) -> dict[str, Panel]:
                     f"{path}:{line_no}: confidence_level {row[col['confidence_level']]!r} is not 0-3"
                 ) from exc
             moi_text = row[col["mode_of_inheritance"]].strip()
-            gene = PanelGene(symbol, confidence, normalise_mode_of_inheritance(moi_text), moi_text)
+            hgnc_id = hgnc_for_symbol(symbol) if hgnc_for_symbol else None
+            gene = PanelGene(symbol, confidence, normalise_mode_of_inheritance(moi_text), moi_text, hgnc_id)
             genes = rows.setdefault(panel_id, {})
             # The export repeats some genes with different ratings; the highest rating wins.
             previous = genes.get(symbol.upper())
