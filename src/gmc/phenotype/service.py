@@ -745,6 +745,16 @@ def _time_element(onset: str | None, ontology: Ontology) -> pp.TimeElement | Non
     return pp.TimeElement(age=onset)
 
 
+def _renamed_subject(value: Any, old: str, new: str) -> Any:
+    """Stored interpretation JSON with the imported subject id replaced by the programme id the export uses."""
+    if isinstance(value, dict):
+        return {k: (new if k == "subjectOrBiosampleId" and v == old else _renamed_subject(v, old, new))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed_subject(v, old, new) for v in value]
+    return value
+
+
 def export_phenopacket(session: Session, caller: Caller, participant_id: str) -> dict[str, Any]:
     """The participant as a v2 phenopacket: subject, features (excluded too), diseases, interpretations, metaData."""
     participant = find_participant(session, caller, participant_id)
@@ -766,7 +776,8 @@ def export_phenopacket(session: Session, caller: Caller, participant_id: str) ->
     diseases = tuple(pp.Disease(term=pp.OntologyTerm(d.code, d.label), excluded=d.status == "excluded")
                      for d in repository.diagnoses(session, participant.id))
     imports = repository.imports_of(session, participant.id)
-    interpretations: list[dict[str, Any]] = [i for imp in imports for i in imp.interpretations]
+    interpretations = [_renamed_subject(i, imp.subject_id, participant.participant_id)
+                       for imp in imports for i in imp.interpretations]
     vital = pp.VitalStatus(status="DECEASED") if participant.date_of_death else None
     subject = pp.Subject(id=participant.participant_id, sex=SEX_TO_PHENOPACKET.get(participant.sex, "UNKNOWN_SEX"),
                          vital_status=vital, taxonomy=pp.OntologyTerm("NCBITaxon:9606", "homo sapiens"))
