@@ -91,7 +91,7 @@ def acmg_evidence(
         ref=candidate.ref,
         alt=candidate.alt,
         hgvs_p=candidate.hgvs_p,
-        nmd_escape=nmd_escape,
+        nmd_escape=candidate.nmd_escape if nmd_escape is None else nmd_escape,
         population_af=candidate.population_af,
         frequency_source_covered=frequency_source_covered,
         inheritance=gene_inheritance_class(gene_modes),

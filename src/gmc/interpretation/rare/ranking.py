@@ -75,6 +75,8 @@ class CandidateVariant:
     clinvar_significance: str | None = None
     population_af: float | None = None
     revel: float | None = None
+    #: True when a truncating variant escapes nonsense-mediated decay on the chosen transcript.
+    nmd_escape: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -343,13 +345,23 @@ def candidates_from_annotation(batch: Any, table: Any) -> list[CandidateVariant]
                 columns.get("hgvs_p", empty)[i] or None,
                 columns.get("clinvar_significance", empty)[i] or None,
                 columns.get("gnomad_af", empty)[i],
+                None,
+                columns.get("nmd_escape", empty)[i],
             )
         )
     return candidates
 
 
 #: The annotation columns ranking reads (``gmc.genomics.annotation.annotate.COLUMNS``).
-ANNOTATION_COLUMNS = ("gene", "hgnc_id", "consequence", "hgvs_p", "clinvar_significance", "gnomad_af")
+ANNOTATION_COLUMNS = (
+    "gene",
+    "hgnc_id",
+    "consequence",
+    "hgvs_p",
+    "clinvar_significance",
+    "gnomad_af",
+    "nmd_escape",
+)
 
 
 def rank_case(
