@@ -76,3 +76,13 @@ def test_gene_inheritance_class() -> None:
     assert gene_inheritance_class([ModeOfInheritance.AD, ModeOfInheritance.XLD]) == "dominant"
     assert gene_inheritance_class([ModeOfInheritance.AD, ModeOfInheritance.AR]) is None
     assert gene_inheritance_class(None) is None
+
+
+def test_nmd_escape_reaches_pvs1() -> None:
+    from gmc.interpretation.rare.acmg import LofMechanism, Strength
+
+    truncating = candidate(consequences=frozenset({"stop_gained"}), nmd_escape=True)
+    evidence = acmg_evidence(truncating, [])
+    assert evidence.nmd_escape is True
+    pvs1 = evaluate_criteria(evidence, lof_mechanisms={"CFTR": LofMechanism("CFTR", 30)})[0]
+    assert pvs1.code == "PVS1" and pvs1.met and pvs1.strength == Strength.STRONG
