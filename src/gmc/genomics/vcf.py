@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from cyvcf2 import VCF
 
@@ -83,6 +84,9 @@ _BUILD_ALIASES = {
 
 #: ALT alleles that are not real alternate sequences and so produce no allele row.
 _NON_ALLELES = frozenset({"*", "<*>", "<NON_REF>", ".", "<X>"})
+
+#: Above this many samples htslib's C genotype parsing beats the text path's per-call Python.
+TEXT_PATH_MAX_SAMPLES = 2
 
 _CONTIG_RE = re.compile(r"^##contig=<(.*)>\s*$")
 
@@ -305,9 +309,10 @@ class VcfReader:
     def batches(self, size: int = 100_000) -> Iterator[VariantBatch]:
         """Yields batches of about `size` allele rows, in file order."""
         skip = 0
-        if not self.is_bcf and not self.samples:
-            # sites only from text: Arrow's CSV reader is several times faster than a record loop;
-            # on any problem htslib re-reads from the first record not yet yielded and names the line
+        if not self.is_bcf and len(self.samples) <= TEXT_PATH_MAX_SAMPLES:
+            # text VCF: Arrow's CSV reader and array arithmetic beat htslib's record loop for sites and
+            # one or two samples; on any problem htslib re-reads from the first record not yet yielded
+            # and names the line
             try:
                 for records, batch in self._text_batches(size):
                     skip += records
@@ -330,8 +335,13 @@ class VcfReader:
                 delimiter="\t", quote_char=False, escape_char=False, double_quote=False
             ),
             convert_options=pacsv.ConvertOptions(
-                include_columns=names[:8],
-                column_types={"POS": pa.int64(), "QUAL": pa.float64(), "CHROM": pa.string()},
+                include_columns=names[:9] + self.samples if self.samples else names[:8],
+                # explicit types: a block whose column is all "." must stay text, not become nulls
+                column_types={
+                    **{name: pa.string() for name in names},
+                    "POS": pa.int64(),
+                    "QUAL": pa.float64(),
+                },
                 null_values=["."],
                 strings_can_be_null=False,
             ),
@@ -365,6 +375,8 @@ class VcfReader:
         infos = table.column("INFO").to_pylist() if self.info_keys else None
         cache: dict[str, str] = {}
         out_chrom, out_pos, out_ref, out_alt, out_qual, out_filter, out_line = [], [], [], [], [], [], []
+        out_record: list[int] = []
+        out_allele: list[int] = []
         out_info: dict[str, list[Any]] = {k: [] for k in self.info_keys}
         for i, alt_field in enumerate(alts):
             chrom = cache.get(chroms[i])
@@ -386,16 +398,32 @@ class VcfReader:
                 out_qual.append(quals[i])
                 out_filter.append(filters[i])
                 out_line.append(first_line + i)
+                out_record.append(i)
+                out_allele.append(allele)
                 if parsed is not None:
                     for key in self.info_keys:
                         out_info[key].append(_allele_value(parsed[key], self._info_number.get(key), allele))
         n = len(out_pos)
-        empty8 = np.zeros((n, 0), np.int8)
         info = {}
         for key, values in out_info.items():
             column = np.empty(n, dtype=object)
             column[:] = values
             info[key] = column
+        rec = np.asarray(out_record, dtype=np.int64)
+        allele_of_row = np.asarray(out_allele, dtype=np.int16)
+        if self.samples:
+            calls, gq, dp, ad = _text_genotypes(table, self.samples)
+        else:
+            m = table.num_rows
+            calls, gq, dp, ad = (
+                np.zeros((m, 0, 1), np.int16),
+                np.zeros((m, 0), np.int64),
+                np.zeros((m, 0), np.int64),
+                np.zeros((m, 0, 1), np.int64),
+            )
+        gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(
+            calls, gq, dp, ad, rec, allele_of_row
+        )
         return VariantBatch(
             chrom=np.asarray(out_chrom, dtype=object),
             pos=np.asarray(out_pos, dtype=np.int32),
@@ -404,14 +432,14 @@ class VcfReader:
             qual=np.asarray(out_qual, dtype=np.float32),
             filter=np.asarray(out_filter, dtype=object),
             line=np.asarray(out_line, dtype=np.int64),
-            gt=empty8,
-            ploidy=empty8,
-            gq=np.zeros((n, 0), np.int16),
-            dp=np.zeros((n, 0), np.int32),
-            ad_ref=np.zeros((n, 0), np.int32),
-            ad_alt=np.zeros((n, 0), np.int32),
+            gt=gt,
+            ploidy=ploidy,
+            gq=gq_rows,
+            dp=dp_rows,
+            ad_ref=ad_ref,
+            ad_alt=ad_alt,
             info=info,
-            samples=[],
+            samples=list(self.samples),
         )
 
     def _htslib_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:
@@ -638,16 +666,14 @@ class _BatchBuilder:
             calls = np.full((len(self.genotypes), s, max(width, 1)), -2, np.int16)
             for i, g in enumerate(self.genotypes):
                 calls[i, :, : g.shape[1] - 1] = g[:, :-1]
-            row_calls = calls[rec]  # (n, s, width)
-            present = row_calls != -2  # -2 pads a lower ploidy
-            ploidy[:] = present.sum(axis=2)
-            missing = (row_calls == -1).any(axis=2) | (ploidy == 0)
-            alt_count = (row_calls == allele[:, None, None]).sum(axis=2)
-            gt[:] = np.where(alt_count == 0, 0, np.where(alt_count == ploidy, 2, 1))
-            gt[missing] = -1
-            self._fill_scalar(gq, self.gq, rec)
-            self._fill_scalar(dp, self.dp, rec)
-            self._fill_ad(ad_ref, ad_alt, rec, allele)
+            gt, ploidy, gq, dp, ad_ref, ad_alt = _expand_genotypes(
+                calls,
+                self._per_record(self.gq),
+                self._per_record(self.dp),
+                self._per_record_ad(),
+                rec,
+                allele,
+            )
         info = {}
         for key, values in self.info.items():
             column = np.empty(n, dtype=object)
@@ -671,27 +697,102 @@ class _BatchBuilder:
             samples=list(self.reader.samples),
         )
 
-    def _fill_scalar(self, out: np.ndarray, values: list[np.ndarray | None], rec: np.ndarray) -> None:
-        per_record = np.full((len(values), out.shape[1]), -1, np.int64)
+    def _per_record(self, values: list[np.ndarray | None]) -> np.ndarray:
+        per_record = np.full((len(values), self.n_samples), -1, np.int64)
         for i, v in enumerate(values):
             if v is not None:
                 per_record[i] = v[:, 0]
-        per_record[per_record < 0] = -1  # htslib missing/vector-end sentinels are large negatives
-        out[:] = per_record[rec]
+        return per_record
 
-    def _fill_ad(self, ad_ref: np.ndarray, ad_alt: np.ndarray, rec: np.ndarray, allele: np.ndarray) -> None:
-        width = max((v.shape[1] for v in self.ad if v is not None), default=0)
-        if not width:
-            return
-        per_record = np.full((len(self.ad), ad_ref.shape[1], width + 1), -1, np.int64)
+    def _per_record_ad(self) -> np.ndarray:
+        width = max((v.shape[1] for v in self.ad if v is not None), default=1)
+        per_record = np.full((len(self.ad), self.n_samples, width), -1, np.int64)
         for i, v in enumerate(self.ad):
             if v is not None:
                 per_record[i, :, : v.shape[1]] = v
-        per_record[per_record < 0] = -1
-        ad_ref[:] = per_record[rec, :, 0]
-        # an AD shorter than the allele count leaves the alt depth at the padding -1
-        index = np.minimum(allele.astype(np.int64), width)[:, None, None]
-        ad_alt[:] = np.take_along_axis(per_record[rec], index, axis=2)[:, :, 0]
+        return per_record
+
+
+def _expand_genotypes(
+    calls: np.ndarray, gq: np.ndarray, dp: np.ndarray, ad: np.ndarray, rec: np.ndarray, allele: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Per-record allele calls (records, samples, ploidy; -1 missing, -2 padding) to per-row genotype codes.
+
+    gq/dp are (records, samples), ad is (records, samples, alleles), all -1 when missing; `rec` and
+    `allele` give each output row's record and ALT number.
+    """
+    row_calls = calls[rec]
+    present = row_calls != -2  # -2 pads a lower ploidy
+    ploidy = present.sum(axis=2).astype(np.int8)
+    missing = (row_calls == -1).any(axis=2) | (ploidy == 0)
+    alt_count = (row_calls == allele[:, None, None]).sum(axis=2)
+    gt = np.where(alt_count == 0, 0, np.where(alt_count == ploidy, 2, 1)).astype(np.int8)
+    gt[missing] = -1
+    gq_rows = np.where(gq[rec] < 0, -1, gq[rec]).astype(np.int16)
+    dp_rows = np.where(dp[rec] < 0, -1, dp[rec]).astype(np.int32)
+    ad = np.where(ad < 0, -1, ad)
+    width = ad.shape[2]
+    ad_ref = ad[rec, :, 0].astype(np.int32) if width else np.full(gt.shape, -1, np.int32)
+    # an AD shorter than the allele count has no depth for this ALT
+    padded = np.concatenate([ad, np.full(ad.shape[:2] + (1,), -1, ad.dtype)], axis=2)
+    index = np.minimum(allele.astype(np.int64), width)[:, None, None]
+    ad_alt = np.take_along_axis(padded[rec], index, axis=2)[:, :, 0].astype(np.int32)
+    return gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt
+
+
+def _list_field(values: pa.Array, separator: str, index: np.ndarray) -> np.ndarray:
+    """Splits strings by `separator` and returns, per row, the element at that row's index (None if short)."""
+    parts = pc.split_pattern(values, separator)
+    offsets = parts.offsets.to_numpy()
+    flat = parts.values.to_numpy(zero_copy_only=False)
+    lengths = offsets[1:] - offsets[:-1]
+    out = np.full(len(values), None, dtype=object)
+    has = (index >= 0) & (lengths > index)
+    out[has] = flat[offsets[:-1][has] + index[has]]
+    return out
+
+
+def _integers(texts: np.ndarray) -> np.ndarray:
+    """Integer values of VCF fields (rounding floats); -1 for missing."""
+    out = np.full(len(texts), -1, np.int64)
+    for i, text in enumerate(texts):
+        if text is not None and text != ".":
+            out[i] = int(text) if text.isdigit() else round(float(text))
+    return out
+
+
+def _text_genotypes(table: pa.RecordBatch, samples: list[str]) -> tuple[np.ndarray, ...]:
+    """Allele calls, GQ, DP and AD per record and sample from the FORMAT and sample text columns."""
+    formats = table.column("FORMAT").to_numpy(zero_copy_only=False)
+    m, s = table.num_rows, len(samples)
+    keys = {}
+    for fmt in set(formats.tolist()):
+        fields = fmt.split(":")
+        keys[fmt] = [fields.index(k) if k in fields else -1 for k in ("GT", "GQ", "DP", "AD")]
+    index = np.array([keys[f] for f in formats.tolist()], dtype=np.int64).reshape(m, 4)
+    allele_lists, gq, dp = [], np.full((m, s), -1, np.int64), np.full((m, s), -1, np.int64)
+    ad_lists = []
+    for j, sample in enumerate(samples):
+        column = table.column(sample)
+        gt_text = _list_field(column, ":", index[:, 0])
+        gq[:, j] = _integers(_list_field(column, ":", index[:, 1]))
+        dp[:, j] = _integers(_list_field(column, ":", index[:, 2]))
+        allele_lists.append([re.split(r"[/|]", g) if g else [] for g in gt_text.tolist()])
+        ad_text = _list_field(column, ":", index[:, 3])
+        ad_lists.append([a.split(",") if a else [] for a in ad_text.tolist()])
+    width = max((len(a) for sample_calls in allele_lists for a in sample_calls), default=1) or 1
+    calls = np.full((m, s, width), -2, np.int16)
+    ad_width = max((len(a) for sample_ad in ad_lists for a in sample_ad), default=1) or 1
+    ad = np.full((m, s, ad_width), -1, np.int64)
+    for j in range(s):
+        for i, alleles in enumerate(allele_lists[j]):
+            for k, a in enumerate(alleles):
+                calls[i, j, k] = -1 if a == "." else int(a)
+        for i, depths in enumerate(ad_lists[j]):
+            for k, d in enumerate(depths):
+                if d != ".":
+                    ad[i, j, k] = int(d)
+    return calls, gq, dp, ad
 
 
 def _format_or_none(record: Any, key: str) -> np.ndarray | None:
