@@ -264,3 +264,24 @@ def test_real_giab_trio_de_novo_and_mendelian_errors(giab) -> None:
             assert Mode.AR_HOM not in result[v.variant_id].mode_set()
         if son == 3 and father in (1, 3) and mother in (1, 3):
             assert Mode.AR_HOM in result[v.variant_id].mode_set()
+
+
+def test_pedigree_from_the_ped_reader(benchmarks_dir: Path) -> None:
+    from gmc.interpretation.rare.inheritance import pedigree_from_ped
+    from gmc.phenotype.pedigree import read_ped
+
+    ped = read_ped(benchmarks_dir / "annotated" / "scout_demo_643594_trio.ped")
+    pedigree = pedigree_from_ped(ped)
+    # The PED file: ADM1059A2 is the affected son of ADM1059A1 (unaffected father) and ADM1059A3.
+    assert pedigree.proband_id == "ADM1059A2"
+    assert pedigree.get("ADM1059A1").affected is False and pedigree.get("ADM1059A1").sex == Sex.MALE
+    assert pedigree.get("ADM1059A3").sex == Sex.FEMALE
+    seg = segregate_variant(
+        pedigree,
+        variant("v", 1, 0, 0, extra={}).__class__(
+            "v", "1", 100, {"ADM1059A2": Call(1), "ADM1059A1": Call(0), "ADM1059A3": Call(0)}
+        ),
+    )
+    assert {m.mode: m.certainty for m in seg.modes}[Mode.DE_NOVO] == Certainty.CONSISTENT
+    with pytest.raises(PedigreeError, match="not in the PED file"):
+        pedigree_from_ped(ped, proband_id="nobody")

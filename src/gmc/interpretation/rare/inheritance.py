@@ -173,6 +173,35 @@ def pedigree_from_rows(rows: Iterable[Mapping[str, object]], *, proband_id: str 
     return Pedigree(family_id, tuple(people), proband_id)
 
 
+def pedigree_from_ped(
+    ped: object, *, proband_id: str | None = None, family_id: str | None = None
+) -> Pedigree:
+    """Builds a Pedigree from ``gmc.phenotype.pedigree.read_ped`` output (one family: the proband's or family_id)."""
+    people = list(getattr(ped, "individuals", ()))
+    if proband_id is not None:
+        family_id = next((p.family_id for p in people if p.individual_id == proband_id), family_id)
+        if family_id is None:
+            raise PedigreeError(f"proband {proband_id} is not in the PED file")
+    if family_id is None:
+        families = sorted({p.family_id for p in people})
+        if len(families) != 1:
+            raise PedigreeError(f"the PED file holds families {families}: name the proband or the family")
+        family_id = families[0]
+    rows = [
+        {
+            "family_id": p.family_id,
+            "individual_id": p.individual_id,
+            "father_id": p.father_id,
+            "mother_id": p.mother_id,
+            "sex": p.sex,
+            "affected": p.phenotype,
+        }
+        for p in people
+        if p.family_id == family_id
+    ]
+    return pedigree_from_rows(rows, proband_id=proband_id)
+
+
 @dataclass(frozen=True)
 class Call:
     """One individual's genotype at a variant: 0 hom-ref, 1 het, 2 hom-alt/hemizygous, -1 missing."""
