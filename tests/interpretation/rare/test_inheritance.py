@@ -276,12 +276,8 @@ def test_pedigree_from_the_ped_reader(benchmarks_dir: Path) -> None:
     assert pedigree.proband_id == "ADM1059A2"
     assert pedigree.get("ADM1059A1").affected is False and pedigree.get("ADM1059A1").sex == Sex.MALE
     assert pedigree.get("ADM1059A3").sex == Sex.FEMALE
-    seg = segregate_variant(
-        pedigree,
-        variant("v", 1, 0, 0, extra={}).__class__(
-            "v", "1", 100, {"ADM1059A2": Call(1), "ADM1059A1": Call(0), "ADM1059A3": Call(0)}
-        ),
-    )
+    calls = {"ADM1059A2": Call(1), "ADM1059A1": Call(0), "ADM1059A3": Call(0)}
+    seg = segregate_variant(pedigree, VariantGenotypes("v", "1", 100, calls))
     assert {m.mode: m.certainty for m in seg.modes}[Mode.DE_NOVO] == Certainty.CONSISTENT
     with pytest.raises(PedigreeError, match="not in the PED file"):
         pedigree_from_ped(ped, proband_id="nobody")
