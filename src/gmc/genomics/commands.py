@@ -24,9 +24,13 @@ def genomics() -> None:
     """Genome data commands (mounted on the gmc command line)."""
 
 
+#: Larger inputs get a counter, not a bar: counting their lines first would cost a whole extra read.
+COUNT_RECORDS_UP_TO_BYTES = 64 * 1024 * 1024
+
+
 def _record_count(path: Path) -> int | None:
-    """Counts data lines of a text VCF for the progress bar (None for BCF)."""
-    if is_bcf(path):
+    """Counts data lines of a small text VCF for the progress bar (None for BCF or a large file)."""
+    if is_bcf(path) or path.stat().st_size > COUNT_RECORDS_UP_TO_BYTES:
         return None
     import gzip
 
@@ -62,13 +66,14 @@ def annotate(
         reader = open_vcf(source, samples=[], build=build)
         detected = reader.build
         reader.close()
-        if fasta is None:
+        if fasta is None and detected == "GRCh38":
+            # the configured reference is a GRCh38 genome; a GRCh37 input needs --fasta explicitly
             from gmc.settings import get_settings
 
             fasta = get_settings().reference_fasta
         sources = load_sources(
             detected,
-            fasta=fasta if detected == "GRCh38" or fasta else None,
+            fasta=fasta,
             frequency_files=frequencies,
             af_keys=tuple(af_key) or DEFAULT_AF_KEYS,
             frequency_af_key=frequency_key,
@@ -83,7 +88,7 @@ def annotate(
         if cohort_store is not None:
             provenance["cohort_store"] = f"{cohort_store} ({len(cohort or {})} sites)"
         total = _record_count(source)
-        header_lines = count_header_lines(source) if total is not None else 0
+        header_lines = 0 if is_bcf(source) else count_header_lines(source)
         with Progress(
             TextColumn("[bold]annotate"),
             BarColumn(),
@@ -95,6 +100,7 @@ def annotate(
             task = progress.add_task("records", total=total)
 
             def tracked() -> Iterator[tuple[VariantBatch, pa.Table]]:
+                """Annotated batches, advancing the progress bar by the file lines they cover."""
                 seen = 0
                 for batch, table in annotate_vcf(source, sources, cohort=cohort):
                     last = int(batch.line[-1]) if len(batch) else 0

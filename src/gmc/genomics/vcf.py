@@ -594,6 +594,7 @@ class _BatchBuilder:
         self._chrom_cache: dict[str, str] = {}
 
     def add(self, record: Any, line: int) -> None:
+        """Adds the allele rows of one htslib record (none for a record without real ALT alleles)."""
         alts = record.ALT
         if not alts:
             return
@@ -651,6 +652,7 @@ class _BatchBuilder:
         return value
 
     def build(self) -> VariantBatch:
+        """Turns the accumulated rows into a VariantBatch, genotype codes computed on whole arrays."""
         n = self.rows
         s = self.n_samples
         rec = np.asarray(self.record_of_row, dtype=np.int64)
