@@ -206,3 +206,12 @@ def test_cache_round_trip_and_rebuild_on_change(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache").glob("tiny-*.pickle"))) == 1  # the stale cache was removed
     newer_format = cached(tmp_path / "cache", "tiny", [obo], lambda: "rebuilt", version=2)
     assert newer_format == "rebuilt"
+
+
+def test_the_2026_release_parses_with_its_own_version(refdata_dir: Path) -> None:
+    # MANIFEST.md: HPO release 2026-02-16, 19,944 terms (555 obsolete); it has no annotation files.
+    newer = load_ontology(refdata_dir / "hpo" / "hp_2026-02-16.obo.gz")
+    assert newer.release == "2026-02-16"
+    assert len(newer) == 19944
+    assert sum(t.is_obsolete for t in newer.terms.values()) == 555
+    assert newer.search("seiz")[0].term.id == "HP:0001250"

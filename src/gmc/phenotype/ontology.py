@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import heapq
@@ -542,11 +543,17 @@ def cached(cache_dir: Path | None, kind: str, sources: list[Path], build, versio
         return build()
     path = cache_dir / f"{kind}-{source_fingerprint(sources, kind, version)}.pickle"
     if path.exists():
+        # The collector would walk the growing heap again and again while millions of objects load.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             with path.open("rb") as handle:
                 return pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
             pass  # a stale or truncated cache is rebuilt below
+        finally:
+            if collecting:
+                gc.enable()
     value = build()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
