@@ -14,7 +14,7 @@ from gmc.common.context import current_request_id
 # so anything of that shape is masked even if a developer logs it by mistake.
 _NHS_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
