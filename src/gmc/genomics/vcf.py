@@ -366,55 +366,67 @@ class VcfReader:
         raise VcfFormatError(self.path, self._header_lines, "no #CHROM header line")
 
     def _sites_batch(self, table: pa.RecordBatch, first_line: int) -> VariantBatch:
-        chroms = table.column("CHROM").to_pylist()
-        positions = table.column("POS").to_pylist()
-        refs = table.column("REF").to_pylist()
-        alts = table.column("ALT").to_pylist()
+        m = table.num_rows
+        alt_column = table.column("ALT")
+        ref_column = table.column("REF")
+        ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
+        alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
+        # most records are one ALT that needs no trimming: those are copied as whole arrays
+        special = (
+            pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
+            | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
+            | ((ref_len > 1) & (alt_len > 1))
+        )
+        simple = np.nonzero(~special)[0]
+        chrom_raw = table.column("CHROM").to_numpy(zero_copy_only=False)
+        names = {c: normalise_chrom(c) for c in set(chrom_raw.tolist())}
+        chroms = np.array([names[c] for c in chrom_raw.tolist()], dtype=object)
+        positions = table.column("POS").to_numpy(zero_copy_only=False)
+        refs = ref_column.to_numpy(zero_copy_only=False)
+        alts = alt_column.to_numpy(zero_copy_only=False)
         quals = table.column("QUAL").to_numpy(zero_copy_only=False)
-        filters = table.column("FILTER").to_pylist()
+        filters = table.column("FILTER").to_numpy(zero_copy_only=False)
         infos = table.column("INFO").to_pylist() if self.info_keys else None
-        cache: dict[str, str] = {}
-        out_chrom, out_pos, out_ref, out_alt, out_qual, out_filter, out_line = [], [], [], [], [], [], []
-        out_record: list[int] = []
-        out_allele: list[int] = []
-        out_info: dict[str, list[Any]] = {k: [] for k in self.info_keys}
-        for i, alt_field in enumerate(alts):
-            chrom = cache.get(chroms[i])
-            if chrom is None:
-                chrom = cache[chroms[i]] = normalise_chrom(chroms[i])
-            ref, pos = refs[i], positions[i]
-            parsed = _parse_info(infos[i], self.info_keys, self._info_types) if infos is not None else None
-            for allele, alt in enumerate(alt_field.split(","), start=1):
+        parsed = [_parse_info(text, self.info_keys, self._info_types) for text in infos] if infos else None
+        extra_record: list[int] = []
+        extra_allele: list[int] = []
+        extra_pos: list[int] = []
+        extra_ref: list[str] = []
+        extra_alt: list[str] = []
+        for i in np.nonzero(special)[0].tolist():
+            ref, pos = refs[i], int(positions[i])
+            for allele, alt in enumerate(alts[i].split(","), start=1):
                 if alt in _NON_ALLELES:
                     continue
-                if len(ref) > 1 and len(alt) > 1:
-                    row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
-                else:
-                    row_pos, row_ref, row_alt = pos, ref, alt
-                out_chrom.append(chrom)
-                out_pos.append(row_pos)
-                out_ref.append(row_ref)
-                out_alt.append(row_alt)
-                out_qual.append(quals[i])
-                out_filter.append(filters[i])
-                out_line.append(first_line + i)
-                out_record.append(i)
-                out_allele.append(allele)
-                if parsed is not None:
-                    for key in self.info_keys:
-                        out_info[key].append(_allele_value(parsed[key], self._info_number.get(key), allele))
-        n = len(out_pos)
+                row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
+                extra_record.append(i)
+                extra_allele.append(allele)
+                extra_pos.append(row_pos)
+                extra_ref.append(row_ref)
+                extra_alt.append(row_alt)
+        rec = np.concatenate([simple, np.asarray(extra_record, dtype=np.int64)])
+        allele_of_row = np.concatenate(
+            [np.ones(len(simple), np.int16), np.asarray(extra_allele, dtype=np.int16)]
+        )
+        # back to file order: by record, then ALT number
+        order = np.lexsort((allele_of_row, rec))
+        rec, allele_of_row = rec[order], allele_of_row[order]
+        out_pos = np.concatenate([positions[simple], np.asarray(extra_pos, dtype=np.int64)])[order]
+        out_ref = np.concatenate([refs[simple], np.asarray(extra_ref, dtype=object)])[order]
+        out_alt = np.concatenate([alts[simple], np.asarray(extra_alt, dtype=object)])[order]
+        n = len(rec)
         info = {}
-        for key, values in out_info.items():
+        for key in self.info_keys:
+            number = self._info_number.get(key)
             column = np.empty(n, dtype=object)
-            column[:] = values
+            column[:] = [
+                _allele_value(parsed[r][key], number, a)
+                for r, a in zip(rec.tolist(), allele_of_row.tolist(), strict=True)
+            ]
             info[key] = column
-        rec = np.asarray(out_record, dtype=np.int64)
-        allele_of_row = np.asarray(out_allele, dtype=np.int16)
         if self.samples:
             calls, gq, dp, ad = _text_genotypes(table, self.samples)
         else:
-            m = table.num_rows
             calls, gq, dp, ad = (
                 np.zeros((m, 0, 1), np.int16),
                 np.zeros((m, 0), np.int64),
@@ -425,13 +437,13 @@ class VcfReader:
             calls, gq, dp, ad, rec, allele_of_row
         )
         return VariantBatch(
-            chrom=np.asarray(out_chrom, dtype=object),
-            pos=np.asarray(out_pos, dtype=np.int32),
-            ref=np.asarray(out_ref, dtype=object),
-            alt=np.asarray(out_alt, dtype=object),
-            qual=np.asarray(out_qual, dtype=np.float32),
-            filter=np.asarray(out_filter, dtype=object),
-            line=np.asarray(out_line, dtype=np.int64),
+            chrom=chroms[rec],
+            pos=out_pos.astype(np.int32),
+            ref=out_ref,
+            alt=out_alt,
+            qual=quals[rec].astype(np.float32),
+            filter=filters[rec].astype(object),
+            line=(first_line + rec).astype(np.int64),
             gt=gt,
             ploidy=ploidy,
             gq=gq_rows,

@@ -19,6 +19,7 @@ _TERM = {
     _UPSTREAM: "upstream_gene_variant",
     _DOWNSTREAM: "downstream_gene_variant",
 }
+_TERM_ARRAY = np.array([_TERM.get(rank) for rank in range(max(_TERM) + 1)], dtype=object)
 
 
 @dataclass
@@ -53,6 +54,13 @@ class TranscriptArrays:
         self.loeuf = [c.loeuf if c else None for c in constraint]
         self.hi = [d.haploinsufficiency if d else None for d in dosage]
         self.ts = [d.triplosensitivity if d else None for d in dosage]
+        # the same as object arrays, for fancy indexing by transcript number
+        self.gene_obj, self.hgnc_obj, self.name_obj, self.refseq_obj = (
+            _objects(v) for v in (self.gene, self.hgnc, self.name, self.refseq)
+        )
+        self.pli_obj, self.loeuf_obj, self.hi_obj, self.ts_obj = (
+            _objects(v) for v in (self.pli, self.loeuf, self.hi, self.ts)
+        )
         starts, ends, cdna_at_start, cdna_at_end, owner = [], [], [], [], []
         self.exon_offset = np.zeros(len(models) + 1, dtype=np.int64)
         for i, t in enumerate(models):
@@ -95,6 +103,12 @@ class TranscriptArrays:
         if not rows_out:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(rows_out), np.concatenate(tx_out)
+
+
+def _objects(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _c_notation(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray) -> list[str]:
@@ -257,35 +271,43 @@ def annotate_bulk(
             sign = "+" if offset[i] > 0 else "-"
             hgvs[i] = f"{prefix}{coords[j]}{sign}{abs(int(offset[i]))}{r}>{a}"
 
-    columns: dict[str, list] = {name: [None] * n for name in _BULK_COLUMNS}
-    for i in np.nonzero(done)[0].tolist():
-        columns["consequence"][i] = "intergenic_variant"
-        columns["impact"][i] = "MODIFIER"
-    first_of_row = np.ones(len(row), dtype=bool)
-    first_of_row[1:] = row[1:] != row[:-1]
-    row_l, tx_l, rank_l, dist_l = row.tolist(), tx.tolist(), rank.tolist(), distance.tolist()
-    intr_l, intron_no = intronic.tolist(), intron_number.tolist()
-    n_exons = arrays.n_exons
-    for i, is_first in enumerate(first_of_row.tolist()):
-        r, t = row_l[i], tx_l[i]
-        term = _TERM[rank_l[i]]
-        if is_first:
-            columns["gene"][r] = arrays.gene[t]
-            columns["hgnc_id"][r] = arrays.hgnc[t]
-            columns["transcript"][r] = arrays.name[t]
-            columns["refseq"][r] = arrays.refseq[t]
-            columns["consequence"][r] = term
-            columns["hgvs_c"][r] = hgvs[i]
-            columns["intron"][r] = f"{intron_no[i]}/{n_exons[t] - 1}" if intr_l[i] else None
-            columns["distance"][r] = None if intr_l[i] else dist_l[i]
-            columns["pli"][r] = arrays.pli[t]
-            columns["loeuf"][r] = arrays.loeuf[t]
-            columns["clingen_hi"][r] = arrays.hi[t]
-            columns["clingen_ts"][r] = arrays.ts[t]
-        else:
-            entry = f"{arrays.gene[t]}:{arrays.name[t]}:{term}:{hgvs[i] or ''}:"
-            previous = columns["other_transcripts"][r]
-            columns["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
+    columns: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS}
+    settled = np.nonzero(done)[0]
+    columns["consequence"][settled] = "intergenic_variant"
+    columns["impact"][settled] = "MODIFIER"
+    first = np.ones(len(row), dtype=bool)
+    first[1:] = row[1:] != row[:-1]
+    rows_first, tx_first = row[first], tx[first]
+    for name, values in (
+        ("gene", arrays.gene_obj),
+        ("hgnc_id", arrays.hgnc_obj),
+        ("transcript", arrays.name_obj),
+        ("refseq", arrays.refseq_obj),
+        ("pli", arrays.pli_obj),
+        ("loeuf", arrays.loeuf_obj),
+        ("clingen_hi", arrays.hi_obj),
+        ("clingen_ts", arrays.ts_obj),
+    ):
+        columns[name][rows_first] = values[tx_first]
+    columns["consequence"][rows_first] = _TERM_ARRAY[rank[first]]
+    hgvs_array = np.empty(len(row), dtype=object)
+    hgvs_array[:] = hgvs
+    columns["hgvs_c"][rows_first] = hgvs_array[first]
+    in_intron = first & intronic
+    columns["intron"][row[in_intron]] = [
+        f"{number}/{exons - 1}"
+        for number, exons in zip(
+            intron_number[in_intron].tolist(), arrays.n_exons[tx[in_intron]].tolist(), strict=True
+        )
+    ]
+    flanking = first & outside
+    columns["distance"][row[flanking]] = distance[flanking].tolist()
+    others = np.nonzero(~first)[0]
+    for i in others.tolist():
+        r, t = int(row[i]), int(tx[i])
+        entry = f"{arrays.gene[t]}:{arrays.name[t]}:{_TERM[int(rank[i])]}:{hgvs[i] or ''}:"
+        previous = columns["other_transcripts"][r]
+        columns["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
     return BulkResult(done=done, columns=columns)
 
 
