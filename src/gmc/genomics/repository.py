@@ -1,0 +1,265 @@
+"""Every genome-data query: dataset rows in SQL, and paged variant reads from the Parquet store with DuckDB."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gmc.genomics.models import GenomeDataset
+from gmc.genomics.store.layout import CHROMOSOMES, StoreLayout, chrom_code, key_range
+from gmc.registry.models import Case, FamilyMember, Participant
+from gmc.samples.models import Sample
+
+if TYPE_CHECKING:
+    from gmc.genomics.service import VariantQuery
+
+# ----------------------------------------------------------------------------- SQL rows
+
+
+def datasets_of_case(session: Session, case_pk: int) -> Sequence[GenomeDataset]:
+    """A case's datasets, oldest first."""
+    stmt = select(GenomeDataset).where(GenomeDataset.case_id == case_pk).order_by(GenomeDataset.id)
+    return session.execute(stmt).scalars().all()
+
+
+def datasets_of_file(session: Session, sha256: str) -> Sequence[GenomeDataset]:
+    """Datasets already made from a file (by content hash)."""
+    return session.execute(select(GenomeDataset).where(GenomeDataset.file_sha256 == sha256)).scalars().all()
+
+
+def dataset_by_id(session: Session, dataset_id: str) -> GenomeDataset | None:
+    """The dataset with this programme id."""
+    return session.execute(select(GenomeDataset).where(GenomeDataset.dataset_id == dataset_id)).scalar_one_or_none()
+
+
+def family_members(session: Session, family_pk: int) -> Sequence[FamilyMember]:
+    """Members of a family."""
+    return session.execute(select(FamilyMember).where(FamilyMember.family_id == family_pk)).scalars().all()
+
+
+def sample_by_barcode(session: Session, barcode: str) -> Sample | None:
+    """The sample with this barcode (the caller checks it belongs to the participant)."""
+    return session.execute(select(Sample).where(Sample.barcode == barcode)).scalar_one_or_none()
+
+
+def visible_store_samples(
+    session: Session, trust_scope: frozenset[int] | None, build: str
+) -> dict[str, tuple[str, str, str]]:
+    """Store sample -> (case id, dataset id, participant id) for datasets of cases at trusts in scope."""
+    stmt = (select(GenomeDataset.store_sample, Case.case_id, GenomeDataset.dataset_id, Participant.participant_id)
+            .join(Case, Case.id == GenomeDataset.case_id)
+            .join(Participant, Participant.id == GenomeDataset.participant_id)
+            .where(GenomeDataset.build == build))
+    if trust_scope is not None:
+        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
+    return {row[0]: (row[1], row[2], row[3]) for row in session.execute(stmt)}
+
+
+def cases_with_genomes(session: Session, trust_scope: frozenset[int] | None) -> list[tuple[Case, int, int]]:
+    """Cases in scope with genome data: (case, datasets, flags)."""
+    stmt = select(Case, GenomeDataset).join(GenomeDataset, GenomeDataset.case_id == Case.id)
+    if trust_scope is not None:
+        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
+    out: dict[int, list[Any]] = {}
+    for case, dataset in session.execute(stmt.order_by(Case.case_id)):
+        entry = out.setdefault(case.id, [case, 0, 0])
+        entry[1] += 1
+        entry[2] += len(dataset.qc_flags or [])
+    return [(e[0], e[1], e[2]) for e in out.values()]
+
+
+# ----------------------------------------------------------------------------- the variant store
+
+#: Annotation columns a page shows; absent ones read as NULL.
+PAGE_ANNOTATION = ("gene", "consequence", "impact", "hgvs_c", "hgvs_p", "clinvar", "clinvar_stars", "gnomad_af",
+                   "loeuf")
+_IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")
+_TERM = re.compile(r"^[A-Za-z0-9_]+$")
+#: Sort keys the table offers -> SQL (the variant key orders by chromosome then position).
+SORTS = {
+    "position": "g.key",
+    "gene": "s.gene NULLS LAST, g.key",
+    "impact": "CASE s.impact WHEN 'HIGH' THEN 0 WHEN 'MODERATE' THEN 1 WHEN 'LOW' THEN 2 ELSE 3 END, g.key",
+    "gnomad_af": "s.gnomad_af NULLS FIRST, g.key",
+    "gq": "g.gq, g.key",
+    "qual": "g.qual, g.key",
+}
+_SCHEMAS: dict[str, pa.Schema] = {}
+
+
+def _list(files: Sequence[str]) -> str:
+    """A SQL list of file paths (quotes doubled, since these are paths inside the store)."""
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _site_columns(files: Sequence[str]) -> set[str]:
+    """Column names across the sites files (annotation columns vary by dataset)."""
+    names: set[str] = set()
+    for f in files:
+        schema = _SCHEMAS.get(f)
+        if schema is None:
+            schema = _SCHEMAS[f] = pq.read_schema(f)
+        names |= set(schema.names)
+    return names
+
+
+def _ranges(spans: Sequence[tuple[str, int, int]] | None) -> str | None:
+    """An OR of key ranges for the spans, or None for the whole genome."""
+    if not spans:
+        return None
+    parts = []
+    for chrom, start, end in spans:
+        lo, hi = key_range(chrom, start, end)
+        parts.append(f"(g.key BETWEEN {lo} AND {hi})")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[Any]]:
+    """WHERE conditions and parameters for a VariantQuery; refuses values it cannot express safely."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.consequence:
+        terms = [t.strip() for t in query.consequence.split(",") if t.strip()]
+        for t in terms:
+            if not _TERM.match(t):
+                raise ValueError(f"consequence {t!r} is not a Sequence Ontology term")
+        if "consequence" not in columns:
+            where.append("FALSE")
+        else:
+            where.append("(" + " OR ".join("('&' || s.consequence || '&') LIKE ?" for _ in terms) + ")")
+            params += [f"%&{t}&%" for t in terms]
+    if query.impacts:
+        bad = [i for i in query.impacts if i.upper() not in _IMPACTS]
+        if bad:
+            raise ValueError(f"impact {bad[0]!r} is not one of {', '.join(_IMPACTS)}")
+        where.append("s.impact IN (" + ", ".join("?" for _ in query.impacts) + ")" if "impact" in columns else "FALSE")
+        if "impact" in columns:
+            params += [i.upper() for i in query.impacts]
+    if query.max_af is not None:
+        if "gnomad_af" in columns:
+            where.append("(s.gnomad_af IS NULL OR s.gnomad_af <= ?)")
+            params.append(float(query.max_af))
+    if query.clinvar_only:
+        where.append("s.clinvar IS NOT NULL" if "clinvar" in columns else "FALSE")
+    if query.genotype:
+        gt = {"het": "g.gt = 1 AND g.ploidy <> 1", "hom": "g.gt = 2 AND g.ploidy <> 1",
+              "hemi": "g.ploidy = 1"}.get(query.genotype)
+        if gt is None:
+            raise ValueError(f"genotype {query.genotype!r} is not het, hom or hemi")
+        where.append(f"({gt})")
+    if query.pass_only:
+        where.append("g.filter IN ('PASS', '.')")
+    if query.min_gq is not None:
+        where.append("g.gq >= ?")
+        params.append(int(query.min_gq))
+    return where, params
+
+
+def _plan(root: Path, samples: Sequence[str], spans: Sequence[tuple[str, int, int]] | None) -> tuple[
+        list[str], list[str], list[int]] | None:
+    """Genotype files of the samples' datasets, every sites file, and the samples' store indexes."""
+    layout = StoreLayout(root)
+    manifest = layout.read_manifest()
+    index = manifest.sample_index()
+    wanted = [s for s in samples if s in index]
+    if not wanted:
+        return None
+    chroms = sorted({c for c, _, _ in spans}, key=chrom_code) if spans else list(CHROMOSOMES)
+    datasets = {d.dataset_id for d in manifest.datasets for s in d.samples if s in set(wanted)}
+    geno = [str(layout.genotypes_file(d.dataset_id, c)) for d in manifest.datasets if d.dataset_id in datasets
+            for c in d.chroms if c in chroms]
+    geno = [f for f in geno if Path(f).exists()]
+    sites = layout.files(manifest, "sites", chroms)
+    if not geno or not sites:
+        return None
+    return geno, sites, [index[s] for s in wanted]
+
+
+def _select(sites: list[str], extra: Sequence[str] = ()) -> str:
+    """The SELECT list of a variant row: call, site and annotation columns (NULL when not stored)."""
+    columns = _site_columns(sites)
+    annotation = ", ".join(f"s.{c} AS {c}" if c in columns else f"NULL AS {c}" for c in PAGE_ANNOTATION)
+    return ("s.chrom AS chrom, s.pos AS pos, s.ref AS ref, s.alt AS alt, g.gt AS gt, g.ploidy AS ploidy, "
+            "g.gq AS gq, g.dp AS dp, g.ad_ref AS ad_ref, g.ad_alt AS ad_alt, g.qual AS qual, g.filter AS filter, "
+            f"{annotation}" + "".join(f", {e}" for e in extra))
+
+
+def _from(geno: list[str], sites: list[str]) -> str:
+    return (f"read_parquet({_list(geno)}) g JOIN read_parquet({_list(sites)}, union_by_name = true) s "
+            "ON s.key = g.key")
+
+
+def variant_page(
+    root: Path, store_sample: str, *, query: VariantQuery, spans: Sequence[tuple[str, int, int]] | None,
+    sort: str = "position", descending: bool = False, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """One page of a sample's calls with the total that match; only the page's rows leave DuckDB."""
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
+    plan = _plan(root, [store_sample], spans)
+    if plan is None:
+        return {"total": 0, "rows": [], "offset": offset, "limit": limit}
+    geno, sites, idx = plan
+    where, params = _filters(query, _site_columns(sites))
+    ranges = _ranges(spans)
+    conditions = [f"g.sample_idx = {int(idx[0])}", *([ranges] if ranges else []), *where]
+    order = SORTS[sort]
+    if descending:
+        order = ", ".join(f"{part.split(' NULLS')[0]} DESC" for part in order.split(", "))
+    sql_where = " AND ".join(conditions)
+    with duckdb.connect() as con:
+        total = con.sql(f"SELECT COUNT(*) FROM {_from(geno, sites)} WHERE {sql_where}", params=params).fetchall()[0][0]
+        table = con.sql(
+            f"SELECT {_select(sites)} FROM {_from(geno, sites)} WHERE {sql_where} ORDER BY {order} "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).to_arrow_table()
+    return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+
+
+def variant_table(
+    root: Path, store_sample: str, *, query: VariantQuery, spans: Sequence[tuple[str, int, int]] | None,
+    limit: int = 1_000_000,
+) -> pa.Table:
+    """A sample's matching calls as an Arrow table (for export), sorted by position."""
+    plan = _plan(root, [store_sample], spans)
+    if plan is None:
+        return pa.table({"sample": pa.array([], pa.string()), "chrom": pa.array([], pa.string()),
+                         "pos": pa.array([], pa.int32()), "ref": pa.array([], pa.string()),
+                         "alt": pa.array([], pa.string()), "gt": pa.array([], pa.int8())})
+    geno, sites, idx = plan
+    where, params = _filters(query, _site_columns(sites))
+    ranges = _ranges(spans)
+    conditions = [f"g.sample_idx = {int(idx[0])}", *([ranges] if ranges else []), *where]
+    with duckdb.connect() as con:
+        return con.sql(
+            f"SELECT '' AS sample, {_select(sites)} FROM {_from(geno, sites)} WHERE {' AND '.join(conditions)} "
+            f"ORDER BY g.key LIMIT {int(limit)}", params=params).to_arrow_table()
+
+
+def carrier_calls(
+    root: Path, spans: Sequence[tuple[str, int, int]], *, query: VariantQuery, samples: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Calls of the given store samples in the spans that pass the query, with the store sample name."""
+    plan = _plan(root, samples, spans)
+    if plan is None:
+        return []
+    geno, sites, idx = plan
+    layout = StoreLayout(root)
+    names = {i: s for s, i in layout.read_manifest().sample_index().items()}
+    where, params = _filters(query, _site_columns(sites))
+    conditions = [f"g.sample_idx IN ({', '.join(str(int(i)) for i in idx)})", _ranges(spans) or "TRUE", *where]
+    with duckdb.connect() as con:
+        table = con.sql(
+            f"SELECT g.sample_idx AS sample_idx, {_select(sites)} FROM {_from(geno, sites)} "
+            f"WHERE {' AND '.join(conditions)} ORDER BY g.sample_idx, g.key", params=params).to_arrow_table()
+    rows = table.to_pylist()
+    for row in rows:
+        row["sample"] = names[row.pop("sample_idx")]
+    return rows

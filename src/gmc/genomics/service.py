@@ -1,0 +1,479 @@
+"""Genome-data rules: ingest a case manifest (parse -> build -> load), QC summaries and scoped variant queries."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from gmc.audit.service import record
+from gmc.audit.verbs import AuditVerb
+from gmc.auth.principal import Principal
+from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.time import utcnow
+from gmc.genomics import ingest as core
+from gmc.genomics import repository as repo
+from gmc.genomics.manifest import CaseManifest
+from gmc.genomics.models import GenomeDataset
+from gmc.genomics.store.layout import StoreError
+from gmc.genomics.store.writer import ingest_tables
+from gmc.genomics.vcf import VcfFormatError
+from gmc.registry import repository as registry_repo
+from gmc.registry.consent import ConsentAction, is_allowed
+from gmc.registry.models import Case, FamilyMember, Participant
+from gmc.registry.service import view_case
+from gmc.samples.models import Sample
+from gmc.settings import get_settings
+
+#: Case statuses from which germline data moves the case on to interpretation.
+_BEFORE_INTERPRETATION = ("open", "sequencing")
+_REGION = re.compile(r"^(?:chr)?([0-9]{1,2}|X|Y|MT|M):([0-9][0-9,]*)-([0-9][0-9,]*)$", re.IGNORECASE)
+
+
+def store_root(build: str, base: Path | None = None) -> Path:
+    """The variant store of one build (the store holds one build), under data_dir/variant_store by default."""
+    return Path(base or get_settings().data_dir / "variant_store") / build
+
+
+@dataclass
+class FileOutcome:
+    """What the ingest did with one manifest file."""
+
+    path: str
+    build: str
+    samples: list[str]
+    records: int
+    created: bool
+    n_new_sites: int = 0
+    datasets: list[str] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: per file outcomes, and whether the case moved on."""
+
+    case_id: str
+    files: list[FileOutcome]
+    case_status: str
+
+    @property
+    def created(self) -> int:
+        """Number of files stored by this run (0 when everything was already in)."""
+        return sum(1 for f in self.files if f.created)
+
+
+@dataclass
+class _Planned:
+    """A validated file waiting for the load step."""
+
+    path: Path
+    kind: str
+    build: str
+    samples: list[str]
+    mapping: dict[str, tuple[Participant, Sample | None, str]]
+    parsed: core.ParsedVcf | None = None
+    sites: pa.Table | None = None
+
+
+def _case_participants(session: Session, case: Case) -> dict[int, FamilyMember | None]:
+    """Participants who may bring genome data to a case: the proband and the case family's members."""
+    members: dict[int, FamilyMember | None] = {case.proband_id: None}
+    if case.family_id is not None:
+        for m in repo.family_members(session, case.family_id):
+            members[m.participant_id] = m
+    return members
+
+
+def _plan(
+    session: Session, principal: Principal, case: Case, manifest: CaseManifest, base_dir: Path
+) -> list[_Planned]:
+    """Validates the manifest against the registry, consent and each VCF header; nothing is written."""
+    allowed = _case_participants(session, case)
+    existing_builds = {d.build for d in repo.datasets_of_case(session, case.id)}
+    plans: list[_Planned] = []
+    for i, (path, entry) in enumerate(manifest.resolve(base_dir)):
+        prefix = f"files[{i}]"
+        if not path.is_file():
+            raise ValidationFailed(f"{prefix}.path: {path} does not exist", field=f"{prefix}.path")
+        mapping: dict[str, tuple[Participant, Sample | None, str]] = {}
+        for j, s in enumerate(entry.samples):
+            where = f"{prefix}.samples[{j}]"
+            participant = registry_repo.get_by_participant_id(session, s.participant_id)
+            if participant is None or participant.id not in allowed:
+                raise ValidationFailed(
+                    f"{where}.participant_id: {s.participant_id} is not the proband or a family member of case "
+                    f"{case.case_id}", field=f"{where}.participant_id")
+            decision = is_allowed(session, participant.id, ConsentAction.SEQUENCE)
+            if not decision.allowed:
+                raise Conflict(f"{where}.participant_id: consent of {s.participant_id} does not allow sequencing "
+                               f"({decision.reason}); nothing was stored", field=f"{where}.participant_id")
+            sample = None
+            if s.sample_barcode:
+                sample = repo.sample_by_barcode(session, s.sample_barcode)
+                if sample is None or sample.participant_id != participant.id:
+                    raise ValidationFailed(f"{where}.sample_barcode: {s.sample_barcode} is not a sample of "
+                                           f"{s.participant_id}", field=f"{where}.sample_barcode")
+            mapping[s.vcf_sample] = (participant, sample, s.kind or entry.kind)
+        try:
+            ordered, build = core.check_header(path, mapped=list(mapping), skipped=entry.skip_samples,
+                                               build=manifest.build, field_prefix=prefix)
+        except (core.IngestInputError, VcfFormatError) as exc:
+            raise ValidationFailed(str(exc), field=prefix, line=getattr(exc, "line", None)) from None
+        others = existing_builds | {p.build for p in plans}
+        if others and build not in others:
+            raise ValidationFailed(f"{path.name}: {prefix} is {build} but case {case.case_id} already holds "
+                                   f"{', '.join(sorted(others))} data", field=f"{prefix}.path")
+        plans.append(_Planned(path, entry.kind, build, ordered, mapping))
+    return plans
+
+
+def _trios(session: Session, case: Case, manifest: CaseManifest, plan: _Planned) -> list[tuple[str, str, str]]:
+    """Trios for Mendelian checks: the manifest's pedigree, else the case family's proband and parents."""
+    if manifest.pedigree:
+        return [(t.child, t.father, t.mother) for t in manifest.pedigree]
+    by_participant = {p.id: name for name, (p, _, _) in plan.mapping.items()}
+    if case.family_id is None or case.proband_id not in by_participant:
+        return []
+    parents = {m.relation: m.participant_id for m in repo.family_members(session, case.family_id)
+               if m.relation in ("father", "mother")}
+    if parents.get("father") in by_participant and parents.get("mother") in by_participant:
+        return [(by_participant[case.proband_id], by_participant[parents["father"]],
+                 by_participant[parents["mother"]])]
+    return []
+
+
+def _new_dataset_id(session: Session) -> str:
+    """A fresh programme dataset id (GD + 10 random hex digits)."""
+    while True:
+        candidate = f"GD{secrets.token_hex(5).upper()}"
+        if repo.dataset_by_id(session, candidate) is None:
+            return candidate
+
+
+def ingest_manifest(
+    session: Session,
+    *,
+    principal: Principal,
+    manifest: CaseManifest,
+    base_dir: Path,
+    store_base: Path | None = None,
+    annotate: bool = True,
+    progress: core.Progress | None = None,
+) -> IngestReport:
+    """Validates, reads, QCs and annotates every file, adds the dataset rows, then commits the store last.
+
+    Nothing is written until every file has been read in full; the store's commit is the last step, so
+    a failure before it leaves neither rows (the caller's transaction rolls back) nor store files.
+    """
+    case = view_case(session, principal=principal, case_id=manifest.case_id)
+    plans = _plan(session, principal, case, manifest, base_dir)
+    outcomes: list[FileOutcome] = []
+    to_store: list[tuple[_Planned, FileOutcome]] = []
+    for plan in plans:
+        sha, _ = core.file_digest(plan.path)
+        existing = {d.vcf_sample: d for d in repo.datasets_of_file(session, sha)}
+        if existing and all(s in existing for s in plan.samples):
+            other = {d.case_id for d in existing.values()} - {case.id}
+            if other:
+                raise Conflict(f"{plan.path.name} is already ingested for another case", field="files")
+            outcomes.append(FileOutcome(str(plan.path), plan.build, plan.samples, 0, False,
+                                        datasets=[existing[s].dataset_id for s in plan.samples]))
+            continue
+        if existing:
+            raise Conflict(f"{plan.path.name}: sample(s) {', '.join(sorted(existing))} of this file are already "
+                           "ingested; ingest the file's remaining samples with a new file", field="files")
+        try:
+            parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress)
+        except VcfFormatError as exc:
+            raise ValidationFailed(str(exc), field="files", line=exc.line) from None
+        sexes = {name: p.sex for name, (p, _, _) in plan.mapping.items()}
+        core.run_qc(parsed, recorded_sex=sexes, trios=_trios(session, case, manifest, plan))
+        if progress is not None:
+            progress("qc", len(plan.samples), len(plan.samples))
+        root = store_root(plan.build, store_base)
+        annotate_fn = None
+        if annotate:
+            annotate_fn = core.annotator(plan.build, fasta=get_settings().reference_fasta)
+        plan.sites = core.annotate_new_sites(root, parsed, annotate=annotate_fn)
+        plan.parsed = parsed
+        if progress is not None:
+            progress("annotate", parsed.records, parsed.records)
+        outcome = FileOutcome(str(plan.path), plan.build, plan.samples, parsed.records, True)
+        outcomes.append(outcome)
+        to_store.append((plan, outcome))
+    now = utcnow()
+    germline_in = False
+    for plan, outcome in to_store:
+        parsed = plan.parsed
+        assert parsed is not None and plan.sites is not None
+        counts = core.variant_counts(parsed)
+        key = core.store_dataset_key(parsed.sha256, [core.store_sample_name(parsed.sha256, s) for s in plan.samples])
+        for name in plan.samples:
+            participant, sample, kind = plan.mapping[name]
+            qc = dict(parsed.qc[name])
+            flags = list(qc.pop("flags", []))
+            trios = [t for t in parsed.trios if name in (t["child"], t["father"], t["mother"])]
+            for t in trios:
+                flags += [dict(f, metric=f"trio:{f['metric']}") for f in t.get("flags", [])]
+            qc["trios"] = trios
+            dataset = GenomeDataset(
+                dataset_id=_new_dataset_id(session), case_id=case.id, participant_id=participant.id,
+                sample_id=sample.id if sample else None, vcf_sample=name,
+                store_sample=core.store_sample_name(parsed.sha256, name), kind=kind, source_path=str(plan.path),
+                file_sha256=parsed.sha256, file_size=parsed.size, build=plan.build, store_dataset=key,
+                n_variants=counts[name], n_new_sites=0, qc=qc, qc_flags=flags, ingested_by=principal.username,
+                ingested_at=now, status="qc_flagged" if flags else "stored")
+            session.add(dataset)
+            session.flush()
+            outcome.datasets.append(dataset.dataset_id)
+            outcome.flags += [dict(f, sample=name) for f in flags]
+            germline_in = germline_in or kind == "germline"
+            record(session, actor=principal.actor, verb=AuditVerb.INGEST, entity_type="genome_dataset",
+                   entity_id=dataset.id, trust_id=case.trust_id,
+                   summary={"case": case.case_id, "dataset": dataset.dataset_id, "participant": participant.participant_id,
+                            "file": plan.path.name, "sha256": parsed.sha256, "build": plan.build,
+                            "variants": counts[name], "flags": len(flags)})
+    if germline_in and case.status in _BEFORE_INTERPRETATION:
+        before = case.status
+        case.status = "interpretation"
+        record(session, actor=principal.actor, verb=AuditVerb.TRANSITION, entity_type="case", entity_id=case.id,
+               trust_id=case.trust_id, summary={"case": case.case_id, "status": [before, case.status],
+                                                "reason": "germline genome data ingested"})
+    session.flush()
+    # The store commit comes last: everything above can still roll back, this cannot.
+    for plan, outcome in to_store:
+        parsed = plan.parsed
+        assert parsed is not None and plan.sites is not None
+        names = [core.store_sample_name(parsed.sha256, s) for s in plan.samples]
+        key = core.store_dataset_key(parsed.sha256, names)
+        if progress is not None:
+            progress("store", 0, 1)
+        try:
+            result = ingest_tables(store_root(plan.build, store_base), sites=plan.sites, genotypes=parsed.calls,
+                                   samples=names, dataset_id=key, source=plan.path.name, build=plan.build)
+        except StoreError as exc:
+            raise ValidationFailed(f"{plan.path.name}: {exc}", field="files") from None
+        outcome.n_new_sites = result.entry.n_new_sites
+        for dataset_id in outcome.datasets:
+            row = repo.dataset_by_id(session, dataset_id)
+            if row is not None:
+                row.n_new_sites = result.entry.n_new_sites
+        if progress is not None:
+            progress("store", 1, 1)
+    session.flush()
+    return IngestReport(case.case_id, outcomes, case.status)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def case_datasets(session: Session, *, principal: Principal, case_id: str) -> tuple[Case, list[GenomeDataset]]:
+    """A case in the caller's scope and its genome datasets (a read of identifiable data: audited)."""
+    case = view_case(session, principal=principal, case_id=case_id)
+    datasets = list(repo.datasets_of_case(session, case.id))
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "what": "genome datasets"})
+    return case, datasets
+
+
+def dataset_summary(session: Session, dataset: GenomeDataset) -> dict[str, Any]:
+    """A dataset as plain data for the API and pages (programme ids only)."""
+    participant = session.get(Participant, dataset.participant_id)
+    sample = session.get(Sample, dataset.sample_id) if dataset.sample_id else None
+    return {
+        "dataset_id": dataset.dataset_id, "participant_id": participant.participant_id if participant else None,
+        "sample_barcode": sample.barcode if sample else None, "vcf_sample": dataset.vcf_sample, "kind": dataset.kind,
+        "build": dataset.build, "source_file": Path(dataset.source_path).name, "file_sha256": dataset.file_sha256,
+        "file_size": dataset.file_size, "n_variants": dataset.n_variants, "n_new_sites": dataset.n_new_sites,
+        "status": dataset.status, "qc": dataset.qc, "qc_flags": dataset.qc_flags,
+        "ingested_by": dataset.ingested_by, "ingested_at": dataset.ingested_at,
+    }
+
+
+def qc_summary(session: Session, *, principal: Principal, case_id: str) -> dict[str, Any]:
+    """QC of every dataset of a case, with flags and the expected ranges the chart draws."""
+    from gmc.genomics.qc import QcThresholds
+
+    case, datasets = case_datasets(session, principal=principal, case_id=case_id)
+    limits = QcThresholds()
+    return {
+        "case_id": case.case_id, "status": case.status,
+        "limits": {"titv": [limits.titv_min, limits.titv_max], "het_hom": [limits.het_hom_min, limits.het_hom_max]},
+        "datasets": [dataset_summary(session, d) for d in datasets],
+        "n_flags": sum(len(d.qc_flags) for d in datasets),
+    }
+
+
+@dataclass(frozen=True)
+class VariantQuery:
+    """Filters of a case's variant table; every field optional."""
+
+    region: str | None = None
+    genes: tuple[str, ...] = ()
+    consequence: str | None = None
+    impacts: tuple[str, ...] = ()
+    max_af: float | None = None
+    clinvar_only: bool = False
+    genotype: str | None = None
+    pass_only: bool = False
+    min_gq: int | None = None
+
+
+def parse_region(text: str) -> tuple[str, int, int]:
+    """chr1:100-200 (or 1:100-200) as (chrom, start, end)."""
+    match = _REGION.match(text.strip())
+    if not match:
+        raise ValidationFailed(f"region {text!r} is not CHROM:START-END", field="region")
+    chrom = match.group(1).upper()
+    chrom = "MT" if chrom in ("M", "MT") else chrom
+    start, end = int(match.group(2).replace(",", "")), int(match.group(3).replace(",", ""))
+    if start < 1 or end < start:
+        raise ValidationFailed(f"region {text!r} has start after end", field="region")
+    return chrom, start, end
+
+
+def _dataset_for(session: Session, case: Case, dataset_id: str | None) -> GenomeDataset:
+    """The dataset asked for, or the proband's germline dataset, or the case's first."""
+    datasets = list(repo.datasets_of_case(session, case.id))
+    if not datasets:
+        raise NotFound(f"case {case.case_id} has no genome data", field="case_id")
+    if dataset_id:
+        for d in datasets:
+            if d.dataset_id == dataset_id:
+                return d
+        raise NotFound(f"case {case.case_id} has no dataset {dataset_id}", field="dataset")
+    proband = [d for d in datasets if d.participant_id == case.proband_id and d.kind != "normal"]
+    return (proband or datasets)[0]
+
+
+def case_variants(
+    session: Session,
+    *,
+    principal: Principal,
+    case_id: str,
+    query: VariantQuery,
+    dataset_id: str | None = None,
+    sort: str = "position",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    store_base: Path | None = None,
+) -> dict[str, Any]:
+    """One page of a case sample's variants (DuckDB with LIMIT/OFFSET), with the total; audited."""
+    case = view_case(session, principal=principal, case_id=case_id)
+    dataset = _dataset_for(session, case, dataset_id)
+    if not 1 <= limit <= 1000:
+        raise ValidationFailed("limit must be 1-1000", field="limit")
+    if offset < 0:
+        raise ValidationFailed("offset must be >= 0", field="offset")
+    spans = _spans(query, dataset.build)
+    try:
+        page = repo.variant_page(store_root(dataset.build, store_base), dataset.store_sample, query=query,
+                                 spans=spans, sort=sort, descending=descending, limit=limit, offset=offset)
+    except (StoreError, ValueError) as exc:
+        raise ValidationFailed(str(exc), field="query") from None
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="genome_dataset", entity_id=dataset.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "dataset": dataset.dataset_id, "what": "variants",
+                                            "offset": offset, "rows": len(page["rows"])})
+    participant = session.get(Participant, dataset.participant_id)
+    return {"case_id": case.case_id, "dataset_id": dataset.dataset_id, "build": dataset.build,
+            "participant_id": participant.participant_id if participant else None, **page}
+
+
+def _spans(query: VariantQuery, build: str) -> list[tuple[str, int, int]] | None:
+    """The key spans of a query: its region and/or genes (looked up in the build's MANE models)."""
+    spans: list[tuple[str, int, int]] = []
+    if query.region:
+        spans.append(parse_region(query.region))
+    if query.genes:
+        spans += [span for _, span in sorted(gene_spans(query.genes, build).items())]
+    return spans or None
+
+
+def gene_spans(genes: tuple[str, ...] | list[str], build: str) -> dict[str, tuple[str, int, int]]:
+    """Gene symbol -> (chrom, start, end) from the build's transcript models; unknown genes are refused."""
+    from gmc.genomics.annotation.transcripts import load_transcripts
+
+    transcripts = load_transcripts(build, "mane")
+    spans: dict[str, tuple[str, int, int]] = {}
+    for gene in genes:
+        symbol = gene.strip().upper()
+        found = [t for t in transcripts.transcripts if t.gene.upper() == symbol]
+        if not found:
+            raise ValidationFailed(f"gene {gene!r} is not in the {build} MANE transcripts", field="genes")
+        # tx_start is 0-based (genePred); 5 kb either side catches upstream/downstream and promoter calls.
+        start = max(1, min(t.tx_start for t in found) + 1 - 5000)
+        spans[found[0].gene] = (found[0].chrom, start, max(t.tx_end for t in found) + 5000)
+    return spans
+
+
+def gene_carriers(
+    session: Session, *, principal: Principal, gene: str, build: str = "GRCh38", query: VariantQuery | None = None,
+    store_base: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Carriers of qualifying variants in a gene across the caller's cases (other trusts' samples are hidden)."""
+    query = query or VariantQuery()
+    spans = list(gene_spans((gene,), build).values())
+    visible = repo.visible_store_samples(session, principal.trust_scope, build)
+    calls = repo.carrier_calls(store_root(build, store_base), spans, query=query, samples=list(visible))
+    out = []
+    for row in calls:
+        dataset = visible[row.pop("sample")]
+        out.append({"case_id": dataset[0], "dataset_id": dataset[1], "participant_id": dataset[2], **row})
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="genome_dataset",
+           summary={"gene": gene, "build": build, "carriers": len({r["participant_id"] for r in out})})
+    return out
+
+
+def cohort_af(session: Session, *, principal: Principal, build: str, region: str | None = None,
+              gene: str | None = None, store_base: Path | None = None) -> list[dict[str, Any]]:
+    """Allele counts and frequencies across the whole store (aggregate data, no sample names)."""
+    from gmc.genomics.store.queries import VariantStore
+
+    spans = [parse_region(region)] if region else []
+    if gene:
+        spans += list(gene_spans((gene,), build).values())
+    if not spans:
+        raise ValidationFailed("give a region or a gene", field="region")
+    root = store_root(build, store_base)
+    if not (root / "manifest.json").exists():
+        return []
+    from gmc.genomics.store.duckdb_engine import DuckDBEngine
+
+    store = VariantStore(root, DuckDBEngine())
+    rows: list[dict[str, Any]] = []
+    for span in spans:
+        rows += store.cohort_af(region=span).to_pylist()
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="variant_store",
+           summary={"build": build, "region": region, "gene": gene, "sites": len(rows)})
+    return rows
+
+
+def export_case_variants(
+    session: Session, *, principal: Principal, case_id: str, query: VariantQuery, fmt: str, out: Path,
+    dataset_id: str | None = None, store_base: Path | None = None, max_rows: int = 1_000_000,
+) -> int:
+    """Writes a case sample's filtered variants as TSV or VCF; audited as an export."""
+    from gmc.genomics.store.export import export_tsv, export_vcf
+
+    if fmt not in ("tsv", "vcf"):
+        raise ValidationFailed("format must be tsv or vcf", field="format")
+    case = view_case(session, principal=principal, case_id=case_id)
+    dataset = _dataset_for(session, case, dataset_id)
+    table = repo.variant_table(store_root(dataset.build, store_base), dataset.store_sample, query=query,
+                               spans=_spans(query, dataset.build), limit=max_rows)
+    # The file names the programme dataset, never the store's file-hash name.
+    table = table.set_column(table.schema.get_field_index("sample"), "sample",
+                             pa.array([dataset.dataset_id] * len(table), pa.string()))
+    n = export_tsv(table, out) if fmt == "tsv" else export_vcf(table, out, samples=[dataset.dataset_id],
+                                                                  build=dataset.build)
+    record(session, actor=principal.actor, verb=AuditVerb.EXPORT, entity_type="genome_dataset", entity_id=dataset.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "dataset": dataset.dataset_id, "format": fmt,
+                                            "rows": n})
+    return n
