@@ -14,8 +14,8 @@ Formula (all logs natural):
   w(d) = max(0, 2 f(d) - 1) and f(d) is the annotation frequency (1 when unstated): absence of a feature
   counts against a disease only when most of its patients show it (obligate: fully; "frequent" 30-79%: at most
   a little; occasional: not at all). On the 500 phenopacket-store cases, whose excluded terms are mostly
-  features absent in one patient of a published cohort, weighting by f itself cost 7.6 points of top-1
-  accuracy, this weighting 1.4 (docs/bench/phenotype.md).
+  features absent in one patient of a published cohort, any penalty costs some top-1 accuracy: weighting by f
+  3.4 points, this weighting 1.4 (bench/phenotype/exclusion_weighting.py, docs/bench/phenotype.md).
 * score = 1/2 * (sum_p c(p) / sum_p IC(p) + sum_d c(d) / sum_d IC(d)).
   Each half is the share of that side's information explained by the other (c(p) <= IC(p) because a common
   ancestor is never more informative than either term), so a score lies in [-1, 1], is 1 for identical
@@ -31,7 +31,9 @@ terms are reported back as ignored_terms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -120,6 +122,21 @@ class PatientProfile:
     overridden_exclusions: tuple[tuple[str, str], ...] = ()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pauses garbage collection while thousands of acyclic result objects are built.
+
+    Each automatic collection would otherwise walk the loaded ontology and annotations again.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
     """Column indices of one CSR row."""
     return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
@@ -137,7 +154,7 @@ class SimilarityIndex:
     """Precomputed IC, ancestor/descendant sets and disease/gene profiles of one HPO release."""
 
     #: Bump when the attributes change so that cached indexes of an older shape are rebuilt.
-    FORMAT = 8
+    FORMAT = 9
 
     def __init__(self, ontology: Ontology, annotations: HpoAnnotations) -> None:
         self.release = ontology.release
@@ -200,7 +217,6 @@ class SimilarityIndex:
         self.annotated_below = self.descendants[:, annotated].tocsr()
         # Python lists: building result objects from list lookups is far faster than numpy scalar indexing.
         self.term_id_list: list[str] = list(current)
-        self.annotated_id_list: list[str] = [current[i] for i in annotated.tolist()]
         self.phenotypic_abnormality = self.term_index[PHENOTYPIC_ABNORMALITY_ID]
         excluded = sparse.csr_matrix((np.ones(len(exc_rows)), (exc_rows, exc_cols)), shape=shape)
         excluded.data[:] = 1.0
@@ -211,11 +227,28 @@ class SimilarityIndex:
         self.excluding_indptr, self.excluding_indices = by_term.indptr, by_term.indices
 
         # A disease carries a term when annotated with it or any descendant: propagate up the ancestors.
-        carried = (frequency_matrix @ ancestors) > 0
-        counts = np.asarray(carried.sum(axis=0)).ravel()
-        by_term = carried.T.tocsr()
-        #: For each term, the diseases carrying it or a descendant (CSR arrays: term -> disease rows).
-        self.carrying_indptr, self.carrying_indices = by_term.indptr, by_term.indices
+        # Expand every (disease, annotated term) to (disease, term, ancestor) and keep, for each (ancestor,
+        # disease), the first annotated term below it: the disease term that explains a match through it.
+        annotated_rows = np.repeat(np.arange(n_diseases), np.diff(frequency_matrix.indptr))
+        annotated_cols = frequency_matrix.indices
+        fan_out = np.diff(ancestors.indptr)[annotated_cols]
+        starts = np.repeat(ancestors.indptr[annotated_cols], fan_out)
+        offsets = np.arange(fan_out.sum()) - np.repeat(np.cumsum(fan_out) - fan_out, fan_out)
+        via = ancestors.indices[starts + offsets]
+        disease_of = np.repeat(annotated_rows, fan_out)
+        term_of = np.repeat(annotated_cols, fan_out)
+        order = np.lexsort((term_of, disease_of, via))
+        key = via[order].astype(np.int64) * n_diseases + disease_of[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        carrying_terms = via[order][first]
+        #: For each term, the diseases carrying it or a descendant (CSR arrays: term -> disease rows), and
+        #: for each such pair the disease's first annotated term at or below it.
+        self.carrying_indices = disease_of[order][first].astype(np.int32)
+        self.carrying_representative = term_of[order][first].astype(np.int32)
+        counts = np.bincount(carrying_terms, minlength=n_terms)
+        self.carrying_indptr = np.r_[0, np.cumsum(counts)]
+        #: The first annotated term of each disease: the disease side of a pair matched only at the root.
+        self.first_term_of_disease = annotated_cols[frequency_matrix.indptr[:-1]].astype(np.int32)
         self.n_diseases = n_diseases
         with np.errstate(divide="ignore"):
             ic = -np.log(np.where(counts > 0, counts, 1) / n_diseases)
@@ -316,13 +349,9 @@ class SimilarityIndex:
         """Rows of the diseases annotated with a term or one of its descendants."""
         return self.carrying_indices[self.carrying_indptr[term]:self.carrying_indptr[term + 1]]
 
-    def _similarity_rows(self, terms: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """For each term, its Resnik similarity to every annotated term and the term index of the MICA."""
-        n_annotated = len(self.annotated_terms)
-        # float32 halves the memory traffic of the explanation gathers; values are exact copies of IC.
-        sim = np.zeros((len(terms), n_annotated), dtype=np.float32)
-        # Terms whose only common ancestors are uninformative (IC 0) meet at Phenotypic abnormality.
-        mica = np.full((len(terms), n_annotated), self.phenotypic_abnormality, dtype=np.int32)
+    def _similarity_rows(self, terms: Sequence[int]) -> np.ndarray:
+        """For each term, its Resnik similarity to every annotated term."""
+        sim = np.zeros((len(terms), len(self.annotated_terms)), dtype=np.float32)
         for row, term in enumerate(terms):
             ancestors = self.ancestor_indices(term)
             ancestors = ancestors[self.ic[ancestors] > 0]
@@ -331,8 +360,7 @@ class SimilarityIndex:
             for ancestor in ancestors[np.lexsort((self.depth[ancestors], self.ic[ancestors]))]:
                 below = _row(self.annotated_below, ancestor)
                 sim[row, below] = self.ic32[ancestor]
-                mica[row, below] = ancestor
-        return sim, mica
+        return sim
 
     # -- scoring -------------------------------------------------------------------------------------------
 
@@ -342,11 +370,16 @@ class SimilarityIndex:
             raise PhenotypeProfileError("no observed phenotypic abnormality to score (observed terms are needed)")
         observed = [self.term_index[t] for t in profile.observed]
         excluded = [self.term_index[t] for t in profile.excluded]
-        sim, mica = self._similarity_rows(observed)
+        sim = self._similarity_rows(observed)
         terms = self.disease_terms
         # The best match of p among a disease's terms has IC = that of the most informative ancestor of p
         # the disease carries, so patient term x disease is filled ancestor by ancestor, best written last.
         patient_best = np.zeros((len(observed), self.n_diseases))
+        # ... remembering through which ancestor (the MICA) and which disease term each best match goes.
+        # Pairs whose only common ancestors are uninformative (IC 0) meet at Phenotypic abnormality.
+        patient_mica = np.full((len(observed), self.n_diseases), self.phenotypic_abnormality, dtype=np.int32)
+        patient_match = np.tile(self.first_term_of_disease, (len(observed), 1))
+        representative = self.carrying_representative
         # Disease NOT terms at or above an observed patient term contradict it.
         patient_conflict = np.zeros((len(observed), self.n_diseases), dtype=bool)
         carrying_ptr, carrying, excluding_ptr, excluding = (
@@ -356,7 +389,11 @@ class SimilarityIndex:
             ancestors = self.ancestor_indices(term)
             for ancestor in ancestors[np.lexsort((self.depth[ancestors], self.ic[ancestors]))]:
                 if self.ic[ancestor] > 0:
-                    patient_best[row, carrying[carrying_ptr[ancestor]:carrying_ptr[ancestor + 1]]] = self.ic[ancestor]
+                    span = slice(carrying_ptr[ancestor], carrying_ptr[ancestor + 1])
+                    diseases = carrying[span]
+                    patient_best[row, diseases] = self.ic[ancestor]
+                    patient_mica[row, diseases] = ancestor
+                    patient_match[row, diseases] = representative[span]
                 patient_conflict[row, excluding[excluding_ptr[ancestor]:excluding_ptr[ancestor + 1]]] = True
         patient_ic = self.ic[observed]
         contribution = np.where(patient_conflict, -patient_ic[:, None], patient_best)
@@ -376,9 +413,9 @@ class SimilarityIndex:
         return {
             "score": 0.5 * (patient_half + disease_half),
             "bma": bma,
-            "sim": sim,
             "patient_best": patient_best,
-            "mica": mica,
+            "patient_mica": patient_mica,
+            "patient_match": patient_match,
             "patient_conflict": patient_conflict,
             "shown_excluded": shown_excluded,
             "observed": np.array(observed),
@@ -388,27 +425,19 @@ class SimilarityIndex:
         self, arrays: dict[str, np.ndarray], rows: np.ndarray, profile: PatientProfile
     ) -> list[tuple[tuple[MatchedPair, ...], tuple[Contradiction, ...]]]:
         """Matched pairs and contradictions of the given disease rows."""
-        terms = self.disease_terms[rows]
-        sim, mica, observed = arrays["sim"], arrays["mica"], arrays["observed"]
-        # For each patient term and disease, the first disease term reaching the best similarity (known
-        # from the scoring pass), found for all rows at once.
-        columns = terms.indices
-        target = np.repeat(arrays["patient_best"][:, rows].astype(np.float32), np.diff(terms.indptr), axis=1)
-        positions = np.where(
-            sim[:, columns] == target, np.arange(len(columns), dtype=np.int32), np.int32(len(columns))
-        )
-        best_pos = columns[np.minimum.reduceat(positions, terms.indptr[:-1], axis=1)]
-        pair_ic = np.round(np.take_along_axis(sim, best_pos, axis=1).astype(np.float64), 4)
-        pair_mica = np.take_along_axis(mica, best_pos, axis=1)
-        ids, term_list, annotated_list = self.term_ids, self.term_id_list, self.annotated_id_list
+        observed = arrays["observed"]
+        pair_ic = np.round(arrays["patient_best"][:, rows], 4)
+        pair_mica = arrays["patient_mica"][:, rows]
+        best_term = arrays["patient_match"][:, rows]
+        ids, term_list = self.term_ids, self.term_id_list
         patient_ids = ids[observed].tolist()
         # The same (patient term, disease term) pair recurs across many diseases: build each once.
-        n_terms = len(annotated_list)
-        keys = np.arange(len(observed))[:, None] * n_terms + best_pos
+        n_terms = len(term_list)
+        keys = np.arange(len(observed))[:, None] * n_terms + best_term
         unique_keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         built = np.empty(len(unique_keys), dtype=object)
         built[:] = [
-            MatchedPair(patient_ids[p], annotated_list[u], term_list[m], v)
+            MatchedPair(patient_ids[p], term_list[u], term_list[m], v)
             for p, u, m, v in zip(
                 (unique_keys // n_terms).tolist(), (unique_keys % n_terms).tolist(),
                 pair_mica.ravel()[first].tolist(), pair_ic.ravel()[first].tolist(), strict=True,
@@ -421,6 +450,8 @@ class SimilarityIndex:
         conflicted = conflict.any(axis=0).tolist()
         any_shown = bool(shown_excluded.any())
         if any_shown:
+            terms = self.disease_terms[rows]
+            columns = terms.indices
             shown_in_row = np.add.reduceat(shown_excluded[columns].astype(np.int32), terms.indptr[:-1]) > 0
         shown_memo: dict[int, Contradiction] = {}
         for k, row in enumerate(rows.tolist()):
@@ -465,12 +496,13 @@ class SimilarityIndex:
         order = np.lexsort((self.disease_id_rank, -score))
         if limit is not None:
             order = order[:limit]
-        explained = self._explain(arrays, order, profile)
         scores, bmas = np.round(score[order], 6).tolist(), np.round(arrays["bma"][order], 6).tolist()
-        return [
-            DiseaseMatch(self.disease_ids[row], self.disease_names[row], s, b, pairs, contradictions)
-            for row, s, b, (pairs, contradictions) in zip(order.tolist(), scores, bmas, explained, strict=True)
-        ]
+        with _collector_paused():
+            explained = self._explain(arrays, order, profile)
+            return [
+                DiseaseMatch(self.disease_ids[row], self.disease_names[row], s, b, pairs, contradictions)
+                for row, s, b, (pairs, contradictions) in zip(order.tolist(), scores, bmas, explained, strict=True)
+            ]
 
     def score_genes(
         self,
@@ -492,18 +524,19 @@ class SimilarityIndex:
             links = links[gene_rows]
         best_rows = links.indices[_segment_argmax(score[links.indices], links.indptr)]
         unique_rows, inverse = np.unique(best_rows, return_inverse=True)
-        explained = self._explain(arrays, unique_rows, profile)
         scores = np.round(score[best_rows], 6).tolist()
         bmas = np.round(arrays["bma"][best_rows], 6).tolist()
         matches = {}
-        for position, (gene, row, k) in enumerate(
-            zip(gene_rows.tolist(), best_rows.tolist(), inverse.tolist(), strict=True)
-        ):
-            pairs, contradictions = explained[k]
-            matches[self.gene_ids[gene]] = GeneMatch(
-                self.gene_ids[gene], self.gene_symbols[gene], scores[position], bmas[position],
-                self.disease_ids[row], self.disease_names[row], pairs, contradictions,
-            )
+        with _collector_paused():
+            explained = self._explain(arrays, unique_rows, profile)
+            for position, (gene, row, k) in enumerate(
+                zip(gene_rows.tolist(), best_rows.tolist(), inverse.tolist(), strict=True)
+            ):
+                pairs, contradictions = explained[k]
+                matches[self.gene_ids[gene]] = GeneMatch(
+                    self.gene_ids[gene], self.gene_symbols[gene], scores[position], bmas[position],
+                    self.disease_ids[row], self.disease_names[row], pairs, contradictions,
+                )
         return matches
 
 
