@@ -11,7 +11,7 @@ from gmc.interpretation.cancer.annotate import (
     transcript_annotator,
 )
 from gmc.interpretation.cancer.inputs import read_copy_number, read_fusions, read_somatic_vcf
-from gmc.interpretation.cancer.knowledgebase import load_knowledgebase
+from gmc.interpretation.cancer.knowledgebase import KnowledgeBase, load_knowledgebase
 from gmc.interpretation.cancer.maf import MafFormatError, read_maf
 from gmc.interpretation.cancer.model import SomaticVariant
 from gmc.interpretation.cancer.somatic import SomaticSettings, file_checksum, gene_spans, interpret_somatic
@@ -40,6 +40,7 @@ def interpret_somatic_files(
     include_non_pass: bool = False,
     vcf_build: str | None = None,
     refdata: Path | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> dict[str, object]:
     """Reads the inputs, annotates what is unannotated, and interprets them; nothing is stored."""
     if (vcf is None) == (maf is None):
@@ -49,7 +50,8 @@ def interpret_somatic_files(
         from gmc.settings import get_settings
 
         refdata = get_settings().refdata_dir()
-    kb = load_knowledgebase(str(refdata))
+    # A caller with curated evidence passes its live knowledge base; otherwise the files alone.
+    kb = kb or load_knowledgebase(str(refdata))
     kb.oncotree.get(tumour_type)  # an unknown tumour type fails before any file is read
     inputs: dict[str, object] = {}
     if vcf is not None:
