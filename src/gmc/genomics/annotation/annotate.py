@@ -265,24 +265,24 @@ def annotate_alleles(
         row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
         for name in _CONSEQUENCE_COLUMNS:
             columns[name][i] = row[name]
-    clinvar = sources.clinvar.alleles if sources.clinvar is not None else {}
-    af_columns = [info[k] for k in sources.af_keys if k in info]
-    for i, key in enumerate(
-        zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True)
-    ):
-        assertion = clinvar.get(key)
-        if assertion is not None:
-            columns["clinvar"][i] = assertion.summary
-            columns["clinvar_significance"][i] = assertion.significance
-            columns["clinvar_review"][i] = assertion.review_status
-            columns["clinvar_stars"][i] = assertion.stars
-            columns["clinvar_id"][i] = assertion.variation_id
-        if af_columns or sources.frequency_files:
+    keys = list(zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True))
+    if sources.clinvar is not None:
+        # only rows at a ClinVar position need the dictionary lookup
+        for i in np.nonzero(sources.clinvar.at_positions(chrom, pos))[0].tolist():
+            assertion = sources.clinvar.alleles.get(keys[i])
+            if assertion is not None:
+                columns["clinvar"][i] = assertion.summary
+                columns["clinvar_significance"][i] = assertion.significance
+                columns["clinvar_review"][i] = assertion.review_status
+                columns["clinvar_stars"][i] = assertion.stars
+                columns["clinvar_id"][i] = assertion.variation_id
+    if any(k in info for k in sources.af_keys) or sources.frequency_files:
+        for i, key in enumerate(keys):
             row_info = {k: info[k][i] for k in sources.af_keys if k in info}
             af, source = first_frequency(key, row_info, sources.af_keys, sources.frequency_files)
             columns["gnomad_af"][i], columns["af_source"][i] = af, source or None
-        if cohort:
-            columns["cohort_af"][i] = cohort.get(key)
+    if cohort:
+        columns["cohort_af"] = [cohort.get(key) for key in keys]
     schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
     return pa.table({name: pa.array(columns[name], kind) for name, kind in COLUMNS}, schema=schema)
 

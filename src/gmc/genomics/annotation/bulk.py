@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gmc.genomics.annotation.genes import GeneKnowledge
 from gmc.genomics.annotation.transcripts import FLANK, TranscriptSet
@@ -183,14 +185,18 @@ def annotate_bulk(
     """
     n = len(pos)
     pos = pos.astype(np.int64)
-    ref_len = np.fromiter((len(r) for r in ref), np.int64, n)
-    alt_len = np.fromiter((len(a) for a in alt), np.int64, n)
+    ref_arrow, alt_arrow = pa.array(ref, pa.string()), pa.array(alt, pa.string())
+    ref_len = pc.utf8_length(ref_arrow).to_numpy().astype(np.int64)
+    alt_len = pc.utf8_length(alt_arrow).to_numpy().astype(np.int64)
     snv = (ref_len == 1) & (alt_len == 1)
-    symbolic = np.fromiter((a.startswith("<") or "[" in a or "]" in a for a in alt), bool, n)
-    # the span the per-allele path uses: a shared anchor base dropped; an insertion spans its two flanks
-    anchored = np.fromiter((r[:1] == a[:1] for r, a in zip(ref, alt, strict=True)), bool, n) & (
-        ref_len != alt_len
+    symbolic = (
+        pc.starts_with(alt_arrow, "<").to_numpy(zero_copy_only=False)
+        | pc.match_substring(alt_arrow, "[").to_numpy(zero_copy_only=False)
+        | pc.match_substring(alt_arrow, "]").to_numpy(zero_copy_only=False)
     )
+    # the span the per-allele path uses: a shared anchor base dropped; an insertion spans its two flanks
+    same_first = pc.equal(pc.utf8_slice_codeunits(ref_arrow, 0, 1), pc.utf8_slice_codeunits(alt_arrow, 0, 1))
+    anchored = same_first.to_numpy(zero_copy_only=False) & (ref_len != alt_len)
     start, end = pos + anchored, pos + ref_len - 1
     lo, hi = np.minimum(start, end), np.maximum(start, end)
     row, tx = arrays.pairs(chrom, lo, hi)

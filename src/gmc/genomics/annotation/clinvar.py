@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from gmc.genomics.vcf import normalise_chrom, trim_alleles
 
 #: ClinVar review status -> gold stars, as ClinVar displays them.
@@ -50,6 +52,7 @@ class ClinVarIndex:
         self.path = Path(path)
         self.release = ""
         self.alleles: dict[tuple[str, int, str, str], ClinVarAssertion] = {}
+        self._positions: dict[str, np.ndarray] | None = None
         with gzip.open(self.path, "rt") if self.path.suffix == ".gz" else self.path.open() as handle:
             for number, line in enumerate(handle, start=1):
                 if line.startswith("#"):
@@ -87,6 +90,21 @@ class ClinVarIndex:
 
     def __len__(self) -> int:
         return len(self.alleles)
+
+    def at_positions(self, chrom: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Vectorised: True where ClinVar has any allele at the (chrom, pos)."""
+        if self._positions is None:
+            by_chrom: dict[str, list[int]] = {}
+            for c, p, _, _ in self.alleles:
+                by_chrom.setdefault(c, []).append(p)
+            self._positions = {c: np.unique(np.asarray(v, dtype=np.int64)) for c, v in by_chrom.items()}
+        hit = np.zeros(len(pos), dtype=bool)
+        for name in np.unique(chrom):
+            known = self._positions.get(name)
+            if known is not None:
+                rows = np.nonzero(chrom == name)[0]
+                hit[rows] = np.isin(pos[rows], known)
+        return hit
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> ClinVarAssertion | None:
         """Returns ClinVar's assertion for a trimmed allele, or None."""
