@@ -44,6 +44,8 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     assert text.index("Broader") < text.index("Abnormal nervous system physiology") < text.index("More specific") \
         < text.index("Focal-onset seizure")
     assert "Abnormality of the nervous system" not in text  # grandparents are one click further
+    top = demo_client.get("/phenotype/hpo/tree", params={"term": "HP:0000118"}).text
+    assert "Abnormality of the nervous system" in top and 'name="hpo_id"' not in top  # the root cannot be added
     # Enter pressed in the search box before a choice: the top hit is added.
     added = demo_client.post(f"/phenotype/participants/{pid}/observations",
                              data={"csrf_token": csrf, "q": "seizure", "status": "observed", "onset": "HP:0003577"})
