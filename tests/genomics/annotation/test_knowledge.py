@@ -6,6 +6,7 @@ import csv
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -75,3 +76,28 @@ def test_gnomad_fixture_and_parquet_sites(refdata_dir: Path, tmp_path: Path):
     pq.write_table(table.drop(["AF"]), tmp_path / "bad.parquet")
     with pytest.raises(FrequencyFileError, match="bad.parquet: missing column"):
         SitesFrequencies(tmp_path / "bad.parquet")
+
+
+def test_clinvar_lookup_left_aligns_indels_with_a_reference(grch38_sources, grch38_no_fasta):
+    from gmc.genomics.annotation.annotate import annotate_allele
+    from gmc.genomics.annotation.sequence import left_align
+
+    # CFTR F508del written one base to the right (TCTT>T deletes CTT, the same allele as ATCT>A)
+    assert left_align(grch38_sources.genome, "7", 117559591, "TCTT", "T") == (117559590, "ATCT", "A")
+    assert annotate_allele("7", 117559591, "TCTT", "T", grch38_sources)["clinvar_id"] == "7105"
+    assert annotate_allele("7", 117559591, "TCTT", "T", grch38_no_fasta)["clinvar_id"] is None
+    # substitutions are never moved
+    assert left_align(grch38_sources.genome, "7", 117559591, "T", "C") == (117559591, "T", "C")
+    from gmc.genomics.annotation.annotate import annotate_alleles
+
+    def column(*values):
+        return np.array(values, dtype=object)
+
+    table = annotate_alleles(
+        column("7", "7"),
+        np.array([117559591, 117559590]),
+        column("TCTT", "ATCT"),
+        column("T", "A"),
+        grch38_sources,
+    )
+    assert table["clinvar_id"].to_pylist() == ["7105", "7105"]

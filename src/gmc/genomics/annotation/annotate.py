@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from gmc import __version__
 from gmc.genomics.annotation.bulk import TranscriptArrays, annotate_bulk
-from gmc.genomics.annotation.clinvar import ClinVarIndex, load_clinvar
+from gmc.genomics.annotation.clinvar import ClinVarAssertion, ClinVarIndex, load_clinvar
 from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
 from gmc.genomics.annotation.existing import (
     EXISTING_KEYS,
@@ -28,12 +28,15 @@ from gmc.genomics.annotation.frequencies import (
     first_frequency,
 )
 from gmc.genomics.annotation.genes import GeneKnowledge, load_gene_knowledge
-from gmc.genomics.annotation.sequence import ReferenceGenome, load_reference
+from gmc.genomics.annotation.sequence import ReferenceGenome, left_align, load_reference
 from gmc.genomics.annotation.transcripts import TranscriptSet, load_transcripts
 from gmc.genomics.vcf import VariantBatch, normalise_build, open_vcf
 from gmc.settings import get_settings
 
 CLINVAR_FILES = {"GRCh38": ("grch38", "clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz")}
+
+#: How far right of a ClinVar position an input indel may sit and still left-align onto it.
+LEFT_ALIGN_WINDOW = 100
 
 #: Output columns, in order, with their Arrow types.
 COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -202,7 +205,7 @@ def annotate_allele(
     if not lookups:
         return row
     if sources.clinvar is not None:
-        assertion = sources.clinvar.lookup(chrom, pos, ref, alt)
+        assertion = _clinvar_for(sources, (chrom, pos, ref, alt))
         if assertion:
             row.update(
                 clinvar=assertion.summary,
@@ -236,6 +239,16 @@ def _existing(
             return
 
 
+def _clinvar_for(sources: AnnotationSources, key: tuple[str, int, str, str]) -> ClinVarAssertion | None:
+    """ClinVar's assertion for an allele; with a reference, an indel is left-aligned as ClinVar's VCF is."""
+    if sources.clinvar is None:
+        return None
+    assertion = sources.clinvar.alleles.get(key)
+    if assertion is None and sources.genome is not None and len(key[2]) != len(key[3]):
+        assertion = sources.clinvar.alleles.get((key[0], *left_align(sources.genome, *key)))
+    return assertion
+
+
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Builds an Arrow table with the COLUMNS schema from annotated rows."""
     schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
@@ -267,9 +280,11 @@ def annotate_alleles(
             columns[name][i] = row[name]
     keys = list(zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True))
     if sources.clinvar is not None:
-        # only rows at a ClinVar position need the dictionary lookup
-        for i in np.nonzero(sources.clinvar.at_positions(chrom, pos))[0].tolist():
-            assertion = sources.clinvar.alleles.get(keys[i])
+        # only rows at (or, for indels with a reference to left-align them, just after) a ClinVar
+        # position need the dictionary lookup
+        window = LEFT_ALIGN_WINDOW if sources.genome is not None else 0
+        for i in np.nonzero(sources.clinvar.at_positions(chrom, pos, within=window))[0].tolist():
+            assertion = _clinvar_for(sources, keys[i])
             if assertion is not None:
                 columns["clinvar"][i] = assertion.summary
                 columns["clinvar_significance"][i] = assertion.significance

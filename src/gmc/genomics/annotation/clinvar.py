@@ -91,8 +91,8 @@ class ClinVarIndex:
     def __len__(self) -> int:
         return len(self.alleles)
 
-    def at_positions(self, chrom: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Vectorised: True where ClinVar has any allele at the (chrom, pos)."""
+    def at_positions(self, chrom: np.ndarray, pos: np.ndarray, *, within: int = 0) -> np.ndarray:
+        """Vectorised: True where ClinVar has an allele at (chrom, pos), or within `within` bases before it."""
         if self._positions is None:
             by_chrom: dict[str, list[int]] = {}
             for c, p, _, _ in self.alleles:
@@ -103,7 +103,13 @@ class ClinVarIndex:
             known = self._positions.get(name)
             if known is not None:
                 rows = np.nonzero(chrom == name)[0]
-                hit[rows] = np.isin(pos[rows], known)
+                if within:
+                    # a ClinVar position in [pos - within, pos]: left-aligning could land on it
+                    after = np.searchsorted(known, pos[rows], side="right")
+                    before = np.searchsorted(known, pos[rows] - within, side="left")
+                    hit[rows] = after > before
+                else:
+                    hit[rows] = np.isin(pos[rows], known)
         return hit
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> ClinVarAssertion | None:

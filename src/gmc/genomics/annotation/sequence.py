@@ -104,6 +104,27 @@ class ReferenceGenome:
         return cached
 
 
+def left_align(
+    genome: ReferenceGenome, chrom: str, pos: int, ref: str, alt: str, *, limit: int = 500
+) -> tuple[int, str, str]:
+    """Moves a trimmed indel to its leftmost equivalent position (as bcftools norm does); others unchanged."""
+    if len(ref) == len(alt) or not ref or not alt or alt.startswith("<"):
+        return pos, ref, alt
+    original = (pos, ref, alt)
+    for _ in range(limit):
+        if ref[-1] != alt[-1]:
+            break
+        ref, alt = ref[:-1], alt[:-1]
+        if not ref or not alt:
+            base = genome.fetch(chrom, pos - 1, pos - 1)
+            if base not in ("A", "C", "G", "T"):
+                return original  # unknown sequence: leave the allele where it was written
+            ref, alt, pos = base + ref, base + alt, pos - 1
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
 @lru_cache(maxsize=4)
 def load_reference(path: str) -> ReferenceGenome:
     """Opens a reference FASTA once per process."""
