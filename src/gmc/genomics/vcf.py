@@ -178,6 +178,8 @@ class VariantBatch:
     info: dict[str, np.ndarray] = field(default_factory=dict)
     #: Sample names, the columns of the genotype arrays.
     samples: list[str] = field(default_factory=list)
+    #: Which ALT of its record each row is (1-based), to map rows back to the VCF as written.
+    allele: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -452,6 +454,7 @@ class VcfReader:
             ad_alt=ad_alt,
             info=info,
             samples=list(self.samples),
+            allele=allele_of_row,
         )
 
     def _htslib_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:
@@ -709,6 +712,7 @@ class _BatchBuilder:
             ad_alt=ad_alt,
             info=info,
             samples=list(self.reader.samples),
+            allele=allele,
         )
 
     def _per_record(self, values: list[np.ndarray | None]) -> np.ndarray:

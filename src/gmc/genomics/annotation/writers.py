@@ -149,16 +149,21 @@ def write_vcf(
     header_lines = _header_line_count(Path(source))
     pending = next(entries, None)
     written = 0
+    empty = "|" * (len(GMC_FIELDS) - 1)
     try:
         for index, record in enumerate(vcf):
             line = header_lines + index + 1
-            values = []
+            by_allele: dict[int, str] = {}
             while pending is not None and pending[0] <= line:
                 if pending[0] == line:
-                    values.append(pending[1])
+                    by_allele[pending[1]] = pending[2]
                 pending = next(entries, None)
-            if values:
-                record.INFO["GMC"] = ",".join(values)
+            if by_allele:
+                # one entry per ALT as written, in ALT order (empty for * and symbolic non-alleles)
+                record.INFO["GMC"] = ",".join(
+                    f"{alt.translate(_ESCAPES)}{by_allele.get(number, empty)}"
+                    for number, alt in enumerate(record.ALT, start=1)
+                )
             writer.write_record(record)
             written += 1
     finally:
@@ -167,10 +172,15 @@ def write_vcf(
     return written
 
 
-def _entries_by_line(annotated: Iterable[tuple[VariantBatch, pa.Table]]) -> Iterator[tuple[int, str]]:
+def _entries_by_line(
+    annotated: Iterable[tuple[VariantBatch, pa.Table]],
+) -> Iterator[tuple[int, int, str]]:
+    """(line, ALT number, entry without its allele field) for each annotated row, in file order."""
     for batch, table in annotated:
-        lines = np.asarray(batch.line)
-        yield from zip(lines.tolist(), gmc_values(table), strict=True)
+        lines = np.asarray(batch.line).tolist()
+        alleles = batch.allele.tolist() if batch.allele is not None else [1] * len(lines)
+        for line, allele, value in zip(lines, alleles, gmc_values(table), strict=True):
+            yield line, int(allele), value[value.index("|") :]
 
 
 def _header_line_count(path: Path) -> int:
