@@ -169,3 +169,21 @@ def test_cli_adds_the_cohort_frequency_from_the_store(benchmarks_dir: Path, tmp_
     checked = [(g, e) for g, e in zip(got, expected, strict=True) if e is not None]
     assert len(checked) > 9_000
     assert all(g == pytest.approx(e) for g, e in checked)
+
+
+def test_vcf_output_keeps_one_entry_per_alt(tmp_path: Path, sparse_fasta: Path):
+    source = tmp_path / "multi.vcf"
+    source.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr17,length=83257441>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr17\t43124027\t.\tACT\tA,ACTCT\t50\tPASS\t.\n"
+        "chr17\t43057062\t.\tT\t*,TG\t50\tPASS\t.\n"
+    )
+    out = tmp_path / "multi.out.vcf"
+    _run("annotate", str(source), "--out", str(out), "--fasta", str(sparse_fasta))
+    records = list(VCF(str(out)))
+    first = [entry.split("|") for entry in records[0].INFO["GMC"].split(",")]
+    # BRCA1 c.68_69del and c.68_69dup, in the order the ALTs are written
+    assert [(e[0], e[6]) for e in first] == [("A", "c.68_69del"), ("ACTCT", "c.68_69dup")]
+    second = [entry.split("|") for entry in records[1].INFO["GMC"].split(",")]
+    assert [e[0] for e in second] == ["*", "TG"] and second[0][4] == "" and second[1][6] == "c.5266dup"
