@@ -251,7 +251,7 @@ class SimilarityIndex:
         self.first_term_of_disease = annotated_cols[frequency_matrix.indptr[:-1]].astype(np.int32)
         self.n_diseases = n_diseases
         with np.errstate(divide="ignore"):
-            ic = -np.log(np.where(counts > 0, counts, 1) / n_diseases)
+            ic = -np.log(np.where(counts > 0, counts, 1) / n_diseases) + 0.0  # no -0.0 for the root
         self.ic = ic.astype(np.float64)
         self.ic32 = self.ic.astype(np.float32)
         #: Number of ancestors (self included): breaks IC ties towards the deeper common ancestor.
