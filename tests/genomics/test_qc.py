@@ -13,6 +13,7 @@ from gmc.genomics.qc import (
     VcfGenotypes,
     read_vcf_genotypes,
     sample_qc,
+    sample_qc_from_calls,
     trio_qc,
     variant_type,
     vcf_qc,
@@ -149,3 +150,19 @@ def test_variant_types_and_bad_input() -> None:
         sample_qc("s", chrom=["1"], pos=[1], ref=["A"], alt=["G"], gt=[1], build="hg19")
     with pytest.raises(QcInputError, match="mum"):
         trio_qc(child="c", father="d", mother="mum", chrom=["1"], gt={"c": [1], "d": [0]})
+
+
+def test_qc_from_store_calls_equals_qc_from_the_vcf(trio: tuple[VcfGenotypes, list], tmp_path: Path,
+                                                     benchmarks_dir: Path) -> None:
+    from gmc.genomics.store.duckdb_engine import DuckDBEngine
+    from gmc.genomics.store.queries import VariantStore
+    from gmc.genomics.store.writer import ingest_vcf
+
+    data, _ = trio
+    ingest_vcf(tmp_path, benchmarks_dir / "annotated" / "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz")
+    calls = VariantStore(tmp_path, DuckDBEngine()).sample_variants("HG004")
+    stored = sample_qc_from_calls(calls, sample="HG004", build="GRCh37", recorded_sex=2)
+    direct = _qc_of(data, 2, recorded_sex=2)
+    assert (stored.titv, stored.het_hom_ratio, stored.counts_by_type) == (
+        direct.titv, direct.het_hom_ratio, direct.counts_by_type)
+    assert stored.n_variants == direct.n_variants

@@ -221,6 +221,37 @@ def sample_qc(
     return result
 
 
+def sample_qc_from_calls(
+    calls: Any,
+    *,
+    sample: str,
+    build: str,
+    recorded_sex: str | int | None = None,
+    thresholds: QcThresholds | None = None,
+) -> SampleQc:
+    """sample_qc over one sample's stored calls (an Arrow table with chrom, pos, ref, alt, gt, ploidy)."""
+    missing = [c for c in ("chrom", "pos", "ref", "alt", "gt") if c not in calls.column_names]
+    if missing:
+        raise QcInputError(f"calls table lacks column(s) {', '.join(missing)}")
+    if "sample" in calls.column_names:
+        others = set(calls.column("sample").to_pylist()) - {sample}
+        if others:
+            raise QcInputError(f"calls table holds other samples too: {sorted(others)[:3]}")
+    ploidy = calls.column("ploidy").to_numpy(zero_copy_only=False) if "ploidy" in calls.column_names else None
+    return sample_qc(
+        sample,
+        chrom=np.asarray(calls.column("chrom").to_pylist(), dtype=object),
+        pos=calls.column("pos").to_numpy(zero_copy_only=False),
+        ref=calls.column("ref").to_pylist(),
+        alt=calls.column("alt").to_pylist(),
+        gt=calls.column("gt").to_numpy(zero_copy_only=False),
+        ploidy=ploidy,
+        build=build,
+        recorded_sex=recorded_sex,
+        thresholds=thresholds,
+    )
+
+
 def _sample_flags(qc: SampleQc, limits: QcThresholds) -> list[QcFlag]:
     """Flags for metrics outside their limits and for a sex mismatch."""
     flags: list[QcFlag] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -101,23 +99,31 @@ def test_crash_leftovers_are_invisible_and_cleaned(tmp_path: Path, pfeiffer_vcf:
 def test_killed_ingest_leaves_nothing_and_reruns(tmp_path: Path, pfeiffer_vcf: Path) -> None:
     code = ("import sys; from gmc.genomics.store.writer import ingest_vcf; "
             "ingest_vcf(sys.argv[1], sys.argv[2])")
-    env = dict(os.environ)
-    for delay in (1.0, 2.2):
-        root = tmp_path / f"store{delay}"
-        proc = subprocess.Popen([sys.executable, "-c", code, str(root), str(pfeiffer_vcf)], env=env)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        layout = StoreLayout(root)
-        manifest = layout.read_manifest()
-        # Either the whole dataset is committed or none of it is visible.
-        assert len(manifest.datasets) in (0, 1)
-        for path in layout.files(manifest, "genotypes") + layout.files(manifest, "sites"):
-            pq.read_table(path)
-        result = ingest_vcf(root, pfeiffer_vcf)
-        assert result.created == (len(manifest.datasets) == 0)
-        assert len(layout.read_manifest().datasets) == 1
-        shutil.rmtree(root)
+    root = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(root), str(pfeiffer_vcf)])
+    layout = StoreLayout(root)
+    # Kill the writer as soon as it has written part of its files into staging.
+    deadline = time.monotonic() + 60
+    seen_partial = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        if layout.staging_dir.exists() and any(layout.staging_dir.rglob("*.parquet")):
+            seen_partial = True
+            break
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert seen_partial
+    manifest = layout.read_manifest()
+    # Either the whole dataset is committed or none of it is visible to readers.
+    assert len(manifest.datasets) in (0, 1)
+    for path in layout.files(manifest, "genotypes") + layout.files(manifest, "sites"):
+        pq.read_table(path)
+    result = ingest_vcf(root, pfeiffer_vcf)
+    assert result.created == (len(manifest.datasets) == 0)
+    assert len(layout.read_manifest().datasets) == 1
+    assert not layout.staging_dir.exists()
+    store = VariantStore(root, DuckDBEngine())
+    assert store.sample_variants("manuel").num_rows == result.entry.n_genotypes
 
 
 def test_filter_new_sites_keeps_only_unknown_alleles(trio_store_root: Path, trio_raw: list[dict]) -> None:
