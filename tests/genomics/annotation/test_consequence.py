@@ -189,3 +189,33 @@ def test_large_deletion_ablates_and_symbolic_alleles_stay_unannotated(grch38_no_
     assert row["gene"] == "BRCA1" and row["consequence"] == "transcript_ablation" and row["impact"] == "HIGH"
     symbolic = annotate_allele("17", start, "A", "<DEL>", grch38_no_fasta)
     assert symbolic["consequence"] is None and symbolic["gene"] is None
+
+
+def test_phenopacket_protein_changes_in_sequenced_genes(
+    benchmarks_dir: Path, grch38_sources, refdata_dir: Path
+):
+    """Where the sparse FASTA covers the gene, the published p. (e.g. RET Cys634Trp) must come out too."""
+    lines = (refdata_dir / "grch38/sequence/mane_select_covered.tsv").read_text().splitlines()[1:]
+    covered = {line.split("\t")[1] for line in lines}
+    by_refseq = {t.refseq_nm: t for t in grch38_sources.transcripts.transcripts}
+    checked = set()
+    for path in sorted((benchmarks_dir / "rare/phenopackets").glob("*.json")):
+        for interpretation in json.loads(path.read_text()).get("interpretations", []):
+            for finding in interpretation["diagnosis"].get("genomicInterpretations", []):
+                descriptor = finding.get("variantInterpretation", {}).get("variationDescriptor", {})
+                vcf = descriptor.get("vcfRecord", {})
+                hgvs = {e["syntax"]: e["value"] for e in descriptor.get("expressions", [])}
+                accession = hgvs.get("hgvs.c", ":").split(":")[0]
+                if not vcf or accession not in covered or accession not in by_refseq:
+                    continue
+                result = annotate_transcript(
+                    by_refseq[accession],
+                    *trim_alleles(int(vcf["pos"]), vcf["ref"], vcf["alt"]),
+                    grch38_sources.genome,
+                )
+                assert result.hgvs_c == hgvs["hgvs.c"].split(":")[1]
+                published = hgvs.get("hgvs.p", "").split(":")[-1].replace("(", "").replace(")", "")
+                if published and published != "p.?":
+                    assert result.hgvs_p == published
+                    checked.add(published)
+    assert {"p.Cys634Trp", "p.Ser176LeufsTer8"} <= checked
