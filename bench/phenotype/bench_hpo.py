@@ -13,8 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO.parent / "shared" / "benchmarks" / "rare" / "phenopackets"
 
@@ -91,7 +94,7 @@ def load_cases() -> list[dict]:
     return cases
 
 
-def _timed(call):  # noqa: ANN001, ANN202
+def _timed(call: Callable[[], T]) -> tuple[T, float, float]:
     """Result, wall milliseconds and CPU milliseconds of a call (CPU time is less disturbed by other jobs)."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = call()
@@ -99,6 +102,7 @@ def _timed(call):  # noqa: ANN001, ANN202
 
 
 def _summary(values: list[float]) -> dict[str, float]:
+    """p50, p95 and max of values."""
     return {"p50": percentile(values, 50), "p95": percentile(values, 95), "max": max(values)}
 
 

@@ -39,6 +39,7 @@ def main() -> None:
         prepared.append((arrays, observed_only, gold))
 
     def report(name: str, scores: list[np.ndarray]) -> None:
+        """Prints one table row: top-k accuracy of the causal gene under these disease scores."""
         ranks = []
         for score, (_, _, gold) in zip(scores, prepared, strict=True):
             if not gold:

@@ -195,6 +195,7 @@ def parse_frequency(raw: str, where: str) -> float | None:
 
 
 def _current(ontology: Ontology, term_id: str, where: str) -> str:
+    """The current id of an annotation's term; an unknown id is a format error at that line."""
     try:
         return ontology.current_id(term_id)
     except UnknownTermError as error:

@@ -11,10 +11,11 @@ import os
 import pickle
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 #: Root of the whole ontology and of the phenotypic-abnormality subtree.
 ROOT_ID = "HP:0000001"
@@ -34,6 +35,8 @@ HPO_RELEASE_FILES = {
 }
 #: Bump when the cached form changes so old caches are ignored.
 CACHE_FORMAT = 1
+
+T = TypeVar("T")
 
 _HPO_ID = re.compile(r"^HP:\d{7}$")
 _BARE_ID = re.compile(r"^(?:HP[:_])?(\d{7})$", re.IGNORECASE)
@@ -239,6 +242,7 @@ class Ontology:
         return found | {primary} if include_self else found
 
     def _ancestor_closure(self, primary: str) -> frozenset[str]:
+        """Ancestors of a primary id, reusing (and filling) the per-term cache."""
         found: set[str] = set()
         stack = list(self.terms[primary].parents)
         while stack:
@@ -307,6 +311,7 @@ class Ontology:
     # -- type-ahead search -------------------------------------------------------------------------------
 
     def _search_index(self) -> _SearchIndex:
+        """The word index of labels and synonyms, built on first use."""
         if self._search is None:
             current = [t for t in self.terms.values() if not t.is_obsolete]
             postings: dict[str, set[int]] = {}
@@ -324,6 +329,7 @@ class Ontology:
         return self._search
 
     def _prefix_candidates(self, index: _SearchIndex, prefix: str) -> set[int]:
+        """Terms having a label or synonym word that starts with the prefix."""
         found: set[int] = set()
         position = bisect_left(index.words, prefix)
         while position < len(index.words) and index.words[position].startswith(prefix):
@@ -399,6 +405,7 @@ def _match_tier(query: str, words: list[str], label: str, synonyms: tuple[str, .
 
 
 def _unescape(text: str) -> str:
+    """Undoes OBO escaping of quotes and backslashes."""
     return text.replace('\\"', '"').replace("\\\\", "\\")
 
 
@@ -534,11 +541,9 @@ def source_fingerprint(paths: Iterable[Path], kind: str, version: int = 0) -> st
     return digest.hexdigest()[:16]
 
 
-def cached(cache_dir: Path | None, kind: str, sources: list[Path], build, version: int = 0):  # noqa: ANN001, ANN201
-    """Loads a pickled object built from sources, or builds it and writes the cache atomically.
-
-    version is the shape of the cached object: bump it when the class changes so old caches are not read.
-    """
+def cached(cache_dir: Path | None, kind: str, sources: list[Path], build: Callable[[], T], version: int = 0) -> T:
+    """Loads a pickled object built from sources, or builds it and writes the cache atomically."""
+    # version is the shape of the cached object: bumped when its class changes, so old caches are not read.
     if cache_dir is None:
         return build()
     path = cache_dir / f"{kind}-{source_fingerprint(sources, kind, version)}.pickle"

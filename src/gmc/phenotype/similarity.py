@@ -124,10 +124,8 @@ class PatientProfile:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pauses garbage collection while thousands of acyclic result objects are built.
-
-    Each automatic collection would otherwise walk the loaded ontology and annotations again.
-    """
+    """Pauses garbage collection while thousands of acyclic result objects are built."""
+    # Each automatic collection would otherwise walk the whole loaded ontology and annotations again.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -286,10 +284,8 @@ class SimilarityIndex:
     # -- profiles ------------------------------------------------------------------------------------------
 
     def profile(self, observed: Iterable[str], excluded: Iterable[str] = (), strict: bool = True) -> PatientProfile:
-        """Current ids of a patient's terms, split into scored, ignored and (strict=False) unknown ones.
-
-        With strict=True an unknown, malformed or replacement-less obsolete id raises UnknownTermError.
-        """
+        """Current ids of a patient's terms split into scored, ignored and unknown (strict=False) ones."""
+        # With strict=True an unknown, malformed or replacement-less obsolete id raises UnknownTermError.
         ontology = self._ontology or get_ontology()
         scored: dict[str, list[str]] = {"observed": [], "excluded": []}
         ignored: list[str] = []
@@ -563,10 +559,8 @@ def get_similarity_index() -> SimilarityIndex:
 def score_diseases(
     observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None, strict: bool = True
 ) -> list[DiseaseMatch]:
-    """Every annotated disease scored against a patient's observed and excluded HPO terms, best first.
-
-    strict=False leaves out ids unknown to the release instead of raising (see SimilarityIndex.profile).
-    """
+    """Every annotated disease scored against a patient's observed and excluded HPO terms, best first."""
+    # strict=False leaves out ids unknown to the release instead of raising (see SimilarityIndex.profile).
     return get_similarity_index().score_diseases(observed, excluded, limit, strict)
 
 
