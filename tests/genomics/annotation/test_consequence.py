@@ -208,6 +208,8 @@ def test_phenopacket_protein_changes_in_sequenced_genes(
                 accession = hgvs.get("hgvs.c", ":").split(":")[0]
                 if not vcf or accession not in covered or accession not in by_refseq:
                     continue
+                if vcf.get("genomeAssembly", "").lower() not in ("hg38", "grch38"):
+                    continue
                 result = annotate_transcript(
                     by_refseq[accession],
                     *trim_alleles(int(vcf["pos"]), vcf["ref"], vcf["alt"]),
