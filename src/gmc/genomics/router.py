@@ -1,0 +1,167 @@
+"""The genome-data JSON API: a case's datasets, QC, variant queries and exports, gene carriers, cohort AF."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from gmc.auth.dependencies import require
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.common.errors import ValidationFailed
+from gmc.db.core import GmcSession
+from gmc.db.dependencies import DB
+from gmc.genomics import service
+from gmc.genomics.schemas import DatasetOut, QcSummaryOut, VariantPageOut
+
+router = APIRouter(prefix="/api/genomes", tags=["genomes"])
+
+READ = Depends(require(Permission.GENOME_READ))
+
+
+def store_base(request: Request) -> Path:
+    """The variant stores' directory of this app's settings."""
+    return Path(request.app.state.settings.data_dir) / "variant_store"
+
+
+def variant_query(
+    region: str | None = Query(None, description="CHROM:START-END, e.g. chr1:1000000-2000000"),
+    gene: list[str] = Query([], description="Gene symbol(s); several make a panel"),
+    consequence: str | None = Query(None, description="Sequence Ontology term(s), comma-separated"),
+    impact: list[str] = Query([], description="HIGH, MODERATE, LOW, MODIFIER"),
+    max_af: str | None = Query(None, description="Highest population allele frequency kept (0-1)"),
+    clinvar: bool = Query(False, description="Only alleles with a ClinVar P/LP assertion"),
+    genotype: str | None = Query(None, pattern="^(het|hom|hemi)?$"),
+    pass_only: bool = Query(False, description="Only calls whose FILTER is PASS"),
+    min_gq: str | None = Query(None, description="Lowest genotype quality kept"),
+) -> service.VariantQuery:
+    """The variant filters shared by the page, the export and the carrier query (blank form fields are unset)."""
+    try:
+        af = float(max_af) if max_af not in (None, "") else None
+    except ValueError:
+        raise ValidationFailed(f"max_af {max_af!r} is not a number", field="max_af") from None
+    if af is not None and not 0 <= af <= 1:
+        raise ValidationFailed("max_af must be between 0 and 1", field="max_af")
+    if min_gq not in (None, "") and not str(min_gq).isdigit():
+        raise ValidationFailed(f"min_gq {min_gq!r} is not a whole number", field="min_gq")
+    return service.VariantQuery(
+        region=region or None,
+        genes=tuple(g for g in gene if g),
+        consequence=consequence,
+        impacts=tuple(i for i in impact if i),
+        max_af=af,
+        clinvar_only=clinvar,
+        genotype=genotype or None,
+        pass_only=pass_only,
+        min_gq=int(min_gq) if min_gq not in (None, "") else None,
+    )
+
+
+QUERY = Depends(variant_query)
+
+
+@router.get("/cases/{case_id}/datasets", response_model=list[DatasetOut])
+def datasets(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
+    """The genome datasets of a case with their QC."""
+    _, rows = service.case_datasets(db, principal=principal, case_id=case_id)
+    return [service.dataset_summary(db, d) for d in rows]
+
+
+@router.get("/cases/{case_id}/qc", response_model=QcSummaryOut)
+def qc(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
+    """QC metrics and flags of every dataset of a case, with the expected ranges."""
+    return service.qc_summary(db, principal=principal, case_id=case_id)
+
+
+@router.get("/cases/{case_id}/variants", response_model=VariantPageOut)
+def variants(
+    request: Request,
+    case_id: str,
+    query: service.VariantQuery = QUERY,
+    dataset: str | None = Query(None, description="Dataset id; default the proband's"),
+    sort: str = Query("position", pattern="^(position|gene|impact|gnomad_af|gq|qual)$"),
+    desc: bool = False,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    principal: Principal = READ,
+    db: GmcSession = DB,
+) -> dict[str, Any]:
+    """One page of a case sample's variants in a region, gene or panel, filtered and sorted."""
+    return service.case_variants(
+        db,
+        principal=principal,
+        case_id=case_id,
+        query=query,
+        dataset_id=dataset,
+        sort=sort,
+        descending=desc,
+        limit=limit,
+        offset=offset,
+        store_base=store_base(request),
+    )
+
+
+@router.get("/cases/{case_id}/variants/export")
+def export(
+    request: Request,
+    case_id: str,
+    query: service.VariantQuery = QUERY,
+    fmt: str = Query("tsv", alias="format", pattern="^(tsv|vcf)$"),
+    dataset: str | None = None,
+    principal: Principal = READ,
+    db: GmcSession = DB,
+) -> Response:
+    """A case sample's filtered variants as a TSV or VCF download."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"variants.{fmt}"
+        service.export_case_variants(
+            db,
+            principal=principal,
+            case_id=case_id,
+            query=query,
+            fmt=fmt,
+            out=out,
+            dataset_id=dataset,
+            store_base=store_base(request),
+        )
+        body = out.read_bytes()
+    media = "text/tab-separated-values" if fmt == "tsv" else "text/vcf"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{case_id}_variants.{fmt}"'},
+    )
+
+
+@router.get("/genes/{symbol}/carriers")
+def carriers(
+    request: Request,
+    symbol: str,
+    build: str = Query("GRCh38", pattern="^GRCh3[78]$"),
+    query: service.VariantQuery = QUERY,
+    principal: Principal = READ,
+    db: GmcSession = DB,
+) -> list[dict[str, Any]]:
+    """Carriers of qualifying variants in a gene across the cases you can see."""
+    return service.gene_carriers(
+        db, principal=principal, gene=symbol, build=build, query=query, store_base=store_base(request)
+    )
+
+
+@router.get("/cohort-af")
+def cohort_af(
+    request: Request,
+    build: str = Query("GRCh38", pattern="^GRCh3[78]$"),
+    region: str | None = None,
+    gene: str | None = None,
+    principal: Principal = READ,
+    db: GmcSession = DB,
+) -> list[dict[str, Any]]:
+    """The centre's allele counts and frequencies in a region or gene (aggregate, no samples)."""
+    return service.cohort_af(
+        db, principal=principal, build=build, region=region, gene=gene, store_base=store_base(request)
+    )

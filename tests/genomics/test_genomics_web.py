@@ -1,0 +1,100 @@
+"""The genome API and pages over a real ingested trio: scope, filters, paging, export, QC chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gmc.audit.models import AuditEvent
+from gmc.genomics import service
+from gmc.genomics.manifest import parse_manifest
+
+
+@pytest.fixture
+def ingested(demo_app, demo_database, gkit, giab_trio):
+    """A trio case at RRK with the GIAB trio ingested into the app's variant store, and one at RJ1 (South London)."""
+    store = Path(demo_app.state.settings.data_dir) / "variant_store"
+    with demo_database.transaction() as session:
+        case = gkit.make_trio_case(session, trust="RRK")
+        elsewhere = gkit.make_trio_case(session, trust="RJ1")
+        service.ingest_manifest(session, principal=gkit.principal(session, "scientist"),
+                                manifest=parse_manifest(gkit.trio_manifest(case, giab_trio)), base_dir=Path("."),
+                                store_base=store)
+    return case, elsewhere
+
+
+def test_api_variants_filters_paging_and_export(demo_client, bearer, ingested):
+    case, elsewhere = ingested
+    headers = bearer(demo_client, "clinician")  # trusts RRK and RQ3
+    qc = demo_client.get(f"/api/genomes/cases/{case.case_id}/qc", headers=headers)
+    assert qc.status_code == 200, qc.text
+    body = qc.json()
+    assert {d["participant_id"] for d in body["datasets"]} == {case.proband, case.father, case.mother}
+    proband = next(d for d in body["datasets"] if d["participant_id"] == case.proband)
+
+    url = f"/api/genomes/cases/{case.case_id}/variants"
+    first = demo_client.get(url, params={"limit": 20}, headers=headers).json()
+    assert first["total"] == proband["n_variants"] and len(first["rows"]) == 20
+    second = demo_client.get(url, params={"limit": 20, "offset": 20}, headers=headers).json()
+    assert first["rows"][-1]["pos"] <= second["rows"][0]["pos"] or first["rows"][-1]["chrom"] != "1"
+    assert not {(r["chrom"], r["pos"], r["alt"]) for r in first["rows"]} & {
+        (r["chrom"], r["pos"], r["alt"]) for r in second["rows"]}
+
+    hom = demo_client.get(url, params={"genotype": "hom", "region": "chr2:1-243199373", "limit": 1000},
+                          headers=headers).json()
+    assert hom["rows"] and all(r["gt"] == 2 and r["chrom"] == "2" for r in hom["rows"])
+    high = demo_client.get(url, params={"impact": "HIGH", "limit": 1000}, headers=headers).json()
+    assert all(r["impact"] == "HIGH" for r in high["rows"])
+    frameshift = demo_client.get(url, params={"consequence": "frameshift_variant", "limit": 1000},
+                                 headers=headers).json()
+    assert all("frameshift_variant" in r["consequence"].split("&") for r in frameshift["rows"])
+    assert frameshift["total"] <= high["total"]  # frameshifts are HIGH impact
+
+    bad = demo_client.get(url, params={"consequence": "x' OR 1=1 --"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "query"
+
+    tsv = demo_client.get(f"{url}/export", params={"format": "tsv", "genotype": "hom", "region": "chr2:1-243199373"},
+                          headers=headers)
+    assert tsv.status_code == 200
+    lines = tsv.text.strip().split("\n")
+    assert len(lines) - 1 == hom["total"]
+    assert "\tchrom\tpos\tref\talt\t" in "\t" + lines[0] + "\t"
+    vcf = demo_client.get(f"{url}/export", params={"format": "vcf", "region": "chr2:1-243199373"},
+                          headers=headers)
+    assert vcf.text.startswith("##fileformat=VCF") and "##reference=GRCh37" in vcf.text
+
+    # A case at a trust outside the clinician's scope does not exist for them.
+    hidden = demo_client.get(f"/api/genomes/cases/{elsewhere.case_id}/variants", headers=headers)
+    assert hidden.status_code == 404
+    carriers = demo_client.get("/api/genomes/genes/MTHFR/carriers", params={"build": "GRCh37"},
+                               headers=headers).json()
+    assert carriers and {c["case_id"] for c in carriers} == {case.case_id}
+    af = demo_client.get("/api/genomes/cohort-af", params={"build": "GRCh37", "gene": "MTHFR"},
+                         headers=headers).json()
+    assert af and all(row["an"] == 6 and 0 < row["af"] <= 1 for row in af)  # three diploid samples
+
+
+def test_roles_without_genome_access_are_refused(demo_client, bearer, ingested):
+    case, _ = ingested
+    assert demo_client.get(f"/api/genomes/cases/{case.case_id}/qc",
+                           headers=bearer(demo_client, "recruiter")).status_code == 403
+
+
+def test_genome_page_chart_and_htmx_table(demo_client, login, ingested, demo_database):
+    case, _ = ingested
+    login(demo_client, "scientist")
+    listing = demo_client.get("/genomes")
+    assert listing.status_code == 200 and case.case_id in listing.text
+    page = demo_client.get(f"/genomes/cases/{case.case_id}")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "Ti/Tv" in page.text and case.proband in page.text
+    assert "interpretation" in page.text  # the case moved on once germline data was in
+    fragment = demo_client.get(f"/genomes/cases/{case.case_id}/variants", params={"gene": "MTHFR", "max_af": ""},
+                               headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and "MTHFR" in fragment.text
+    with demo_database.session() as session:
+        reads = session.execute(select(AuditEvent).where(AuditEvent.entity_type == "genome_dataset",
+                                                         AuditEvent.verb == "read")).scalars().all()
+    assert reads, "reading a case's variants is audited"
