@@ -206,7 +206,7 @@ def test_phenopacket_protein_changes_in_sequenced_genes(
                 vcf = descriptor.get("vcfRecord", {})
                 hgvs = {e["syntax"]: e["value"] for e in descriptor.get("expressions", [])}
                 accession = hgvs.get("hgvs.c", ":").split(":")[0]
-                if not vcf or accession not in covered or accession not in by_refseq:
+                if not vcf or not accession or accession not in covered or accession not in by_refseq:
                     continue
                 if vcf.get("genomeAssembly", "").lower() not in ("hg38", "grch38"):
                     continue
