@@ -123,6 +123,17 @@ class DatasetEntry:
     build: str = ""
     #: Allele rows skipped because their contig is not a primary chromosome, by contig.
     skipped_contigs: dict[str, int] = field(default_factory=dict)
+    #: The compacted segment now holding this dataset's files ("" while it has its own directory).
+    segment: str = ""
+
+
+@dataclass
+class SegmentEntry:
+    """Several datasets' files merged into one file per chromosome, so queries open fewer files."""
+
+    segment_id: str
+    dataset_ids: list[str]
+    chroms: list[str]
 
 
 @dataclass
@@ -130,6 +141,7 @@ class Manifest:
     """The list of committed datasets: a dataset exists for queries only once listed here."""
 
     datasets: list[DatasetEntry] = field(default_factory=list)
+    segments: list[SegmentEntry] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
     @property
@@ -191,17 +203,22 @@ class StoreLayout:
         try:
             raw = json.loads(path.read_text())
             datasets = [DatasetEntry(**d) for d in raw["datasets"]]
+            segments = [SegmentEntry(**g) for g in raw.get("segments", [])]
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
         if raw.get("version") != MANIFEST_VERSION:
             raise StoreError(f"{path}: manifest version {raw.get('version')} is not {MANIFEST_VERSION}")
-        return Manifest(datasets=datasets, version=raw["version"])
+        return Manifest(datasets=datasets, segments=segments, version=raw["version"])
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Replaces the manifest atomically (write, fsync, rename): readers see the old or the new one."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest_path.with_suffix(f".tmp{os.getpid()}")
-        payload = {"version": manifest.version, "datasets": [asdict(d) for d in manifest.datasets]}
+        payload = {
+            "version": manifest.version,
+            "datasets": [asdict(d) for d in manifest.datasets],
+            "segments": [asdict(g) for g in manifest.segments],
+        }
         with open(tmp, "w") as fh:
             json.dump(payload, fh, indent=1)
             fh.flush()
@@ -209,20 +226,25 @@ class StoreLayout:
         os.replace(tmp, self.manifest_path)
         _fsync_dir(self.root)
 
+    def segment_dir(self, segment_id: str) -> Path:
+        """The directory of one compacted segment."""
+        return self.root / "segments" / segment_id
+
     def files(self, manifest: Manifest, table: str, chroms: Iterable[str] | None = None) -> list[str]:
         """Committed files of one table (sites, genotypes or samples), optionally for some chromosomes only."""
         wanted = set(chroms) if chroms is not None else None
+        # (directory, chromosomes) of every place holding files: own dataset dirs, then segments.
+        places = [(self.dataset_dir(d.dataset_id), d.chroms) for d in manifest.datasets if not d.segment]
+        places += [(self.segment_dir(g.segment_id), g.chroms) for g in manifest.segments]
         out: list[str] = []
-        for d in manifest.datasets:
+        for directory, place_chroms in places:
             if table == "samples":
-                out.append(str(self.samples_file(d.dataset_id)))
+                out.append(str(directory / "samples.parquet"))
                 continue
-            for chrom in d.chroms:
+            for chrom in place_chroms:
                 if wanted is not None and chrom not in wanted:
                     continue
-                path = self.sites_file(d.dataset_id, chrom) if table == "sites" else self.genotypes_file(
-                    d.dataset_id, chrom
-                )
+                path = directory / table / f"chr{chrom}.parquet"
                 # A dataset may bring calls on a chromosome but no new sites there.
                 if path.exists():
                     out.append(str(path))

@@ -89,8 +89,15 @@ def _recover(layout: StoreLayout, manifest: Manifest) -> None:
         shutil.rmtree(layout.staging_dir)
     datasets_dir = layout.root / "datasets"
     if datasets_dir.exists():
-        committed = {d.dataset_id for d in manifest.datasets}
+        # A compacted dataset's own directory is a leftover too (its files now live in a segment).
+        own = {d.dataset_id for d in manifest.datasets if not d.segment}
         for child in datasets_dir.iterdir():
+            if child.name not in own:
+                shutil.rmtree(child)
+    segments_dir = layout.root / "segments"
+    if segments_dir.exists():
+        committed = {g.segment_id for g in manifest.segments}
+        for child in segments_dir.iterdir():
             if child.name not in committed:
                 shutil.rmtree(child)
 
