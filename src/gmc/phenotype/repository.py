@@ -14,20 +14,13 @@ from gmc.phenotype.models import (
     PhenopacketImport,
     PhenotypeObservation,
 )
-from gmc.registry.models import Family, FamilyMember, HospitalNumber, Participant, Referral
+from gmc.registry import repository as registry_repository
+from gmc.registry.models import Family, FamilyMember, Participant, Referral
 
 
 def scoped_participants(stmt: Select, trust_scope: frozenset[int] | None) -> Select:
-    """Limits a participant query to those referred (or registered) at a trust in scope; None is national."""
-    if trust_scope is None:
-        return stmt
-    ids = sorted(trust_scope)
-    return stmt.where(
-        or_(
-            Participant.id.in_(select(Referral.participant_id).where(Referral.trust_id.in_(ids))),
-            Participant.id.in_(select(HospitalNumber.participant_id).where(HospitalNumber.trust_id.in_(ids))),
-        )
-    )
+    """Limits a participant query to the caller's trusts, by the registry's one scoping rule."""
+    return registry_repository.scoped(stmt, trust_scope)
 
 
 def get_participant(session: Session, participant_id: str, trust_scope: frozenset[int] | None) -> Participant | None:
@@ -52,10 +45,8 @@ def participants_by_programme_ids(session: Session, participant_ids: Iterable[st
 
 
 def participant_trust_ids(session: Session, participant_pk: int) -> set[int]:
-    """Trusts the participant is referred or registered at (for audit events)."""
-    referral = select(Referral.trust_id).where(Referral.participant_id == participant_pk)
-    hospital = select(HospitalNumber.trust_id).where(HospitalNumber.participant_id == participant_pk)
-    return set(session.execute(referral.union(hospital)).scalars())
+    """Trusts the participant is referred or registered at (the registry's rule), for audit events."""
+    return registry_repository.participant_trust_ids(session, participant_pk)
 
 
 def referral_arms(session: Session, participant_pk: int) -> set[str]:
