@@ -136,3 +136,20 @@ def test_filter_new_sites_keeps_only_unknown_alleles(trio_store_root: Path, trio
                       "alt": [known["alt"], "N" + known["alt"], "C"]})
     new = filter_new_sites(trio_store_root, sites)
     assert new.column("alt").to_pylist() == ["N" + known["alt"]]
+
+
+def test_other_contigs_are_counted_not_stored(tmp_path: Path, benchmarks_dir: Path) -> None:
+    import gzip
+    from collections import Counter
+
+    path = benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh37.nospike.vcf.gz"
+    expected: Counter = Counter()
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                f = line.split("\t", 5)
+                if f[0] not in {str(i) for i in range(1, 23)} | {"X", "Y", "MT"}:
+                    expected[f[0]] += len(f[4].split(","))
+    result = ingest_vcf(tmp_path, path)
+    assert result.entry.skipped_contigs == dict(expected)
+    assert expected["GL000225.1"] == 115

@@ -246,7 +246,6 @@ def _stage(
     """Writes the dataset's files into a fresh staging directory and returns its manifest entry."""
     staged = layout.staging_dir / f"{dataset_id}-{uuid.uuid4().hex[:8]}"
     staged.mkdir(parents=True)
-    staged_layout_root = staged  # files are written relative to the staged dataset dir
 
     chroms = np.asarray(sites.column("chrom").to_pylist(), dtype=object)
     primary = np.isin(chroms, np.asarray(CHROMOSOMES, dtype=object))
@@ -340,9 +339,9 @@ def _stage(
         _check_store_collisions(s, old, source or dataset_id)
         s = s.filter(pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
         if len(s):
-            _write_parquet(s, staged_layout_root / "sites" / f"chr{chrom}.parquet")
+            _write_parquet(s, staged / "sites" / f"chr{chrom}.parquet")
             n_new += len(s)
-        _write_parquet(g, staged_layout_root / "genotypes" / f"chr{chrom}.parquet")
+        _write_parquet(g, staged / "genotypes" / f"chr{chrom}.parquet")
     sample_table = pa.table(
         {
             "sample_idx": pa.array(range(first_idx, first_idx + len(samples)), pa.int32()),
@@ -351,7 +350,7 @@ def _stage(
         },
         schema=SAMPLES_SCHEMA,
     )
-    _write_parquet(sample_table, staged_layout_root / "samples.parquet")
+    _write_parquet(sample_table, staged / "samples.parquet")
     entry = DatasetEntry(
         dataset_id=dataset_id,
         source=source,
