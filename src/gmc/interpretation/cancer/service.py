@@ -119,6 +119,14 @@ def _find_evidence(kb: KnowledgeBase, evidence_id: str) -> EvidenceItem | None:
     return None
 
 
+def current_record(session: Session, evidence_id: str) -> dict[str, Any]:
+    """The live record of an evidence id (plain data), NotFound when it is not live."""
+    item = _find_evidence(live_knowledgebase(session), evidence_id)
+    if item is None:
+        raise NotFound(f"no live evidence item {evidence_id}", field="evidence_id")
+    return evidence_to_dict(item)
+
+
 # ----------------------------------------------------------------------------- curation
 
 
