@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from gmc.phenotype.annotations import HpoAnnotations, get_annotations
+from gmc.phenotype.annotations import PHENOTYPE_ASPECT, HpoAnnotations, PhenotypeAnnotation, get_annotations
 from gmc.phenotype.gene_ids import MANE_SUMMARY, NCBI_GENE_INFO
 from gmc.phenotype.ontology import (
     PHENOTYPIC_ABNORMALITY_ID,
@@ -152,7 +152,7 @@ class SimilarityIndex:
     """Precomputed IC, ancestor/descendant sets and disease/gene profiles of one HPO release."""
 
     #: Bump when the attributes change so that cached indexes of an older shape are rebuilt.
-    FORMAT = 9
+    FORMAT = 10
 
     def __init__(self, ontology: Ontology, annotations: HpoAnnotations) -> None:
         self.release = ontology.release
@@ -160,11 +160,13 @@ class SimilarityIndex:
         self.term_ids = np.array(current)
         self.term_index = {term_id: i for i, term_id in enumerate(current)}
         n_terms = len(current)
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        position = self.term_index.__getitem__
         for i, term_id in enumerate(current):
-            for ancestor in ontology.ancestors(term_id, include_self=True):
-                rows.append(i)
-                cols.append(self.term_index[ancestor])
+            above = ontology.ancestors(term_id, include_self=True)
+            rows.extend([i] * len(above))
+            cols.extend(map(position, above))
         #: ancestors[i, j] = 1 when j is i or an ancestor of i.
         ancestors = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_terms, n_terms))
         self.ancestors = ancestors
@@ -175,11 +177,20 @@ class SimilarityIndex:
 
         disease_ids, disease_names = [], []
         obs_rows, obs_cols, obs_freq, exc_rows, exc_cols = [], [], [], [], []
+        # Rows are read as plain tuples (PhenotypeAnnotation field order): named ones cost seconds here.
+        hpo, excluded_at, value_at, aspect_at = (PhenotypeAnnotation._fields.index(f) for f in (
+            "hpo_id", "excluded", "frequency_value", "aspect"))
         for disease in annotations.diseases.values():
             frequency: dict[int, float] = {}
-            for annotation in disease.phenotypes:
-                index = self.term_index[annotation.hpo_id]
-                value = 1.0 if annotation.frequency_value is None else annotation.frequency_value
+            not_terms: set[int] = set()
+            for annotation in disease.rows:
+                if annotation[aspect_at] != PHENOTYPE_ASPECT:
+                    continue
+                index = position(annotation[hpo])
+                if annotation[excluded_at]:
+                    not_terms.add(index)
+                    continue
+                value = 1.0 if annotation[value_at] is None else annotation[value_at]
                 frequency[index] = max(frequency.get(index, 0.0), value)
             if not frequency:
                 continue  # nothing to score against (only NOT, inheritance or onset rows)
@@ -190,9 +201,9 @@ class SimilarityIndex:
                 obs_rows.append(row)
                 obs_cols.append(index)
                 obs_freq.append(value)
-            for term_id in disease.excluded_terms:
+            for index in sorted(not_terms):
                 exc_rows.append(row)
-                exc_cols.append(self.term_index[term_id])
+                exc_cols.append(index)
         n_diseases = len(disease_ids)
         self.disease_ids = disease_ids
         self.disease_names = disease_names
