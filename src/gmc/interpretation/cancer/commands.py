@@ -77,3 +77,52 @@ def somatic(
     typer.echo(f"{out}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, IV {counts['IV']}; "
                f"{len(result['structural_findings'])} copy-number/fusion findings; "  # type: ignore[arg-type]
                f"TMB {tmb['per_mb']} mutations/Mb")  # type: ignore[index]
+
+
+@app.command("somatic-case")
+def somatic_case(
+    case_id: str = typer.Argument(..., help="Programme case id of a cancer case (e.g. C12345678)."),
+    vcf: Path | None = typer.Option(None, "--vcf", help="Tumour-normal VCF; default: the case's stored tumour data set."),
+    tumour_type: str | None = typer.Option(None, "--tumour-type", "--tumor-type",
+                                           help="OncoTree code; default from the referral's cancer type."),
+    cna: Path | None = typer.Option(None, "--cna", help="Copy-number segments."),
+    fusions: Path | None = typer.Option(None, "--fusions", help="Fusion list."),
+    germline_vcf: Path | None = typer.Option(None, "--germline-vcf", help="Germline VCF for predisposition findings."),
+    germline_build: str | None = typer.Option(None, "--germline-build", help="Build of a germline VCF without "
+                                              "##contig lengths (GRCh37 is lifted)."),
+    vcf_build: str | None = typer.Option(None, "--vcf-build", help="Build of a VCF without ##contig lengths."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the RESULT.json here."),
+) -> None:
+    """Interprets a cancer case in the database with the live (curated) knowledge base and stores the run."""
+    from gmc.auth.permissions import Permission
+    from gmc.auth.principal import Principal
+    from gmc.bootstrap import load_models
+    from gmc.common.errors import DomainError
+    from gmc.db.core import Database
+    from gmc.interpretation.cancer import service
+    from gmc.registry.service import view_case
+    from gmc.settings import get_settings
+
+    load_models()
+    principal = Principal(user_id=0, username="system:cli", full_name="cli", roles=frozenset({"admin"}),
+                          permissions=frozenset(str(p) for p in Permission), centre_id=None, trust_scope=None,
+                          auth_method="cli")
+    db = Database(get_settings().database_url)
+    try:
+        with db.transaction() as session:
+            case = view_case(session, principal=principal, case_id=case_id)
+            run = service.run_somatic(session, principal, case, tumour_type=tumour_type, vcf_path=vcf, cna_path=cna,
+                                      fusions_path=fusions, germline_vcf=germline_vcf, germline_build=germline_build,
+                                      vcf_build=vcf_build)
+            run_id, result = run.run_id, run.results
+    except DomainError as exc:
+        typer.secho(f"error: {exc.message}" + (f" (field {exc.field})" if exc.field else ""), fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    counts = result["counts"]["by_tier"]  # type: ignore[index]
+    typer.echo(f"{run_id} for case {case_id}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, "
+               f"IV {counts['IV']}; TMB {result['tmb']['per_mb']} mutations/Mb")  # type: ignore[index]
