@@ -221,3 +221,13 @@ def test_phenopacket_protein_changes_in_sequenced_genes(
                     assert result.hgvs_p == published
                     checked.add(published)
     assert {"p.Cys634Trp", "p.Ser176LeufsTer8"} <= checked
+
+
+def test_insertions_at_transcript_ends():
+    plus, minus = _toy(1), _toy(-1)
+    # between the last transcript base (3100) and the next: beside the transcript, not in it
+    assert annotate_transcript(plus, 3100, "A", "AT").terms == ["downstream_gene_variant"]
+    assert annotate_transcript(minus, 3100, "A", "AT").terms == ["upstream_gene_variant"]
+    assert annotate_transcript(plus, 1000, "A", "AT").terms == ["upstream_gene_variant"]
+    # one base further in, the insertion is inside the last exon
+    assert annotate_transcript(plus, 3099, "A", "AT").terms == ["frameshift_variant"]

@@ -147,6 +147,12 @@ def annotate_transcript(
         result.distance = distance
         return result
 
+    if insertion and (lo < first_base or hi > last_base):
+        # inserted just outside the first or last base: the bases land beside the transcript
+        five_prime_side = (lo < first_base) == (t.strand > 0)
+        result.terms = ["upstream_gene_variant" if five_prime_side else "downstream_gene_variant"]
+        result.distance = 1
+        return result
     if not insertion and lo <= first_base and hi >= last_base:
         result.terms = ["transcript_ablation"]
         return result
