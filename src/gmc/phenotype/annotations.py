@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -194,17 +194,27 @@ def parse_frequency(raw: str, where: str) -> float | None:
     raise HpoFormatError(f"{where}: unrecognised frequency {raw!r}")
 
 
-def _current(ontology: Ontology, term_id: str, where: str) -> str:
-    """The current id of an annotation's term; an unknown id is a format error at that line."""
-    try:
-        return ontology.current_id(term_id)
-    except UnknownTermError as error:
-        raise HpoFormatError(f"{where}: {error}") from None
+def _term_resolver(ontology: Ontology) -> Callable[[str, str], str]:
+    """A memoised current_id for annotation files; an unknown id is a format error at its line."""
+    # Hundreds of thousands of rows name a few thousand terms: resolve each id once.
+    memo: dict[str, str] = {}
+
+    def current(term_id: str, where: str) -> str:
+        found = memo.get(term_id)
+        if found is None:
+            try:
+                found = memo[term_id] = intern(ontology.current_id(term_id))
+            except UnknownTermError as error:
+                raise HpoFormatError(f"{where}: {error}") from None
+        return found
+
+    return current
 
 
 def parse_hpoa(lines: Iterable[str], ontology: Ontology, source: str = "<hpoa>") -> tuple[str, dict[str, DiseaseAnnotation]]:
     """Release and diseases from phenotype.hpoa text; obsolete ids move to their replacement."""
     release = ""
+    current = _term_resolver(ontology)
     rows: dict[str, list[PhenotypeAnnotation]] = {}
     names: dict[str, str] = {}
     header_seen = False
@@ -232,16 +242,16 @@ def parse_hpoa(lines: Iterable[str], ontology: Ontology, source: str = "<hpoa>")
         # Interned strings are stored once in the pickled cache, which makes it several times faster to load.
         rows.setdefault(disease_id, []).append(
             PhenotypeAnnotation(
-                hpo_id=intern(_current(ontology, hpo_id, where)),
+                hpo_id=current(hpo_id, where),
                 excluded=qualifier == "NOT" or value == 0.0,
                 frequency=intern(frequency),
                 frequency_value=value,
                 references=tuple(intern(r) for r in reference.split(";") if r),
                 evidence=intern(evidence),
-                onset=intern(_current(ontology, onset, where)) if onset else "",
+                onset=current(onset, where) if onset else "",
                 aspect=intern(aspect),
                 sex=intern(sex),
-                modifiers=tuple(intern(_current(ontology, m, where)) for m in modifier.split(";") if m),
+                modifiers=tuple(current(m, where) for m in modifier.split(";") if m),
             )
         )
         names.setdefault(disease_id, name)
@@ -258,6 +268,7 @@ def parse_genes_to_phenotype(
 ) -> tuple[dict[str, GeneAnnotation], list[tuple[str, str]]]:
     """Genes by HGNC id from genes_to_phenotype text, and the genes that have no HGNC id."""
     header = ("ncbi_gene_id", "gene_symbol", "hpo_id", "hpo_name", "frequency", "disease_id")
+    current = _term_resolver(ontology)
     collected: dict[str, tuple[str, str, list[GenePhenotype], dict[str, None]]] = {}
     unmapped: dict[str, str] = {}
     for line_no, raw in enumerate(lines, start=1):
@@ -277,7 +288,7 @@ def parse_genes_to_phenotype(
         entry = collected.setdefault(hgnc, (gene_ids.symbol_by_hgnc.get(hgnc, symbol), ncbi, [], {}))
         entry[2].append(
             GenePhenotype(
-                intern(_current(ontology, hpo_id, where)), intern("" if frequency == "-" else frequency), intern(disease_id)
+                current(hpo_id, where), intern("" if frequency == "-" else frequency), intern(disease_id)
             )
         )
         entry[3][disease_id] = None
