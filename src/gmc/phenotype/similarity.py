@@ -297,7 +297,7 @@ class SimilarityIndex:
     def profile(self, observed: Iterable[str], excluded: Iterable[str] = (), strict: bool = True) -> PatientProfile:
         """Current ids of a patient's terms split into scored, ignored and unknown (strict=False) ones."""
         # With strict=True an unknown, malformed or replacement-less obsolete id raises UnknownTermError.
-        ontology = self._ontology or get_ontology()
+        ontology = self._ontology if self._ontology is not None else get_ontology()
         scored: dict[str, list[str]] = {"observed": [], "excluded": []}
         ignored: list[str] = []
         unknown: list[str] = []
