@@ -85,8 +85,8 @@ _BUILD_ALIASES = {
 #: ALT alleles that are not real alternate sequences and so produce no allele row.
 _NON_ALLELES = frozenset({"*", "<*>", "<NON_REF>", ".", "<X>"})
 
-#: Above this many samples htslib's C genotype parsing beats the text path's per-call Python.
-TEXT_PATH_MAX_SAMPLES = 2
+#: Above this many samples htslib's C genotype parsing beats the text path's per-sample Arrow calls.
+TEXT_PATH_MAX_SAMPLES = 8
 
 _CONTIG_RE = re.compile(r"^##contig=<(.*)>\s*$")
 
@@ -313,7 +313,7 @@ class VcfReader:
         skip = 0
         if not self.is_bcf and len(self.samples) <= TEXT_PATH_MAX_SAMPLES:
             # text VCF: Arrow's CSV reader and array arithmetic beat htslib's record loop for sites and
-            # one or two samples; on any problem htslib re-reads from the first record not yet yielded
+            # up to 8 samples; on any problem htslib re-reads from the first record not yet yielded
             # and names the line
             try:
                 for records, batch in self._text_batches(size):
@@ -758,24 +758,33 @@ def _expand_genotypes(
     return gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt
 
 
-def _list_field(values: pa.Array, separator: str, index: np.ndarray) -> np.ndarray:
-    """Splits strings by `separator` and returns, per row, the element at that row's index (None if short)."""
+def _list_field(values: pa.Array, separator: str, index: np.ndarray) -> pa.Array:
+    """Splits strings by `separator` and returns, per row, the element at that row's index (null if short)."""
     parts = pc.split_pattern(values, separator)
     offsets = parts.offsets.to_numpy()
-    flat = parts.values.to_numpy(zero_copy_only=False)
     lengths = offsets[1:] - offsets[:-1]
-    out = np.full(len(values), None, dtype=object)
     has = (index >= 0) & (lengths > index)
-    out[has] = flat[offsets[:-1][has] + index[has]]
-    return out
+    picked = parts.values.take(pa.array(np.where(has, offsets[:-1] + index, 0)))
+    return pc.if_else(pa.array(has), picked, pa.scalar(None, pa.string()))
 
 
-def _integers(texts: np.ndarray) -> np.ndarray:
-    """Integer values of VCF fields (rounding floats); -1 for missing."""
-    out = np.full(len(texts), -1, np.int64)
-    for i, text in enumerate(texts):
-        if text is not None and text != ".":
-            out[i] = int(text) if text.isdigit() else round(float(text))
+def _integers(texts: pa.Array) -> np.ndarray:
+    """Integer values of VCF fields (rounding floats such as a float GQ); -1 for missing."""
+    cleaned = pc.if_else(pc.equal(texts, "."), pa.scalar(None, pa.string()), texts)
+    values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    return np.where(np.isnan(values), -1, np.rint(values)).astype(np.int64)
+
+
+def _split_matrix(texts: pa.Array, pattern: str, pad: int) -> np.ndarray:
+    """Splits each row (e.g. a GT or AD) into integers, one row per record, "." as -1, padded with `pad`."""
+    parts = pc.split_pattern_regex(texts, pattern)
+    lengths = pc.list_value_length(parts).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = pc.list_flatten(parts)
+    numbers = pc.cast(pc.if_else(pc.equal(flat, "."), "-1", flat), pa.int64()).to_numpy()
+    out = np.full((len(lengths), max(int(lengths.max(initial=0)), 1)), pad, np.int64)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    within = np.arange(len(numbers)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[rows, within] = numbers
     return out
 
 
@@ -788,28 +797,21 @@ def _text_genotypes(table: pa.RecordBatch, samples: list[str]) -> tuple[np.ndarr
         fields = fmt.split(":")
         keys[fmt] = [fields.index(k) if k in fields else -1 for k in ("GT", "GQ", "DP", "AD")]
     index = np.array([keys[f] for f in formats.tolist()], dtype=np.int64).reshape(m, 4)
-    allele_lists, gq, dp = [], np.full((m, s), -1, np.int64), np.full((m, s), -1, np.int64)
-    ad_lists = []
+    gq, dp = np.full((m, s), -1, np.int64), np.full((m, s), -1, np.int64)
+    call_parts, ad_parts = [], []
     for j, sample in enumerate(samples):
         column = table.column(sample)
-        gt_text = _list_field(column, ":", index[:, 0])
         gq[:, j] = _integers(_list_field(column, ":", index[:, 1]))
         dp[:, j] = _integers(_list_field(column, ":", index[:, 2]))
-        allele_lists.append([re.split(r"[/|]", g) if g else [] for g in gt_text.tolist()])
-        ad_text = _list_field(column, ":", index[:, 3])
-        ad_lists.append([a.split(",") if a else [] for a in ad_text.tolist()])
-    width = max((len(a) for sample_calls in allele_lists for a in sample_calls), default=1) or 1
+        call_parts.append(_split_matrix(_list_field(column, ":", index[:, 0]), r"[/|]", -2))
+        ad_parts.append(_split_matrix(_list_field(column, ":", index[:, 3]), ",", -1))
+    width = max(p.shape[1] for p in call_parts)
     calls = np.full((m, s, width), -2, np.int16)
-    ad_width = max((len(a) for sample_ad in ad_lists for a in sample_ad), default=1) or 1
+    ad_width = max(p.shape[1] for p in ad_parts)
     ad = np.full((m, s, ad_width), -1, np.int64)
     for j in range(s):
-        for i, alleles in enumerate(allele_lists[j]):
-            for k, a in enumerate(alleles):
-                calls[i, j, k] = -1 if a == "." else int(a)
-        for i, depths in enumerate(ad_lists[j]):
-            for k, d in enumerate(depths):
-                if d != ".":
-                    ad[i, j, k] = int(d)
+        calls[:, j, : call_parts[j].shape[1]] = call_parts[j]
+        ad[:, j, : ad_parts[j].shape[1]] = ad_parts[j]
     return calls, gq, dp, ad
 
 
