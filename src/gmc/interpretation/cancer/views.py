@@ -75,7 +75,9 @@ def _board(request: Request, db: GmcSession, principal: Principal, case_id: str,
     results = board["results"] or {}
     findings = results.get("findings", [])
     context = {**_helpers(), **board, "actionable": [f for f in findings if f.get("tier") in {"I", "II"}],
-               "other_findings": [f for f in findings if f.get("tier") not in {"I", "II"}],
+               # Tier IV (hundreds to thousands in a hypermutated tumour) is counted on the page, listed in the run JSON.
+               "tier3": [f for f in findings if f.get("tier") == "III"],
+               "tier4_count": sum(1 for f in findings if f.get("tier") == "IV"),
                "structural": results.get("structural_findings", []), "tmb": results.get("tmb"),
                "can_run": principal.has(Permission.INTERPRETATION_WRITE), **extra}
     return render(request, "cancer/board.html", context, status_code=status_code)
