@@ -1,0 +1,145 @@
+"""Every query of the rare-disease interpretation feature: panels, applied panels, runs, overrides, notes, diagnoses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gmc.genomics.models import GenomeDataset
+from gmc.interpretation.models import InterpretationRun
+from gmc.interpretation.rare.models import AcmgOverride, CaseDiagnosis, CaseNote, CasePanel, GenePanel
+from gmc.phenotype.models import PhenotypeObservation
+from gmc.registry.models import Case, Family, FamilyMember
+
+
+def current_panels(session: Session) -> Sequence[GenePanel]:
+    """The newest version of every panel (PanelApp and custom), by name."""
+    return session.execute(select(GenePanel).where(GenePanel.current.is_(True)).order_by(GenePanel.name)).scalars().all()
+
+
+def panel_versions(session: Session, panel_key: str) -> Sequence[GenePanel]:
+    """Every stored version of one panel, oldest first."""
+    stmt = select(GenePanel).where(GenePanel.panel_key == panel_key).order_by(GenePanel.version)
+    return session.execute(stmt).scalars().all()
+
+
+def current_panel(session: Session, panel_key: str) -> GenePanel | None:
+    """The newest version of a panel."""
+    stmt = select(GenePanel).where(GenePanel.panel_key == panel_key, GenePanel.current.is_(True))
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def panel_by_name(session: Session, name: str) -> GenePanel | None:
+    """The newest version of the panel with this exact (case-insensitive) name."""
+    stmt = select(GenePanel).where(func.lower(GenePanel.name) == name.strip().lower(), GenePanel.current.is_(True))
+    return session.execute(stmt.order_by(GenePanel.id)).scalars().first()
+
+
+def panel_state(session: Session) -> tuple[int, int]:
+    """(number of current panels, largest panel row id): changes whenever a panel version is added."""
+    row = session.execute(select(func.count(GenePanel.id), func.coalesce(func.max(GenePanel.id), 0))
+                          .where(GenePanel.current.is_(True))).one()
+    return int(row[0]), int(row[1])
+
+
+def count_custom_panels(session: Session) -> int:
+    """How many custom gene lists exist (for their ids)."""
+    return int(session.execute(select(func.count(GenePanel.id)).where(GenePanel.source == "custom")).scalar_one())
+
+
+def applied_panels(session: Session, case_pk: int) -> Sequence[tuple[CasePanel, GenePanel]]:
+    """The panels applied to a case and not removed, in the order applied."""
+    stmt = (select(CasePanel, GenePanel).join(GenePanel, GenePanel.id == CasePanel.panel_id)
+            .where(CasePanel.case_id == case_pk, CasePanel.removed_at.is_(None)).order_by(CasePanel.id))
+    return [(a, p) for a, p in session.execute(stmt).all()]
+
+
+def case_panel(session: Session, case_pk: int, case_panel_pk: int) -> CasePanel | None:
+    """One application of a panel to a case."""
+    row = session.get(CasePanel, case_panel_pk)
+    return row if row is not None and row.case_id == case_pk else None
+
+
+def runs_of_case(session: Session, case_pk: int, *, kind: str = "rare") -> Sequence[InterpretationRun]:
+    """A case's runs of one kind, newest first."""
+    stmt = (select(InterpretationRun).where(InterpretationRun.case_id == case_pk, InterpretationRun.kind == kind)
+            .order_by(InterpretationRun.id.desc()))
+    return session.execute(stmt).scalars().all()
+
+
+def latest_done_run(session: Session, case_pk: int, *, before_pk: int | None = None) -> InterpretationRun | None:
+    """The newest finished rare run of a case (older than before_pk when given)."""
+    stmt = select(InterpretationRun).where(InterpretationRun.case_id == case_pk, InterpretationRun.kind == "rare",
+                                           InterpretationRun.status == "done")
+    if before_pk is not None:
+        stmt = stmt.where(InterpretationRun.id < before_pk)
+    return session.execute(stmt.order_by(InterpretationRun.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def get_run(session: Session, run_id: str) -> InterpretationRun | None:
+    """A run by its programme id."""
+    return session.execute(select(InterpretationRun).where(InterpretationRun.run_id == run_id)).scalar_one_or_none()
+
+
+def next_run_number(session: Session) -> int:
+    """One more than the largest run primary key (for run ids)."""
+    return int(session.execute(select(func.coalesce(func.max(InterpretationRun.id), 0))).scalar_one()) + 1
+
+
+def germline_datasets(session: Session, case_pk: int) -> Sequence[GenomeDataset]:
+    """The case's stored germline genome data sets (one per sequenced family member)."""
+    stmt = (select(GenomeDataset).where(GenomeDataset.case_id == case_pk, GenomeDataset.kind == "germline")
+            .order_by(GenomeDataset.id))
+    return session.execute(stmt).scalars().all()
+
+
+def family_members(session: Session, family_pk: int) -> Sequence[FamilyMember]:
+    """The members of a family."""
+    return session.execute(select(FamilyMember).where(FamilyMember.family_id == family_pk)
+                           .order_by(FamilyMember.id)).scalars().all()
+
+
+def get_family(session: Session, family_pk: int) -> Family | None:
+    """A family by primary key."""
+    return session.get(Family, family_pk)
+
+
+def active_observations(session: Session, participant_pk: int) -> Sequence[PhenotypeObservation]:
+    """A participant's current (not removed) HPO observations, oldest first."""
+    stmt = (select(PhenotypeObservation).where(PhenotypeObservation.participant_id == participant_pk,
+                                               PhenotypeObservation.removed_at.is_(None))
+            .order_by(PhenotypeObservation.id))
+    return session.execute(stmt).scalars().all()
+
+
+def overrides_of(session: Session, case_pk: int, variant_id: str | None = None, *,
+                 active_only: bool = False) -> Sequence[AcmgOverride]:
+    """ACMG overrides of a case (of one variant when given), oldest first."""
+    stmt = select(AcmgOverride).where(AcmgOverride.case_id == case_pk)
+    if variant_id is not None:
+        stmt = stmt.where(AcmgOverride.variant_id == variant_id)
+    if active_only:
+        stmt = stmt.where(AcmgOverride.superseded_at.is_(None))
+    return session.execute(stmt.order_by(AcmgOverride.id)).scalars().all()
+
+
+def notes_of(session: Session, case_pk: int) -> Sequence[CaseNote]:
+    """A case's notes, newest first."""
+    return session.execute(select(CaseNote).where(CaseNote.case_id == case_pk)
+                           .order_by(CaseNote.id.desc())).scalars().all()
+
+
+def diagnoses_of(session: Session, case_pk: int) -> Sequence[CaseDiagnosis]:
+    """A case's chosen diagnoses, newest first (only the newest is not superseded)."""
+    return session.execute(select(CaseDiagnosis).where(CaseDiagnosis.case_id == case_pk)
+                           .order_by(CaseDiagnosis.id.desc())).scalars().all()
+
+
+def rare_cases(session: Session, trust_scope: frozenset[int] | None, limit: int = 500) -> Sequence[Case]:
+    """Rare-disease cases at the trusts in scope, newest first."""
+    stmt = select(Case).where(Case.programme_arm == "rare_disease")
+    if trust_scope is not None:
+        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
+    return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()

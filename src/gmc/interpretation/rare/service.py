@@ -1,0 +1,825 @@
+"""Rare-disease interpretation rules: versioned panels, runs of a case with re-analysis, ACMG overrides, diagnosis."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gmc import __version__
+from gmc.audit.service import record
+from gmc.audit.verbs import AuditVerb
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.time import utcnow
+from gmc.interpretation.models import InterpretationRun
+from gmc.interpretation.rare import repository as repo
+from gmc.interpretation.rare.acmg import (
+    CRITERIA,
+    AcmgInputError,
+    AcmgResult,
+    CriterionResult,
+    Direction,
+    Override,
+    Strength,
+    apply_overrides,
+    classify,
+    combine,
+    read_lof_mechanisms,
+)
+from gmc.interpretation.rare.inheritance import Individual, Pedigree, Sex
+from gmc.interpretation.rare.models import AcmgOverride, CaseDiagnosis, CaseNote, CasePanel, GenePanel
+from gmc.interpretation.rare.panels import (
+    PANELAPP_CORE,
+    Confidence,
+    ModeOfInheritance,
+    Panel,
+    PanelFileError,
+    PanelGene,
+    PanelNotFound,
+    custom_panel,
+    find_panels,
+    read_panelapp,
+)
+from gmc.registry.consent import ConsentAction, is_allowed
+from gmc.registry.models import Case, Participant
+from gmc.registry.service import case_summary, view_case
+from gmc.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+#: Genes kept in a stored run (ranked best first) and genes whose variants get an automatic ACMG evaluation.
+KEEP_GENES = 100
+ACMG_GENES = 25
+#: How far a gene must move in rank to be reported as moved between two runs.
+RANK_MOVE = 1
+
+
+# ----------------------------------------------------------------------------- panels
+
+
+def _panel_genes(panel: Panel) -> list[dict[str, Any]]:
+    return [{"symbol": g.symbol, "hgnc_id": g.hgnc_id, "confidence": int(g.confidence),
+             "mode": g.mode_of_inheritance.value, "mode_text": g.mode_of_inheritance_text} for g in panel.genes]
+
+
+def _checksum(genes: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(genes, sort_keys=True).encode()).hexdigest()
+
+
+def import_panelapp(session: Session, *, actor: Any, directory: Path | None = None) -> dict[str, int]:
+    """Imports the PanelApp panels in refdata as versioned rows: a panel whose genes changed gets a new version."""
+    try:
+        panels = read_panelapp(directory)
+    except (PanelFileError, OSError) as exc:
+        raise ValidationFailed(str(exc), field="panelapp") from exc
+    source = Path(directory or get_settings().refdata_path("panelapp")) / PANELAPP_CORE
+    file_sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    now = utcnow()
+    counts = {"panels": len(panels), "new": 0, "new_versions": 0, "unchanged": 0}
+    existing = {p.panel_key: p for p in repo.current_panels(session) if p.source == "panelapp"}
+    for key, panel in panels.items():
+        genes = _panel_genes(panel)
+        checksum = _checksum(genes)
+        current = existing.get(key)
+        if current is not None and current.checksum == checksum:
+            counts["unchanged"] += 1
+            continue
+        version = 1
+        if current is not None:
+            current.current = False
+            version = current.version + 1
+            counts["new_versions"] += 1
+        else:
+            counts["new"] += 1
+        session.add(GenePanel(panel_key=key, name=panel.name, version=version, source_version=panel.version,
+                              checksum=checksum, source="panelapp",
+                              source_detail=f"{PANELAPP_CORE} sha256:{file_sha[:16]}",
+                              disease_group=panel.disease_group, relevant_disorders=list(panel.relevant_disorders),
+                              genes=genes, current=True, imported_at=now, imported_by=actor.name))
+    session.flush()
+    if counts["new"] or counts["new_versions"]:
+        record(session, actor=actor, verb=AuditVerb.IMPORT, entity_type="gene_panel", entity_id="panelapp",
+               summary={**counts, "source_sha256": file_sha[:16]})
+    _panel_cache.clear()
+    return counts
+
+
+def core_panel(row: GenePanel) -> Panel:
+    """A stored panel version as the pure core's Panel."""
+    genes = tuple(PanelGene(g["symbol"], Confidence(int(g["confidence"])), ModeOfInheritance(g["mode"]),
+                            g.get("mode_text") or "", g.get("hgnc_id")) for g in row.genes)
+    return Panel(row.panel_key, row.name, genes, f"{row.version}", row.disease_group, "",
+                 tuple(row.relevant_disorders), row.source)
+
+
+_panel_cache: dict[tuple[int, int], dict[str, Panel]] = {}
+_panel_lock = threading.Lock()
+
+
+def _all_core_panels(session: Session) -> dict[str, Panel]:
+    state = repo.panel_state(session)
+    with _panel_lock:
+        cached = _panel_cache.get(state)
+    if cached is None:
+        cached = {row.panel_key: core_panel(row) for row in repo.current_panels(session) if row.source == "panelapp"}
+        with _panel_lock:
+            _panel_cache.clear()
+            _panel_cache[state] = cached
+    return cached
+
+
+def find_panel(session: Session, key: str, version: int | None = None) -> GenePanel:
+    """A panel by id or exact name (the newest version unless one is named); NotFound when there is none."""
+    key = (key or "").strip()
+    if not key:
+        raise NotFound("name a panel (PanelApp id or name)", field="panel")
+    if version is not None:
+        rows = [r for r in repo.panel_versions(session, key) if r.version == version]
+        if not rows:
+            raise NotFound(f"no version {version} of panel {key}", field="panel")
+        return rows[0]
+    row = repo.current_panel(session, key) or repo.panel_by_name(session, key)
+    if row is None:
+        raise NotFound(f"no panel with id or name {key!r} (import the PanelApp panels first?)", field="panel")
+    return row
+
+
+def suggest_panels(session: Session, case: Case, *, limit: int = 5) -> list[dict[str, Any]]:
+    """Panels matching the case's clinical indication, best first (empty when none matches)."""
+    panels = _all_core_panels(session)
+    if not panels:
+        return []
+    try:
+        matches = find_panels(panels, case.referral.clinical_indication, limit=limit)
+    except PanelNotFound:
+        return []
+    return [{"panel_key": m.panel.panel_id, "name": m.panel.name, "score": round(m.score, 1),
+             "matched_on": m.matched_on, "green_genes": len(m.panel.green_genes())} for m in matches]
+
+
+def _require_rare_case(session: Session, principal: Principal, case_id: str, permission: Permission) -> Case:
+    principal.require(permission)
+    case = view_case(session, principal=principal, case_id=case_id)
+    if case.programme_arm != "rare_disease":
+        raise ValidationFailed(f"case {case.case_id} is a {case.programme_arm} case, not a rare-disease case",
+                               field="case_id")
+    return case
+
+
+def apply_panel(session: Session, principal: Principal, case_id: str, panel: str, *, version: int | None = None,
+                reason: str = "chosen") -> CasePanel:
+    """Applies a panel version to a case (once); the next run tiers against it."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_WRITE)
+    row = find_panel(session, panel, version)
+    if any(p.id == row.id for _, p in repo.applied_panels(session, case.id)):
+        raise Conflict(f"panel {row.name} v{row.version} is already applied to case {case.case_id}", field="panel")
+    applied = CasePanel(case_id=case.id, panel_id=row.id, reason=(reason or "chosen").strip()[:300],
+                        applied_by=principal.username, applied_at=utcnow())
+    session.add(applied)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "panel_applied": row.panel_key,
+                                            "panel_name": row.name, "version": row.version, "reason": applied.reason})
+    return applied
+
+
+def remove_panel(session: Session, principal: Principal, case_id: str, case_panel_pk: int) -> CasePanel:
+    """Takes an applied panel off a case (the row stays, marked removed)."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_WRITE)
+    applied = repo.case_panel(session, case.id, case_panel_pk)
+    if applied is None or applied.removed_at is not None:
+        raise NotFound(f"no applied panel {case_panel_pk} on case {case.case_id}", field="panel")
+    applied.removed_at, applied.removed_by = utcnow(), principal.username
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "panel_removed": case_panel_pk})
+    return applied
+
+
+def add_custom_panel(session: Session, principal: Principal, case_id: str, name: str,
+                     genes: Iterable[str]) -> CasePanel:
+    """Creates a custom gene list (all genes green, mode unknown) and applies it to the case."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_WRITE)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("give the gene list a name", field="name")
+    symbols = [g.strip() for g in genes if g and g.strip()]
+    try:
+        panel = custom_panel(name, symbols)
+    except PanelFileError as exc:
+        raise ValidationFailed(str(exc), field="genes") from exc
+    gene_rows = _panel_genes(panel)
+    key = f"custom:{repo.count_custom_panels(session) + 1}"
+    row = GenePanel(panel_key=key, name=name[:300], version=1, source_version=None, checksum=_checksum(gene_rows),
+                    source="custom", source_detail=f"case {case.case_id}", disease_group="", relevant_disorders=[],
+                    genes=gene_rows, current=True, imported_at=utcnow(), imported_by=principal.username)
+    session.add(row)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="gene_panel", entity_id=key,
+           trust_id=case.trust_id, summary={"name": row.name, "genes": len(gene_rows), "case": case.case_id})
+    return apply_panel(session, principal, case_id, key, reason="custom gene list")
+
+
+def panel_dict(row: GenePanel, *, with_genes: bool = False) -> dict[str, Any]:
+    """A panel version as plain data."""
+    out = {"panel_key": row.panel_key, "name": row.name, "version": row.version, "source": row.source,
+           "source_version": row.source_version, "checksum": row.checksum, "source_detail": row.source_detail,
+           "genes": len(row.genes), "green_genes": sum(1 for g in row.genes if g["confidence"] == 3),
+           "current": row.current, "imported_at": row.imported_at}
+    if with_genes:
+        out["gene_list"] = row.genes
+    return out
+
+
+# ----------------------------------------------------------------------------- run inputs
+
+
+def _check_consent(session: Session, participant: Participant) -> None:
+    decision = is_allowed(session, participant.id, ConsentAction.INTERPRET)
+    if not decision.allowed:
+        raise Conflict(f"consent of {participant.participant_id} does not allow interpretation: {decision.reason}",
+                       field="case_id")
+
+
+def _phenotype(session: Session, participant: Participant) -> tuple[list[str], list[str]]:
+    rows = repo.active_observations(session, participant.id)
+    observed = list(dict.fromkeys(o.hpo_id for o in rows if not o.excluded))
+    excluded = list(dict.fromkeys(o.hpo_id for o in rows if o.excluded))
+    return observed, excluded
+
+
+def _sex(text: str | None) -> Sex:
+    return {"male": Sex.MALE, "female": Sex.FEMALE}.get((text or "").lower(), Sex.UNKNOWN)
+
+
+def _pedigree_rows(session: Session, case: Case, samples: dict[int, str]) -> list[dict[str, Any]]:
+    """The sequenced family members as plain rows (VCF sample, sex, affected, parents), proband first."""
+    proband = session.get(Participant, case.proband_id)
+    assert proband is not None
+    members = repo.family_members(session, case.family_id) if case.family_id else []
+    relation = {m.participant_id: m for m in members}
+    parents = {m.relation: m.participant_id for m in members if m.relation in ("mother", "father")}
+    rows = [{"individual_id": samples[case.proband_id], "participant_id": proband.participant_id,
+             "sex": _sex(proband.sex).value, "affected": True, "relation": "proband",
+             "father_id": samples.get(parents.get("father", -1)), "mother_id": samples.get(parents.get("mother", -1))}]
+    for pk, sample in samples.items():
+        if pk == case.proband_id or pk not in relation:
+            continue
+        person = session.get(Participant, pk)
+        member = relation[pk]
+        affected = {"affected": True, "unaffected": False}.get(member.affected)
+        is_sibling = member.relation == "sibling"
+        rows.append({"individual_id": sample, "participant_id": person.participant_id if person else None,
+                     "sex": _sex(person.sex if person else None).value, "affected": affected,
+                     "relation": member.relation,
+                     "father_id": samples.get(parents.get("father", -1)) if is_sibling else None,
+                     "mother_id": samples.get(parents.get("mother", -1)) if is_sibling else None})
+    return rows
+
+
+def pedigree_of(rows: Sequence[dict[str, Any]]) -> Pedigree:
+    """Builds the core's pedigree from stored run rows (the first row is the proband)."""
+    people = tuple(Individual(r["individual_id"], Sex(r["sex"]), r["affected"], r.get("father_id"),
+                              r.get("mother_id")) for r in rows)
+    return Pedigree(rows[0]["individual_id"], people, rows[0]["individual_id"])
+
+
+def gather_inputs(session: Session, case: Case, *, vcf_path: str | None = None,
+                  build: str | None = None) -> dict[str, Any]:
+    """Everything a run reads, as plain data: proband HPO profile, pedigree, VCF, build and applied panels.
+
+    The VCF is the given path (its first sample is the proband, analysed alone) or else the case's stored
+    germline data sets; relatives sequenced in the proband's file join the pedigree.
+    """
+    from gmc.genomics.vcf import VcfFormatError, normalise_build, open_vcf
+    from gmc.interpretation.rare.files import RareInputError, check_terms
+
+    proband = session.get(Participant, case.proband_id)
+    assert proband is not None
+    _check_consent(session, proband)
+    observed, excluded = _phenotype(session, proband)
+    if not observed:
+        raise ValidationFailed(f"participant {proband.participant_id} has no observed HPO term to rank genes by; "
+                               "capture the phenotype first", field="phenotype")
+    try:
+        observed, newer_observed = check_terms(observed, f"participant {proband.participant_id}")
+        excluded, newer_excluded = check_terms(excluded, f"participant {proband.participant_id} (excluded)")
+    except RareInputError as exc:
+        raise ValidationFailed(str(exc), field="phenotype") from exc
+    datasets = [] if vcf_path else list(repo.germline_datasets(session, case.id))
+    samples: dict[int, str] = {}
+    if vcf_path:
+        path, source = str(vcf_path).strip(), "given path"
+    else:
+        own = [d for d in datasets if d.participant_id == case.proband_id]
+        if not own:
+            raise ValidationFailed(f"case {case.case_id} has no germline genome data set of the proband; "
+                                   "give a VCF path", field="vcf")
+        path, source = own[0].source_path, f"genome data set {own[0].dataset_id}"
+        build = build or own[0].build
+        samples = {d.participant_id: d.vcf_sample for d in datasets if d.source_path == path}
+    try:
+        build = normalise_build(build or "GRCh38")
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="build") from exc
+    if not Path(path).is_file():
+        raise ValidationFailed(f"no VCF at {path}", field="vcf")
+    try:
+        reader = open_vcf(path, build=build)
+        vcf_samples = list(reader.samples)
+        reader.close()
+    except (VcfFormatError, OSError) as exc:
+        raise ValidationFailed(f"{path}: {exc}", field="vcf") from exc
+    if not vcf_samples:
+        raise ValidationFailed(f"{path}: the VCF has no sample columns", field="vcf")
+    if vcf_path:
+        samples = {case.proband_id: vcf_samples[0]}
+    samples = {pk: s for pk, s in samples.items() if s in vcf_samples}
+    if case.proband_id not in samples:
+        raise ValidationFailed(f"{path}: the proband's sample is not in the VCF", field="vcf")
+    panels = [{"panel_key": p.panel_key, "name": p.name, "version": p.version, "checksum": p.checksum,
+               "source": p.source, "panel_pk": p.id} for _, p in repo.applied_panels(session, case.id)]
+    return {"vcf": path, "vcf_source": source, "build": build, "observed_terms": observed,
+            "excluded_terms": excluded, "terms_newer_than_release": newer_observed + newer_excluded,
+            "pedigree": _pedigree_rows(session, case, samples), "panels": panels,
+            "clinical_indication": case.referral.clinical_indication}
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+@lru_cache(maxsize=1)
+def lof_mechanisms() -> dict[str, Any]:
+    """ClinGen haploinsufficiency and gnomAD LOEUF per gene (loaded once per process)."""
+    root = Path(get_settings().refdata_dir())
+    clingen = sorted((root / "clingen").glob("ClinGen_gene_curation_list_GRCh38*.tsv"))
+    if not clingen:
+        return {}
+    return read_lof_mechanisms(clingen[-1], root / "constraint" / "gnomad_v4.1_constraint_mane_select.csv",
+                               root / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz")
+
+
+def criterion_dict(c: CriterionResult) -> dict[str, Any]:
+    """One ACMG criterion as stored plain data."""
+    return {"code": c.code, "met": c.met, "strength": c.strength.value, "direction": c.direction.value,
+            "reason": c.reason, "points": c.points, "source": c.source, "by": c.overridden_by}
+
+
+def acmg_dict(result: AcmgResult) -> dict[str, Any]:
+    """An ACMG result as stored plain data."""
+    return {"criteria": [criterion_dict(c) for c in result.criteria], "points": result.points,
+            "classification": result.classification.value, "met": result.met()}
+
+
+def _criteria_from(stored: dict[str, Any]) -> list[CriterionResult]:
+    return [CriterionResult(c["code"], bool(c["met"]), Strength(c["strength"]), Direction(c["direction"]),
+                            c["reason"]) for c in stored["criteria"] if c.get("source", "automatic") == "automatic"]
+
+
+def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any]:
+    """Runs the rare-disease analysis on gathered inputs (no database): ranked genes, tiers, ACMG, provenance."""
+    import time
+
+    from gmc.interpretation.rare import files as rare_files
+    from gmc.interpretation.rare.evidence import acmg_evidence
+    from gmc.interpretation.rare.inheritance import VariantGenotypes, segregate
+    from gmc.interpretation.rare.ranking import RANKING_METHOD, hpo_gene_inheritance, rank_genes
+    from gmc.phenotype.ontology import get_ontology
+    from gmc.phenotype.similarity import get_similarity_index
+
+    started = time.perf_counter()
+    build = inputs["build"]
+    pedigree = pedigree_of(inputs["pedigree"])
+    members = frozenset(p.individual_id for p in pedigree.individuals)
+    sources = rare_files.annotation_sources(build, True)
+    try:
+        candidates, _, annotation = rare_files.read_candidates(Path(inputs["vcf"]), sources, build=build,
+                                                               members=members)
+    except rare_files.RareInputError as exc:
+        raise ValidationFailed(str(exc), field="vcf") from exc
+    candidates = [replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates]
+    panels = [core_panel_from_inputs(p) for p in inputs.get("panel_rows", [])]
+    index = get_similarity_index()
+    matches = index.score_genes(inputs["observed_terms"], inputs["excluded_terms"], None, True)
+    scores = rare_files.phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
+    for match in matches.values():
+        scores.setdefault(match.symbol, scores[match.hgnc_id])
+    inheritance = hpo_gene_inheritance()
+    genes = rank_genes(candidates, pedigree, scores, panels=panels, build=build, limit=limit,
+                       gene_inheritance=inheritance)
+    by_symbol = {m.symbol: m for m in matches.values()}
+    by_id = {c.variant_id: c for c in candidates}
+    ontology = get_ontology()
+    entries = [rare_files._gene_entry(g, matches.get(g.hgnc_id or "") or by_symbol.get(g.gene_symbol), annotation,
+                                      by_id, pedigree, ontology) for g in genes]
+    # ACMG for the variants of the leading genes: segregation again for just those, then the automatic criteria.
+    lof = lof_mechanisms()
+    lead = [v for g in genes[:ACMG_GENES] for v in g.variant_ids]
+    segregation = segregate(pedigree, [VariantGenotypes(v, by_id[v].chrom, by_id[v].pos, by_id[v].calls,
+                                                        by_id[v].gene_symbol) for v in lead], build=build)
+    for gene, entry in zip(genes, entries, strict=True):
+        modes = inheritance.get(gene.hgnc_id or "") or inheritance.get(gene.gene_symbol)
+        for variant in entry["variants"]:
+            vid = variant["variant"]
+            if vid not in segregation:
+                continue
+            evidence = acmg_evidence(by_id[vid], segregation[vid].modes, gene_modes=modes,
+                                     partners={p: by_id[p] for p in gene.variant_ids if p != vid},
+                                     frequency_source_covered=annotation[vid].get("af_source") is not None)
+            variant["acmg"] = acmg_dict(classify(evidence, lof_mechanisms=lof))
+    tiers = {"1": 0, "2": 0, "3": 0, "none": 0}
+    for entry in entries:
+        tiers[str(entry["tier"]) if entry["tier"] else "none"] += 1
+    provenance = {**sources.provenance(), "gmc_version": __version__,
+                  "hpo": getattr(ontology, "release", None) or getattr(ontology, "data_version", None),
+                  "ranking": RANKING_METHOD,
+                  "panels": [f"{p['name']} v{p['version']} ({p['checksum'][:12]})" for p in inputs["panels"]],
+                  "seconds": round(time.perf_counter() - started, 3)}
+    return {"genes": entries, "tiers": tiers, "variants_weighed": len(candidates),
+            "proband": pedigree.proband.individual_id, "provenance": provenance}
+
+
+def core_panel_from_inputs(row: dict[str, Any]) -> Panel:
+    """A panel snapshot carried in a run's inputs as the core's Panel."""
+    genes = tuple(PanelGene(g["symbol"], Confidence(int(g["confidence"])), ModeOfInheritance(g["mode"]),
+                            g.get("mode_text") or "", g.get("hgnc_id")) for g in row["genes"])
+    return Panel(row["panel_key"], row["name"], genes, str(row["version"]), source=row["source"])
+
+
+def compare_rankings(previous: Sequence[dict[str, Any]], current: Sequence[dict[str, Any]], *,
+                     top: int = 20) -> dict[str, Any]:
+    """What moved between two runs' ranked genes: rank or tier changes, new and dropped candidates (top genes)."""
+    def key(g: dict[str, Any]) -> str:
+        return g.get("hgnc_id") or g["gene"]
+
+    before = {key(g): g for g in previous}
+    after = {key(g): g for g in current}
+    moved, new, dropped = [], [], []
+    for g in current[:top]:
+        old = before.get(key(g))
+        if old is None or old["rank"] > top:
+            new.append({"gene": g["gene"], "rank": g["rank"], "previous_rank": old["rank"] if old else None,
+                        "tier": g["tier"]})
+        elif abs(old["rank"] - g["rank"]) >= RANK_MOVE or old["tier"] != g["tier"]:
+            moved.append({"gene": g["gene"], "rank": g["rank"], "previous_rank": old["rank"], "tier": g["tier"],
+                          "previous_tier": old["tier"], "score": g["score"], "previous_score": old["score"]})
+    for g in previous[:top]:
+        now = after.get(key(g))
+        if now is None or now["rank"] > top:
+            dropped.append({"gene": g["gene"], "previous_rank": g["rank"], "rank": now["rank"] if now else None})
+    return {"moved": moved, "new": new, "dropped": dropped}
+
+
+def _input_changes(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """What changed in the inputs between two runs: HPO terms, panels and reference data versions."""
+    changes: dict[str, Any] = {}
+    for field in ("observed_terms", "excluded_terms"):
+        old, new = set(previous.get(field, [])), set(current.get(field, []))
+        if old != new:
+            changes[field] = {"added": sorted(new - old), "removed": sorted(old - new)}
+    old_panels = {f"{p['name']} v{p['version']}" for p in previous.get("panels", [])}
+    new_panels = {f"{p['name']} v{p['version']}" for p in current.get("panels", [])}
+    if old_panels != new_panels:
+        changes["panels"] = {"added": sorted(new_panels - old_panels), "removed": sorted(old_panels - new_panels)}
+    if previous.get("vcf") != current.get("vcf"):
+        changes["vcf"] = {"previous": previous.get("vcf"), "current": current.get("vcf")}
+    return changes
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def _new_run_id(session: Session) -> str:
+    number = repo.next_run_number(session)
+    while repo.get_run(session, f"IR{number:06d}") is not None:
+        number += 1
+    return f"IR{number:06d}"
+
+
+def queue_rare_run(session: Session, principal: Principal, case_id: str, *, vcf_path: str | None = None,
+                   build: str | None = None) -> InterpretationRun:
+    """Checks and gathers a run's inputs and stores it queued (bad input raises, nothing stored); audited."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_WRITE)
+    inputs = gather_inputs(session, case, vcf_path=vcf_path, build=build)
+    run = InterpretationRun(run_id=_new_run_id(session), case_id=case.id, kind="rare", status="queued",
+                            inputs=inputs, results=None, provenance={"gmc_version": __version__},
+                            created_by=principal.username, created_by_id=principal.user_id or None,
+                            created_at=utcnow())
+    session.add(run)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.INTERPRET, entity_type="interpretation_run",
+           entity_id=run.run_id, trust_id=case.trust_id,
+           summary={"case": case.case_id, "kind": "rare", "status": "queued", "vcf_source": inputs["vcf_source"],
+                    "terms": len(inputs["observed_terms"]), "panels": [p["panel_key"] for p in inputs["panels"]]})
+    return run
+
+
+def execute_run(session: Session, run: InterpretationRun) -> InterpretationRun:
+    """Computes a queued run and stores its results, provenance and the comparison with the case's previous run."""
+    inputs = dict(run.inputs)
+    panel_rows = []
+    for p in inputs["panels"]:
+        row = session.get(GenePanel, p["panel_pk"])
+        if row is not None:
+            panel_rows.append({**p, "genes": row.genes})
+    run.status = "running"
+    session.flush()
+    result = analyse({**inputs, "panel_rows": panel_rows})
+    previous = repo.latest_done_run(session, run.case_id, before_pk=run.id)
+    if previous is not None and previous.results:
+        result["comparison"] = {"previous_run": previous.run_id,
+                                "inputs": _input_changes(previous.inputs, inputs),
+                                **compare_rankings(previous.results["genes"], result["genes"])}
+    run.results = result
+    run.provenance = result["provenance"]
+    run.status = "done"
+    run.finished_at = utcnow()
+    run.error = None
+    session.flush()
+    return run
+
+
+def run_rare(session: Session, principal: Principal, case_id: str, *, vcf_path: str | None = None,
+             build: str | None = None) -> InterpretationRun:
+    """Runs the rare-disease analysis of a case now and stores it (bad input raises; nothing is stored)."""
+    run = queue_rare_run(session, principal, case_id, vcf_path=vcf_path, build=build)
+    return execute_run(session, run)
+
+
+def execute_in_background(database: Any, run_pk: int) -> None:
+    """Computes a queued run in its own session (for a background thread); a failure is stored on the run."""
+    with database.session() as session:
+        run = session.get(InterpretationRun, run_pk)
+        if run is None or run.status != "queued":
+            return
+        try:
+            execute_run(session, run)
+            session.commit()
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure must end the job as failed, with the reason
+            session.rollback()
+            log.warning("rare run %s failed: %s", run_pk, type(exc).__name__)
+            message = getattr(exc, "message", None) or str(exc)
+    with database.session() as session:
+        run = session.get(InterpretationRun, run_pk)
+        if run is not None:
+            run.status, run.error, run.finished_at = "failed", message[:2000], utcnow()
+            session.commit()
+
+
+def get_run(session: Session, principal: Principal, run_id: str) -> InterpretationRun:
+    """A rare run whose case is in the caller's scope."""
+    principal.require(Permission.INTERPRETATION_READ)
+    run = repo.get_run(session, run_id)
+    case = session.get(Case, run.case_id) if run else None
+    if run is None or case is None or run.kind != "rare" or not principal.can_see_trust(case.trust_id):
+        raise NotFound(f"no rare-disease run {run_id} at your trusts", field="run_id")
+    return run
+
+
+def run_dict(run: InterpretationRun, *, with_results: bool = True) -> dict[str, Any]:
+    """A run as plain data for the API."""
+    out = {"run_id": run.run_id, "kind": run.kind, "status": run.status, "inputs": run.inputs,
+           "created_by": run.created_by, "created_at": run.created_at, "finished_at": run.finished_at,
+           "error": run.error, "provenance": run.provenance}
+    if with_results:
+        out["results"] = run.results
+    return out
+
+
+# ----------------------------------------------------------------------------- ACMG
+
+
+def _find_variant(run: InterpretationRun, variant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for gene in (run.results or {}).get("genes", []):
+        for variant in gene["variants"]:
+            if variant["variant"] == variant_id:
+                return gene, variant
+    raise NotFound(f"variant {variant_id} is not among run {run.run_id}'s ranked variants", field="variant_id")
+
+
+def current_acmg(session: Session, case: Case, variant: dict[str, Any]) -> AcmgResult | None:
+    """A variant's ACMG result now: the run's automatic criteria with the case's active overrides applied."""
+    if "acmg" not in variant:
+        return None
+    overrides = [Override(o.code, o.met, o.reason, Strength(o.strength) if o.strength else None, o.created_by)
+                 for o in repo.overrides_of(session, case.id, variant["variant"], active_only=True)]
+    return combine(apply_overrides(_criteria_from(variant["acmg"]), overrides))
+
+
+def override_criterion(session: Session, principal: Principal, run_id: str, variant_id: str, code: str, *,
+                       met: bool, reason: str, strength: str | None = None) -> AcmgResult:
+    """A scientist sets one ACMG criterion of a variant (met or not, strength) with a reason; class recomputed."""
+    principal.require(Permission.INTERPRETATION_WRITE)
+    run = get_run(session, principal, run_id)
+    case = session.get(Case, run.case_id)
+    assert case is not None
+    principal.require_trust(case.trust_id)
+    gene, variant = _find_variant(run, variant_id)
+    code = (code or "").strip().upper()
+    if code not in CRITERIA:
+        raise ValidationFailed(f"{code!r} is not an ACMG/AMP criterion", field="code")
+    if not (reason or "").strip():
+        raise ValidationFailed("say why: an override needs a reason", field="reason")
+    try:
+        chosen = Strength(strength) if strength else None
+    except ValueError as exc:
+        raise ValidationFailed(f"strength must be one of {', '.join(s.value for s in Strength)}",
+                               field="strength") from exc
+    before = current_acmg(session, case, variant)
+    if before is None:
+        raise ValidationFailed(f"variant {variant_id} has no ACMG evaluation in run {run.run_id}", field="variant_id")
+    now = utcnow()
+    for old in repo.overrides_of(session, case.id, variant_id, active_only=True):
+        if old.code == code:
+            old.superseded_at = now
+    try:
+        after = combine(apply_overrides(before.criteria, [Override(code, met, reason.strip(), chosen,
+                                                                    principal.username)]))
+    except AcmgInputError as exc:
+        raise ValidationFailed(str(exc), field="code") from exc
+    row = AcmgOverride(case_id=case.id, variant_id=variant_id, gene=gene["gene"], code=code, met=met,
+                       strength=chosen.value if chosen else None, reason=reason.strip(),
+                       class_before=before.classification.value, class_after=after.classification.value,
+                       created_by=principal.username, created_by_id=principal.user_id or None, created_at=now)
+    session.add(row)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.OVERRIDE, entity_type="acmg_criterion",
+           entity_id=f"{case.case_id}:{variant_id}:{code}", trust_id=case.trust_id,
+           summary={"case": case.case_id, "run": run.run_id, "gene": gene["gene"], "variant": variant_id,
+                    "code": code, "met": met, "strength": row.strength, "reason": row.reason,
+                    "class_before": row.class_before, "class_after": row.class_after,
+                    "points_before": before.points, "points_after": after.points})
+    if row.class_before != row.class_after:
+        record(session, actor=principal.actor, verb=AuditVerb.CLASSIFY, entity_type="variant",
+               entity_id=f"{case.case_id}:{variant_id}", trust_id=case.trust_id,
+               summary={"case": case.case_id, "gene": gene["gene"], "from": row.class_before,
+                        "to": row.class_after, "points": after.points})
+    return after
+
+
+def override_history(session: Session, principal: Principal, case_id: str,
+                     variant_id: str | None = None) -> list[dict[str, Any]]:
+    """Every override of a case (of one variant), oldest first, with who, when, why and the classes."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
+    return [{"variant": o.variant_id, "gene": o.gene, "code": o.code, "met": o.met, "strength": o.strength,
+             "reason": o.reason, "class_before": o.class_before, "class_after": o.class_after,
+             "by": o.created_by, "at": o.created_at, "active": o.superseded_at is None}
+            for o in repo.overrides_of(session, case.id, variant_id)]
+
+
+# ----------------------------------------------------------------------------- notes and diagnosis
+
+
+def add_note(session: Session, principal: Principal, case_id: str, text: str, *, tags: Iterable[str] = (),
+             gene: str | None = None, variant_id: str | None = None) -> CaseNote:
+    """Adds a note (with tags) to a case, a gene or a variant; audited."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
+    body = (text or "").strip()
+    if not body:
+        raise ValidationFailed("the note is empty", field="text")
+    clean_tags = sorted({t.strip().lower()[:40] for t in tags if t and t.strip()})
+    note = CaseNote(case_id=case.id, gene=(gene or "").strip() or None, variant_id=(variant_id or "").strip() or None,
+                    text=body, tags=clean_tags, author=principal.username, author_id=principal.user_id or None,
+                    created_at=utcnow())
+    session.add(note)
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="rare_case_note", entity_id=note.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "gene": note.gene, "variant": note.variant_id,
+                                            "tags": clean_tags, "length": len(body)})
+    return note
+
+
+def choose_diagnosis(session: Session, principal: Principal, run_id: str, gene: str, *,
+                     variant_ids: Sequence[str] = (), note: str = "") -> CaseDiagnosis:
+    """Records the diagnosis (gene, variants, disease) from a run on the case and moves the case to review."""
+    principal.require(Permission.INTERPRETATION_WRITE)
+    run = get_run(session, principal, run_id)
+    case = session.get(Case, run.case_id)
+    assert case is not None
+    principal.require_trust(case.trust_id)
+    entry = next((g for g in (run.results or {}).get("genes", []) if g["gene"] == gene or g["hgnc_id"] == gene), None)
+    if entry is None:
+        raise NotFound(f"gene {gene} is not ranked in run {run.run_id}", field="gene")
+    chosen = list(variant_ids) or [v["variant"] for v in entry["variants"]]
+    variants = []
+    for vid in chosen:
+        match = next((v for v in entry["variants"] if v["variant"] == vid), None)
+        if match is None:
+            raise ValidationFailed(f"variant {vid} is not one of {entry['gene']}'s ranked variants", field="variant_ids")
+        acmg = current_acmg(session, case, match)
+        variants.append({"variant": vid, "hgvs_c": match.get("hgvs_c"), "hgvs_p": match.get("hgvs_p"),
+                         "genotype": match.get("genotype"),
+                         "classification": acmg.classification.value if acmg else None})
+    now = utcnow()
+    for old in repo.diagnoses_of(session, case.id):
+        if old.superseded_at is None:
+            old.superseded_at = now
+    phenotype = entry.get("explanation", {}).get("phenotype", {})
+    diagnosis = CaseDiagnosis(case_id=case.id, run_id=run.id, gene=entry["gene"], hgnc_id=entry["hgnc_id"],
+                              variants=variants, disease_id=phenotype.get("disease_id"),
+                              disease_name=phenotype.get("disease"), mode=entry.get("mode"), note=(note or "").strip(),
+                              chosen_by=principal.username, chosen_by_id=principal.user_id or None, chosen_at=now)
+    session.add(diagnosis)
+    previous_status = case.status
+    case.status = "review"
+    session.flush()
+    record(session, actor=principal.actor, verb=AuditVerb.CLASSIFY, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "run": run.run_id, "diagnosis_gene": entry["gene"],
+                                            "disease": diagnosis.disease_id, "variants": chosen,
+                                            "classes": [v["classification"] for v in variants]})
+    if previous_status != "review":
+        record(session, actor=principal.actor, verb=AuditVerb.TRANSITION, entity_type="case", entity_id=case.id,
+               trust_id=case.trust_id, summary={"case": case.case_id, "from": previous_status, "to": "review"})
+    return diagnosis
+
+
+def diagnosis_dict(d: CaseDiagnosis) -> dict[str, Any]:
+    """A chosen diagnosis as plain data."""
+    return {"gene": d.gene, "hgnc_id": d.hgnc_id, "variants": d.variants, "disease_id": d.disease_id,
+            "disease_name": d.disease_name, "mode": d.mode, "note": d.note, "chosen_by": d.chosen_by,
+            "chosen_at": d.chosen_at, "current": d.superseded_at is None}
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def _filtered(genes: list[dict[str, Any]], tier: str, gene: str, mode: str) -> list[dict[str, Any]]:
+    out = genes
+    if tier:
+        out = [g for g in out if (str(g["tier"]) if g["tier"] else "none") == tier]
+    if gene:
+        wanted = gene.strip().upper()
+        out = [g for g in out if wanted in g["gene"].upper() or wanted == (g["hgnc_id"] or "").upper()]
+    if mode:
+        out = [g for g in out if g["mode"] == mode]
+    return out
+
+
+def interpretation_view(session: Session, principal: Principal, case_id: str, *, run_id: str | None = None,
+                        tier: str = "", gene: str = "", mode: str = "") -> dict[str, Any]:
+    """Everything the case interpretation page shows (the read is audited)."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
+    runs = list(repo.runs_of_case(session, case.id))
+    shown = None
+    if run_id:
+        shown = next((r for r in runs if r.run_id == run_id), None)
+        if shown is None:
+            raise NotFound(f"no run {run_id} of case {case.case_id}", field="run_id")
+    else:
+        shown = next((r for r in runs if r.status == "done"), None)
+    genes = list((shown.results or {}).get("genes", [])) if shown else []
+    for entry in genes:
+        for variant in entry["variants"]:
+            current = current_acmg(session, case, variant)
+            variant["acmg_now"] = acmg_dict(current) if current else None
+    proband = session.get(Participant, case.proband_id)
+    assert proband is not None
+    observed, excluded = _phenotype(session, proband)
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"view": "rare_interpretation", "run": shown.run_id if shown else None})
+    diagnoses = [diagnosis_dict(d) for d in repo.diagnoses_of(session, case.id)]
+    return {
+        "case": case_summary(session, case),
+        "runs": runs, "run": shown, "pending": [r for r in runs if r.status in ("queued", "running")],
+        "genes": _filtered(genes, tier, gene, mode), "all_genes": len(genes),
+        "tiers": (shown.results or {}).get("tiers") if shown else None,
+        "comparison": (shown.results or {}).get("comparison") if shown else None,
+        "filters": {"tier": tier, "gene": gene, "mode": mode},
+        "modes": sorted({g["mode"] for g in genes}),
+        "panels": [(a, panel_dict(p)) for a, p in repo.applied_panels(session, case.id)],
+        "suggested": suggest_panels(session, case),
+        "phenotype": {"observed": observed, "excluded": excluded},
+        "overrides": override_history(session, principal, case_id),
+        "notes": list(repo.notes_of(session, case.id)),
+        "diagnosis": next((d for d in diagnoses if d["current"]), None), "diagnoses": diagnoses,
+        "consent": is_allowed(session, proband.id, ConsentAction.INTERPRET),
+        "can_write": principal.has(Permission.INTERPRETATION_WRITE),
+    }
+
+
+def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Rare-disease cases in scope with status, last run and top candidate."""
+    principal.require(Permission.INTERPRETATION_READ)
+    out = []
+    for case in repo.rare_cases(session, principal.trust_scope):
+        runs = repo.runs_of_case(session, case.id)
+        last = runs[0] if runs else None
+        done = next((r for r in runs if r.status == "done"), None)
+        top = ((done.results or {}).get("genes") or [None])[0] if done else None
+        diagnosis = next((d for d in repo.diagnoses_of(session, case.id) if d.superseded_at is None), None)
+        out.append({**case_summary(session, case), "last_run": last.run_id if last else None,
+                    "last_run_status": last.status if last else None,
+                    "last_run_at": last.finished_at or last.created_at if last else None,
+                    "top_gene": top["gene"] if top else None, "top_tier": top["tier"] if top else None,
+                    "diagnosis": diagnosis.gene if diagnosis else None})
+    return out

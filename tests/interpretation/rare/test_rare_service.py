@@ -1,0 +1,227 @@
+"""Rare-disease interpretation in the database: runs with provenance, re-analysis, ACMG overrides, diagnosis, scope."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gmc.audit.repository import history
+from gmc.audit.service import Actor
+from gmc.auth import repository as auth_repository
+from gmc.auth.permissions import Permission
+from gmc.auth.principal import Principal
+from gmc.auth.service import principal_for
+from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.interpretation.models import InterpretationRun
+from gmc.interpretation.rare import service
+from gmc.interpretation.rare.models import AcmgOverride
+from gmc.interpretation.rare.spike import load_background, spike_vcf
+from gmc.organisations.models import Trust
+from gmc.phenotype import service as phenotype
+from gmc.registry import consent as consent_service
+from gmc.registry import service as registry
+from gmc.registry.models import Case
+
+#: A published KBG syndrome case (ANKRD11 frameshift, heterozygous), from the shared phenopackets.
+KBG_CASE = "PMID_36446582_Gnazzo_2020_P16.json"
+
+
+def kbg_terms(benchmarks_dir: Path) -> tuple[list[str], list[str], dict]:
+    packet = json.loads((benchmarks_dir / "rare" / "phenopackets" / KBG_CASE).read_text())
+    observed = [f["type"]["id"] for f in packet["phenotypicFeatures"] if not f.get("excluded")]
+    excluded = [f["type"]["id"] for f in packet["phenotypicFeatures"] if f.get("excluded")]
+    vcf = packet["interpretations"][0]["diagnosis"]["genomicInterpretations"][0]["variantInterpretation"][
+        "variationDescriptor"]["vcfRecord"]
+    return observed, excluded, vcf
+
+
+@pytest.fixture(scope="module")
+def kbg_vcf(benchmarks_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real exome's chromosome 16 with the case's ANKRD11 frameshift spiked in heterozygous."""
+    background = load_background(benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+    chr16 = replace(background, records=tuple(r for r in background.records if r[0] in ("chr16", "16")))
+    _, _, record = kbg_terms(benchmarks_dir)
+
+    class Causal:
+        chrom, pos, ref, alt, zygosity = record["chrom"], record["pos"], record["ref"], record["alt"], "heterozygous"
+
+    out = tmp_path_factory.mktemp("rare") / "kbg_chr16.vcf.gz"
+    spike_vcf(chr16, [Causal()], out, seed=1)
+    return out
+
+
+def system_principal() -> Principal:
+    return Principal(user_id=0, username="system:test", full_name="test", roles=frozenset({"admin"}),
+                     permissions=frozenset(), centre_id=None, trust_scope=None, auth_method="system")
+
+
+def user(session, username: str) -> Principal:
+    return principal_for(session, auth_repository.get_user_by_username(session, username), auth_method="session")
+
+
+def make_rare_case(session, observed: list[str], excluded: list[str] = (), *, trust: str = "RQ3") -> str:
+    """A consented adult rare-disease participant with an HPO profile and the case the registry opens."""
+    system = system_principal()
+    registry.ensure_rule_sets(session, actor=system.actor)
+    registry.ensure_consent_forms(session)
+    person = registry.PersonInput("Testcase", "Kay", date.today() - timedelta(days=20 * 365), "female", None,
+                                  "B15 2TT", trust, f"T{id(observed)}")
+    participant = registry.register_person(session, principal=system, person=person, decision="new").participant
+    referral = registry.create_referral(session, principal=system, participant=participant, data=registry.ReferralInput(
+        trust, "Dr Test", date.today() - timedelta(days=5), "rare_disease", "Intellectual disability", "singleton",
+        prior_tests_completed=True))
+    form = registry.require_form(session, "RD-ADULT", "3.0")
+    consent_service.record_consent(session, actor=Actor.system("test"), participant=participant, form=form,
+                                   consented_on=date.today() - timedelta(days=2), given_by="participant",
+                                   choices={choice: True for choice in form.choices})
+    caller = phenotype.Caller.system("test")
+    for term in observed:
+        phenotype.add_observation(session, caller, participant.participant_id, phenotype.ObservationInput(term))
+    for term in excluded:
+        phenotype.add_observation(session, caller, participant.participant_id,
+                                  phenotype.ObservationInput(term, excluded=True))
+    return registry.open_case(session, actor=system.actor, referral=referral).case_id
+
+
+def run_count(session) -> int:
+    return session.execute(select(func.count(InterpretationRun.id))).scalar_one()
+
+
+def test_run_stores_ranked_tiered_results_with_provenance(demo_database, benchmarks_dir, kbg_vcf):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed, excluded)
+        scientist = user(session, "scientist")
+        service.import_panelapp(session, actor=Actor.system("test"))
+        case = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one()
+        suggested = service.suggest_panels(session, case)
+        assert suggested and "intellectual disability" in suggested[0]["name"].lower()
+        service.apply_panel(session, scientist, case_id, suggested[0]["panel_key"], reason="suggested")
+        run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        assert run.status == "done" and run.kind == "rare"
+        top = run.results["genes"][0]
+        # KBG syndrome: ANKRD11 (HGNC:21316), a frameshift in a green gene of the intellectual disability panel.
+        assert (top["gene"], top["hgnc_id"], top["rank"]) == ("ANKRD11", "HGNC:21316", 1)
+        assert top["tier"] == 1
+        variant = top["variants"][0]
+        assert variant["genotype"] == "het" and "frameshift_variant" in variant["consequence"]
+        assert top["explanation"]["phenotype"]["disease_id"] == "OMIM:148050"
+        assert {m["patient_term"] for m in top["explanation"]["phenotype"]["matched_terms"]} <= set(observed)
+        acmg = {c["code"]: c for c in variant["acmg"]["criteria"]}
+        assert acmg["PVS1"]["met"]  # ANKRD11 is haploinsufficient (ClinGen / LOEUF)
+        ranks = [g["rank"] for g in run.results["genes"]]
+        assert ranks == list(range(1, len(ranks) + 1))
+        provenance = run.provenance
+        assert provenance["gmc_version"] and provenance["hpo"] and provenance["ranking"]
+        assert any("ntellectual" in p for p in provenance["panels"])
+        assert run.inputs["observed_terms"] == observed and run.inputs["pedigree"][0]["sex"] == "female"
+        events = history(session, entity_type="interpretation_run", entity_id=run.run_id)
+        assert [e.verb for e in events] == ["interpret"]
+
+
+def test_override_changes_class_is_audited_and_kept_in_history(demo_database, benchmarks_dir, kbg_vcf):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed, excluded)
+        scientist = user(session, "scientist")
+        run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        variant = run.results["genes"][0]["variants"][0]
+        before = variant["acmg"]
+        assert before["points"] >= 8  # PVS1 alone is 8 points
+        result = service.override_criterion(session, scientist, run.run_id, variant["variant"], "PVS1", met=False,
+                                            reason="transcript not expressed in the tissue")
+        # Without PVS1's 8 points the Tavtigian total falls by 8.
+        assert result.points == before["points"] - 8
+        assert result.classification.value != before["classification"]
+        again = service.override_criterion(session, scientist, run.run_id, variant["variant"], "PVS1", met=True,
+                                           strength="strong", reason="NMD escape reviewed: strong")
+        assert again.points == before["points"] - 4
+        rows = session.execute(select(AcmgOverride).order_by(AcmgOverride.id)).scalars().all()
+        assert [r.superseded_at is None for r in rows] == [False, True]
+        case = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one()
+        events = history(session, entity_type="acmg_criterion", entity_id=f"{case_id}:{variant['variant']}:PVS1")
+        assert [e.verb for e in events] == ["override", "override"]
+        assert events[0].summary["reason"] == "transcript not expressed in the tissue"
+        assert [e.verb for e in history(session, entity_type="variant", entity_id=f"{case_id}:{variant['variant']}")][0] \
+            == "classify"
+        with pytest.raises(ValidationFailed):
+            service.override_criterion(session, scientist, run.run_id, variant["variant"], "PM2", met=True, reason=" ")
+        with pytest.raises(ValidationFailed):
+            service.override_criterion(session, scientist, run.run_id, variant["variant"], "XX9", met=True, reason="x")
+        assert case.status != "review"
+
+
+def test_diagnosis_is_recorded_and_moves_the_case_to_review(demo_database, benchmarks_dir, kbg_vcf):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed, excluded)
+        scientist = user(session, "scientist")
+        run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        diagnosis = service.choose_diagnosis(session, scientist, run.run_id, "ANKRD11", note="KBG confirmed")
+        case = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one()
+        assert case.status == "review"
+        assert (diagnosis.gene, diagnosis.disease_id) == ("ANKRD11", "OMIM:148050")
+        assert diagnosis.variants[0]["classification"] in ("Pathogenic", "Likely pathogenic")
+        verbs = [e.verb for e in history(session, entity_type="case", entity_id=str(case.id))]
+        assert "classify" in verbs and "transition" in verbs
+        with pytest.raises(NotFound):
+            service.choose_diagnosis(session, scientist, run.run_id, "NOTAGENE")
+
+
+def test_reanalysis_after_new_hpo_terms_shows_what_moved(demo_database, benchmarks_dir, kbg_vcf):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        # First only splenomegaly, a sign unrelated to KBG syndrome; then the published profile is captured.
+        case_id = make_rare_case(session, ["HP:0001744"])
+        scientist = user(session, "scientist")
+        first = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        first_rank = next(g["rank"] for g in first.results["genes"] if g["gene"] == "ANKRD11")
+        assert first_rank > 1
+        participant = first.inputs["pedigree"][0]["participant_id"]
+        for term in observed:
+            phenotype.add_observation(session, phenotype.Caller.system("test"), participant,
+                                      phenotype.ObservationInput(term))
+        second = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        comparison = second.results["comparison"]
+        assert comparison["previous_run"] == first.run_id
+        assert comparison["inputs"]["observed_terms"]["added"] == sorted(observed)
+        changed = {g["gene"]: g for g in comparison["moved"] + comparison["new"]}
+        assert changed["ANKRD11"]["rank"] == 1
+        assert changed["ANKRD11"]["previous_rank"] == (first_rank if first_rank <= 20 else changed["ANKRD11"][
+            "previous_rank"])
+
+
+def test_consent_refusal_bad_input_and_scope_store_nothing(demo_database, benchmarks_dir, kbg_vcf):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed, excluded)
+        scientist = user(session, "scientist")
+        before = run_count(session)
+        with pytest.raises(ValidationFailed):
+            service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf) + ".missing")
+        grch37 = benchmarks_dir / "annotated" / "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz"
+        with pytest.raises(ValidationFailed):  # a GRCh37 file handed in as GRCh38
+            service.run_rare(session, scientist, case_id, vcf_path=str(grch37), build="GRCh38")
+        with pytest.raises(NotFound):
+            service.apply_panel(session, scientist, case_id, "No such panel at all")
+        # Another centre's scientist does not see the case at all.
+        south = session.execute(select(Trust).where(Trust.code == "RJ1")).scalar_one()
+        outsider = Principal(user_id=0, username="outsider", full_name="", roles=frozenset({"scientist"}),
+                             permissions=frozenset({Permission.INTERPRETATION_READ, Permission.INTERPRETATION_WRITE}),
+                             centre_id=None, trust_scope=frozenset({south.id}), auth_method="session")
+        with pytest.raises(NotFound):
+            service.run_rare(session, outsider, case_id, vcf_path=str(kbg_vcf))
+        with pytest.raises(NotFound):
+            service.interpretation_view(session, outsider, case_id)
+        participant = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one().proband_id
+        from gmc.registry.models import Participant
+        consent_service.withdraw(session, actor=Actor.system("test"), participant=session.get(Participant, participant),
+                                 level="no_further_use", reason="participant request")
+        with pytest.raises(Conflict):
+            service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        assert run_count(session) == before
