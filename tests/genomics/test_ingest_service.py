@@ -226,3 +226,34 @@ def test_manifest_sample_not_in_vcf(session, gkit, giab_trio, tmp_path):
     manifest["files"][0]["samples"][0]["vcf_sample"] = "NA12878"
     with pytest.raises(ValidationFailed, match="NA12878 are not in the VCF header"):
         _ingest(session, gkit.principal(session, "scientist"), manifest, tmp_path)
+
+
+def test_sex_check_against_the_registry(session, gkit, pfeiffer_exome, tmp_path):
+    # Independent reading of the raw file: the share of heterozygous calls on chrX outside the GRCh38
+    # pseudoautosomal regions; a female-range share on a proband recorded as male must raise the sex flag.
+    het = calls = 0
+    with gzip.open(pfeiffer_exome, "rt") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                continue
+            f = line.split("\t", 10)
+            if f[0] not in ("chrX", "X"):
+                continue
+            pos = int(f[1])
+            if 10_001 <= pos <= 2_781_479 or 155_701_383 <= pos <= 156_030_895:
+                continue
+            gt = f[9].split(":")[0].replace("|", "/").split("/")
+            if any(a not in ("0", ".") for a in gt):
+                calls += 1
+                het += len(set(gt)) > 1
+    assert calls >= 20 and het / calls >= 0.35
+    case = gkit.make_trio_case(session, proband_sex="male")
+    session.commit()
+    manifest = {"case_id": case.case_id, "build": "GRCh38", "files": [{"path": str(pfeiffer_exome), "samples": [
+        {"vcf_sample": "manuel", "participant_id": case.proband}]}]}
+    report = _ingest(session, gkit.principal(session, "scientist"), manifest, tmp_path, annotate=False)
+    flags = {f["metric"]: f for f in report.files[0].flags}
+    assert flags["sex"]["value"] == "female" and "recorded male" in flags["sex"]["limit"]
+    row = session.execute(select(GenomeDataset)).scalar_one()
+    assert row.status == "qc_flagged" and row.qc["inferred_sex"] == "female"
+    assert row.qc["trios"] == []  # parents not sequenced: no Mendelian check
