@@ -1,0 +1,94 @@
+"""The case interpretation page and API: tiers, ranking, ACMG panel, overrides, diagnosis, queued runs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gmc.audit.service import Actor
+from gmc.interpretation.models import InterpretationRun
+from gmc.interpretation.rare import service
+from gmc.registry.models import Case
+
+_spec = importlib.util.spec_from_file_location("rare_service_tests", Path(__file__).with_name("test_rare_service.py"))
+helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(helpers)
+
+
+@pytest.fixture(scope="module")
+def kbg_vcf(benchmarks_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The spiked KBG exome (chromosome 16) of the service tests."""
+    return helpers.kbg_vcf.__wrapped__(benchmarks_dir, tmp_path_factory)
+
+
+def _case_with_run(demo_database, benchmarks_dir, kbg_vcf) -> tuple[str, str]:
+    observed, excluded, _ = helpers.kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        case_id = helpers.make_rare_case(session, observed, excluded)
+        scientist = helpers.user(session, "scientist")
+        service.import_panelapp(session, actor=Actor.system("test"))
+        service.apply_panel(session, scientist, case_id, "Intellectual disability")
+        run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        return case_id, run.run_id
+
+
+def test_page_shows_tiers_ranking_acmg_and_records_override_and_diagnosis(
+        demo_database, demo_client, login, benchmarks_dir, kbg_vcf):
+    case_id, run_id = _case_with_run(demo_database, benchmarks_dir, kbg_vcf)
+    login(demo_client, "scientist")
+    page = demo_client.get(f"/cases/{case_id}/interpretation")
+    assert page.status_code == 200
+    html = page.text
+    assert "#1 ANKRD11" in html and "Tier 1" in html
+    assert "KBG syndrome" in html and "OMIM:148050" in html  # the explanation: disease and matched terms
+    assert "Intellectual disability" in html and "PVS1" in html and "Override" in html
+    filtered = demo_client.get(f"/cases/{case_id}/interpretation", params={"tier": "1", "gene": "ANKRD"})
+    assert "#1 ANKRD11" in filtered.text and "of " in filtered.text
+    none = demo_client.get(f"/cases/{case_id}/interpretation", params={"gene": "NOSUCHGENE"})
+    assert "No ranked gene matches the filters" in none.text
+    with demo_database.transaction() as session:
+        run = session.execute(select(InterpretationRun).where(InterpretationRun.run_id == run_id)).scalar_one()
+        variant = run.results["genes"][0]["variants"][0]["variant"]
+    csrf = demo_client.cookies.get("gmc_csrf")
+    refused = demo_client.post(f"/cases/{case_id}/interpretation/acmg", data={
+        "csrf_token": csrf, "run_id": run_id, "variant_id": variant, "code": "PVS1", "met": "no", "reason": ""})
+    assert refused.status_code == 422 and "needs a reason" in refused.text
+    done = demo_client.post(f"/cases/{case_id}/interpretation/acmg", data={
+        "csrf_token": csrf, "run_id": run_id, "variant_id": variant, "code": "PVS1", "met": "no",
+        "reason": "second transcript rescues"}, follow_redirects=True)
+    assert done.status_code == 200 and "second transcript rescues" in done.text
+    note = demo_client.post(f"/cases/{case_id}/interpretation/notes", data={
+        "csrf_token": csrf, "text": "Discussed at MDT", "tags": "mdt, candidate", "gene": "ANKRD11"},
+        follow_redirects=True)
+    assert "Discussed at MDT" in note.text and "candidate" in note.text
+    chosen = demo_client.post(f"/cases/{case_id}/interpretation/diagnosis", data={
+        "csrf_token": csrf, "run_id": run_id, "gene": "ANKRD11", "note": "fits the facial gestalt"},
+        follow_redirects=True)
+    assert chosen.status_code == 200 and "fits the facial gestalt" in chosen.text
+    with demo_database.transaction() as session:
+        assert session.execute(select(Case.status).where(Case.case_id == case_id)).scalar_one() == "review"
+    listing = demo_client.get("/rare")
+    assert case_id in listing.text and "ANKRD11" in listing.text
+
+
+def test_queued_run_through_the_api_finishes_in_the_background(
+        demo_database, demo_client, bearer, benchmarks_dir, kbg_vcf):
+    case_id, first = _case_with_run(demo_database, benchmarks_dir, kbg_vcf)
+    headers = bearer(demo_client, "scientist")
+    bad = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": "/nonexistent.vcf.gz"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "vcf"
+    queued = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(kbg_vcf)}, headers=headers)
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    # The test client runs background tasks before returning; the run is finished by now.
+    runs = demo_client.get(f"/api/rare/cases/{case_id}/runs", headers=headers).json()
+    assert [r["status"] for r in runs] == ["done", "done"]
+    result = demo_client.get(f"/api/rare/runs/{queued.json()['run_id']}", headers=headers).json()
+    assert result["results"]["comparison"]["previous_run"] == first
+    assert result["results"]["genes"][0]["gene"] == "ANKRD11"
+    missing = demo_client.post(f"/api/rare/cases/{case_id}/panels", json={"panel": "no such panel"}, headers=headers)
+    assert missing.status_code == 404
+    page = demo_client.get(f"/cases/{case_id}/interpretation/status", headers=headers)
+    assert page.status_code == 200 and "every 2s" not in page.text  # nothing pending: no more polling
