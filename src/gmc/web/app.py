@@ -19,6 +19,8 @@ from gmc.genomics import router as genomics_router
 from gmc.genomics import views as genomics_views
 from gmc.interpretation.cancer import router as cancer_router
 from gmc.interpretation.cancer import views as cancer_views
+from gmc.interpretation.rare import router as rare_router
+from gmc.interpretation.rare import views as rare_views
 from gmc.phenotype import router as phenotype_router
 from gmc.phenotype import views as phenotype_views
 from gmc.registry import router as registry_router
@@ -48,9 +50,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.health_router)
     for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router,
-                   phenotype_router.router, cancer_router.router, genomics_router.router):
+                   phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router):
         app.include_router(router)
     for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
-                   samples_views.router, phenotype_views.router, cancer_views.router, genomics_views.router):
+                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router):
         app.include_router(router)
     return app
