@@ -151,6 +151,11 @@ def test_withdrawn_consent_and_bad_input_refuse_a_run_and_store_nothing(demo_dat
         with pytest.raises(ValidationFailed) as unknown:
             service.run_somatic(session, scientist, case, tumour_type="NOTATYPE", vcf_path=benchmarks_dir / BRCA_VCF)
         assert unknown.value.field == "tumour_type"
+        # a germline exome given where a tumour-normal VCF is needed (as PCGR's users often do)
+        with pytest.raises(ValidationFailed, match="germline VCF") as germline:
+            service.run_somatic(session, scientist, case, tumour_type="BRCA",
+                                vcf_path=benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+        assert germline.value.field == "vcf"
         participant = session.get(Participant, case.proband_id)
         consent_service.withdraw(session, actor=Actor.system("test"), participant=participant,
                                  level="no_further_use", reason="participant request")
@@ -179,3 +184,26 @@ def test_germline_additional_findings_only_with_consent(demo_database, benchmark
         assert [f["gene"] for f in run.results["germline"]["additional_findings"]] == (["LDLR"] if consented else [])
         board = service.tumour_board(session, scientist, case_id)
         assert [f["gene"] for f in board["germline"]["additional_findings"]] == (["LDLR"] if consented else [])
+
+
+def test_a_run_without_a_path_uses_the_cases_stored_tumour_data_set(demo_database, benchmarks_dir):
+    from gmc.common.time import utcnow
+    from gmc.genomics.models import GenomeDataset
+
+    vcf = benchmarks_dir / BRCA_VCF
+    with demo_database.transaction() as session:
+        scientist = user(session, "scientist")
+        case = registry.view_case(session, principal=scientist, case_id=make_cancer_case(session))
+        with pytest.raises(ValidationFailed) as missing:
+            service.run_somatic(session, scientist, case)
+        assert missing.value.field == "vcf"
+        session.add(GenomeDataset(
+            dataset_id="GDTEST-T", case_id=case.id, participant_id=case.proband_id, vcf_sample="TUMOR",
+            store_sample="GDTEST:TUMOR", kind="tumour", source_path=str(vcf), file_sha256="0" * 64, file_size=1,
+            build="GRCh38", store_dataset="GDTEST", n_variants=1, n_new_sites=0, qc={}, qc_flags=[],
+            ingested_by="test", ingested_at=utcnow(), status="stored"))
+        session.flush()
+        run = service.run_somatic(session, scientist, case)  # tumour type from the referral: breast -> BRCA
+        assert run.inputs["vcf_source"] == "genome data set GDTEST-T"
+        assert run.inputs["tumour_type"] == "BRCA" and run.results["tumour_type"]["code"] == "BRCA"
+        assert run.results["provenance"]["inputs"]["vcf"]["sha256"] != "0" * 64  # checksummed at run time
