@@ -98,3 +98,24 @@ def test_genome_page_chart_and_htmx_table(demo_client, login, ingested, demo_dat
         reads = session.execute(select(AuditEvent).where(AuditEvent.entity_type == "genome_dataset",
                                                          AuditEvent.verb == "read")).scalars().all()
     assert reads, "reading a case's variants is audited"
+
+
+def test_api_ingest_reads_only_the_incoming_directory(demo_app, demo_client, bearer, demo_database, gkit, giab_trio):
+    with demo_database.transaction() as session:
+        case = gkit.make_trio_case(session, trust="RRK")
+    incoming = Path(demo_app.state.settings.data_dir) / "incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "trio.vcf.gz").symlink_to(giab_trio)  # the operator links the delivered file in
+    headers = bearer(demo_client, "scientist")
+    manifest = {"case_id": case.case_id, "files": [{"path": "trio.vcf.gz", "samples": [
+        {"vcf_sample": "HG002", "participant_id": case.proband}], "skip_samples": ["HG003", "HG004"]}]}
+    escape = {**manifest, "files": [{**manifest["files"][0], "path": "../../../etc/passwd"}]}
+    refused = demo_client.post("/api/genomes/ingest", json=escape, headers=headers)
+    assert refused.status_code == 422 and refused.json()["field"] == "files[0].path"
+    assert demo_client.post("/api/genomes/ingest", json=manifest,
+                            headers=bearer(demo_client, "clinician")).status_code == 403  # read-only role
+    done = demo_client.post("/api/genomes/ingest", json=manifest, headers=headers)
+    assert done.status_code == 201, done.text
+    body = done.json()
+    assert body["created"] == 1 and body["case_status"] == "interpretation"
+    assert body["files"][0]["samples"] == ["HG002"]

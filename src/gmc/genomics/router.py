@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from gmc.genomics.schemas import DatasetOut, QcSummaryOut, VariantPageOut
 router = APIRouter(prefix="/api/genomes", tags=["genomes"])
 
 READ = Depends(require(Permission.GENOME_READ))
+WRITE = Depends(require(Permission.GENOME_WRITE))
 
 
 def store_base(request: Request) -> Path:
@@ -62,6 +64,33 @@ def variant_query(
 
 
 QUERY = Depends(variant_query)
+
+
+def incoming_dir(request: Request) -> Path:
+    """Where VCFs wait for an API ingest: the API reads files only from here, never elsewhere on the server."""
+    return (Path(request.app.state.settings.data_dir) / "incoming").resolve()
+
+
+@router.post("/ingest", status_code=201)
+def ingest(request: Request, body: dict[str, Any], principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+    """Ingests a case manifest (JSON) whose files sit in GMC_DATA_DIR/incoming; all or nothing."""
+    from dataclasses import asdict
+
+    from gmc.genomics.manifest import ManifestError, parse_manifest
+
+    try:
+        manifest = parse_manifest(body, source="manifest")
+    except ManifestError as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
+    base = incoming_dir(request)
+    for i, entry in enumerate(manifest.files):
+        # Lexical check: an operator may link files into incoming/, but a manifest may not climb out of it.
+        if not Path(os.path.normpath(base / entry.path)).is_relative_to(base):
+            raise ValidationFailed(f"files[{i}].path must be inside the incoming directory", field=f"files[{i}].path")
+    report = service.ingest_manifest(db, principal=principal, manifest=manifest, base_dir=base,
+                                     store_base=store_base(request))
+    return {"case_id": report.case_id, "case_status": report.case_status, "created": report.created,
+            "files": [{**asdict(f), "path": Path(f.path).name} for f in report.files]}
 
 
 @router.get("/cases/{case_id}/datasets", response_model=list[DatasetOut])
