@@ -257,3 +257,27 @@ def test_sex_check_against_the_registry(session, gkit, pfeiffer_exome, tmp_path)
     row = session.execute(select(GenomeDataset)).scalar_one()
     assert row.status == "qc_flagged" and row.qc["inferred_sex"] == "female"
     assert row.qc["trios"] == []  # parents not sequenced: no Mendelian check
+
+
+def test_store_failure_at_commit_leaves_no_rows(session, gkit, giab_trio, tmp_path):
+    # Another dataset already holds HG002's store name: the store refuses at its commit, after the
+    # dataset rows were flushed; the caller's rollback must then leave neither rows nor new store files.
+    import pyarrow as pa
+
+    from gmc.genomics.ingest import file_digest, store_sample_name
+    from gmc.genomics.store.writer import ingest_tables
+
+    name = store_sample_name(file_digest(giab_trio)[0], "HG002")
+    sites = pa.table({"chrom": ["1"], "pos": pa.array([1_000_000], pa.int32()), "ref": ["A"], "alt": ["G"]})
+    calls = pa.table({"row": pa.array([0], pa.int64()), "sample": [name], "gt": pa.array([1], pa.int8())})
+    ingest_tables(tmp_path / "GRCh37", sites=sites, genotypes=calls, samples=[name], build="GRCh37")
+    before = _store_datasets(tmp_path)
+    case = gkit.make_trio_case(session)
+    session.commit()
+    with pytest.raises(ValidationFailed, match="already in the store"):
+        _ingest(session, gkit.principal(session, "scientist"), gkit.trio_manifest(case, giab_trio), tmp_path,
+                annotate=False)
+    session.rollback()
+    assert session.execute(select(func.count()).select_from(GenomeDataset)).scalar_one() == 0
+    assert session.execute(select(Case.status).where(Case.case_id == case.case_id)).scalar_one() == "open"
+    assert _store_datasets(tmp_path) == before
