@@ -23,9 +23,9 @@ from gmc.settings import get_settings
 DEMO_TUMOURS = {
     "breast": ("BRCA", "T001-BRCA.grch38.vcf.gz", "T001-BRCA.grch38.cna.tsv", "T001-BRCA.grch38.fusions.tsv",
                None, None),
-    # The CPSR example is the same TCGA patient (TCGA-A6-2686) as the PCGR colorectal tumour.
-    "colorectal": ("COADREAD", "T001-COAD.grch38.vcf.gz", None, None,
-                   "cpsr_example/cpsr_example_TCGA-A6-2686_COAD.vcf.gz", "GRCh37"),
+    # No germline VCF: CPSR's example for this patient (TCGA-A6-2686) holds the tumour's somatic calls, which would
+    # show somatic BRAF V600E as a germline finding; ../shared has no real germline calls of a cancer patient.
+    "colorectal": ("COADREAD", "T001-COAD.grch38.vcf.gz", None, None, None, None),
 }
 #: The curated demo item: a real, published statement (SOLAR-1, Andre et al. NEJM 2019, PMID 31091374).
 DEMO_EVIDENCE = {"gene": "PIK3CA", "alteration": "H1047R", "evidence_type": "predictive", "level": "A",

@@ -58,9 +58,18 @@ def citation_link(citation: str) -> str | None:
     return None
 
 
+_THERAPY_LEVEL_RE = re.compile(r"level ([A-E]),")
+
+
+def split_therapies(labels: list[str]) -> tuple[list[str], list[str]]:
+    """Therapy labels with level A-B evidence first (shown), then C-E (folded away on the board)."""
+    strong = [label for label in labels if (m := _THERAPY_LEVEL_RE.search(label)) and m.group(1) in "AB"]
+    return strong, [label for label in labels if label not in strong]
+
+
 def _helpers() -> dict[str, Any]:
     return {"evidence_link": evidence_link, "citation_link": citation_link, "evidence_types": EVIDENCE_TYPES,
-            "record_fields": RECORD_FIELDS}
+            "record_fields": RECORD_FIELDS, "split_therapies": split_therapies}
 
 
 @router.get("/cancer")
