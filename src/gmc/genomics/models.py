@@ -55,5 +55,5 @@ class GenomeDataset(Base):
     #: Who ran the ingest.
     ingested_by: Mapped[str] = mapped_column(String(200), nullable=False)
     ingested_at: Mapped[datetime] = mapped_column(nullable=False)
-    #: stored (queryable), or qc_failed when a flag was raised and needs review.
+    #: stored (queryable), or qc_flagged when a QC flag was raised and needs review (still queryable).
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="stored")

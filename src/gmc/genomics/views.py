@@ -53,9 +53,10 @@ def _band_row(y: int, label: str, value: float | None, band: tuple[float, float]
         ok = band[0] <= value <= band[1]
         out.append(f'<circle cx="{px(value):.1f}" cy="{y + 9}" r="5" fill="{"#2e7d32" if ok else "#c62828"}">'
                    f'<title>{value:.3f}</title></circle>')
-        out.append(f'<text x="{x0 + width + 8}" y="{y + 12}" font-size="12">{value:.2f}</text>')
+        shown = f"{value:.2f}" if value <= scale else f"{value:.2f} (off scale)"
+        out.append(f'<text x="{x0 + width + 12}" y="{y + 12}" font-size="12">{shown}</text>')
     else:
-        out.append(f'<text x="{x0 + width + 8}" y="{y + 12}" font-size="12">n/a</text>')
+        out.append(f'<text x="{x0 + width + 12}" y="{y + 12}" font-size="12">n/a</text>')
     return "".join(out)
 
 
@@ -84,7 +85,7 @@ def qc_chart_svg(datasets: list[dict[str, Any]], limits: dict[str, list[float]])
                 rows.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="14" fill="{colour}">'
                             f'<title>{kind}: {n:,}</title></rect>')
             x += w
-        rows.append(f'<text x="458" y="{y + 12}" font-size="12">{d["n_variants"]:,}</text>')
+        rows.append(f'<text x="462" y="{y + 12}" font-size="12">{d["n_variants"]:,}</text>')
         y += 28
     legend = "".join(f'<rect x="{150 + i * 75}" y="{y}" width="10" height="10" fill="{c}"/>'
                      f'<text x="{163 + i * 75}" y="{y + 9}" font-size="11">{t}</text>'
