@@ -82,6 +82,8 @@ def live_knowledgebase(session: Session) -> KnowledgeBase:
             live.append(evidence_from_dict(stored, base.oncotree))
     kb = base.with_curation(live=live, retired_ids=retired) if rows else base
     with _kb_lock:
+        if len(_kb_cache) >= 4:  # several databases (tests, tools) in one process: keep memory bounded
+            _kb_cache.clear()
         _kb_cache[key] = kb
     return kb
 
