@@ -70,7 +70,8 @@ def test_clinvar_molecular_consequence_agreement(refdata_dir: Path, grch38_sourc
                 continue
             fields = line.split("\t")
             info = dict(kv.split("=", 1) for kv in fields[7].strip().split(";") if "=" in kv)
-            if "MC" not in info or len(fields[3]) > 50 or len(fields[4]) > 50:
+            # every second ClinVar variation id keeps the test quick; the benchmark script takes them all
+            if "MC" not in info or len(fields[3]) > 50 or len(fields[4]) > 50 or int(fields[2]) % 2:
                 continue
             chrom, pos = normalise_chrom(fields[0]), int(fields[1])
             near = [t for t in transcripts.overlapping(chrom, pos, pos + 1) if t.name in covered_transcripts]
@@ -82,7 +83,7 @@ def test_clinvar_molecular_consequence_agreement(refdata_dir: Path, grch38_sourc
             )
             total += 1
             agree += bool(result and set(result.terms) & expected)
-    assert total > 10_000
+    assert total > 5_000
     assert agree / total >= 0.98, f"{agree}/{total}"
 
 

@@ -104,6 +104,12 @@ def transcript_sequence(transcript: Transcript, genome: ReferenceGenome) -> str 
     key = f"{genome.path}:{transcript.name}"
     if key in _SEQUENCES.cdna:
         return _SEQUENCES.cdna[key]
+    if transcript.coding:
+        # a sparse or partial reference: one look at the CDS start saves assembling a transcript of N
+        probe = genome.fetch(transcript.chrom, transcript.cds_start + 1, transcript.cds_start + 3)
+        if not probe or set(probe) == {"N"}:
+            _SEQUENCES.cdna[key] = None
+            return None
     exons = zip(transcript.exon_starts, transcript.exon_ends, strict=True)
     parts = [genome.fetch(transcript.chrom, s + 1, e) for s, e in exons]
     sequence = "".join(parts)
