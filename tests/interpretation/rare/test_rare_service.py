@@ -225,3 +225,25 @@ def test_consent_refusal_bad_input_and_scope_store_nothing(demo_database, benchm
         with pytest.raises(Conflict):
             service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
         assert run_count(session) == before
+
+
+def test_panel_import_keeps_versions(database, tmp_path):
+    header = "id\tmode_of_inheritance\tGene\tconfidence_level\tname\tdisease_group\tdisease_sub_group\tstatus\n"
+    first = header + ("9001\tBIALLELIC, autosomal or pseudoautosomal\tPAH\t3\tTest phenylketonuria\tMetabolic\t\tpublic\n"
+                      "9002\tMONOALLELIC, autosomal or pseudoautosomal, not imprinted\tFBN1\t3\tTest Marfan\tCTD\t\tpublic\n")
+    (tmp_path / "PanelAppRex_PanelAppData_combined_core.tsv").write_text(first)
+    with database.transaction() as session:
+        assert service.import_panelapp(session, actor=Actor.system("test"), directory=tmp_path)["new"] == 2
+        # Unchanged panels are not versioned again.
+        assert service.import_panelapp(session, actor=Actor.system("test"), directory=tmp_path)["unchanged"] == 2
+        changed = first.replace("FBN1\t3", "FBN1\t2")  # FBN1 downgraded from green to amber
+        (tmp_path / "PanelAppRex_PanelAppData_combined_core.tsv").write_text(changed)
+        counts = service.import_panelapp(session, actor=Actor.system("test"), directory=tmp_path)
+        assert (counts["new"], counts["new_versions"], counts["unchanged"]) == (0, 1, 1)
+        newest = service.find_panel(session, "Test Marfan")
+        oldest = service.find_panel(session, "9002", version=1)
+        assert (newest.version, newest.genes[0]["confidence"]) == (2, 2)
+        assert (oldest.current, oldest.genes[0]["confidence"], oldest.genes[0]["mode"]) == (False, 3, "AD")
+        assert service.find_panel(session, "9001").genes[0]["mode"] == "AR"
+        with pytest.raises(NotFound):
+            service.find_panel(session, "9002", version=7)

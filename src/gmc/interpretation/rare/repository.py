@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gmc.genomics.models import GenomeDataset
@@ -17,6 +17,19 @@ from gmc.registry.models import Case, Family, FamilyMember
 def current_panels(session: Session) -> Sequence[GenePanel]:
     """The newest version of every panel (PanelApp and custom), by name."""
     return session.execute(select(GenePanel).where(GenePanel.current.is_(True)).order_by(GenePanel.name)).scalars().all()
+
+
+def current_panel_heads(session: Session, source: str) -> dict[str, tuple[int, int, str]]:
+    """panel key -> (row id, version, checksum) of the newest version of every panel from a source (no genes read)."""
+    stmt = select(GenePanel.panel_key, GenePanel.id, GenePanel.version, GenePanel.checksum).where(
+        GenePanel.current.is_(True), GenePanel.source == source)
+    return {key: (pk, version, checksum) for key, pk, version, checksum in session.execute(stmt).all()}
+
+
+def mark_not_current(session: Session, panel_pks: Sequence[int]) -> None:
+    """Marks panel versions as superseded by a newer import."""
+    if panel_pks:
+        session.execute(update(GenePanel).where(GenePanel.id.in_(list(panel_pks))).values(current=False))
 
 
 def panel_versions(session: Session, panel_key: str) -> Sequence[GenePanel]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -78,26 +79,27 @@ def _checksum(genes: list[dict[str, Any]]) -> str:
 
 def import_panelapp(session: Session, *, actor: Any, directory: Path | None = None) -> dict[str, int]:
     """Imports the PanelApp panels in refdata as versioned rows: a panel whose genes changed gets a new version."""
+    source = Path(directory or get_settings().refdata_path("panelapp")) / PANELAPP_CORE
     try:
-        panels = read_panelapp(directory)
+        file_sha = hashlib.sha256(source.read_bytes()).hexdigest()
+        panels = _read_panelapp(str(source.parent), file_sha)
     except (PanelFileError, OSError) as exc:
         raise ValidationFailed(str(exc), field="panelapp") from exc
-    source = Path(directory or get_settings().refdata_path("panelapp")) / PANELAPP_CORE
-    file_sha = hashlib.sha256(source.read_bytes()).hexdigest()
     now = utcnow()
     counts = {"panels": len(panels), "new": 0, "new_versions": 0, "unchanged": 0}
-    existing = {p.panel_key: p for p in repo.current_panels(session) if p.source == "panelapp"}
+    existing = repo.current_panel_heads(session, "panelapp")
+    superseded: list[int] = []
     for key, panel in panels.items():
         genes = _panel_genes(panel)
         checksum = _checksum(genes)
-        current = existing.get(key)
-        if current is not None and current.checksum == checksum:
+        head = existing.get(key)
+        if head is not None and head[2] == checksum:
             counts["unchanged"] += 1
             continue
         version = 1
-        if current is not None:
-            current.current = False
-            version = current.version + 1
+        if head is not None:
+            superseded.append(head[0])
+            version = head[1] + 1
             counts["new_versions"] += 1
         else:
             counts["new"] += 1
@@ -106,12 +108,19 @@ def import_panelapp(session: Session, *, actor: Any, directory: Path | None = No
                               source_detail=f"{PANELAPP_CORE} sha256:{file_sha[:16]}",
                               disease_group=panel.disease_group, relevant_disorders=list(panel.relevant_disorders),
                               genes=genes, current=True, imported_at=now, imported_by=actor.name))
+    repo.mark_not_current(session, superseded)
     session.flush()
     if counts["new"] or counts["new_versions"]:
         record(session, actor=actor, verb=AuditVerb.IMPORT, entity_type="gene_panel", entity_id="panelapp",
                summary={**counts, "source_sha256": file_sha[:16]})
     _panel_cache.clear()
     return counts
+
+
+@lru_cache(maxsize=2)
+def _read_panelapp(directory: str, file_sha: str) -> dict[str, Panel]:
+    """The parsed PanelApp export, once per file content (file_sha is part of the cache key on purpose)."""
+    return read_panelapp(Path(directory))
 
 
 def core_panel(row: GenePanel) -> Panel:
@@ -607,12 +616,15 @@ def _find_variant(run: InterpretationRun, variant_id: str) -> tuple[dict[str, An
     raise NotFound(f"variant {variant_id} is not among run {run.run_id}'s ranked variants", field="variant_id")
 
 
-def current_acmg(session: Session, case: Case, variant: dict[str, Any]) -> AcmgResult | None:
+def current_acmg(session: Session, case: Case, variant: dict[str, Any],
+                 active: Sequence[AcmgOverride] | None = None) -> AcmgResult | None:
     """A variant's ACMG result now: the run's automatic criteria with the case's active overrides applied."""
     if "acmg" not in variant:
         return None
+    if active is None:
+        active = repo.overrides_of(session, case.id, variant["variant"], active_only=True)
     overrides = [Override(o.code, o.met, o.reason, Strength(o.strength) if o.strength else None, o.created_by)
-                 for o in repo.overrides_of(session, case.id, variant["variant"], active_only=True)]
+                 for o in active if o.variant_id == variant["variant"]]
     return combine(apply_overrides(_criteria_from(variant["acmg"]), overrides))
 
 
@@ -777,10 +789,12 @@ def interpretation_view(session: Session, principal: Principal, case_id: str, *,
             raise NotFound(f"no run {run_id} of case {case.case_id}", field="run_id")
     else:
         shown = next((r for r in runs if r.status == "done"), None)
-    genes = list((shown.results or {}).get("genes", [])) if shown else []
+    # A copy: the page adds the current ACMG state to each variant without touching the stored results.
+    genes = copy.deepcopy(list((shown.results or {}).get("genes", []))) if shown else []
+    active = repo.overrides_of(session, case.id, active_only=True)
     for entry in genes:
         for variant in entry["variants"]:
-            current = current_acmg(session, case, variant)
+            current = current_acmg(session, case, variant, active)
             variant["acmg_now"] = acmg_dict(current) if current else None
     proband = session.get(Participant, case.proband_id)
     assert proband is not None
