@@ -281,3 +281,21 @@ def test_store_failure_at_commit_leaves_no_rows(session, gkit, giab_trio, tmp_pa
     assert session.execute(select(func.count()).select_from(GenomeDataset)).scalar_one() == 0
     assert session.execute(select(Case.status).where(Case.case_id == case.case_id)).scalar_one() == "open"
     assert _store_datasets(tmp_path) == before
+
+
+def test_queries_follow_the_store_compaction(session, gkit, giab_trio, tmp_path):
+    # Compaction moves a dataset's files into a segment: the case's page must give the same answer.
+    from gmc.genomics.store.compaction import compact
+
+    case = gkit.make_trio_case(session)
+    session.commit()
+    scientist = gkit.principal(session, "scientist")
+    _ingest(session, scientist, gkit.trio_manifest(case, giab_trio), tmp_path, annotate=False)
+    query = service.VariantQuery(region="chr2:1-243199373", genotype="het")
+    before = service.case_variants(session, principal=scientist, case_id=case.case_id, query=query,
+                                   store_base=tmp_path, limit=1000)
+    assert compact(tmp_path / "GRCh37", min_datasets=1) is not None
+    assert not (tmp_path / "GRCh37" / "datasets").exists() or not any((tmp_path / "GRCh37" / "datasets").iterdir())
+    after = service.case_variants(session, principal=scientist, case_id=case.case_id, query=query,
+                                  store_base=tmp_path, limit=1000)
+    assert after["total"] == before["total"] > 0 and after["rows"] == before["rows"]

@@ -173,9 +173,12 @@ def _plan(root: Path, samples: Sequence[str], spans: Sequence[tuple[str, int, in
     if not wanted:
         return None
     chroms = sorted({c for c, _, _ in spans}, key=chrom_code) if spans else list(CHROMOSOMES)
-    datasets = {d.dataset_id for d in manifest.datasets for s in d.samples if s in set(wanted)}
-    geno = [str(layout.genotypes_file(d.dataset_id, c)) for d in manifest.datasets if d.dataset_id in datasets
-            for c in d.chroms if c in chroms]
+    wanted_set = set(wanted)
+    # A sample's calls sit in its dataset's own directory, or in the segment compaction merged it into.
+    places = {layout.segment_dir(d.segment) if d.segment else layout.dataset_dir(d.dataset_id): d.chroms
+              for d in manifest.datasets if wanted_set.intersection(d.samples)}
+    geno = [str(directory / "genotypes" / f"chr{c}.parquet") for directory, place_chroms in places.items()
+            for c in place_chroms if c in chroms]
     geno = [f for f in geno if Path(f).exists()]
     sites = layout.files(manifest, "sites", chroms)
     if not geno or not sites:

@@ -444,9 +444,8 @@ def cohort_af(session: Session, *, principal: Principal, build: str, region: str
     root = store_root(build, store_base)
     if not (root / "manifest.json").exists():
         return []
-    from gmc.genomics.store.duckdb_engine import DuckDBEngine
-
-    store = VariantStore(root, DuckDBEngine())
+    # The engine is a setting (GMC_VARIANT_ENGINE): DuckDB for a centre, Spark at national scale.
+    store = VariantStore(root)
     rows: list[dict[str, Any]] = []
     for span in spans:
         rows += store.cohort_af(region=span).to_pylist()
