@@ -338,7 +338,7 @@ def thresholds_for(session: Session, sample: Sample) -> list[QcThreshold]:
 
 
 def record_qc(session: Session, principal: Principal, barcode: str, values: dict[str, Any], *,
-              expected_version: int | None = None) -> QcResult:
+              expected_version: int | None = None, when: datetime | None = None) -> QcResult:
     """Records QC measurements, judges them by the type's rules, moves the sample to QC passed or failed.
 
     A failure opens a re-sample request for the participant (one open request per sample).
@@ -353,9 +353,10 @@ def record_qc(session: Session, principal: Principal, barcode: str, values: dict
         raise Conflict(f"sample {sample.barcode} is already {sample.state}", field="barcode")
     measured = {k: (None if values.get(k) in (None, "") else float(values[k])) for k in METRICS}
     measured["total_yield_ng"] = outcome.total_yield_ng
-    result = QcResult(sample_id=sample.id, measured_at=utcnow(), measured_by=principal.username,
+    at = as_utc(when) if when else utcnow()
+    result = QcResult(sample_id=sample.id, measured_at=at, measured_by=principal.username,
                       passed=outcome.passed, reasons=outcome.reasons, **measured)
-    _transition(session, principal, sample, target, expected_version=expected_version, kind="qc",
+    _transition(session, principal, sample, target, expected_version=expected_version, kind="qc", when=at,
                 detail={"passed": outcome.passed, "reasons": outcome.reasons})
     session.add(result)
     _flush(session, f"QC of {sample.barcode}")
