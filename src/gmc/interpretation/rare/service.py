@@ -306,8 +306,9 @@ def gather_inputs(session: Session, case: Case, *, vcf_path: str | None = None,
                   build: str | None = None) -> dict[str, Any]:
     """Everything a run reads, as plain data: proband HPO profile, pedigree, VCF, build and applied panels.
 
-    The VCF is the given path (its first sample is the proband, analysed alone) or else the case's stored
-    germline data sets; relatives sequenced in the proband's file join the pedigree.
+    The VCF is the given path (its first sample is the proband, analysed alone), else the case's stored
+    germline data sets (relatives sequenced in the proband's file join the pedigree), else the file of the
+    case's last finished run.
     """
     from gmc.genomics.vcf import VcfFormatError, normalise_build, open_vcf
     from gmc.interpretation.rare.files import RareInputError, check_terms
@@ -330,12 +331,19 @@ def gather_inputs(session: Session, case: Case, *, vcf_path: str | None = None,
         path, source = str(vcf_path).strip(), "given path"
     else:
         own = [d for d in datasets if d.participant_id == case.proband_id]
-        if not own:
+        previous = repo.latest_done_run(session, case.id)
+        if own:
+            path, source = own[0].source_path, f"genome data set {own[0].dataset_id}"
+            build = build or own[0].build
+            samples = {d.participant_id: d.vcf_sample for d in datasets if d.source_path == path}
+        elif previous is not None:
+            # Re-analysis of a case without stored genome data reads the file its last run read.
+            path, source = previous.inputs["vcf"], f"as run {previous.run_id}"
+            build = build or previous.inputs["build"]
+            vcf_path = path
+        else:
             raise ValidationFailed(f"case {case.case_id} has no germline genome data set of the proband; "
                                    "give a VCF path", field="vcf")
-        path, source = own[0].source_path, f"genome data set {own[0].dataset_id}"
-        build = build or own[0].build
-        samples = {d.participant_id: d.vcf_sample for d in datasets if d.source_path == path}
     try:
         build = normalise_build(build or "GRCh38")
     except ValueError as exc:
