@@ -785,9 +785,23 @@ def _filtered(genes: list[dict[str, Any]], tier: str, gene: str, mode: str) -> l
     return out
 
 
+def _term_labels(terms: Sequence[str]) -> dict[str, str]:
+    """HPO term names for display ('' for a term the installed release does not know)."""
+    from gmc.phenotype.ontology import get_ontology
+
+    ontology = get_ontology()
+    labels = {}
+    for term in terms:
+        try:
+            labels[term] = ontology.get(term).name
+        except (KeyError, ValueError):
+            labels[term] = ""
+    return labels
+
+
 def interpretation_view(session: Session, principal: Principal, case_id: str, *, run_id: str | None = None,
-                        tier: str = "", gene: str = "", mode: str = "") -> dict[str, Any]:
-    """Everything the case interpretation page shows (the read is audited)."""
+                        tier: str = "", gene: str = "", mode: str = "", show: int | None = 30) -> dict[str, Any]:
+    """Everything the case interpretation page shows, the first `show` matching genes (the read is audited)."""
     case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
     runs = list(repo.runs_of_case(session, case.id))
     shown = None
@@ -800,27 +814,31 @@ def interpretation_view(session: Session, principal: Principal, case_id: str, *,
     # A copy: the page adds the current ACMG state to each variant without touching the stored results.
     genes = copy.deepcopy(list((shown.results or {}).get("genes", []))) if shown else []
     active = repo.overrides_of(session, case.id, active_only=True)
-    for entry in genes:
+    matching = _filtered(genes, tier, gene, mode)
+    for entry in matching[:show] if show else matching:
         for variant in entry["variants"]:
             current = current_acmg(session, case, variant, active)
             variant["acmg_now"] = acmg_dict(current) if current else None
     proband = session.get(Participant, case.proband_id)
     assert proband is not None
     observed, excluded = _phenotype(session, proband)
+    labels = _term_labels(observed + excluded)
     record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
            trust_id=case.trust_id, summary={"view": "rare_interpretation", "run": shown.run_id if shown else None})
     diagnoses = [diagnosis_dict(d) for d in repo.diagnoses_of(session, case.id)]
     return {
         "case": case_summary(session, case),
         "runs": runs, "run": shown, "pending": [r for r in runs if r.status in ("queued", "running")],
-        "genes": _filtered(genes, tier, gene, mode), "all_genes": len(genes),
+        "genes": matching[:show] if show else matching, "matching": len(matching), "all_genes": len(genes),
         "tiers": (shown.results or {}).get("tiers") if shown else None,
         "comparison": (shown.results or {}).get("comparison") if shown else None,
         "filters": {"tier": tier, "gene": gene, "mode": mode},
         "modes": sorted({g["mode"] for g in genes}),
         "panels": [(a, panel_dict(p)) for a, p in repo.applied_panels(session, case.id)],
-        "suggested": suggest_panels(session, case),
-        "phenotype": {"observed": observed, "excluded": excluded},
+        "suggested": [s for s in suggest_panels(session, case)
+                      if s["panel_key"] not in {p.panel_key for _, p in repo.applied_panels(session, case.id)}],
+        "phenotype": {"observed": [(t, labels.get(t, "")) for t in observed],
+                      "excluded": [(t, labels.get(t, "")) for t in excluded]},
         "overrides": override_history(session, principal, case_id),
         "notes": list(repo.notes_of(session, case.id)),
         "diagnosis": next((d for d in diagnoses if d["current"]), None), "diagnoses": diagnoses,

@@ -27,9 +27,10 @@ WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 
 
 def _page(request: Request, db: GmcSession, principal: Principal, case_id: str, *, status_code: int = 200,
-          run_id: str = "", tier: str = "", gene: str = "", mode: str = "", **extra: Any) -> Response:
+          run_id: str = "", tier: str = "", gene: str = "", mode: str = "", show: int = 30,
+          **extra: Any) -> Response:
     view = service.interpretation_view(db, principal, case_id, run_id=run_id or None, tier=tier, gene=gene,
-                                       mode=mode)
+                                       mode=mode, show=show if show > 0 else None)
     context = {**view, "criteria": list(CRITERIA), "strengths": [s.value for s in Strength], **extra}
     return render(request, "rare/case.html", context, status_code=status_code)
 
@@ -46,9 +47,9 @@ def cases_page(request: Request, principal: Principal = READ, db: GmcSession = D
 
 @router.get("/cases/{case_id}/interpretation")
 def case_page(request: Request, case_id: str, run: str = "", tier: str = "", gene: str = "", mode: str = "",
-              principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """The case interpretation page."""
-    return _page(request, db, principal, case_id, run_id=run, tier=tier, gene=gene, mode=mode)
+              show: int = 30, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """The case interpretation page (show=0 lists every matching gene)."""
+    return _page(request, db, principal, case_id, run_id=run, tier=tier, gene=gene, mode=mode, show=show)
 
 
 @router.get("/cases/{case_id}/interpretation/status")
