@@ -218,11 +218,23 @@ def variant_page(
     if descending:
         order = ", ".join(f"{part.split(' NULLS')[0]} DESC" for part in order.split(", "))
     sql_where = " AND ".join(conditions)
+    genotypes = f"read_parquet({_list(geno)})"
     with duckdb.connect() as con:
-        total = con.sql(f"SELECT COUNT(*) FROM {_from(geno, sites)} WHERE {sql_where}", params=params).fetchall()[0][0]
-        table = con.sql(
-            f"SELECT {_select(sites)} FROM {_from(geno, sites)} WHERE {sql_where} ORDER BY {order} "
-            f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).to_arrow_table()
+        if any("s." in w for w in where) or "s." in order:
+            # Site filters or a site sort: join first (the key ranges prune the sites files too).
+            site_ranges = ranges.replace("g.key", "s.key") if ranges else "TRUE"
+            source = f"{_from(geno, sites)} WHERE {sql_where} AND {site_ranges}"
+            total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
+            table = con.sql(f"SELECT {_select(sites)} FROM {source} ORDER BY {order} "
+                            f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).to_arrow_table()
+        else:
+            # Call filters only: count and page the sample's calls alone, then join just the page's sites.
+            total = con.sql(f"SELECT COUNT(*) FROM {genotypes} g WHERE {sql_where}", params=params).fetchall()[0][0]
+            page = (f"SELECT * FROM {genotypes} g WHERE {sql_where} ORDER BY {order} "
+                    f"LIMIT {int(limit)} OFFSET {int(offset)}")
+            table = con.sql(
+                f"SELECT {_select(sites)} FROM ({page}) g JOIN read_parquet({_list(sites)}, union_by_name = true) s "
+                f"ON s.key = g.key ORDER BY {order}", params=params).to_arrow_table()
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
 
 
