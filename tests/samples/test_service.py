@@ -147,3 +147,11 @@ def test_aliquots_inherit_state_and_lineage(session, kit) -> None:
     dna_id = tree[root.id][0].id
     assert {s.barcode for s in tree[dna_id]} == {"DNA-0010-A1", "DNA-0010-A2"}
     assert all(isinstance(s, Sample) and s.state == "extracted" for s in tree[dna_id])
+
+
+def test_qc_verdicts_come_only_from_measurements(session, kit) -> None:
+    lab = kit.principal(session, "lab")
+    kit.collect(session, lab, kit.make_case(session), "BLD-0011")
+    service.receive(session, lab, "BLD-0011")
+    with pytest.raises(IllegalTransition, match="BLD-0011 is received: record QC measurements"):
+        service.transition(session, lab, "BLD-0011", "qc_passed")

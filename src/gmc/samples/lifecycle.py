@@ -57,6 +57,10 @@ STATE_LABELS: dict[SampleState, str] = {
 PHYSICAL_STATES = frozenset(set(SampleState) - {S.DESTROYED, S.DISPATCHED, S.SEQUENCED, S.DATA_RECEIVED})
 
 
+#: States reached only by recording QC measurements, never by a bare state change.
+QC_STATES = frozenset({S.QC_PASSED, S.QC_FAILED})
+
+
 class IllegalTransition(Conflict, ValueError):
     """A state change the lifecycle does not allow; the message names the current state."""
 
@@ -74,6 +78,11 @@ def allowed_next(current: SampleState | str) -> list[SampleState]:
     """The states that may follow the current one, in lifecycle order."""
     nxt = TRANSITIONS[SampleState(current)]
     return [s for s in SampleState if s in nxt]
+
+
+def manual_next(current: SampleState | str) -> list[SampleState]:
+    """The states staff may move a sample to directly (QC verdicts come from recorded measurements)."""
+    return [s for s in allowed_next(current) if s not in QC_STATES]
 
 
 def check_transition(current: SampleState | str, target: SampleState | str, *, barcode: str = "") -> None:

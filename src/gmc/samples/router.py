@@ -17,7 +17,7 @@ from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.samples import csvio, printing, service
 from gmc.samples import repository as repo
-from gmc.samples.lifecycle import allowed_next
+from gmc.samples.lifecycle import manual_next
 from gmc.samples.models import Sample
 from gmc.samples.schemas import (
     AliquotIn,
@@ -54,7 +54,7 @@ def sample_out(db: GmcSession, sample: Sample) -> SampleOut:
                      parent_barcode=parent.barcode if parent else None, state=sample.state,
                      state_changed_at=sample.state_changed_at, collected_at=sample.collected_at,
                      location=service.location_of(sample), version=sample.version,
-                     allowed_next=[s.value for s in allowed_next(sample.state)])
+                     allowed_next=[s.value for s in manual_next(sample.state)])
 
 
 def _shipment_out(shipment) -> ShipmentOut:  # noqa: ANN001

@@ -24,7 +24,7 @@ from gmc.registry.consent import ConsentAction, current_consent, is_allowed
 from gmc.registry.models import Participant, Referral
 from gmc.samples import repository as repo
 from gmc.samples.layout import parse_position, position_label
-from gmc.samples.lifecycle import SampleState, check_transition, parse_state
+from gmc.samples.lifecycle import QC_STATES, IllegalTransition, SampleState, check_transition, parse_state
 from gmc.samples.models import (
     Freezer,
     QcResult,
@@ -179,7 +179,11 @@ def transition(session: Session, principal: Principal, barcode: str, to_state: s
                location: str | None = None) -> Sample:
     """Moves a sample to a new state if the lifecycle allows it; a stale expected_version is a 409."""
     sample = get_sample(session, principal, barcode)
-    return _transition(session, principal, sample, parse_state(to_state, field="to_state"),
+    target = parse_state(to_state, field="to_state")
+    if target in QC_STATES:
+        raise IllegalTransition(f"sample {sample.barcode} is {sample.state}: record QC measurements to pass or "
+                                "fail it", field="to_state")
+    return _transition(session, principal, sample, target,
                        expected_version=expected_version, note=note, kind=kind, detail=detail, when=when,
                        location=location)
 

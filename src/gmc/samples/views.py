@@ -18,7 +18,7 @@ from gmc.db.dependencies import DB
 from gmc.samples import printing, service
 from gmc.samples import repository as repo
 from gmc.samples.layout import all_positions, position_label
-from gmc.samples.lifecycle import STATE_LABELS, SampleState, allowed_next
+from gmc.samples.lifecycle import STATE_LABELS, SampleState, manual_next
 from gmc.samples.models import Sample
 from gmc.samples.qc import METRIC_LABELS, METRICS
 from gmc.samples.turnaround import STEPS, bar_chart_svg, turnaround
@@ -158,7 +158,7 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
         "location": service.location_of(sample), "tree": _tree(db, root),
         "events": repo.events_of(db, sample.id),
         "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
-        "qc_results": repo.qc_results_of(db, sample.id), "next_states": allowed_next(sample.state),
+        "qc_results": repo.qc_results_of(db, sample.id), "next_states": manual_next(sample.state),
         "metrics": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
         "datamatrix": Markup(printing.datamatrix_svg(sample.barcode).split("?>", 1)[-1]),
         "thresholds": service.thresholds_for(db, sample), "can_write": principal.has(Permission.SAMPLE_WRITE),
