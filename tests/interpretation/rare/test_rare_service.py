@@ -247,3 +247,19 @@ def test_panel_import_keeps_versions(database, tmp_path):
         assert service.find_panel(session, "9001").genes[0]["mode"] == "AR"
         with pytest.raises(NotFound):
             service.find_panel(session, "9002", version=7)
+
+
+def test_background_run_that_fails_is_marked_failed_with_the_reason(demo_database, benchmarks_dir, kbg_vcf, tmp_path):
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    vanishing = tmp_path / "copy.vcf.gz"
+    vanishing.write_bytes(kbg_vcf.read_bytes())
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed, excluded)
+        run = service.queue_rare_run(session, user(session, "scientist"), case_id, vcf_path=str(vanishing))
+        assert run.status == "queued"
+        run_pk = run.id
+    vanishing.unlink()  # the file goes away before the job starts
+    service.execute_in_background(demo_database, run_pk)
+    with demo_database.transaction() as session:
+        run = session.get(InterpretationRun, run_pk)
+        assert run.status == "failed" and "copy.vcf.gz" in run.error and run.results is None

@@ -92,3 +92,9 @@ def test_queued_run_through_the_api_finishes_in_the_background(
     assert missing.status_code == 404
     page = demo_client.get(f"/cases/{case_id}/interpretation/status", headers=headers)
     assert page.status_code == 200 and "every 2s" not in page.text  # nothing pending: no more polling
+    polled = demo_client.get(f"/cases/{case_id}/interpretation/status", headers={**headers, "HX-Request": "true"})
+    assert polled.headers.get("HX-Refresh") == "true"  # the waiting page reloads to show the results
+    with demo_database.transaction() as session:
+        waiting = service.queue_rare_run(session, helpers.user(session, "scientist"), case_id).run_id
+    page = demo_client.get(f"/cases/{case_id}/interpretation", headers=headers)
+    assert f"Run {waiting} started" in page.text and 'hx-trigger="every 2s"' in page.text
