@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -155,3 +157,13 @@ def test_qc_verdicts_come_only_from_measurements(session, kit) -> None:
     service.receive(session, lab, "BLD-0011")
     with pytest.raises(IllegalTransition, match="BLD-0011 is received: record QC measurements"):
         service.transition(session, lab, "BLD-0011", "qc_passed")
+
+
+def test_extracted_specimen_is_not_overdue_but_its_waiting_dna_is(session, kit) -> None:
+    lab = kit.principal(session, "lab")
+    kit.collect(session, lab, kit.make_case(session), "BLD-0012", days_ago=20)
+    service.transition(session, lab, "BLD-0012", "received", when=datetime.now(UTC) - timedelta(days=19))
+    service.extract(session, lab, "BLD-0012", new_barcode="DNA-0012", method="m", kit_lot="k",
+                    extracted_at=datetime.now(UTC) - timedelta(days=18))
+    late = {o.barcode: o for o in service.overdue_worklist(session, lab)}
+    assert "BLD-0012" not in late and late["DNA-0012"].state == "extracted" and late["DNA-0012"].days_in_state > 17.9

@@ -248,3 +248,11 @@ def lineage_rows(session: Session, scope: Scope) -> Sequence[tuple[int, int | No
     stmt = (select(Sample.id, Sample.parent_id, Sample.barcode, Trust.code, Sample.origin_type_code)
             .join(Trust, Trust.id == Sample.trust_id))
     return session.execute(scoped(stmt, scope)).all()  # type: ignore[return-value]
+
+
+def ids_with_children(session: Session, ids: list[int]) -> set[int]:
+    """Which of these samples have derivatives or aliquots (their work has moved on to the children)."""
+    if not ids:
+        return set()
+    stmt = select(Sample.parent_id).where(Sample.parent_id.in_(ids)).distinct()
+    return {i for i in session.execute(stmt).scalars() if i is not None}

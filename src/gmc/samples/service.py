@@ -771,8 +771,11 @@ def overdue_worklist(session: Session, principal: Principal, now: datetime | Non
     """Samples in scope waiting in a state longer than its target, most overdue first."""
     targets = target_table(session)
     states = sorted({state for state, _ in targets})
-    waiting = [(s.barcode, s.state, s.origin_type_code, s.state_changed_at)
-               for s in repo.samples_in_states(session, scope_of(principal), states)]
+    candidates = repo.samples_in_states(session, scope_of(principal), states)
+    # An extracted specimen rests once its DNA exists; the clock runs on the DNA instead.
+    parents = repo.ids_with_children(session, [s.id for s in candidates])
+    waiting = [(s.barcode, s.state, s.origin_type_code, s.state_changed_at) for s in candidates
+               if s.id not in parents]
     return overdue(waiting, targets, now or utcnow())
 
 
