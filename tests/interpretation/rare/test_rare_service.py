@@ -186,8 +186,13 @@ def test_reanalysis_after_new_hpo_terms_shows_what_moved(demo_database, benchmar
         for term in observed:
             phenotype.add_observation(session, phenotype.Caller.system("test"), participant,
                                       phenotype.ObservationInput(term))
+        # As if the first run had been made with an older HPO release: the comparison names that change too.
+        first.provenance = {**first.provenance, "hpo": "2024-04-26"}
+        session.flush()
         second = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
         comparison = second.results["comparison"]
+        assert comparison["inputs"]["reference_data"] == {
+            "hpo": {"previous": "2024-04-26", "current": second.provenance["hpo"]}}
         assert comparison["previous_run"] == first.run_id
         assert comparison["inputs"]["observed_terms"]["added"] == sorted(observed)
         changed = {g["gene"]: g for g in comparison["moved"] + comparison["new"]}

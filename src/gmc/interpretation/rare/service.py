@@ -553,8 +553,14 @@ def execute_run(session: Session, run: InterpretationRun) -> InterpretationRun:
     result = analyse({**inputs, "panel_rows": panel_rows})
     previous = repo.latest_done_run(session, run.case_id, before_pk=run.id)
     if previous is not None and previous.results:
-        result["comparison"] = {"previous_run": previous.run_id,
-                                "inputs": _input_changes(previous.inputs, inputs),
+        changed = _input_changes(previous.inputs, inputs)
+        reference = {key: {"previous": previous.provenance.get(key), "current": value}
+                     for key, value in result["provenance"].items()
+                     if key not in ("seconds", "panels") and previous.provenance.get(key) != value}
+        if reference:
+            # New HPO, ClinVar, transcript or software versions: the other reason a ranking moves.
+            changed["reference_data"] = reference
+        result["comparison"] = {"previous_run": previous.run_id, "inputs": changed,
                                 **compare_rankings(previous.results["genes"], result["genes"])}
     run.results = result
     run.provenance = result["provenance"]
