@@ -853,6 +853,14 @@ def interpretation_view(session: Session, principal: Principal, case_id: str, *,
     }
 
 
+def run_status(session: Session, principal: Principal, case_id: str) -> dict[str, Any]:
+    """A case's runs and those still queued or running (what the polled status box shows; not audited)."""
+    case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
+    runs = list(repo.runs_of_case(session, case.id))
+    return {"case": {"case_id": case.case_id}, "runs": runs,
+            "pending": [r for r in runs if r.status in ("queued", "running")]}
+
+
 def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """Rare-disease cases in scope with status, last run and top candidate."""
     principal.require(Permission.INTERPRETATION_READ)

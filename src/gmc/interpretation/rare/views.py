@@ -55,8 +55,8 @@ def case_page(request: Request, case_id: str, run: str = "", tier: str = "", gen
 @router.get("/cases/{case_id}/interpretation/status")
 def status_fragment(request: Request, case_id: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """The job status box (htmx polls it while a run is queued or running; when it ends the page reloads)."""
-    view = service.interpretation_view(db, principal, case_id, show=1)
-    response = render(request, "rare/_status.html", {**view})
+    view = service.run_status(db, principal, case_id)
+    response = render(request, "rare/_status.html", view)
     if request.headers.get("HX-Request") and not view["pending"]:
         # The run the page was waiting for has finished: reload to show its results.
         response.headers["HX-Refresh"] = "true"
