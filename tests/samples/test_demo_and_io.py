@@ -23,6 +23,14 @@ def test_demo_has_every_state_boxes_and_a_shipment_in_transit(full_demo_db_url: 
     db.dispose()
 
 
+def kit_principal(session, username: str):  # noqa: ANN001, ANN201
+    from gmc.auth import service as auth_service
+    from gmc.auth.models import User
+
+    user = session.execute(select(User).where(User.username == username)).scalar_one()
+    return auth_service.principal_for(session, user, auth_method="session")
+
+
 def _check_demo(session) -> None:  # noqa: ANN001
     states = set(session.execute(select(Sample.state)).scalars())
     assert states == {s.value for s in SampleState}
@@ -30,6 +38,8 @@ def _check_demo(session) -> None:  # noqa: ANN001
     assert shipments["DEMO-SHP-LAB-1"].status == "shipped"
     assert all(i.sample.state == "in_transit" for i in shipments["DEMO-SHP-LAB-1"].items)
     assert session.execute(select(Sample).where(Sample.box_id.is_not(None))).first() is not None
+    lab = kit_principal(session, "lab")
+    assert "DEMO-B950" in {d.sample.barcode for d in service.destruction_worklist(session, lab)}
 
 
 def test_csv_import_is_all_or_nothing_with_row_errors(session, kit) -> None:

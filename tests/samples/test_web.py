@@ -106,3 +106,20 @@ def test_recruiter_cannot_write_and_other_centre_cannot_see(demo_client, demo_da
     assert demo_client.get("/api/samples/BLD-2001").status_code == 404
     assert demo_client.post("/api/samples/BLD-2001/receive", headers=h).status_code == 403
     assert demo_client.get("/api/samples").json() == []
+
+
+def test_register_form_creates_specimen_and_refuses_duplicates(demo_client, demo_database, login, kit) -> None:
+    with demo_database.transaction() as s:
+        case = kit.make_case(s, trust="RRK", arm="cancer")
+    login(demo_client, "lab")
+    form = {"csrf_token": demo_client.cookies.get("gmc_csrf"), "barcode": "FFPE-3001", "sample_type": "ffpe_block",
+            "participant_id": case.participant.participant_id, "referral_id": case.referral.referral_id,
+            "trust_code": "RRK", "collected_at": "2026-11-20T10:15", "collected_by": "Histopathology",
+            "tumour_site": "breast", "tumour_histology": "invasive ductal carcinoma", "tumour_content_pct": "40"}
+    assert "Register a collected specimen" in demo_client.get("/samples").text
+    r = demo_client.post("/samples/register", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/samples/FFPE-3001"
+    page = demo_client.get("/samples/FFPE-3001")
+    assert "invasive ductal carcinoma" in page.text and "tumour content 40.0%" in page.text
+    again = demo_client.post("/samples/register", data=form)
+    assert again.status_code == 409 and "duplicate barcode FFPE-3001" in again.text

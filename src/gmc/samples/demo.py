@@ -12,7 +12,7 @@ from gmc.auth import service as auth_service
 from gmc.auth.models import User
 from gmc.common.time import utcnow
 from gmc.organisations.models import Centre, Trust
-from gmc.registry.consent import ConsentAction, is_allowed
+from gmc.registry.consent import ConsentAction, WithdrawalLevel, is_allowed, withdraw
 from gmc.registry.models import Participant, Referral
 from gmc.samples import service
 from gmc.samples.models import Sample
@@ -130,6 +130,14 @@ def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001
             service.add_to_shipment(session, lab, to_seq.reference, dna)
             made += 1
         service.put_away(session, lab, f"{PREFIX}T001", box_barcode=boxes[1].barcode, position="A1")
+    if len(rare) > len(JOURNEYS):
+        # A participant who later withdrew from all further use: their sample waits on the destruction list.
+        referral = rare[len(JOURNEYS)]
+        specimen(referral, f"{PREFIX}B950", "blood_edta", 14)
+        service.transition(session, lab, f"{PREFIX}B950", "received", kind="receive", when=now - timedelta(days=13))
+        withdraw(session, actor=actor, participant=session.get(Participant, referral.participant_id),
+                 level=WithdrawalLevel.NO_FURTHER_USE, reason="demo: participant asked to withdraw",
+                 trust_id=referral.trust_id)
     session.flush()
     summary.add("samples", made)
     summary.add("shipments", 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
@@ -10,7 +12,7 @@ from gmc.audit import repository as audit_repository
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import DomainError
+from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -46,6 +48,16 @@ def _base(request: Request) -> dict[str, object]:
     return {"state_labels": {s.value: label for s, label in STATE_LABELS.items()}}
 
 
+def _register_context(db: GmcSession, principal: Principal) -> dict[str, object]:
+    from sqlalchemy import select
+
+    from gmc.organisations.models import Trust
+
+    trusts = [t for t in db.execute(select(Trust).order_by(Trust.name)).scalars() if principal.can_see_trust(t.id)]
+    types = [t for t in repo.sample_types(db, active_only=True) if t.is_specimen]
+    return {"trusts": trusts, "specimen_types": types, "can_write": principal.has(Permission.SAMPLE_WRITE)}
+
+
 @router.get("/samples")
 def samples_page(request: Request, q: str = "", state: str = "", principal: Principal = READ,
                  db: GmcSession = DB) -> Response:
@@ -53,8 +65,46 @@ def samples_page(request: Request, q: str = "", state: str = "", principal: Prin
     samples = repo.search_samples(db, principal.trust_scope, text=q, state=state)
     if q and len(samples) == 1 and samples[0].barcode == q.strip():
         return RedirectResponse(f"/samples/{samples[0].barcode}", status_code=303)
-    return render(request, "samples/list.html", {**_base(request), "samples": samples, "q": q, "state": state,
+    return render(request, "samples/list.html", {**_base(request), **_register_context(db, principal),
+                                                 "samples": samples, "q": q, "state": state,
                                                  "states": list(SampleState)})
+
+
+@router.post("/samples/register")
+async def register_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Registers a collected specimen from the form and opens its page (or shows why not)."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from gmc.organisations.models import Trust
+
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    try:
+        with db.begin_nested():
+            trust_id = db.execute(select(Trust.id).where(Trust.code == form.get("trust_code", ""))).scalar_one_or_none()
+            if trust_id is None:
+                raise ValidationFailed(f"unknown trust {form.get('trust_code')!r}", field="trust_code")
+            try:
+                collected_at = datetime.fromisoformat(form.get("collected_at", ""))
+                pct = float(form["tumour_content_pct"]) if form.get("tumour_content_pct") else None
+            except ValueError as exc:
+                raise ValidationFailed(f"check the collection time and tumour content: {exc}",
+                                       field="collected_at") from None
+            if collected_at.tzinfo is None:
+                collected_at = collected_at.replace(tzinfo=UTC)
+            sample = service.register_specimen(db, principal, service.NewSpecimen(
+                barcode=form.get("barcode", ""), sample_type=form.get("sample_type", ""),
+                participant_id=form.get("participant_id", ""), trust_id=trust_id, collected_at=collected_at,
+                collected_by=form.get("collected_by", ""), referral_id=form.get("referral_id") or None,
+                tumour_site=form.get("tumour_site") or None, tumour_histology=form.get("tumour_histology") or None,
+                tumour_content_pct=pct))
+    except DomainError as exc:
+        return render(request, "samples/list.html", {
+            **_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
+            "states": list(SampleState), "message": exc.message, "message_kind": "error", "form": form},
+            status_code=exc.status_code)
+    return RedirectResponse(f"/samples/{sample.barcode}", status_code=303)
 
 
 @router.post("/samples/import")
@@ -62,7 +112,8 @@ async def import_page(request: Request, file: UploadFile, principal: Principal =
                       db: GmcSession = DB) -> Response:
     """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
     text = (await file.read()).decode("utf-8", errors="replace")
-    ctx = {**_base(request), "samples": [], "q": "", "state": "", "states": list(SampleState)}
+    ctx = {**_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
+           "states": list(SampleState)}
     try:
         with db.begin_nested():
             made = service.import_specimens(db, principal, text, source=file.filename or "upload")
