@@ -123,3 +123,18 @@ def test_register_form_creates_specimen_and_refuses_duplicates(demo_client, demo
     assert "invasive ductal carcinoma" in page.text and "tumour content 40.0%" in page.text
     again = demo_client.post("/samples/register", data=form)
     assert again.status_code == 409 and "duplicate barcode FFPE-3001" in again.text
+
+
+def test_storage_forms_build_a_freezer_with_a_box(demo_client, login) -> None:
+    login(demo_client, "lab")
+    token = demo_client.cookies.get("gmc_csrf")
+    post = lambda **f: demo_client.post("/samples/storage", data={"csrf_token": token, **f})  # noqa: E731
+    assert post(what="freezer", name="F-20-A", location="Lab 3", temperature_c="-20").status_code == 201
+    assert post(what="unit", freezer="F-20-A", name="Shelf 2", kind="shelf", capacity="1").status_code == 201
+    assert post(what="box", freezer="F-20-A", unit="Shelf 2", barcode="BOX-W001", name="Saliva 1",
+                layout="10x10").status_code == 201
+    full = post(what="box", freezer="F-20-A", unit="Shelf 2", barcode="BOX-W002", name="Saliva 2", layout="9x9")
+    assert full.status_code == 409 and "is full (1 boxes)" in full.text
+    assert post(what="freezer", name="F-20-A").status_code == 409
+    grid = demo_client.get("/samples/storage/boxes/BOX-W001")
+    assert grid.status_code == 200 and "J10" in grid.text and "100 free" in grid.text

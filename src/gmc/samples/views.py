@@ -19,7 +19,7 @@ from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.samples import printing, service
 from gmc.samples import repository as repo
-from gmc.samples.layout import all_positions, position_label
+from gmc.samples.layout import LAYOUTS, all_positions, position_label
 from gmc.samples.lifecycle import STATE_LABELS, SampleState, manual_next
 from gmc.samples.models import Sample
 from gmc.samples.qc import METRIC_LABELS, METRICS
@@ -273,7 +273,8 @@ async def sample_action(request: Request, barcode: str, principal: Principal = W
 def storage_page(request: Request, find: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Freezers, racks and boxes with how full each box is; find a sample's location."""
     found = None
-    ctx: dict[str, object] = {"freezers": repo.freezers(db), "fill": repo.box_fill(db), "find": find}
+    ctx: dict[str, object] = {"freezers": repo.freezers(db), "fill": repo.box_fill(db), "find": find,
+                              "layouts": LAYOUTS}
     if find:
         try:
             sample = service.get_sample(db, principal, find)
@@ -282,6 +283,44 @@ def storage_page(request: Request, find: str = "", principal: Principal = READ, 
         except DomainError as exc:
             ctx.update(message=exc.message, message_kind="error")
     return render(request, "samples/storage.html", {**ctx, "found": found})
+
+
+@router.post("/samples/storage")
+async def storage_add(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Adds a freezer, a rack or shelf, or a box from the storage page forms."""
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    what = form.get("what", "")
+    try:
+        with db.begin_nested():
+            if what == "freezer":
+                service.create_freezer(db, principal, name=form.get("name", ""), location=form.get("location", ""),
+                                       temperature_c=int(form.get("temperature_c") or -80))
+            elif what in ("unit", "box"):
+                freezer = repo.freezer_by_name(db, form.get("freezer", ""))
+                if freezer is None:
+                    raise ValidationFailed(f"unknown freezer {form.get('freezer')!r}", field="freezer")
+                if what == "unit":
+                    service.create_unit(db, principal, freezer_id=freezer.id, name=form.get("name", ""),
+                                        kind=form.get("kind", "rack"), capacity=int(form.get("capacity") or 10))
+                else:
+                    unit = repo.unit_by_name(db, freezer.id, form.get("unit", ""))
+                    if unit is None:
+                        raise ValidationFailed(f"{freezer.name} has no rack or shelf {form.get('unit')!r}",
+                                               field="unit")
+                    rows, cols = (int(x) for x in form.get("layout", "9x9").lower().split("x"))
+                    service.create_box(db, principal, unit_id=unit.id, barcode=form.get("barcode", ""),
+                                       name=form.get("name", ""), rows=rows, cols=cols)
+            else:
+                raise ValidationFailed(f"unknown storage form {what!r}")
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else f"check the numbers: {exc}"
+        status = exc.status_code if isinstance(exc, DomainError) else 422
+        return render(request, "samples/storage.html", {"freezers": repo.freezers(db), "fill": repo.box_fill(db),
+                      "find": "", "found": None, "message": message, "message_kind": "error",
+                      "layouts": LAYOUTS}, status_code=status)
+    return render(request, "samples/storage.html", {"freezers": repo.freezers(db), "fill": repo.box_fill(db),
+                  "find": "", "found": None, "message": f"Added {what} {form.get('name') or form.get('barcode')}.",
+                  "message_kind": "ok", "layouts": LAYOUTS}, status_code=201)
 
 
 @router.get("/samples/storage/boxes/{box_barcode}")
