@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     reference_fasta: Path | None = None
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
+    #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
+    import_dirs: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
 
@@ -100,6 +102,17 @@ class Settings(BaseSettings):
         if not path.exists():
             raise ConfigurationError(f"reference file {path} is missing from GMC_REFDATA ({self.refdata})")
         return path
+
+
+def input_dirs(settings: Settings) -> list[Path]:
+    """Folders a web request may name input files in: data_dir, GMC_IMPORT_DIRS, and (outside production)
+    the reference data and the shared benchmark cases beside it."""
+    dirs = [Path(settings.data_dir).resolve()]
+    dirs += [Path(d.strip()).resolve() for d in settings.import_dirs.split(",") if d.strip()]
+    if not settings.is_production and settings.refdata is not None:
+        refdata = Path(settings.refdata).resolve()
+        dirs += [refdata, refdata.parent / "benchmarks"]
+    return dirs
 
 
 @lru_cache

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import ValidationFailed
+from gmc.common.files import allowed_input_file
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.interpretation.cancer import repository as repo
@@ -17,6 +18,7 @@ from gmc.interpretation.cancer import service
 from gmc.interpretation.cancer.schemas import NoteIn, ProposalIn, ReviewIn, RunIn
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
+from gmc.settings import input_dirs
 
 router = APIRouter(prefix="/api/cancer", tags=["cancer interpretation"])
 
@@ -81,9 +83,13 @@ def cancer_cases(principal: Principal = READ, db: GmcSession = DB) -> list[dict[
 
 
 @router.post("/cases/{case_id}/runs", status_code=201)
-def run_somatic(case_id: str, body: RunIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+def run_somatic(request: Request, case_id: str, body: RunIn, principal: Principal = WRITE,
+                db: GmcSession = DB) -> dict[str, Any]:
     """Interprets the case's tumour-normal VCF (path given or its stored tumour data set); stores the run."""
     case = view_case(db, principal=principal, case_id=case_id)
+    allowed = input_dirs(request.app.state.settings)
+    for name in ("vcf", "cna", "fusions", "germline_vcf"):
+        setattr(body, name, allowed_input_file(getattr(body, name), allowed=allowed, field=name))
     settings = SomaticSettings(min_tumour_vaf=body.min_tumour_vaf, min_tumour_depth=body.min_tumour_depth,
                                max_normal_vaf=body.max_normal_vaf, tmb_territory_mb=body.tmb_territory_mb)
     run = service.run_somatic(db, principal, case, tumour_type=body.tumour_type, vcf_path=body.vcf,

@@ -12,6 +12,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -21,6 +22,7 @@ from gmc.interpretation.cancer import service
 from gmc.interpretation.cancer.knowledgebase import EVIDENCE_TYPES
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
+from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,10 +109,14 @@ def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: s
     try:
         with db.begin_nested():
             case = view_case(db, principal=principal, case_id=case_id)
+            allowed = input_dirs(request.app.state.settings)
+            vcf_path, cna_path, fusions_path, germline_path = (
+                allowed_input_file(value, allowed=allowed, field=name)
+                for name, value in (("vcf", vcf), ("cna", cna), ("fusions", fusions), ("germline_vcf", germline_vcf)))
             run = service.run_somatic(
-                db, principal, case, tumour_type=tumour_type or None, vcf_path=vcf.strip() or None,
-                cna_path=cna.strip() or None, fusions_path=fusions.strip() or None,
-                germline_vcf=germline_vcf.strip() or None, vcf_build=vcf_build or None,
+                db, principal, case, tumour_type=tumour_type or None, vcf_path=vcf_path,
+                cna_path=cna_path, fusions_path=fusions_path,
+                germline_vcf=germline_path, vcf_build=vcf_build or None,
                 germline_build=germline_build or None,
                 settings=SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth))
     except DomainError as exc:
