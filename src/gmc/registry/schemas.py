@@ -173,6 +173,7 @@ class ParticipantOut(ParticipantSummary):
     referrals: list[ReferralOut]
     families: list[dict[str, Any]]
     consents: list[dict[str, Any]]
+    cases: list[dict[str, Any]] = []
 
 
 class RegistrationOut(BaseModel):
