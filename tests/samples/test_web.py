@@ -26,6 +26,10 @@ def test_lab_journey_from_receipt_to_sequencing_data(demo_client, demo_database,
         assert r.status_code == 200 and "received" in r.text and "<html" not in r.text
     bad = demo_client.post("/samples/scan", data={"barcode": "NOPE-999", "action": "receive"}, headers=h)
     assert bad.status_code == 404 and "unknown barcode NOPE-999" in bad.text
+    # Through htmx the refusal still reaches the screen (htmx ignores 4xx bodies), flagged by a header.
+    bad = demo_client.post("/samples/scan", data={"barcode": "NOPE-999", "action": "receive"},
+                           headers={**h, "HX-Request": "true"})
+    assert bad.status_code == 200 and bad.headers["x-scan-status"] == "404" and 'role="alert"' in bad.text
     again = demo_client.post("/samples/scan", data={"barcode": "BLD-1001", "action": "receive"}, headers=h)
     assert again.status_code == 409 and "is already received" in again.text
 

@@ -165,7 +165,8 @@ def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
 def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("lookup"), box: str = Form(""),
                 position: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Applies the chosen action to the scanned barcode; errors change nothing and are shown in red."""
-    template = "samples/_scan_result.html" if request.headers.get("hx-request") else "samples/scan.html"
+    htmx = bool(request.headers.get("hx-request"))
+    template = "samples/_scan_result.html" if htmx else "samples/scan.html"
     ctx: dict[str, object] = {"actions": SCAN_ACTIONS, "action": action, "box": box, "position": position}
     try:
         with db.begin_nested():
@@ -177,8 +178,13 @@ def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("l
         status = 200
     except DomainError as exc:
         ctx["result"] = {"ok": False, "barcode": barcode.strip(), "message": exc.message}
-        status = exc.status_code
-    return render(request, template, ctx, status_code=status)
+        # htmx does not swap 4xx answers into the page: the station must show the refusal, so the
+        # fragment comes back as 200 and carries the real status in a header.
+        status = 200 if htmx else exc.status_code
+        ctx["status"] = exc.status_code
+    response = render(request, template, ctx, status_code=status)
+    response.headers["X-Scan-Status"] = str(ctx.get("status", 200))
+    return response
 
 
 # Sample page --------------------------------------------------------------------------------------
