@@ -78,9 +78,17 @@ def test_queued_run_through_the_api_finishes_in_the_background(
         demo_database, demo_client, bearer, benchmarks_dir, kbg_vcf):
     case_id, first = _case_with_run(demo_database, benchmarks_dir, kbg_vcf)
     headers = bearer(demo_client, "scientist")
-    bad = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": "/nonexistent.vcf.gz"}, headers=headers)
+    outside = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(kbg_vcf)}, headers=headers)
+    assert outside.status_code == 403  # only files inside the import folders may be named over the web
+    incoming = Path(demo_client.app.state.settings.data_dir) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    bad = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(incoming / "none.vcf.gz")},
+                           headers=headers)
     assert bad.status_code == 422 and bad.json()["field"] == "vcf"
-    queued = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(kbg_vcf)}, headers=headers)
+    import shutil
+
+    staged = Path(shutil.copy(kbg_vcf, incoming / kbg_vcf.name))
+    queued = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(staged)}, headers=headers)
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
     # The test client runs background tasks before returning; the run is finished by now.
     runs = demo_client.get(f"/api/rare/cases/{case_id}/runs", headers=headers).json()
