@@ -11,12 +11,14 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
+from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
+from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,7 +83,8 @@ def run_page(request: Request, case_id: str, background: BackgroundTasks, vcf: s
     queued: list[int] = []
 
     def action() -> None:
-        queued.append(service.queue_rare_run(db, principal, case_id, vcf_path=vcf.strip() or None,
+        vcf_path = allowed_input_file(vcf, allowed=input_dirs(request.app.state.settings), field="vcf")
+        queued.append(service.queue_rare_run(db, principal, case_id, vcf_path=vcf_path,
                                              build=build.strip() or None).id)
 
     failed = _guard(request, db, principal, case_id, action)
