@@ -52,6 +52,9 @@ from gmc.interpretation.rare.tiering import (
     tier_variant,
 )
 
+#: Name and version of the ranking method, written into every result's provenance.
+RANKING_METHOD = "gmc-rare-rank 2"
+
 
 class RankingInputError(ValueError):
     """A candidate variant or a score is malformed; the message names the variant or gene."""
@@ -77,6 +80,8 @@ class CandidateVariant:
     revel: float | None = None
     #: True when a truncating variant escapes nonsense-mediated decay on the chosen transcript.
     nmd_escape: bool | None = None
+    #: gnomAD LoF observed/expected upper bound (LOEUF) of the gene's MANE transcript, when known.
+    loeuf: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,470 @@
+"""Rare-disease analysis straight from files (Exomiser-style): phenopacket + VCF [+ PED] -> ranked RESULT.json."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gmc.interpretation.rare.inheritance import Call, Pedigree, PedigreeError, Sex
+from gmc.interpretation.rare.panels import Panel, PanelFileError, PanelNotFound, get_panel, read_panelapp
+from gmc.interpretation.rare.ranking import (
+    RANKING_METHOD,
+    CandidateVariant,
+    GeneRank,
+    hpo_gene_inheritance,
+    rank_genes,
+)
+
+#: Annotation columns kept per allele in the process memo (what ranking and the explanation read).
+MEMO_COLUMNS = (
+    "gene",
+    "hgnc_id",
+    "transcript",
+    "consequence",
+    "hgvs_c",
+    "hgvs_p",
+    "clinvar",
+    "clinvar_significance",
+    "gnomad_af",
+    "af_source",
+    "nmd_escape",
+    "loeuf",
+    "pli",
+)
+_MEMO_LIMIT = 2_000_000
+
+
+class RareInputError(ValueError):
+    """A file handed to the rare-disease analysis is unusable; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class CasePhenotype:
+    """What the analysis takes from a phenopacket: the subject and the observed and excluded HPO terms."""
+
+    subject_id: str
+    sex: Sex
+    observed: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+
+def read_case_phenotype(phenopacket_path: Path) -> CasePhenotype:
+    """Reads only the subject and phenotypic features of a phenopacket (diagnoses are never looked at)."""
+    from gmc.phenotype.phenopackets import read_phenopacket, subject_and_features_only
+
+    try:
+        data = subject_and_features_only(read_phenopacket(Path(phenopacket_path)))
+    except (OSError, ValueError) as exc:
+        raise RareInputError(f"{phenopacket_path}: not a readable phenopacket: {exc}") from exc
+    observed = tuple(dict.fromkeys(f.type.id for f in data.phenotypic_features if not f.excluded))
+    excluded = tuple(dict.fromkeys(f.type.id for f in data.phenotypic_features if f.excluded))
+    if not observed:
+        raise RareInputError(f"{phenopacket_path}: no observed phenotypic feature to rank genes by")
+    sex_text = str(getattr(data.subject, "sex", "") or "").upper()
+    sex = {"MALE": Sex.MALE, "FEMALE": Sex.FEMALE}.get(sex_text, Sex.UNKNOWN)
+    subject_id = getattr(data.subject, "id", "") or data.id
+    return CasePhenotype(subject_id, sex, observed, excluded)
+
+
+@lru_cache(maxsize=1)
+def _newer_release_ids() -> frozenset[str]:
+    """Ids (primary and alternative) of the newest HPO release in refdata, to tell new terms from typos."""
+    hpo_dir = _refdata_dir() / "hpo"
+    releases = sorted(hpo_dir.glob("hp_*.obo.gz"))
+    ids: set[str] = set()
+    if releases:
+        pattern = re.compile(r"^(?:id|alt_id): (HP:\d{7})")
+        with gzip.open(releases[-1], "rt", encoding="utf-8") as handle:
+            for line in handle:
+                match = pattern.match(line)
+                if match:
+                    ids.add(match.group(1))
+    return frozenset(ids)
+
+
+def _refdata_dir() -> Path:
+    from gmc.settings import get_settings
+
+    return Path(get_settings().refdata_dir())
+
+
+def check_terms(terms: Sequence[str], where: str) -> tuple[list[str], list[str]]:
+    """Splits HPO ids into those the scoring release knows and those only a newer release has.
+
+    An id that no release in refdata knows (a typo, a made-up id) raises RareInputError naming it.
+    """
+    from gmc.phenotype.ontology import UnknownTermError, get_ontology
+
+    ontology = get_ontology()
+    known: list[str] = []
+    newer: list[str] = []
+    for term in terms:
+        try:
+            ontology.current_id(term)
+        except UnknownTermError as exc:
+            if term in _newer_release_ids():
+                # A real term added after the scoring release: it cannot be scored, and is reported back.
+                newer.append(term)
+                continue
+            raise RareInputError(f"{where}: HPO term {term!r} does not exist ({exc})") from exc
+        known.append(term)
+    return known, newer
+
+
+def load_panels(names: Sequence[str]) -> list[Panel]:
+    """Loads the named PanelApp panels (id or exact name) from refdata; a missing one raises RareInputError."""
+    if not names:
+        return []
+    try:
+        panels = read_panelapp()
+        return [get_panel(panels, name) for name in names]
+    except (PanelNotFound, PanelFileError) as exc:
+        raise RareInputError(f"panel: {exc}") from exc
+
+
+_ANNOTATION_MEMO: dict[tuple[Any, ...], dict[tuple[str, int, str, str], tuple[Any, ...]]] = {}
+
+
+def _sources_key(sources: Any) -> tuple[Any, ...]:
+    return tuple(sorted(sources.provenance().items()))
+
+
+def annotate_alleles_memo(batch: Any, sources: Any) -> list[tuple[Any, ...]]:
+    """Annotates a VCF batch's alleles, reusing earlier results of this process for the same allele and sources.
+
+    The memo is keyed by the allele itself (chrom, pos, ref, alt) and the annotation sources' provenance, so it
+    gives exactly what annotating afresh gives; any run of several cases in one process (web app, API, the
+    benchmark) hits it alike.
+    """
+    from gmc.genomics.annotation.annotate import annotate_alleles
+
+    memo = _ANNOTATION_MEMO.setdefault(_sources_key(sources), {})
+    keys = list(zip(batch.chrom.tolist(), batch.pos.tolist(), batch.ref.tolist(), batch.alt.tolist(), strict=True))
+    missing = [i for i, key in enumerate(keys) if key not in memo]
+    if missing:
+        if len(memo) + len(missing) > _MEMO_LIMIT:
+            memo.clear()
+        index = np.asarray(missing, dtype=np.int64)
+        info = {k: v[index] for k, v in batch.info.items()}
+        table = annotate_alleles(
+            batch.chrom[index], batch.pos[index], batch.ref[index], batch.alt[index], sources, info=info
+        )
+        columns = [table.column(name).to_pylist() for name in MEMO_COLUMNS]
+        for j, i in enumerate(missing):
+            memo[keys[i]] = tuple(column[j] for column in columns)
+    return [memo[key] for key in keys]
+
+
+def read_candidates(
+    vcf_path: Path, sources: Any, *, build: str, members: frozenset[str] | None = None
+) -> tuple[list[CandidateVariant], list[str], dict[str, dict[str, Any]]]:
+    """Reads and annotates a VCF; returns gene candidates, the VCF's samples and each candidate's annotation."""
+    from gmc.genomics.vcf import VcfFormatError, open_vcf
+
+    candidates: list[CandidateVariant] = []
+    annotation: dict[str, dict[str, Any]] = {}
+    try:
+        reader = open_vcf(vcf_path, build=build)
+    except VcfFormatError as exc:
+        raise RareInputError(f"{vcf_path}: {exc}") from exc
+    except OSError as exc:
+        raise RareInputError(f"{vcf_path}: cannot read: {exc}") from exc
+    try:
+        samples = list(reader.samples)
+        if not samples:
+            raise RareInputError(f"{vcf_path}: the VCF has no sample columns")
+        wanted = [j for j, s in enumerate(samples) if members is None or s in members]
+        gene_at = MEMO_COLUMNS.index("gene")
+        try:
+            batches = list(reader.batches(50_000))
+        except VcfFormatError as exc:
+            raise RareInputError(f"{vcf_path}: {exc}") from exc
+        for batch in batches:
+            rows = annotate_alleles_memo(batch, sources)
+            gt, ploidy = batch.gt, batch.ploidy
+            carried = (gt[:, wanted] > 0).any(axis=1) if wanted else np.zeros(len(batch), bool)
+            for i, row in enumerate(rows):
+                if not row[gene_at] or not carried[i]:
+                    continue
+                chrom, pos, ref, alt = str(batch.chrom[i]), int(batch.pos[i]), str(batch.ref[i]), str(batch.alt[i])
+                variant_id = f"{chrom}:{pos}:{ref}:{alt}"
+                if variant_id in annotation:
+                    continue
+                values = dict(zip(MEMO_COLUMNS, row, strict=True))
+                annotation[variant_id] = values
+                calls = {
+                    samples[j]: Call(int(gt[i, j]), int(ploidy[i, j]) if ploidy[i, j] > 0 else 2) for j in wanted
+                }
+                candidates.append(
+                    CandidateVariant(
+                        variant_id,
+                        chrom,
+                        pos,
+                        ref,
+                        alt,
+                        values["gene"],
+                        calls,
+                        frozenset(t for t in (values["consequence"] or "").split("&") if t),
+                        values["hgnc_id"] or None,
+                        values["hgvs_p"] or None,
+                        values["clinvar_significance"] or None,
+                        values["gnomad_af"],
+                        None,
+                        values["nmd_escape"],
+                        values["loeuf"],
+                    )
+                )
+    finally:
+        reader.close()
+    return candidates, samples, annotation
+
+
+def _pedigree(ped_path: Path | None, samples: Sequence[str], phenotype: CasePhenotype, vcf_path: Path) -> Pedigree:
+    """The family to segregate in: the PED file's (proband = the phenopacket subject when present), else a singleton."""
+    if ped_path is None:
+        proband = phenotype.subject_id if phenotype.subject_id in samples else samples[0]
+        return Pedigree.singleton(proband, phenotype.sex)
+    from gmc.interpretation.rare.inheritance import pedigree_from_ped
+    from gmc.phenotype.pedigree import read_ped
+
+    try:
+        ped = read_ped(Path(ped_path))
+        ids = {p.individual_id for p in ped.individuals}
+        proband = phenotype.subject_id if phenotype.subject_id in ids else None
+        pedigree = pedigree_from_ped(ped, proband_id=proband)
+    except (PedigreeError, ValueError) as exc:
+        raise RareInputError(f"{ped_path}: {exc}") from exc
+    in_vcf = [p.individual_id for p in pedigree.individuals if p.individual_id in samples]
+    if not in_vcf:
+        raise RareInputError(f"{ped_path}: no individual of the PED file is a sample of {vcf_path}")
+    return pedigree
+
+
+@lru_cache(maxsize=4)
+def annotation_sources(build: str, clinvar: bool = True) -> Any:
+    """The deployment's annotation sources for a build (genome FASTA and frequency files when configured)."""
+    from gmc.genomics.annotation.annotate import load_sources
+    from gmc.settings import get_settings
+
+    settings = get_settings()
+    fasta = settings.reference_fasta if build == "GRCh38" else None
+    frequency_files = [f.strip() for f in (settings.frequency_files or "").split(",") if f.strip()]
+    return load_sources(build, fasta=fasta or None, frequency_files=frequency_files, clinvar=clinvar)
+
+
+def analyse_case(
+    phenopacket_path: Path,
+    vcf_path: Path,
+    *,
+    ped_path: Path | None = None,
+    panels: Sequence[str] = (),
+    build: str = "GRCh38",
+    clinvar: bool = True,
+    limit: int | None = 100,
+    sources: Any = None,
+) -> dict[str, Any]:
+    """Runs the whole file-based analysis and returns the RESULT.json document (nothing is written)."""
+    from gmc.genomics.vcf import normalise_build
+    from gmc.phenotype.ontology import get_ontology
+    from gmc.phenotype.similarity import get_similarity_index
+
+    started = time.perf_counter()
+    try:
+        build = normalise_build(build)
+    except ValueError as exc:
+        raise RareInputError(f"build: {exc}") from exc
+    phenotype = read_case_phenotype(Path(phenopacket_path))
+    observed, newer_observed = check_terms(phenotype.observed, f"{phenopacket_path} phenotypicFeatures")
+    excluded, newer_excluded = check_terms(phenotype.excluded, f"{phenopacket_path} phenotypicFeatures (excluded)")
+    if not observed:
+        raise RareInputError(f"{phenopacket_path}: none of the observed terms is in the scoring HPO release")
+    applied = load_panels(panels)
+    if sources is None:
+        sources = annotation_sources(build, clinvar)
+    elif not clinvar and sources.clinvar is not None:
+        sources = replace(sources, clinvar=None)
+    candidates, samples, annotation = read_candidates(Path(vcf_path), sources, build=build)
+    pedigree = _pedigree(ped_path, samples, phenotype, Path(vcf_path))
+    members = frozenset(p.individual_id for p in pedigree.individuals)
+    if not set(samples) <= members:
+        candidates = [replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates]
+    if pedigree.proband.individual_id not in samples:
+        raise RareInputError(f"{vcf_path}: the proband {pedigree.proband.individual_id} is not a sample of the VCF")
+    index = get_similarity_index()
+    matches = index.score_genes(observed, excluded, None, True)
+    phenotype_scores = phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
+    for match in matches.values():
+        phenotype_scores.setdefault(match.symbol, phenotype_scores[match.hgnc_id])
+    genes = rank_genes(
+        candidates, pedigree, phenotype_scores, panels=applied, build=build, limit=limit,
+        gene_inheritance=hpo_gene_inheritance(),
+    )
+    by_symbol = {m.symbol: m for m in matches.values()}
+    by_variant = {c.variant_id: c for c in candidates}
+    ontology = get_ontology()
+    result = {
+        "case": {
+            "phenopacket": str(phenopacket_path),
+            "vcf": str(vcf_path),
+            "ped": str(ped_path) if ped_path else None,
+            "proband": pedigree.proband.individual_id,
+            "observed_terms": observed,
+            "excluded_terms": excluded,
+            "terms_newer_than_release": newer_observed + newer_excluded,
+            "panels": [f"{p.name} (v{p.version})" for p in applied],
+            "variants_weighed": len(candidates),
+        },
+        "genes": [
+            _gene_entry(g, matches.get(g.hgnc_id or "") or by_symbol.get(g.gene_symbol), annotation,
+                        by_variant, pedigree, ontology)
+            for g in genes
+        ],
+        "provenance": {
+            **sources.provenance(),
+            "hpo": ontology.release if hasattr(ontology, "release") else ontology.data_version,
+            "ranking": RANKING_METHOD,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    }
+    return result
+
+
+def phenotype_evidence(scores: Mapping[str, float]) -> dict[str, float]:
+    """Calibrates raw gene similarity scores against this patient's scores for every annotated gene.
+
+    A raw similarity means little alone: a long, generic profile matches many genes fairly well. Each gene's
+    evidence is the raw score times the share of annotated genes it beats (its empirical percentile among all
+    genes for this profile), so only a match that stands out from what a random gene reaches counts fully.
+    """
+    if not scores:
+        return {}
+    keys = list(scores)
+    values = np.asarray([scores[k] for k in keys], dtype=float)
+    order = np.sort(values)
+    below = np.searchsorted(order, values, side="left") / len(values)
+    clipped = np.clip(values, 0.0, 1.0)
+    return {k: float(clipped[i] * below[i]) for i, k in enumerate(keys)}
+
+
+def _gene_entry(
+    gene: GeneRank,
+    match: Any,
+    annotation: Mapping[str, Mapping[str, Any]],
+    candidates: Mapping[str, CandidateVariant],
+    pedigree: Pedigree,
+    ontology: Any,
+) -> dict[str, Any]:
+    """One ranked gene as RESULT.json writes it."""
+    proband = pedigree.proband.individual_id
+    variants = []
+    for variant_id in gene.variant_ids:
+        values = annotation[variant_id]
+        candidate = candidates[variant_id]
+        call = candidate.calls.get(proband)
+        genotype = {0: "hom_ref", 1: "het", 2: "hom_alt"}.get(call.genotype if call else -1, "missing")
+        if call and call.genotype == 2 and call.ploidy == 1:
+            genotype = "hemizygous"
+        variants.append(
+            {
+                "variant": variant_id,
+                "chrom": candidate.chrom,
+                "pos": candidate.pos,
+                "ref": candidate.ref,
+                "alt": candidate.alt,
+                "genotype": genotype,
+                "transcript": values["transcript"],
+                "consequence": values["consequence"],
+                "hgvs_c": values["hgvs_c"],
+                "hgvs_p": values["hgvs_p"],
+                "evidence": {
+                    "clinvar": values["clinvar"],
+                    "population_af": values["gnomad_af"],
+                    "af_source": values["af_source"],
+                    "loeuf": values["loeuf"],
+                    "pli": values["pli"],
+                    "nmd_escape": values["nmd_escape"],
+                },
+            }
+        )
+    phenotype: dict[str, Any] = {"score": gene.phenotype_score}
+    if match is not None:
+        phenotype.update(
+            similarity=round(match.score, 4),
+            disease_id=match.disease_id,
+            disease=match.disease_name,
+            matched_terms=[
+                {
+                    "patient_term": p.patient_term,
+                    "patient_label": _label(ontology, p.patient_term),
+                    "disease_term": p.disease_term,
+                    "common_ancestor": p.mica_term,
+                    "common_ancestor_label": _label(ontology, p.mica_term),
+                    "ic": round(p.ic, 3),
+                }
+                for p in match.matched_pairs
+                if p.ic > 0
+            ],
+        )
+    return {
+        "rank": gene.rank,
+        "gene": gene.gene_symbol,
+        "hgnc_id": gene.hgnc_id,
+        "score": gene.combined_score,
+        "tier": gene.tier,
+        "mode": gene.mode.value,
+        "variant_score": gene.variant_score,
+        "phenotype_score": gene.phenotype_score,
+        "variants": variants,
+        "explanation": {"summary": "; ".join(gene.reasons), "phenotype": phenotype},
+    }
+
+
+def _label(ontology: Any, term_id: str) -> str:
+    try:
+        return ontology.get(term_id).name
+    except (KeyError, ValueError):
+        return ""
+
+
+def write_result(result: Mapping[str, Any], out_path: Path) -> None:
+    """Writes RESULT.json atomically (a temporary file renamed), so a failed run leaves no partial file."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".result-", suffix=".json", dir=out_path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(result, stream, indent=1)
+        os.replace(temporary, out_path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def interpret_files(
+    phenopacket_path: Path,
+    vcf_path: Path,
+    out_path: Path,
+    *,
+    ped_path: Path | None = None,
+    panels: Sequence[str] = (),
+    build: str = "GRCh38",
+    clinvar: bool = True,
+    limit: int | None = 100,
+) -> dict[str, Any]:
+    """`gmc interpret rare`: analyses the files and writes RESULT.json; on bad input raises and writes nothing."""
+    result = analyse_case(
+        phenopacket_path, vcf_path, ped_path=ped_path, panels=panels, build=build, clinvar=clinvar, limit=limit
+    )
+    write_result(result, out_path)
+    return result
