@@ -26,6 +26,7 @@ def _mount_features() -> None:
     from gmc.genomics import cli_genomes
     from gmc.genomics import commands as genomics_commands
     from gmc.interpretation.cancer import commands as cancer_commands
+    from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
     from gmc.registry import commands as registry_commands
 
@@ -36,6 +37,8 @@ def _mount_features() -> None:
     app.add_typer(cli_genomes.genomes_app, name="genomes")
     app.add_typer(cli_genomes.variants_app, name="variants")
     interpret_app.command("somatic")(cancer_commands.somatic)
+    interpret_app.command("rare")(rare_commands.rare)
+    app.add_typer(rare_commands.bench_app, name="bench")
 
 
 _mount_features()
