@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from gmc.auth import service
 from gmc.auth.principal import Principal
@@ -34,9 +35,8 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("the form's security token is missing or stale; reload the page and try again")
 
 
-async def _authenticate(request: Request, db: GmcSession) -> Principal | None:
-    """The principal behind a bearer token or session cookie; None when no credentials were sent."""
-    header = request.headers.get("authorization")
+def _resolve(db: GmcSession, header: str | None, key: str | None) -> tuple[Principal | None, bool]:
+    """Looks the credentials up (blocking database work); returns the principal and whether a cookie was used."""
     if header:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
@@ -45,16 +45,24 @@ async def _authenticate(request: Request, db: GmcSession) -> Principal | None:
         if found is None:
             raise NotAuthenticated("the API token is invalid, expired or revoked")
         user, token = found
-        return service.principal_for(db, user, auth_method="token", token_id=token.id)
-    key = request.cookies.get(SESSION_COOKIE)
+        return service.principal_for(db, user, auth_method="token", token_id=token.id), False
     if not key:
-        return None
+        return None, False
     user = service.user_for_web_session(db, key)
     if user is None:
-        return None
-    if request.method not in SAFE_METHODS:
+        return None, False
+    return service.principal_for(db, user, auth_method="session"), True
+
+
+async def _authenticate(request: Request, db: GmcSession) -> Principal | None:
+    """The principal behind a bearer token or session cookie; None when no credentials were sent."""
+    # The lookups block, so they run in the thread pool: on the event loop they would stall every
+    # other request whenever the connection pool is busy.
+    principal, by_cookie = await run_in_threadpool(_resolve, db, request.headers.get("authorization"),
+                                                   request.cookies.get(SESSION_COOKIE))
+    if by_cookie and request.method not in SAFE_METHODS:
         await check_csrf(request)
-    return service.principal_for(db, user, auth_method="session")
+    return principal
 
 
 async def optional_principal(request: Request, db: GmcSession = DB) -> Principal | None:

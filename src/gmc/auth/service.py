@@ -209,7 +209,10 @@ def user_for_token(session: Session, secret: str) -> tuple[User, ApiToken] | Non
     user = repository.get_user(session, token.user_id)
     if user is None or not user.is_active:
         return None
-    token.last_used_at = now
+    # Written at most once a minute: a write on every request would make concurrent requests with the
+    # same token queue on this one row.
+    if token.last_used_at is None or now - as_utc(token.last_used_at) > timedelta(minutes=1):
+        token.last_used_at = now
     return user, token
 
 
