@@ -17,6 +17,7 @@ from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.registry.consent import consent_status
 from gmc.samples import printing, service
 from gmc.samples import repository as repo
 from gmc.samples.layout import LAYOUTS, all_positions, position_label
@@ -212,6 +213,7 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
         root = parent
     return {
         "sample": sample, "participant": service.participant_label(db, sample),
+        "consent_status": consent_status(db, sample.participant_id),
         "location": service.location_of(sample), "tree": _tree(db, root),
         "events": repo.events_of(db, sample.id),
         "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
