@@ -59,6 +59,10 @@ def read_constraint(path: Path) -> dict[str, Constraint]:
     return table
 
 
+#: ClinGen score cells that mean "no score" rather than a number.
+_NOT_SCORED = {"not yet evaluated", "-1"}
+
+
 def read_clingen(path: Path) -> dict[str, Dosage]:
     """Reads ClinGen dosage curation keyed by gene symbol."""
     table: dict[str, Dosage] = {}
@@ -74,9 +78,13 @@ def read_clingen(path: Path) -> dict[str, Dosage]:
             if header is None:
                 raise GeneKnowledgeError(f"{path.name} line {number}: data before the #Gene Symbol header")
             row = dict(zip(header, fields, strict=False))
-            table[row["Gene Symbol"]] = Dosage(
-                haploinsufficiency=row.get("Haploinsufficiency Score", ""),
-                triplosensitivity=row.get("Triplosensitivity Score", ""),
+            for column in ("Haploinsufficiency Score", "Triplosensitivity Score"):
+                score = (row.get(column) or "").strip()
+                if score and not score.isdigit() and score.lower() not in _NOT_SCORED:
+                    raise GeneKnowledgeError(f"{path}:{number}: {column.lower()} {score!r} is not a number")
+            table[row["Gene Symbol"].strip()] = Dosage(
+                haploinsufficiency=row.get("Haploinsufficiency Score", "").strip(),
+                triplosensitivity=row.get("Triplosensitivity Score", "").strip(),
             )
     return table
 

@@ -35,7 +35,6 @@ reason; the result keeps the automatic evaluation beside the override.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import re
 from collections import defaultdict
@@ -43,6 +42,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+
+from gmc.genomics.annotation.genes import GeneKnowledgeError, read_clingen, read_constraint
 
 
 class AcmgInputError(ValueError):
@@ -160,43 +161,15 @@ def read_lof_mechanisms(
     clingen_path: Path, constraint_path: Path | None = None, gene_info_path: Path | None = None
 ) -> dict[str, LofMechanism]:
     """Reads ClinGen haploinsufficiency scores and gnomAD LOEUF into a gene symbol -> LofMechanism map."""
-    hi: dict[str, int] = {}
-    header: list[str] | None = None
-    with open(clingen_path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            fields = line.rstrip("\n").split("\t")
-            if line.startswith("#Gene Symbol"):
-                header = [f.lstrip("#") for f in fields]
-                continue
-            if line.startswith("#") or not line.strip():
-                continue
-            if header is None:
-                raise AcmgInputError(f"{clingen_path}:{line_no}: data before the '#Gene Symbol' header")
-            row = dict(zip(header, fields, strict=False))
-            score = (row.get("Haploinsufficiency Score") or "").strip()
-            if score.isdigit():
-                hi[row["Gene Symbol"].strip()] = int(score)
-            elif score and score.lower() not in {"not yet evaluated", "-1"}:
-                raise AcmgInputError(
-                    f"{clingen_path}:{line_no}: haploinsufficiency score {score!r} is not a number"
-                )
-    loeuf: dict[str, float] = {}
-    if constraint_path is not None:
-        symbol_of = _ensembl_to_symbol(gene_info_path) if gene_info_path else {}
-        with open(constraint_path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            for line_no, row in enumerate(reader, start=2):
-                gene = row.get("Ensembl_gene_id") or ""
-                value = row.get("Gnomad_oe_ci_upper")
-                if value in (None, "", "NA"):
-                    continue
-                try:
-                    number = float(value)
-                except ValueError as exc:
-                    raise AcmgInputError(
-                        f"{constraint_path}:{line_no}: LOEUF {value!r} is not a number"
-                    ) from exc
-                loeuf[symbol_of.get(gene, gene)] = number
+    # The annotation core owns the readers of these files; ACMG only reinterprets what they hold.
+    try:
+        dosage = read_clingen(Path(clingen_path))
+        constraint = read_constraint(Path(constraint_path)) if constraint_path is not None else {}
+    except GeneKnowledgeError as exc:
+        raise AcmgInputError(str(exc)) from exc
+    hi = {gene: int(d.haploinsufficiency) for gene, d in dosage.items() if d.haploinsufficiency.isdigit()}
+    symbol_of = _ensembl_to_symbol(gene_info_path) if gene_info_path and constraint else {}
+    loeuf = {symbol_of.get(gene, gene): c.loeuf for gene, c in constraint.items() if c.loeuf is not None}
     return {gene: LofMechanism(gene, hi.get(gene), loeuf.get(gene)) for gene in sorted(set(hi) | set(loeuf))}
 
 
