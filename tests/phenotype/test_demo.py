@@ -14,7 +14,7 @@ from gmc.phenotype.models import PedigreeMember, PhenotypeObservation
 def test_demo_profiles_and_pedigrees(full_demo_db_url: str) -> None:
     database = Database(full_demo_db_url)
     with database.session() as session:
-        families = list(repository.rare_disease_families(session))
+        families = sorted(repository.rare_disease_families(session), key=lambda f: f.id)
         assert families, "the registry demo creates rare-disease families"
         caller = service.Caller.system("test")
         proband = families[0].proband_id

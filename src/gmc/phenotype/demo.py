@@ -104,7 +104,9 @@ def _ped(family: Family, people: dict[int, Participant], index: int) -> str:
 
 def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001 - DemoSummary lives above us
     """Gives each rare-disease family's proband (and affected relatives) a profile, and pedigrees; idempotent."""
-    families = list(repository.rare_disease_families(session))
+    # In creation order, so families added later (by loaders that run after this one) come last and a
+    # second run neither reassigns profiles nor picks different families for pedigrees.
+    families = sorted(repository.rare_disease_families(session), key=lambda f: f.id)
     if not families:
         return
     caller = service.Caller(actor, None, True)
