@@ -29,8 +29,10 @@ def _mount_features() -> None:
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
     from gmc.registry import commands as registry_commands
+    from gmc.samples import commands as samples_commands
 
     app.add_typer(registry_commands.app, name="registry")
+    app.add_typer(samples_commands.app, name="samples")
     app.add_typer(phenotype_commands.app, name="phenotype")
     app.add_typer(phenotype_commands.phenopackets_app, name="phenopackets")
     app.command("annotate")(genomics_commands.annotate)
