@@ -23,6 +23,7 @@ from gmc.interpretation.rare.ranking import (
     CandidateVariant,
     GeneRank,
     hpo_gene_inheritance,
+    modes_from_hpo_inheritance,
     rank_genes,
 )
 
@@ -273,8 +274,13 @@ def analyse_case(
     clinvar: bool = True,
     limit: int | None = 100,
     sources: Any = None,
+    disease_level: bool = False,
 ) -> dict[str, Any]:
-    """Runs the whole file-based analysis and returns the RESULT.json document (nothing is written)."""
+    """Runs the whole file-based analysis and returns the RESULT.json document (nothing is written).
+
+    disease_level pairs each disease with the variants fitting its own mode of inheritance (off by default:
+    on the tuning half of the benchmark it did not rank better than the gene's best disease, docs/bench/rare.md).
+    """
     from gmc.genomics.vcf import normalise_build
     from gmc.phenotype.ontology import get_ontology
     from gmc.phenotype.similarity import get_similarity_index
@@ -306,9 +312,18 @@ def analyse_case(
     phenotype_scores = phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
     for match in matches.values():
         phenotype_scores.setdefault(match.symbol, phenotype_scores[match.hgnc_id])
+    disease_matches: dict[str, Any] = {}
+    disease_phenotypes = None
+    if disease_level:
+        disease_matches = {d.disease_id: d for d in index.score_diseases(observed, excluded, None, True)}
+        disease_evidence = phenotype_evidence({k: d.score for k, d in disease_matches.items()})
+        disease_phenotypes = {
+            gene: [(disease_evidence.get(did, 0.0), modes, did) for did, modes in diseases]
+            for gene, diseases in gene_diseases().items()
+        }
     genes = rank_genes(
         candidates, pedigree, phenotype_scores, panels=applied, build=build, limit=limit,
-        gene_inheritance=hpo_gene_inheritance(),
+        gene_inheritance=hpo_gene_inheritance(), disease_phenotypes=disease_phenotypes,
     )
     by_symbol = {m.symbol: m for m in matches.values()}
     by_variant = {c.variant_id: c for c in candidates}
@@ -326,7 +341,8 @@ def analyse_case(
             "variants_weighed": len(candidates),
         },
         "genes": [
-            _gene_entry(g, matches.get(g.hgnc_id or "") or by_symbol.get(g.gene_symbol), annotation,
+            _gene_entry(g, disease_matches.get(g.disease_id or "") or matches.get(g.hgnc_id or "")
+                        or by_symbol.get(g.gene_symbol), annotation,
                         by_variant, pedigree, ontology)
             for g in genes
         ],
@@ -338,6 +354,25 @@ def analyse_case(
         },
     }
     return result
+
+
+@lru_cache(maxsize=1)
+def gene_diseases() -> dict[str, list[tuple[str, frozenset[Any]]]]:
+    """Each HPO-annotated gene's diseases with their modes of inheritance, keyed by HGNC id and by symbol."""
+    from gmc.phenotype.annotations import get_annotations
+
+    annotations = get_annotations()
+    out: dict[str, list[tuple[str, frozenset[Any]]]] = {}
+    for hgnc_id, gene in annotations.genes.items():
+        diseases = [
+            (did, modes_from_hpo_inheritance(annotations.diseases[did].inheritance_terms))
+            for did in gene.disease_ids
+            if did in annotations.diseases
+        ]
+        if diseases:
+            out[hgnc_id] = diseases
+            out.setdefault(gene.symbol, diseases)
+    return out
 
 
 def phenotype_evidence(scores: Mapping[str, float]) -> dict[str, float]:
@@ -401,8 +436,8 @@ def _gene_entry(
     if match is not None:
         phenotype.update(
             similarity=round(match.score, 4),
-            disease_id=match.disease_id,
-            disease=match.disease_name,
+            disease_id=getattr(match, "disease_id", None),
+            disease=getattr(match, "disease_name", None),
             matched_terms=[
                 {
                     "patient_term": p.patient_term,

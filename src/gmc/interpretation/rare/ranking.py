@@ -98,6 +98,8 @@ class GeneRank:
     variant_ids: tuple[str, ...]
     tier: int | None
     reasons: tuple[str, ...]
+    #: The disease whose phenotype and mode of inheritance earned the score (disease-level matching).
+    disease_id: str | None = None
 
 
 _MISSENSE_LIKE = frozenset(
@@ -200,6 +202,21 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
     return 0.0
 
 
+#: Modes in which one heterozygous allele has to cause the disease on its own.
+_ONE_ALLELE_MODES = frozenset({Mode.AD, Mode.DE_NOVO})
+
+
+def haploinsufficiency_factor(loeuf: float | None) -> float:
+    """Weight of a heterozygous loss-of-function allele by gene constraint: 1 up to LOEUF 0.6, 0.3 from 1.4.
+
+    gnomAD's LOEUF below 0.6 marks genes intolerant of losing one copy; in a gene that tolerates it (many
+    healthy carriers) a lone truncating allele is unlikely to cause a dominant disease. Unknown: 1.
+    """
+    if loeuf is None:
+        return 1.0
+    return 1.0 - 0.7 * min(max((loeuf - 0.6) / 0.8, 0.0), 1.0)
+
+
 def variant_score(variant: CandidateVariant) -> float:
     """Returns pathogenicity times frequency score."""
     return pathogenicity_score(variant) * frequency_score(variant.population_af)
@@ -220,8 +237,13 @@ def rank_genes(
     build: str = "GRCh38",
     limit: int | None = None,
     gene_inheritance: Mapping[str, frozenset[ModeOfInheritance]] | None = None,
+    disease_phenotypes: Mapping[str, Sequence[tuple[float, frozenset[ModeOfInheritance], str]]] | None = None,
 ) -> list[GeneRank]:
-    """Ranks genes for a case; phenotype_scores and gene_inheritance are keyed by HGNC id or gene symbol."""
+    """Ranks genes for a case; phenotype_scores, gene_inheritance and disease_phenotypes are keyed by HGNC id or symbol.
+
+    disease_phenotypes, when given, holds each gene's diseases as (phenotype score, modes, disease id): a gene then
+    takes the best combined score over its diseases, each with the variants that segregate by its modes.
+    """
     by_id = {}
     seen: set[str] = set()
     for v in variants:
@@ -256,7 +278,7 @@ def rank_genes(
 
     ranked: list[tuple[tuple, GeneRank]] = []
     for gene, gene_variants in per_gene.items():
-        best: tuple[float, Mode, tuple[str, ...]] | None = None
+        options: list[tuple[float, Mode, tuple[str, ...]]] = []
         for v in gene_variants:
             for mode in kept[v.variant_id]:
                 if mode == Mode.AR_COMP_HET:
@@ -269,23 +291,53 @@ def rank_genes(
                         and Mode.AR_COMP_HET in kept[c.partner_id]
                     ]
                     for partner in partners:
-                        option = (
-                            (scores[v.variant_id] + scores[partner]) / 2,
-                            mode,
-                            tuple(sorted((v.variant_id, partner))),
+                        options.append(
+                            (
+                                (scores[v.variant_id] + scores[partner]) / 2,
+                                mode,
+                                tuple(sorted((v.variant_id, partner))),
+                            )
                         )
-                        if best is None or option[0] > best[0]:
-                            best = option
                     continue
-                option = (scores[v.variant_id], mode, (v.variant_id,))
-                if best is None or option[0] > best[0]:
-                    best = option
-        if best is None:
+                value = scores[v.variant_id]
+                if mode in _ONE_ALLELE_MODES and v.consequences & LOF_TERMS:
+                    value *= haploinsufficiency_factor(v.loeuf)
+                options.append((value, mode, (v.variant_id,)))
+        if not options:
             continue
+        first_variant = gene_variants[0]
+        diseases = None
+        if disease_phenotypes is not None:
+            diseases = disease_phenotypes.get(first_variant.hgnc_id or "") or disease_phenotypes.get(gene)
+        disease_id = None
+        if diseases:
+            # Disease-level matching: each disease is paired only with variants segregating by its own
+            # mode(s) of inheritance, so a heterozygous carrier in a gene with a recessive and a dominant
+            # disease is weighed against the dominant disease's phenotype alone.
+            chosen: tuple[float, tuple[float, Mode, tuple[str, ...]], float, str] | None = None
+            for disease_score, disease_modes, did in diseases:
+                allowed = (
+                    frozenset().union(*(PANEL_MODE_MATCH[m] for m in disease_modes)) if disease_modes else None
+                )
+                fitting = [o for o in options if allowed is None or o[1] in allowed]
+                if not fitting:
+                    continue
+                option = max(fitting, key=lambda o: o[0])
+                clipped = min(max(float(disease_score), 0.0), 1.0)
+                value = combined_score(option[0], clipped)
+                if chosen is None or value > chosen[0]:
+                    chosen = (value, option, clipped, did)
+            if chosen is None:
+                continue
+            _, best, phenotype, disease_id = chosen
+        else:
+            best = max(options, key=lambda o: o[0])
+            phenotype = None
         score, mode, ids = best
         first = by_id[ids[0]]
-        phenotype = phenotype_scores.get(first.hgnc_id or "", phenotype_scores.get(gene, 0.0))
-        phenotype = min(max(float(phenotype), 0.0), 1.0)
+        if phenotype is None:
+            phenotype = phenotype_scores.get(first.hgnc_id or "", phenotype_scores.get(gene, 0.0))
+            phenotype = min(max(float(phenotype), 0.0), 1.0)
         tiers = []
         for vid in ids:
             v = by_id[vid]
@@ -301,7 +353,8 @@ def rank_genes(
         )
         combined = combined_score(score, phenotype)
         rank = GeneRank(
-            0, gene, first.hgnc_id, round(combined, 6), phenotype, round(score, 6), mode, ids, tier, reasons
+            0, gene, first.hgnc_id, round(combined, 6), phenotype, round(score, 6), mode, ids, tier, reasons,
+            disease_id,
         )
         ranked.append(((-rank.combined_score, tier or 4, -rank.variant_score, gene), rank))
     ranked.sort(key=lambda item: item[0])
