@@ -316,3 +316,10 @@ def login():
 def bearer():
     """Returns a bearer-token header for a demo user."""
     return api_token
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Silences py4j at exit: it closes the Spark gateway from __del__ after the log streams are closed."""
+    import logging
+
+    logging.getLogger("py4j").disabled = True
