@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
-from gmc.genomics.store.layout import CHROMOSOMES, variant_keys
+from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import filter_new_sites
 from gmc.genomics.vcf import VcfFormatError, open_vcf
 
@@ -99,10 +99,19 @@ def check_header(
 
 
 def read_vcf(
-    path: Path, samples: Sequence[str], build: str, *, progress: Progress | None = None, batch_size: int = 100_000
+    path: Path,
+    samples: Sequence[str],
+    build: str,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 100_000,
+    digest: tuple[str, int] | None = None,
 ) -> ParsedVcf:
-    """Reads every record of a VCF for the given samples; any bad line raises before anything is stored."""
-    sha, size = file_digest(path)
+    """Reads every record of a VCF for the given samples; any bad line raises before anything is stored.
+
+    digest is the file's (sha256, size) when the caller has already hashed it (saves reading the file twice).
+    """
+    sha, size = digest if digest is not None else file_digest(path)
     site_parts: list[pa.Table] = []
     call_parts: list[pa.Table] = []
     gts: list[np.ndarray] = []
@@ -144,10 +153,10 @@ def run_qc(
     thresholds: QcThresholds | None = None,
 ) -> None:
     """Fills parsed.qc (per sample) and parsed.trios from the genotypes read."""
-    chrom = np.asarray(parsed.sites.column("chrom").to_pylist(), dtype=object)
+    chrom = _objects(parsed.sites.column("chrom"))
     pos = parsed.sites.column("pos").to_numpy(zero_copy_only=False)
-    ref = parsed.sites.column("ref").to_pylist()
-    alt = parsed.sites.column("alt").to_pylist()
+    ref = _objects(parsed.sites.column("ref"))
+    alt = _objects(parsed.sites.column("alt"))
     for j, sample in enumerate(parsed.samples):
         result = sample_qc(sample, chrom=chrom, pos=pos, ref=ref, alt=alt, gt=parsed.gt[:, j],
                            ploidy=parsed.ploidy[:, j], build=parsed.build, recorded_sex=recorded_sex.get(sample),
@@ -166,7 +175,7 @@ def run_qc(
 
 def variant_counts(parsed: ParsedVcf) -> dict[str, int]:
     """Non-reference calls of each sample on the chromosomes the store keeps."""
-    chrom = np.asarray(parsed.sites.column("chrom").to_pylist(), dtype=object)
+    chrom = _objects(parsed.sites.column("chrom"))
     primary = np.isin(chrom, np.asarray(CHROMOSOMES, dtype=object))
     return {s: int(np.sum((parsed.gt[:, j] > 0) & primary)) for j, s in enumerate(parsed.samples)}
 
@@ -175,30 +184,34 @@ def annotate_new_sites(
     store_root: Path, parsed: ParsedVcf, *, annotate: Callable[[pa.Table], pa.Table] | None = None
 ) -> pa.Table:
     """The sites table with annotation columns filled for sites new to the store (known ones stay null)."""
-    new = filter_new_sites(store_root, parsed.sites.select(["chrom", "pos", "ref", "alt"]))
     sites = parsed.sites
+    # The row number rides along through the store's filter, so annotated rows map back to the file's
+    # rows directly instead of hashing every allele's variant key twice more to join them.
+    query = sites.select(["chrom", "pos", "ref", "alt"]).append_column(
+        _ROW, pa.array(np.arange(len(sites), dtype=np.int64)))
+    new = filter_new_sites(store_root, query)
     if annotate is None:
         return sites
-    annotated = annotate(new) if len(new) else None
+    annotated = annotate(new.drop_columns([_ROW])) if len(new) else None
     if annotated is None:
         return sites
-    chrom = sites.column("chrom").to_pylist()
-    primary = np.isin(np.asarray(chrom, dtype=object), np.asarray(CHROMOSOMES, dtype=object))
-    all_keys = np.full(len(sites), -1, dtype=np.int64)
-    prim = sites.filter(pa.array(primary))
-    all_keys[primary] = variant_keys(prim.column("chrom").to_pylist(), prim.column("pos").to_numpy(),
-                                     prim.column("ref").to_pylist(), prim.column("alt").to_pylist())
-    new_keys = variant_keys(new.column("chrom").to_pylist(), new.column("pos").to_numpy(),
-                            new.column("ref").to_pylist(), new.column("alt").to_pylist())
-    order = np.argsort(new_keys, kind="stable")
-    found = np.searchsorted(new_keys[order], all_keys)
-    found = np.clip(found, 0, max(len(new_keys) - 1, 0))
-    hit = (all_keys >= 0) & (new_keys[order][found] == all_keys)
-    index = pa.array(np.where(hit, order[found], 0), pa.int64(), mask=~hit)
+    if len(annotated) != len(new):
+        raise ValueError(f"{parsed.path.name}: annotation returned {len(annotated)} rows for {len(new)} sites")
+    positions = np.full(len(sites), -1, dtype=np.int64)
+    positions[new.column(_ROW).to_numpy()] = np.arange(len(new), dtype=np.int64)
+    hit = positions >= 0
+    index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
     for name in STORED_ANNOTATION:
         if name in annotated.column_names:
             sites = sites.append_column(name, annotated.column(name).take(index))
     return sites
+
+
+#: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.
+_TRANSCRIPT_ARRAYS: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+#: Column carrying each site's row number in the file through the store's new-site filter.
+_ROW = "__row"
 
 
 def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], pa.Table]:
@@ -206,14 +219,27 @@ def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], 
     from gmc.genomics.annotation.annotate import annotate_alleles, load_sources
 
     sources = load_sources(build, fasta=fasta if build == "GRCh38" else None)
+    # The transcript models and gene knowledge are cached per process, but their flat arrays hang off each
+    # new sources object: reuse them so every ingested file does not rebuild them.
+    held = _TRANSCRIPT_ARRAYS.get((id(sources.transcripts), id(sources.genes)))
+    if held is not None and held[0] is sources.transcripts and held[1] is sources.genes:
+        sources.arrays = held[2]
+    else:
+        _TRANSCRIPT_ARRAYS[(id(sources.transcripts), id(sources.genes))] = (
+            sources.transcripts, sources.genes, sources.arrays)
 
     def run(sites: pa.Table) -> pa.Table:
         return annotate_alleles(
-            np.asarray(sites.column("chrom").to_pylist(), dtype=object),
+            _objects(sites.column("chrom")),
             sites.column("pos").to_numpy(zero_copy_only=False).astype(np.int64),
-            np.asarray(sites.column("ref").to_pylist(), dtype=object),
-            np.asarray(sites.column("alt").to_pylist(), dtype=object),
+            _objects(sites.column("ref")),
+            _objects(sites.column("alt")),
             sources,
         )
 
     return run
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """A string column as a numpy object array of Python str (one conversion, no intermediate list)."""
+    return column.to_numpy(zero_copy_only=False).astype(object, copy=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -175,18 +176,19 @@ def sample_qc(
         raise QcInputError(f"ploidy has {len(ploidy_a)} rows but gt has {n}")
     called = gt_a > 0
     idx = np.flatnonzero(called)
-    ref_l = [ref[i] for i in idx]
-    alt_l = [alt[i] for i in idx]
-    types = [variant_type(r, a) for r, a in zip(ref_l, alt_l, strict=True)]
+    ref_l = ref[idx] if isinstance(ref, np.ndarray) else [ref[i] for i in idx]
+    alt_l = alt[idx] if isinstance(alt, np.ndarray) else [alt[i] for i in idx]
     counts = {t: 0 for t in ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")}
     ti = tv = 0
-    for t, r, a in zip(types, ref_l, alt_l, strict=True):
-        counts[t] += 1
+    # A genome's calls repeat a few thousand distinct allele pairs (12 for SNVs): classify each pair once.
+    for (r, a), times in Counter(zip(ref_l, alt_l, strict=True)).items():
+        t = variant_type(r, a)
+        counts[t] += times
         if t == "SNV":
             if (r.upper(), a.upper()) in _TRANSITIONS:
-                ti += 1
+                ti += times
             else:
-                tv += 1
+                tv += times
     autosomal = np.isin(chrom_a, list(AUTOSOMES))
     n_het = int(np.sum(autosomal & (gt_a == 1)))
     n_hom = int(np.sum(autosomal & (gt_a == 2)))

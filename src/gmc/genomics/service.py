@@ -176,7 +176,8 @@ def ingest_manifest(
     outcomes: list[FileOutcome] = []
     to_store: list[tuple[_Planned, FileOutcome]] = []
     for plan in plans:
-        sha, _ = core.file_digest(plan.path)
+        digest = core.file_digest(plan.path)
+        sha = digest[0]
         existing = {d.vcf_sample: d for d in repo.datasets_of_file(session, sha)}
         if existing and all(s in existing for s in plan.samples):
             other = {d.case_id for d in existing.values()} - {case.id}
@@ -189,7 +190,7 @@ def ingest_manifest(
             raise Conflict(f"{plan.path.name}: sample(s) {', '.join(sorted(existing))} of this file are already "
                            "ingested; ingest the file's remaining samples with a new file", field="files")
         try:
-            parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress)
+            parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress, digest=digest)
         except VcfFormatError as exc:
             raise ValidationFailed(str(exc), field="files", line=exc.line) from None
         sexes = {name: p.sex for name, (p, _, _) in plan.mapping.items()}
