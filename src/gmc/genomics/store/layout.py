@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Chromosomes the store holds, in genome order; the index (1-based) is the chromosome code in keys.
 CHROMOSOMES: tuple[str, ...] = tuple(str(i) for i in range(1, 23)) + ("X", "Y", "MT")
@@ -90,9 +91,37 @@ def variant_keys(chrom: Sequence[str], pos: np.ndarray, ref: Sequence[str], alt:
     pos = np.asarray(pos, dtype=np.int64)
     if len(pos) and (pos.min() < 1 or pos.max() > MAX_POSITION):
         raise StoreError(f"a position is outside 1..{MAX_POSITION}")
-    codes = np.fromiter((chrom_code(c) for c in chrom), dtype=np.int64, count=len(pos))
-    hashes = np.fromiter((_allele_hash(r, a) for r, a in zip(ref, alt, strict=True)), dtype=np.int64, count=len(pos))
+    # A genome repeats a few dozen contig names and a few thousand distinct allele pairs (12 for SNVs):
+    # encode each column once and compute the code or the hash per distinct value, not per row.
+    try:
+        chrom_a, ref_a, alt_a = (pa.array(v, pa.string()) for v in (chrom, ref, alt))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        chrom_a = ref_a = alt_a = None
+    if chrom_a is None or chrom_a.null_count or ref_a.null_count or alt_a.null_count:
+        codes = np.fromiter((chrom_code(c) for c in chrom), dtype=np.int64, count=len(pos))
+        hashes = np.fromiter((_allele_hash(r, a) for r, a in zip(ref, alt, strict=True)), dtype=np.int64,
+                             count=len(pos))
+    else:
+        if not len(chrom_a) == len(ref_a) == len(alt_a) == len(pos):
+            raise ValueError(f"columns differ in length: {len(chrom_a)}, {len(pos)}, {len(ref_a)}, {len(alt_a)}")
+        index, names = _distinct(chrom_a)
+        codes = np.fromiter((chrom_code(c) for c in names), dtype=np.int64, count=len(names))[index]
+        # the joined text is exactly what _allele_hash digests
+        index, pairs = _distinct(pc.binary_join_element_wise(ref_a, alt_a, ">"))
+        digests = np.fromiter((_text_hash(t) for t in pairs), dtype=np.int64, count=len(pairs))
+        hashes = digests[index]
     return (codes << (_POS_BITS + _ALLELE_BITS)) | (pos << _ALLELE_BITS) | hashes
+
+
+def _distinct(values: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Row indexes into the distinct values, and the distinct values in first-seen order."""
+    encoded = values.dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _text_hash(text: str) -> int:
+    """_allele_hash of an already joined "ref>alt" text."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") & _ALLELE_MASK
 
 
 def key_range(chrom: str, start: int, end: int) -> tuple[int, int]:
