@@ -326,14 +326,17 @@ def _stage(
 
     chroms_out: list[str] = []
     n_new = 0
-    site_chroms = np.asarray(site_table.column("chrom").to_pylist(), dtype=object)
-    geno_codes = (genos.column("key").to_numpy() >> CHROM_SHIFT).astype(np.int64)
+    # Both tables are sorted by key, whose top bits are the chromosome code: each chromosome is one
+    # contiguous run, cut by zero-copy slices instead of filtering the whole table once per chromosome.
+    codes = np.arange(1, len(CHROMOSOMES) + 2, dtype=np.int64)
+    geno_at = np.searchsorted(genos.column("key").to_numpy() >> CHROM_SHIFT, codes, side="left")
+    site_at = np.searchsorted(site_table.column("key").to_numpy() >> CHROM_SHIFT, codes, side="left")
     for code, chrom in enumerate(CHROMOSOMES, start=1):
-        g = genos.filter(pa.array(geno_codes == code))
+        g = genos.slice(int(geno_at[code - 1]), int(geno_at[code] - geno_at[code - 1]))
         if len(g) == 0:
             continue
         chroms_out.append(chrom)
-        s = site_table.filter(pa.array(site_chroms == chrom))
+        s = site_table.slice(int(site_at[code - 1]), int(site_at[code] - site_at[code - 1]))
         s = s.filter(pc.is_in(s.column("key"), value_set=called))
         old = _existing_sites(layout, manifest, chrom)
         _check_store_collisions(s, old, source or dataset_id)
