@@ -322,7 +322,7 @@ def _stage(
     uniq[1:] = sk[1:] != sk[:-1]
     _check_collisions(site_table, sk, uniq, source or dataset_id)
     site_table = site_table.filter(pa.array(uniq))
-    called = pa.array(np.unique(gk), pa.int64())
+    called = np.unique(gk)
 
     chroms_out: list[str] = []
     n_new = 0
@@ -331,13 +331,16 @@ def _stage(
     codes = np.arange(1, len(CHROMOSOMES) + 2, dtype=np.int64)
     geno_at = np.searchsorted(genos.column("key").to_numpy() >> CHROM_SHIFT, codes, side="left")
     site_at = np.searchsorted(site_table.column("key").to_numpy() >> CHROM_SHIFT, codes, side="left")
+    called_at = np.searchsorted(called >> CHROM_SHIFT, codes, side="left")
     for code, chrom in enumerate(CHROMOSOMES, start=1):
         g = genos.slice(int(geno_at[code - 1]), int(geno_at[code] - geno_at[code - 1]))
         if len(g) == 0:
             continue
         chroms_out.append(chrom)
         s = site_table.slice(int(site_at[code - 1]), int(site_at[code] - site_at[code - 1]))
-        s = s.filter(pc.is_in(s.column("key"), value_set=called))
+        # only this chromosome's called keys: a value set of the whole genome's keys per chromosome is slow
+        called_here = pa.array(called[called_at[code - 1]:called_at[code]], pa.int64())
+        s = s.filter(pc.is_in(s.column("key"), value_set=called_here))
         old = _existing_sites(layout, manifest, chrom)
         _check_store_collisions(s, old, source or dataset_id)
         s = s.filter(pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
