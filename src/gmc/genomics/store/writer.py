@@ -322,7 +322,10 @@ def _stage(
     uniq[1:] = sk[1:] != sk[:-1]
     _check_collisions(site_table, sk, uniq, source or dataset_id)
     site_table = site_table.filter(pa.array(uniq))
-    called = np.unique(gk)
+    # gk is sorted by key already: its distinct keys are the first of each run (np.unique would sort again)
+    new_key = np.ones(len(gk), dtype=bool)
+    new_key[1:] = gk[1:] != gk[:-1]
+    called = gk[new_key]
 
     chroms_out: list[str] = []
     n_new = 0
