@@ -98,6 +98,18 @@ def test_tiny_scores_by_hand(tiny: SimilarityIndex) -> None:
     assert ranked == ["OMIM:1", "OMIM:4", "OMIM:3", "OMIM:2"]
 
 
+def test_tiny_patient_weight_leans_on_the_patient_side(tiny: SimilarityIndex) -> None:
+    scores = {m.disease_id: m.score for m in tiny.score_diseases([A1, B1], patient_weight=0.75)}
+    # D4 (A1): patient side 1/2, disease side 1 -> 3/4 * 1/2 + 1/4 * 1.
+    assert scores["OMIM:4"] == pytest.approx(0.625)
+    # D3: patient side 0 (contradiction cancels the match), disease side 1 -> 1/4.
+    assert scores["OMIM:3"] == pytest.approx(0.25)
+    only_patient = tiny.score_genes([A1, B1], patient_weight=1.0)
+    assert only_patient["HGNC:2"].score == pytest.approx(0.5)
+    with pytest.raises(PhenotypeProfileError, match="patient_weight"):
+        tiny.score_diseases([A1], patient_weight=1.5)
+
+
 def test_tiny_excluded_patient_terms_count_against_diseases_showing_them(tiny: SimilarityIndex) -> None:
     scores = {m.disease_id: m for m in tiny.score_diseases([A1], excluded=[B])}
     # D1 shows B1 (below the excluded B) in 3 of 4, weight 2 * 3/4 - 1 = 1/2; B1's best match with A1 is 0:

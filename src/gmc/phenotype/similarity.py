@@ -16,7 +16,10 @@ Formula (all logs natural):
   a little; occasional: not at all). On the 500 phenopacket-store cases, whose excluded terms are mostly
   features absent in one patient of a published cohort, any penalty costs some top-1 accuracy: weighting by f
   3.4 points, this weighting 1.4 (bench/phenotype/exclusion_weighting.py, docs/bench/phenotype.md).
-* score = 1/2 * (sum_p c(p) / sum_p IC(p) + sum_d c(d) / sum_d IC(d)).
+* score = w * sum_p c(p) / sum_p IC(p) + (1 - w) * sum_d c(d) / sum_d IC(d), with the patient side's weight
+  w = 1/2 by default (symmetric). Rare-disease ranking uses w = 3/4 (``patient_weight``): a patient shows a subset
+  of a disease's features, so what of the patient a disease explains counts more than what of the disease the
+  patient shows (docs/bench/rare.md).
   Each half is the share of that side's information explained by the other (c(p) <= IC(p) because a common
   ancestor is never more informative than either term), so a score lies in [-1, 1], is 1 for identical
   profiles and does not grow with the number or depth of terms: scores are comparable across patients.
@@ -371,8 +374,10 @@ class SimilarityIndex:
 
     # -- scoring -------------------------------------------------------------------------------------------
 
-    def _score_all(self, profile: PatientProfile) -> dict[str, np.ndarray]:
+    def _score_all(self, profile: PatientProfile, patient_weight: float = 0.5) -> dict[str, np.ndarray]:
         """Scores of every disease (vectorised) and the intermediate arrays needed to explain them."""
+        if not 0.0 <= patient_weight <= 1.0:
+            raise PhenotypeProfileError(f"patient_weight {patient_weight} is not within 0-1")
         if not profile.observed:
             raise PhenotypeProfileError("no observed phenotypic abnormality to score (observed terms are needed)")
         observed = [self.term_index[t] for t in profile.observed]
@@ -418,7 +423,7 @@ class SimilarityIndex:
         n_terms_per_disease = np.diff(terms.indptr)
         bma = 0.5 * (patient_best.mean(axis=0) + (terms @ disease_best) / n_terms_per_disease)
         return {
-            "score": 0.5 * (patient_half + disease_half),
+            "score": patient_weight * patient_half + (1.0 - patient_weight) * disease_half,
             "bma": bma,
             "patient_best": patient_best,
             "patient_mica": patient_mica,
@@ -494,11 +499,16 @@ class SimilarityIndex:
         return ""
 
     def score_diseases(
-        self, observed: Iterable[str], excluded: Iterable[str] = (), limit: int | None = None, strict: bool = True
+        self,
+        observed: Iterable[str],
+        excluded: Iterable[str] = (),
+        limit: int | None = None,
+        strict: bool = True,
+        patient_weight: float = 0.5,
     ) -> list[DiseaseMatch]:
         """Every annotated disease scored against the profile, best first (ties by id)."""
         profile = self.profile(observed, excluded, strict)
-        arrays = self._score_all(profile)
+        arrays = self._score_all(profile, patient_weight)
         score = arrays["score"]
         order = np.lexsort((self.disease_id_rank, -score))
         if limit is not None:
@@ -517,10 +527,11 @@ class SimilarityIndex:
         excluded: Iterable[str] = (),
         genes: Iterable[str] | None = None,
         strict: bool = True,
+        patient_weight: float = 0.5,
     ) -> dict[str, GeneMatch]:
         """Genes with annotated diseases (all, or only the given HGNC ids) scored by their best disease."""
         profile = self.profile(observed, excluded, strict)
-        arrays = self._score_all(profile)
+        arrays = self._score_all(profile, patient_weight)
         score = arrays["score"]
         links = self.gene_diseases
         gene_rows = np.arange(len(self.gene_ids))

@@ -11,6 +11,7 @@ from gmc.interpretation.rare.panels import custom_panel
 from gmc.interpretation.rare.ranking import (
     CandidateVariant,
     RankingInputError,
+    codon_change_odds,
     combined_score,
     frequency_score,
     pathogenicity_score,
@@ -54,8 +55,50 @@ def test_pathogenicity_score_by_consequence() -> None:
 
 
 def test_combined_score_is_a_logistic() -> None:
-    assert combined_score(1.0, 1.0) == pytest.approx(1 / (1 + math.exp(-8)))
-    assert combined_score(0.0, 0.0) == pytest.approx(1 / (1 + math.exp(6)))
+    assert combined_score(1.0, 1.0) == pytest.approx(1 / (1 + math.exp(-7)))
+    assert combined_score(0.0, 0.0) == pytest.approx(1 / (1 + math.exp(7)))
+    # The order is that of variant + 2.5 * phenotype: 0.1 more phenotype outweighs 0.2 more variant.
+    assert combined_score(0.5, 0.4) > combined_score(0.7, 0.3)
+
+
+def test_codon_change_odds_follow_the_genetic_code() -> None:
+    # A pyrimidine swap at a third position never changes the amino acid (NNC and NNT code alike).
+    assert codon_change_odds("c.6C>T") == (1.0, 0.0, 0.0)
+    # Any change at a second position changes it; A>G there never makes a stop (the only NGN stop, TGA, would
+    # come from TAA, itself a stop).
+    assert codon_change_odds("c.5A>G") == (0.0, 1.0, 0.0)
+    # C>T at a first position: 2 of the 16 sense CNN codons stay synonymous (CTA->TTA, CTG->TTG, both Leu),
+    # 3 become stops (CAA->TAA, CAG->TAG, CGA->TGA).
+    assert codon_change_odds("c.4C>T") == pytest.approx((2 / 16, 11 / 16, 3 / 16))
+    assert codon_change_odds("c.-5C>T") is None and codon_change_odds("c.10+1G>A") is None
+    assert codon_change_odds(None) is None
+
+
+def test_coding_snv_of_unknown_effect_scores_by_codon_position() -> None:
+    from dataclasses import replace
+
+    coding = cand("a", "G", "coding_sequence_variant")
+    assert pathogenicity_score(coding) == 0.5
+    assert pathogenicity_score(replace(coding, hgvs_c="c.6C>T")) == pytest.approx(0.1)
+    assert pathogenicity_score(replace(coding, hgvs_c="c.5A>G")) == pytest.approx(0.6)
+    assert pathogenicity_score(replace(coding, hgvs_c="c.4C>T")) == pytest.approx(
+        0.1 * 2 / 16 + 0.6 * 11 / 16 + 1.0 * 3 / 16
+    )
+
+
+def test_lone_clinvar_allele_in_a_recessive_gene_is_weighed_as_a_carrier() -> None:
+    from dataclasses import replace
+
+    from gmc.interpretation.rare.panels import ModeOfInheritance as Moi
+
+    allele = replace(cand("a", "G", "missense_variant"), clinvar_significance="Pathogenic", loeuf=1.9)
+    both = {"G": frozenset({Moi.AD, Moi.AR})}
+    dominant = {"G": frozenset({Moi.AD})}
+    ranked_both = rank_genes([allele], Pedigree.singleton("P"), {"G": 0.5}, gene_inheritance=both)
+    ranked_dominant = rank_genes([allele], Pedigree.singleton("P"), {"G": 0.5}, gene_inheritance=dominant)
+    # LOEUF 1.9 tolerates losing a copy: factor 0.3 when a recessive disease explains a lone allele as a carrier's.
+    assert ranked_both[0].variant_score == pytest.approx(0.3)
+    assert ranked_dominant[0].variant_score == pytest.approx(1.0)
 
 
 def test_singleton_ranking_by_hand() -> None:
@@ -69,9 +112,9 @@ def test_singleton_ranking_by_hand() -> None:
     ]
     phenotype = {"GENEA": 0.9, "GENEB": 0.2, "GENEC": 0.9, "GENED": 1.0, "GENEE": 1.0}
     ranked = rank_genes(variants, Pedigree.singleton("P", Sex.FEMALE), phenotype)
-    # Hand-computed: A sigmoid(-6+6+7.2), C sigmoid(-6+3.6+7.2), D sigmoid(-6+0.6+8), B sigmoid(-6+3.6+1.6).
+    # Hand-computed: A sigmoid(-7+4+9), C sigmoid(-7+2.4+9), D sigmoid(-7+0.4+10), B sigmoid(-7+2.4+2).
     assert [r.gene_symbol for r in ranked] == ["GENEA", "GENEC", "GENED", "GENEB"]
-    assert ranked[0].combined_score == pytest.approx(1 / (1 + math.exp(-7.2)), abs=1e-6)
+    assert ranked[0].combined_score == pytest.approx(1 / (1 + math.exp(-6)), abs=1e-6)
     assert ranked[1].mode in {Mode.AR_COMP_HET, Mode.AD, Mode.DE_NOVO}
     assert [r.rank for r in ranked] == [1, 2, 3, 4]
     # 5 % is above every mode's frequency cap, so GENEE never ranks.
@@ -131,9 +174,8 @@ def test_end_to_end_spiked_case_ranks_the_causal_gene_first(benchmarks_dir, tmp_
     """A real phenopacket's MITF variant spiked into the real background exome comes out on top."""
     from pathlib import Path
 
-    from gmc.interpretation.rare.ranking import rank_case
+    from gmc.interpretation.rare.files import analyse_case
     from gmc.interpretation.rare.spike import load_background, prepare_case
-    from gmc.phenotype.phenopackets import read_phenopacket
 
     background = load_background(
         benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz"
@@ -144,14 +186,11 @@ def test_end_to_end_spiked_case_ranks_the_causal_gene_first(benchmarks_dir, tmp_
         tmp_path,
         seed=11,
     )
-    blinded = read_phenopacket(Path(case.phenopacket_path))
-    observed = [f.type.id for f in blinded.phenotypic_features if not f.excluded]
-    excluded = [f.type.id for f in blinded.phenotypic_features if f.excluded]
-    result = rank_case(case.vcf_path, observed, excluded, limit=10)
+    result = analyse_case(Path(case.phenopacket_path), case.vcf_path, limit=10)
     assert [v.gene_symbol for v in case.causal] == ["MITF"]
-    assert result.genes[0].gene_symbol == "MITF"
-    assert result.genes[0].hgnc_id == "HGNC:7105"
-    assert result.candidates > 1000
+    assert result["genes"][0]["gene"] == "MITF"
+    assert result["genes"][0]["hgnc_id"] == "HGNC:7105"
+    assert result["case"]["variants_weighed"] > 1000
 
 
 def test_gene_inheritance_restricts_modes() -> None:

@@ -224,6 +224,7 @@ def read_candidates(
                         None,
                         values["nmd_escape"],
                         values["loeuf"],
+                        values["hgvs_c"] or None,
                     )
                 )
     finally:
@@ -308,14 +309,13 @@ def analyse_case(
     if pedigree.proband.individual_id not in samples:
         raise RareInputError(f"{vcf_path}: the proband {pedigree.proband.individual_id} is not a sample of the VCF")
     index = get_similarity_index()
-    matches = index.score_genes(observed, excluded, None, True)
-    phenotype_scores = phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
-    for match in matches.values():
-        phenotype_scores.setdefault(match.symbol, phenotype_scores[match.hgnc_id])
+    matches, phenotype_scores = gene_phenotype_scores(observed, excluded)
     disease_matches: dict[str, Any] = {}
     disease_phenotypes = None
     if disease_level:
-        disease_matches = {d.disease_id: d for d in index.score_diseases(observed, excluded, None, True)}
+        disease_matches = {
+            d.disease_id: d for d in index.score_diseases(observed, excluded, None, True, PATIENT_WEIGHT)
+        }
         disease_evidence = phenotype_evidence({k: d.score for k, d in disease_matches.items()})
         disease_phenotypes = {
             gene: [(disease_evidence.get(did, 0.0), modes, did) for did, modes in diseases]
@@ -373,6 +373,26 @@ def gene_diseases() -> dict[str, list[tuple[str, frozenset[Any]]]]:
             out[hgnc_id] = diseases
             out.setdefault(gene.symbol, diseases)
     return out
+
+
+#: Weight of the patient side of the phenotype similarity (``gmc.phenotype.similarity``) in ranking.
+PATIENT_WEIGHT = 0.75
+
+
+def gene_phenotype_scores(observed: Sequence[str], excluded: Sequence[str]) -> tuple[dict[str, Any], dict[str, float]]:
+    """Each annotated gene's phenotype match (by HGNC id) and its calibrated evidence (by HGNC id and symbol).
+
+    The similarity weighs the patient side 3/4: a patient shows only some of a disease's features (the more so
+    the younger), so a disease that explains the patient's findings is not held back much by its own features the
+    patient lacks. Chosen on the tuning half of the benchmark and checked on the held-out half (docs/bench/rare.md).
+    """
+    from gmc.phenotype.similarity import get_similarity_index
+
+    matches = get_similarity_index().score_genes(observed, excluded, None, True, PATIENT_WEIGHT)
+    scores = phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
+    for match in matches.values():
+        scores.setdefault(match.symbol, scores[match.hgnc_id])
+    return matches, scores
 
 
 def phenotype_evidence(scores: Mapping[str, float]) -> dict[str, float]:

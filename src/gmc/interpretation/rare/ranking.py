@@ -5,39 +5,45 @@ Scores (all in [0, 1]):
 - Variant frequency score (Exomiser's): 1 when the population AF is unknown or 0;
   1.13533 - 0.13533 * exp(AF in %) up to 2 %; 0 above.
 - Variant pathogenicity score: 1 for ClinVar P/LP and predicted loss of function; REVEL when given for a
-  missense change, else 0.6 for missense and in-frame changes; 0.5 for splice region and for coding changes
-  whose protein effect is unknown (annotation without a reference sequence); 0.2 for UTR and
-  non-coding exon changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
+  missense change, else 0.6 for missense and in-frame changes; 0.5 for splice region; for a coding SNV whose
+  protein effect is unknown (annotation without a reference sequence) the expectation over what the standard
+  genetic code makes of that base change at that codon position (``codon_change_odds``: 0.1 synonymous,
+  0.6 missense, 1 stop gained; e.g. a transition at a third position is almost always synonymous, any change
+  at a second position never is), 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
+  changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
 - Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
 - When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), only
   segregation modes matching one of them count (the tiering module's panel-mode table).
 - A gene's variant score is its best option among the modes its variants segregate with (after the
   tiering module's AF caps): one variant for dominant, de novo, X-linked, MT and homozygous recessive
-  modes; the mean of the two variants of a compound heterozygous pair.
-- Phenotype score: the caller's gene score (e.g. ``gmc.phenotype.similarity.score_genes``), clipped to
-  [0, 1]; a gene without one scores 0.
-- Combined = logistic(-6 + 6 * variant + 8 * phenotype): both must be high to rank near the top, and
-  the phenotype weighs more because, without genome-wide population frequencies, many background
-  variants look equally damaging. Ties break on tier (1 before 2 before 3 before none), then on the
-  variant score, then on the gene symbol, so the order is reproducible.
+  modes; the mean of the two variants of a compound heterozygous pair. In the one-allele modes (dominant,
+  de novo) a loss-of-function allele, and a ClinVar P/LP allele in a gene that also has a recessive disease
+  (most such alleles seen alone are carriers), are weighed by the gene's tolerance of losing one copy
+  (``haploinsufficiency_factor``).
+- Phenotype score: the caller's gene score (``files.gene_phenotype_scores``: the similarity with the patient
+  side weighed 3/4, calibrated against all genes for the same profile), clipped to [0, 1]; a gene without one
+  scores 0.
+- Combined = logistic(-7 + 4 * variant + 10 * phenotype): the order is that of variant + 2.5 * phenotype, so
+  both must be high to rank near the top and the phenotype weighs more, because without genome-wide population
+  frequencies many background variants look equally damaging (the ratio 2.5 was chosen on a tuning half of
+  the benchmark cases and checked on the other half, docs/bench/rare.md). Ties break on tier (1 before 2
+  before 3 before none), then on the variant score, then on the gene symbol, so the order is reproducible.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 from gmc.interpretation.rare.inheritance import (
     Call,
     Mode,
     ModeCall,
     Pedigree,
-    Sex,
     VariantGenotypes,
     segregate,
 )
@@ -53,7 +59,7 @@ from gmc.interpretation.rare.tiering import (
 )
 
 #: Name and version of the ranking method, written into every result's provenance.
-RANKING_METHOD = "gmc-rare-rank 2"
+RANKING_METHOD = "gmc-rare-rank 3"
 
 
 class RankingInputError(ValueError):
@@ -82,6 +88,8 @@ class CandidateVariant:
     nmd_escape: bool | None = None
     #: gnomAD LoF observed/expected upper bound (LOEUF) of the gene's MANE transcript, when known.
     loeuf: float | None = None
+    #: HGVS c. on the chosen transcript (e.g. ``c.123A>G``): gives the codon position of a coding SNV.
+    hgvs_c: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,54 @@ def frequency_score(af: float | None) -> float:
     return max(0.0, 1.13533 - 0.13533 * math.exp(percent))
 
 
+_STANDARD_CODE = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
+
+
+@lru_cache(maxsize=1)
+def _codon_change_table() -> dict[tuple[int, str, str], tuple[float, float, float]]:
+    """(codon position, ref, alt) -> shares (synonymous, missense, stop gained) over the sense codons with ref there."""
+    bases = "TCAG"
+    code = {
+        a + b + c: _STANDARD_CODE[16 * i + 4 * j + k]
+        for i, a in enumerate(bases)
+        for j, b in enumerate(bases)
+        for k, c in enumerate(bases)
+    }
+    table: dict[tuple[int, str, str], tuple[float, float, float]] = {}
+    for position in range(3):
+        for ref in "ACGT":
+            for alt in "ACGT":
+                if ref == alt:
+                    continue
+                counts = [0, 0, 0]
+                for codon, amino_acid in code.items():
+                    if amino_acid == "*" or codon[position] != ref:
+                        continue
+                    changed = code[codon[:position] + alt + codon[position + 1:]]
+                    counts[0 if changed == amino_acid else 2 if changed == "*" else 1] += 1
+                total = sum(counts)
+                table[(position + 1, ref, alt)] = (counts[0] / total, counts[1] / total, counts[2] / total)
+    return table
+
+
+_CDS_SUBSTITUTION = re.compile(r"^c\.(\d+)([ACGT])>([ACGT])$")
+
+
+def codon_change_odds(hgvs_c: str | None) -> tuple[float, float, float] | None:
+    """Shares (synonymous, missense, stop gained) of a coding SNV's possible effects by the genetic code, or None.
+
+    Without the reference codon the protein effect of a coding SNV is unknown, but its codon position (from the
+    CDS position in HGVS c.) and its bases narrow it down: e.g. C>T at a third position is synonymous in every
+    codon, and any change at a second position alters the amino acid. Every sense codon with the reference base
+    at that position counts once (no codon-usage weights). None for anything but a plain CDS substitution.
+    """
+    match = _CDS_SUBSTITUTION.match(hgvs_c or "")
+    if match is None:
+        return None
+    position = (int(match.group(1)) - 1) % 3 + 1
+    return _codon_change_table()[(position, match.group(2), match.group(3))]
+
+
 def pathogenicity_score(variant: CandidateVariant) -> float:
     """Returns the variant's predicted pathogenicity in [0, 1] from ClinVar, consequence and REVEL."""
     terms = variant.consequences
@@ -192,9 +248,15 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
         return variant.revel
     if terms & _MISSENSE_LIKE:
         return 0.6
-    if terms & _SPLICE_REGION or "coding_sequence_variant" in terms:
-        # coding_sequence_variant: a coding change whose protein effect is unknown (no reference sequence).
+    if terms & _SPLICE_REGION:
         return 0.5
+    if "coding_sequence_variant" in terms:
+        # A coding change whose protein effect is unknown (no reference sequence): what the code makes of it.
+        odds = codon_change_odds(variant.hgvs_c)
+        if odds is None:
+            return 0.5
+        synonymous, missense, stop = odds
+        return 0.1 * synonymous + 0.6 * missense + 1.0 * stop
     if terms & _LOW:
         return 0.2
     if "synonymous_variant" in terms:
@@ -224,7 +286,7 @@ def variant_score(variant: CandidateVariant) -> float:
 
 def combined_score(variant: float, phenotype: float) -> float:
     """Combines a gene's variant and phenotype scores (see the module docstring)."""
-    return 1.0 / (1.0 + math.exp(-(-6.0 + 6.0 * variant + 8.0 * phenotype)))
+    return 1.0 / (1.0 + math.exp(-(-7.0 + 4.0 * variant + 10.0 * phenotype)))
 
 
 def rank_genes(
@@ -260,6 +322,8 @@ def rank_genes(
     segregation = segregate(pedigree, genotypes, build=build)
     scores = {vid: variant_score(v) for vid, v in by_id.items()}
     kept: dict[str, dict[Mode, ModeCall]] = {}
+    # ClinVar P/LP alleles in genes with a recessive disease: alone, most likely a carrier's.
+    carrier_like: set[str] = set()
     for vid, v in by_id.items():
         tiering_view = TieringVariant(
             vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af
@@ -271,6 +335,8 @@ def rank_genes(
             allowed = frozenset().union(*(PANEL_MODE_MATCH[m] for m in known))
             modes = {m: c for m, c in modes.items() if m in allowed}
         kept[vid] = modes
+        if known and ModeOfInheritance.AR in known and is_known_pathogenic(v.clinvar_significance):
+            carrier_like.add(vid)
     per_gene: dict[str, list[CandidateVariant]] = defaultdict(list)
     for v in by_id.values():
         if kept[v.variant_id]:
@@ -300,7 +366,7 @@ def rank_genes(
                         )
                     continue
                 value = scores[v.variant_id]
-                if mode in _ONE_ALLELE_MODES and v.consequences & LOF_TERMS:
+                if mode in _ONE_ALLELE_MODES and (v.consequences & LOF_TERMS or v.variant_id in carrier_like):
                     value *= haploinsufficiency_factor(v.loeuf)
                 options.append((value, mode, (v.variant_id,)))
         if not options:
@@ -360,144 +426,3 @@ def rank_genes(
     ranked.sort(key=lambda item: item[0])
     out = [replace(r, rank=i + 1) for i, (_, r) in enumerate(ranked)]
     return out[:limit] if limit is not None else out
-
-
-def candidates_from_annotation(batch: Any, table: Any) -> list[CandidateVariant]:
-    """Builds candidates from a genomics VariantBatch and its annotation table (same rows, Arrow columns)."""
-    columns = {
-        name: table.column(name).to_pylist() for name in ANNOTATION_COLUMNS if name in table.column_names
-    }
-    missing = [name for name in ("gene", "consequence") if name not in columns]
-    if missing:
-        raise RankingInputError(f"annotation table lacks column(s) {', '.join(missing)}")
-    if table.num_rows != len(batch):
-        raise RankingInputError(f"annotation has {table.num_rows} rows for a batch of {len(batch)}")
-    empty = [None] * table.num_rows
-    candidates: list[CandidateVariant] = []
-    seen: set[str] = set()
-    for i in range(table.num_rows):
-        gene = columns["gene"][i]
-        if not gene:
-            continue
-        chrom, pos, ref, alt = str(batch.chrom[i]), int(batch.pos[i]), str(batch.ref[i]), str(batch.alt[i])
-        variant_id = f"{chrom}:{pos}:{ref}:{alt}"
-        if variant_id in seen:
-            continue
-        seen.add(variant_id)
-        calls = {
-            sample: Call(int(batch.gt[i, j]), int(batch.ploidy[i, j]) if batch.ploidy[i, j] > 0 else 2)
-            for j, sample in enumerate(batch.samples)
-        }
-        consequence = columns["consequence"][i] or ""
-        candidates.append(
-            CandidateVariant(
-                variant_id,
-                chrom,
-                pos,
-                ref,
-                alt,
-                gene,
-                calls,
-                frozenset(t for t in consequence.split("&") if t),
-                columns.get("hgnc_id", empty)[i] or None,
-                columns.get("hgvs_p", empty)[i] or None,
-                columns.get("clinvar_significance", empty)[i] or None,
-                columns.get("gnomad_af", empty)[i],
-                None,
-                columns.get("nmd_escape", empty)[i],
-            )
-        )
-    return candidates
-
-
-#: The annotation columns ranking reads (``gmc.genomics.annotation.annotate.COLUMNS``).
-ANNOTATION_COLUMNS = (
-    "gene",
-    "hgnc_id",
-    "consequence",
-    "hgvs_p",
-    "clinvar_significance",
-    "gnomad_af",
-    "nmd_escape",
-)
-
-
-def rank_case(
-    vcf_path: Path,
-    observed: Sequence[str],
-    excluded: Sequence[str] = (),
-    *,
-    pedigree: Pedigree | None = None,
-    proband_sex: Sex = Sex.UNKNOWN,
-    panels: Sequence[Panel] = (),
-    sources: Any = None,
-    build: str = "GRCh38",
-    limit: int | None = 100,
-) -> CaseRanking:
-    """Annotates a case VCF, scores the phenotype and ranks genes (singleton of the first sample by default)."""
-    from gmc.genomics.annotation.annotate import annotate_batch, load_sources
-    from gmc.genomics.vcf import open_vcf
-    from gmc.phenotype.ontology import UnknownTermError, get_ontology
-    from gmc.phenotype.similarity import score_genes
-
-    if sources is None:
-        from gmc.settings import get_settings
-
-        settings = get_settings()
-        # The deployment's genome FASTA and population frequency files, when mounted, sharpen the scores.
-        sources = load_sources(
-            build,
-            fasta=settings.reference_fasta,
-            frequency_files=[f.strip() for f in settings.frequency_files.split(",") if f.strip()],
-        )
-    reader = open_vcf(vcf_path, build=build)
-    try:
-        if pedigree is None:
-            if not reader.samples:
-                raise RankingInputError(f"{vcf_path}: no samples to rank for")
-            pedigree = Pedigree.singleton(reader.samples[0], proband_sex)
-        candidates: list[CandidateVariant] = []
-        for batch in reader.batches(50_000):
-            candidates += candidates_from_annotation(batch, annotate_batch(batch, sources))
-    finally:
-        reader.close()
-    members = {p.individual_id for p in pedigree.individuals}
-    # Samples outside the pedigree (e.g. a multi-family VCF) do not take part in segregation.
-    if candidates and not set(candidates[0].calls) <= members:
-        candidates = [
-            replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates
-        ]
-    ontology = get_ontology()
-    unknown: list[str] = []
-
-    def known(terms: Sequence[str]) -> list[str]:
-        kept = []
-        for term in terms:
-            try:
-                ontology.current_id(term)
-            except UnknownTermError:
-                # Terms newer than the installed HPO release (or obsolete without replacement) are
-                # reported back rather than failing the whole case.
-                unknown.append(term)
-            else:
-                kept.append(term)
-        return kept
-
-    observed_known, excluded_known = known(observed), known(excluded)
-    matches = score_genes(observed_known, excluded_known) if observed_known else {}
-    phenotype = {hgnc: m.score for hgnc, m in matches.items()}
-    phenotype.update({m.symbol: m.score for m in matches.values() if m.symbol not in phenotype})
-    inheritance = hpo_gene_inheritance()
-    genes = rank_genes(
-        candidates, pedigree, phenotype, panels=panels, build=build, limit=limit, gene_inheritance=inheritance
-    )
-    return CaseRanking(tuple(genes), tuple(unknown), len(candidates))
-
-
-@dataclass(frozen=True)
-class CaseRanking:
-    """A case's ranked genes, the HPO terms left out as unknown, and how many gene variants were weighed."""
-
-    genes: tuple[GeneRank, ...]
-    unknown_terms: tuple[str, ...]
-    candidates: int

@@ -411,7 +411,6 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
     from gmc.interpretation.rare.inheritance import VariantGenotypes, segregate
     from gmc.interpretation.rare.ranking import RANKING_METHOD, hpo_gene_inheritance, rank_genes
     from gmc.phenotype.ontology import get_ontology
-    from gmc.phenotype.similarity import get_similarity_index
 
     started = time.perf_counter()
     build = inputs["build"]
@@ -425,11 +424,7 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
         raise ValidationFailed(str(exc), field="vcf") from exc
     candidates = [replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates]
     panels = [core_panel_from_inputs(p) for p in inputs.get("panel_rows", [])]
-    index = get_similarity_index()
-    matches = index.score_genes(inputs["observed_terms"], inputs["excluded_terms"], None, True)
-    scores = rare_files.phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
-    for match in matches.values():
-        scores.setdefault(match.symbol, scores[match.hgnc_id])
+    matches, scores = rare_files.gene_phenotype_scores(inputs["observed_terms"], inputs["excluded_terms"])
     inheritance = hpo_gene_inheritance()
     genes = rank_genes(candidates, pedigree, scores, panels=panels, build=build, limit=limit,
                        gene_inheritance=inheritance)
