@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gmc.genomics.store.layout import CHROMOSOMES, SegmentEntry, StoreLayout, _fsync_dir
-from gmc.genomics.store.writer import _recover, _write_parquet, _writer_lock
+from gmc.genomics.store.writer import _recover, _write_genotypes, _write_parquet, _writer_lock
 
 
 def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
@@ -41,11 +41,14 @@ def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
                 if not parts:
                     continue
                 merged = pa.concat_tables(parts, promote_options="default")
+                path = staged / table / f"chr{chrom}.parquet"
                 if table == "genotypes":
+                    # (key, sample) first: _write_genotypes keeps that order when the segment is one block
                     order = np.lexsort((merged.column("sample_idx").to_numpy(), merged.column("key").to_numpy()))
+                    _write_genotypes(merged.take(pa.array(order)), path)
                 else:
                     order = np.argsort(merged.column("key").to_numpy(), kind="stable")
-                _write_parquet(merged.take(pa.array(order)), staged / table / f"chr{chrom}.parquet")
+                    _write_parquet(merged.take(pa.array(order)), path)
         samples = pa.concat_tables([pq.read_table(layout.samples_file(i)) for i in ids])
         _write_parquet(samples, staged / "samples.parquet")
         target = layout.segment_dir(segment_id)

@@ -57,6 +57,28 @@ GENOTYPES_SCHEMA = pa.schema(
     ]
 )
 
+#: Samples per block of a genotype file. Calls are sorted by (block, key, sample): inside a block the key
+#: order lets a gene's key range prune row groups (one or two per block), and a block's rows are contiguous,
+#: so row-group statistics on sample_idx let one sample's page read only its block (1/10 of a 1,000-sample
+#: batch) instead of every call of the batch. A file of one block is sorted by (key, sample) as before.
+SAMPLE_BLOCK = 100
+
+
+def genotype_order(keys: np.ndarray, sample_idx: np.ndarray) -> np.ndarray:
+    """Row order of calls in a genotype file: by sample block (SAMPLE_BLOCK samples), then key, then sample."""
+    keys = np.asarray(keys)
+    sample_idx = np.asarray(sample_idx)
+    if not several_blocks(sample_idx):
+        return np.lexsort((sample_idx, keys))
+    return np.lexsort((sample_idx, keys, sample_idx // SAMPLE_BLOCK))
+
+
+def several_blocks(sample_idx: np.ndarray) -> bool:
+    """Whether a genotype file's calls span more than one sample block (and so get the block order)."""
+    sample_idx = np.asarray(sample_idx)
+    return bool(len(sample_idx)) and int(sample_idx.min()) // SAMPLE_BLOCK != int(sample_idx.max()) // SAMPLE_BLOCK
+
+
 #: The samples of one dataset with their store-wide integer index.
 SAMPLES_SCHEMA = pa.schema([("sample_idx", pa.int32()), ("sample", pa.string()), ("dataset_id", pa.string())])
 

@@ -30,11 +30,16 @@ from gmc.genomics.store.layout import (
     StoreError,
     StoreLayout,
     _fsync_dir,
+    genotype_order,
+    several_blocks,
     variant_keys,
 )
 
 #: Rows per Parquet row group: small enough that a gene's key range touches one or two groups per file.
 ROW_GROUP_SIZE = 65_536
+#: Rows per row group of a genotype file in sample-block order: a gene then touches one small group per
+#: block, and a sample's block still spans whole groups (measured: docs/bench/store.md).
+BLOCKED_ROW_GROUP_SIZE = 16_384
 #: Site columns that describe one record of one dataset, not the site: kept with the calls or dropped.
 _RECORD_COLUMNS = ("qual", "filter", "line")
 _REQUIRED_SITE_COLUMNS = ("chrom", "pos", "ref", "alt")
@@ -109,7 +114,18 @@ def _require(table: pa.Table, columns: Sequence[str], what: str) -> None:
         raise StoreError(f"{what} table lacks column(s) {', '.join(missing)}")
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def _write_genotypes(calls: pa.Table, path: Path) -> None:
+    """Writes one genotype file in store order (sample block, key, sample), see layout.SAMPLE_BLOCK."""
+    samples = calls.column("sample_idx").to_numpy()
+    if not several_blocks(samples):
+        # one block: (key, sample) order, which the caller's tables already have
+        _write_parquet(calls, path)
+        return
+    order = genotype_order(calls.column("key").to_numpy(), samples)
+    _write_parquet(calls.take(pa.array(order)), path, row_group_size=BLOCKED_ROW_GROUP_SIZE)
+
+
+def _write_parquet(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_SIZE) -> None:
     """Writes one sorted table with compression and encodings chosen for small, prunable files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
@@ -125,7 +141,7 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
         path,
         compression="zstd",
         compression_level=3,
-        row_group_size=ROW_GROUP_SIZE,
+        row_group_size=row_group_size,
         use_dictionary=strings,
         column_encoding=encoding,
         write_statistics=True,
@@ -146,15 +162,19 @@ def filter_new_sites(root: Path | str, sites: pa.Table) -> pa.Table:
     layout = StoreLayout(root)
     manifest = layout.read_manifest()
     _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
-    chrom = sites.column("chrom").to_pylist()
-    primary = np.array([c in CHROMOSOMES for c in chrom], dtype=bool)
-    sites = sites.filter(pa.array(primary))
+    sites = sites.filter(pa.array(_primary(sites.column("chrom"))))
     keys = _keys_of(sites)
     known = np.zeros(len(keys), dtype=bool)
     for c in set(sites.column("chrom").to_pylist()):
         existing = _existing_sites(layout, manifest, c).column("key")
         known |= pc.is_in(pa.array(keys), value_set=existing).to_numpy(zero_copy_only=False)
     return sites.filter(pa.array(~known))
+
+
+def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
+    """True for rows on a chromosome the store keeps (an Arrow set lookup, not a Python test per row)."""
+    found = pc.is_in(chrom, value_set=pa.array(CHROMOSOMES, pa.string()))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _keys_of(sites: pa.Table) -> np.ndarray:
@@ -247,10 +267,9 @@ def _stage(
     staged = layout.staging_dir / f"{dataset_id}-{uuid.uuid4().hex[:8]}"
     staged.mkdir(parents=True)
 
-    chroms = np.asarray(sites.column("chrom").to_pylist(), dtype=object)
-    primary = np.isin(chroms, np.asarray(CHROMOSOMES, dtype=object))
-    skipped = dict(Counter(chroms[~primary].tolist()))
-    keys = np.full(len(chroms), -1, dtype=np.int64)
+    primary = _primary(sites.column("chrom"))
+    skipped = dict(Counter(sites.column("chrom").filter(pa.array(~primary)).to_pylist()))
+    keys = np.full(len(primary), -1, dtype=np.int64)
     prim_sites = sites.filter(pa.array(primary))
     keys[primary] = _keys_of(prim_sites)
 
@@ -350,7 +369,7 @@ def _stage(
         if len(s):
             _write_parquet(s, staged / "sites" / f"chr{chrom}.parquet")
             n_new += len(s)
-        _write_parquet(g, staged / "genotypes" / f"chr{chrom}.parquet")
+        _write_genotypes(g, staged / "genotypes" / f"chr{chrom}.parquet")
     sample_table = pa.table(
         {
             "sample_idx": pa.array(range(first_idx, first_idx + len(samples)), pa.int32()),
