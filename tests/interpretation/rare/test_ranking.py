@@ -202,6 +202,12 @@ def test_gene_inheritance_restricts_modes() -> None:
     assert modes_from_hpo_inheritance(["HP:0001419"]) == {ModeOfInheritance.XLR}
     carrier = [cand("het", "PMM2", "stop_gained")]
     recessive = {"PMM2": frozenset({ModeOfInheritance.AR})}
-    # A lone heterozygous carrier in a recessive gene is no candidate; without the knowledge it is one.
-    assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0}, gene_inheritance=recessive) == []
+    # A lone heterozygous carrier in a recessive gene counts only at the mismatch weight (0 excludes it);
+    # without the knowledge it counts fully.
+    weighed = rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0}, gene_inheritance=recessive)
+    assert weighed[0].variant_score == pytest.approx(0.4)
+    assert rank_genes(
+        carrier, Pedigree.singleton("P"), {"PMM2": 1.0}, gene_inheritance=recessive, mode_mismatch_weight=0
+    ) == []
     assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].mode in {Mode.AD, Mode.DE_NOVO}
+    assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].variant_score == 1.0

@@ -12,8 +12,10 @@ Scores (all in [0, 1]):
   at a second position never is), 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
   changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
 - Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
-- When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), only
-  segregation modes matching one of them count (the tiering module's panel-mode table).
+- When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), segregation
+  modes matching one of them (the tiering module's panel-mode table) count fully and any other mode counts
+  ``mode_mismatch_weight`` (0.4; 0 excludes it): the annotations lag behind the literature, which keeps
+  reporting recessive forms of dominant disease genes and the reverse.
 - A gene's variant score is its best option among the modes its variants segregate with (after the
   tiering module's AF caps): one variant for dominant, de novo, X-linked, MT and homozygous recessive
   modes; the mean of the two variants of a compound heterozygous pair. In the one-allele modes (dominant,
@@ -300,6 +302,7 @@ def rank_genes(
     limit: int | None = None,
     gene_inheritance: Mapping[str, frozenset[ModeOfInheritance]] | None = None,
     disease_phenotypes: Mapping[str, Sequence[tuple[float, frozenset[ModeOfInheritance], str]]] | None = None,
+    mode_mismatch_weight: float = 0.4,
 ) -> list[GeneRank]:
     """Ranks genes for a case; phenotype_scores, gene_inheritance and disease_phenotypes are keyed by HGNC id or symbol.
 
@@ -324,6 +327,7 @@ def rank_genes(
     kept: dict[str, dict[Mode, ModeCall]] = {}
     # ClinVar P/LP alleles in genes with a recessive disease: alone, most likely a carrier's.
     carrier_like: set[str] = set()
+    mismatched: dict[str, frozenset[Mode]] = {}
     for vid, v in by_id.items():
         tiering_view = TieringVariant(
             vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af
@@ -333,7 +337,10 @@ def rank_genes(
         if known:
             # Only the modes the gene's diseases are inherited by (e.g. no lone heterozygote in a recessive gene).
             allowed = frozenset().union(*(PANEL_MODE_MATCH[m] for m in known))
-            modes = {m: c for m, c in modes.items() if m in allowed}
+            if mode_mismatch_weight > 0:
+                mismatched[vid] = frozenset(m for m in modes if m not in allowed)
+            else:
+                modes = {m: c for m, c in modes.items() if m in allowed}
         kept[vid] = modes
         if known and ModeOfInheritance.AR in known and is_known_pathogenic(v.clinvar_significance):
             carrier_like.add(vid)
@@ -357,9 +364,10 @@ def rank_genes(
                         and Mode.AR_COMP_HET in kept[c.partner_id]
                     ]
                     for partner in partners:
+                        off = mode in mismatched.get(v.variant_id, ()) or mode in mismatched.get(partner, ())
                         options.append(
                             (
-                                (scores[v.variant_id] + scores[partner]) / 2,
+                                (scores[v.variant_id] + scores[partner]) / 2 * (mode_mismatch_weight if off else 1.0),
                                 mode,
                                 tuple(sorted((v.variant_id, partner))),
                             )
@@ -368,6 +376,8 @@ def rank_genes(
                 value = scores[v.variant_id]
                 if mode in _ONE_ALLELE_MODES and (v.consequences & LOF_TERMS or v.variant_id in carrier_like):
                     value *= haploinsufficiency_factor(v.loeuf)
+                if mode in mismatched.get(v.variant_id, ()):
+                    value *= mode_mismatch_weight
                 options.append((value, mode, (v.variant_id,)))
         if not options:
             continue
