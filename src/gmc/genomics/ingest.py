@@ -175,8 +175,8 @@ def run_qc(
 
 def variant_counts(parsed: ParsedVcf) -> dict[str, int]:
     """Non-reference calls of each sample on the chromosomes the store keeps."""
-    chrom = _objects(parsed.sites.column("chrom"))
-    primary = np.isin(chrom, np.asarray(CHROMOSOMES, dtype=object))
+    primary = pc.is_in(parsed.sites.column("chrom"), value_set=pa.array(CHROMOSOMES, pa.string()))
+    primary = pc.fill_null(primary, False).to_numpy(zero_copy_only=False)
     return {s: int(np.sum((parsed.gt[:, j] > 0) & primary)) for j, s in enumerate(parsed.samples)}
 
 
@@ -235,6 +235,7 @@ def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], 
             _objects(sites.column("ref")),
             _objects(sites.column("alt")),
             sources,
+            columns=STORED_ANNOTATION,
         )
 
     return run

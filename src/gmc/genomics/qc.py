@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Pseudoautosomal regions (1-based inclusive) per build; males are diploid there.
 PAR_REGIONS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -16,6 +18,7 @@ PAR_REGIONS: dict[str, tuple[tuple[int, int], ...]] = {
     "GRCh38": ((10_001, 2_781_479), (155_701_383, 156_030_895)),
 }
 AUTOSOMES = frozenset(str(i) for i in range(1, 23))
+_AUTOSOME_SET = pa.array(sorted(AUTOSOMES), pa.string())
 _TRANSITIONS = frozenset({("A", "G"), ("G", "A"), ("C", "T"), ("T", "C")})
 _SEX_WORDS = {"1": "male", "m": "male", "male": "male", "2": "female", "f": "female", "female": "female",
               "0": "unknown", "": "unknown", "unknown": "unknown", "other": "unknown"}
@@ -144,6 +147,16 @@ def _par_mask(chrom: np.ndarray, pos: np.ndarray, build: str) -> np.ndarray:
     return on_x & ~in_par
 
 
+def _autosomal(chrom: np.ndarray) -> np.ndarray:
+    """True for rows on an autosome (np.isin on Python strings sorts them; an Arrow set lookup does not)."""
+    try:
+        names = pa.array(chrom, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return np.isin(chrom, list(AUTOSOMES))
+    found = pc.is_in(names, value_set=_AUTOSOME_SET)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def _ratio(num: int, den: int) -> float | None:
     """num/den, or None when the denominator is zero."""
     return num / den if den else None
@@ -189,7 +202,7 @@ def sample_qc(
                 ti += times
             else:
                 tv += times
-    autosomal = np.isin(chrom_a, list(AUTOSOMES))
+    autosomal = _autosomal(chrom_a)
     n_het = int(np.sum(autosomal & (gt_a == 1)))
     n_hom = int(np.sum(autosomal & (gt_a == 2)))
     nonpar = _par_mask(chrom_a, pos_a, build) & called
@@ -307,7 +320,7 @@ def trio_qc(
     for s, col in cols.items():
         if len(col) != len(chrom_a):
             raise QcInputError(f"gt of {s} has {len(col)} rows but chrom has {len(chrom_a)}")
-    ok = np.isin(chrom_a, list(AUTOSOMES))
+    ok = _autosomal(chrom_a)
     if gq is not None and min_gq > 0:
         for s in cols:
             ok &= np.asarray(gq[s]) >= min_gq

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -264,42 +264,81 @@ def annotate_alleles(
     *,
     info: dict[str, np.ndarray] | None = None,
     cohort: dict[tuple[str, int, str, str], float] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Annotates trimmed alleles (numpy columns); alleles away from exons are settled in bulk."""
+    """Annotates trimmed alleles (numpy columns); alleles away from exons are settled in bulk.
+
+    `columns` limits the output to those COLUMNS (in COLUMNS order) and skips the work only the others
+    need (ClinVar and frequency lookups, the other-transcripts list); by default every column.
+    """
+    wanted = set(COLUMN_NAMES if columns is None else columns)
+    unknown = sorted(wanted - set(COLUMN_NAMES))
+    if unknown:
+        raise ValueError(f"annotate_alleles: unknown column(s) {', '.join(unknown)}")
     n = len(pos)
-    columns: dict[str, list[Any]] = {name: [None] * n for name in COLUMN_NAMES}
-    columns["chrom"], columns["ref"], columns["alt"] = list(chrom), list(ref), list(alt)
-    columns["pos"] = pos.tolist()
-    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None)
-    for name, values in bulk.columns.items():
-        columns[name] = values
+    chrom, ref, alt = (_object_array(v) for v in (chrom, ref, alt))
+    pos = np.asarray(pos)
+    out: dict[str, np.ndarray] = {}
+    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None,
+                         other_transcripts="other_transcripts" in wanted, genome=sources.genome)
+    out.update(bulk.columns)
     info = info or {}
-    for i in np.nonzero(~bulk.done)[0].tolist():
+    pending = np.nonzero(~bulk.done)[0].tolist()
+    if pending:
+        for name in _CONSEQUENCE_COLUMNS:
+            if name not in out:
+                out[name] = np.full(n, None, dtype=object)
+    for i in pending:
         row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
         for name in _CONSEQUENCE_COLUMNS:
-            columns[name][i] = row[name]
-    keys = list(zip(columns["chrom"], columns["pos"], columns["ref"], columns["alt"], strict=True))
-    if sources.clinvar is not None:
+            out[name][i] = row[name]
+
+    def key(i: int) -> tuple[str, int, str, str]:
+        return chrom[i], int(pos[i]), ref[i], alt[i]
+
+    if sources.clinvar is not None and wanted & set(_CLINVAR_COLUMNS):
+        for name in _CLINVAR_COLUMNS:
+            out[name] = np.full(n, None, dtype=object)
         # only rows at (or, for indels with a reference to left-align them, just after) a ClinVar
         # position need the dictionary lookup
         window = LEFT_ALIGN_WINDOW if sources.genome is not None else 0
         for i in np.nonzero(sources.clinvar.at_positions(chrom, pos, within=window))[0].tolist():
-            assertion = _clinvar_for(sources, keys[i])
+            assertion = _clinvar_for(sources, key(i))
             if assertion is not None:
-                columns["clinvar"][i] = assertion.summary
-                columns["clinvar_significance"][i] = assertion.significance
-                columns["clinvar_review"][i] = assertion.review_status
-                columns["clinvar_stars"][i] = assertion.stars
-                columns["clinvar_id"][i] = assertion.variation_id
-    if any(k in info for k in sources.af_keys) or sources.frequency_files:
-        for i, key in enumerate(keys):
+                out["clinvar"][i] = assertion.summary
+                out["clinvar_significance"][i] = assertion.significance
+                out["clinvar_review"][i] = assertion.review_status
+                out["clinvar_stars"][i] = assertion.stars
+                out["clinvar_id"][i] = assertion.variation_id
+    if (wanted & {"gnomad_af", "af_source"}) and (any(k in info for k in sources.af_keys) or sources.frequency_files):
+        out["gnomad_af"], out["af_source"] = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+        for i in range(n):
             row_info = {k: info[k][i] for k in sources.af_keys if k in info}
-            af, source = first_frequency(key, row_info, sources.af_keys, sources.frequency_files)
-            columns["gnomad_af"][i], columns["af_source"][i] = af, source or None
-    if cohort:
-        columns["cohort_af"] = [cohort.get(key) for key in keys]
-    schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
-    return pa.table({name: pa.array(columns[name], kind) for name, kind in COLUMNS}, schema=schema)
+            af, source = first_frequency(key(i), row_info, sources.af_keys, sources.frequency_files)
+            out["gnomad_af"][i], out["af_source"][i] = af, source or None
+    if cohort and "cohort_af" in wanted:
+        out["cohort_af"] = _object_array([cohort.get(key(i)) for i in range(n)])
+    fields = [(name, kind) for name, kind in COLUMNS if name in wanted]
+    arrays = []
+    for name, kind in fields:
+        if name in ("chrom", "ref", "alt"):
+            arrays.append(pa.array({"chrom": chrom, "ref": ref, "alt": alt}[name], kind))
+        elif name == "pos":
+            arrays.append(pa.array(pos, kind))
+        elif name in out:
+            arrays.append(pa.array(out[name], kind))
+        else:
+            arrays.append(pa.nulls(n, kind))
+    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(name, kind) for name, kind in fields]))
+
+
+def _object_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """The values as a numpy object array (no copy when they already are one)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    array = np.empty(len(values), dtype=object)
+    array[:] = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return array
 
 
 def annotate_batch(
@@ -328,6 +367,7 @@ def annotate_batch(
     return table
 
 
+_CLINVAR_COLUMNS = ("clinvar", "clinvar_significance", "clinvar_review", "clinvar_stars", "clinvar_id")
 _EXISTING_COLUMNS = ("existing_source", "existing_consequence", "existing_hgvs_c", "existing_hgvs_p")
 _CONSEQUENCE_COLUMNS = (
     "gene",

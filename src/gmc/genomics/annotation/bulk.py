@@ -1,4 +1,4 @@
-"""Vectorised annotation of the alleles away from exons: intergenic, up/downstream and deep intronic SNVs."""
+"""Vectorised annotation: intergenic, up/downstream and deep intronic alleles, and SNVs in or near exons."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gmc.genomics.annotation.consequence import SO_TERMS, transcript_sequence
 from gmc.genomics.annotation.genes import GeneKnowledge
+from gmc.genomics.annotation.grouping import groups_of
+from gmc.genomics.annotation.sequence import ReferenceGenome
 from gmc.genomics.annotation.transcripts import FLANK, TranscriptSet
 
 #: Alleles this close to an exon go through the per-allele path (splice region reaches 8 bases in).
@@ -16,12 +19,13 @@ SPLICE_MARGIN = 8
 _KEY = np.int64(1) << np.int64(32)
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 _INTRON, _UPSTREAM, _DOWNSTREAM = 20, 22, 23  # SO_RANK of the three terms this path writes
-_TERM = {
-    _INTRON: "intron_variant",
-    _UPSTREAM: "upstream_gene_variant",
-    _DOWNSTREAM: "downstream_gene_variant",
-}
-_TERM_ARRAY = np.array([_TERM.get(rank) for rank in range(max(_TERM) + 1)], dtype=object)
+_SO_NAMES = tuple(term for term, _ in SO_TERMS)
+_BIT = {term: np.int64(1) << np.int64(rank) for rank, term in enumerate(_SO_NAMES)}
+_IMPACT_ARRAY = np.array([impact for _, impact in SO_TERMS], dtype=object)
+_PLAIN_BASES = pa.array(list("ACGT"), pa.string())
+#: SNVs near exons are settled in bulk only where the neighbouring exons and introns are at least this long,
+#: so that no third intron's splice windows can reach them.
+REGULAR_MIN = 10
 
 
 @dataclass
@@ -80,16 +84,19 @@ class TranscriptArrays:
         self.cdna_at_start = np.array(cdna_at_start, dtype=np.int64)
         self.cdna_at_end = np.array(cdna_at_end, dtype=np.int64)
         self.exon_key = np.array(owner, dtype=np.int64) * _KEY + self.exon_start
+        # each transcript's place in its chromosome's overlap index: the per-allele path's order among ties
+        self.index_order = np.zeros(len(models), dtype=np.int64)
+        for _, _, _, ids in transcripts._index.values():
+            self.index_order[ids] = np.arange(len(ids))
 
     def pairs(self, chrom: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (allele row, transcript) pairs within the flank, as two index arrays."""
         rows_out, tx_out = [], []
-        for name in np.unique(chrom):
+        for name, rows in groups_of(chrom):
             index = self.transcripts._index.get(name)
             if index is None:
                 continue
             starts, ends, cummax, ids = index
-            rows = np.nonzero(chrom == name)[0]
             first = np.searchsorted(cummax, lo[rows], side="left")
             last = np.searchsorted(starts, hi[rows], side="left")
             counts = np.maximum(last - first, 0)
@@ -105,6 +112,11 @@ class TranscriptArrays:
         if not rows_out:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(rows_out), np.concatenate(tx_out)
+
+
+def _in_bases(alleles: pa.Array) -> np.ndarray:
+    """True where an allele is one of A, C, G, T."""
+    return pc.fill_null(pc.is_in(alleles, value_set=_PLAIN_BASES), False).to_numpy(zero_copy_only=False)
 
 
 def _objects(values: list) -> np.ndarray:
@@ -177,11 +189,15 @@ def annotate_bulk(
     alt: np.ndarray,
     *,
     indels: bool = False,
+    other_transcripts: bool = True,
+    genome: ReferenceGenome | None = None,
 ) -> BulkResult:
     """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False).
 
     `indels` lets deep intronic indels through too: right only without a reference sequence, since with
-    one the per-allele path shifts them 3' and spots duplications.
+    one the per-allele path shifts them 3' and spots duplications. `other_transcripts=False` leaves that
+    column empty (callers that do not keep it save its per-pair text). SNVs in or near exons are settled
+    here too, except on coding bases of transcripts whose sequence `genome` holds (codon-level terms).
     """
     n = len(pos)
     pos = pos.astype(np.int64)
@@ -189,6 +205,7 @@ def annotate_bulk(
     ref_len = pc.utf8_length(ref_arrow).to_numpy().astype(np.int64)
     alt_len = pc.utf8_length(alt_arrow).to_numpy().astype(np.int64)
     snv = (ref_len == 1) & (alt_len == 1)
+    plain_snv = snv & _in_bases(ref_arrow) & _in_bases(alt_arrow)
     symbolic = (
         pc.starts_with(alt_arrow, "<").to_numpy(zero_copy_only=False)
         | pc.match_substring(alt_arrow, "[").to_numpy(zero_copy_only=False)
@@ -226,31 +243,33 @@ def annotate_bulk(
     d_right_hi = arrays.exon_start[next_k] + 1 - p_hi
     kind_ok = snv[row] | (indels & (ref_len[row] + alt_len[row] <= 200))
     deep = kind_ok & has_next & (d_left > SPLICE_MARGIN) & (d_right_hi > SPLICE_MARGIN)
-    settled_pair = outside | deep
-    rank = np.where(outside, rank, _INTRON)
+    near = _near_exon_snvs(arrays, row, tx, k, p, ~outside & ~deep, plain_snv, genome)
+    settled_pair = outside | deep | near.settled
     # an allele is settled here only when every one of its transcript pairs is
     unsettled = np.zeros(n, dtype=bool)
     unsettled[row[~settled_pair]] = True
     done = ~unsettled & ~symbolic
     keep = done[row]
-    row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right = (
-        row[keep],
-        tx[keep],
-        rank[keep],
-        distance[keep],
-        outside[keep],
-        plus[keep],
-        k[keep],
-        next_k[keep],
-        d_left[keep],
-        d_right[keep],
+    mask = np.where(outside, np.int64(1) << rank, np.int64(1) << _INTRON)
+    mask = np.where(near.settled, near.mask, mask)
+    exonic = near.settled & near.exonic
+    # alleles with a pair near an exon sort their ties in the index order of the per-allele path
+    near_allele = np.zeros(n, dtype=bool)
+    near_allele[row[near.settled]] = True
+    tiebreak = np.where(near_allele[row], arrays.index_order[tx], tx)
+    row, tx, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, tiebreak, cdna = (
+        a[keep] for a in (row, tx, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, tiebreak,
+                          near.cdna)
     )
-    # most severe pair first, then transcripts with an HGNC id, then transcript order (as the slow path)
-    order = np.lexsort((tx, arrays.no_hgnc[tx], rank, row))
-    row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right = (
-        a[order] for a in (row, tx, rank, distance, outside, plus, k, next_k, d_left, d_right)
+    rank = _lowest_bit(mask)
+    # most severe pair first, then coding transcripts, then transcripts with an HGNC id, then transcript order
+    # (the per-allele path's sort: a pair without HGVS c. counts as non-coding)
+    non_coding = outside | ~arrays.coding[tx]
+    order = np.lexsort((tiebreak, arrays.no_hgnc[tx], non_coding, rank, row))
+    row, tx, rank, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, cdna = (
+        a[order] for a in (row, tx, rank, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, cdna)
     )
-    intronic = ~outside
+    intronic = ~outside & ~exonic
     after = np.where(plus, d_left, d_right)
     before = np.where(plus, d_right, d_left)
     upstream_anchor = np.where(plus, arrays.cdna_at_end[k], arrays.cdna_at_start[next_k])
@@ -260,6 +279,7 @@ def annotate_bulk(
     offset = np.where(use_up, after, -before)
     local = k - arrays.exon_offset[tx]
     intron_number = np.where(plus, local + 1, arrays.n_exons[tx] - 1 - local)
+    exon_number = np.where(plus, local + 1, arrays.n_exons[tx] - local)
 
     hgvs = [None] * len(row)
     idx = np.nonzero(intronic)[0]
@@ -276,6 +296,16 @@ def annotate_bulk(
             prefix = "c." if arrays.coding[tx[i]] else "n."
             sign = "+" if offset[i] > 0 else "-"
             hgvs[i] = f"{prefix}{coords[j]}{sign}{abs(int(offset[i]))}{r}>{a}"
+    idx = np.nonzero(exonic)[0]
+    if len(idx):
+        coords = _c_notation(arrays, tx[idx], cdna[idx])
+        refs, alts = ref[row[idx]], alt[row[idx]]
+        for j, i in enumerate(idx.tolist()):
+            r, a = refs[j], alts[j]
+            if not plus[i]:
+                r, a = r.translate(_COMPLEMENT), a.translate(_COMPLEMENT)
+            prefix = "c." if arrays.coding[tx[i]] else "n."
+            hgvs[i] = f"{prefix}{coords[j]}{r}>{a}"
 
     columns: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS}
     settled = np.nonzero(done)[0]
@@ -295,7 +325,9 @@ def annotate_bulk(
         ("clingen_ts", arrays.ts_obj),
     ):
         columns[name][rows_first] = values[tx_first]
-    columns["consequence"][rows_first] = _TERM_ARRAY[rank[first]]
+    terms = _terms_of(mask)
+    columns["consequence"][rows_first] = terms[first]
+    columns["impact"][rows_first] = _IMPACT_ARRAY[rank[first]]
     hgvs_array = np.empty(len(row), dtype=object)
     hgvs_array[:] = hgvs
     columns["hgvs_c"][rows_first] = hgvs_array[first]
@@ -306,15 +338,137 @@ def annotate_bulk(
             intron_number[in_intron].tolist(), arrays.n_exons[tx[in_intron]].tolist(), strict=True
         )
     ]
+    in_exon = first & exonic
+    columns["exon"][row[in_exon]] = [
+        f"{number}/{exons}"
+        for number, exons in zip(exon_number[in_exon].tolist(), arrays.n_exons[tx[in_exon]].tolist(), strict=True)
+    ]
+    residue = _protein_position(arrays, tx, cdna, exonic)
+    coding_first = in_exon & (residue > 0)
+    columns["protein_position"][row[coding_first]] = residue[coding_first].tolist()
     flanking = first & outside
     columns["distance"][row[flanking]] = distance[flanking].tolist()
-    others = np.nonzero(~first)[0]
+    others = np.nonzero(~first)[0] if other_transcripts else np.zeros(0, dtype=np.int64)
     for i in others.tolist():
         r, t = int(row[i]), int(tx[i])
-        entry = f"{arrays.gene[t]}:{arrays.name[t]}:{_TERM[int(rank[i])]}:{hgvs[i] or ''}:"
+        entry = f"{arrays.gene[t]}:{arrays.name[t]}:{terms[i]}:{hgvs[i] or ''}:"
         previous = columns["other_transcripts"][r]
         columns["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
     return BulkResult(done=done, columns=columns)
+
+
+@dataclass
+class _NearExon:
+    """Per pair: settled here (an SNV near or in an exon), its SO term bits, exonic or not, and its cDNA."""
+
+    settled: np.ndarray
+    mask: np.ndarray
+    exonic: np.ndarray
+    cdna: np.ndarray
+
+
+def _near_exon_snvs(
+    arrays: TranscriptArrays,
+    row: np.ndarray,
+    tx: np.ndarray,
+    k: np.ndarray,
+    p: np.ndarray,
+    candidate: np.ndarray,
+    plain_snv: np.ndarray,
+    genome: ReferenceGenome | None,
+) -> _NearExon:
+    """Terms of SNVs in an exon or near one, as the per-allele path gives them, where that is plain arithmetic.
+
+    Left to the per-allele path: alleles other than A/C/G/T SNVs, exons or introns shorter than
+    REGULAR_MIN (where a third intron's splice windows could reach), and coding bases of transcripts whose
+    sequence the reference holds (codon-level terms).
+    """
+    m = len(row)
+    mask = np.zeros(m, dtype=np.int64)
+    cdna = np.zeros(m, dtype=np.int64)
+    settled = candidate & plain_snv[row]
+    if not settled.any():
+        return _NearExon(settled, mask, np.zeros(m, dtype=bool), cdna)
+    last = len(arrays.exon_start) - 1
+    first_k, last_k = arrays.exon_offset[tx], arrays.exon_offset[tx + 1] - 1
+    has_prev, has_next = k > first_k, k < last_k
+    prev_k, next_k = np.maximum(k - 1, 0), np.minimum(k + 1, last)
+    start0, end = arrays.exon_start[k], arrays.exon_end[k]
+    exonic = p <= end
+    prev_intron = start0 - arrays.exon_end[prev_k]
+    next_intron = arrays.exon_start[next_k] - end
+    exon_length = end - start0
+    next_exon_length = arrays.exon_end[next_k] - arrays.exon_start[next_k]
+    regular = np.where(
+        exonic,
+        (~has_prev | (prev_intron >= REGULAR_MIN)) & (~has_next | (next_intron >= REGULAR_MIN)),
+        has_next & (exon_length >= REGULAR_MIN) & (next_exon_length >= REGULAR_MIN),
+    )
+    settled &= regular
+    plus = arrays.strand[tx] > 0
+    # splice terms from the intron before the exon (exonic bases only) and the one after it
+    for use, intron_first, intron_last in (
+        (exonic & has_prev, arrays.exon_end[prev_k] + 1, start0),
+        (has_next, end + 1, arrays.exon_start[next_k]),
+    ):
+        site5 = (p >= intron_first) & (p <= intron_first + 1)
+        site3 = (p >= intron_last - 1) & (p <= intron_last)
+        donor, acceptor = np.where(plus, site5, site3), np.where(plus, site3, site5)
+        region = (
+            ((p >= intron_first - 3) & (p <= intron_first - 1))
+            | ((p >= intron_first + 2) & (p <= intron_first + 7))
+            | ((p >= intron_last - 7) & (p <= intron_last - 2))
+            | ((p >= intron_last + 1) & (p <= intron_last + 3))
+        )
+        mask |= np.where(use & donor, _BIT["splice_donor_variant"], 0)
+        mask |= np.where(use & acceptor, _BIT["splice_acceptor_variant"], 0)
+        mask |= np.where(use & region, _BIT["splice_region_variant"], 0)
+    coding = arrays.coding[tx]
+    mask |= np.where(~exonic, _BIT["intron_variant"], 0)
+    mask |= np.where(~coding, _BIT["non_coding_transcript_variant"], 0)
+    mask |= np.where(exonic & ~coding, _BIT["non_coding_transcript_exon_variant"], 0)
+    step = p - start0 - 1
+    cdna = np.where(plus, arrays.cdna_at_start[k] + step, arrays.cdna_at_start[k] - step)
+    cds_first, cds_last = arrays.cds_first[tx], arrays.cds_last[tx]
+    in_coding_exon = exonic & coding
+    mask |= np.where(in_coding_exon & (cdna < cds_first), _BIT["5_prime_UTR_variant"], 0)
+    mask |= np.where(in_coding_exon & (cdna > cds_last), _BIT["3_prime_UTR_variant"], 0)
+    in_cds = in_coding_exon & (cdna >= cds_first) & (cdna <= cds_last)
+    # without the transcript's sequence a base change in the CDS is only start_lost (first codon) or
+    # coding_sequence_variant; with it, codon-level terms need the per-allele path
+    touches_start = cdna - cds_first + 1 <= 3
+    mask |= np.where(in_cds & touches_start, _BIT["start_lost"], 0)
+    mask |= np.where(in_cds & ~touches_start, _BIT["coding_sequence_variant"], 0)
+    if genome is not None:
+        sequenced = np.zeros(len(arrays.strand), dtype=bool)
+        for t in np.unique(tx[settled & in_cds]).tolist():
+            sequenced[t] = transcript_sequence(arrays.transcripts.transcripts[t], genome) is not None
+        settled &= ~(in_cds & sequenced[tx])
+    return _NearExon(settled, mask, exonic & settled, np.where(settled, cdna, 0))
+
+
+def _protein_position(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray, exonic: np.ndarray) -> np.ndarray:
+    """Residue number of an exonic base in the CDS, else 0."""
+    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
+    in_cds = exonic & arrays.coding[tx] & (cdna >= first) & (cdna <= last)
+    return np.where(in_cds, (cdna - first) // 3 + 1, 0)
+
+
+def _lowest_bit(mask: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit (the most severe SO term) of each non-zero mask."""
+    low = mask & -mask
+    return np.log2(low.astype(np.float64)).astype(np.int64)
+
+
+def _terms_of(mask: np.ndarray) -> np.ndarray:
+    """The consequence text (SO terms, most severe first, joined by &) of each term mask."""
+    out = np.empty(len(mask), dtype=object)
+    if not len(mask):
+        return out
+    values, inverse = np.unique(mask, return_inverse=True)
+    texts = np.empty(len(values), dtype=object)
+    texts[:] = ["&".join(term for bit, term in enumerate(_SO_NAMES) if int(v) >> bit & 1) for v in values.tolist()]
+    return texts[inverse.reshape(-1)]
 
 
 _BULK_COLUMNS = (
@@ -325,7 +479,9 @@ _BULK_COLUMNS = (
     "consequence",
     "impact",
     "hgvs_c",
+    "exon",
     "intron",
+    "protein_position",
     "distance",
     "pli",
     "loeuf",

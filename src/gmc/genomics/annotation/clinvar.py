@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gmc.genomics.annotation.grouping import groups_of
 from gmc.genomics.vcf import normalise_chrom, trim_alleles
 
 #: ClinVar review status -> gold stars, as ClinVar displays them.
@@ -99,10 +100,9 @@ class ClinVarIndex:
                 by_chrom.setdefault(c, []).append(p)
             self._positions = {c: np.unique(np.asarray(v, dtype=np.int64)) for c, v in by_chrom.items()}
         hit = np.zeros(len(pos), dtype=bool)
-        for name in np.unique(chrom):
+        for name, rows in groups_of(chrom):
             known = self._positions.get(name)
             if known is not None:
-                rows = np.nonzero(chrom == name)[0]
                 if within:
                     # a ClinVar position in [pos - within, pos]: left-aligning could land on it
                     after = np.searchsorted(known, pos[rows], side="right")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gmc.genomics.annotation.grouping import groups_of
 from gmc.genomics.vcf import normalise_build, normalise_chrom
 from gmc.settings import get_settings
 
@@ -180,11 +181,10 @@ class TranscriptSet:
     def near_any(self, chrom: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Vectorised: True where a variant lies within a transcript or its flank."""
         result = np.zeros(len(pos), dtype=bool)
-        for name in np.unique(chrom):
+        for name, rows in groups_of(chrom):
             index = self._index.get(name)
             if index is None:
                 continue
-            rows = np.nonzero(chrom == name)[0]
             starts, ends, cummax, _ = index
             lo = np.searchsorted(cummax, pos[rows], side="left")
             hi = np.searchsorted(starts, end[rows], side="left")
