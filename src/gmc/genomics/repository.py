@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gmc.genomics.models import GenomeDataset
-from gmc.genomics.store.layout import CHROMOSOMES, StoreLayout, chrom_code, key_range
+from gmc.genomics.store.layout import CHROM_SHIFT, CHROMOSOMES, StoreLayout, chrom_code, key_range
 from gmc.registry.models import Case, FamilyMember, Participant
 from gmc.samples.models import Sample
 
@@ -218,24 +219,54 @@ def variant_page(
     if descending:
         order = ", ".join(f"{part.split(' NULLS')[0]} DESC" for part in order.split(", "))
     sql_where = " AND ".join(conditions)
-    genotypes = f"read_parquet({_list(geno)})"
-    with duckdb.connect() as con:
+    page_sql = f"ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}"
+    with _page_connection() as con:
         if any("s." in w for w in where) or "s." in order:
             # Site filters or a site sort: join first (the key ranges prune the sites files too).
             site_ranges = ranges.replace("g.key", "s.key") if ranges else "TRUE"
             source = f"{_from(geno, sites)} WHERE {sql_where} AND {site_ranges}"
             total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
-            table = con.sql(f"SELECT {_select(sites)} FROM {source} ORDER BY {order} "
-                            f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).to_arrow_table()
-        else:
-            # Call filters only: count and page the sample's calls alone, then join just the page's sites.
-            total = con.sql(f"SELECT COUNT(*) FROM {genotypes} g WHERE {sql_where}", params=params).fetchall()[0][0]
-            page = (f"SELECT * FROM {genotypes} g WHERE {sql_where} ORDER BY {order} "
-                    f"LIMIT {int(limit)} OFFSET {int(offset)}")
-            table = con.sql(
-                f"SELECT {_select(sites)} FROM ({page}) g JOIN read_parquet({_list(sites)}, union_by_name = true) s "
-                f"ON s.key = g.key ORDER BY {order}", params=params).to_arrow_table()
+            table = con.sql(f"SELECT {_select(sites)} FROM {source} {page_sql}", params=params).to_arrow_table()
+            return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+        # Call filters only. One pass over the sample's calls reads just the filter and sort columns (the
+        # genotype files are in sample blocks, so row-group statistics on sample_idx skip other blocks) and
+        # gives the page's keys and the total; the page's rows are then read by key from the files of their
+        # chromosomes only.
+        found = con.sql(f"SELECT g.key AS key, COUNT(*) OVER () AS total FROM read_parquet({_list(geno)}) g "
+                        f"WHERE {sql_where} {page_sql}", params=params).fetchall()
+        if not found:
+            # past the last page (or nothing matches): the window gave no row to read the total from
+            total = con.sql(f"SELECT COUNT(*) FROM read_parquet({_list(geno)}) g WHERE {sql_where}",
+                            params=params).fetchall()[0][0]
+            return {"total": int(total), "rows": [], "offset": offset, "limit": limit}
+        total = found[0][1]
+        keys = sorted({int(k) for k, _ in found})
+        page_geno, page_sites = _files_of_keys(geno, keys), _files_of_keys(sites, keys)
+        in_keys = ", ".join(map(str, keys))
+        table = con.sql(
+            f"SELECT {_select(page_sites)} FROM {_from(page_geno, page_sites)} WHERE g.sample_idx = {int(idx[0])} "
+            f"AND g.key IN ({in_keys}) AND s.key IN ({in_keys}) ORDER BY {order}").to_arrow_table()
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+
+
+_PAGE_DB: duckdb.DuckDBPyConnection | None = None
+_PAGE_DB_LOCK = threading.Lock()
+
+
+def _page_connection() -> duckdb.DuckDBPyConnection:
+    """A cursor on one in-process database whose Parquet footer cache outlives a request (files never change)."""
+    global _PAGE_DB
+    with _PAGE_DB_LOCK:
+        if _PAGE_DB is None:
+            _PAGE_DB = duckdb.connect(":memory:")
+            _PAGE_DB.execute("SET parquet_metadata_cache = true")
+        return _PAGE_DB.cursor()
+
+
+def _files_of_keys(files: Sequence[str], keys: Sequence[int]) -> list[str]:
+    """The per-chromosome store files (named chr<name>.parquet) of the chromosomes these keys lie on."""
+    names = {f"chr{CHROMOSOMES[(k >> CHROM_SHIFT) - 1]}.parquet" for k in keys}
+    return [f for f in files if Path(f).name in names]
 
 
 def variant_table(

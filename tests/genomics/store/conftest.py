@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from gmc.genomics.store.duckdb_engine import DuckDBEngine
 from gmc.genomics.store.queries import VariantStore
-from gmc.genomics.store.writer import ingest_vcf
+from gmc.genomics.store.writer import _read_all, ingest_tables, ingest_vcf
+from gmc.genomics.vcf import open_vcf
 
 TRIO = ("annotated", "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz")
 PFEIFFER = ("rare", "background", "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
@@ -84,3 +88,38 @@ def trio_store_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path) ->
 def trio_store(trio_store_root: Path) -> VariantStore:
     """The trio store queried with DuckDB."""
     return VariantStore(trio_store_root, DuckDBEngine())
+
+
+TRIO_MEMBERS = ("HG002", "HG003", "HG004")
+
+
+@pytest.fixture(scope="session")
+def trio_tables(trio_vcf: Path) -> tuple[pa.Table, pa.Table]:
+    """The real trio's contract tables (sites by row; long calls with row and sample name)."""
+    with open_vcf(trio_vcf, info_keys=("BCSQ",)) as reader:
+        return _read_all(reader.batches(100_000), trio_vcf)
+
+
+def _cohort_calls(calls: pa.Table, names: list[str]) -> pa.Table:
+    """Calls of a made-up cohort in which sample number i carries trio member i % 3's calls."""
+    member = {m: calls.filter(pc.equal(calls.column("sample"), m)) for m in TRIO_MEMBERS}
+    column = calls.schema.get_field_index("sample")
+    parts = [member[TRIO_MEMBERS[i % 3]].set_column(column, "sample", pa.array([n] * len(member[TRIO_MEMBERS[i % 3]])))
+             for i, n in enumerate(names)]
+    return pa.concat_tables(parts)
+
+
+@pytest.fixture(scope="session")
+def cohort_calls() -> Callable[[pa.Table, list[str]], pa.Table]:
+    """Builds the calls of a made-up cohort of trio copies: sample number i carries member i % 3's calls."""
+    return _cohort_calls
+
+
+@pytest.fixture(scope="session")
+def cohort_root(tmp_path_factory: pytest.TempPathFactory, trio_tables: tuple[pa.Table, pa.Table]) -> Path:
+    """A store with one 210-sample dataset (three sample blocks) made of the trio's real calls."""
+    sites, calls = trio_tables
+    names = [f"C{i:03d}" for i in range(210)]
+    root = tmp_path_factory.mktemp("cohort_blocks")
+    ingest_tables(root, sites=sites, genotypes=_cohort_calls(calls, names), samples=names, build="GRCh37")
+    return root

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 
 from gmc.genomics.store.compaction import compact
 from gmc.genomics.store.duckdb_engine import DuckDBEngine
 from gmc.genomics.store.layout import SAMPLE_BLOCK, StoreLayout, genotype_order
 from gmc.genomics.store.queries import VariantFilter, VariantStore
-from gmc.genomics.store.writer import _read_all, ingest_tables
-from gmc.genomics.vcf import open_vcf
+from gmc.genomics.store.writer import ingest_tables
 
 TRIO_MEMBERS = ("HG002", "HG003", "HG004")
 
@@ -30,32 +29,6 @@ def test_genotype_order_on_a_hand_made_example() -> None:
     # one block: plain (key, sample) order
     one = genotype_order(np.array([3, 1, 2, 1]), np.array([7, 8, 7, 7]))
     assert one.tolist() == [3, 1, 2, 0]  # key 1: sample 7 (row 3) before sample 8 (row 1)
-
-
-@pytest.fixture(scope="module")
-def trio_tables(trio_vcf: Path) -> tuple[pa.Table, pa.Table]:
-    """The real trio's contract tables (sites by row; long calls with row and sample name)."""
-    with open_vcf(trio_vcf, info_keys=("BCSQ",)) as reader:
-        return _read_all(reader.batches(100_000), trio_vcf)
-
-
-def _cohort_calls(calls: pa.Table, names: list[str]) -> pa.Table:
-    """Calls of a made-up cohort in which sample number i carries trio member i % 3's calls."""
-    member = {m: calls.filter(pc.equal(calls.column("sample"), m)) for m in TRIO_MEMBERS}
-    parts = [member[TRIO_MEMBERS[i % 3]].set_column(
-        calls.schema.get_field_index("sample"), "sample", pa.array([n] * len(member[TRIO_MEMBERS[i % 3]])))
-        for i, n in enumerate(names)]
-    return pa.concat_tables(parts)
-
-
-@pytest.fixture(scope="module")
-def cohort_root(tmp_path_factory: pytest.TempPathFactory, trio_tables: tuple[pa.Table, pa.Table]) -> Path:
-    """A store with one 210-sample dataset (three sample blocks) made of the trio's real calls."""
-    sites, calls = trio_tables
-    names = [f"C{i:03d}" for i in range(210)]
-    root = tmp_path_factory.mktemp("cohort_blocks")
-    ingest_tables(root, sites=sites, genotypes=_cohort_calls(calls, names), samples=names, build="GRCh37")
-    return root
 
 
 def test_file_is_in_block_order_and_one_sample_prunes_most_row_groups(cohort_root: Path) -> None:
@@ -97,7 +70,7 @@ def test_block_ordered_store_answers_like_the_trio(cohort_root: Path, trio_store
 
 
 def test_compaction_across_block_boundaries_keeps_answers(
-    tmp_path: Path, trio_tables: tuple[pa.Table, pa.Table]
+    tmp_path: Path, trio_tables: tuple[pa.Table, pa.Table], cohort_calls: Callable[[pa.Table, list[str]], pa.Table]
 ) -> None:
     sites, calls = trio_tables
     chr2 = sites.filter(pc.equal(sites.column("chrom"), "2"))
@@ -108,7 +81,7 @@ def test_compaction_across_block_boundaries_keeps_answers(
     # two datasets of 80: samples 0-79 and 80-159, so block 0 (0-99) spans both datasets
     for first in (0, 80):
         names = [f"D{i:03d}" for i in range(first, first + 80)]
-        ingest_tables(tmp_path, sites=chr2, genotypes=_cohort_calls(calls2, names), samples=names, build="GRCh37")
+        ingest_tables(tmp_path, sites=chr2, genotypes=cohort_calls(calls2, names), samples=names, build="GRCh37")
     store = VariantStore(tmp_path, DuckDBEngine())
     before = [store.sample_variants("D085"), store.gene_carriers(("2", 1, 100_000_000)), store.cohort_af()]
     assert compact(tmp_path) is not None
