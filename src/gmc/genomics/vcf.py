@@ -380,9 +380,10 @@ class VcfReader:
             | ((ref_len > 1) & (alt_len > 1))
         )
         simple = np.nonzero(~special)[0]
-        chrom_raw = table.column("CHROM").to_numpy(zero_copy_only=False)
-        names = {c: normalise_chrom(c) for c in set(chrom_raw.tolist())}
-        chroms = np.array([names[c] for c in chrom_raw.tolist()], dtype=object)
+        contigs = pc.dictionary_encode(table.column("CHROM"))
+        names = np.empty(len(contigs.dictionary), dtype=object)
+        names[:] = [normalise_chrom(c) for c in contigs.dictionary.to_pylist()]
+        chroms = names[contigs.indices.to_numpy(zero_copy_only=False)]
         positions = table.column("POS").to_numpy(zero_copy_only=False)
         refs = ref_column.to_numpy(zero_copy_only=False)
         alts = alt_column.to_numpy(zero_copy_only=False)
@@ -758,9 +759,12 @@ def _expand_genotypes(
     return gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt
 
 
-def _list_field(values: pa.Array, separator: str, index: np.ndarray) -> pa.Array:
-    """Splits strings by `separator` and returns, per row, the element at that row's index (null if short)."""
-    parts = pc.split_pattern(values, separator)
+def _list_field(values: pa.Array | pa.ListArray, separator: str, index: np.ndarray) -> pa.Array:
+    """Splits strings by `separator` and returns, per row, the element at that row's index (null if short).
+
+    `values` may be the split already (a list array), so one split serves every field of a sample column.
+    """
+    parts = values if isinstance(values, pa.ListArray) else pc.split_pattern(values, separator)
     offsets = parts.offsets.to_numpy()
     lengths = offsets[1:] - offsets[:-1]
     has = (index >= 0) & (lengths > index)
@@ -777,6 +781,21 @@ def _integers(texts: pa.Array) -> np.ndarray:
 
 def _split_matrix(texts: pa.Array, pattern: str, pad: int) -> np.ndarray:
     """Splits each row (e.g. a GT or AD) into integers, one row per record, "." as -1, padded with `pad`."""
+    # a genome repeats a handful of GT texts and a few thousand AD texts: split each distinct text once
+    encoded = pc.dictionary_encode(texts)
+    if not len(encoded.dictionary) or len(encoded.dictionary) * 4 >= len(texts):
+        return _split_rows(texts, pattern, pad)
+    table = _split_rows(encoded.dictionary, pattern, pad)
+    codes = encoded.indices
+    index = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False) if codes.null_count else codes.to_numpy()
+    out = table[index]
+    if codes.null_count:
+        out[index < 0] = pad
+    return out
+
+
+def _split_rows(texts: pa.Array, pattern: str, pad: int) -> np.ndarray:
+    """_split_matrix's row-by-row split."""
     parts = pc.split_pattern_regex(texts, pattern)
     lengths = pc.list_value_length(parts).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = pc.list_flatten(parts)
@@ -790,17 +809,18 @@ def _split_matrix(texts: pa.Array, pattern: str, pad: int) -> np.ndarray:
 
 def _text_genotypes(table: pa.RecordBatch, samples: list[str]) -> tuple[np.ndarray, ...]:
     """Allele calls, GQ, DP and AD per record and sample from the FORMAT and sample text columns."""
-    formats = table.column("FORMAT").to_numpy(zero_copy_only=False)
     m, s = table.num_rows, len(samples)
-    keys = {}
-    for fmt in set(formats.tolist()):
+    # a file repeats one or a few FORMAT texts: find the fields of each distinct text once
+    formats = pc.dictionary_encode(table.column("FORMAT"))
+    keys = []
+    for fmt in formats.dictionary.to_pylist():
         fields = fmt.split(":")
-        keys[fmt] = [fields.index(k) if k in fields else -1 for k in ("GT", "GQ", "DP", "AD")]
-    index = np.array([keys[f] for f in formats.tolist()], dtype=np.int64).reshape(m, 4)
+        keys.append([fields.index(k) if k in fields else -1 for k in ("GT", "GQ", "DP", "AD")])
+    index = np.array(keys, dtype=np.int64).reshape(-1, 4)[formats.indices.to_numpy(zero_copy_only=False)]
     gq, dp = np.full((m, s), -1, np.int64), np.full((m, s), -1, np.int64)
     call_parts, ad_parts = [], []
     for j, sample in enumerate(samples):
-        column = table.column(sample)
+        column = pc.split_pattern(table.column(sample), ":")
         gq[:, j] = _integers(_list_field(column, ":", index[:, 1]))
         dp[:, j] = _integers(_list_field(column, ":", index[:, 2]))
         call_parts.append(_split_matrix(_list_field(column, ":", index[:, 0]), r"[/|]", -2))

@@ -125,20 +125,40 @@ def _objects(values: list) -> np.ndarray:
     return array
 
 
-def _c_notation(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray) -> list[str]:
-    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
+def _snv_hgvs(
+    arrays: TranscriptArrays,
+    tx: np.ndarray,
+    cdna: np.ndarray,
+    offset: np.ndarray | None,
+    plus: np.ndarray,
+    ref: np.ndarray,
+    alt: np.ndarray,
+) -> np.ndarray:
+    """HGVS c./n. of single-base changes at cDNA positions (plus an intronic offset), built by Arrow string
+    kernels: the per-allele path's text (`_c_scalar`'s coordinates) without a Python format per pair."""
     coding = arrays.coding[tx]
-    out = []
-    for c, f, la, cod in zip(cdna.tolist(), first.tolist(), last.tolist(), coding.tolist(), strict=True):
-        if not cod:
-            out.append(str(c))
-        elif c < f:
-            out.append(f"-{f - c}")
-        elif c > la:
-            out.append(f"*{c - la}")
-        else:
-            out.append(str(c - f + 1))
-    return out
+    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
+    before_cds, after_cds = coding & (cdna < first), coding & (cdna > last)
+    number = np.where(
+        ~coding, cdna, np.where(before_cds, first - cdna, np.where(after_cds, cdna - last, cdna - first + 1))
+    )
+    parts = [
+        pa.array(np.where(coding, "c.", "n.")),
+        pa.array(np.where(before_cds, "-", np.where(after_cds, "*", ""))),
+        pc.cast(pa.array(number), pa.string()),
+    ]
+    if offset is not None:
+        parts += [pa.array(np.where(offset > 0, "+", "-")), pc.cast(pa.array(np.abs(offset)), pa.string())]
+    parts += [_on_transcript_strand(ref, plus), pa.scalar(">"), _on_transcript_strand(alt, plus)]
+    return pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
+
+
+def _on_transcript_strand(bases: np.ndarray, plus: np.ndarray) -> pa.Array:
+    """The bases as written on plus-strand transcripts and complemented on minus-strand ones."""
+    values = pa.array(bases, pa.string())
+    encoded = pc.dictionary_encode(values)
+    complement = pa.array([v.translate(_COMPLEMENT) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.if_else(pa.array(plus), values, complement.take(encoded.indices))
 
 
 def _c_scalar(arrays: TranscriptArrays, t: int, cdna: int) -> str:
@@ -281,31 +301,17 @@ def annotate_bulk(
     intron_number = np.where(plus, local + 1, arrays.n_exons[tx] - 1 - local)
     exon_number = np.where(plus, local + 1, arrays.n_exons[tx] - local)
 
-    hgvs = [None] * len(row)
-    idx = np.nonzero(intronic)[0]
+    hgvs = np.full(len(row), None, dtype=object)
+    single = snv[row]
+    idx = np.nonzero(intronic & single)[0]
     if len(idx):
-        coords = _c_notation(arrays, tx[idx], anchor[idx])
-        refs, alts = ref[row[idx]], alt[row[idx]]
-        for j, i in enumerate(idx.tolist()):
-            r, a = refs[j], alts[j]
-            if len(r) != 1 or len(a) != 1:
-                hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
-                continue
-            if not plus[i]:
-                r, a = r.translate(_COMPLEMENT), a.translate(_COMPLEMENT)
-            prefix = "c." if arrays.coding[tx[i]] else "n."
-            sign = "+" if offset[i] > 0 else "-"
-            hgvs[i] = f"{prefix}{coords[j]}{sign}{abs(int(offset[i]))}{r}>{a}"
+        hgvs[idx] = _snv_hgvs(arrays, tx[idx], anchor[idx], offset[idx], plus[idx], ref[row[idx]], alt[row[idx]])
     idx = np.nonzero(exonic)[0]
     if len(idx):
-        coords = _c_notation(arrays, tx[idx], cdna[idx])
-        refs, alts = ref[row[idx]], alt[row[idx]]
-        for j, i in enumerate(idx.tolist()):
-            r, a = refs[j], alts[j]
-            if not plus[i]:
-                r, a = r.translate(_COMPLEMENT), a.translate(_COMPLEMENT)
-            prefix = "c." if arrays.coding[tx[i]] else "n."
-            hgvs[i] = f"{prefix}{coords[j]}{r}>{a}"
+        hgvs[idx] = _snv_hgvs(arrays, tx[idx], cdna[idx], None, plus[idx], ref[row[idx]], alt[row[idx]])
+    for i in np.nonzero(intronic & ~single)[0].tolist():
+        r, a = ref[row[i]], alt[row[i]]
+        hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
 
     columns: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS}
     settled = np.nonzero(done)[0]
@@ -328,9 +334,7 @@ def annotate_bulk(
     terms = _terms_of(mask)
     columns["consequence"][rows_first] = terms[first]
     columns["impact"][rows_first] = _IMPACT_ARRAY[rank[first]]
-    hgvs_array = np.empty(len(row), dtype=object)
-    hgvs_array[:] = hgvs
-    columns["hgvs_c"][rows_first] = hgvs_array[first]
+    columns["hgvs_c"][rows_first] = hgvs[first]
     in_intron = first & intronic
     columns["intron"][row[in_intron]] = [
         f"{number}/{exons - 1}"

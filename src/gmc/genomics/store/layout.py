@@ -108,7 +108,10 @@ def variant_key(chrom: str, pos: int, ref: str, alt: str) -> int:
     return (chrom_code(chrom) << (_POS_BITS + _ALLELE_BITS)) | (pos << _ALLELE_BITS) | _allele_hash(ref, alt)
 
 
-def variant_keys(chrom: Sequence[str], pos: np.ndarray, ref: Sequence[str], alt: Sequence[str]) -> np.ndarray:
+def variant_keys(
+    chrom: Sequence[str] | pa.ChunkedArray, pos: np.ndarray, ref: Sequence[str] | pa.ChunkedArray,
+    alt: Sequence[str] | pa.ChunkedArray,
+) -> np.ndarray:
     """Vectorised variant_key over aligned columns (chromosomes must already be primary contigs)."""
     pos = np.asarray(pos, dtype=np.int64)
     if len(pos) and (pos.min() < 1 or pos.max() > MAX_POSITION):
@@ -116,10 +119,13 @@ def variant_keys(chrom: Sequence[str], pos: np.ndarray, ref: Sequence[str], alt:
     # A genome repeats a few dozen contig names and a few thousand distinct allele pairs (12 for SNVs):
     # encode each column once and compute the code or the hash per distinct value, not per row.
     try:
-        chrom_a, ref_a, alt_a = (pa.array(v, pa.string()) for v in (chrom, ref, alt))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        chrom_a, ref_a, alt_a = (_string_array(v) for v in (chrom, ref, alt))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         chrom_a = ref_a = alt_a = None
     if chrom_a is None or chrom_a.null_count or ref_a.null_count or alt_a.null_count:
+        # the per-row path (it names the bad value): Arrow columns as Python values first
+        chrom, ref, alt = (v.to_pylist() if isinstance(v, (pa.Array, pa.ChunkedArray)) else v
+                           for v in (chrom, ref, alt))
         codes = np.fromiter((chrom_code(c) for c in chrom), dtype=np.int64, count=len(pos))
         hashes = np.fromiter((_allele_hash(r, a) for r, a in zip(ref, alt, strict=True)), dtype=np.int64,
                              count=len(pos))
@@ -133,6 +139,15 @@ def variant_keys(chrom: Sequence[str], pos: np.ndarray, ref: Sequence[str], alt:
         digests = np.fromiter((_text_hash(t) for t in pairs), dtype=np.int64, count=len(pairs))
         hashes = digests[index]
     return (codes << (_POS_BITS + _ALLELE_BITS)) | (pos << _ALLELE_BITS) | hashes
+
+
+def _string_array(values: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one Arrow string array (Arrow input is used as it is, not rebuilt from Python strings)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else pc.cast(values, pa.string())
+    return pa.array(values, pa.string())
 
 
 def _distinct(values: pa.Array) -> tuple[np.ndarray, list[str]]:

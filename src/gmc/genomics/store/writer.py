@@ -162,13 +162,13 @@ def filter_new_sites(root: Path | str, sites: pa.Table) -> pa.Table:
     layout = StoreLayout(root)
     manifest = layout.read_manifest()
     _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
-    sites = sites.filter(pa.array(_primary(sites.column("chrom"))))
+    sites = _filter(sites, _primary(sites.column("chrom")))
     keys = _keys_of(sites)
     known = np.zeros(len(keys), dtype=bool)
     for c in set(sites.column("chrom").to_pylist()):
         existing = _existing_sites(layout, manifest, c).column("key")
         known |= pc.is_in(pa.array(keys), value_set=existing).to_numpy(zero_copy_only=False)
-    return sites.filter(pa.array(~known))
+    return _filter(sites, ~known)
 
 
 def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
@@ -180,10 +180,10 @@ def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
 def _keys_of(sites: pa.Table) -> np.ndarray:
     """Variant keys of a sites table's rows."""
     return variant_keys(
-        sites.column("chrom").to_pylist(),
+        sites.column("chrom"),
         sites.column("pos").to_numpy(zero_copy_only=False),
-        sites.column("ref").to_pylist(),
-        sites.column("alt").to_pylist(),
+        sites.column("ref"),
+        sites.column("alt"),
     )
 
 
@@ -270,7 +270,7 @@ def _stage(
     primary = _primary(sites.column("chrom"))
     skipped = dict(Counter(sites.column("chrom").filter(pa.array(~primary)).to_pylist()))
     keys = np.full(len(primary), -1, dtype=np.int64)
-    prim_sites = sites.filter(pa.array(primary))
+    prim_sites = _filter(sites, primary)
     keys[primary] = _keys_of(prim_sites)
 
     # Calls: resolve row -> key and sample -> store-wide index; drop calls on skipped contigs.
@@ -296,10 +296,9 @@ def _stage(
     keep &= gt > 0
 
     n = len(calls)
-    row_index = pa.array(rows, pa.int64())
-    call_qual = pc.take(_call_column(sites, "qual", pa.float32(), len(sites)), row_index)
-    call_filter = pc.take(_call_column(sites, "filter", pa.string(), len(sites)), row_index)
-    genos = pa.table(
+    call_qual = _take(_call_column(sites, "qual", pa.float32(), len(sites)), rows)
+    call_filter = _take(_call_column(sites, "filter", pa.string(), len(sites)), rows)
+    genos = _filter(pa.table(
         {
             "key": pa.array(call_keys, pa.int64()),
             "sample_idx": pa.array(local + first_idx, pa.int32()),
@@ -313,15 +312,15 @@ def _stage(
             "filter": call_filter,
         },
         schema=GENOTYPES_SCHEMA,
-    ).filter(pa.array(keep))
+    ), keep)
     order = np.lexsort((genos.column("sample_idx").to_numpy(), genos.column("key").to_numpy()))
-    genos = genos.take(pa.array(order))
+    genos = _take(genos, order)
     # The same allele twice for one sample (duplicate records in the VCF): keep the first call.
     gk = genos.column("key").to_numpy()
     gs = genos.column("sample_idx").to_numpy()
     first = np.ones(len(gk), dtype=bool)
     first[1:] = (gk[1:] != gk[:-1]) | (gs[1:] != gs[:-1])
-    genos = genos.filter(pa.array(first))
+    genos = _filter(genos, first)
 
     # Sites: one row per key, core columns plus any annotation columns; record-level ones go.
     extra = [c for c in sites.column_names if c not in SITES_SCHEMA.names and c not in _RECORD_COLUMNS]
@@ -335,12 +334,12 @@ def _stage(
     site_table = site_table.set_column(
         site_table.schema.get_field_index("pos"), "pos", pc.cast(site_table.column("pos"), pa.int32())
     )
-    site_table = site_table.take(pa.array(np.argsort(keys[primary], kind="stable")))
+    site_table = _take(site_table, np.argsort(keys[primary], kind="stable"))
     sk = site_table.column("key").to_numpy()
     uniq = np.ones(len(sk), dtype=bool)
     uniq[1:] = sk[1:] != sk[:-1]
     _check_collisions(site_table, sk, uniq, source or dataset_id)
-    site_table = site_table.filter(pa.array(uniq))
+    site_table = _filter(site_table, uniq)
     # gk is sorted by key already: its distinct keys are the first of each run (np.unique would sort again)
     new_key = np.ones(len(gk), dtype=bool)
     new_key[1:] = gk[1:] != gk[:-1]
@@ -362,10 +361,11 @@ def _stage(
         s = site_table.slice(int(site_at[code - 1]), int(site_at[code] - site_at[code - 1]))
         # only this chromosome's called keys: a value set of the whole genome's keys per chromosome is slow
         called_here = pa.array(called[called_at[code - 1]:called_at[code]], pa.int64())
-        s = s.filter(pc.is_in(s.column("key"), value_set=called_here))
+        s = _filter(s, pc.is_in(s.column("key"), value_set=called_here))
         old = _existing_sites(layout, manifest, chrom)
         _check_store_collisions(s, old, source or dataset_id)
-        s = s.filter(pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
+        if len(old):
+            s = _filter(s, pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
         if len(s):
             _write_parquet(s, staged / "sites" / f"chr{chrom}.parquet")
             n_new += len(s)
@@ -391,6 +391,21 @@ def _stage(
         skipped_contigs=skipped,
     )
     return entry, staged
+
+
+def _filter(table: pa.Table, mask: np.ndarray | pa.Array) -> pa.Table:
+    """table.filter(mask), skipped when every row is kept (the usual case: a copy of every column saved)."""
+    keep_all = bool(mask.all()) if isinstance(mask, np.ndarray) else pc.all(mask).as_py() and not mask.null_count
+    if keep_all and len(mask) == len(table):
+        return table
+    return table.filter(mask if isinstance(mask, pa.Array) else pa.array(mask))
+
+
+def _take(values: pa.Array | pa.Table, index: np.ndarray) -> pa.Array | pa.Table:
+    """values.take(index), skipped when index is 0..n-1 over all of values (a sorted VCF's calls and sites)."""
+    if len(index) == len(values) and (not len(index) or (index[0] == 0 and bool(np.all(np.diff(index) == 1)))):
+        return values
+    return values.take(pa.array(index))
 
 
 def _check_collisions(sites: pa.Table, keys: np.ndarray, first: np.ndarray, label: str) -> None:
