@@ -280,17 +280,18 @@ def annotate_alleles(
     pos = np.asarray(pos)
     out: dict[str, np.ndarray] = {}
     bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None,
-                         other_transcripts="other_transcripts" in wanted, genome=sources.genome)
+                         columns=wanted, genome=sources.genome)
     out.update(bulk.columns)
     info = info or {}
     pending = np.nonzero(~bulk.done)[0].tolist()
+    kept = [name for name in _CONSEQUENCE_COLUMNS if name in wanted]
     if pending:
-        for name in _CONSEQUENCE_COLUMNS:
+        for name in kept:
             if name not in out:
                 out[name] = np.full(n, None, dtype=object)
     for i in pending:
         row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
-        for name in _CONSEQUENCE_COLUMNS:
+        for name in kept:
             out[name][i] = row[name]
 
     def key(i: int) -> tuple[str, int, str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,14 +210,14 @@ def annotate_bulk(
     alt: np.ndarray,
     *,
     indels: bool = False,
-    other_transcripts: bool = True,
+    columns: Collection[str] | None = None,
     genome: ReferenceGenome | None = None,
 ) -> BulkResult:
     """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False).
 
     `indels` lets deep intronic indels through too: right only without a reference sequence, since with
-    one the per-allele path shifts them 3' and spots duplications. `other_transcripts=False` leaves that
-    column empty (callers that do not keep it save its per-pair text). SNVs in or near exons are settled
+    one the per-allele path shifts them 3' and spots duplications. `columns` names the output columns
+    wanted (default all; e.g. without other_transcripts its per-pair text is never built). SNVs in or near exons are settled
     here too, except on coding bases of transcripts whose sequence `genome` holds (codon-level terms).
     """
     n = len(pos)
@@ -313,10 +314,10 @@ def annotate_bulk(
         r, a = ref[row[i]], alt[row[i]]
         hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
 
-    columns: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS}
+    wanted = set(_BULK_COLUMNS if columns is None else columns) & set(_BULK_COLUMNS)
+    # only the columns a caller keeps: a genome's 5 M-row object columns cost memory and page faults
+    out: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS if name in wanted}
     settled = np.nonzero(done)[0]
-    columns["consequence"][settled] = "intergenic_variant"
-    columns["impact"][settled] = "MODIFIER"
     first = np.ones(len(row), dtype=bool)
     first[1:] = row[1:] != row[:-1]
     rows_first, tx_first = row[first], tx[first]
@@ -330,35 +331,46 @@ def annotate_bulk(
         ("clingen_hi", arrays.hi_obj),
         ("clingen_ts", arrays.ts_obj),
     ):
-        columns[name][rows_first] = values[tx_first]
+        if name in out:
+            out[name][rows_first] = values[tx_first]
     terms = _terms_of(mask)
-    columns["consequence"][rows_first] = terms[first]
-    columns["impact"][rows_first] = _IMPACT_ARRAY[rank[first]]
-    columns["hgvs_c"][rows_first] = hgvs[first]
-    in_intron = first & intronic
-    columns["intron"][row[in_intron]] = [
-        f"{number}/{exons - 1}"
-        for number, exons in zip(
-            intron_number[in_intron].tolist(), arrays.n_exons[tx[in_intron]].tolist(), strict=True
-        )
-    ]
+    if "consequence" in out:
+        out["consequence"][settled] = "intergenic_variant"
+        out["consequence"][rows_first] = terms[first]
+    if "impact" in out:
+        out["impact"][settled] = "MODIFIER"
+        out["impact"][rows_first] = _IMPACT_ARRAY[rank[first]]
+    if "hgvs_c" in out:
+        out["hgvs_c"][rows_first] = hgvs[first]
+    if "intron" in out:
+        in_intron = first & intronic
+        out["intron"][row[in_intron]] = [
+            f"{number}/{exons - 1}"
+            for number, exons in zip(
+                intron_number[in_intron].tolist(), arrays.n_exons[tx[in_intron]].tolist(), strict=True
+            )
+        ]
     in_exon = first & exonic
-    columns["exon"][row[in_exon]] = [
-        f"{number}/{exons}"
-        for number, exons in zip(exon_number[in_exon].tolist(), arrays.n_exons[tx[in_exon]].tolist(), strict=True)
-    ]
-    residue = _protein_position(arrays, tx, cdna, exonic)
-    coding_first = in_exon & (residue > 0)
-    columns["protein_position"][row[coding_first]] = residue[coding_first].tolist()
-    flanking = first & outside
-    columns["distance"][row[flanking]] = distance[flanking].tolist()
-    others = np.nonzero(~first)[0] if other_transcripts else np.zeros(0, dtype=np.int64)
+    if "exon" in out:
+        out["exon"][row[in_exon]] = [
+            f"{number}/{exons}"
+            for number, exons in zip(exon_number[in_exon].tolist(), arrays.n_exons[tx[in_exon]].tolist(),
+                                     strict=True)
+        ]
+    if "protein_position" in out:
+        residue = _protein_position(arrays, tx, cdna, exonic)
+        coding_first = in_exon & (residue > 0)
+        out["protein_position"][row[coding_first]] = residue[coding_first].tolist()
+    if "distance" in out:
+        flanking = first & outside
+        out["distance"][row[flanking]] = distance[flanking].tolist()
+    others = np.nonzero(~first)[0] if "other_transcripts" in out else np.zeros(0, dtype=np.int64)
     for i in others.tolist():
         r, t = int(row[i]), int(tx[i])
         entry = f"{arrays.gene[t]}:{arrays.name[t]}:{terms[i]}:{hgvs[i] or ''}:"
-        previous = columns["other_transcripts"][r]
-        columns["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
-    return BulkResult(done=done, columns=columns)
+        previous = out["other_transcripts"][r]
+        out["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
+    return BulkResult(done=done, columns=out)
 
 
 @dataclass
@@ -387,12 +399,17 @@ def _near_exon_snvs(
     REGULAR_MIN (where a third intron's splice windows could reach), and coding bases of transcripts whose
     sequence the reference holds (codon-level terms).
     """
-    m = len(row)
+    full = len(row)
+    # only the few pairs near an exon are worked on (a genome has millions of pairs, mostly far from exons)
+    chosen = np.nonzero(candidate & plain_snv[row])[0]
+    near = _NearExon(np.zeros(full, dtype=bool), np.zeros(full, dtype=np.int64), np.zeros(full, dtype=bool),
+                     np.zeros(full, dtype=np.int64))
+    if not len(chosen):
+        return near
+    tx, k, p = tx[chosen], k[chosen], p[chosen]
+    m = len(chosen)
     mask = np.zeros(m, dtype=np.int64)
-    cdna = np.zeros(m, dtype=np.int64)
-    settled = candidate & plain_snv[row]
-    if not settled.any():
-        return _NearExon(settled, mask, np.zeros(m, dtype=bool), cdna)
+    settled = np.ones(m, dtype=bool)
     last = len(arrays.exon_start) - 1
     first_k, last_k = arrays.exon_offset[tx], arrays.exon_offset[tx + 1] - 1
     has_prev, has_next = k > first_k, k < last_k
@@ -448,7 +465,11 @@ def _near_exon_snvs(
         for t in np.unique(tx[settled & in_cds]).tolist():
             sequenced[t] = transcript_sequence(arrays.transcripts.transcripts[t], genome) is not None
         settled &= ~(in_cds & sequenced[tx])
-    return _NearExon(settled, mask, exonic & settled, np.where(settled, cdna, 0))
+    near.settled[chosen] = settled
+    near.mask[chosen] = mask
+    near.exonic[chosen] = exonic & settled
+    near.cdna[chosen] = np.where(settled, cdna, 0)
+    return near
 
 
 def _protein_position(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray, exonic: np.ndarray) -> np.ndarray:
