@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gmc.genomics.models import GenomeDataset
-from gmc.genomics.store.layout import CHROM_SHIFT, CHROMOSOMES, StoreLayout, chrom_code, key_range
+from gmc.genomics.store.layout import (
+    CHROM_SHIFT,
+    CHROMOSOMES,
+    StoreLayout,
+    chrom_code,
+    key_range,
+    sample_index_path,
+)
 from gmc.registry.models import Case, FamilyMember, Participant
 from gmc.samples.models import Sample
 
@@ -228,10 +236,13 @@ def variant_page(
             total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
             table = con.sql(f"SELECT {_select(sites)} FROM {source} {page_sql}", params=params).to_arrow_table()
             return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
-        # Call filters only. One pass over the sample's calls reads just the filter and sort columns (the
-        # genotype files are in sample blocks, so row-group statistics on sample_idx skip other blocks) and
-        # gives the page's keys and the total; the page's rows are then read by key from the files of their
-        # chromosomes only.
+        index = [sample_index_path(f) for f in geno]
+        if sort in _INDEX_SORTS and all(f.exists() for f in index):
+            return _page_from_index(con, geno, sites, index, int(idx[0]), spans, where, params, sort, descending,
+                                    limit, offset)
+        # Call filters only, no per-sample index (a store written before it): one pass over the sample's
+        # calls gives the page's keys and the total, then the page's rows are read by key from the files
+        # of their chromosomes only.
         found = con.sql(f"SELECT g.key AS key, COUNT(*) OVER () AS total FROM read_parquet({_list(geno)}) g "
                         f"WHERE {sql_where} {page_sql}", params=params).fetchall()
         if not found:
@@ -247,6 +258,89 @@ def variant_page(
             f"SELECT {_select(page_sites)} FROM {_from(page_geno, page_sites)} WHERE g.sample_idx = {int(idx[0])} "
             f"AND g.key IN ({in_keys}) AND s.key IN ({in_keys}) ORDER BY {order}").to_arrow_table()
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+
+
+#: Sorts the per-sample index can answer: its rows carry the call's place in key order and its GQ.
+_INDEX_SORTS = {"position": "g.chrom_code, g.row", "gq": "g.gq, g.chrom_code, g.row"}
+
+
+def _page_from_index(
+    con: duckdb.DuckDBPyConnection, geno: list[str], sites: list[str], index: list[Path], sample_idx: int,
+    spans: Sequence[tuple[str, int, int]] | None, where: list[str], params: list[Any], sort: str,
+    descending: bool, limit: int, offset: int,
+) -> dict[str, Any]:
+    """A call-filtered page through the per-sample index: its few thousand rows, then the page's rows by number."""
+    conditions = [f"g.sample_idx = {sample_idx}", *where]
+    if spans:
+        conditions.append(_row_ranges(geno, spans))
+    index_order = _INDEX_SORTS[sort]
+    if descending:
+        index_order = ", ".join(f"{part} DESC" for part in index_order.split(", "))
+    source = f"read_parquet({_list([str(f) for f in index])}) g WHERE {' AND '.join(conditions)}"
+    found = con.sql(f"SELECT g.chrom_code, g.row, COUNT(*) OVER () FROM {source} ORDER BY {index_order} "
+                    f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).fetchall()
+    if not found:
+        total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
+        return {"total": int(total), "rows": [], "offset": offset, "limit": limit}
+    total = found[0][2]
+    by_file: dict[str, list[int]] = {}
+    files = {Path(f).name: f for f in geno}
+    for code, row, _ in found:
+        by_file.setdefault(files[f"chr{CHROMOSOMES[code - 1]}.parquet"], []).append(int(row))
+    # file_row_number filters prune row groups, so each file reads only the groups holding the page's rows
+    fetch = " UNION ALL ".join(
+        f"SELECT * FROM read_parquet({_list([f])}, file_row_number = true) "
+        f"WHERE file_row_number IN ({', '.join(map(str, rows))})" for f, rows in by_file.items())
+    calls = con.sql(fetch).to_arrow_table()
+    keys = sorted(int(k) for k in calls.column("key").to_pylist())
+    page_sites = _files_of_keys(sites, keys)
+    in_keys = ", ".join(map(str, keys))
+    order = SORTS[sort]
+    if descending:
+        order = ", ".join(f"{part.split(' NULLS')[0]} DESC" for part in order.split(", "))
+    con.register("page_calls", calls)
+    table = con.sql(
+        f"SELECT {_select(page_sites)} FROM page_calls g JOIN read_parquet({_list(page_sites)}, union_by_name = true) s "
+        f"ON s.key = g.key WHERE s.key IN ({in_keys}) ORDER BY {order}").to_arrow_table()
+    return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+
+
+def _row_ranges(geno: list[str], spans: Sequence[tuple[str, int, int]]) -> str:
+    """Spans as row-number ranges of the key-sorted genotype files (found from the key column's row groups)."""
+    files = {Path(f).name: f for f in geno}
+    parts = []
+    for chrom, start, end in spans:
+        path = files.get(f"chr{chrom}.parquet")
+        if path is None:
+            continue
+        lo, hi = key_range(chrom, start, end)
+        first, last = _rows_between(path, lo, hi)
+        if first < last:
+            parts.append(f"(g.chrom_code = {chrom_code(chrom)} AND g.row BETWEEN {first} AND {last - 1})")
+    return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+
+def _rows_between(path: str, lo: int, hi: int) -> tuple[int, int]:
+    """First and past-last row numbers of keys lo..hi in a key-sorted file, reading only the groups concerned."""
+    reader = pq.ParquetFile(path)
+    meta = reader.metadata
+    column = meta.schema.names.index("key")
+    first = last = None
+    start = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        stats = group.column(column).statistics
+        n = group.num_rows
+        if stats is None or not stats.has_min_max or (stats.max >= lo and stats.min <= hi):
+            keys = reader.read_row_group(i, columns=["key"]).column("key").to_numpy()
+            a, b = np.searchsorted(keys, lo, side="left"), np.searchsorted(keys, hi, side="right")
+            if b > a:
+                first = start + int(a) if first is None else first
+                last = start + int(b)
+        elif stats.min > hi:
+            break
+        start += n
+    return (first, last) if first is not None else (0, 0)
 
 
 _PAGE_DB: duckdb.DuckDBPyConnection | None = None

@@ -43,7 +43,6 @@ def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
                 merged = pa.concat_tables(parts, promote_options="default")
                 path = staged / table / f"chr{chrom}.parquet"
                 if table == "genotypes":
-                    # (key, sample) first: _write_genotypes keeps that order when the segment is one block
                     order = np.lexsort((merged.column("sample_idx").to_numpy(), merged.column("key").to_numpy()))
                     _write_genotypes(merged.take(pa.array(order)), path)
                 else:

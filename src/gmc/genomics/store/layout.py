@@ -57,26 +57,29 @@ GENOTYPES_SCHEMA = pa.schema(
     ]
 )
 
-#: Samples per block of a genotype file. Calls are sorted by (block, key, sample): inside a block the key
-#: order lets a gene's key range prune row groups (one or two per block), and a block's rows are contiguous,
-#: so row-group statistics on sample_idx let one sample's page read only its block (1/10 of a 1,000-sample
-#: batch) instead of every call of the batch. A file of one block is sorted by (key, sample) as before.
-SAMPLE_BLOCK = 100
+#: Per-sample index of one genotype file: each call's row number in that file with the call columns a
+#: variant table filters and sorts on, sorted by (sample_idx, row). The genotype file stays in (key, sample)
+#: order for gene and cohort queries; one sample's page reads its few thousand index rows (row-group
+#: statistics on sample_idx skip the other samples) and then only the page's rows of the genotype file.
+SAMPLE_INDEX_SCHEMA = pa.schema(
+    [
+        ("sample_idx", pa.int32()),
+        ("row", pa.int32()),
+        ("chrom_code", pa.int8()),
+        ("gt", pa.int8()),
+        ("ploidy", pa.int8()),
+        ("gq", pa.int16()),
+        ("filter", pa.string()),
+    ]
+)
+#: Directory of the per-sample index files, next to genotypes/ in a dataset or segment directory.
+SAMPLE_INDEX_DIR = "calls_by_sample"
 
 
-def genotype_order(keys: np.ndarray, sample_idx: np.ndarray) -> np.ndarray:
-    """Row order of calls in a genotype file: by sample block (SAMPLE_BLOCK samples), then key, then sample."""
-    keys = np.asarray(keys)
-    sample_idx = np.asarray(sample_idx)
-    if not several_blocks(sample_idx):
-        return np.lexsort((sample_idx, keys))
-    return np.lexsort((sample_idx, keys, sample_idx // SAMPLE_BLOCK))
-
-
-def several_blocks(sample_idx: np.ndarray) -> bool:
-    """Whether a genotype file's calls span more than one sample block (and so get the block order)."""
-    sample_idx = np.asarray(sample_idx)
-    return bool(len(sample_idx)) and int(sample_idx.min()) // SAMPLE_BLOCK != int(sample_idx.max()) // SAMPLE_BLOCK
+def sample_index_path(genotypes_file: Path | str) -> Path:
+    """The per-sample index of a genotype file (same directory level, same chromosome file name)."""
+    path = Path(genotypes_file)
+    return path.parent.parent / SAMPLE_INDEX_DIR / path.name
 
 
 #: The samples of one dataset with their store-wide integer index.

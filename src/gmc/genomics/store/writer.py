@@ -20,9 +20,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gmc.genomics.store.layout import (
+    CHROM_CODE,
     CHROM_SHIFT,
     CHROMOSOMES,
     GENOTYPES_SCHEMA,
+    SAMPLE_INDEX_SCHEMA,
     SAMPLES_SCHEMA,
     SITES_SCHEMA,
     DatasetEntry,
@@ -30,16 +32,12 @@ from gmc.genomics.store.layout import (
     StoreError,
     StoreLayout,
     _fsync_dir,
-    genotype_order,
-    several_blocks,
+    sample_index_path,
     variant_keys,
 )
 
 #: Rows per Parquet row group: small enough that a gene's key range touches one or two groups per file.
 ROW_GROUP_SIZE = 65_536
-#: Rows per row group of a genotype file in sample-block order: a gene then touches one small group per
-#: block, and a sample's block still spans whole groups (measured: docs/bench/store.md).
-BLOCKED_ROW_GROUP_SIZE = 16_384
 #: Site columns that describe one record of one dataset, not the site: kept with the calls or dropped.
 _RECORD_COLUMNS = ("qual", "filter", "line")
 _REQUIRED_SITE_COLUMNS = ("chrom", "pos", "ref", "alt")
@@ -115,17 +113,27 @@ def _require(table: pa.Table, columns: Sequence[str], what: str) -> None:
 
 
 def _write_genotypes(calls: pa.Table, path: Path) -> None:
-    """Writes one genotype file in store order (sample block, key, sample), see layout.SAMPLE_BLOCK."""
+    """Writes one chromosome's genotype file (rows in (key, sample) order) and its per-sample index."""
+    _write_parquet(calls, path)
     samples = calls.column("sample_idx").to_numpy()
-    if not several_blocks(samples):
-        # one block: (key, sample) order, which the caller's tables already have
-        _write_parquet(calls, path)
-        return
-    order = genotype_order(calls.column("key").to_numpy(), samples)
-    _write_parquet(calls.take(pa.array(order)), path, row_group_size=BLOCKED_ROW_GROUP_SIZE)
+    # stable: a sample's rows keep the file's key order, so (sample_idx, row) is also (sample_idx, key)
+    order = np.argsort(samples, kind="stable")
+    take = pa.array(order)
+    code = CHROM_CODE[path.stem.removeprefix("chr")]
+    index = pa.table(
+        {
+            "sample_idx": pa.array(samples[order], pa.int32()),
+            "row": pa.array(order, pa.int32()),
+            "chrom_code": pa.array(np.full(len(order), code, dtype=np.int8), pa.int8()),
+            **{name: calls.column(name).take(take) for name in ("gt", "ploidy", "gq", "filter")},
+        },
+        schema=SAMPLE_INDEX_SCHEMA,
+    )
+    # row numbers rise within a sample: deltas of a few bits instead of 32
+    _write_parquet(index, sample_index_path(path), column_encoding={"row": "DELTA_BINARY_PACKED"})
 
 
-def _write_parquet(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_SIZE) -> None:
+def _write_parquet(table: pa.Table, path: Path, column_encoding: dict[str, str] | None = None) -> None:
     """Writes one sorted table with compression and encodings chosen for small, prunable files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
@@ -136,12 +144,13 @@ def _write_parquet(table: pa.Table, path: Path, row_group_size: int = ROW_GROUP_
         keys = table.column("key")
         repeated = len(keys) > 0 and pc.count_distinct(keys).as_py() < 0.5 * len(keys)
         encoding["key"] = "DELTA_BINARY_PACKED" if repeated else "PLAIN"
+    encoding.update(column_encoding or {})
     pq.write_table(
         table,
         path,
         compression="zstd",
         compression_level=3,
-        row_group_size=row_group_size,
+        row_group_size=ROW_GROUP_SIZE,
         use_dictionary=strings,
         column_encoding=encoding,
         write_statistics=True,
