@@ -147,6 +147,21 @@ def _par_mask(chrom: np.ndarray, pos: np.ndarray, build: str) -> np.ndarray:
     return on_x & ~in_par
 
 
+def _pair_counts(ref: Sequence[str], alt: Sequence[str]) -> Counter[tuple[str, str]]:
+    """How often each (ref, alt) pair occurs: two dictionary encodings and an integer count, not a tuple a row."""
+    try:
+        ref_codes, alt_codes = (pc.dictionary_encode(pa.array(v, pa.string())) for v in (ref, alt))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return Counter(zip(ref, alt, strict=True))
+    if ref_codes.null_count or alt_codes.null_count:
+        return Counter(zip(ref, alt, strict=True))
+    refs, alts = ref_codes.dictionary.to_pylist(), alt_codes.dictionary.to_pylist()
+    code = ref_codes.indices.to_numpy().astype(np.int64) * len(alts) + alt_codes.indices.to_numpy()
+    values, times = np.unique(code, return_counts=True)
+    return Counter({(refs[v // len(alts)], alts[v % len(alts)]): int(t)
+                    for v, t in zip(values.tolist(), times.tolist(), strict=True)})
+
+
 def _autosomal(chrom: np.ndarray) -> np.ndarray:
     """True for rows on an autosome (np.isin on Python strings sorts them; an Arrow set lookup does not)."""
     try:
@@ -194,7 +209,7 @@ def sample_qc(
     counts = {t: 0 for t in ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")}
     ti = tv = 0
     # A genome's calls repeat a few thousand distinct allele pairs (12 for SNVs): classify each pair once.
-    for (r, a), times in Counter(zip(ref_l, alt_l, strict=True)).items():
+    for (r, a), times in _pair_counts(ref_l, alt_l).items():
         t = variant_type(r, a)
         counts[t] += times
         if t == "SNV":

@@ -286,7 +286,7 @@ def annotate_bulk(
     # most severe pair first, then coding transcripts, then transcripts with an HGNC id, then transcript order
     # (the per-allele path's sort: a pair without HGVS c. counts as non-coding)
     non_coding = outside | ~arrays.coding[tx]
-    order = np.lexsort((tiebreak, arrays.no_hgnc[tx], non_coding, rank, row))
+    order = _pair_order(row, rank, non_coding, arrays.no_hgnc[tx], tiebreak)
     row, tx, rank, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, cdna = (
         a[order] for a in (row, tx, rank, mask, distance, outside, exonic, plus, k, next_k, d_left, d_right, cdna)
     )
@@ -477,6 +477,23 @@ def _protein_position(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray
     first, last = arrays.cds_first[tx], arrays.cds_last[tx]
     in_cds = exonic & arrays.coding[tx] & (cdna >= first) & (cdna <= last)
     return np.where(in_cds, (cdna - first) // 3 + 1, 0)
+
+
+def _pair_order(
+    row: np.ndarray, rank: np.ndarray, non_coding: np.ndarray, no_hgnc: np.ndarray, tiebreak: np.ndarray
+) -> np.ndarray:
+    """np.lexsort((tiebreak, no_hgnc, non_coding, rank, row)): one sort of a packed key when the fields fit."""
+    tie_bits = max(int(tiebreak.max(initial=0)).bit_length(), 1)
+    row_bits = max(int(row.max(initial=0)).bit_length(), 1)
+    if row_bits + 5 + 2 + tie_bits > 62 or int(rank.max(initial=0)) >= 32:
+        return np.lexsort((tiebreak, no_hgnc, non_coding, rank, row))
+    key = row.astype(np.int64) << np.int64(5)
+    key |= rank.astype(np.int64)
+    key = (key << np.int64(1)) | non_coding.astype(np.int64)
+    key = (key << np.int64(1)) | no_hgnc.astype(np.int64)
+    key = (key << np.int64(tie_bits)) | tiebreak.astype(np.int64)
+    # every (row, transcript) pair is distinct, so the packed keys are too and any sort gives the same order
+    return np.argsort(key)
 
 
 def _lowest_bit(mask: np.ndarray) -> np.ndarray:
