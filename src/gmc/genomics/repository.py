@@ -277,31 +277,41 @@ def _page_from_index(
     if descending:
         index_order = ", ".join(f"{part} DESC" for part in index_order.split(", "))
     source = f"read_parquet({_list([str(f) for f in index])}) g WHERE {' AND '.join(conditions)}"
-    found = con.sql(f"SELECT g.chrom_code, g.row, COUNT(*) OVER () FROM {source} ORDER BY {index_order} "
-                    f"LIMIT {int(limit)} OFFSET {int(offset)}", params=params).fetchall()
-    if not found:
+    found = con.sql(f"SELECT g.chrom_code, g.row, g.gt, g.ploidy, g.gq, g.filter, COUNT(*) OVER () AS total "
+                    f"FROM {source} ORDER BY {index_order} LIMIT {int(limit)} OFFSET {int(offset)}",
+                    params=params).to_arrow_table()
+    if not found.num_rows:
         total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
         return {"total": int(total), "rows": [], "offset": offset, "limit": limit}
-    total = found[0][2]
-    by_file: dict[str, list[int]] = {}
+    total = found.column("total")[0].as_py()
+    by_file: dict[tuple[int, str], list[int]] = {}
     files = {Path(f).name: f for f in geno}
-    for code, row, _ in found:
-        by_file.setdefault(files[f"chr{CHROMOSOMES[code - 1]}.parquet"], []).append(int(row))
-    # file_row_number filters prune row groups, so each file reads only the groups holding the page's rows
+    for code, row in zip(found.column("chrom_code").to_pylist(), found.column("row").to_pylist(), strict=True):
+        by_file.setdefault((code, files[f"chr{CHROMOSOMES[code - 1]}.parquet"]), []).append(int(row))
+    # Only the columns the index lacks; file_row_number filters prune row groups, so each file reads only
+    # the groups holding the page's rows.
     fetch = " UNION ALL ".join(
-        f"SELECT * FROM read_parquet({_list([f])}, file_row_number = true) "
-        f"WHERE file_row_number IN ({', '.join(map(str, rows))})" for f, rows in by_file.items())
-    calls = con.sql(fetch).to_arrow_table()
-    keys = sorted(int(k) for k in calls.column("key").to_pylist())
-    page_sites = _files_of_keys(sites, keys)
-    in_keys = ", ".join(map(str, keys))
+        f"SELECT CAST({code} AS TINYINT) AS chrom_code, CAST(file_row_number AS INT) AS row, key, dp, ad_ref, "
+        f"ad_alt, qual FROM read_parquet({_list([f])}, file_row_number = true) "
+        f"WHERE file_row_number IN ({', '.join(map(str, rows))})" for (code, f), rows in by_file.items())
+    rest = con.sql(fetch).to_arrow_table()
+    keys = sorted(int(k) for k in rest.column("key").to_pylist())
     order = SORTS[sort]
     if descending:
         order = ", ".join(f"{part.split(' NULLS')[0]} DESC" for part in order.split(", "))
-    con.register("page_calls", calls)
+    con.register("page_index", found)
+    con.register("page_rest", rest)
+    # the sites of each chromosome's keys apart: row-group min/max pruning then works on that chromosome's keys
+    by_chrom: dict[int, list[int]] = {}
+    for k in keys:
+        by_chrom.setdefault(k >> CHROM_SHIFT, []).append(k)
+    page_sites = _files_of_keys(sites, keys)
+    site_rows = " UNION ALL BY NAME ".join(
+        f"SELECT * FROM read_parquet({_list(_files_of_keys(sites, ks))}, union_by_name = true) "
+        f"WHERE key IN ({', '.join(map(str, ks))})" for ks in by_chrom.values())
     table = con.sql(
-        f"SELECT {_select(page_sites)} FROM page_calls g JOIN read_parquet({_list(page_sites)}, union_by_name = true) s "
-        f"ON s.key = g.key WHERE s.key IN ({in_keys}) ORDER BY {order}").to_arrow_table()
+        f"SELECT {_select(page_sites)} FROM (SELECT * FROM page_index JOIN page_rest USING (chrom_code, row)) g "
+        f"JOIN ({site_rows}) s ON s.key = g.key ORDER BY {order}").to_arrow_table()
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
 
 
