@@ -236,13 +236,11 @@ def variant_page(
             total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
             table = con.sql(f"SELECT {_select(sites)} FROM {source} {page_sql}", params=params).to_arrow_table()
             return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
-        index = [sample_index_path(f) for f in geno]
-        if sort in _INDEX_SORTS and all(f.exists() for f in index):
-            return _page_from_index(con, geno, sites, index, int(idx[0]), spans, where, params, sort, descending,
+        if sort in _INDEX_SORTS:
+            return _page_from_index(con, geno, sites, int(idx[0]), spans, where, params, sort, descending,
                                     limit, offset)
-        # Call filters only, no per-sample index (a store written before it): one pass over the sample's
-        # calls gives the page's keys and the total, then the page's rows are read by key from the files
-        # of their chromosomes only.
+        # A sort the index cannot answer (QUAL): one pass over the sample's calls gives the page's keys and
+        # the total, then the page's rows are read by key from the files of their chromosomes only.
         found = con.sql(f"SELECT g.key AS key, COUNT(*) OVER () AS total FROM read_parquet({_list(geno)}) g "
                         f"WHERE {sql_where} {page_sql}", params=params).fetchall()
         if not found:
@@ -265,7 +263,7 @@ _INDEX_SORTS = {"position": "g.chrom_code, g.row", "gq": "g.gq, g.chrom_code, g.
 
 
 def _page_from_index(
-    con: duckdb.DuckDBPyConnection, geno: list[str], sites: list[str], index: list[Path], sample_idx: int,
+    con: duckdb.DuckDBPyConnection, geno: list[str], sites: list[str], sample_idx: int,
     spans: Sequence[tuple[str, int, int]] | None, where: list[str], params: list[Any], sort: str,
     descending: bool, limit: int, offset: int,
 ) -> dict[str, Any]:
@@ -276,7 +274,7 @@ def _page_from_index(
     index_order = _INDEX_SORTS[sort]
     if descending:
         index_order = ", ".join(f"{part} DESC" for part in index_order.split(", "))
-    source = f"read_parquet({_list([str(f) for f in index])}) g WHERE {' AND '.join(conditions)}"
+    source = f"({_index_of(geno)}) g WHERE {' AND '.join(conditions)}"
     found = con.sql(f"SELECT g.chrom_code, g.row, g.gt, g.ploidy, g.gq, g.filter, COUNT(*) OVER () AS total "
                     f"FROM {source} ORDER BY {index_order} LIMIT {int(limit)} OFFSET {int(offset)}",
                     params=params).to_arrow_table()
@@ -313,6 +311,19 @@ def _page_from_index(
         f"SELECT {_select(page_sites)} FROM (SELECT * FROM page_index JOIN page_rest USING (chrom_code, row)) g "
         f"JOIN ({site_rows}) s ON s.key = g.key ORDER BY {order}").to_arrow_table()
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
+
+
+def _index_of(geno: list[str]) -> str:
+    """SQL for the per-sample index of the genotype files; a file without one (a single sample's) stands in."""
+    index = [sample_index_path(f) for f in geno]
+    parts = [f"SELECT sample_idx, row, chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list(stored)})"
+             for stored in [[str(i) for i in index if i.exists()]] if stored]
+    for f, i in zip(geno, index, strict=True):
+        if not i.exists():
+            code = chrom_code(Path(f).stem.removeprefix("chr"))
+            parts.append(f"SELECT sample_idx, CAST(file_row_number AS INT) AS row, CAST({code} AS TINYINT) AS "
+                         f"chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list([f])}, file_row_number = true)")
+    return " UNION ALL ".join(parts)
 
 
 def _row_ranges(geno: list[str], spans: Sequence[tuple[str, int, int]]) -> str:

@@ -17,9 +17,11 @@ from gmc.genomics.store.compaction import compact
 from gmc.genomics.store.duckdb_engine import DuckDBEngine
 from gmc.genomics.store.layout import CHROM_CODE, StoreLayout, sample_index_path
 from gmc.genomics.store.queries import VariantFilter, VariantStore
-from gmc.genomics.store.writer import ingest_tables
+from gmc.genomics.store.writer import ingest_tables, ingest_vcf
 
 TRIO_MEMBERS = ("HG002", "HG003", "HG004")
+#: C151 of the made-up cohort carries this member's calls (151 % 3 == 1)
+MEMBER_OF_C151 = "HG003"
 
 
 def _check_index(genotypes_file: str) -> pa.Table:
@@ -118,3 +120,16 @@ def test_compaction_rebuilds_the_index(
     assert before[0].num_rows > 0 and before[0].equals(after[0])
     assert before[1].num_rows > 0 and before[1].equals(after[1])
     assert len(before[2]["rows"]) == 20 and before[2] == after[2]
+
+
+def test_single_sample_dataset_has_no_index_and_pages_alike(
+    tmp_path: Path, trio_vcf: Path, cohort_root: Path
+) -> None:
+    ingest_vcf(tmp_path, trio_vcf, samples=[MEMBER_OF_C151])
+    assert not list(tmp_path.rglob("calls_by_sample"))
+    query = VariantQuery(genotype="het", min_gq=20)
+    alone = variant_page(tmp_path, MEMBER_OF_C151, query=query, spans=None, sort="gq", descending=True, limit=40,
+                         offset=30)
+    in_cohort = variant_page(cohort_root, "C151", query=query, spans=None, sort="gq", descending=True, limit=40,
+                             offset=30)
+    assert alone["total"] > 70 and alone == in_cohort

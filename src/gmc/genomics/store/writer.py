@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ ROW_GROUP_SIZE = 65_536
 _RECORD_COLUMNS = ("qual", "filter", "line")
 _REQUIRED_SITE_COLUMNS = ("chrom", "pos", "ref", "alt")
 _REQUIRED_CALL_COLUMNS = ("sample", "gt")
+#: Threads writing a dataset's per-chromosome files at once (independent files: the output is the same).
+WRITER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,12 @@ def _require(table: pa.Table, columns: Sequence[str], what: str) -> None:
 
 
 def _write_genotypes(calls: pa.Table, path: Path) -> None:
-    """Writes one chromosome's genotype file (rows in (key, sample) order) and its per-sample index."""
+    """Writes one chromosome's genotype file (rows in (key, sample) order) and, for several samples, its index."""
     _write_parquet(calls, path)
     samples = calls.column("sample_idx").to_numpy()
+    if not len(samples) or samples.min() == samples.max():
+        # one sample's file is its own index (a single genome's dataset): nothing to add
+        return
     # stable: a sample's rows keep the file's key order, so (sample_idx, row) is also (sample_idx, key)
     order = np.argsort(samples, kind="stable")
     take = pa.array(order)
@@ -355,6 +361,7 @@ def _stage(
     called = gk[new_key]
 
     chroms_out: list[str] = []
+    writes: list[tuple[Any, pa.Table, Path]] = []
     n_new = 0
     # Both tables are sorted by key, whose top bits are the chromosome code: each chromosome is one
     # contiguous run, cut by zero-copy slices instead of filtering the whole table once per chromosome.
@@ -376,9 +383,13 @@ def _stage(
         if len(old):
             s = _filter(s, pc.invert(pc.is_in(s.column("key"), value_set=old.column("key"))))
         if len(s):
-            _write_parquet(s, staged / "sites" / f"chr{chrom}.parquet")
+            writes.append((_write_parquet, s, staged / "sites" / f"chr{chrom}.parquet"))
             n_new += len(s)
-        _write_genotypes(g, staged / "genotypes" / f"chr{chrom}.parquet")
+        writes.append((_write_genotypes, g, staged / "genotypes" / f"chr{chrom}.parquet"))
+    # Parquet encoding and zstd run outside the GIL: the chromosomes' files are written by two threads
+    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+        for done in [pool.submit(write, table, path) for write, table, path in writes]:
+            done.result()
     sample_table = pa.table(
         {
             "sample_idx": pa.array(range(first_idx, first_idx + len(samples)), pa.int32()),
