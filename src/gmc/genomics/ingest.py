@@ -197,8 +197,15 @@ def annotate_new_sites(
         return sites
     if len(annotated) != len(new):
         raise ValueError(f"{parsed.path.name}: annotation returned {len(annotated)} rows for {len(new)} sites")
+    rows = new.column(_ROW).to_numpy()
+    if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
+        # every site is new, in file order (a first file in a fresh store): the columns fit as they are
+        for name in STORED_ANNOTATION:
+            if name in annotated.column_names:
+                sites = sites.append_column(name, annotated.column(name))
+        return sites
     positions = np.full(len(sites), -1, dtype=np.int64)
-    positions[new.column(_ROW).to_numpy()] = np.arange(len(new), dtype=np.int64)
+    positions[rows] = np.arange(len(new), dtype=np.int64)
     hit = positions >= 0
     index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
     for name in STORED_ANNOTATION:
