@@ -22,6 +22,7 @@ from gmc.genomics.store.layout import (
     StoreLayout,
     chrom_code,
     key_range,
+    record_qual_path,
     sample_index_path,
 )
 from gmc.registry.models import Case, FamilyMember, Participant
@@ -236,11 +237,11 @@ def variant_page(
             total = con.sql(f"SELECT COUNT(*) FROM {source}", params=params).fetchall()[0][0]
             table = con.sql(f"SELECT {_select(sites)} FROM {source} {page_sql}", params=params).to_arrow_table()
             return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
-        if sort in _INDEX_SORTS:
+        if sort != "qual" or all(record_qual_path(f).exists() or not sample_index_path(f).exists() for f in geno):
             return _page_from_index(con, geno, sites, int(idx[0]), spans, where, params, sort, descending,
                                     limit, offset)
-        # A sort the index cannot answer (QUAL): one pass over the sample's calls gives the page's keys and
-        # the total, then the page's rows are read by key from the files of their chromosomes only.
+        # Files written before the QUAL runs existed: one pass over the sample's calls gives the page's keys
+        # and the total, then the page's rows are read by key from the files of their chromosomes only.
         found = con.sql(f"SELECT g.key AS key, COUNT(*) OVER () AS total FROM read_parquet({_list(geno)}) g "
                         f"WHERE {sql_where} {page_sql}", params=params).fetchall()
         if not found:
@@ -259,7 +260,8 @@ def variant_page(
 
 
 #: Sorts the per-sample index can answer: its rows carry the call's place in key order and its GQ.
-_INDEX_SORTS = {"position": "g.chrom_code, g.row", "gq": "g.gq, g.chrom_code, g.row"}
+_INDEX_SORTS = {"position": "g.chrom_code, g.row", "gq": "g.gq, g.chrom_code, g.row",
+                "qual": "g.qual, g.chrom_code, g.row"}
 
 
 def _page_from_index(
@@ -274,7 +276,7 @@ def _page_from_index(
     index_order = _INDEX_SORTS[sort]
     if descending:
         index_order = ", ".join(f"{part} DESC" for part in index_order.split(", "))
-    source = f"({_index_of(geno)}) g WHERE {' AND '.join(conditions)}"
+    source = f"({_index_of(geno, sample_idx, sort == 'qual')}) g WHERE {' AND '.join(conditions)}"
     found = con.sql(f"SELECT g.chrom_code, g.row, g.gt, g.ploidy, g.gq, g.filter, COUNT(*) OVER () AS total "
                     f"FROM {source} ORDER BY {index_order} LIMIT {int(limit)} OFFSET {int(offset)}",
                     params=params).to_arrow_table()
@@ -313,16 +315,30 @@ def _page_from_index(
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
 
 
-def _index_of(geno: list[str]) -> str:
-    """SQL for the per-sample index of the genotype files; a file without one (a single sample's) stands in."""
-    index = [sample_index_path(f) for f in geno]
-    parts = [f"SELECT sample_idx, row, chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list(stored)})"
-             for stored in [[str(i) for i in index if i.exists()]] if stored]
-    for f, i in zip(geno, index, strict=True):
-        if not i.exists():
+def _index_of(geno: list[str], sample_idx: int, with_qual: bool) -> str:
+    """SQL for one sample's rows of the per-sample index (with QUAL from the runs file when asked).
+
+    A file without an index (a single sample's) stands in for its own. The sample filter sits inside each
+    part so that it prunes the index files' row groups before any join.
+    """
+    columns = "i.sample_idx, i.row, i.chrom_code, i.gt, i.ploidy, i.gq, i.filter"
+    parts = []
+    for f in geno:
+        index = sample_index_path(f)
+        if index.exists():
+            if with_qual:
+                # each call's QUAL is that of the run of rows it falls in (runs start at first_row)
+                parts.append(f"SELECT {columns}, q.qual FROM (SELECT * FROM read_parquet({_list([str(index)])}) "
+                             f"WHERE sample_idx = {sample_idx}) i ASOF JOIN "
+                             f"read_parquet({_list([str(record_qual_path(f))])}) q ON i.row >= q.first_row")
+            else:
+                parts.append(f"SELECT {columns} FROM read_parquet({_list([str(index)])}) i "
+                             f"WHERE i.sample_idx = {sample_idx}")
+        else:
             code = chrom_code(Path(f).stem.removeprefix("chr"))
-            parts.append(f"SELECT sample_idx, CAST(file_row_number AS INT) AS row, CAST({code} AS TINYINT) AS "
-                         f"chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list([f])}, file_row_number = true)")
+            parts.append(f"SELECT i.sample_idx, CAST(i.file_row_number AS INT) AS row, CAST({code} AS TINYINT) AS "
+                         f"chrom_code, i.gt, i.ploidy, i.gq, i.filter{', i.qual' if with_qual else ''} "
+                         f"FROM read_parquet({_list([f])}, file_row_number = true) i WHERE i.sample_idx = {sample_idx}")
     return " UNION ALL ".join(parts)
 
 

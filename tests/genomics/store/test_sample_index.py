@@ -15,7 +15,7 @@ from gmc.genomics.repository import variant_page
 from gmc.genomics.service import VariantQuery
 from gmc.genomics.store.compaction import compact
 from gmc.genomics.store.duckdb_engine import DuckDBEngine
-from gmc.genomics.store.layout import CHROM_CODE, StoreLayout, sample_index_path
+from gmc.genomics.store.layout import CHROM_CODE, StoreLayout, record_qual_path, sample_index_path
 from gmc.genomics.store.queries import VariantFilter, VariantStore
 from gmc.genomics.store.writer import ingest_tables, ingest_vcf
 
@@ -38,6 +38,12 @@ def _check_index(genotypes_file: str) -> pa.Table:
     # (sample, row) order: a sample's rows are contiguous and in the file's key order
     pairs = list(zip(index.column("sample_idx").to_pylist(), rows.tolist(), strict=True))
     assert pairs == sorted(pairs)
+    # QUAL runs: every row's QUAL is that of the last run starting at or before it
+    runs = pq.read_table(record_qual_path(genotypes_file))
+    first = runs.column("first_row").to_numpy()
+    assert first[0] == 0 and (np.diff(first) > 0).all() and len(first) < calls.num_rows
+    run_of_row = np.searchsorted(first, np.arange(calls.num_rows), side="right") - 1
+    assert runs.column("qual").take(pa.array(run_of_row)).equals(calls.column("qual"))
     return index
 
 

@@ -82,6 +82,17 @@ def sample_index_path(genotypes_file: Path | str) -> Path:
     return path.parent.parent / SAMPLE_INDEX_DIR / path.name
 
 
+#: QUAL of the calls of one genotype file by runs of rows: a run starts where the key or the QUAL changes. QUAL
+#: belongs to the VCF record, so it is constant over a key's carriers: one row per site of the batch, not per call.
+RECORD_QUAL_SCHEMA = pa.schema([("first_row", pa.int32()), ("qual", pa.float32())])
+
+
+def record_qual_path(genotypes_file: Path | str) -> Path:
+    """The QUAL runs of a genotype file, next to its per-sample index."""
+    path = Path(genotypes_file)
+    return path.parent.parent / SAMPLE_INDEX_DIR / f"{path.stem}.qual.parquet"
+
+
 #: The samples of one dataset with their store-wide integer index.
 SAMPLES_SCHEMA = pa.schema([("sample_idx", pa.int32()), ("sample", pa.string()), ("dataset_id", pa.string())])
 

@@ -25,6 +25,7 @@ from gmc.genomics.store.layout import (
     CHROM_SHIFT,
     CHROMOSOMES,
     GENOTYPES_SCHEMA,
+    RECORD_QUAL_SCHEMA,
     SAMPLE_INDEX_SCHEMA,
     SAMPLES_SCHEMA,
     SITES_SCHEMA,
@@ -33,6 +34,7 @@ from gmc.genomics.store.layout import (
     StoreError,
     StoreLayout,
     _fsync_dir,
+    record_qual_path,
     sample_index_path,
     variant_keys,
 )
@@ -137,6 +139,14 @@ def _write_genotypes(calls: pa.Table, path: Path) -> None:
     )
     # row numbers rise within a sample: deltas of a few bits instead of 32
     _write_parquet(index, sample_index_path(path), column_encoding={"row": "DELTA_BINARY_PACKED"})
+    keys = calls.column("key").to_numpy()
+    qual = calls.column("qual")
+    values = pc.fill_null(qual, np.nan).to_numpy(zero_copy_only=False)
+    same = (values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1]))
+    starts = np.concatenate([[0], np.flatnonzero((keys[1:] != keys[:-1]) | ~same) + 1]) if len(keys) else keys
+    runs = pa.table({"first_row": pa.array(starts, pa.int32()), "qual": qual.take(pa.array(starts))},
+                    schema=RECORD_QUAL_SCHEMA)
+    _write_parquet(runs, record_qual_path(path), column_encoding={"first_row": "DELTA_BINARY_PACKED"})
 
 
 def _write_parquet(table: pa.Table, path: Path, column_encoding: dict[str, str] | None = None) -> None:
