@@ -276,7 +276,12 @@ def _page_from_index(
     index_order = _INDEX_SORTS[sort]
     if descending:
         index_order = ", ".join(f"{part} DESC" for part in index_order.split(", "))
-    source = f"({_index_of(geno, sample_idx, sort == 'qual')}) g WHERE {' AND '.join(conditions)}"
+    source = f"({_index_of(geno, sample_idx)}) g WHERE {' AND '.join(conditions)}"
+    if sort == "qual":
+        # QUAL is looked up for the sample's matching calls only, from each file's runs, then sorted like the rest
+        con.register("sample_calls", _with_qual(con.sql(f"SELECT g.* FROM {source}", params=params).to_arrow_table(),
+                                                geno))
+        source, params = "sample_calls g", []
     found = con.sql(f"SELECT g.chrom_code, g.row, g.gt, g.ploidy, g.gq, g.filter, COUNT(*) OVER () AS total "
                     f"FROM {source} ORDER BY {index_order} LIMIT {int(limit)} OFFSET {int(offset)}",
                     params=params).to_arrow_table()
@@ -315,31 +320,40 @@ def _page_from_index(
     return {"total": int(total), "rows": table.to_pylist(), "offset": offset, "limit": limit}
 
 
-def _index_of(geno: list[str], sample_idx: int, with_qual: bool) -> str:
-    """SQL for one sample's rows of the per-sample index (with QUAL from the runs file when asked).
-
-    A file without an index (a single sample's) stands in for its own. The sample filter sits inside each
-    part so that it prunes the index files' row groups before any join.
-    """
-    columns = "i.sample_idx, i.row, i.chrom_code, i.gt, i.ploidy, i.gq, i.filter"
-    parts = []
+def _index_of(geno: list[str], sample_idx: int) -> str:
+    """SQL for one sample's rows of the per-sample index; a file without one (a single sample's) stands in for it."""
+    stored = [str(sample_index_path(f)) for f in geno if sample_index_path(f).exists()]
+    parts = [f"SELECT sample_idx, row, chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list(stored)}) "
+             f"WHERE sample_idx = {sample_idx}"] if stored else []
     for f in geno:
-        index = sample_index_path(f)
-        if index.exists():
-            if with_qual:
-                # each call's QUAL is that of the run of rows it falls in (runs start at first_row)
-                parts.append(f"SELECT {columns}, q.qual FROM (SELECT * FROM read_parquet({_list([str(index)])}) "
-                             f"WHERE sample_idx = {sample_idx}) i ASOF JOIN "
-                             f"read_parquet({_list([str(record_qual_path(f))])}) q ON i.row >= q.first_row")
-            else:
-                parts.append(f"SELECT {columns} FROM read_parquet({_list([str(index)])}) i "
-                             f"WHERE i.sample_idx = {sample_idx}")
-        else:
+        if not sample_index_path(f).exists():
             code = chrom_code(Path(f).stem.removeprefix("chr"))
-            parts.append(f"SELECT i.sample_idx, CAST(i.file_row_number AS INT) AS row, CAST({code} AS TINYINT) AS "
-                         f"chrom_code, i.gt, i.ploidy, i.gq, i.filter{', i.qual' if with_qual else ''} "
-                         f"FROM read_parquet({_list([f])}, file_row_number = true) i WHERE i.sample_idx = {sample_idx}")
+            parts.append(f"SELECT sample_idx, CAST(file_row_number AS INT) AS row, CAST({code} AS TINYINT) AS "
+                         f"chrom_code, gt, ploidy, gq, filter FROM read_parquet({_list([f])}, file_row_number = true) "
+                         f"WHERE sample_idx = {sample_idx}")
     return " UNION ALL ".join(parts)
+
+
+def _with_qual(calls: pa.Table, geno: list[str]) -> pa.Table:
+    """The index rows with each call's QUAL: from the file's QUAL runs, or the genotype file when it has none."""
+    codes = calls.column("chrom_code").to_numpy()
+    rows = calls.column("row").to_numpy()
+    qual = np.full(len(rows), np.nan, dtype=np.float32)
+    missing = np.zeros(len(rows), dtype=bool)
+    for f in geno:
+        here = np.flatnonzero(codes == chrom_code(Path(f).stem.removeprefix("chr")))
+        if not len(here):
+            continue
+        runs_path = record_qual_path(f)
+        if runs_path.exists():
+            runs = pq.read_table(runs_path)
+            at = np.searchsorted(runs.column("first_row").to_numpy(), rows[here], side="right") - 1
+            values = runs.column("qual").take(pa.array(at))
+        else:
+            values = pq.read_table(f, columns=["qual"]).column("qual").take(pa.array(rows[here]))
+        missing[here] = values.is_null().to_numpy(zero_copy_only=False)
+        qual[here] = values.fill_null(0).to_numpy(zero_copy_only=False)
+    return calls.append_column("qual", pa.array(qual, pa.float32(), mask=missing))
 
 
 def _row_ranges(geno: list[str], spans: Sequence[tuple[str, int, int]]) -> str:
