@@ -385,10 +385,10 @@ class VcfReader:
         names[:] = [normalise_chrom(c) for c in contigs.dictionary.to_pylist()]
         chroms = names[contigs.indices.to_numpy(zero_copy_only=False)]
         positions = table.column("POS").to_numpy(zero_copy_only=False)
-        refs = ref_column.to_numpy(zero_copy_only=False)
-        alts = alt_column.to_numpy(zero_copy_only=False)
+        refs = string_objects(ref_column)
+        alts = string_objects(alt_column)
         quals = table.column("QUAL").to_numpy(zero_copy_only=False)
-        filters = table.column("FILTER").to_numpy(zero_copy_only=False)
+        filters = string_objects(table.column("FILTER"))
         infos = table.column("INFO").to_pylist() if self.info_keys else None
         parsed = [_parse_info(text, self.info_keys, self._info_types) for text in infos] if infos else None
         extra_record: list[int] = []
@@ -757,6 +757,22 @@ def _expand_genotypes(
     index = np.minimum(allele.astype(np.int64), width)[:, None, None]
     ad_alt = np.take_along_axis(padded[rec], index, axis=2)[:, :, 0].astype(np.int32)
     return gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt
+
+
+def string_objects(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A string column as a numpy object array whose rows share one Python str per distinct value.
+
+    A genome repeats a few values (4 SNV bases, PASS) millions of times: one str each instead of one per row
+    saves the allocations and most of the memory; the values are the same.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.null_count or not pa.types.is_string(column.type):
+        return column.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    encoded = pc.dictionary_encode(column)
+    values = np.empty(len(encoded.dictionary), dtype=object)
+    values[:] = encoded.dictionary.to_pylist()
+    return values[encoded.indices.to_numpy()] if len(values) else np.empty(len(column), dtype=object)
 
 
 def _list_field(values: pa.Array | pa.ListArray, separator: str, index: np.ndarray) -> pa.Array:
