@@ -53,6 +53,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: PostgreSQL lock_timeout of every connection, in milliseconds (see create_db_engine).
+LOCK_TIMEOUT_MS = 5000
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True for PostgreSQL's lock_timeout error (SQLSTATE 55P03), however SQLAlchemy wraps it."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == "55P03"
+
+
 def create_db_engine(url: str, **kwargs: object) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the settings gmc relies on."""
     parsed = make_url(url)
@@ -64,6 +74,11 @@ def create_db_engine(url: str, **kwargs: object) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
+    # A statement waits at most this long for a row or advisory lock, then fails (mapped to 409 "busy, try
+    # again"): a lock holder may still need a worker thread to finish its request (FastAPI validates a sync
+    # handler's response in the thread pool before the request's commit), so a burst of writers to one row that
+    # fills the pool while waiting would otherwise wait for it forever.
+    kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render
+from gmc.db.core import is_lock_timeout
 
 log = logging.getLogger("gmc.errors")
 
@@ -64,6 +65,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if is_lock_timeout(exc):
+            # Another request held the record longer than the lock timeout: nothing was changed.
+            detail = "the record is being changed by another request; nothing was saved, try again"
+            if wants_json(request):
+                return JSONResponse({"detail": detail}, status_code=409)
+            return _page(request, 409, detail)
         log.error("unhandled error", exc_info=exc)
         if wants_json(request):
             return JSONResponse({"detail": "internal error", "request_id": request.state.request_id},
