@@ -17,17 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from ingest_core import LENGTHS, vcf_header_lines  # this folder (the script is run directly)
 
-from gmc.settings import get_settings
-
-LENGTHS = {  # GRCh38 chromosome lengths
-    "chr1": 248956422, "chr2": 242193529, "chr3": 198295559, "chr4": 190214555, "chr5": 181538259,
-    "chr6": 170805979, "chr7": 159345973, "chr8": 145138636, "chr9": 138394717, "chr10": 133797422,
-    "chr11": 135086622, "chr12": 133275309, "chr13": 114364328, "chr14": 107043718, "chr15": 101991189,
-    "chr16": 90338345, "chr17": 83257441, "chr18": 80373285, "chr19": 58617616, "chr20": 64444167,
-    "chr21": 46709983, "chr22": 50818468, "chrX": 156040895,
-}
-HEADER = ("benchmarks", "rare", "background", "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
 SAMPLE = "manuel"  # the Pfeiffer header's sample column
 
 
@@ -36,11 +27,8 @@ def write_vcf(path: Path, records: int, seed: int = 11, indel_fraction: float = 
     rng = np.random.default_rng(seed)
     bases = np.array(list("ACGT"))
     total = sum(LENGTHS.values())
-    source = get_settings().refdata_dir().parent / Path(*HEADER)
-    with gzip.open(source, "rt") as fh:
-        header = [line for line in fh if line.startswith("#")]
     with gzip.open(path, "wt", compresslevel=1) as out:
-        out.writelines(header)
+        out.writelines(vcf_header_lines())
         for chrom, length in LENGTHS.items():
             n = int(records * length / total)
             pos = np.sort(rng.choice(length - 100, n, replace=False) + 10)

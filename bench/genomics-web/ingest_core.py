@@ -29,16 +29,20 @@ LENGTHS = {  # GRCh38 chromosome lengths
 HEADER = ("benchmarks", "rare", "background", "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
 
 
+def vcf_header_lines() -> list[str]:
+    """The Pfeiffer exome's VCF header (GRCh38 contigs, one sample), for generated genomes."""
+    source = get_settings().refdata_dir().parent / Path(*HEADER)
+    with gzip.open(source, "rt") as fh:
+        return [line for line in fh if line.startswith("#")]
+
+
 def write_vcf(path: Path, records: int, seed: int = 7) -> None:
     """A one-sample VCF of random SNVs (60% het) with GT:AD:DP:GQ:PL, positions sorted per chromosome."""
     rng = np.random.default_rng(seed)
     bases = np.array(list("ACGT"))
     total = sum(LENGTHS.values())
-    source = get_settings().refdata_dir().parent / Path(*HEADER)
-    with gzip.open(source, "rt") as fh:
-        header = [line for line in fh if line.startswith("#")]
     with gzip.open(path, "wt", compresslevel=1) as out:
-        out.writelines(header)
+        out.writelines(vcf_header_lines())
         for chrom, length in LENGTHS.items():
             n = int(records * length / total)
             pos = np.sort(rng.choice(length - 100, n, replace=False) + 10)
