@@ -268,3 +268,43 @@ def test_background_run_that_fails_is_marked_failed_with_the_reason(demo_databas
     with demo_database.transaction() as session:
         run = session.get(InterpretationRun, run_pk)
         assert run.status == "failed" and "copy.vcf.gz" in run.error and run.results is None
+
+
+def test_database_run_evaluates_ps1_pm5_when_the_deployment_has_a_fasta(demo_database, benchmarks_dir, refdata_dir,
+                                                                         tmp_path, monkeypatch):
+    from gmc.settings import reset_settings_cache
+
+    # CFTR R117C (chr7:117530974 C>T), a different amino-acid change at the residue of ClinVar's pathogenic R117H,
+    # in the real exome's chromosome 7; the sparse real FASTA covers CFTR, so the missense and p. are known.
+    background = load_background(benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+    chr7 = replace(background, records=tuple(r for r in background.records if r[0] in ("chr7", "7")))
+
+    class Causal:
+        chrom, pos, ref, alt, zygosity = "chr7", 117530974, "C", "T", "heterozygous"
+
+    vcf = tmp_path / "cftr_chr7.vcf.gz"
+    spike_vcf(chr7, [Causal()], vcf, seed=1)
+    # Bronchiectasis, exocrine pancreatic insufficiency, meconium ileus, elevated sweat chloride.
+    observed = ["HP:0002110", "HP:0001738", "HP:0004401", "HP:0012236"]
+    with demo_database.transaction() as session:
+        case_id = make_rare_case(session, observed)
+        scientist = user(session, "scientist")
+        without = service.run_rare(session, scientist, case_id, vcf_path=str(vcf))
+        cftr = next(g for g in without.results["genes"] if g["gene"] == "CFTR")
+        # No FASTA configured: the change is coding of unknown effect, and PS1/PM5 cannot apply.
+        assert "missense_variant" not in cftr["variants"][0]["consequence"]
+        monkeypatch.setenv("GMC_REFERENCE_FASTA",
+                           str(refdata_dir / "grch38" / "sequence" / "GRCh38_sparse_Nmasked.fa.gz"))
+        reset_settings_cache()
+        try:
+            run = service.run_rare(session, scientist, case_id, vcf_path=str(vcf))
+        finally:
+            monkeypatch.delenv("GMC_REFERENCE_FASTA")
+            reset_settings_cache()
+        cftr = next(g for g in run.results["genes"] if g["gene"] == "CFTR")
+        variant = cftr["variants"][0]
+        assert "missense_variant" in variant["consequence"] and "Arg117Cys" in (variant["hgvs_p"] or "")
+        criteria = {c["code"]: c for c in variant["acmg"]["criteria"]}
+        assert criteria["PM5"]["met"] and "117530975" in criteria["PM5"]["reason"]
+        assert not criteria["PS1"]["met"]
+        assert run.provenance["fasta"].endswith("GRCh38_sparse_Nmasked.fa.gz")

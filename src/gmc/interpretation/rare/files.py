@@ -253,16 +253,22 @@ def _pedigree(ped_path: Path | None, samples: Sequence[str], phenotype: CasePhen
     return pedigree
 
 
-@lru_cache(maxsize=4)
 def annotation_sources(build: str, clinvar: bool = True) -> Any:
     """The deployment's annotation sources for a build (genome FASTA and frequency files when configured)."""
-    from gmc.genomics.annotation.annotate import load_sources
     from gmc.settings import get_settings
 
     settings = get_settings()
     fasta = settings.reference_fasta if build == "GRCh38" else None
-    frequency_files = [f.strip() for f in (settings.frequency_files or "").split(",") if f.strip()]
-    return load_sources(build, fasta=fasta or None, frequency_files=frequency_files, clinvar=clinvar)
+    frequency_files = tuple(f.strip() for f in (settings.frequency_files or "").split(",") if f.strip())
+    return _loaded_sources(build, clinvar, str(fasta) if fasta else None, frequency_files)
+
+
+@lru_cache(maxsize=4)
+def _loaded_sources(build: str, clinvar: bool, fasta: str | None, frequency_files: tuple[str, ...]) -> Any:
+    # Keyed by the configuration too, so a changed FASTA or frequency setting is never answered from stale sources.
+    from gmc.genomics.annotation.annotate import load_sources
+
+    return load_sources(build, fasta=fasta, frequency_files=list(frequency_files), clinvar=clinvar)
 
 
 def analyse_case(

@@ -402,6 +402,20 @@ def _criteria_from(stored: dict[str, Any]) -> list[CriterionResult]:
                             c["reason"]) for c in stored["criteria"] if c.get("source", "automatic") == "automatic"]
 
 
+def lead_clinvar_index(sources: Any, lead: Sequence[Any]) -> Any:
+    """The ClinVar residue index (PS1/PM5) for the genes of the leading missense variants, or None.
+
+    Protein changes of ClinVar records come from the annotation engine, which needs the deployment's genome
+    FASTA: without one no variant is called missense and the criteria say the index is missing.
+    """
+    from gmc.interpretation.rare.evidence import clinvar_protein_index
+
+    genes = {c.gene_symbol for c in lead if c.gene_symbol and "missense_variant" in c.consequences}
+    if sources.genome is None or sources.clinvar is None or not genes:
+        return None
+    return clinvar_protein_index(sources, genes=genes)
+
+
 def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any]:
     """Runs the rare-disease analysis on gathered inputs (no database): ranked genes, tiers, ACMG, provenance."""
     import time
@@ -438,6 +452,7 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
     lead = [v for g in genes[:ACMG_GENES] for v in g.variant_ids]
     segregation = segregate(pedigree, [VariantGenotypes(v, by_id[v].chrom, by_id[v].pos, by_id[v].calls,
                                                         by_id[v].gene_symbol) for v in lead], build=build)
+    clinvar_index = lead_clinvar_index(sources, [by_id[v] for v in lead])
     for gene, entry in zip(genes, entries, strict=True):
         modes = inheritance.get(gene.hgnc_id or "") or inheritance.get(gene.gene_symbol)
         for variant in entry["variants"]:
@@ -447,7 +462,7 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
             evidence = acmg_evidence(by_id[vid], segregation[vid].modes, gene_modes=modes,
                                      partners={p: by_id[p] for p in gene.variant_ids if p != vid},
                                      frequency_source_covered=annotation[vid].get("af_source") is not None)
-            variant["acmg"] = acmg_dict(classify(evidence, lof_mechanisms=lof))
+            variant["acmg"] = acmg_dict(classify(evidence, lof_mechanisms=lof, clinvar_index=clinvar_index))
     tiers = {"1": 0, "2": 0, "3": 0, "none": 0}
     for entry in entries:
         tiers[str(entry["tier"]) if entry["tier"] else "none"] += 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0301_phenotype'
 down_revision = '0101_registry'
 branch_labels = None
