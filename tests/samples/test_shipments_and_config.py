@@ -75,3 +75,43 @@ def test_cli_import_reports_bad_rows_and_exports(demo_db_url, monkeypatch, tmp_p
     result = runner.invoke(samples_cli, ["overdue", "--as", "lab"])
     assert result.exit_code == 0 and "CLI-0001\tcollected" in result.output
     reset_settings_cache()
+
+
+def test_shipments_are_seen_only_within_their_centre_and_reads_are_audited(session, kit) -> None:
+    from gmc.audit.repository import history
+
+    lab = kit.principal(session, "lab")  # West Midlands, centre-wide
+    recruiter = kit.principal(session, "recruiter")  # two West Midlands trusts only
+    outsider = kit.principal(session, "sl-recruiter")  # South London
+    mine = kit.make_case(session, trust="RQ3")  # Birmingham Children's: in the recruiter's trusts
+    other = kit.make_case(session, trust="RRK")  # University Hospitals Birmingham: not
+    kit.collect(session, lab, mine, "SCP-0001")
+    kit.collect(session, lab, other, "SCP-0002")
+    shipment = service.create_shipment(session, lab, kind="to_lab", origin="Trusts", destination="GMC lab")
+    assert shipment.centre_id == lab.centre_id
+    for code in ("SCP-0001", "SCP-0002"):
+        service.add_to_shipment(session, lab, shipment.reference, code)
+    # Another centre's staff learn nothing of it, not even that it exists.
+    with pytest.raises(NotFound, match=f"unknown shipment {shipment.reference}"):
+        service.get_shipment(session, outsider, shipment.reference)
+    assert shipment.reference not in [s.reference for s in service.shipments_for(session, outsider)]
+    with pytest.raises(NotFound):
+        service.add_to_shipment(session, outsider, shipment.reference, "SCP-0001")
+    # Staff of the centre see it, but only the samples of their own trusts.
+    assert shipment.reference in [s.reference for s in service.shipments_for(session, recruiter)]
+    assert service.reconcile(service.get_shipment(session, recruiter, shipment.reference), recruiter).expected == [
+        "SCP-0001"]
+    assert service.reconcile(shipment, lab).expected == ["SCP-0001", "SCP-0002"]
+    _, lines = service.export_manifest(session, recruiter, shipment.reference, fmt="csv")
+    assert [line.barcode for line in lines] == ["SCP-0001"]
+    exports = [e for e in history(session, entity_type="shipment", entity_id=shipment.id) if e.verb == "export"]
+    assert [(e.actor, e.summary["rows"], e.summary["format"]) for e in exports] == [("recruiter", 1, "csv")]
+    # Looking a sample up is a read of participant-linked data: audited with the sample's trust.
+    seen = service.get_sample(session, recruiter, "SCP-0001")
+    service.record_sample_read(session, recruiter, seen)
+    reads = [e for e in history(session, entity_type="sample", entity_id=seen.id) if e.verb == "read"]
+    assert [(e.actor, e.trust_id) for e in reads] == [("recruiter", mine.trust_id)]
+    with pytest.raises(NotFound):
+        service.get_sample(session, recruiter, "SCP-0002")
+    found = service.search_samples(session, recruiter, text="SCP-")
+    assert [s.barcode for s in found] == ["SCP-0001"]

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import select
+
+from gmc.samples import service
+
 
 def test_lab_journey_from_receipt_to_sequencing_data(demo_client, demo_database, login, kit) -> None:
     with demo_database.transaction() as s:
@@ -90,6 +94,14 @@ def test_lab_journey_from_receipt_to_sequencing_data(demo_client, demo_database,
     assert [e["kind"] for e in custody] == ["extract", "qc", "store", "ship", "transition", "transition"]
     page = demo_client.get("/samples/DNA-B1001")
     assert page.status_code == 200 and "BLD-1001" in page.text and "Chain of custody" in page.text and "<svg" in page.text
+    # Each look at the sample (API, custody, page) is in the audit trail, committed with the request.
+    from gmc.audit.repository import history
+    from gmc.samples.models import Sample
+
+    with demo_database.session() as s:
+        sample_id = s.execute(select(Sample.id).where(Sample.barcode == "DNA-B1001")).scalar_one()
+        reads = [e for e in history(s, entity_type="sample", entity_id=sample_id) if e.verb == "read"]
+        assert len(reads) == 3 and {e.actor for e in reads} == {"lab"}
 
     # Late samples show on the overdue list and on the turnaround chart page.
     overdue = demo_client.get("/api/samples/worklists/overdue").json()
@@ -110,6 +122,14 @@ def test_recruiter_cannot_write_and_other_centre_cannot_see(demo_client, demo_da
     assert demo_client.get("/api/samples/BLD-2001").status_code == 404
     assert demo_client.post("/api/samples/BLD-2001/receive", headers=h).status_code == 403
     assert demo_client.get("/api/samples").json() == []
+    # A West Midlands shipment does not exist for South London staff.
+    with demo_database.transaction() as s:
+        lab = kit.principal(s, "lab")
+        ref = service.create_shipment(s, lab, kind="to_lab", origin="UHB", destination="GMC lab").reference
+        service.add_to_shipment(s, lab, ref, "BLD-2001")
+    assert demo_client.get(f"/api/samples/shipments/{ref}").status_code == 404
+    assert demo_client.get(f"/api/samples/shipments/{ref}/manifest.csv").status_code == 404
+    assert ref not in demo_client.get("/samples/shipments").text
 
 
 def test_register_form_creates_specimen_and_refuses_duplicates(demo_client, demo_database, login, kit) -> None:

@@ -240,6 +240,8 @@ class Shipment(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     origin: Mapped[str] = mapped_column(String(200), nullable=False)
     destination: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: The centre whose staff opened the shipment; None only for national staff's (and older) shipments.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
     #: draft, shipped, received.
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft")
     courier_tracking: Mapped[str | None] = mapped_column(String(100))

@@ -57,8 +57,8 @@ def sample_out(db: GmcSession, sample: Sample) -> SampleOut:
                      allowed_next=[s.value for s in manual_next(sample.state)])
 
 
-def _shipment_out(shipment) -> ShipmentOut:  # noqa: ANN001
-    rec = service.reconcile(shipment)
+def _shipment_out(shipment, principal: Principal) -> ShipmentOut:  # noqa: ANN001
+    rec = service.reconcile(shipment, principal)
     return ShipmentOut(reference=shipment.reference, kind=shipment.kind, status=shipment.status,
                        destination=shipment.destination, shipped_at=shipment.shipped_at, expected=rec.expected,
                        received=rec.received, missing=rec.missing, unexpected=rec.unexpected)
@@ -191,33 +191,33 @@ def box_contents(box_barcode: str, principal: Principal = READ, db: GmcSession =
 def new_shipment(body: ShipmentIn, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Opens a draft shipment."""
     return _shipment_out(service.create_shipment(db, principal, kind=body.kind, origin=body.origin,
-                                                 destination=body.destination, reference=body.reference))
+                                                 destination=body.destination, reference=body.reference), principal)
 
 
 @router.get("/shipments/{reference}")
-def get_shipment(reference: str, _: Principal = READ, db: GmcSession = DB) -> ShipmentOut:
-    """A shipment with its manifest reconciliation."""
-    return _shipment_out(service.get_shipment(db, reference))
+def get_shipment(reference: str, principal: Principal = READ, db: GmcSession = DB) -> ShipmentOut:
+    """A shipment with its manifest reconciliation (only the samples in your trusts)."""
+    return _shipment_out(service.get_shipment(db, principal, reference), principal)
 
 
 @router.post("/shipments/{reference}/items", status_code=201)
 def add_item(reference: str, body: ScanIn, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Adds a scanned sample to a draft manifest."""
     service.add_to_shipment(db, principal, reference, body.barcode)
-    return _shipment_out(service.get_shipment(db, reference))
+    return _shipment_out(service.get_shipment(db, principal, reference), principal)
 
 
 @router.delete("/shipments/{reference}/items/{barcode}")
 def remove_item(reference: str, barcode: str, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Takes a sample off a draft manifest."""
     service.remove_from_shipment(db, principal, reference, barcode)
-    return _shipment_out(service.get_shipment(db, reference))
+    return _shipment_out(service.get_shipment(db, principal, reference), principal)
 
 
 @router.post("/shipments/{reference}/ship")
 def ship(reference: str, body: ShipIn, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Marks the shipment sent."""
-    return _shipment_out(service.ship(db, principal, reference, courier_tracking=body.courier_tracking))
+    return _shipment_out(service.ship(db, principal, reference, courier_tracking=body.courier_tracking), principal)
 
 
 @router.post("/shipments/{reference}/receive")
@@ -231,14 +231,14 @@ def receive_item(reference: str, body: ScanIn, principal: Principal = WRITE,
 def close_receipt(reference: str, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Closes receiving and reconciles missing and unexpected samples."""
     service.close_receipt(db, principal, reference)
-    return _shipment_out(service.get_shipment(db, reference))
+    return _shipment_out(service.get_shipment(db, principal, reference), principal)
 
 
 @router.get("/shipments/{reference}/manifest.csv")
 def manifest_csv(reference: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """The manifest as CSV."""
-    shipment = service.get_shipment(db, reference)
-    text = printing.manifest_csv(service.manifest_lines(db, principal, shipment))
+    shipment, lines = service.export_manifest(db, principal, reference, fmt="csv")
+    text = printing.manifest_csv(lines)
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{shipment.reference}.csv"'})
 
@@ -246,10 +246,9 @@ def manifest_csv(reference: str, principal: Principal = READ, db: GmcSession = D
 @router.get("/shipments/{reference}/manifest.pdf")
 def manifest_pdf(reference: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """The printable manifest as PDF."""
-    s = service.get_shipment(db, reference)
+    s, lines = service.export_manifest(db, principal, reference, fmt="pdf")
     pdf = printing.manifest_pdf(reference=s.reference, kind=s.kind, origin=s.origin, destination=s.destination,
-                                status=s.status, shipped_at=s.shipped_at,
-                                lines=service.manifest_lines(db, principal, s))
+                                status=s.status, shipped_at=s.shipped_at, lines=lines)
     return Response(pdf, media_type="application/pdf")
 
 
@@ -257,8 +256,10 @@ def manifest_pdf(reference: str, principal: Principal = READ, db: GmcSession = D
 def list_samples(q: str = "", state: str = "", sample_type: str = "", principal: Principal = READ,
                  db: GmcSession = DB) -> list[SampleOut]:
     """Samples in your trusts, newest first (search by barcode or participant id)."""
-    return [sample_out(db, s) for s in repo.search_samples(db, principal.trust_scope, text=q, state=state,
-                                                          sample_type=sample_type)]
+    found = service.search_samples(db, principal, text=q, state=state, sample_type=sample_type)
+    out = [sample_out(db, s) for s in found]
+    service.record_sample_search(db, principal, found, state=state, sample_type=sample_type)
+    return out
 
 
 @router.post("", status_code=201)
@@ -274,16 +275,21 @@ def register(body: SpecimenIn, principal: Principal = WRITE, db: GmcSession = DB
 @router.get("/{barcode}")
 def get_sample(barcode: str, principal: Principal = READ, db: GmcSession = DB) -> SampleOut:
     """One sample by barcode."""
-    return sample_out(db, service.get_sample(db, principal, barcode))
+    sample = service.get_sample(db, principal, barcode)
+    out = sample_out(db, sample)
+    service.record_sample_read(db, principal, sample)
+    return out
 
 
 @router.get("/{barcode}/custody")
 def custody(barcode: str, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, object]]:
     """The chain of custody: every event, oldest first."""
     sample = service.get_sample(db, principal, barcode)
-    return [{"at": e.occurred_at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
-             "to_state": e.to_state, "location": e.location, "detail": e.detail}
-            for e in repo.events_of(db, sample.id)]
+    out = [{"at": e.occurred_at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
+            "to_state": e.to_state, "location": e.location, "detail": e.detail}
+           for e in repo.events_of(db, sample.id)]
+    service.record_sample_read(db, principal, sample)
+    return out
 
 
 @router.post("/{barcode}/transition")

@@ -7,6 +7,7 @@ custody event and an audit event for each change, and never commits (the request
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,30 @@ def get_sample(session: Session, principal: Principal, barcode: str) -> Sample:
     if sample is None:
         raise NotFound(f"unknown barcode {value}: no sample with this barcode in your trusts", field="barcode")
     return sample
+
+
+def record_sample_read(session: Session, principal: Principal, sample: Sample) -> None:
+    """Audits that the caller was shown a sample (it leads to a participant).
+
+    Callers record it last, after every query of the request: a pending event flushed by a later query would
+    take the audit chain lock in the handler's thread and hold it until the commit, so concurrent scans would
+    queue behind each other instead of only behind the commit.
+    """
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="sample", entity_id=sample.id,
+           trust_id=sample.trust_id)
+
+
+def search_samples(session: Session, principal: Principal, *, text: str = "", state: str = "",
+                   sample_type: str = "") -> Sequence[Sample]:
+    """Samples in the caller's trusts matching a search, newest first (audit it with record_sample_search)."""
+    return repo.search_samples(session, scope_of(principal), text=text, state=state, sample_type=sample_type)
+
+
+def record_sample_search(session: Session, principal: Principal, found: Sequence[Sample], *, state: str = "",
+                         sample_type: str = "") -> None:
+    """Audits a search of samples by its filters and result count, never its text (it may hold an id); last."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="sample",
+           summary={"results": len(found), "state": state or None, "sample_type": sample_type or None})
 
 
 def _flush(session: Session, what: str) -> None:
@@ -528,7 +553,7 @@ def create_shipment(session: Session, principal: Principal, *, kind: str, origin
         raise Conflict(f"shipment {ref} exists already", field="reference")
     shipment = Shipment(reference=ref, kind=kind, origin=origin.strip() or "GMC laboratory",
                         destination=destination.strip(), status="draft", created_at=utcnow(),
-                        created_by=principal.username)
+                        created_by=principal.username, centre_id=principal.centre_id)
     session.add(shipment)
     _flush(session, f"shipment {ref}")
     record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="shipment", entity_id=shipment.id,
@@ -536,12 +561,27 @@ def create_shipment(session: Session, principal: Principal, *, kind: str, origin
     return shipment
 
 
-def get_shipment(session: Session, reference: str) -> Shipment:
-    """A shipment by reference; NotFound names it."""
+def can_see_shipment(principal: Principal, shipment: Shipment) -> bool:
+    """True for national staff, for staff of the shipment's centre, and (older shipments) for anyone who may
+    see one of its samples."""
+    if principal.trust_scope is None:
+        return True
+    if shipment.centre_id is not None:
+        return shipment.centre_id == principal.centre_id
+    return any(i.sample is not None and principal.can_see_trust(i.sample.trust_id) for i in shipment.items)
+
+
+def get_shipment(session: Session, principal: Principal, reference: str) -> Shipment:
+    """A shipment by reference within the caller's centre; NotFound names it (and says nothing of others')."""
     shipment = repo.shipment_by_reference(session, reference or "")
-    if shipment is None:
+    if shipment is None or not can_see_shipment(principal, shipment):
         raise NotFound(f"unknown shipment {reference}", field="reference")
     return shipment
+
+
+def shipments_for(session: Session, principal: Principal) -> list[Shipment]:
+    """The shipments the caller may see, newest first."""
+    return [s for s in repo.shipments(session) if can_see_shipment(principal, s)]
 
 
 def visible_items(shipment: Shipment, principal: Principal) -> list[ShipmentItem]:
@@ -551,7 +591,7 @@ def visible_items(shipment: Shipment, principal: Principal) -> list[ShipmentItem
 
 def add_to_shipment(session: Session, principal: Principal, reference: str, barcode: str) -> ShipmentItem:
     """Puts a sample on a draft manifest after checking it is ready for that kind of shipment."""
-    shipment = get_shipment(session, reference)
+    shipment = get_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: its manifest is closed")
     sample = get_sample(session, principal, barcode)
@@ -573,7 +613,7 @@ def add_to_shipment(session: Session, principal: Principal, reference: str, barc
 
 def remove_from_shipment(session: Session, principal: Principal, reference: str, barcode: str) -> None:
     """Takes a sample off a draft manifest."""
-    shipment = get_shipment(session, reference)
+    shipment = get_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: its manifest is closed")
     sample = get_sample(session, principal, barcode)
@@ -588,7 +628,7 @@ def remove_from_shipment(session: Session, principal: Principal, reference: str,
 
 def ship(session: Session, principal: Principal, reference: str, *, courier_tracking: str = "") -> Shipment:
     """Marks a shipment sent: every sample moves to in transit (to the lab) or dispatched (to sequencing)."""
-    shipment = get_shipment(session, reference)
+    shipment = get_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is already {shipment.status}")
     samples = [i.sample for i in shipment.items if i.sample is not None]
@@ -625,7 +665,7 @@ class ScanResult:
 
 def receive_scan(session: Session, principal: Principal, reference: str, barcode: str) -> ScanResult:
     """Scans one arriving sample: ticks it off the manifest (and receives it), or records it as unexpected."""
-    shipment = get_shipment(session, reference)
+    shipment = get_shipment(session, principal, reference)
     if shipment.status == "draft":
         raise Conflict(f"shipment {shipment.reference} has not been shipped yet")
     sample = get_sample(session, principal, barcode)
@@ -670,10 +710,10 @@ class Reconciliation:
         return not self.missing and not self.unexpected
 
 
-def reconcile(shipment: Shipment) -> Reconciliation:
-    """Compares the manifest with the receiving scans."""
+def reconcile(shipment: Shipment, principal: Principal | None = None) -> Reconciliation:
+    """Compares the manifest with the receiving scans (only the items the caller may see, when one is given)."""
     out = Reconciliation(shipment.reference)
-    for item in shipment.items:
+    for item in shipment.items if principal is None else visible_items(shipment, principal):
         if item.on_manifest:
             out.expected.append(item.barcode)
             (out.received if item.received_at else out.missing).append(item.barcode)
@@ -684,7 +724,7 @@ def reconcile(shipment: Shipment) -> Reconciliation:
 
 def close_receipt(session: Session, principal: Principal, reference: str) -> Reconciliation:
     """Closes receiving of a shipment and records the reconciliation (missing and unexpected samples)."""
-    shipment = get_shipment(session, reference)
+    shipment = get_shipment(session, principal, reference)
     if shipment.status != "shipped":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: only a shipped one can be received")
     result = reconcile(shipment)
@@ -890,7 +930,19 @@ def labels_for(session: Session, principal: Principal, barcodes: list[str]) -> l
         sample = get_sample(session, principal, code)
         out.append(Label(sample.barcode, participant_label(session, sample), sample.sample_type_code,
                          as_utc(sample.collected_at).strftime("%Y-%m-%d")))
+        record(session, actor=principal.actor, verb=AuditVerb.EXPORT, entity_type="sample", entity_id=sample.id,
+               trust_id=sample.trust_id, summary={"format": "label"})
     return out
+
+
+def export_manifest(session: Session, principal: Principal, reference: str, *, fmt: str
+                    ) -> tuple[Shipment, list[ManifestLine]]:
+    """A shipment and its manifest rows for a download (CSV or PDF); the export is audited."""
+    shipment = get_shipment(session, principal, reference)
+    lines = manifest_lines(session, principal, shipment)
+    record(session, actor=principal.actor, verb=AuditVerb.EXPORT, entity_type="shipment", entity_id=shipment.id,
+           summary={"reference": shipment.reference, "format": fmt, "rows": len(lines)})
+    return shipment, lines
 
 
 def manifest_lines(session: Session, principal: Principal, shipment: Shipment) -> list[ManifestLine]:

@@ -63,12 +63,14 @@ def _register_context(db: GmcSession, principal: Principal) -> dict[str, object]
 def samples_page(request: Request, q: str = "", state: str = "", principal: Principal = READ,
                  db: GmcSession = DB) -> Response:
     """Samples in your trusts with search, export and CSV import."""
-    samples = repo.search_samples(db, principal.trust_scope, text=q, state=state)
+    samples = service.search_samples(db, principal, text=q, state=state)
     if q and len(samples) == 1 and samples[0].barcode == q.strip():
         return RedirectResponse(f"/samples/{samples[0].barcode}", status_code=303)
-    return render(request, "samples/list.html", {**_base(request), **_register_context(db, principal),
-                                                 "samples": samples, "q": q, "state": state,
-                                                 "states": list(SampleState)})
+    response = render(request, "samples/list.html", {**_base(request), **_register_context(db, principal),
+                                                     "samples": samples, "q": q, "state": state,
+                                                     "states": list(SampleState)})
+    service.record_sample_search(db, principal, samples, state=state)
+    return response
 
 
 @router.post("/samples/register")
@@ -185,6 +187,8 @@ def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("l
         ctx["status"] = exc.status_code
     response = render(request, template, ctx, status_code=status)
     response.headers["X-Scan-Status"] = str(ctx.get("status", 200))
+    if action == "lookup" and status == 200 and "status" not in ctx:
+        service.record_sample_read(db, principal, sample)
     return response
 
 
@@ -290,7 +294,10 @@ def storage_page(request: Request, find: str = "", principal: Principal = READ, 
                      "state": sample.state}
         except DomainError as exc:
             ctx.update(message=exc.message, message_kind="error")
-    return render(request, "samples/storage.html", {**ctx, "found": found})
+    response = render(request, "samples/storage.html", {**ctx, "found": found})
+    if found is not None:
+        service.record_sample_read(db, principal, sample)
+    return response
 
 
 @router.post("/samples/storage")
@@ -345,9 +352,9 @@ def box_page(request: Request, box_barcode: str, principal: Principal = READ, db
 # Shipments ----------------------------------------------------------------------------------------
 
 @router.get("/samples/shipments")
-def shipments_page(request: Request, _: Principal = READ, db: GmcSession = DB) -> Response:
+def shipments_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Every shipment, newest first, and a form to open one."""
-    return render(request, "samples/shipments.html", {"shipments": repo.shipments(db)})
+    return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal)})
 
 
 @router.post("/samples/shipments")
@@ -358,15 +365,16 @@ def shipment_create(request: Request, kind: str = Form(...), destination: str = 
         with db.begin_nested():
             shipment = service.create_shipment(db, principal, kind=kind, origin=origin, destination=destination)
     except DomainError as exc:
-        return render(request, "samples/shipments.html", {"shipments": repo.shipments(db), "message": exc.message,
+        return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal),
+                      "message": exc.message,
                       "message_kind": "error"}, status_code=exc.status_code)
     return RedirectResponse(f"/samples/shipments/{shipment.reference}", status_code=303)
 
 
 def _shipment_context(db: GmcSession, principal: Principal, reference: str) -> dict[str, object]:
-    shipment = service.get_shipment(db, reference)
+    shipment = service.get_shipment(db, principal, reference)
     return {"shipment": shipment, "items": service.visible_items(shipment, principal),
-            "rec": service.reconcile(shipment), "lines": service.manifest_lines(db, principal, shipment)}
+            "rec": service.reconcile(shipment, principal), "lines": service.manifest_lines(db, principal, shipment)}
 
 
 @router.get("/samples/shipments/{reference}")
@@ -448,4 +456,6 @@ def turnaround_page(request: Request, by: str = "trust", principal: Principal = 
 def sample_page(request: Request, barcode: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """One sample: facts, lineage tree, QC, location, chain of custody and the actions allowed now."""
     sample = service.get_sample(db, principal, barcode)
-    return render(request, "samples/sample.html", _sample_context(db, principal, sample))
+    response = render(request, "samples/sample.html", _sample_context(db, principal, sample))
+    service.record_sample_read(db, principal, sample)
+    return response
