@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     variant_engine: str = "duckdb"
     #: Optional genome FASTA (bgzipped + faidx) for codon-level annotation.
     reference_fasta: Path | None = None
+    #: The HPO release scored against: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
+    hpo_release: str = "2025-01-16"
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.

@@ -215,3 +215,31 @@ def test_the_2026_release_parses_with_its_own_version(refdata_dir: Path) -> None
     assert len(newer) == 19944
     assert sum(t.is_obsolete for t in newer.terms.values()) == 555
     assert newer.search("seiz")[0].term.id == "HP:0001250"
+
+
+def test_hpo_release_is_a_setting_with_clear_errors(monkeypatch, tmp_path, refdata_dir) -> None:
+    from gmc.phenotype.ontology import hpo_source_paths
+    from gmc.settings import ConfigurationError, reset_settings_cache
+
+    try:
+        paths = hpo_source_paths()
+        assert paths["genes_to_phenotype"].name == "hpo_2025-01-16_genes_to_phenotype.txt.gz"
+        # A deployment mounting another release names it; plain (not gzipped) files are taken too.
+        (tmp_path / "hpo").mkdir()
+        for name in ("hp.obo", "phenotype.hpoa", "genes_to_phenotype.txt"):
+            (tmp_path / "hpo" / f"hpo_2026-03-01_{name}").write_text("")
+        monkeypatch.setenv("GMC_REFDATA", str(tmp_path))
+        monkeypatch.setenv("GMC_HPO_RELEASE", "2026-03-01")
+        reset_settings_cache()
+        assert hpo_source_paths()["hpoa"] == tmp_path / "hpo" / "hpo_2026-03-01_phenotype.hpoa"
+        monkeypatch.setenv("GMC_HPO_RELEASE", "2024-12-31")
+        reset_settings_cache()
+        with pytest.raises(ConfigurationError, match="hpo_2024-12-31_hp.obo.gz"):
+            hpo_source_paths()
+        monkeypatch.setenv("GMC_HPO_RELEASE", "latest")
+        reset_settings_cache()
+        with pytest.raises(ConfigurationError, match="not a release date"):
+            hpo_source_paths()
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()

@@ -27,12 +27,14 @@ LATERALITY_ID = "HP:0012831"
 PACE_OF_PROGRESSION_ID = "HP:0003679"
 TEMPORAL_PATTERN_ID = "HP:0011008"
 
-#: The release whose annotations gmc scores against (the 2026 obo has no annotations).
+#: The files of one HPO release in GMC_REFDATA/hpo, by the release date (GMC_HPO_RELEASE; default 2025-01-16,
+#: since the 2026 obo in the shared reference data comes without annotations). Gzipped or plain.
 HPO_RELEASE_FILES = {
-    "obo": "hpo_2025-01-16_hp.obo.gz",
-    "hpoa": "hpo_2025-01-16_phenotype.hpoa.gz",
-    "genes_to_phenotype": "hpo_2025-01-16_genes_to_phenotype.txt.gz",
+    "obo": "hpo_{release}_hp.obo",
+    "hpoa": "hpo_{release}_phenotype.hpoa",
+    "genes_to_phenotype": "hpo_{release}_genes_to_phenotype.txt",
 }
+_RELEASE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Bump when the cached form changes so old caches are ignored.
 CACHE_FORMAT = 1
 
@@ -584,10 +586,22 @@ def hpo_cache_dir() -> Path | None:
 
 def hpo_source_paths() -> dict[str, Path]:
     """Paths of the HPO release files in GMC_REFDATA (a clear error naming GMC_REFDATA if missing)."""
-    from gmc.settings import get_settings
+    from gmc.settings import ConfigurationError, get_settings
 
     settings = get_settings()
-    return {key: settings.refdata_path("hpo", name) for key, name in HPO_RELEASE_FILES.items()}
+    release = settings.hpo_release.strip()
+    if not _RELEASE.match(release):
+        raise ConfigurationError(f"GMC_HPO_RELEASE {release!r} is not a release date such as 2025-01-16")
+    paths = {}
+    for key, pattern in HPO_RELEASE_FILES.items():
+        name = pattern.format(release=release)
+        found = [p for p in (settings.refdata_dir() / "hpo" / f"{name}.gz", settings.refdata_dir() / "hpo" / name)
+                 if p.exists()]
+        if not found:
+            raise ConfigurationError(f"HPO release {release} (GMC_HPO_RELEASE) needs hpo/{name}.gz or hpo/{name} "
+                                     f"in GMC_REFDATA ({settings.refdata})")
+        paths[key] = found[0]
+    return paths
 
 
 @lru_cache(maxsize=1)
