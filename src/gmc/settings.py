@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     reference_fasta: Path | None = None
     #: The HPO release scored against: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
     hpo_release: str = "2025-01-16"
+    #: Compact a variant store once this many datasets sit outside its segments (0: only by `gmc variants compact`).
+    compact_after: int = 50
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.

@@ -119,3 +119,26 @@ def test_api_ingest_reads_only_the_incoming_directory(demo_app, demo_client, bea
     body = done.json()
     assert body["created"] == 1 and body["case_status"] == "interpretation"
     assert body["files"][0]["samples"] == ["HG002"]
+
+
+def test_api_ingest_compacts_the_store_after_the_commit(demo_app, demo_client, bearer, demo_database, gkit,
+                                                        giab_trio):
+    import json
+
+    with demo_database.transaction() as session:
+        case = gkit.make_trio_case(session, trust="RRK")
+    incoming = Path(demo_app.state.settings.data_dir) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    (incoming / "trio_compact.vcf.gz").symlink_to(giab_trio)
+    demo_app.state.settings.compact_after = 1  # this deployment compacts after every ingest
+    headers = bearer(demo_client, "scientist")
+    manifest = {"case_id": case.case_id, "files": [{"path": "trio_compact.vcf.gz", "samples": [
+        {"vcf_sample": "HG002", "participant_id": case.proband}], "skip_samples": ["HG003", "HG004"]}]}
+    done = demo_client.post("/api/genomes/ingest", json=manifest, headers=headers)
+    assert done.status_code == 201, done.text
+    store = json.loads((Path(demo_app.state.settings.data_dir) / "variant_store" / "GRCh37" / "manifest.json")
+                       .read_text())
+    assert store["segments"] and all(d["segment"] for d in store["datasets"])
+    page = demo_client.get(f"/api/genomes/cases/{case.case_id}/variants", params={"genotype": "het", "limit": 5},
+                           headers=headers)
+    assert page.status_code == 200 and page.json()["total"] > 0 and len(page.json()["rows"]) == 5

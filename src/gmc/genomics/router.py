@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
 
 from gmc.auth.dependencies import require
@@ -72,7 +72,8 @@ def incoming_dir(request: Request) -> Path:
 
 
 @router.post("/ingest", status_code=201)
-def ingest(request: Request, body: dict[str, Any], principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, principal: Principal = WRITE,
+           db: GmcSession = DB) -> dict[str, Any]:
     """Ingests a case manifest (JSON) whose files sit in GMC_DATA_DIR/incoming; all or nothing."""
     from dataclasses import asdict
 
@@ -89,6 +90,10 @@ def ingest(request: Request, body: dict[str, Any], principal: Principal = WRITE,
             raise ValidationFailed(f"files[{i}].path must be inside the incoming directory", field=f"files[{i}].path")
     report = service.ingest_manifest(db, principal=principal, manifest=manifest, base_dir=base,
                                      store_base=store_base(request))
+    if report.created:
+        # Runs after the response, so after the request's commit; it changes no database row.
+        background.add_task(service.compact_if_due, [f.build for f in report.files], store_base(request),
+                            threshold=request.app.state.settings.compact_after)
     return {"case_id": report.case_id, "case_status": report.case_status, "created": report.created,
             "files": [{**asdict(f), "path": Path(f.path).name} for f in report.files]}
 

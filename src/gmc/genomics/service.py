@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from gmc.registry.models import Case, FamilyMember, Participant
 from gmc.registry.service import view_case
 from gmc.samples.models import Sample
 from gmc.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 #: Case statuses from which germline data moves the case on to interpretation.
 _BEFORE_INTERPRETATION = ("open", "sequencing")
@@ -269,6 +273,46 @@ def ingest_manifest(
             progress("store", 1, 1)
     session.flush()
     return IngestReport(case.case_id, outcomes, case.status)
+
+
+def compact_store(build: str, store_base: Path | None = None, *, min_datasets: int = 2,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any] | None:
+    """Merges a build's datasets not yet in a segment into one segment (None when fewer than min_datasets).
+
+    No database change: the store's manifest alone says which files hold which datasets, and queries give the
+    same answers before and after. Datasets arrive one genome at a time, and every uncompacted one costs each
+    query and each later ingest another file per chromosome, so this runs after ingests (GMC_COMPACT_AFTER).
+    """
+    from gmc.genomics.store.compaction import compact, pending_datasets
+
+    root = store_root(build, store_base)
+    if pending_datasets(root) == 0:
+        return None
+    try:
+        segment = compact(root, min_datasets=min_datasets, progress=progress)
+    except StoreError as exc:
+        raise ValidationFailed(f"variant store {build}: {exc}", field="store") from None
+    if segment is None:
+        return None
+    logger.info("variant store compacted", extra={"build": build, "datasets": len(segment.dataset_ids),
+                                                  "segment": segment.segment_id})
+    return {"build": build, "segment": segment.segment_id, "datasets": len(segment.dataset_ids),
+            "chromosomes": len(segment.chroms)}
+
+
+def compact_if_due(builds: Iterable[str], store_base: Path | None = None, *,
+                   threshold: int | None = None) -> list[dict[str, Any]]:
+    """Compacts each build's store whose uncompacted datasets reached GMC_COMPACT_AFTER (after a commit)."""
+    from gmc.genomics.store.compaction import pending_datasets
+
+    threshold = get_settings().compact_after if threshold is None else threshold
+    done = []
+    for build in sorted(set(builds)):
+        if threshold > 0 and pending_datasets(store_root(build, store_base)) >= threshold:
+            result = compact_store(build, store_base, min_datasets=threshold)
+            if result is not None:
+                done.append(result)
+    return done
 
 
 # ----------------------------------------------------------------------------- reading

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,16 @@ from gmc.genomics.store.layout import CHROMOSOMES, SegmentEntry, StoreLayout, _f
 from gmc.genomics.store.writer import _recover, _write_genotypes, _write_parquet, _writer_lock
 
 
-def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
+def pending_datasets(root: Path | str) -> int:
+    """How many committed datasets of a store are not yet in a segment (0 for a store not yet created)."""
+    layout = StoreLayout(root)
+    if not layout.manifest_path.exists():
+        return 0
+    return sum(1 for d in layout.read_manifest().datasets if not d.segment)
+
+
+def compact(root: Path | str, *, min_datasets: int = 2,
+            progress: Callable[[int, int], None] | None = None) -> SegmentEntry | None:
     """Merges every not-yet-compacted dataset into one new segment; None when fewer than min_datasets.
 
     Same all-or-nothing commit as ingest: the segment is written in staging, renamed, then listed in
@@ -34,7 +44,9 @@ def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
         staged = layout.staging_dir / segment_id
         staged.mkdir(parents=True)
         chroms = [c for c in CHROMOSOMES if any(c in d.chroms for d in pending)]
-        for chrom in chroms:
+        for done, chrom in enumerate(chroms):
+            if progress is not None:
+                progress(done, len(chroms))
             for table in ("genotypes", "sites"):
                 parts = [pq.read_table(p) for d in pending
                          if (p := layout.dataset_dir(d.dataset_id) / table / f"chr{chrom}.parquet").exists()]
@@ -63,4 +75,6 @@ def compact(root: Path | str, *, min_datasets: int = 2) -> SegmentEntry | None:
         for i in ids:
             shutil.rmtree(layout.dataset_dir(i), ignore_errors=True)
         shutil.rmtree(layout.staging_dir, ignore_errors=True)
+    if progress is not None:
+        progress(len(chroms), len(chroms))
     return segment
