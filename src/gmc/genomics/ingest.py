@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import pyarrow.compute as pc
 
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
-from gmc.genomics.store.writer import filter_new_sites
+from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
 from gmc.genomics.vcf import VcfFormatError, open_vcf, string_objects
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
@@ -25,6 +28,9 @@ STORED_ANNOTATION = (
 
 #: Alleles annotated at a time (see annotator): whole-genome arrays cost page faults, slices do not.
 ANNOTATION_SLICE = 500_000
+
+#: Processes annotating a file's slices while it is read (see NewSiteAnnotation); 0 annotates in-process.
+ANNOTATION_WORKERS = min(2, os.cpu_count() or 1) if "fork" in multiprocessing.get_all_start_methods() else 0
 
 #: Called as progress(stage, done, total) while a file is read and built.
 Progress = Callable[[str, int, int | None], None]
@@ -55,6 +61,8 @@ class ParsedVcf:
     records: int = 0
     qc: dict[str, dict[str, Any]] = field(default_factory=dict)
     trios: list[dict[str, Any]] = field(default_factory=list)
+    #: Variant key of every row (-1 off the store's contigs) once the new-site filter has computed them.
+    keys: np.ndarray | None = None
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -109,11 +117,31 @@ def read_vcf(
     progress: Progress | None = None,
     batch_size: int = 100_000,
     digest: tuple[str, int] | None = None,
+    annotation: NewSiteAnnotation | None = None,
 ) -> ParsedVcf:
     """Reads every record of a VCF for the given samples; any bad line raises before anything is stored.
 
     digest is the file's (sha256, size) when the caller has already hashed it (saves reading the file twice).
+    annotation, when given, is handed each batch of sites as it is read (its workers annotate meanwhile).
     """
+    try:
+        return _read_vcf(path, samples, build, progress, batch_size, digest, annotation)
+    except BaseException:
+        if annotation is not None:
+            annotation.close()
+        raise
+
+
+def _read_vcf(
+    path: Path,
+    samples: Sequence[str],
+    build: str,
+    progress: Progress | None,
+    batch_size: int,
+    digest: tuple[str, int] | None,
+    annotation: NewSiteAnnotation | None,
+) -> ParsedVcf:
+    """read_vcf without the clean-up of the annotation workers on failure."""
     sha, size = digest if digest is not None else file_digest(path)
     site_parts: list[pa.Table] = []
     call_parts: list[pa.Table] = []
@@ -130,6 +158,8 @@ def read_vcf(
             # Integer sample indexes: the store then never sees the VCF's own names.
             local = pc.index_in(calls.column("sample"), value_set=pa.array(order, pa.string()))
             calls = calls.set_column(calls.schema.get_field_index("sample"), "sample", pc.cast(local, pa.int32()))
+            if annotation is not None:
+                annotation.add(sites, offset)
             site_parts.append(sites)
             call_parts.append(calls)
             gts.append(batch.gt)
@@ -198,9 +228,13 @@ def annotate_new_sites(
     annotated = annotate(new.drop_columns([_ROW])) if len(new) else None
     if annotated is None:
         return sites
-    if len(annotated) != len(new):
-        raise ValueError(f"{parsed.path.name}: annotation returned {len(annotated)} rows for {len(new)} sites")
-    rows = new.column(_ROW).to_numpy()
+    return _place(sites, annotated, new.column(_ROW).to_numpy(), parsed.path)
+
+
+def _place(sites: pa.Table, annotated: pa.Table, rows: np.ndarray, path: Path) -> pa.Table:
+    """The sites table with the annotation columns of its rows `rows` (the other rows null)."""
+    if len(annotated) != len(rows):
+        raise ValueError(f"{path.name}: annotation returned {len(annotated)} rows for {len(rows)} sites")
     if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
         # every site is new, in file order (a first file in a fresh store): the columns fit as they are
         for name in STORED_ANNOTATION:
@@ -208,13 +242,98 @@ def annotate_new_sites(
                 sites = sites.append_column(name, annotated.column(name))
         return sites
     positions = np.full(len(sites), -1, dtype=np.int64)
-    positions[rows] = np.arange(len(new), dtype=np.int64)
+    positions[rows] = np.arange(len(rows), dtype=np.int64)
     hit = positions >= 0
     index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
     for name in STORED_ANNOTATION:
         if name in annotated.column_names:
             sites = sites.append_column(name, annotated.column(name).take(index))
     return sites
+
+
+class NewSiteAnnotation:
+    """Annotation of a file's sites new to the store, started slice by slice while the file is still read.
+
+    Each allele's annotation depends on that allele alone, so each ANNOTATION_SLICE of new sites goes to one
+    of ANNOTATION_WORKERS forked processes (which share the reference data already loaded) as soon as it is
+    read: reading, QC and annotation then use both cores. A file of one slice or less is annotated in this
+    process. result() gives what annotate_new_sites gives.
+    """
+
+    def __init__(self, store_root: Path, annotate: Callable[[pa.Table], pa.Table] | None, *,
+                 workers: int | None = None) -> None:
+        self.filter = NewSiteFilter(store_root)
+        self.annotate = annotate
+        self.workers = ANNOTATION_WORKERS if workers is None else workers
+        self._keys: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._queue: list[pa.Table] = []
+        self._queued = 0
+        self._parts: list[Future | pa.Table | None] = []
+        self._pool: ProcessPoolExecutor | None = None
+
+    def add(self, sites: pa.Table, offset: int) -> None:
+        """Takes the next batch of the file's sites table, whose first row is row `offset` of the file."""
+        keys, new = self.filter.mark(sites)
+        self._keys.append(keys)
+        rows = np.flatnonzero(new)
+        if self.annotate is None or not len(rows):
+            return
+        self._rows.append(rows + offset)
+        query = sites.select(["chrom", "pos", "ref", "alt"])
+        self._queue.append(query if len(rows) == len(sites) else query.take(pa.array(rows)))
+        self._queued += len(rows)
+        while self._queued >= ANNOTATION_SLICE:
+            self._submit(ANNOTATION_SLICE, final=False)
+
+    def _submit(self, n: int, *, final: bool) -> None:
+        """Sends the first n queued sites off to be annotated (in this process when they are all there are)."""
+        queued = pa.concat_tables(self._queue) if len(self._queue) != 1 else self._queue[0]
+        part = queued.slice(0, n).combine_chunks()  # contiguous: a pickled slice would carry whole buffers
+        rest = queued.slice(n)
+        self._queue, self._queued = ([rest] if len(rest) else []), len(rest)
+        if (final and self._pool is None) or self.workers < 1:
+            self._parts.append(self.annotate(part))
+            return
+        if self._pool is None:
+            # forked, so the workers start with the loaded reference data instead of loading it again
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_start_worker, initargs=(self.annotate,))
+        self._parts.append(self._pool.submit(_annotate_in_worker, part))
+
+    def result(self, parsed: ParsedVcf) -> pa.Table:
+        """The sites table with the annotation columns of the new sites; sets parsed.keys. Waits for the workers."""
+        try:
+            if self._queued:
+                self._submit(self._queued, final=True)
+            parts = [p.result() if isinstance(p, Future) else p for p in self._parts]
+        finally:
+            self.close()
+        parsed.keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.int64)
+        if not parts or any(p is None for p in parts):
+            return parsed.sites
+        annotated = pa.concat_tables(parts) if len(parts) != 1 else parts[0]
+        return _place(parsed.sites, annotated, np.concatenate(self._rows), parsed.path)
+
+    def close(self) -> None:
+        """Stops the workers (pending slices are dropped); safe to call twice."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+#: The annotate function of a forked annotation worker (set as the worker starts).
+_WORKER: dict[str, Callable[[pa.Table], pa.Table]] = {}
+
+
+def _start_worker(annotate: Callable[[pa.Table], pa.Table]) -> None:
+    """Worker start: keeps the annotate function inherited from the parent (fork passes it without pickling)."""
+    _WORKER["annotate"] = annotate
+
+
+def _annotate_in_worker(sites: pa.Table) -> pa.Table:
+    """Annotates one slice in a worker."""
+    return _WORKER["annotate"](sites)
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.
