@@ -43,8 +43,10 @@ def test_annotation_while_reading_equals_annotation_after(
     path = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
     annotate = core.annotator("GRCh38")
     after = core.annotate_new_sites(tmp_path, core.read_vcf(path, ["manuel"], "GRCh38"), annotate=annotate)
-    # small slices and batches: several slices go to the forked workers, the last one is left over
+    # small slices and batches: several slices go to the forked workers, the last one is left over; with
+    # workers the text blocks are parsed (and their keys hashed) by the workers too
     monkeypatch.setattr(core, "ANNOTATION_SLICE", 7_000)
+    monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
     pending = core.NewSiteAnnotation(tmp_path, annotate, workers=workers)
     parsed = core.read_vcf(path, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
     during = pending.result(parsed)
@@ -66,6 +68,7 @@ def test_a_bad_line_stops_the_annotation_workers(tmp_path: Path, benchmarks_dir:
     lines[records[30_000]] = "chr1\tnot-a-position\n"
     bad.write_text("".join(lines))
     monkeypatch.setattr(core, "ANNOTATION_SLICE", 5_000)
+    monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
     pending = core.NewSiteAnnotation(tmp_path / "store", core.annotator("GRCh38"), workers=2)
     with pytest.raises(VcfFormatError, match=f"bad.vcf line {records[30_000] + 1}"):
         core.read_vcf(bad, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)

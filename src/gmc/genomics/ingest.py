@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
-from gmc.genomics.vcf import VcfFormatError, open_vcf, string_objects
+from gmc.genomics.vcf import TextSpec, VcfFormatError, VcfReader, open_vcf, string_objects, text_batch
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
@@ -31,6 +32,15 @@ ANNOTATION_SLICE = 500_000
 
 #: Processes annotating a file's slices while it is read (see NewSiteAnnotation); 0 annotates in-process.
 ANNOTATION_WORKERS = min(2, os.cpu_count() or 1) if "fork" in multiprocessing.get_all_start_methods() else 0
+
+#: Files at least this large (bytes on disk) have their text blocks parsed by the workers too.
+PARALLEL_READ_BYTES = 16 << 20
+
+#: Text blocks handed to the workers ahead of the one being taken back (bounds the memory in flight).
+READ_AHEAD = 4
+
+#: One read batch: sites, calls, gt, ploidy, gq, the line of its last record, (keys, new) marks or None.
+_Batch = tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int, tuple[np.ndarray, np.ndarray] | None]
 
 #: Called as progress(stage, done, total) while a file is read and built.
 Progress = Callable[[str, int, int | None], None]
@@ -151,23 +161,23 @@ def _read_vcf(
     offset = 0
     with open_vcf(path, samples=list(samples), build=build) as reader:
         order = list(reader.samples)
-        for batch in reader.batches(batch_size):
-            sites, calls = batch.to_arrow()
+        pool = annotation.pool_for(size) if annotation is not None else None
+        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool):
             rows = pc.add(pc.cast(calls.column("row"), pa.int64()), offset)
             calls = calls.set_column(calls.schema.get_field_index("row"), "row", rows)
             # Integer sample indexes: the store then never sees the VCF's own names.
             local = pc.index_in(calls.column("sample"), value_set=pa.array(order, pa.string()))
             calls = calls.set_column(calls.schema.get_field_index("sample"), "sample", pc.cast(local, pa.int32()))
             if annotation is not None:
-                annotation.add(sites, offset)
+                annotation.add(sites, offset, marks=marks)
             site_parts.append(sites)
             call_parts.append(calls)
-            gts.append(batch.gt)
-            ploidies.append(batch.ploidy)
-            gqs.append(batch.gq)
+            gts.append(gt)
+            ploidies.append(ploidy)
+            gqs.append(gq)
             offset += len(sites)
             if progress is not None:
-                progress("read", int(batch.line[-1]) if len(batch) else 0, None)
+                progress("read", last_line, None)
     if not site_parts:
         raise VcfFormatError(path, None, "no variant records")
     return ParsedVcf(
@@ -176,6 +186,40 @@ def _read_vcf(
         calls=pa.concat_tables(call_parts, promote_options="default"),
         gt=np.concatenate(gts), ploidy=np.concatenate(ploidies), gq=np.concatenate(gqs), records=offset,
     )
+
+
+def _arrow_batches(reader: VcfReader, size: int, pool: ProcessPoolExecutor | None) -> Iterator[_Batch]:
+    """The reader's batches as Arrow tables in file order; with a pool its workers parse the text blocks.
+
+    As VcfReader.batches: on any problem of the text path, htslib re-reads from the first record not yet
+    yielded and names the line.
+    """
+    if pool is None or not reader.text_path:
+        for batch in reader.batches(size):
+            yield _arrow_batch(batch)
+        return
+    skip = 0
+    pending: deque[tuple[int, Future]] = deque()
+    spec = reader.text_spec
+    try:
+        for part, first_line in reader.text_blocks(size):
+            pending.append((part.num_rows, pool.submit(_parse_in_worker, spec, part, first_line)))
+            while len(pending) > READ_AHEAD:
+                records, done = pending.popleft()
+                out = done.result()
+                skip += records
+                yield out
+        while pending:
+            records, done = pending.popleft()
+            out = done.result()
+            skip += records
+            yield out
+        return
+    except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
+        for _, left in pending:
+            left.cancel()
+    for batch in reader.htslib_batches(size, skip):
+        yield _arrow_batch(batch)
 
 
 def run_qc(
@@ -272,9 +316,25 @@ class NewSiteAnnotation:
         self._parts: list[Future | pa.Table | None] = []
         self._pool: ProcessPoolExecutor | None = None
 
-    def add(self, sites: pa.Table, offset: int) -> None:
-        """Takes the next batch of the file's sites table, whose first row is row `offset` of the file."""
-        keys, new = self.filter.mark(sites)
+    def pool_for(self, size: int) -> ProcessPoolExecutor | None:
+        """The worker pool for a file of `size` bytes, started now when the file is large enough (else None)."""
+        if self.workers < 1 or size < PARALLEL_READ_BYTES:
+            return None
+        return self._started()
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forked, so the workers start with the loaded reference data instead of loading it again
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_start_worker, initargs=(self.annotate, self.filter))
+        return self._pool
+
+    def add(self, sites: pa.Table, offset: int, *, marks: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Takes the next batch of the file's sites table, whose first row is row `offset` of the file.
+
+        marks are the batch's (keys, new) from NewSiteFilter.mark when a worker has computed them already.
+        """
+        keys, new = marks if marks is not None else self.filter.mark(sites)
         self._keys.append(keys)
         rows = np.flatnonzero(new)
         if self.annotate is None or not len(rows):
@@ -295,11 +355,7 @@ class NewSiteAnnotation:
         if (final and self._pool is None) or self.workers < 1:
             self._parts.append(self.annotate(part))
             return
-        if self._pool is None:
-            # forked, so the workers start with the loaded reference data instead of loading it again
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(self.annotate,))
-        self._parts.append(self._pool.submit(_annotate_in_worker, part))
+        self._parts.append(self._started().submit(_annotate_in_worker, part))
 
     def result(self, parsed: ParsedVcf) -> pa.Table:
         """The sites table with the annotation columns of the new sites; sets parsed.keys. Waits for the workers."""
@@ -322,18 +378,31 @@ class NewSiteAnnotation:
             self._pool = None
 
 
-#: The annotate function of a forked annotation worker (set as the worker starts).
-_WORKER: dict[str, Callable[[pa.Table], pa.Table]] = {}
+def _arrow_batch(batch: Any, marks: tuple[np.ndarray, np.ndarray] | None = None) -> _Batch:
+    """A VariantBatch as read_vcf keeps it."""
+    sites, calls = batch.to_arrow()
+    return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0, marks
 
 
-def _start_worker(annotate: Callable[[pa.Table], pa.Table]) -> None:
-    """Worker start: keeps the annotate function inherited from the parent (fork passes it without pickling)."""
+#: What a forked worker inherits from the ingest that started it: the annotate function and new-site filter.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(annotate: Callable[[pa.Table], pa.Table] | None, site_filter: NewSiteFilter) -> None:
+    """Worker start: keeps what the parent passed (fork hands it over without pickling)."""
     _WORKER["annotate"] = annotate
+    _WORKER["filter"] = site_filter
 
 
 def _annotate_in_worker(sites: pa.Table) -> pa.Table:
     """Annotates one slice in a worker."""
     return _WORKER["annotate"](sites)
+
+
+def _parse_in_worker(spec: TextSpec, part: pa.RecordBatch, first_line: int) -> _Batch:
+    """Parses one text block in a worker and marks its new sites (the variant keys are hashed here too)."""
+    batch = _arrow_batch(text_batch(spec, part, first_line))
+    return (*batch[:6], _WORKER["filter"].mark(batch[0]))
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.
