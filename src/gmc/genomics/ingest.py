@@ -230,10 +230,9 @@ def run_qc(
     thresholds: QcThresholds | None = None,
 ) -> None:
     """Fills parsed.qc (per sample) and parsed.trios from the genotypes read."""
-    chrom = _objects(parsed.sites.column("chrom"))
+    # Arrow columns as read: QC counts by dictionary codes and set lookups, never 5 M Python strings
+    chrom, ref, alt = (parsed.sites.column(name).combine_chunks() for name in ("chrom", "ref", "alt"))
     pos = parsed.sites.column("pos").to_numpy(zero_copy_only=False)
-    ref = _objects(parsed.sites.column("ref"))
-    alt = _objects(parsed.sites.column("alt"))
     for j, sample in enumerate(parsed.samples):
         result = sample_qc(sample, chrom=chrom, pos=pos, ref=ref, alt=alt, gt=parsed.gt[:, j],
                            ploidy=parsed.ploidy[:, j], build=parsed.build, recorded_sex=recorded_sex.get(sample),
