@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -39,8 +40,11 @@ PARALLEL_READ_BYTES = 16 << 20
 #: Text blocks handed to the workers ahead of the one being taken back (bounds the memory in flight).
 READ_AHEAD = 4
 
-#: One read batch: sites, calls, gt, ploidy, gq, the line of its last record, (keys, new) marks or None.
-_Batch = tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int, tuple[np.ndarray, np.ndarray] | None]
+#: What a worker adds to a batch: its (keys, new) marks and the annotation of its new sites (None: none done).
+_Marks = tuple[np.ndarray, np.ndarray, pa.Table | None]
+
+#: One read batch: sites, calls, gt, ploidy, gq, the line of its last record, and the worker's marks or None.
+_Batch = tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int, _Marks | None]
 
 #: Called as progress(stage, done, total) while a file is read and built.
 Progress = Callable[[str, int, int | None], None]
@@ -202,7 +206,8 @@ def _arrow_batches(reader: VcfReader, size: int, pool: ProcessPoolExecutor | Non
     pending: deque[tuple[int, Future]] = deque()
     spec = reader.text_spec
     try:
-        for part, first_line in reader.text_blocks(size):
+        # whole 4 MB blocks (no split into `size` rows): a pickled slice would carry its block's buffers
+        for part, first_line in reader.text_blocks(1 << 40):
             pending.append((part.num_rows, pool.submit(_parse_in_worker, spec, part, first_line)))
             while len(pending) > READ_AHEAD:
                 records, done = pending.popleft()
@@ -326,17 +331,30 @@ class NewSiteAnnotation:
             # forked, so the workers start with the loaded reference data instead of loading it again
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(self.annotate, self.filter))
+            # The first submit forks every worker. Frozen objects are left alone by the workers' garbage
+            # collector, which would otherwise write to (and so copy) every page of the inherited heap.
+            gc.freeze()
+            try:
+                self._pool.submit(int).result()
+            finally:
+                gc.unfreeze()
         return self._pool
 
-    def add(self, sites: pa.Table, offset: int, *, marks: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def add(self, sites: pa.Table, offset: int, *, marks: _Marks | None = None) -> None:
         """Takes the next batch of the file's sites table, whose first row is row `offset` of the file.
 
-        marks are the batch's (keys, new) from NewSiteFilter.mark when a worker has computed them already.
+        marks are the batch's (keys, new, annotation of the new sites) when a worker has done that already.
         """
-        keys, new = marks if marks is not None else self.filter.mark(sites)
+        keys, new, annotated = marks if marks is not None else (*self.filter.mark(sites), None)
         self._keys.append(keys)
         rows = np.flatnonzero(new)
         if self.annotate is None or not len(rows):
+            return
+        if annotated is not None:
+            if self._queued:  # keeps the parts in row order (queued rows come first)
+                self._submit(self._queued, final=False)
+            self._rows.append(rows + offset)
+            self._parts.append(annotated)
             return
         self._rows.append(rows + offset)
         query = sites.select(["chrom", "pos", "ref", "alt"])
@@ -399,9 +417,21 @@ def _annotate_in_worker(sites: pa.Table) -> pa.Table:
 
 
 def _parse_in_worker(spec: TextSpec, part: pa.RecordBatch, first_line: int) -> _Batch:
-    """Parses one text block in a worker and marks its new sites (the variant keys are hashed here too)."""
+    """Parses one text block in a worker, marks its new sites (hashing their keys) and annotates them.
+
+    The block's sites then cross to the parent once, with their annotation, instead of going back to a
+    worker to be annotated.
+    """
     batch = _arrow_batch(text_batch(spec, part, first_line))
-    return (*batch[:6], _WORKER["filter"].mark(batch[0]))
+    sites = batch[0]
+    keys, new = _WORKER["filter"].mark(sites)
+    annotate = _WORKER["annotate"]
+    annotated = None
+    rows = np.flatnonzero(new)
+    if annotate is not None and len(rows):
+        query = sites.select(["chrom", "pos", "ref", "alt"])
+        annotated = annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
+    return (*batch[:6], (keys, new, annotated))
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.

@@ -329,14 +329,14 @@ class VcfReader:
         for part, first_line in self.text_blocks(size):
             yield part.num_rows, self._sites_batch(part, first_line)
 
-    def text_blocks(self, size: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+    def text_blocks(self, size: int, block_bytes: int = 1 << 22) -> Iterator[tuple[pa.RecordBatch, int]]:
         """The text path's Arrow CSV blocks of up to `size` records, each with the line of its first record."""
         names = self._column_names()
         stream = pa.input_stream(str(self.path), compression="gzip" if _gzipped(self.path) else None)
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(
-                skip_rows=self._header_lines, column_names=names, block_size=1 << 22
+                skip_rows=self._header_lines, column_names=names, block_size=block_bytes
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter="\t", quote_char=False, escape_char=False, double_quote=False
