@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
-from gmc.genomics.vcf import TextSpec, VcfFormatError, VcfReader, open_vcf, string_objects, text_batch
+from gmc.genomics.vcf import TextSpec, VcfFormatError, VcfReader, open_vcf, string_objects, text_arrow_batch
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
@@ -422,7 +422,7 @@ def _parse_in_worker(spec: TextSpec, part: pa.RecordBatch, first_line: int) -> _
     The block's sites then cross to the parent once, with their annotation, instead of going back to a
     worker to be annotated.
     """
-    batch = _arrow_batch(text_batch(spec, part, first_line))
+    batch = text_arrow_batch(spec, part, first_line)
     sites = batch[0]
     keys, new = _WORKER["filter"].mark(sites)
     annotate = _WORKER["annotate"]

@@ -198,21 +198,26 @@ class VariantBatch:
         for key, values in self.info.items():
             columns[key] = _info_array(values)
         sites = pa.table(columns)
-        rows, cols = np.nonzero(self.gt > 0)
-        names = np.asarray(self.samples, dtype=object)
-        genotypes = pa.table(
-            {
-                "row": pa.array(rows.astype(np.int64)),
-                "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
-                "gt": pa.array(self.gt[rows, cols], pa.int8()),
-                "ploidy": pa.array(self.ploidy[rows, cols], pa.int8()),
-                "gq": pa.array(self.gq[rows, cols], pa.int16()),
-                "dp": pa.array(self.dp[rows, cols], pa.int32()),
-                "ad_ref": pa.array(self.ad_ref[rows, cols], pa.int32()),
-                "ad_alt": pa.array(self.ad_alt[rows, cols], pa.int32()),
-            }
-        )
-        return sites, genotypes
+        return sites, _calls_table(self.samples, self.gt, self.ploidy, self.gq, self.dp, self.ad_ref, self.ad_alt)
+
+
+def _calls_table(samples: list[str], gt: np.ndarray, ploidy: np.ndarray, gq: np.ndarray, dp: np.ndarray,
+                 ad_ref: np.ndarray, ad_alt: np.ndarray) -> pa.Table:
+    """The long table of the non-missing, non-hom-ref calls of (rows, samples) genotype arrays."""
+    rows, cols = np.nonzero(gt > 0)
+    names = np.asarray(samples, dtype=object)
+    return pa.table(
+        {
+            "row": pa.array(rows.astype(np.int64)),
+            "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
+            "gt": pa.array(gt[rows, cols], pa.int8()),
+            "ploidy": pa.array(ploidy[rows, cols], pa.int8()),
+            "gq": pa.array(gq[rows, cols], pa.int16()),
+            "dp": pa.array(dp[rows, cols], pa.int32()),
+            "ad_ref": pa.array(ad_ref[rows, cols], pa.int32()),
+            "ad_alt": pa.array(ad_alt[rows, cols], pa.int32()),
+        }
+    )
 
 
 def _info_array(values: np.ndarray) -> pa.Array:
@@ -425,19 +430,63 @@ class TextSpec:
     samples: list[str]
 
 
+def _special_records(table: pa.RecordBatch) -> np.ndarray:
+    """True for the records of a text block that need splitting or trimming (the rest are one row each)."""
+    alt_column, ref_column = table.column("ALT"), table.column("REF")
+    ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
+    alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
+    # most records are one ALT that needs no trimming: those are copied as whole arrays
+    return (
+        pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
+        | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
+        | ((ref_len > 1) & (alt_len > 1))
+    )
+
+
+def text_arrow_batch(
+    spec: TextSpec, table: pa.RecordBatch, first_line: int
+) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int]:
+    """text_batch(...).to_arrow() with the batch's gt, ploidy, gq and last line, for ingest.
+
+    A block whose every record is one row as written (one ALT, nothing to trim; a genome's usual block)
+    keeps its text columns as Arrow arrays instead of making and converting back a Python str per row.
+    """
+    positions = table.column("POS")
+    if spec.info_keys or positions.null_count or not table.num_rows or _special_records(table).any():
+        batch = text_batch(spec, table, first_line)
+        sites, calls = batch.to_arrow()
+        return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0
+    m = table.num_rows
+    contigs = pc.dictionary_encode(table.column("CHROM"))
+    names = pa.array([normalise_chrom(c) for c in contigs.dictionary.to_pylist()], pa.string())
+    quals = table.column("QUAL").to_numpy(zero_copy_only=False).astype(np.float32)
+    line = first_line + np.arange(m, dtype=np.int64)
+    sites = pa.table({
+        "chrom": names.take(contigs.indices),
+        "pos": pa.array(positions.to_numpy(zero_copy_only=False).astype(np.int32), pa.int32()),
+        "ref": table.column("REF"),
+        "alt": table.column("ALT"),
+        "qual": pa.array(quals, pa.float32(), from_pandas=True),
+        "filter": table.column("FILTER"),
+        "line": pa.array(line, pa.int64()),
+    })
+    rec, allele = np.arange(m, dtype=np.int64), np.ones(m, np.int16)
+    if spec.samples:
+        calls, gq, dp, ad = _text_genotypes(table, spec.samples)
+    else:
+        calls, gq, dp, ad = (np.zeros((m, 0, 1), np.int16), np.zeros((m, 0), np.int64), np.zeros((m, 0), np.int64),
+                             np.zeros((m, 0, 1), np.int64))
+    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(calls, gq, dp, ad, rec, allele)
+    return (sites, _calls_table(list(spec.samples), gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt), gt, ploidy,
+            gq_rows, int(line[-1]))
+
+
 def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> VariantBatch:
     """One block of the text path (Arrow CSV columns, first record on first_line) as split, trimmed allele rows."""
     m = table.num_rows
     alt_column = table.column("ALT")
     ref_column = table.column("REF")
-    ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
-    alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
-    # most records are one ALT that needs no trimming: those are copied as whole arrays
-    special = (
-        pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
-        | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
-        | ((ref_len > 1) & (alt_len > 1))
-    )
+    special = _special_records(table)
     simple = np.nonzero(~special)[0]
     contigs = pc.dictionary_encode(table.column("CHROM"))
     names = np.empty(len(contigs.dictionary), dtype=object)
