@@ -72,4 +72,4 @@ def test_a_bad_line_stops_the_annotation_workers(tmp_path: Path, benchmarks_dir:
     pending = core.NewSiteAnnotation(tmp_path / "store", core.annotator("GRCh38"), workers=2)
     with pytest.raises(VcfFormatError, match=f"bad.vcf line {records[30_000] + 1}"):
         core.read_vcf(bad, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
-    assert pending._pool is None
+    assert pending._pool is None and pending.spool is None

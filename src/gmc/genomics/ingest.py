@@ -6,6 +6,9 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,7 +23,7 @@ import pyarrow.compute as pc
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
-from gmc.genomics.vcf import TextSpec, VcfFormatError, VcfReader, open_vcf, string_objects, text_arrow_batch
+from gmc.genomics.vcf import VcfFormatError, VcfReader, open_vcf, string_objects, text_arrow_batch
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
@@ -166,7 +169,8 @@ def _read_vcf(
     with open_vcf(path, samples=list(samples), build=build) as reader:
         order = list(reader.samples)
         pool = annotation.pool_for(size) if annotation is not None else None
-        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool):
+        spool = annotation.spool if annotation is not None else None
+        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool, spool):
             rows = pc.add(pc.cast(calls.column("row"), pa.int64()), offset)
             calls = calls.set_column(calls.schema.get_field_index("row"), "row", rows)
             # Integer sample indexes: the store then never sees the VCF's own names.
@@ -192,13 +196,17 @@ def _read_vcf(
     )
 
 
-def _arrow_batches(reader: VcfReader, size: int, pool: ProcessPoolExecutor | None) -> Iterator[_Batch]:
+def _arrow_batches(
+    reader: VcfReader, size: int, pool: ProcessPoolExecutor | None, spool: Path | None = None
+) -> Iterator[_Batch]:
     """The reader's batches as Arrow tables in file order; with a pool its workers parse the text blocks.
 
-    As VcfReader.batches: on any problem of the text path, htslib re-reads from the first record not yet
-    yielded and names the line.
+    Blocks and results travel as files in `spool` (tmpfs), the pool's pipes carry only their names: a
+    pipe moves a 5 MB result in 64 KB pieces, each waiting for the GIL the main thread holds, which
+    serialised the workers behind the reader. As VcfReader.batches: on any problem of the text path,
+    htslib re-reads from the first record not yet yielded and names the line.
     """
-    if pool is None or not reader.text_path:
+    if pool is None or spool is None or not reader.text_path:
         for batch in reader.batches(size):
             yield _arrow_batch(batch)
         return
@@ -207,16 +215,18 @@ def _arrow_batches(reader: VcfReader, size: int, pool: ProcessPoolExecutor | Non
     spec = reader.text_spec
     try:
         # whole 4 MB blocks (no split into `size` rows): a pickled slice would carry its block's buffers
-        for part, first_line in reader.text_blocks(1 << 40):
-            pending.append((part.num_rows, pool.submit(_parse_in_worker, spec, part, first_line)))
+        for i, (part, first_line) in enumerate(reader.text_blocks(1 << 40)):
+            block = spool / f"{i}.block"
+            _spool_write(block, (spec, part, first_line))
+            pending.append((part.num_rows, pool.submit(_parse_in_worker, block)))
             while len(pending) > READ_AHEAD:
                 records, done = pending.popleft()
-                out = done.result()
+                out = _spool_read(done.result())
                 skip += records
                 yield out
         while pending:
             records, done = pending.popleft()
-            out = done.result()
+            out = _spool_read(done.result())
             skip += records
             yield out
         return
@@ -319,6 +329,8 @@ class NewSiteAnnotation:
         self._queued = 0
         self._parts: list[Future | pa.Table | None] = []
         self._pool: ProcessPoolExecutor | None = None
+        #: Directory (tmpfs when there is one) for the blocks and results the workers exchange.
+        self.spool: Path | None = None
 
     def pool_for(self, size: int) -> ProcessPoolExecutor | None:
         """The worker pool for a file of `size` bytes, started now when the file is large enough (else None)."""
@@ -338,6 +350,8 @@ class NewSiteAnnotation:
                 self._pool.submit(int).result()
             finally:
                 gc.unfreeze()
+            shm = Path("/dev/shm")
+            self.spool = Path(tempfile.mkdtemp(prefix="gmc-ingest-", dir=shm if shm.is_dir() else None))
         return self._pool
 
     def add(self, sites: pa.Table, offset: int, *, marks: _Marks | None = None) -> None:
@@ -393,6 +407,9 @@ class NewSiteAnnotation:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool = None
 
 
 def _arrow_batch(batch: Any, marks: tuple[np.ndarray, np.ndarray] | None = None) -> _Batch:
@@ -416,12 +433,27 @@ def _annotate_in_worker(sites: pa.Table) -> pa.Table:
     return _WORKER["annotate"](sites)
 
 
-def _parse_in_worker(spec: TextSpec, part: pa.RecordBatch, first_line: int) -> _Batch:
-    """Parses one text block in a worker, marks its new sites (hashing their keys) and annotates them.
+def _spool_write(path: Path, value: Any) -> None:
+    """Writes a value for the other side of the pool (one pickle, large buffers written as they are)."""
+    with open(path, "wb") as fh:
+        pickle.dump(value, fh, protocol=5)
+
+
+def _spool_read(path: Path) -> Any:
+    """Reads and removes a value _spool_write wrote."""
+    with open(path, "rb") as fh:
+        value = pickle.load(fh)
+    path.unlink()
+    return value
+
+
+def _parse_in_worker(block: Path) -> Path:
+    """Parses one spooled text block in a worker, marks its new sites (hashing their keys) and annotates them.
 
     The block's sites then cross to the parent once, with their annotation, instead of going back to a
-    worker to be annotated.
+    worker to be annotated. Returns the spooled result's path.
     """
+    spec, part, first_line = _spool_read(block)
     batch = text_arrow_batch(spec, part, first_line)
     sites = batch[0]
     keys, new = _WORKER["filter"].mark(sites)
@@ -431,7 +463,9 @@ def _parse_in_worker(spec: TextSpec, part: pa.RecordBatch, first_line: int) -> _
     if annotate is not None and len(rows):
         query = sites.select(["chrom", "pos", "ref", "alt"])
         annotated = annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
-    return (*batch[:6], (keys, new, annotated))
+    result = block.with_suffix(".result")
+    _spool_write(result, (*batch[:6], (keys, new, annotated)))
+    return result
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.
