@@ -34,3 +34,42 @@ def test_annotation_in_slices_equals_one_pass(benchmarks_dir: Path, monkeypatch:
     assert whole.column_names == list(core.STORED_ANNOTATION)
     # the exome's known ClinVar carriers keep their assertion through the slices
     assert sliced.column("clinvar").null_count < sliced.num_rows
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_annotation_while_reading_equals_annotation_after(
+    benchmarks_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+):
+    path = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    annotate = core.annotator("GRCh38")
+    after = core.annotate_new_sites(tmp_path, core.read_vcf(path, ["manuel"], "GRCh38"), annotate=annotate)
+    # small slices and batches: several slices go to the forked workers, the last one is left over; with
+    # workers the text blocks are parsed (and their keys hashed) by the workers too
+    monkeypatch.setattr(core, "ANNOTATION_SLICE", 7_000)
+    monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
+    pending = core.NewSiteAnnotation(tmp_path, annotate, workers=workers)
+    parsed = core.read_vcf(path, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
+    during = pending.result(parsed)
+    assert during.equals(after)
+    assert parsed.keys is not None and len(parsed.keys) == parsed.records and (parsed.keys >= 0).all()
+
+
+def test_a_bad_line_stops_the_annotation_workers(tmp_path: Path, benchmarks_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    import gzip
+
+    from gmc.genomics.vcf import VcfFormatError
+
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    with gzip.open(source, "rt") as fh:
+        lines = fh.readlines()
+    bad = tmp_path / "bad.vcf"
+    records = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    lines[records[30_000]] = "chr1\tnot-a-position\n"
+    bad.write_text("".join(lines))
+    monkeypatch.setattr(core, "ANNOTATION_SLICE", 5_000)
+    monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
+    pending = core.NewSiteAnnotation(tmp_path / "store", core.annotator("GRCh38"), workers=2)
+    with pytest.raises(VcfFormatError, match=f"bad.vcf line {records[30_000] + 1}"):
+        core.read_vcf(bad, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
+    assert pending._pool is None and pending.spool is None

@@ -208,7 +208,7 @@ def test_text_path_matches_htslib(shared_dir: Path, relative: str, keys: tuple[s
     path = shared_dir / relative
     # the Arrow path itself (not its htslib fallback), and htslib itself
     fast = [b for _, b in open_vcf(path, samples=samples, info_keys=keys)._text_batches(7_000)]
-    slow = list(open_vcf(path, samples=samples, info_keys=keys)._htslib_batches(7_000, 0))
+    slow = list(open_vcf(path, samples=samples, info_keys=keys).htslib_batches(7_000, 0))
     columns = ("chrom", "pos", "ref", "alt", "filter", "line", "gt", "ploidy", "gq", "dp", "ad_ref", "ad_alt")
     for name in columns:
         a = np.concatenate([getattr(b, name) for b in fast])
@@ -230,7 +230,7 @@ def test_text_path_on_hand_made_genotypes(tmp_path: Path):
     """Multi-allelic 1/2, haploid, missing and phased calls: the text path equals htslib."""
     path = _write(tmp_path, RECORDS)
     fast = [b for _, b in open_vcf(path)._text_batches(100)][0]
-    slow = list(open_vcf(path)._htslib_batches(100, 0))[0]
+    slow = list(open_vcf(path).htslib_batches(100, 0))[0]
     for name in ("pos", "ref", "alt", "gt", "ploidy", "gq", "dp", "ad_ref", "ad_alt", "line"):
         assert getattr(fast, name).tolist() == getattr(slow, name).tolist(), name
 
@@ -248,3 +248,25 @@ def test_sites_only_errors_still_name_the_line(tmp_path: Path, benchmarks_dir: P
         for batch in open_vcf(truncated, samples=[]).batches(size=5_000):
             rows += len(batch)
     assert rows > 1000
+
+
+def test_text_arrow_batch_equals_the_batch_as_arrow(tmp_path: Path, benchmarks_dir: Path):
+    from gmc.genomics.vcf import text_arrow_batch, text_batch
+
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    with gzip.open(source, "rt") as fh:
+        lines = fh.readlines()
+    # the same file with only records that are one row as written: the all-Arrow path
+    simple = [line for line in lines if line.startswith("#") or (
+        "," not in line.split("\t")[4] and min(len(line.split("\t")[3]), len(line.split("\t")[4])) == 1)]
+    plain = tmp_path / "simple.vcf"
+    plain.write_text("".join(simple))
+    for path in (source, plain):
+        reader = open_vcf(path, samples=["manuel"])
+        for part, first_line in reader.text_blocks(10_000):
+            batch = text_batch(reader.text_spec, part, first_line)
+            sites, calls = batch.to_arrow()
+            fast = text_arrow_batch(reader.text_spec, part, first_line)
+            assert fast[0].schema == sites.schema and fast[0].equals(sites) and fast[1].equals(calls)
+            assert (fast[2] == batch.gt).all() and (fast[3] == batch.ploidy).all() and (fast[4] == batch.gq).all()
+            assert fast[5] == batch.line[-1]

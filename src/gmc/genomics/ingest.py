@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+import multiprocessing
+import os
+import pickle
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +22,8 @@ import pyarrow.compute as pc
 
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
-from gmc.genomics.store.writer import filter_new_sites
-from gmc.genomics.vcf import VcfFormatError, open_vcf, string_objects
+from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
+from gmc.genomics.vcf import VcfFormatError, VcfReader, open_vcf, string_objects, text_arrow_batch
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
@@ -25,6 +33,21 @@ STORED_ANNOTATION = (
 
 #: Alleles annotated at a time (see annotator): whole-genome arrays cost page faults, slices do not.
 ANNOTATION_SLICE = 500_000
+
+#: Processes annotating a file's slices while it is read (see NewSiteAnnotation); 0 annotates in-process.
+ANNOTATION_WORKERS = min(2, os.cpu_count() or 1) if "fork" in multiprocessing.get_all_start_methods() else 0
+
+#: Files at least this large (bytes on disk) have their text blocks parsed by the workers too.
+PARALLEL_READ_BYTES = 16 << 20
+
+#: Text blocks handed to the workers ahead of the one being taken back (bounds the memory in flight).
+READ_AHEAD = 4
+
+#: What a worker adds to a batch: its (keys, new) marks and the annotation of its new sites (None: none done).
+_Marks = tuple[np.ndarray, np.ndarray, pa.Table | None]
+
+#: One read batch: sites, calls, gt, ploidy, gq, the line of its last record, and the worker's marks or None.
+_Batch = tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int, _Marks | None]
 
 #: Called as progress(stage, done, total) while a file is read and built.
 Progress = Callable[[str, int, int | None], None]
@@ -55,6 +78,8 @@ class ParsedVcf:
     records: int = 0
     qc: dict[str, dict[str, Any]] = field(default_factory=dict)
     trios: list[dict[str, Any]] = field(default_factory=list)
+    #: Variant key of every row (-1 off the store's contigs) once the new-site filter has computed them.
+    keys: np.ndarray | None = None
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -109,11 +134,31 @@ def read_vcf(
     progress: Progress | None = None,
     batch_size: int = 100_000,
     digest: tuple[str, int] | None = None,
+    annotation: NewSiteAnnotation | None = None,
 ) -> ParsedVcf:
     """Reads every record of a VCF for the given samples; any bad line raises before anything is stored.
 
     digest is the file's (sha256, size) when the caller has already hashed it (saves reading the file twice).
+    annotation, when given, is handed each batch of sites as it is read (its workers annotate meanwhile).
     """
+    try:
+        return _read_vcf(path, samples, build, progress, batch_size, digest, annotation)
+    except BaseException:
+        if annotation is not None:
+            annotation.close()
+        raise
+
+
+def _read_vcf(
+    path: Path,
+    samples: Sequence[str],
+    build: str,
+    progress: Progress | None,
+    batch_size: int,
+    digest: tuple[str, int] | None,
+    annotation: NewSiteAnnotation | None,
+) -> ParsedVcf:
+    """read_vcf without the clean-up of the annotation workers on failure."""
     sha, size = digest if digest is not None else file_digest(path)
     site_parts: list[pa.Table] = []
     call_parts: list[pa.Table] = []
@@ -123,21 +168,24 @@ def read_vcf(
     offset = 0
     with open_vcf(path, samples=list(samples), build=build) as reader:
         order = list(reader.samples)
-        for batch in reader.batches(batch_size):
-            sites, calls = batch.to_arrow()
+        pool = annotation.pool_for(size) if annotation is not None else None
+        spool = annotation.spool if annotation is not None else None
+        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool, spool):
             rows = pc.add(pc.cast(calls.column("row"), pa.int64()), offset)
             calls = calls.set_column(calls.schema.get_field_index("row"), "row", rows)
             # Integer sample indexes: the store then never sees the VCF's own names.
             local = pc.index_in(calls.column("sample"), value_set=pa.array(order, pa.string()))
             calls = calls.set_column(calls.schema.get_field_index("sample"), "sample", pc.cast(local, pa.int32()))
+            if annotation is not None:
+                annotation.add(sites, offset, marks=marks)
             site_parts.append(sites)
             call_parts.append(calls)
-            gts.append(batch.gt)
-            ploidies.append(batch.ploidy)
-            gqs.append(batch.gq)
+            gts.append(gt)
+            ploidies.append(ploidy)
+            gqs.append(gq)
             offset += len(sites)
             if progress is not None:
-                progress("read", int(batch.line[-1]) if len(batch) else 0, None)
+                progress("read", last_line, None)
     if not site_parts:
         raise VcfFormatError(path, None, "no variant records")
     return ParsedVcf(
@@ -148,6 +196,47 @@ def read_vcf(
     )
 
 
+def _arrow_batches(
+    reader: VcfReader, size: int, pool: ProcessPoolExecutor | None, spool: Path | None = None
+) -> Iterator[_Batch]:
+    """The reader's batches as Arrow tables in file order; with a pool its workers parse the text blocks.
+
+    Blocks and results travel as files in `spool` (tmpfs), the pool's pipes carry only their names: a
+    pipe moves a 5 MB result in 64 KB pieces, each waiting for the GIL the main thread holds, which
+    serialised the workers behind the reader. As VcfReader.batches: on any problem of the text path,
+    htslib re-reads from the first record not yet yielded and names the line.
+    """
+    if pool is None or spool is None or not reader.text_path:
+        for batch in reader.batches(size):
+            yield _arrow_batch(batch)
+        return
+    skip = 0
+    pending: deque[tuple[int, Future]] = deque()
+    spec = reader.text_spec
+    try:
+        # whole 4 MB blocks (no split into `size` rows): a pickled slice would carry its block's buffers
+        for i, (part, first_line) in enumerate(reader.text_blocks(1 << 40)):
+            block = spool / f"{i}.block"
+            _spool_write(block, (spec, part, first_line))
+            pending.append((part.num_rows, pool.submit(_parse_in_worker, block)))
+            while len(pending) > READ_AHEAD:
+                records, done = pending.popleft()
+                out = _spool_read(done.result())
+                skip += records
+                yield out
+        while pending:
+            records, done = pending.popleft()
+            out = _spool_read(done.result())
+            skip += records
+            yield out
+        return
+    except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
+        for _, left in pending:
+            left.cancel()
+    for batch in reader.htslib_batches(size, skip):
+        yield _arrow_batch(batch)
+
+
 def run_qc(
     parsed: ParsedVcf,
     *,
@@ -156,10 +245,9 @@ def run_qc(
     thresholds: QcThresholds | None = None,
 ) -> None:
     """Fills parsed.qc (per sample) and parsed.trios from the genotypes read."""
-    chrom = _objects(parsed.sites.column("chrom"))
+    # Arrow columns as read: QC counts by dictionary codes and set lookups, never 5 M Python strings
+    chrom, ref, alt = (parsed.sites.column(name).combine_chunks() for name in ("chrom", "ref", "alt"))
     pos = parsed.sites.column("pos").to_numpy(zero_copy_only=False)
-    ref = _objects(parsed.sites.column("ref"))
-    alt = _objects(parsed.sites.column("alt"))
     for j, sample in enumerate(parsed.samples):
         result = sample_qc(sample, chrom=chrom, pos=pos, ref=ref, alt=alt, gt=parsed.gt[:, j],
                            ploidy=parsed.ploidy[:, j], build=parsed.build, recorded_sex=recorded_sex.get(sample),
@@ -198,9 +286,13 @@ def annotate_new_sites(
     annotated = annotate(new.drop_columns([_ROW])) if len(new) else None
     if annotated is None:
         return sites
-    if len(annotated) != len(new):
-        raise ValueError(f"{parsed.path.name}: annotation returned {len(annotated)} rows for {len(new)} sites")
-    rows = new.column(_ROW).to_numpy()
+    return _place(sites, annotated, new.column(_ROW).to_numpy(), parsed.path)
+
+
+def _place(sites: pa.Table, annotated: pa.Table, rows: np.ndarray, path: Path) -> pa.Table:
+    """The sites table with the annotation columns of its rows `rows` (the other rows null)."""
+    if len(annotated) != len(rows):
+        raise ValueError(f"{path.name}: annotation returned {len(annotated)} rows for {len(rows)} sites")
     if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
         # every site is new, in file order (a first file in a fresh store): the columns fit as they are
         for name in STORED_ANNOTATION:
@@ -208,13 +300,172 @@ def annotate_new_sites(
                 sites = sites.append_column(name, annotated.column(name))
         return sites
     positions = np.full(len(sites), -1, dtype=np.int64)
-    positions[rows] = np.arange(len(new), dtype=np.int64)
+    positions[rows] = np.arange(len(rows), dtype=np.int64)
     hit = positions >= 0
     index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
     for name in STORED_ANNOTATION:
         if name in annotated.column_names:
             sites = sites.append_column(name, annotated.column(name).take(index))
     return sites
+
+
+class NewSiteAnnotation:
+    """Annotation of a file's sites new to the store, started slice by slice while the file is still read.
+
+    Each allele's annotation depends on that allele alone, so each ANNOTATION_SLICE of new sites goes to one
+    of ANNOTATION_WORKERS forked processes (which share the reference data already loaded) as soon as it is
+    read: reading, QC and annotation then use both cores. A file of one slice or less is annotated in this
+    process. result() gives what annotate_new_sites gives.
+    """
+
+    def __init__(self, store_root: Path, annotate: Callable[[pa.Table], pa.Table] | None, *,
+                 workers: int | None = None) -> None:
+        self.filter = NewSiteFilter(store_root)
+        self.annotate = annotate
+        self.workers = ANNOTATION_WORKERS if workers is None else workers
+        self._keys: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._queue: list[pa.Table] = []
+        self._queued = 0
+        self._parts: list[Future | pa.Table | None] = []
+        self._pool: ProcessPoolExecutor | None = None
+        #: Directory (tmpfs when there is one) for the blocks and results the workers exchange.
+        self.spool: Path | None = None
+
+    def pool_for(self, size: int) -> ProcessPoolExecutor | None:
+        """The worker pool for a file of `size` bytes, started now when the file is large enough (else None)."""
+        if self.workers < 1 or size < PARALLEL_READ_BYTES:
+            return None
+        return self._started()
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forked, so the workers start with the loaded reference data instead of loading it again
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_start_worker, initargs=(self.annotate, self.filter))
+            # The first submit forks every worker. Frozen objects are left alone by the workers' garbage
+            # collector, which would otherwise write to (and so copy) every page of the inherited heap.
+            gc.freeze()
+            try:
+                self._pool.submit(int).result()
+            finally:
+                gc.unfreeze()
+            shm = Path("/dev/shm")
+            self.spool = Path(tempfile.mkdtemp(prefix="gmc-ingest-", dir=shm if shm.is_dir() else None))
+        return self._pool
+
+    def add(self, sites: pa.Table, offset: int, *, marks: _Marks | None = None) -> None:
+        """Takes the next batch of the file's sites table, whose first row is row `offset` of the file.
+
+        marks are the batch's (keys, new, annotation of the new sites) when a worker has done that already.
+        """
+        keys, new, annotated = marks if marks is not None else (*self.filter.mark(sites), None)
+        self._keys.append(keys)
+        rows = np.flatnonzero(new)
+        if self.annotate is None or not len(rows):
+            return
+        if annotated is not None:
+            if self._queued:  # keeps the parts in row order (queued rows come first)
+                self._submit(self._queued, final=False)
+            self._rows.append(rows + offset)
+            self._parts.append(annotated)
+            return
+        self._rows.append(rows + offset)
+        query = sites.select(["chrom", "pos", "ref", "alt"])
+        self._queue.append(query if len(rows) == len(sites) else query.take(pa.array(rows)))
+        self._queued += len(rows)
+        while self._queued >= ANNOTATION_SLICE:
+            self._submit(ANNOTATION_SLICE, final=False)
+
+    def _submit(self, n: int, *, final: bool) -> None:
+        """Sends the first n queued sites off to be annotated (in this process when they are all there are)."""
+        queued = pa.concat_tables(self._queue) if len(self._queue) != 1 else self._queue[0]
+        part = queued.slice(0, n).combine_chunks()  # contiguous: a pickled slice would carry whole buffers
+        rest = queued.slice(n)
+        self._queue, self._queued = ([rest] if len(rest) else []), len(rest)
+        if (final and self._pool is None) or self.workers < 1:
+            self._parts.append(self.annotate(part))
+            return
+        self._parts.append(self._started().submit(_annotate_in_worker, part))
+
+    def result(self, parsed: ParsedVcf) -> pa.Table:
+        """The sites table with the annotation columns of the new sites; sets parsed.keys. Waits for the workers."""
+        try:
+            if self._queued:
+                self._submit(self._queued, final=True)
+            parts = [p.result() if isinstance(p, Future) else p for p in self._parts]
+        finally:
+            self.close()
+        parsed.keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.int64)
+        if not parts or any(p is None for p in parts):
+            return parsed.sites
+        annotated = pa.concat_tables(parts) if len(parts) != 1 else parts[0]
+        return _place(parsed.sites, annotated, np.concatenate(self._rows), parsed.path)
+
+    def close(self) -> None:
+        """Stops the workers (pending slices are dropped); safe to call twice."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool = None
+
+
+def _arrow_batch(batch: Any, marks: tuple[np.ndarray, np.ndarray] | None = None) -> _Batch:
+    """A VariantBatch as read_vcf keeps it."""
+    sites, calls = batch.to_arrow()
+    return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0, marks
+
+
+#: What a forked worker inherits from the ingest that started it: the annotate function and new-site filter.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(annotate: Callable[[pa.Table], pa.Table] | None, site_filter: NewSiteFilter) -> None:
+    """Worker start: keeps what the parent passed (fork hands it over without pickling)."""
+    _WORKER["annotate"] = annotate
+    _WORKER["filter"] = site_filter
+
+
+def _annotate_in_worker(sites: pa.Table) -> pa.Table:
+    """Annotates one slice in a worker."""
+    return _WORKER["annotate"](sites)
+
+
+def _spool_write(path: Path, value: Any) -> None:
+    """Writes a value for the other side of the pool (one pickle, large buffers written as they are)."""
+    with open(path, "wb") as fh:
+        pickle.dump(value, fh, protocol=5)
+
+
+def _spool_read(path: Path) -> Any:
+    """Reads and removes a value _spool_write wrote."""
+    with open(path, "rb") as fh:
+        value = pickle.load(fh)
+    path.unlink()
+    return value
+
+
+def _parse_in_worker(block: Path) -> Path:
+    """Parses one spooled text block in a worker, marks its new sites (hashing their keys) and annotates them.
+
+    The block's sites then cross to the parent once, with their annotation, instead of going back to a
+    worker to be annotated. Returns the spooled result's path.
+    """
+    spec, part, first_line = _spool_read(block)
+    batch = text_arrow_batch(spec, part, first_line)
+    sites = batch[0]
+    keys, new = _WORKER["filter"].mark(sites)
+    annotate = _WORKER["annotate"]
+    annotated = None
+    rows = np.flatnonzero(new)
+    if annotate is not None and len(rows):
+        query = sites.select(["chrom", "pos", "ref", "alt"])
+        annotated = annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
+    result = block.with_suffix(".result")
+    _spool_write(result, (*batch[:6], (keys, new, annotated)))
+    return result
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.

@@ -136,11 +136,10 @@ def variant_type(ref: str, alt: str) -> str:
     return "complex"
 
 
-def _par_mask(chrom: np.ndarray, pos: np.ndarray, build: str) -> np.ndarray:
-    """True for chrX calls outside the pseudoautosomal regions."""
+def _par_mask(on_x: np.ndarray, pos: np.ndarray, build: str) -> np.ndarray:
+    """True for chrX calls (on_x) outside the pseudoautosomal regions."""
     if build not in PAR_REGIONS:
         raise QcInputError(f"build {build!r} is not one of {', '.join(PAR_REGIONS)}")
-    on_x = chrom == "X"
     in_par = np.zeros(len(pos), dtype=bool)
     for start, end in PAR_REGIONS[build]:
         in_par |= (pos >= start) & (pos <= end)
@@ -149,12 +148,16 @@ def _par_mask(chrom: np.ndarray, pos: np.ndarray, build: str) -> np.ndarray:
 
 def _pair_counts(ref: Sequence[str], alt: Sequence[str]) -> Counter[tuple[str, str]]:
     """How often each (ref, alt) pair occurs: two dictionary encodings and an integer count, not a tuple a row."""
-    try:
-        ref_codes, alt_codes = (pc.dictionary_encode(pa.array(v, pa.string())) for v in (ref, alt))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return Counter(zip(ref, alt, strict=True))
-    if ref_codes.null_count or alt_codes.null_count:
-        return Counter(zip(ref, alt, strict=True))
+    if isinstance(ref, pa.Array) and isinstance(alt, pa.Array) and not ref.null_count and not alt.null_count:
+        ref_codes, alt_codes = pc.dictionary_encode(ref), pc.dictionary_encode(alt)
+    else:
+        ref, alt = (v.to_pylist() if isinstance(v, pa.Array) else v for v in (ref, alt))
+        try:
+            ref_codes, alt_codes = (pc.dictionary_encode(pa.array(v, pa.string())) for v in (ref, alt))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return Counter(zip(ref, alt, strict=True))
+        if ref_codes.null_count or alt_codes.null_count:
+            return Counter(zip(ref, alt, strict=True))
     refs, alts = ref_codes.dictionary.to_pylist(), alt_codes.dictionary.to_pylist()
     code = ref_codes.indices.to_numpy().astype(np.int64) * len(alts) + alt_codes.indices.to_numpy()
     values, times = np.unique(code, return_counts=True)
@@ -165,7 +168,7 @@ def _pair_counts(ref: Sequence[str], alt: Sequence[str]) -> Counter[tuple[str, s
 def _autosomal(chrom: np.ndarray) -> np.ndarray:
     """True for rows on an autosome (np.isin on Python strings sorts them; an Arrow set lookup does not)."""
     try:
-        names = pa.array(chrom, pa.string())
+        names = chrom if isinstance(chrom, pa.Array) else pa.array(chrom, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return np.isin(chrom, list(AUTOSOMES))
     found = pc.is_in(names, value_set=_AUTOSOME_SET)
@@ -190,9 +193,13 @@ def sample_qc(
     recorded_sex: str | int | None = None,
     thresholds: QcThresholds | None = None,
 ) -> SampleQc:
-    """QC of one sample from aligned allele rows (gt 0/1/2/-1 as in the VCF contract); non-ref rows count."""
+    """QC of one sample from aligned allele rows (gt 0/1/2/-1 as in the VCF contract); non-ref rows count.
+
+    chrom, ref and alt may be Arrow string columns (as read): they are then never made Python strings.
+    """
     limits = thresholds or QcThresholds()
-    chrom_a = np.asarray(chrom, dtype=object)
+    chrom, ref, alt = (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in (chrom, ref, alt))
+    chrom_a = chrom if isinstance(chrom, pa.Array) else np.asarray(chrom, dtype=object)
     pos_a = np.asarray(pos, dtype=np.int64)
     gt_a = np.asarray(gt, dtype=np.int8)
     n = len(gt_a)
@@ -204,8 +211,8 @@ def sample_qc(
         raise QcInputError(f"ploidy has {len(ploidy_a)} rows but gt has {n}")
     called = gt_a > 0
     idx = np.flatnonzero(called)
-    ref_l = ref[idx] if isinstance(ref, np.ndarray) else [ref[i] for i in idx]
-    alt_l = alt[idx] if isinstance(alt, np.ndarray) else [alt[i] for i in idx]
+    ref_l, alt_l = (v.take(pa.array(idx)) if isinstance(v, pa.Array) else v[idx] if isinstance(v, np.ndarray)
+                    else [v[i] for i in idx] for v in (ref, alt))
     counts = {t: 0 for t in ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")}
     ti = tv = 0
     # A genome's calls repeat a few thousand distinct allele pairs (12 for SNVs): classify each pair once.
@@ -220,7 +227,11 @@ def sample_qc(
     autosomal = _autosomal(chrom_a)
     n_het = int(np.sum(autosomal & (gt_a == 1)))
     n_hom = int(np.sum(autosomal & (gt_a == 2)))
-    nonpar = _par_mask(chrom_a, pos_a, build) & called
+    if isinstance(chrom_a, pa.Array):
+        on_x = pc.fill_null(pc.equal(chrom_a, "X"), False).to_numpy(zero_copy_only=False)
+    else:
+        on_x = chrom_a == "X"
+    nonpar = _par_mask(on_x, pos_a, build) & called
     # A haploid alt call on X is a hemizygous (male) call: count it with the homozygotes.
     x_het = int(np.sum(nonpar & (gt_a == 1) & (ploidy_a != 1)))
     x_calls = int(np.sum(nonpar))
@@ -330,7 +341,9 @@ def trio_qc(
     for name in (child, father, mother):
         if name not in gt:
             raise QcInputError(f"trio member {name!r} has no genotype column")
-    chrom_a = np.asarray(chrom, dtype=object)
+    if isinstance(chrom, pa.ChunkedArray):
+        chrom = chrom.combine_chunks()
+    chrom_a = chrom if isinstance(chrom, pa.Array) else np.asarray(chrom, dtype=object)
     cols = {s: np.asarray(gt[s], dtype=np.int8) for s in (child, father, mother)}
     for s, col in cols.items():
         if len(col) != len(chrom_a):

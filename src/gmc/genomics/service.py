@@ -193,19 +193,25 @@ def ingest_manifest(
         if existing:
             raise Conflict(f"{plan.path.name}: sample(s) {', '.join(sorted(existing))} of this file are already "
                            "ingested; ingest the file's remaining samples with a new file", field="files")
-        try:
-            parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress, digest=digest)
-        except VcfFormatError as exc:
-            raise ValidationFailed(str(exc), field="files", line=exc.line) from None
-        sexes = {name: p.sex for name, (p, _, _) in plan.mapping.items()}
-        core.run_qc(parsed, recorded_sex=sexes, trios=_trios(session, case, manifest, plan))
-        if progress is not None:
-            progress("qc", len(plan.samples), len(plan.samples))
         root = store_root(plan.build, store_base)
         annotate_fn = None
         if annotate:
             annotate_fn = core.annotator(plan.build, fasta=get_settings().reference_fasta)
-        plan.sites = core.annotate_new_sites(root, parsed, annotate=annotate_fn)
+        # new sites are annotated by worker processes while the file is read and QC'd
+        annotation = core.NewSiteAnnotation(root, annotate_fn)
+        try:
+            try:
+                parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress, digest=digest,
+                                       annotation=annotation)
+            except VcfFormatError as exc:
+                raise ValidationFailed(str(exc), field="files", line=exc.line) from None
+            sexes = {name: p.sex for name, (p, _, _) in plan.mapping.items()}
+            core.run_qc(parsed, recorded_sex=sexes, trios=_trios(session, case, manifest, plan))
+            if progress is not None:
+                progress("qc", len(plan.samples), len(plan.samples))
+            plan.sites = annotation.result(parsed)
+        finally:
+            annotation.close()
         plan.parsed = parsed
         if progress is not None:
             progress("annotate", parsed.records, parsed.records)
@@ -261,7 +267,8 @@ def ingest_manifest(
             progress("store", 0, 1)
         try:
             result = ingest_tables(store_root(plan.build, store_base), sites=plan.sites, genotypes=parsed.calls,
-                                   samples=names, dataset_id=key, source=plan.path.name, build=plan.build)
+                                   samples=names, dataset_id=key, source=plan.path.name, build=plan.build,
+                                   keys=parsed.keys)
         except StoreError as exc:
             raise ValidationFailed(f"{plan.path.name}: {exc}", field="files") from None
         outcome.n_new_sites = result.entry.n_new_sites

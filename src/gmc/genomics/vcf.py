@@ -198,21 +198,26 @@ class VariantBatch:
         for key, values in self.info.items():
             columns[key] = _info_array(values)
         sites = pa.table(columns)
-        rows, cols = np.nonzero(self.gt > 0)
-        names = np.asarray(self.samples, dtype=object)
-        genotypes = pa.table(
-            {
-                "row": pa.array(rows.astype(np.int64)),
-                "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
-                "gt": pa.array(self.gt[rows, cols], pa.int8()),
-                "ploidy": pa.array(self.ploidy[rows, cols], pa.int8()),
-                "gq": pa.array(self.gq[rows, cols], pa.int16()),
-                "dp": pa.array(self.dp[rows, cols], pa.int32()),
-                "ad_ref": pa.array(self.ad_ref[rows, cols], pa.int32()),
-                "ad_alt": pa.array(self.ad_alt[rows, cols], pa.int32()),
-            }
-        )
-        return sites, genotypes
+        return sites, _calls_table(self.samples, self.gt, self.ploidy, self.gq, self.dp, self.ad_ref, self.ad_alt)
+
+
+def _calls_table(samples: list[str], gt: np.ndarray, ploidy: np.ndarray, gq: np.ndarray, dp: np.ndarray,
+                 ad_ref: np.ndarray, ad_alt: np.ndarray) -> pa.Table:
+    """The long table of the non-missing, non-hom-ref calls of (rows, samples) genotype arrays."""
+    rows, cols = np.nonzero(gt > 0)
+    names = np.asarray(samples, dtype=object)
+    return pa.table(
+        {
+            "row": pa.array(rows.astype(np.int64)),
+            "sample": pa.array(names[cols] if len(names) else np.empty(0, object), pa.string()),
+            "gt": pa.array(gt[rows, cols], pa.int8()),
+            "ploidy": pa.array(ploidy[rows, cols], pa.int8()),
+            "gq": pa.array(gq[rows, cols], pa.int16()),
+            "dp": pa.array(dp[rows, cols], pa.int32()),
+            "ad_ref": pa.array(ad_ref[rows, cols], pa.int32()),
+            "ad_alt": pa.array(ad_alt[rows, cols], pa.int32()),
+        }
+    )
 
 
 def _info_array(values: np.ndarray) -> pa.Array:
@@ -322,22 +327,29 @@ class VcfReader:
                 return
             except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
                 pass
-        yield from self._htslib_batches(size, skip)
+        yield from self.htslib_batches(size, skip)
 
     def _text_batches(self, size: int) -> Iterator[tuple[int, VariantBatch]]:
         """Sites-only batches parsed by Arrow's CSV reader: (records consumed, batch)."""
+        for part, first_line in self.text_blocks(size):
+            yield part.num_rows, self._sites_batch(part, first_line)
+
+    def text_blocks(self, size: int, block_bytes: int = 1 << 22) -> Iterator[tuple[pa.RecordBatch, int]]:
+        """The text path's Arrow CSV blocks of up to `size` records, each with the line of its first record."""
         names = self._column_names()
         stream = pa.input_stream(str(self.path), compression="gzip" if _gzipped(self.path) else None)
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(
-                skip_rows=self._header_lines, column_names=names, block_size=1 << 22
+                skip_rows=self._header_lines, column_names=names, block_size=block_bytes
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter="\t", quote_char=False, escape_char=False, double_quote=False
             ),
             convert_options=pacsv.ConvertOptions(
-                include_columns=names[:9] + self.samples if self.samples else names[:8],
+                # ID is never read, INFO only for INFO keys: their text is not converted
+                include_columns=[n for i, n in enumerate(names[:9]) if i != 2 and (i != 7 or self.info_keys)
+                                 and (i != 8 or self.samples)] + self.samples,
                 # explicit types: a block whose column is all "." must stay text, not become nulls
                 column_types={
                     **{name: pa.string() for name in names},
@@ -353,7 +365,7 @@ class VcfReader:
             n = record_batch.num_rows
             for start in range(0, n, size):
                 part = record_batch.slice(start, min(size, n - start))
-                yield part.num_rows, self._sites_batch(part, first_line)
+                yield part, first_line
                 first_line += part.num_rows
 
     def _column_names(self) -> list[str]:
@@ -368,98 +380,20 @@ class VcfReader:
         raise VcfFormatError(self.path, self._header_lines, "no #CHROM header line")
 
     def _sites_batch(self, table: pa.RecordBatch, first_line: int) -> VariantBatch:
-        m = table.num_rows
-        alt_column = table.column("ALT")
-        ref_column = table.column("REF")
-        ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
-        alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
-        # most records are one ALT that needs no trimming: those are copied as whole arrays
-        special = (
-            pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
-            | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
-            | ((ref_len > 1) & (alt_len > 1))
-        )
-        simple = np.nonzero(~special)[0]
-        contigs = pc.dictionary_encode(table.column("CHROM"))
-        names = np.empty(len(contigs.dictionary), dtype=object)
-        names[:] = [normalise_chrom(c) for c in contigs.dictionary.to_pylist()]
-        chroms = names[contigs.indices.to_numpy(zero_copy_only=False)]
-        positions = table.column("POS").to_numpy(zero_copy_only=False)
-        refs = string_objects(ref_column)
-        alts = string_objects(alt_column)
-        quals = table.column("QUAL").to_numpy(zero_copy_only=False)
-        filters = string_objects(table.column("FILTER"))
-        infos = table.column("INFO").to_pylist() if self.info_keys else None
-        parsed = [_parse_info(text, self.info_keys, self._info_types) for text in infos] if infos else None
-        extra_record: list[int] = []
-        extra_allele: list[int] = []
-        extra_pos: list[int] = []
-        extra_ref: list[str] = []
-        extra_alt: list[str] = []
-        for i in np.nonzero(special)[0].tolist():
-            ref, pos = refs[i], int(positions[i])
-            for allele, alt in enumerate(alts[i].split(","), start=1):
-                if alt in _NON_ALLELES:
-                    continue
-                row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
-                extra_record.append(i)
-                extra_allele.append(allele)
-                extra_pos.append(row_pos)
-                extra_ref.append(row_ref)
-                extra_alt.append(row_alt)
-        rec = np.concatenate([simple, np.asarray(extra_record, dtype=np.int64)])
-        allele_of_row = np.concatenate(
-            [np.ones(len(simple), np.int16), np.asarray(extra_allele, dtype=np.int16)]
-        )
-        # back to file order: by record, then ALT number
-        order = np.lexsort((allele_of_row, rec))
-        rec, allele_of_row = rec[order], allele_of_row[order]
-        out_pos = np.concatenate([positions[simple], np.asarray(extra_pos, dtype=np.int64)])[order]
-        out_ref = np.concatenate([refs[simple], np.asarray(extra_ref, dtype=object)])[order]
-        out_alt = np.concatenate([alts[simple], np.asarray(extra_alt, dtype=object)])[order]
-        n = len(rec)
-        info = {}
-        for key in self.info_keys:
-            number = self._info_number.get(key)
-            column = np.empty(n, dtype=object)
-            column[:] = [
-                _allele_value(parsed[r][key], number, a)
-                for r, a in zip(rec.tolist(), allele_of_row.tolist(), strict=True)
-            ]
-            info[key] = column
-        if self.samples:
-            calls, gq, dp, ad = _text_genotypes(table, self.samples)
-        else:
-            calls, gq, dp, ad = (
-                np.zeros((m, 0, 1), np.int16),
-                np.zeros((m, 0), np.int64),
-                np.zeros((m, 0), np.int64),
-                np.zeros((m, 0, 1), np.int64),
-            )
-        gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(
-            calls, gq, dp, ad, rec, allele_of_row
-        )
-        return VariantBatch(
-            chrom=chroms[rec],
-            pos=out_pos.astype(np.int32),
-            ref=out_ref,
-            alt=out_alt,
-            qual=quals[rec].astype(np.float32),
-            filter=filters[rec].astype(object),
-            line=(first_line + rec).astype(np.int64),
-            gt=gt,
-            ploidy=ploidy,
-            gq=gq_rows,
-            dp=dp_rows,
-            ad_ref=ad_ref,
-            ad_alt=ad_alt,
-            info=info,
-            samples=list(self.samples),
-            allele=allele_of_row,
-        )
+        return text_batch(self.text_spec, table, first_line)
 
-    def _htslib_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:
-        """Batches through htslib (BCF, genotypes), skipping the first `skip` records."""
+    @property
+    def text_spec(self) -> TextSpec:
+        """What the text path needs to turn a block into allele rows (picklable, for worker processes)."""
+        return TextSpec(self.info_keys, dict(self._info_number), dict(self._info_types), list(self.samples))
+
+    @property
+    def text_path(self) -> bool:
+        """True when batches() parses the file as text (a VCF of up to TEXT_PATH_MAX_SAMPLES samples)."""
+        return not self.is_bcf and len(self.samples) <= TEXT_PATH_MAX_SAMPLES
+
+    def htslib_batches(self, size: int, skip: int = 0) -> Iterator[VariantBatch]:
+        """Batches through htslib (BCF, genotypes), skipping the first `skip` records; names a bad record's line."""
         builder = _BatchBuilder(self)
         record_index = 0
         iterator = iter(self._vcf)
@@ -484,6 +418,153 @@ class VcfReader:
                 builder = _BatchBuilder(self)
         if builder.rows:
             yield builder.build()
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """A reader's settings for the text path: INFO keys (with their Number and Type) and samples."""
+
+    info_keys: tuple[str, ...]
+    info_number: dict[str, str]
+    info_types: dict[str, str]
+    samples: list[str]
+
+
+def _special_records(table: pa.RecordBatch) -> np.ndarray:
+    """True for the records of a text block that need splitting or trimming (the rest are one row each)."""
+    alt_column, ref_column = table.column("ALT"), table.column("REF")
+    ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
+    alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
+    # most records are one ALT that needs no trimming: those are copied as whole arrays
+    return (
+        pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
+        | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
+        | ((ref_len > 1) & (alt_len > 1))
+    )
+
+
+def text_arrow_batch(
+    spec: TextSpec, table: pa.RecordBatch, first_line: int
+) -> tuple[pa.Table, pa.Table, np.ndarray, np.ndarray, np.ndarray, int]:
+    """text_batch(...).to_arrow() with the batch's gt, ploidy, gq and last line, for ingest.
+
+    A block whose every record is one row as written (one ALT, nothing to trim; a genome's usual block)
+    keeps its text columns as Arrow arrays instead of making and converting back a Python str per row.
+    """
+    positions = table.column("POS")
+    if spec.info_keys or positions.null_count or not table.num_rows or _special_records(table).any():
+        batch = text_batch(spec, table, first_line)
+        sites, calls = batch.to_arrow()
+        return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0
+    m = table.num_rows
+    contigs = pc.dictionary_encode(table.column("CHROM"))
+    names = pa.array([normalise_chrom(c) for c in contigs.dictionary.to_pylist()], pa.string())
+    quals = table.column("QUAL").to_numpy(zero_copy_only=False).astype(np.float32)
+    line = first_line + np.arange(m, dtype=np.int64)
+    sites = pa.table({
+        "chrom": names.take(contigs.indices),
+        "pos": pa.array(positions.to_numpy(zero_copy_only=False).astype(np.int32), pa.int32()),
+        "ref": table.column("REF"),
+        "alt": table.column("ALT"),
+        "qual": pa.array(quals, pa.float32(), from_pandas=True),
+        "filter": table.column("FILTER"),
+        "line": pa.array(line, pa.int64()),
+    })
+    rec, allele = np.arange(m, dtype=np.int64), np.ones(m, np.int16)
+    if spec.samples:
+        calls, gq, dp, ad = _text_genotypes(table, spec.samples)
+    else:
+        calls, gq, dp, ad = (np.zeros((m, 0, 1), np.int16), np.zeros((m, 0), np.int64), np.zeros((m, 0), np.int64),
+                             np.zeros((m, 0, 1), np.int64))
+    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(calls, gq, dp, ad, rec, allele)
+    return (sites, _calls_table(list(spec.samples), gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt), gt, ploidy,
+            gq_rows, int(line[-1]))
+
+
+def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> VariantBatch:
+    """One block of the text path (Arrow CSV columns, first record on first_line) as split, trimmed allele rows."""
+    m = table.num_rows
+    alt_column = table.column("ALT")
+    ref_column = table.column("REF")
+    special = _special_records(table)
+    simple = np.nonzero(~special)[0]
+    contigs = pc.dictionary_encode(table.column("CHROM"))
+    names = np.empty(len(contigs.dictionary), dtype=object)
+    names[:] = [normalise_chrom(c) for c in contigs.dictionary.to_pylist()]
+    chroms = names[contigs.indices.to_numpy(zero_copy_only=False)]
+    positions = table.column("POS").to_numpy(zero_copy_only=False)
+    refs = string_objects(ref_column)
+    alts = string_objects(alt_column)
+    quals = table.column("QUAL").to_numpy(zero_copy_only=False)
+    filters = string_objects(table.column("FILTER"))
+    infos = table.column("INFO").to_pylist() if spec.info_keys else None
+    parsed = [_parse_info(text, spec.info_keys, spec.info_types) for text in infos] if infos else None
+    extra_record: list[int] = []
+    extra_allele: list[int] = []
+    extra_pos: list[int] = []
+    extra_ref: list[str] = []
+    extra_alt: list[str] = []
+    for i in np.nonzero(special)[0].tolist():
+        ref, pos = refs[i], int(positions[i])
+        for allele, alt in enumerate(alts[i].split(","), start=1):
+            if alt in _NON_ALLELES:
+                continue
+            row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
+            extra_record.append(i)
+            extra_allele.append(allele)
+            extra_pos.append(row_pos)
+            extra_ref.append(row_ref)
+            extra_alt.append(row_alt)
+    rec = np.concatenate([simple, np.asarray(extra_record, dtype=np.int64)])
+    allele_of_row = np.concatenate(
+        [np.ones(len(simple), np.int16), np.asarray(extra_allele, dtype=np.int16)]
+    )
+    # back to file order: by record, then ALT number
+    order = np.lexsort((allele_of_row, rec))
+    rec, allele_of_row = rec[order], allele_of_row[order]
+    out_pos = np.concatenate([positions[simple], np.asarray(extra_pos, dtype=np.int64)])[order]
+    out_ref = np.concatenate([refs[simple], np.asarray(extra_ref, dtype=object)])[order]
+    out_alt = np.concatenate([alts[simple], np.asarray(extra_alt, dtype=object)])[order]
+    n = len(rec)
+    info = {}
+    for key in spec.info_keys:
+        number = spec.info_number.get(key)
+        column = np.empty(n, dtype=object)
+        column[:] = [
+            _allele_value(parsed[r][key], number, a)
+            for r, a in zip(rec.tolist(), allele_of_row.tolist(), strict=True)
+        ]
+        info[key] = column
+    if spec.samples:
+        calls, gq, dp, ad = _text_genotypes(table, spec.samples)
+    else:
+        calls, gq, dp, ad = (
+            np.zeros((m, 0, 1), np.int16),
+            np.zeros((m, 0), np.int64),
+            np.zeros((m, 0), np.int64),
+            np.zeros((m, 0, 1), np.int64),
+        )
+    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(
+        calls, gq, dp, ad, rec, allele_of_row
+    )
+    return VariantBatch(
+        chrom=chroms[rec],
+        pos=out_pos.astype(np.int32),
+        ref=out_ref,
+        alt=out_alt,
+        qual=quals[rec].astype(np.float32),
+        filter=filters[rec].astype(object),
+        line=(first_line + rec).astype(np.int64),
+        gt=gt,
+        ploidy=ploidy,
+        gq=gq_rows,
+        dp=dp_rows,
+        ad_ref=ad_ref,
+        ad_alt=ad_alt,
+        info=info,
+        samples=list(spec.samples),
+        allele=allele_of_row,
+    )
 
 
 def open_vcf(

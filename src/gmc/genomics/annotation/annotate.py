@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from gmc import __version__
-from gmc.genomics.annotation.bulk import TranscriptArrays, annotate_bulk
+from gmc.genomics.annotation.bulk import PER_TRANSCRIPT, TranscriptArrays, annotate_bulk
 from gmc.genomics.annotation.clinvar import ClinVarAssertion, ClinVarIndex, load_clinvar
 from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
 from gmc.genomics.annotation.existing import (
@@ -284,7 +284,9 @@ def annotate_alleles(
     out.update(bulk.columns)
     info = info or {}
     pending = np.nonzero(~bulk.done)[0].tolist()
-    kept = [name for name in _CONSEQUENCE_COLUMNS if name in wanted]
+    kept = [name for name in _CONSEQUENCE_COLUMNS if name in wanted and name not in PER_TRANSCRIPT]
+    kept_top = [name for name in _CONSEQUENCE_COLUMNS if name in wanted and name in PER_TRANSCRIPT]
+    pending_top: dict[str, list[Any]] = {name: [] for name in kept_top}
     if pending:
         for name in kept:
             if name not in out:
@@ -293,6 +295,8 @@ def annotate_alleles(
         row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
         for name in kept:
             out[name][i] = row[name]
+        for name in kept_top:
+            pending_top[name].append(row[name])
 
     def key(i: int) -> tuple[str, int, str, str]:
         return chrom[i], int(pos[i]), ref[i], alt[i]
@@ -326,11 +330,26 @@ def annotate_alleles(
             arrays.append(pa.array({"chrom": chrom, "ref": ref, "alt": alt}[name], kind))
         elif name == "pos":
             arrays.append(pa.array(pos, kind))
+        elif name in pending_top:
+            arrays.append(_top_transcript_column(sources.arrays, name, kind, bulk.top, pending, pending_top[name]))
         elif name in out:
             arrays.append(pa.array(out[name], kind))
         else:
             arrays.append(pa.nulls(n, kind))
     return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(name, kind) for name, kind in fields]))
+
+
+def _top_transcript_column(
+    arrays: TranscriptArrays, name: str, kind: pa.DataType, top: np.ndarray, pending: list[int], values: list[Any]
+) -> pa.Array:
+    """A PER_TRANSCRIPT column: the bulk alleles' top-transcript values, the per-allele path's at `pending`."""
+    table = arrays.arrow_column(name, kind)
+    index = top
+    if pending:
+        index = top.copy()
+        index[pending] = len(table) + np.arange(len(pending))
+        table = pa.concat_arrays([table, pa.array(values, kind)])
+    return table.take(pa.array(index, mask=index < 0))
 
 
 def _object_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:

@@ -29,12 +29,24 @@ _PLAIN_BASES = pa.array(list("ACGT"), pa.string())
 REGULAR_MIN = 10
 
 
+#: Columns that are an attribute of the allele's top transcript, and the TranscriptArrays list holding it.
+PER_TRANSCRIPT = {
+    "gene": "gene", "hgnc_id": "hgnc", "transcript": "name", "refseq": "refseq", "pli": "pli", "loeuf": "loeuf",
+    "clingen_hi": "hi", "clingen_ts": "ts",
+}
+
+
 @dataclass
 class BulkResult:
-    """Columns for the alleles the vectorised path settled; `done` marks them among the input."""
+    """Columns for the alleles the vectorised path settled; `done` marks them among the input.
+
+    The PER_TRANSCRIPT columns are not among `columns`: `top` gives each settled allele's top transcript
+    (-1 for none, e.g. intergenic), and TranscriptArrays.arrow_column their values.
+    """
 
     done: np.ndarray
     columns: dict[str, list]
+    top: np.ndarray
 
 
 class TranscriptArrays:
@@ -61,13 +73,6 @@ class TranscriptArrays:
         self.loeuf = [c.loeuf if c else None for c in constraint]
         self.hi = [d.haploinsufficiency if d else None for d in dosage]
         self.ts = [d.triplosensitivity if d else None for d in dosage]
-        # the same as object arrays, for fancy indexing by transcript number
-        self.gene_obj, self.hgnc_obj, self.name_obj, self.refseq_obj = (
-            _objects(v) for v in (self.gene, self.hgnc, self.name, self.refseq)
-        )
-        self.pli_obj, self.loeuf_obj, self.hi_obj, self.ts_obj = (
-            _objects(v) for v in (self.pli, self.loeuf, self.hi, self.ts)
-        )
         starts, ends, cdna_at_start, cdna_at_end, owner = [], [], [], [], []
         self.exon_offset = np.zeros(len(models) + 1, dtype=np.int64)
         for i, t in enumerate(models):
@@ -89,6 +94,13 @@ class TranscriptArrays:
         self.index_order = np.zeros(len(models), dtype=np.int64)
         for _, _, _, ids in transcripts._index.values():
             self.index_order[ids] = np.arange(len(ids))
+        self._arrow: dict[str, pa.Array] = {}
+
+    def arrow_column(self, name: str, kind: pa.DataType) -> pa.Array:
+        """A PER_TRANSCRIPT column's value of every transcript, as Arrow (built once)."""
+        if name not in self._arrow:
+            self._arrow[name] = pa.array(getattr(self, PER_TRANSCRIPT[name]), kind)
+        return self._arrow[name]
 
     def pairs(self, chrom: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (allele row, transcript) pairs within the flank, as two index arrays."""
@@ -118,12 +130,6 @@ class TranscriptArrays:
 def _in_bases(alleles: pa.Array) -> np.ndarray:
     """True where an allele is one of A, C, G, T."""
     return pc.fill_null(pc.is_in(alleles, value_set=_PLAIN_BASES), False).to_numpy(zero_copy_only=False)
-
-
-def _objects(values: list) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def _snv_hgvs(
@@ -314,25 +320,16 @@ def annotate_bulk(
         r, a = ref[row[i]], alt[row[i]]
         hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
 
-    wanted = set(_BULK_COLUMNS if columns is None else columns) & set(_BULK_COLUMNS)
+    wanted = set(_BULK_COLUMNS if columns is None else columns) & set(_BULK_COLUMNS) - set(PER_TRANSCRIPT)
     # only the columns a caller keeps: a genome's 5 M-row object columns cost memory and page faults
     out: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in _BULK_COLUMNS if name in wanted}
     settled = np.nonzero(done)[0]
     first = np.ones(len(row), dtype=bool)
     first[1:] = row[1:] != row[:-1]
     rows_first, tx_first = row[first], tx[first]
-    for name, values in (
-        ("gene", arrays.gene_obj),
-        ("hgnc_id", arrays.hgnc_obj),
-        ("transcript", arrays.name_obj),
-        ("refseq", arrays.refseq_obj),
-        ("pli", arrays.pli_obj),
-        ("loeuf", arrays.loeuf_obj),
-        ("clingen_hi", arrays.hi_obj),
-        ("clingen_ts", arrays.ts_obj),
-    ):
-        if name in out:
-            out[name][rows_first] = values[tx_first]
+    # the top transcript's own attributes are taken from Arrow arrays by this index, not copied as objects
+    top = np.full(n, -1, dtype=np.int64)
+    top[rows_first] = tx_first
     terms = _terms_of(mask)
     if "consequence" in out:
         out["consequence"][settled] = "intergenic_variant"
@@ -370,7 +367,7 @@ def annotate_bulk(
         entry = f"{arrays.gene[t]}:{arrays.name[t]}:{terms[i]}:{hgvs[i] or ''}:"
         previous = out["other_transcripts"][r]
         out["other_transcripts"][r] = entry if previous is None else f"{previous},{entry}"
-    return BulkResult(done=done, columns=out)
+    return BulkResult(done=done, columns=out, top=top)
 
 
 @dataclass

@@ -184,16 +184,36 @@ def _existing_sites(layout: StoreLayout, manifest: Manifest, chrom: str) -> pa.T
 
 def filter_new_sites(root: Path | str, sites: pa.Table) -> pa.Table:
     """The rows of a sites table (chrom, pos, ref, alt, ...) not yet in the store: annotate only these."""
-    layout = StoreLayout(root)
-    manifest = layout.read_manifest()
     _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
-    sites = _filter(sites, _primary(sites.column("chrom")))
-    keys = _keys_of(sites)
-    known = np.zeros(len(keys), dtype=bool)
-    for c in set(sites.column("chrom").to_pylist()):
-        existing = _existing_sites(layout, manifest, c).column("key")
-        known |= pc.is_in(pa.array(keys), value_set=existing).to_numpy(zero_copy_only=False)
-    return _filter(sites, ~known)
+    _, new = NewSiteFilter(root).mark(sites)
+    return _filter(sites, new)
+
+
+class NewSiteFilter:
+    """filter_new_sites for a file taken batch by batch: each chromosome's committed keys are read once."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.layout = StoreLayout(root)
+        self.manifest = self.layout.read_manifest()
+        self._known: dict[str, pa.ChunkedArray] = {}
+
+    def mark(self, sites: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's variant key (-1 off the primary contigs) and whether it is a site new to the store."""
+        primary = _primary(sites.column("chrom"))
+        keys = np.full(len(primary), -1, dtype=np.int64)
+        on_primary = _filter(sites, primary)
+        keys[primary] = _keys_of(on_primary)
+        new = primary.copy()
+        if not self.manifest.datasets and not self.manifest.segments:
+            return keys, new  # an empty store knows no site
+        known = np.zeros(int(primary.sum()), dtype=bool)
+        for c in set(on_primary.column("chrom").to_pylist()):
+            existing = self._known.get(c)
+            if existing is None:
+                existing = self._known[c] = _existing_sites(self.layout, self.manifest, c).column("key")
+            known |= pc.is_in(pa.array(keys[primary]), value_set=existing).to_numpy(zero_copy_only=False)
+        new[primary] = ~known
+        return keys, new
 
 
 def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
@@ -232,8 +252,13 @@ def ingest_tables(
     dataset_id: str | None = None,
     source: str = "",
     build: str = "",
+    keys: np.ndarray | None = None,
 ) -> IngestResult:
-    """Stores one dataset given as contract tables (sites by row; long calls with row and sample); idempotent."""
+    """Stores one dataset given as contract tables (sites by row; long calls with row and sample); idempotent.
+
+    keys are the sites' variant keys (-1 off the primary contigs) when the caller has them already
+    (NewSiteFilter.mark), so a genome's 5 M alleles are not hashed a second time.
+    """
     layout = StoreLayout(root)
     _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
     _require(genotypes, _REQUIRED_CALL_COLUMNS, "genotypes")
@@ -263,7 +288,7 @@ def ingest_tables(
             )
         first_idx = manifest.n_samples
         entry, staged = _stage(layout, manifest, sites, genotypes, row_col, list(samples), dataset_id, source,
-                               build, first_idx)
+                               build, first_idx, keys)
         # Commit: one directory rename, then the manifest; a crash between the two leaves an
         # unlisted directory that readers never see and the next ingest removes.
         target = layout.dataset_dir(dataset_id)
@@ -287,6 +312,7 @@ def _stage(
     source: str,
     build: str,
     first_idx: int,
+    given_keys: np.ndarray | None = None,
 ) -> tuple[DatasetEntry, Path]:
     """Writes the dataset's files into a fresh staging directory and returns its manifest entry."""
     staged = layout.staging_dir / f"{dataset_id}-{uuid.uuid4().hex[:8]}"
@@ -294,9 +320,12 @@ def _stage(
 
     primary = _primary(sites.column("chrom"))
     skipped = dict(Counter(sites.column("chrom").filter(pa.array(~primary)).to_pylist()))
-    keys = np.full(len(primary), -1, dtype=np.int64)
     prim_sites = _filter(sites, primary)
-    keys[primary] = _keys_of(prim_sites)
+    if given_keys is not None and len(given_keys) == len(primary) and np.array_equal(given_keys >= 0, primary):
+        keys = np.asarray(given_keys, dtype=np.int64)
+    else:
+        keys = np.full(len(primary), -1, dtype=np.int64)
+        keys[primary] = _keys_of(prim_sites)
 
     # Calls: resolve row -> key and sample -> store-wide index; drop calls on skipped contigs.
     rows = calls.column(row_col).to_numpy(zero_copy_only=False).astype(np.int64)
