@@ -88,8 +88,10 @@ def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, 
         # Lexical check: an operator may link files into incoming/, but a manifest may not climb out of it.
         if not Path(os.path.normpath(base / entry.path)).is_relative_to(base):
             raise ValidationFailed(f"files[{i}].path must be inside the incoming directory", field=f"files[{i}].path")
+    # In-process annotation: forking a server holding other requests' threads (and their locks) is unsafe;
+    # whole genomes go through `gmc genomes ingest`, which uses both cores.
     report = service.ingest_manifest(db, principal=principal, manifest=manifest, base_dir=base,
-                                     store_base=store_base(request))
+                                     store_base=store_base(request), workers=0)
     if report.created:
         # Runs after the response, so after the request's commit; it changes no database row.
         background.add_task(service.compact_if_due, [f.build for f in report.files], store_base(request),

@@ -169,8 +169,11 @@ def ingest_manifest(
     store_base: Path | None = None,
     annotate: bool = True,
     progress: core.Progress | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Validates, reads, QCs and annotates every file, adds the dataset rows, then commits the store last.
+
+    workers: annotation processes forked beside the reader (default core.ANNOTATION_WORKERS; 0 in-process).
 
     Nothing is written until every file has been read in full; the store's commit is the last step, so
     a failure before it leaves neither rows (the caller's transaction rolls back) nor store files.
@@ -198,7 +201,7 @@ def ingest_manifest(
         if annotate:
             annotate_fn = core.annotator(plan.build, fasta=get_settings().reference_fasta)
         # new sites are annotated by worker processes while the file is read and QC'd
-        annotation = core.NewSiteAnnotation(root, annotate_fn)
+        annotation = core.NewSiteAnnotation(root, annotate_fn, workers=workers)
         try:
             try:
                 parsed = core.read_vcf(plan.path, plan.samples, plan.build, progress=progress, digest=digest,
