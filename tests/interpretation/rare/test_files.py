@@ -66,6 +66,10 @@ def test_result_schema(results: dict) -> None:
             assert variant["genotype"] in ("het", "hom_alt", "hemizygous")
             assert "clinvar" in variant["evidence"] and variant["consequence"]
     mitf = next(g for g in genes if g["gene"] == "MITF")
+    # gnomAD v4.1 constraint of MITF's MANE transcript (ENST00000352241): LOEUF 0.482, missense Z 1.04.
+    for variant in mitf["variants"]:
+        assert variant["evidence"]["missense_z"] == pytest.approx(1.04)
+        assert variant["evidence"]["loeuf"] == pytest.approx(0.482)
     phenotype = mitf["explanation"]["phenotype"]
     # MITF's diseases in HPO are Waardenburg type 2A and Tietz syndrome (OMIM 103500 / 156845).
     assert phenotype["disease_id"] in ("OMIM:103500", "OMIM:193510", "OMIM:156845")

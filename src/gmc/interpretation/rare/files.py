@@ -167,6 +167,21 @@ def annotate_alleles_memo(batch: Any, sources: Any) -> list[tuple[Any, ...]]:
     return [memo[key] for key in keys]
 
 
+def _missense_z_lookup(sources: Any) -> Any:
+    """transcript name -> gnomAD missense Z of its gene (None when unknown), memoised for one VCF."""
+    memo: dict[str | None, float | None] = {}
+    by_name = sources.transcripts.by_name
+
+    def lookup(transcript: str | None) -> float | None:
+        if transcript not in memo:
+            model = by_name.get(transcript) if transcript else None
+            constraint = sources.genes.constraint_of(model.gene_id) if model is not None else None
+            memo[transcript] = constraint.mis_z if constraint is not None else None
+        return memo[transcript]
+
+    return lookup
+
+
 def read_candidates(
     vcf_path: Path, sources: Any, *, build: str, members: frozenset[str] | None = None
 ) -> tuple[list[CandidateVariant], list[str], dict[str, dict[str, Any]]]:
@@ -175,6 +190,7 @@ def read_candidates(
 
     candidates: list[CandidateVariant] = []
     annotation: dict[str, dict[str, Any]] = {}
+    missense_z = _missense_z_lookup(sources)
     try:
         reader = open_vcf(vcf_path, build=build)
     except VcfFormatError as exc:
@@ -203,6 +219,7 @@ def read_candidates(
                 if variant_id in annotation:
                     continue
                 values = dict(zip(MEMO_COLUMNS, row, strict=True))
+                values["mis_z"] = missense_z(values["transcript"])
                 annotation[variant_id] = values
                 calls = {
                     samples[j]: Call(int(gt[i, j]), int(ploidy[i, j]) if ploidy[i, j] > 0 else 2) for j in wanted
@@ -225,6 +242,7 @@ def read_candidates(
                         values["nmd_escape"],
                         values["loeuf"],
                         values["hgvs_c"] or None,
+                        values["mis_z"],
                     )
                 )
     finally:
@@ -454,6 +472,7 @@ def _gene_entry(
                     "af_source": values["af_source"],
                     "loeuf": values["loeuf"],
                     "pli": values["pli"],
+                    "missense_z": values.get("mis_z"),
                     "nmd_escape": values["nmd_escape"],
                 },
             }

@@ -21,7 +21,9 @@ Scores (all in [0, 1]):
   modes; the mean of the two variants of a compound heterozygous pair. In the one-allele modes (dominant,
   de novo) a loss-of-function allele, and a ClinVar P/LP allele in a gene that also has a recessive disease
   (most such alleles seen alone are carriers), are weighed by the gene's tolerance of losing one copy
-  (``haploinsufficiency_factor``).
+  (``haploinsufficiency_factor``); any other missense-like or coding allele of unknown effect is weighed by the
+  gene's tolerance of missense variation (``missense_constraint_factor``, gnomAD missense Z: 0.7 at Z <= 0, 1 from
+  Z 3.09). Recessive modes are untouched by either: recessive disease genes are rarely constrained.
 - Phenotype score: the caller's gene score (``files.gene_phenotype_scores``: the similarity with the patient
   side weighed 3/4, calibrated against all genes for the same profile), clipped to [0, 1]; a gene without one
   scores 0.
@@ -61,7 +63,7 @@ from gmc.interpretation.rare.tiering import (
 )
 
 #: Name and version of the ranking method, written into every result's provenance.
-RANKING_METHOD = "gmc-rare-rank 3"
+RANKING_METHOD = "gmc-rare-rank 4"
 
 
 class RankingInputError(ValueError):
@@ -92,6 +94,8 @@ class CandidateVariant:
     loeuf: float | None = None
     #: HGVS c. on the chosen transcript (e.g. ``c.123A>G``): gives the codon position of a coding SNV.
     hgvs_c: str | None = None
+    #: gnomAD missense constraint Z score of the gene's MANE transcript, when known.
+    mis_z: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class GeneRank:
 _MISSENSE_LIKE = frozenset(
     {"missense_variant", "inframe_insertion", "inframe_deletion", "protein_altering_variant"}
 )
+_MISSENSE_OR_UNKNOWN = _MISSENSE_LIKE | {"coding_sequence_variant"}
 _SPLICE_REGION = frozenset(
     {
         "splice_region_variant",
@@ -281,6 +286,26 @@ def haploinsufficiency_factor(loeuf: float | None) -> float:
     return 1.0 - 0.7 * min(max((loeuf - 0.6) / 0.8, 0.0), 1.0)
 
 
+#: Missense constraint Z from which a gene counts as intolerant of missense variation (ExAC/gnomAD's 3.09).
+MISSENSE_CONSTRAINED_Z = 3.09
+
+
+#: Weight of a lone missense allele in a gene with no missense constraint (Z <= 0); chosen on the tuning half
+#: (flat from 0.6 to 0.85) and checked on the held-out half (docs/bench/rare.md, ranking 4).
+MISSENSE_FLOOR = 0.7
+
+
+def missense_constraint_factor(mis_z: float | None, floor: float = MISSENSE_FLOOR) -> float:
+    """Weight of a lone missense-like allele by the gene's missense constraint: floor at Z <= 0, 1 from Z 3.09.
+
+    A gene whose healthy population carries as many missense variants as expected (Z near 0) rarely causes a
+    dominant disease through one missense allele; one depleted of them (Z >= 3.09) often does. Unknown: 1.
+    """
+    if mis_z is None:
+        return 1.0
+    return floor + (1.0 - floor) * min(max(mis_z / MISSENSE_CONSTRAINED_Z, 0.0), 1.0)
+
+
 def variant_score(variant: CandidateVariant) -> float:
     """Returns pathogenicity times frequency score."""
     return pathogenicity_score(variant) * frequency_score(variant.population_af)
@@ -303,11 +328,13 @@ def rank_genes(
     gene_inheritance: Mapping[str, frozenset[ModeOfInheritance]] | None = None,
     disease_phenotypes: Mapping[str, Sequence[tuple[float, frozenset[ModeOfInheritance], str]]] | None = None,
     mode_mismatch_weight: float = 0.4,
+    missense_floor: float | None = MISSENSE_FLOOR,
 ) -> list[GeneRank]:
     """Ranks genes for a case; phenotype_scores, gene_inheritance and disease_phenotypes are keyed by HGNC id or symbol.
 
     disease_phenotypes, when given, holds each gene's diseases as (phenotype score, modes, disease id): a gene then
     takes the best combined score over its diseases, each with the variants that segregate by its modes.
+    missense_floor=None turns the missense-constraint weight of lone missense alleles off.
     """
     by_id = {}
     seen: set[str] = set()
@@ -376,6 +403,13 @@ def rank_genes(
                 value = scores[v.variant_id]
                 if mode in _ONE_ALLELE_MODES and (v.consequences & LOF_TERMS or v.variant_id in carrier_like):
                     value *= haploinsufficiency_factor(v.loeuf)
+                elif (
+                    missense_floor is not None
+                    and mode in _ONE_ALLELE_MODES
+                    and v.consequences & _MISSENSE_OR_UNKNOWN
+                    and not is_known_pathogenic(v.clinvar_significance)
+                ):
+                    value *= missense_constraint_factor(v.mis_z, missense_floor)
                 if mode in mismatched.get(v.variant_id, ()):
                     value *= mode_mismatch_weight
                 options.append((value, mode, (v.variant_id,)))
