@@ -412,10 +412,10 @@ class NewSiteAnnotation:
             self.spool = None
 
 
-def _arrow_batch(batch: Any, marks: tuple[np.ndarray, np.ndarray] | None = None) -> _Batch:
-    """A VariantBatch as read_vcf keeps it."""
+def _arrow_batch(batch: Any) -> _Batch:
+    """A VariantBatch as read_vcf keeps it (no worker marks)."""
     sites, calls = batch.to_arrow()
-    return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0, marks
+    return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0, None
 
 
 #: What a forked worker inherits from the ingest that started it: the annotate function and new-site filter.

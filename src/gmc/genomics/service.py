@@ -296,8 +296,8 @@ def compact_store(build: str, store_base: Path | None = None, *, min_datasets: i
     from gmc.genomics.store.compaction import compact, pending_datasets
 
     root = store_root(build, store_base)
-    if pending_datasets(root) == 0:
-        return None
+    if pending_datasets(root) < max(1, min_datasets):
+        return None  # checked before compact() takes the store's writer lock
     try:
         segment = compact(root, min_datasets=min_datasets, progress=progress)
     except StoreError as exc:
@@ -313,16 +313,11 @@ def compact_store(build: str, store_base: Path | None = None, *, min_datasets: i
 def compact_if_due(builds: Iterable[str], store_base: Path | None = None, *,
                    threshold: int | None = None) -> list[dict[str, Any]]:
     """Compacts each build's store whose uncompacted datasets reached GMC_COMPACT_AFTER (after a commit)."""
-    from gmc.genomics.store.compaction import pending_datasets
-
     threshold = get_settings().compact_after if threshold is None else threshold
-    done = []
-    for build in sorted(set(builds)):
-        if threshold > 0 and pending_datasets(store_root(build, store_base)) >= threshold:
-            result = compact_store(build, store_base, min_datasets=threshold)
-            if result is not None:
-                done.append(result)
-    return done
+    if threshold <= 0:
+        return []
+    done = (compact_store(build, store_base, min_datasets=threshold) for build in sorted(set(builds)))
+    return [result for result in done if result is not None]
 
 
 # ----------------------------------------------------------------------------- reading

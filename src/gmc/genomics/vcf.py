@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -471,19 +471,23 @@ def text_arrow_batch(
         "line": pa.array(line, pa.int64()),
     })
     rec, allele = np.arange(m, dtype=np.int64), np.ones(m, np.int16)
-    if spec.samples:
-        calls, gq, dp, ad = _text_genotypes(table, spec.samples)
-    else:
-        calls, gq, dp, ad = (np.zeros((m, 0, 1), np.int16), np.zeros((m, 0), np.int64), np.zeros((m, 0), np.int64),
-                             np.zeros((m, 0, 1), np.int64))
-    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(calls, gq, dp, ad, rec, allele)
+    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(*_block_genotypes(table, spec.samples), rec,
+                                                                     allele)
     return (sites, _calls_table(list(spec.samples), gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt), gt, ploidy,
             gq_rows, int(line[-1]))
 
 
+def _block_genotypes(table: pa.RecordBatch, samples: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """A text block's per-record calls, GQ, DP and AD (empty arrays for a sites-only file)."""
+    if samples:
+        return _text_genotypes(table, list(samples))
+    m = table.num_rows
+    return (np.zeros((m, 0, 1), np.int16), np.zeros((m, 0), np.int64), np.zeros((m, 0), np.int64),
+            np.zeros((m, 0, 1), np.int64))
+
+
 def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> VariantBatch:
     """One block of the text path (Arrow CSV columns, first record on first_line) as split, trimmed allele rows."""
-    m = table.num_rows
     alt_column = table.column("ALT")
     ref_column = table.column("REF")
     special = _special_records(table)
@@ -535,17 +539,8 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
             for r, a in zip(rec.tolist(), allele_of_row.tolist(), strict=True)
         ]
         info[key] = column
-    if spec.samples:
-        calls, gq, dp, ad = _text_genotypes(table, spec.samples)
-    else:
-        calls, gq, dp, ad = (
-            np.zeros((m, 0, 1), np.int16),
-            np.zeros((m, 0), np.int64),
-            np.zeros((m, 0), np.int64),
-            np.zeros((m, 0, 1), np.int64),
-        )
     gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(
-        calls, gq, dp, ad, rec, allele_of_row
+        *_block_genotypes(table, spec.samples), rec, allele_of_row
     )
     return VariantBatch(
         chrom=chroms[rec],

@@ -207,7 +207,7 @@ class NewSiteFilter:
         if not self.manifest.datasets and not self.manifest.segments:
             return keys, new  # an empty store knows no site
         known = np.zeros(int(primary.sum()), dtype=bool)
-        for c in set(on_primary.column("chrom").to_pylist()):
+        for c in pc.unique(on_primary.column("chrom")).to_pylist():
             existing = self._known.get(c)
             if existing is None:
                 existing = self._known[c] = _existing_sites(self.layout, self.manifest, c).column("key")
