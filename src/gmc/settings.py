@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     hpo_release: str = "2025-01-16"
     #: Compact a variant store once this many datasets sit outside its segments (0: only by `gmc variants compact`).
     compact_after: int = 50
+    #: Seconds a variant store keeps the files a compaction or merge replaced, for readers holding the previous
+    #: manifest; removed by a later writer (ingest, compact, merge) after that (0: removed at once).
+    store_retention_seconds: float = Field(default=3600, ge=0)
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.

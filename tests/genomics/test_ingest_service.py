@@ -14,6 +14,7 @@ from gmc.common.errors import Conflict, NotFound, ValidationFailed
 from gmc.genomics import service
 from gmc.genomics.manifest import parse_manifest
 from gmc.genomics.models import GenomeDataset
+from gmc.genomics.store.layout import StoreLayout
 from gmc.registry.models import Case
 
 
@@ -295,7 +296,11 @@ def test_queries_follow_the_store_compaction(session, gkit, giab_trio, tmp_path)
     before = service.case_variants(session, principal=scientist, case_id=case.case_id, query=query,
                                    store_base=tmp_path, limit=1000)
     assert compact(tmp_path / "GRCh37", min_datasets=1) is not None
-    assert not (tmp_path / "GRCh37" / "datasets").exists() or not any((tmp_path / "GRCh37" / "datasets").iterdir())
+    # the dataset's own directory is retired (kept for readers of the previous manifest), no longer read
+    layout = StoreLayout(tmp_path / "GRCh37")
+    files = layout.files(layout.read_manifest(), "genotypes")
+    assert files and all("/segments/" in f for f in files)
+    assert [r.path.split("/")[0] for r in layout.read_manifest().retired] == ["datasets"]
     after = service.case_variants(session, principal=scientist, case_id=case.case_id, query=query,
                                   store_base=tmp_path, limit=1000)
     assert after["total"] == before["total"] > 0 and after["rows"] == before["rows"]

@@ -217,11 +217,23 @@ class SegmentEntry:
 
 
 @dataclass
+class RetiredEntry:
+    """A directory no longer listed for queries but kept for readers still holding an older manifest."""
+
+    #: The directory relative to the store root (datasets/<id> or segments/<id>).
+    path: str
+    #: When a commit stopped listing it, in UTC epoch seconds; removed GMC_STORE_RETENTION_SECONDS later.
+    retired_at: float
+
+
+@dataclass
 class Manifest:
     """The list of committed datasets: a dataset exists for queries only once listed here."""
 
     datasets: list[DatasetEntry] = field(default_factory=list)
     segments: list[SegmentEntry] = field(default_factory=list)
+    #: Replaced directories awaiting removal ("retired" in manifest.json; absent from manifests before it existed).
+    retired: list[RetiredEntry] = field(default_factory=list)
     version: int = MANIFEST_VERSION
 
     @property
@@ -284,11 +296,12 @@ class StoreLayout:
             raw = json.loads(path.read_text())
             datasets = [DatasetEntry(**d) for d in raw["datasets"]]
             segments = [SegmentEntry(**g) for g in raw.get("segments", [])]
+            retired = [RetiredEntry(**r) for r in raw.get("retired", [])]
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
         if raw.get("version") != MANIFEST_VERSION:
             raise StoreError(f"{path}: manifest version {raw.get('version')} is not {MANIFEST_VERSION}")
-        return Manifest(datasets=datasets, segments=segments, version=raw["version"])
+        return Manifest(datasets=datasets, segments=segments, retired=retired, version=raw["version"])
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Replaces the manifest atomically (write, fsync, rename): readers see the old or the new one."""
@@ -298,6 +311,7 @@ class StoreLayout:
             "version": manifest.version,
             "datasets": [asdict(d) for d in manifest.datasets],
             "segments": [asdict(g) for g in manifest.segments],
+            "retired": [asdict(r) for r in manifest.retired],
         }
         with open(tmp, "w") as fh:
             json.dump(payload, fh, indent=1)
@@ -309,6 +323,15 @@ class StoreLayout:
     def segment_dir(self, segment_id: str) -> Path:
         """The directory of one compacted segment."""
         return self.root / "segments" / segment_id
+
+    def retired_dir(self, entry: RetiredEntry) -> Path:
+        """The directory a retired entry names; StoreError unless it is a dataset or segment directory."""
+        parts = Path(entry.path).parts
+        # a hand-edited or corrupt manifest must not make a writer delete anything else
+        if len(parts) != 2 or parts[0] not in ("datasets", "segments") or parts[1] in ("", ".", ".."):
+            raise StoreError(f"{self.manifest_path}: retired path {entry.path!r} is not datasets/<id> or "
+                             "segments/<id>")
+        return self.root / parts[0] / parts[1]
 
     def files(self, manifest: Manifest, table: str, chroms: Iterable[str] | None = None) -> list[str]:
         """Committed files of one table (sites, genotypes or samples), optionally for some chromosomes only."""

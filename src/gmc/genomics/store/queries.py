@@ -113,12 +113,22 @@ class VariantStore:
         self.layout = StoreLayout(root)
         self.engine = engine if engine is not None else engine_from_settings()
         self._schemas: dict[str, pa.Schema] = {}
+        self._pinned: Manifest | None = None
 
     # -- catalogue ---------------------------------------------------------------------------
 
     def manifest(self) -> Manifest:
-        """The committed manifest (re-read each call so new ingests are seen)."""
-        return self.layout.read_manifest()
+        """The committed manifest (re-read each call so new ingests are seen), or the pinned one."""
+        return self._pinned if self._pinned is not None else self.layout.read_manifest()
+
+    def pinned(self) -> VariantStore:
+        """This store fixed at the current manifest: later commits are unseen, so a series of queries reads one state.
+
+        The files it lists stay readable after a compaction or merge replaces them for GMC_STORE_RETENTION_SECONDS.
+        """
+        store = VariantStore(self.layout.root, self.engine)
+        store._pinned = self.layout.read_manifest()
+        return store
 
     def samples(self) -> pa.Table:
         """Every sample with its store-wide index and dataset, sorted by index."""

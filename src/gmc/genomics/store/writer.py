@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,7 @@ from gmc.genomics.store.layout import (
     SITES_SCHEMA,
     DatasetEntry,
     Manifest,
+    RetiredEntry,
     StoreError,
     StoreLayout,
     _fsync_dir,
@@ -92,22 +94,58 @@ def _writer_lock(layout: StoreLayout) -> Iterator[None]:
 
 
 def _recover(layout: StoreLayout, manifest: Manifest) -> None:
-    """Removes what a killed ingest left behind: staging dirs and renamed but uncommitted datasets."""
+    """Removes what a killed writer left behind: staging dirs and renamed but uncommitted datasets or segments.
+
+    Retired directories are kept: readers of an older manifest may still use them until _collect_retired.
+    """
     if layout.staging_dir.exists():
         shutil.rmtree(layout.staging_dir)
+    retired = {layout.retired_dir(r) for r in manifest.retired}
     datasets_dir = layout.root / "datasets"
     if datasets_dir.exists():
-        # A compacted dataset's own directory is a leftover too (its files now live in a segment).
+        # A compacted dataset's own directory no longer retired is a leftover too (a writer killed while
+        # removing it after its retention ran out).
         own = {d.dataset_id for d in manifest.datasets if not d.segment}
         for child in datasets_dir.iterdir():
-            if child.name not in own:
+            if child.name not in own and child not in retired:
                 shutil.rmtree(child)
     segments_dir = layout.root / "segments"
     if segments_dir.exists():
         committed = {g.segment_id for g in manifest.segments}
         for child in segments_dir.iterdir():
-            if child.name not in committed:
+            if child.name not in committed and child not in retired:
                 shutil.rmtree(child)
+
+
+def retention_seconds(value: float | None = None) -> float:
+    """The retention window of replaced files: the value given, else GMC_STORE_RETENTION_SECONDS."""
+    if value is None:
+        from gmc.settings import get_settings
+
+        value = get_settings().store_retention_seconds
+    if value < 0:
+        raise StoreError(f"retention of replaced store files is {value} s; it must be 0 or more")
+    return float(value)
+
+
+def _retire(manifest: Manifest, paths: Sequence[Path], layout: StoreLayout, now: float) -> None:
+    """Lists replaced directories as retired at now (the caller writes the manifest)."""
+    for path in paths:
+        manifest.retired.append(RetiredEntry(path=path.relative_to(layout.root).as_posix(), retired_at=now))
+
+
+def _collect_retired(layout: StoreLayout, manifest: Manifest, *, retention: float, now: float) -> int:
+    """Removes retired directories older than the retention window (writer lock held); returns how many."""
+    due = [r for r in manifest.retired if now - r.retired_at >= retention]
+    if not due:
+        return 0
+    paths = [layout.retired_dir(r) for r in due]
+    manifest.retired = [r for r in manifest.retired if now - r.retired_at < retention]
+    # Manifest first: a crash before the removal leaves unlisted directories, which _recover removes.
+    layout.write_manifest(manifest)
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(due)
 
 
 def _require(table: pa.Table, columns: Sequence[str], what: str) -> None:
@@ -253,11 +291,13 @@ def ingest_tables(
     source: str = "",
     build: str = "",
     keys: np.ndarray | None = None,
+    retention: float | None = None,
 ) -> IngestResult:
     """Stores one dataset given as contract tables (sites by row; long calls with row and sample); idempotent.
 
     keys are the sites' variant keys (-1 off the primary contigs) when the caller has them already
-    (NewSiteFilter.mark), so a genome's 5 M alleles are not hashed a second time.
+    (NewSiteFilter.mark), so a genome's 5 M alleles are not hashed a second time. retention (seconds,
+    default GMC_STORE_RETENTION_SECONDS) is how old retired directories must be for this ingest to remove them.
     """
     layout = StoreLayout(root)
     _require(sites, _REQUIRED_SITE_COLUMNS, "sites")
@@ -276,6 +316,7 @@ def ingest_tables(
         if existing is not None:
             return IngestResult(dataset_id=dataset_id, created=False, entry=existing)
         _recover(layout, manifest)
+        _collect_retired(layout, manifest, retention=retention_seconds(retention), now=time.time())
         builds = {d.build for d in manifest.datasets if d.build}
         if build and builds and build not in builds:
             raise StoreError(f"dataset {source or dataset_id} is {build} but the store holds {', '.join(builds)}")
