@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     #: Seconds a variant store keeps the files a compaction or merge replaced, for readers holding the previous
     #: manifest; removed by a later writer (ingest, compact, merge) after that (0: removed at once).
     store_retention_seconds: float = Field(default=3600, ge=0)
+    #: Merge a variant store's segments once this many adjacent ones are within this factor of each other in bytes.
+    store_merge_fanout: int = Field(default=10, ge=2)
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.

@@ -106,6 +106,13 @@ def test_store_compacts_once_enough_datasets_pile_up_and_on_demand(demo_database
     assert nothing.exit_code == 0 and "nothing to do" in nothing.output
     done = _run(variants_app, ["compact", "--build", "hg19", "--min-datasets", "1"], url, data)
     assert done.exit_code == 0 and "compacted 1 datasets" in done.output, done.output
+    # Two segments now (two datasets, one): one tier at fanout 2, merged on demand into one.
+    merged = _run(variants_app, ["compact", "--build", "GRCh37", "--merge-segments", "--fanout", "2"], url, data)
+    assert merged.exit_code == 0 and "nothing to do" in merged.output, merged.output
+    assert "merged segments of 3 datasets" in merged.output, merged.output
+    assert len(json.loads((store / "manifest.json").read_text())["segments"]) == 1
+    again = _run(variants_app, ["compact", "--build", "GRCh37", "--merge-segments", "--fanout", "2"], url, data)
+    assert again.exit_code == 0 and "no size tier holds enough segments" in again.output, again.output
     for case_id, before in answers:
         again = _run(variants_app, ["query", case_id, "--region", "1:1-249250621", "--genotype", "het",
                                     "--limit", "1000"], url, data)

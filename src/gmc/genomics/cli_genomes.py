@@ -101,6 +101,9 @@ def ingest(
         # After the commit: a store whose single genomes have piled up is merged into one segment.
         for done in service.compact_if_due([f.build for f in report.files], store_base=store):
             typer.echo(f"variant store {done['build']}: compacted {done['datasets']} datasets into {done['segment']}")
+            for merge in done["merged"]:
+                typer.echo(f"variant store {merge['build']}: merged segments of {merge['datasets']} datasets into "
+                           f"{merge['segment']}")
 
 
 @genomes_app.command("qc")
@@ -210,14 +213,18 @@ def compact(
     store: Path | None = typer.Option(None, "--store", file_okay=False, help="Variant stores' directory."),
     min_datasets: int = typer.Option(2, "--min-datasets", min=1,
                                      help="Do nothing unless at least this many datasets are outside a segment."),
+    merge_segments: bool = typer.Option(False, "--merge-segments",
+                                        help="Then merge segments of one size tier (GMC_STORE_MERGE_FANOUT)."),
+    fanout: int | None = typer.Option(None, "--fanout", min=2,
+                                      help="With --merge-segments: segments per tier (default GMC_STORE_MERGE_FANOUT)."),
 ) -> None:
     """Merges the datasets not yet in a segment into one segment: the same answers, far fewer files to open."""
     from gmc.common.errors import DomainError
     from gmc.genomics import service
     from gmc.genomics.vcf import normalise_build
 
-    with Progress(SpinnerColumn(), TextColumn("[bold]compact"), BarColumn(), TextColumn("{task.fields[detail]}"),
-                  TimeElapsedColumn(), console=console) as progress:
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("compact", total=None, detail="")
 
         def update(done: int, total: int) -> None:
@@ -226,12 +233,21 @@ def compact(
         try:
             result = service.compact_store(normalise_build(build), store, min_datasets=min_datasets,
                                            progress=update)
+            merged = []
+            if merge_segments:
+                progress.update(task, description="merge", completed=0, total=None, detail="")
+                merged = service.merge_store(normalise_build(build), store, fanout=fanout, progress=update)
         except (DomainError, ValueError) as exc:
             progress.stop()
             console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
             raise typer.Exit(1) from None
     if result is None:
         typer.echo(f"variant store {build}: fewer than {min_datasets} datasets outside a segment; nothing to do")
-        return
-    typer.echo(f"variant store {result['build']}: compacted {result['datasets']} datasets "
-               f"({result['chromosomes']} chromosomes) into {result['segment']}")
+    else:
+        typer.echo(f"variant store {result['build']}: compacted {result['datasets']} datasets "
+                   f"({result['chromosomes']} chromosomes) into {result['segment']}")
+    for merge in merged:
+        typer.echo(f"variant store {merge['build']}: merged segments of {merge['datasets']} datasets "
+                   f"({merge['chromosomes']} chromosomes) into {merge['segment']}")
+    if merge_segments and not merged:
+        typer.echo(f"variant store {build}: no size tier holds enough segments to merge")

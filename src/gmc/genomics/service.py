@@ -22,7 +22,7 @@ from gmc.genomics import ingest as core
 from gmc.genomics import repository as repo
 from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
-from gmc.genomics.store.layout import StoreError
+from gmc.genomics.store.layout import StoreError, StoreLayout
 from gmc.genomics.store.writer import ingest_tables
 from gmc.genomics.vcf import VcfFormatError
 from gmc.registry import repository as registry_repo
@@ -310,14 +310,48 @@ def compact_store(build: str, store_base: Path | None = None, *, min_datasets: i
             "chromosomes": len(segment.chroms)}
 
 
+def merge_store(build: str, store_base: Path | None = None, *, fanout: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """Merges a build's segments tier by tier (GMC_STORE_MERGE_FANOUT of one size into one) until no tier is full.
+
+    Like compaction, no database change and no answer changes; a store that keeps adding segments would
+    otherwise open one file per segment per chromosome for every query.
+    """
+    from gmc.genomics.store.compaction import merge_segments
+
+    root = store_root(build, store_base)
+    if not StoreLayout(root).manifest_path.exists():
+        return []
+    done: list[dict[str, Any]] = []
+    while True:
+        try:
+            segment = merge_segments(root, fanout=fanout, progress=progress)
+        except StoreError as exc:
+            raise ValidationFailed(f"variant store {build}: {exc}", field="store") from None
+        if segment is None:
+            return done
+        logger.info("variant store segments merged", extra={"build": build, "segment": segment.segment_id,
+                                                           "datasets": len(segment.dataset_ids)})
+        done.append({"build": build, "segment": segment.segment_id, "datasets": len(segment.dataset_ids),
+                     "chromosomes": len(segment.chroms)})
+
+
 def compact_if_due(builds: Iterable[str], store_base: Path | None = None, *,
                    threshold: int | None = None) -> list[dict[str, Any]]:
-    """Compacts each build's store whose uncompacted datasets reached GMC_COMPACT_AFTER (after a commit)."""
+    """Compacts each build's store whose uncompacted datasets reached GMC_COMPACT_AFTER (after a commit).
+
+    A compaction adds a segment, the only event that can fill a tier, so its segments are merged right after;
+    each result lists those merges under "merged".
+    """
     threshold = get_settings().compact_after if threshold is None else threshold
     if threshold <= 0:
         return []
-    done = (compact_store(build, store_base, min_datasets=threshold) for build in sorted(set(builds)))
-    return [result for result in done if result is not None]
+    out = []
+    for build in sorted(set(builds)):
+        result = compact_store(build, store_base, min_datasets=threshold)
+        if result is not None:
+            out.append({**result, "merged": merge_store(build, store_base)})
+    return out
 
 
 # ----------------------------------------------------------------------------- reading

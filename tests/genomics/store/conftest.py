@@ -123,3 +123,27 @@ def cohort_root(tmp_path_factory: pytest.TempPathFactory, trio_tables: tuple[pa.
     root = tmp_path_factory.mktemp("cohort_blocks")
     ingest_tables(root, sites=sites, genotypes=_cohort_calls(calls, names), samples=names, build="GRCh37")
     return root
+
+
+SCOUT_TRIO = ("annotated", "scout_demo_643594_trio.clinical.GRCh37.vcf.gz")
+PFEIFFER_37 = ("rare", "background", "Pfeiffer_exome_GRCh37.nospike.vcf.gz")
+COHORT_189 = ("annotated", "cyvcf2_test_189samples_CSQ_ANN.GRCh37.vcf.gz")
+
+
+@pytest.fixture(scope="session")
+def segmented_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path, benchmarks_dir: Path) -> Path:
+    """A GRCh37 store of six one-dataset segments, compacted after each ingest (copy it before changing it).
+
+    The three GIAB trio members one by one (BCSQ column), the Scout demo trio (X, Y, MT, no BCSQ), the Pfeiffer
+    exome and a 189-sample chr1 cohort (its segment has a per-sample index): sizes 45 kB to 0.9 MB.
+    """
+    from gmc.genomics.store.compaction import compact
+
+    root = tmp_path_factory.mktemp("segmented")
+    for member in TRIO_MEMBERS:
+        ingest_vcf(root, trio_vcf, samples=[member], info_keys=("BCSQ",))
+        compact(root, min_datasets=1, retention=0)
+    for parts in (SCOUT_TRIO, PFEIFFER_37, COHORT_189):
+        ingest_vcf(root, benchmarks_dir.joinpath(*parts))
+        compact(root, min_datasets=1, retention=0)
+    return root

@@ -1,6 +1,6 @@
 """Variant store: Parquet sites and genotypes queried by DuckDB (a centre) or Spark (national scale)."""
 
-from gmc.genomics.store.compaction import compact
+from gmc.genomics.store.compaction import compact, merge_segments
 from gmc.genomics.store.export import export_tsv, export_vcf
 from gmc.genomics.store.layout import StoreError, StoreLayout, key_range, variant_key
 from gmc.genomics.store.queries import VariantFilter, VariantStore, engine_from_settings
@@ -20,5 +20,6 @@ __all__ = [
     "ingest_tables",
     "ingest_vcf",
     "key_range",
+    "merge_segments",
     "variant_key",
 ]
