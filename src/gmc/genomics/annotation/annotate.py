@@ -243,9 +243,9 @@ def _clinvar_for(sources: AnnotationSources, key: tuple[str, int, str, str]) -> 
     """ClinVar's assertion for an allele; with a reference, an indel is left-aligned as ClinVar's VCF is."""
     if sources.clinvar is None:
         return None
-    assertion = sources.clinvar.alleles.get(key)
+    assertion = sources.clinvar.lookup(*key)
     if assertion is None and sources.genome is not None and len(key[2]) != len(key[3]):
-        assertion = sources.clinvar.alleles.get((key[0], *left_align(sources.genome, *key)))
+        assertion = sources.clinvar.lookup(key[0], *left_align(sources.genome, *key))
     return assertion
 
 

@@ -47,12 +47,18 @@ class ClinVarAssertion:
 
 
 class ClinVarIndex:
-    """All alleles of a ClinVar VCF in memory, keyed by trimmed (chrom, pos, ref, alt)."""
+    """All alleles of a ClinVar VCF in memory, keyed by trimmed (chrom, pos, ref, alt).
+
+    A record's INFO is parsed into its ClinVarAssertion when the allele is first looked up: a genome
+    touches a few thousand of ClinVar's alleles, and parsing every INFO up front was most of the load time.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.release = ""
-        self.alleles: dict[tuple[str, int, str, str], ClinVarAssertion] = {}
+        #: (variation id, INFO text) of each trimmed allele, parsed on first lookup.
+        self._raw: dict[tuple[str, int, str, str], tuple[str, str]] = {}
+        self._parsed: dict[tuple[str, int, str, str], ClinVarAssertion] = {}
         self._positions: dict[str, np.ndarray] | None = None
         with gzip.open(self.path, "rt") if self.path.suffix == ".gz" else self.path.open() as handle:
             for number, line in enumerate(handle, start=1):
@@ -65,38 +71,46 @@ class ClinVarIndex:
                 self._add(line, number)
 
     def _add(self, line: str, number: int) -> None:
-        fields = line.rstrip("\n").split("\t")
+        fields = line.rstrip("\n").split("\t", 8)
         if len(fields) < 8:
             raise ClinVarFormatError(f"{self.path.name} line {number}: expected 8 VCF columns")
-        info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
         try:
             pos = int(fields[1])
         except ValueError:
             raise ClinVarFormatError(f"{self.path.name} line {number}: bad position {fields[1]!r}") from None
+        chrom = normalise_chrom(fields[0])
+        value = (fields[2], fields[7])
+        ref = fields[3]
+        for alt in fields[4].split(","):
+            if len(ref) == 1 and len(alt) == 1:  # an SNV is trimmed already
+                self._raw[(chrom, pos, ref, alt)] = value
+            else:
+                p, r, a = trim_alleles(pos, ref, alt)
+                self._raw[(chrom, p, r, a)] = value
+
+    def _assertion(self, variation_id: str, text: str) -> ClinVarAssertion:
+        info = dict(item.split("=", 1) for item in text.split(";") if "=" in item)
         review = info.get("CLNREVSTAT", "")
-        consequences = tuple(item.split("|", 1)[1] for item in info.get("MC", "").split(",") if "|" in item)
-        assertion = ClinVarAssertion(
-            variation_id=fields[2],
+        return ClinVarAssertion(
+            variation_id=variation_id,
             significance=info.get("CLNSIG", ""),
             review_status=review,
             stars=REVIEW_STARS.get(review, 0),
-            molecular_consequences=consequences,
+            molecular_consequences=tuple(
+                item.split("|", 1)[1] for item in info.get("MC", "").split(",") if "|" in item
+            ),
             gene=info.get("GENEINFO", "").split(":")[0],
             disease=info.get("CLNDN", ""),
         )
-        chrom = normalise_chrom(fields[0])
-        for alt in fields[4].split(","):
-            p, r, a = trim_alleles(pos, fields[3], alt)
-            self.alleles[(chrom, p, r, a)] = assertion
 
     def __len__(self) -> int:
-        return len(self.alleles)
+        return len(self._raw)
 
     def at_positions(self, chrom: np.ndarray, pos: np.ndarray, *, within: int = 0) -> np.ndarray:
         """Vectorised: True where ClinVar has an allele at (chrom, pos), or within `within` bases before it."""
         if self._positions is None:
             by_chrom: dict[str, list[int]] = {}
-            for c, p, _, _ in self.alleles:
+            for c, p, _, _ in self._raw:
                 by_chrom.setdefault(c, []).append(p)
             self._positions = {c: np.unique(np.asarray(v, dtype=np.int64)) for c, v in by_chrom.items()}
         hit = np.zeros(len(pos), dtype=bool)
@@ -114,7 +128,14 @@ class ClinVarIndex:
 
     def lookup(self, chrom: str, pos: int, ref: str, alt: str) -> ClinVarAssertion | None:
         """Returns ClinVar's assertion for a trimmed allele, or None."""
-        return self.alleles.get((chrom, pos, ref, alt))
+        key = (chrom, pos, ref, alt)
+        found = self._parsed.get(key)
+        if found is None:
+            raw = self._raw.get(key)
+            if raw is None:
+                return None
+            found = self._parsed[key] = self._assertion(*raw)
+        return found
 
 
 @lru_cache(maxsize=2)
