@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import mmap
 import multiprocessing
 import os
 import pickle
 import shutil
+import struct
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -329,6 +331,7 @@ class NewSiteAnnotation:
         self._queued = 0
         self._parts: list[Future | pa.Table | None] = []
         self._pool: ProcessPoolExecutor | None = None
+        self._frozen = False
         #: Directory (tmpfs when there is one) for the blocks and results the workers exchange.
         self.spool: Path | None = None
 
@@ -345,11 +348,10 @@ class NewSiteAnnotation:
                                              initializer=_start_worker, initargs=(self.annotate, self.filter))
             # The first submit forks every worker. Frozen objects are left alone by the workers' garbage
             # collector, which would otherwise write to (and so copy) every page of the inherited heap.
+            # The parent keeps them frozen until close(): its full collections then skip the reference data.
             gc.freeze()
-            try:
-                self._pool.submit(int).result()
-            finally:
-                gc.unfreeze()
+            self._frozen = True
+            self._pool.submit(int).result()
             shm = Path("/dev/shm")
             self.spool = Path(tempfile.mkdtemp(prefix="gmc-ingest-", dir=shm if shm.is_dir() else None))
         return self._pool
@@ -404,6 +406,9 @@ class NewSiteAnnotation:
 
     def close(self) -> None:
         """Stops the workers (pending slices are dropped); safe to call twice."""
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -434,17 +439,50 @@ def _annotate_in_worker(sites: pa.Table) -> pa.Table:
 
 
 def _spool_write(path: Path, value: Any) -> None:
-    """Writes a value for the other side of the pool (one pickle, large buffers written as they are)."""
+    """Writes a value for the other side of the pool: a pickle whose large buffers follow it, 64-byte aligned.
+
+    Out-of-band buffers (pickle protocol 5) let _spool_read map them instead of copying them into fresh memory.
+    """
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
     with open(path, "wb") as fh:
-        pickle.dump(value, fh, protocol=5)
+        fh.write(struct.pack(f"<QQ{len(raws)}Q", len(head), len(raws), *(r.nbytes for r in raws)))
+        fh.write(head)
+        at = 16 + 8 * len(raws) + len(head)
+        for raw in raws:
+            fh.write(b"\0" * (-at % _SPOOL_ALIGN))
+            at += -at % _SPOOL_ALIGN
+            fh.write(raw)
+            at += raw.nbytes
+
+
+#: Alignment of each spooled buffer (Arrow's own, and enough for any numpy dtype).
+_SPOOL_ALIGN = 64
 
 
 def _spool_read(path: Path) -> Any:
-    """Reads and removes a value _spool_write wrote."""
+    """Reads and removes a value _spool_write wrote; its buffers stay in the (tmpfs) file's pages, read-only.
+
+    The mapping outlives the unlinked file for as long as an array uses it; nothing downstream writes into
+    these arrays (they are concatenated, which copies, or read by Arrow).
+    """
     with open(path, "rb") as fh:
-        value = pickle.load(fh)
+        mapped = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
+                           prot=mmap.PROT_READ)
     path.unlink()
-    return value
+    view = memoryview(mapped)
+    head_length, count = struct.unpack_from("<QQ", view)
+    sizes = struct.unpack_from(f"<{count}Q", view, 16)
+    at = 16 + 8 * count
+    head = view[at:at + head_length]
+    at += head_length
+    buffers = []
+    for size in sizes:
+        at += -at % _SPOOL_ALIGN
+        buffers.append(view[at:at + size])
+        at += size
+    return pickle.loads(head, buffers=buffers)
 
 
 def _parse_in_worker(block: Path) -> Path:
