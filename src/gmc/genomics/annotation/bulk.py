@@ -142,70 +142,84 @@ def _snv_hgvs(
     alt: np.ndarray,
 ) -> np.ndarray:
     """HGVS c./n. of single-base changes at cDNA positions (plus an intronic offset), built by Arrow string
-    kernels: the per-allele path's text (`_c_scalar`'s coordinates) without a Python format per pair."""
-    coding = arrays.coding[tx]
-    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
-    before_cds, after_cds = coding & (cdna < first), coding & (cdna > last)
-    number = np.where(
-        ~coding, cdna, np.where(before_cds, first - cdna, np.where(after_cds, cdna - last, cdna - first + 1))
-    )
-    parts = [
-        pa.array(np.where(coding, "c.", "n.")),
-        pa.array(np.where(before_cds, "-", np.where(after_cds, "*", ""))),
-        pc.cast(pa.array(number), pa.string()),
-    ]
+    kernels: the per-allele path's text without a Python format per pair."""
+    parts = [pa.array(np.where(arrays.coding[tx], "c.", "n.")), _c_text(arrays, tx, cdna)]
     if offset is not None:
         parts += [pa.array(np.where(offset > 0, "+", "-")), pc.cast(pa.array(np.abs(offset)), pa.string())]
     parts += [_on_transcript_strand(ref, plus), pa.scalar(">"), _on_transcript_strand(alt, plus)]
     return pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
 
 
-def _on_transcript_strand(bases: np.ndarray, plus: np.ndarray) -> pa.Array:
-    """The bases as written on plus-strand transcripts and complemented on minus-strand ones."""
+def _on_transcript_strand(bases: np.ndarray, plus: np.ndarray, *, reverse: bool = False) -> pa.Array:
+    """The bases as written on plus-strand transcripts and complemented (reversed too) on minus-strand ones."""
     values = pa.array(bases, pa.string())
     encoded = pc.dictionary_encode(values)
-    complement = pa.array([v.translate(_COMPLEMENT) for v in encoded.dictionary.to_pylist()], pa.string())
+    step = -1 if reverse else 1
+    complement = pa.array([v.translate(_COMPLEMENT)[::step] for v in encoded.dictionary.to_pylist()], pa.string())
     return pc.if_else(pa.array(plus), values, complement.take(encoded.indices))
 
 
-def _c_scalar(arrays: TranscriptArrays, t: int, cdna: int) -> str:
-    if not arrays.coding[t]:
-        return str(cdna)
-    first, last = int(arrays.cds_first[t]), int(arrays.cds_last[t])
-    if cdna < first:
-        return f"-{first - cdna}"
-    if cdna > last:
-        return f"*{cdna - last}"
-    return str(cdna - first + 1)
+def _c_text(arrays: TranscriptArrays, tx: np.ndarray, cdna: np.ndarray) -> pa.Array:
+    """HGVS c./n. coordinates (without the prefix) of cDNA positions: -N before the CDS, *N after, else N."""
+    coding = arrays.coding[tx]
+    first, last = arrays.cds_first[tx], arrays.cds_last[tx]
+    before_cds, after_cds = coding & (cdna < first), coding & (cdna > last)
+    number = np.where(
+        ~coding, cdna, np.where(before_cds, first - cdna, np.where(after_cds, cdna - last, cdna - first + 1))
+    )
+    sign = pa.array(np.where(before_cds, "-", np.where(after_cds, "*", "")))
+    return pc.binary_join_element_wise(sign, pc.cast(pa.array(number), pa.string()), "")
 
 
-def _intron_coordinate(arrays: TranscriptArrays, t: int, k: int, plus: bool, q: int) -> str:
-    """HGVS coordinate of intronic position q between genomic-order exons k and k+1 (nearest-exon rule)."""
-    d_left = q - int(arrays.exon_end[k])
-    d_right = int(arrays.exon_start[k + 1]) + 1 - q
-    after, before = (d_left, d_right) if plus else (d_right, d_left)
-    if after <= before:
-        anchor = int(arrays.cdna_at_end[k] if plus else arrays.cdna_at_start[k + 1])
-        return f"{_c_scalar(arrays, t, anchor)}+{after}"
-    anchor = int(arrays.cdna_at_start[k + 1] if plus else arrays.cdna_at_end[k])
-    return f"{_c_scalar(arrays, t, anchor)}-{before}"
+def _intron_text(arrays: TranscriptArrays, tx: np.ndarray, k: np.ndarray, plus: np.ndarray, q: np.ndarray) -> pa.Array:
+    """HGVS coordinates of intronic positions q between genomic-order exons k and k+1 (nearest-exon rule)."""
+    d_left = q - arrays.exon_end[k]
+    d_right = arrays.exon_start[k + 1] + 1 - q
+    after, before = np.where(plus, d_left, d_right), np.where(plus, d_right, d_left)
+    use_up = after <= before
+    up_anchor = np.where(plus, arrays.cdna_at_end[k], arrays.cdna_at_start[k + 1])
+    down_anchor = np.where(plus, arrays.cdna_at_start[k + 1], arrays.cdna_at_end[k])
+    return pc.binary_join_element_wise(
+        _c_text(arrays, tx, np.where(use_up, up_anchor, down_anchor)),
+        pa.array(np.where(use_up, "+", "-")),
+        pc.cast(pa.array(np.where(use_up, after, before)), pa.string()),
+        "",
+    )
 
 
-def _indel_hgvs(arrays: TranscriptArrays, t: int, k: int, plus: bool, pos: int, ref: str, alt: str) -> str:
-    """HGVS c. of an intronic indel without reference sequence (no 3' shift), as the per-allele path."""
-    if ref[:1] == alt[:1] and len(ref) != len(alt):
-        pos, ref, alt = pos + 1, ref[1:], alt[1:]
-    start, end = pos, pos + len(ref) - 1
-    prefix = "c." if arrays.coding[t] else "n."
-    alt_t = alt if plus else alt.translate(_COMPLEMENT)[::-1]
-    if end < start:
-        a, b = (end, start) if plus else (start, end)
-        left, right = _intron_coordinate(arrays, t, k, plus, a), _intron_coordinate(arrays, t, k, plus, b)
-        return f"{prefix}{left}_{right}ins{alt_t}"
-    first, last = (start, end) if plus else (end, start)
-    a, b = _intron_coordinate(arrays, t, k, plus, first), _intron_coordinate(arrays, t, k, plus, last)
-    span = a if a == b else f"{a}_{b}"
-    return f"{prefix}{span}del" if not alt else f"{prefix}{span}delins{alt_t}"
+def _indel_hgvs(
+    arrays: TranscriptArrays,
+    tx: np.ndarray,
+    k: np.ndarray,
+    plus: np.ndarray,
+    pos: np.ndarray,
+    ref: np.ndarray,
+    alt: np.ndarray,
+) -> np.ndarray:
+    """HGVS c./n. of intronic indels without reference sequence (no 3' shift), as the per-allele path gives them."""
+    ref_a, alt_a = pa.array(ref, pa.string()), pa.array(alt, pa.string())
+    ref_len = pc.utf8_length(ref_a).to_numpy().astype(np.int64)
+    alt_len = pc.utf8_length(alt_a).to_numpy().astype(np.int64)
+    same_first = pc.equal(pc.utf8_slice_codeunits(ref_a, 0, 1), pc.utf8_slice_codeunits(alt_a, 0, 1))
+    # a shared anchor base is dropped (as VCF writes an indel)
+    anchored = same_first.to_numpy(zero_copy_only=False) & (ref_len != alt_len)
+    start = pos + anchored
+    end = start + ref_len - anchored - 1
+    alt_a = pc.if_else(pa.array(anchored), pc.utf8_slice_codeunits(alt_a, 1), alt_a)
+    alt_t = _on_transcript_strand(alt_a.to_numpy(zero_copy_only=False), plus, reverse=True)
+    insertion = end < start
+    # the positions in transcript order: an insertion lies between its two flanks
+    first = np.where(plus, np.where(insertion, end, start), np.where(insertion, start, end))
+    last = np.where(plus, np.where(insertion, start, end), np.where(insertion, end, start))
+    a, b = _intron_text(arrays, tx, k, plus, first), _intron_text(arrays, tx, k, plus, last)
+    span = pc.if_else(pc.and_(pc.equal(a, b), pa.array(~insertion)), a, pc.binary_join_element_wise(a, b, "_"))
+    change = pc.if_else(
+        pa.array(insertion),
+        pc.binary_join_element_wise("ins", alt_t, ""),
+        pc.if_else(pc.equal(pc.utf8_length(alt_t), 0), pa.scalar("del"), pc.binary_join_element_wise("delins", alt_t, "")),
+    )
+    prefix = pa.array(np.where(arrays.coding[tx], "c.", "n."))
+    return pc.binary_join_element_wise(prefix, span, change, "").to_numpy(zero_copy_only=False)
 
 
 def annotate_bulk(
@@ -316,9 +330,9 @@ def annotate_bulk(
     idx = np.nonzero(exonic)[0]
     if len(idx):
         hgvs[idx] = _snv_hgvs(arrays, tx[idx], cdna[idx], None, plus[idx], ref[row[idx]], alt[row[idx]])
-    for i in np.nonzero(intronic & ~single)[0].tolist():
-        r, a = ref[row[i]], alt[row[i]]
-        hgvs[i] = _indel_hgvs(arrays, int(tx[i]), int(k[i]), bool(plus[i]), int(pos[row[i]]), r, a)
+    idx = np.nonzero(intronic & ~single)[0]
+    if len(idx):
+        hgvs[idx] = _indel_hgvs(arrays, tx[idx], k[idx], plus[idx], pos[row[idx]], ref[row[idx]], alt[row[idx]])
 
     wanted = set(_BULK_COLUMNS if columns is None else columns) & set(_BULK_COLUMNS) - set(PER_TRANSCRIPT)
     # only the columns a caller keeps: a genome's 5 M-row object columns cost memory and page faults
