@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,9 +37,9 @@ def test_annotation_in_slices_equals_one_pass(benchmarks_dir: Path, monkeypatch:
     assert sliced.column("clinvar").null_count < sliced.num_rows
 
 
-@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize(("workers", "spool_on_disk"), [(0, False), (2, False), (2, True)])
 def test_annotation_while_reading_equals_annotation_after(
-    benchmarks_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+    benchmarks_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, spool_on_disk: bool
 ):
     path = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
     annotate = core.annotator("GRCh38")
@@ -47,8 +48,12 @@ def test_annotation_while_reading_equals_annotation_after(
     # workers the text blocks are parsed (and their keys hashed) by the workers too
     monkeypatch.setattr(core, "ANNOTATION_SLICE", 7_000)
     monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
+    if spool_on_disk:  # as when tmpfs is too small for the file (a container's 64 MB /dev/shm)
+        monkeypatch.setattr(core, "SPOOL_PER_INPUT_BYTE", 1 << 40)
     pending = core.NewSiteAnnotation(tmp_path, annotate, workers=workers)
     parsed = core.read_vcf(path, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
+    if workers:
+        assert pending.spool is not None and (pending.spool.parent == Path("/dev/shm")) is not spool_on_disk
     during = pending.result(parsed)
     assert during.equals(after)
     assert parsed.keys is not None and len(parsed.keys) == parsed.records and (parsed.keys >= 0).all()
@@ -73,3 +78,11 @@ def test_a_bad_line_stops_the_annotation_workers(tmp_path: Path, benchmarks_dir:
     with pytest.raises(VcfFormatError, match=f"bad.vcf line {records[30_000] + 1}"):
         core.read_vcf(bad, ["manuel"], "GRCh38", batch_size=5_000, annotation=pending)
     assert pending._pool is None and pending.spool is None
+
+
+def test_the_spool_goes_to_tmpfs_only_when_it_has_room(tmp_path: Path):
+    """A file whose blocks and results would not fit the tmpfs spools in the temp directory instead."""
+    free = shutil.disk_usage(tmp_path).free
+    assert core.spool_parent(1 << 20, shm=tmp_path) == tmp_path
+    assert core.spool_parent(free // core.SPOOL_PER_INPUT_BYTE + 1, shm=tmp_path) is None
+    assert core.spool_parent(1, shm=tmp_path / "missing") is None

@@ -339,9 +339,9 @@ class NewSiteAnnotation:
         """The worker pool for a file of `size` bytes, started now when the file is large enough (else None)."""
         if self.workers < 1 or size < PARALLEL_READ_BYTES:
             return None
-        return self._started()
+        return self._started(size)
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _started(self, size: int = 0) -> ProcessPoolExecutor:
         if self._pool is None:
             # forked, so the workers start with the loaded reference data instead of loading it again
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
@@ -352,8 +352,7 @@ class NewSiteAnnotation:
             gc.freeze()
             self._frozen = True
             self._pool.submit(int).result()
-            shm = Path("/dev/shm")
-            self.spool = Path(tempfile.mkdtemp(prefix="gmc-ingest-", dir=shm if shm.is_dir() else None))
+            self.spool = Path(tempfile.mkdtemp(prefix="gmc-ingest-", dir=spool_parent(size)))
         return self._pool
 
     def add(self, sites: pa.Table, offset: int, *, marks: _Marks | None = None) -> None:
@@ -415,6 +414,21 @@ class NewSiteAnnotation:
         if self.spool is not None:
             shutil.rmtree(self.spool, ignore_errors=True)
             self.spool = None
+
+
+#: Spool bytes per byte of a gzipped VCF: the results stay mapped until the store is written, about 14x the
+#: 5 M genome's file, with the blocks in flight on top.
+SPOOL_PER_INPUT_BYTE = 20
+
+
+def spool_parent(size: int, shm: Path = Path("/dev/shm")) -> Path | None:
+    """Where a file of `size` bytes spools: tmpfs when it has room (a container's is often 64 MB), else the temp dir."""
+    try:
+        if shm.is_dir() and shutil.disk_usage(shm).free >= SPOOL_PER_INPUT_BYTE * size:
+            return shm
+    except OSError:
+        pass
+    return None
 
 
 def _arrow_batch(batch: Any) -> _Batch:
