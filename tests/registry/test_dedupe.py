@@ -172,11 +172,14 @@ def test_dedupe_command_writes_output_and_summary(tmp_path: Path) -> None:
 
 
 def test_dedupe_command_fails_cleanly_on_a_bad_row(tmp_path: Path) -> None:
-    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    # a long path: the error line is wider than a terminal and must not be broken inside it
+    folder = tmp_path / ("long-folder-name-" * 5)
+    folder.mkdir()
+    source, target = folder / "in.csv", folder / "out.csv"
     write_rows(source, [row("1", "Jones", "Gareth", "10/10/1975")])
     result = CliRunner().invoke(app, ["dedupe", str(source), "--out", str(target)])
     assert result.exit_code == 1
-    assert "line 2: field date_of_birth" in result.output
+    assert f"{source}: line 2: field date_of_birth" in result.output
     assert not target.exists()
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 genomes_app = typer.Typer(help="Genome data of cases: ingest a case manifest, show QC.", no_args_is_help=True)
 variants_app = typer.Typer(help="Query the variant store through a case.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 @genomes_app.callback()
@@ -45,7 +46,7 @@ def _database():  # noqa: ANN202
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(str(message))}")
     console.print("Nothing was stored.")
     raise typer.Exit(1)
 
@@ -194,7 +195,7 @@ def query(
             page = service.case_variants(session, principal=principal, case_id=case_id, query=q, dataset_id=dataset,
                                          sort=sort, limit=limit, offset=offset, store_base=store)
     except DomainError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        console.print(f"[red]error:[/red] {escape(str(exc.message))}")
         raise typer.Exit(1) from None
     finally:
         db.dispose()
@@ -239,7 +240,7 @@ def compact(
                 merged = service.merge_store(normalise_build(build), store, fanout=fanout, progress=update)
         except (DomainError, ValueError) as exc:
             progress.stop()
-            console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+            console.print(f"[red]error:[/red] {escape(str(getattr(exc, 'message', exc)))}")
             raise typer.Exit(1) from None
     if result is None:
         typer.echo(f"variant store {build}: fewer than {min_datasets} datasets outside a segment; nothing to do")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gmc.genomics.annotation.annotate import annotate_vcf, load_sources
@@ -16,7 +17,7 @@ from gmc.genomics.annotation.writers import output_format, write_parquet, write_
 from gmc.genomics.vcf import VariantBatch, VcfFormatError, count_header_lines, is_bcf, open_vcf
 
 app = typer.Typer(help="Genome data: annotate VCF/BCF files.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -118,6 +119,6 @@ def annotate(
             if total is not None:
                 progress.update(task, completed=total)
     except (VcfFormatError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(code=2) from None
     console.print(f"wrote {count} {'records' if fmt == 'vcf' else 'alleles'} to {out} ({detected})")

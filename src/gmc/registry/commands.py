@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gmc.registry.dedupe import DedupeInputError, dedupe_csv, write_review_csv
@@ -30,7 +31,7 @@ def dedupe(
     ),
 ) -> None:
     """Assign a person_id to every record of INPUT_CSV, linking duplicates across trusts."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     start = time.perf_counter()
     with Progress(
         SpinnerColumn(),
@@ -46,7 +47,7 @@ def dedupe(
             result = dedupe_csv(input_csv, out, progress=lambda n: progress.advance(task, n))
         except DedupeInputError as error:
             progress.stop()
-            console.print(f"[red]error:[/red] {error}")
+            console.print(f"[red]error:[/red] {escape(str(error))}")
             console.print("Nothing was written.")
             raise typer.Exit(code=1) from error
     elapsed = time.perf_counter() - start
@@ -90,7 +91,7 @@ def import_participants(
     """Imports participants from CSV, all-or-nothing: any bad row is reported by line and nothing is written."""
     from gmc.registry.interop import CsvImportFailed, import_csv
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     db = _database()
     try:
         with db.transaction() as session:
