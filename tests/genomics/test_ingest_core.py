@@ -48,6 +48,7 @@ def test_annotation_while_reading_equals_annotation_after(
     # workers the text blocks are parsed (and their keys hashed) by the workers too
     monkeypatch.setattr(core, "ANNOTATION_SLICE", 7_000)
     monkeypatch.setattr(core, "PARALLEL_READ_BYTES", 0)
+    monkeypatch.setattr(core, "TEXT_BLOCK_BYTES", 1 << 16)  # many blocks: the shared ring's slots wrap round
     if spool_on_disk:  # as when tmpfs is too small for the file (a container's 64 MB /dev/shm)
         monkeypatch.setattr(core, "SPOOL_PER_INPUT_BYTE", 1 << 40)
     pending = core.NewSiteAnnotation(tmp_path, annotate, workers=workers)
@@ -55,7 +56,10 @@ def test_annotation_while_reading_equals_annotation_after(
     if workers:
         assert pending.spool is not None and (pending.spool.parent == Path("/dev/shm")) is not spool_on_disk
     during = pending.result(parsed)
-    assert during.equals(after)
+    # the line numbers too: each block's lines are numbered once the blocks before it are back
+    assert during.equals(after) and during.column("line").to_pylist() == after.column("line").to_pylist()
+    # with workers every block came back from them (no fall-back to htslib), through more blocks than slots
+    assert (pending.parsed_blocks > 2 * (core.READ_AHEAD + 1)) if workers else pending.parsed_blocks == 0
     assert parsed.keys is not None and len(parsed.keys) == parsed.records and (parsed.keys >= 0).all()
 
 

@@ -270,3 +270,42 @@ def test_text_arrow_batch_equals_the_batch_as_arrow(tmp_path: Path, benchmarks_d
             assert fast[0].schema == sites.schema and fast[0].equals(sites) and fast[1].equals(calls)
             assert (fast[2] == batch.gt).all() and (fast[3] == batch.ploidy).all() and (fast[4] == batch.gq).all()
             assert fast[5] == batch.line[-1]
+
+
+def test_text_chunks_are_whole_lines_that_parse_as_the_streamed_blocks(tmp_path: Path, benchmarks_dir: Path):
+    import mmap
+
+    import pyarrow as pa
+
+    from gmc.genomics.vcf import text_block
+
+    source = benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"
+    with gzip.open(source, "rb") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith(b"#")]
+    records = b"".join(line for line in lines if not line.startswith(b"#"))
+    # a header of several reads (the chunks skip it in 64 KB pieces) and a last line with no newline
+    padded = tmp_path / "padded.vcf"
+    notes = [b"##note=%s\n" % (b"x" * 100) for _ in range(2_000)]
+    padded.write_bytes(b"".join(header[:-1] + notes + header[-1:]) + records.rstrip(b"\n"))
+    for path, text in ((source, records), (padded, records.rstrip(b"\n"))):
+        reader = open_vcf(path, samples=["manuel"])
+        slot = 1 << 16
+        ring = mmap.mmap(-1, 3 * slot)
+        chunks = [(start, ring[start:start + length]) for start, length in reader.text_chunks(ring, slot)]
+        assert len(chunks) > 3 and {start for start, _ in chunks} == {0, slot, 2 * slot}  # the slots wrap round
+        assert b"".join(block for _, block in chunks) == text
+        assert all(block.endswith(b"\n") for _, block in chunks[:-1])
+        parsed = pa.Table.from_batches([text_block(reader.text_spec, block) for _, block in chunks])
+        streamed = pa.Table.from_batches([part for part, _ in reader.text_blocks(1 << 40)])
+        assert parsed.num_rows == len(text.splitlines()) and parsed.equals(streamed)
+        assert reader.records_start_line == len(header) + (len(notes) if path == padded else 0) + 1
+
+
+def test_a_line_longer_than_a_text_chunk_is_refused(tmp_path: Path):
+    import mmap
+
+    path = _write(tmp_path, ["chr1\t100\t.\tA\tG\t50\tPASS\tNOTE=" + "x" * 5_000 + "\tGT\t0/1"])
+    reader = open_vcf(path)
+    with pytest.raises(VcfFormatError, match="longer than 4096 bytes"):
+        list(reader.text_chunks(mmap.mmap(-1, 2 * 4096), 4096))

@@ -25,7 +25,15 @@ import pyarrow.compute as pc
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
-from gmc.genomics.vcf import VcfFormatError, VcfReader, open_vcf, string_objects, text_arrow_batch
+from gmc.genomics.vcf import (
+    TextSpec,
+    VcfFormatError,
+    VcfReader,
+    open_vcf,
+    string_objects,
+    text_arrow_batch,
+    text_block,
+)
 
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
@@ -44,6 +52,9 @@ PARALLEL_READ_BYTES = 16 << 20
 
 #: Text blocks handed to the workers ahead of the one being taken back (bounds the memory in flight).
 READ_AHEAD = 4
+
+#: Bytes of record text per block the workers parse (each block is whole lines, so up to this much).
+TEXT_BLOCK_BYTES = 4 << 20
 
 #: What a worker adds to a batch: its (keys, new) marks and the annotation of its new sites (None: none done).
 _Marks = tuple[np.ndarray, np.ndarray, pa.Table | None]
@@ -186,8 +197,7 @@ def _read_vcf(
     with open_vcf(path, samples=list(samples), build=build) as reader:
         order = list(reader.samples)
         pool = annotation.pool_for(size) if annotation is not None else None
-        spool = annotation.spool if annotation is not None else None
-        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool, spool):
+        for sites, calls, gt, ploidy, gq, last_line, marks in _arrow_batches(reader, batch_size, pool, annotation):
             rows = pc.add(pc.cast(calls.column("row"), pa.int64()), offset)
             calls = calls.set_column(calls.schema.get_field_index("row"), "row", rows)
             # Integer sample indexes: the store then never sees the VCF's own names.
@@ -214,44 +224,59 @@ def _read_vcf(
 
 
 def _arrow_batches(
-    reader: VcfReader, size: int, pool: ProcessPoolExecutor | None, spool: Path | None = None
+    reader: VcfReader, size: int, pool: ProcessPoolExecutor | None, annotation: NewSiteAnnotation | None = None
 ) -> Iterator[_Batch]:
     """The reader's batches as Arrow tables in file order; with a pool its workers parse the text blocks.
 
-    Blocks and results travel as files in `spool` (tmpfs), the pool's pipes carry only their names: a
-    pipe moves a 5 MB result in 64 KB pieces, each waiting for the GIL the main thread holds, which
-    serialised the workers behind the reader. As VcfReader.batches: on any problem of the text path,
+    This process only inflates the text, into the slots of a shared memory ring the workers were forked
+    with; a worker parses its block there and spools its result to a file (tmpfs) that this process maps.
+    The pool's pipes carry only slot offsets and file names: a pipe moves a 5 MB result in 64 KB pieces,
+    each waiting for the GIL the main thread holds. As VcfReader.batches: on any problem of the text path,
     htslib re-reads from the first record not yet yielded and names the line.
     """
-    if pool is None or spool is None or not reader.text_path:
+    ring = annotation.ring if annotation is not None else None
+    if pool is None or annotation is None or annotation.spool is None or ring is None or not reader.text_path:
         for batch in reader.batches(size):
             yield _arrow_batch(batch)
         return
     skip = 0
-    pending: deque[tuple[int, Future]] = deque()
-    spec = reader.text_spec
+    first_line = reader.records_start_line
+    pending: deque[Future] = deque()
+    spec, spool = reader.text_spec, annotation.spool
+    # one slot per block in flight: the slot of the block READ_AHEAD + 1 back has been taken back
+    chunks = reader.text_chunks(ring, len(ring) // (READ_AHEAD + 1))
     try:
-        # whole 4 MB blocks (no split into `size` rows): a pickled slice would carry its block's buffers
-        for i, (part, first_line) in enumerate(reader.text_blocks(1 << 40)):
-            block = spool / f"{i}.block"
-            _spool_write(block, (spec, part, first_line))
-            pending.append((part.num_rows, pool.submit(_parse_in_worker, block)))
+        for i, (start, length) in enumerate(chunks):
+            pending.append(pool.submit(_parse_in_worker, spec, start, length, spool / f"{i}.result"))
             while len(pending) > READ_AHEAD:
-                records, done = pending.popleft()
-                out = _spool_read(done.result())
+                out, records = _taken_back(pending.popleft(), first_line)
                 skip += records
+                first_line += records
+                annotation.parsed_blocks += 1
                 yield out
         while pending:
-            records, done = pending.popleft()
-            out = _spool_read(done.result())
+            out, records = _taken_back(pending.popleft(), first_line)
             skip += records
+            first_line += records
+            annotation.parsed_blocks += 1
             yield out
         return
     except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
-        for _, left in pending:
+        for left in pending:
             left.cancel()
+    finally:
+        chunks.close()
     for batch in reader.htslib_batches(size, skip):
         yield _arrow_batch(batch)
+
+
+def _taken_back(done: Future, first_line: int) -> tuple[_Batch, int]:
+    """A worker's parsed block with its lines numbered from first_line, and its count of records."""
+    path, records = done.result()
+    sites, calls, gt, ploidy, gq, last_line, marks = _spool_read(path)
+    line = sites.schema.get_field_index("line")
+    sites = sites.set_column(line, "line", pc.add(sites.column(line), first_line))
+    return (sites, calls, gt, ploidy, gq, last_line + first_line, marks), records
 
 
 def run_qc(
@@ -347,6 +372,10 @@ class NewSiteAnnotation:
         self._parts: list[Future | pa.Table | None] = []
         self._pool: ProcessPoolExecutor | None = None
         self._frozen = False
+        #: Shared memory the workers are forked with: the text blocks they parse (see _arrow_batches).
+        self.ring: mmap.mmap | None = None
+        #: Text blocks the workers have parsed and this process has taken back.
+        self.parsed_blocks = 0
         #: Directory (tmpfs when there is one) for the blocks and results the workers exchange.
         self.spool: Path | None = None
 
@@ -358,9 +387,11 @@ class NewSiteAnnotation:
 
     def _started(self, size: int = 0) -> ProcessPoolExecutor:
         if self._pool is None:
+            self.ring = mmap.mmap(-1, (READ_AHEAD + 1) * TEXT_BLOCK_BYTES)  # shared, anonymous
             # forked, so the workers start with the loaded reference data instead of loading it again
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(self.annotate, self.filter))
+                                             initializer=_start_worker,
+                                             initargs=(self.annotate, self.filter, self.ring))
             # The first submit forks every worker. Frozen objects are left alone by the workers' garbage
             # collector, which would otherwise write to (and so copy) every page of the inherited heap.
             # The parent keeps them frozen until close(): its full collections then skip the reference data.
@@ -426,13 +457,19 @@ class NewSiteAnnotation:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.ring is not None:
+            try:
+                self.ring.close()
+            except BufferError:  # a view of it still alive: unmapped when that is collected
+                pass
+            self.ring = None
         if self.spool is not None:
             shutil.rmtree(self.spool, ignore_errors=True)
             self.spool = None
 
 
 #: Spool bytes per byte of a gzipped VCF: the results stay mapped until the store is written, about 14x the
-#: 5 M genome's file, with the blocks in flight on top.
+#: 5 M genome's file, with some room on top.
 SPOOL_PER_INPUT_BYTE = 20
 
 
@@ -456,10 +493,12 @@ def _arrow_batch(batch: Any) -> _Batch:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(annotate: Callable[[pa.Table], pa.Table] | None, site_filter: NewSiteFilter) -> None:
+def _start_worker(annotate: Callable[[pa.Table], pa.Table] | None, site_filter: NewSiteFilter,
+                  ring: mmap.mmap) -> None:
     """Worker start: keeps what the parent passed (fork hands it over without pickling)."""
     _WORKER["annotate"] = annotate
     _WORKER["filter"] = site_filter
+    _WORKER["ring"] = ring
 
 
 def _annotate_in_worker(sites: pa.Table) -> pa.Table:
@@ -514,14 +553,16 @@ def _spool_read(path: Path) -> Any:
     return pickle.loads(head, buffers=buffers)
 
 
-def _parse_in_worker(block: Path) -> Path:
-    """Parses one spooled text block in a worker, marks its new sites (hashing their keys) and annotates them.
+def _parse_in_worker(spec: TextSpec, start: int, length: int, result: Path) -> tuple[Path, int]:
+    """Parses one text block of the shared ring in a worker, marks its new sites (hashing their keys) and annotates them.
 
     The block's sites then cross to the parent once, with their annotation, instead of going back to a
-    worker to be annotated. Returns the spooled result's path.
+    worker to be annotated. Lines are numbered from 0 (the parent knows where the block starts only when
+    the blocks before it are back). Returns the spooled result's path and the block's count of records.
     """
-    spec, part, first_line = _spool_read(block)
-    batch = text_arrow_batch(spec, part, first_line)
+    with memoryview(_WORKER["ring"]) as ring:
+        part = text_block(spec, ring[start:start + length])
+    batch = text_arrow_batch(spec, part, 0)
     sites = batch[0]
     keys, new = _WORKER["filter"].mark(sites)
     annotate = _WORKER["annotate"]
@@ -530,9 +571,8 @@ def _parse_in_worker(block: Path) -> Path:
     if annotate is not None and len(rows):
         query = sites.select(["chrom", "pos", "ref", "alt"])
         annotated = annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
-    result = block.with_suffix(".result")
     _spool_write(result, (*batch[:6], (keys, new, annotated)))
-    return result
+    return result, part.num_rows
 
 
 #: Flat transcript arrays already built, by the identity of the (cached) transcript set and gene knowledge.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import itertools
+import mmap
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -343,22 +345,8 @@ class VcfReader:
             read_options=pacsv.ReadOptions(
                 skip_rows=self._header_lines, column_names=names, block_size=block_bytes
             ),
-            parse_options=pacsv.ParseOptions(
-                delimiter="\t", quote_char=False, escape_char=False, double_quote=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                # ID is never read, INFO only for INFO keys: their text is not converted
-                include_columns=[n for i, n in enumerate(names[:9]) if i != 2 and (i != 7 or self.info_keys)
-                                 and (i != 8 or self.samples)] + self.samples,
-                # explicit types: a block whose column is all "." must stay text, not become nulls
-                column_types={
-                    **{name: pa.string() for name in names},
-                    "POS": pa.int64(),
-                    "QUAL": pa.float64(),
-                },
-                null_values=["."],
-                strings_can_be_null=False,
-            ),
+            parse_options=_TEXT_PARSE,
+            convert_options=_text_convert_options(names, self.info_keys, self.samples),
         )
         first_line = self._header_lines + 1
         for record_batch in reader:
@@ -367,6 +355,43 @@ class VcfReader:
                 part = record_batch.slice(start, min(size, n - start))
                 yield part, first_line
                 first_line += part.num_rows
+
+    def text_chunks(self, ring: mmap.mmap, slot_bytes: int) -> Iterator[tuple[int, int]]:
+        """Reads the records' raw text into the slots of `ring` in turn; yields each block's (start, length).
+
+        A block is whole lines: it ends at its slot's last newline, and the partial line after it opens the
+        next slot. The caller must be done with a slot before the generator comes round to it again (slots
+        are reused in order). text_block parses a block; its first record is the one after the previous
+        block's last. A line longer than a slot raises VcfFormatError (the htslib path then reads the file).
+        """
+        slots = len(ring) // slot_bytes
+        stream = pa.input_stream(str(self.path), compression="gzip" if _gzipped(self.path) else None)
+        with stream:
+            carry = _records_after_header(stream, self.path)
+            view = memoryview(ring)
+            try:
+                for i in itertools.count():
+                    start = (i % slots) * slot_bytes
+                    if len(carry) >= slot_bytes:
+                        raise VcfFormatError(self.path, None, f"a line longer than {slot_bytes} bytes")
+                    ring[start:start + len(carry)] = carry
+                    filled = len(carry)
+                    while filled < slot_bytes:
+                        got = stream.readinto(view[start + filled:start + slot_bytes])
+                        if not got:
+                            break
+                        filled += got
+                    if filled < slot_bytes:  # the end of the file (its last line may lack a newline)
+                        if filled:
+                            yield start, filled
+                        return
+                    end = ring.rfind(b"\n", start, start + filled) + 1
+                    if end <= start:
+                        raise VcfFormatError(self.path, None, f"a line longer than {slot_bytes} bytes")
+                    carry = ring[end:start + filled]
+                    yield start, end - start
+            finally:
+                view.release()
 
     def _column_names(self) -> list[str]:
         # the file's own #CHROM line: htslib's header copy drops the samples not asked for
@@ -385,7 +410,13 @@ class VcfReader:
     @property
     def text_spec(self) -> TextSpec:
         """What the text path needs to turn a block into allele rows (picklable, for worker processes)."""
-        return TextSpec(self.info_keys, dict(self._info_number), dict(self._info_types), list(self.samples))
+        return TextSpec(self.info_keys, dict(self._info_number), dict(self._info_types), list(self.samples),
+                        tuple(self._column_names()))
+
+    @property
+    def records_start_line(self) -> int:
+        """The line of the file's first record (after its header lines)."""
+        return self._header_lines + 1
 
     @property
     def text_path(self) -> bool:
@@ -428,6 +459,66 @@ class TextSpec:
     info_number: dict[str, str]
     info_types: dict[str, str]
     samples: list[str]
+    #: The file's columns, as its #CHROM line names them (text_block parses raw record text by them).
+    columns: tuple[str, ...] = ()
+
+
+#: The VCF body as Arrow CSV sees it: tab-separated, no quoting or escapes.
+_TEXT_PARSE = pacsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, double_quote=False)
+
+
+def _text_convert_options(names: Sequence[str], info_keys: Sequence[str], samples: Sequence[str]
+                          ) -> pacsv.ConvertOptions:
+    """Which columns the text path converts, and as what."""
+    return pacsv.ConvertOptions(
+        # ID is never read, INFO only for INFO keys: their text is not converted
+        include_columns=[n for i, n in enumerate(names[:9]) if i != 2 and (i != 7 or info_keys)
+                         and (i != 8 or samples)] + list(samples),
+        # explicit types: a block whose column is all "." must stay text, not become nulls
+        column_types={
+            **{name: pa.string() for name in names},
+            "POS": pa.int64(),
+            "QUAL": pa.float64(),
+        },
+        null_values=["."],
+        strings_can_be_null=False,
+    )
+
+
+def text_block(spec: TextSpec, text: pa.Buffer | memoryview | bytes) -> pa.RecordBatch:
+    """Parses one block of whole record lines (as VcfReader.text_chunks gives them) into the text path's columns."""
+    buffer = pa.py_buffer(text)
+    table = pacsv.read_csv(
+        pa.BufferReader(buffer),
+        # one block, one thread: the caller is one of several worker processes
+        read_options=pacsv.ReadOptions(column_names=list(spec.columns), block_size=max(buffer.size, 1) + 1,
+                                       use_threads=False),
+        parse_options=_TEXT_PARSE,
+        convert_options=_text_convert_options(spec.columns, spec.info_keys, spec.samples),
+    ).combine_chunks()
+    batches = table.to_batches()
+    if batches:
+        return batches[0]
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in table.schema], schema=table.schema)
+
+
+def _records_after_header(stream: pa.NativeFile, path: Path) -> bytes:
+    """Reads a text VCF stream past its header (through the #CHROM line); returns the record text read with it."""
+    data = bytearray()
+    at = -1  # where the #CHROM line starts, once seen
+    while True:
+        piece = stream.read(1 << 16)
+        begin = max(len(data) - 7, 0)
+        data += piece
+        if at < 0:
+            found = 0 if data.startswith(b"#CHROM") else data.find(b"\n#CHROM", begin) + 1
+            at = found if found > 0 or data.startswith(b"#CHROM") else -1
+        if at >= 0:
+            end = data.find(b"\n", at)
+            if end >= 0:
+                return bytes(data[end + 1:])
+        if not piece:
+            raise VcfFormatError(path, None, "no #CHROM header line")
 
 
 def _special_records(table: pa.RecordBatch) -> np.ndarray:
