@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from gmc.genomics.qc import (
@@ -77,6 +78,43 @@ def test_exome_titv_and_het_hom_match_a_plain_count(pfeiffer: tuple[VcfGenotypes
     assert sum(qc.counts_by_type.values()) == qc.n_variants == sum(g != "0/0" for *_, (g,) in raw)
     # This exome really has 14 hets per hom-alt call, so the het/hom flag must fire.
     assert [f.metric for f in qc.flags] == ["het_hom_ratio"]
+
+
+def _chunked(values: np.ndarray, cuts: tuple[int, ...]) -> pa.ChunkedArray:
+    """Arrow strings in chunks split at cuts, the first chunk a slice (a non-zero offset into its buffers)."""
+    whole = pa.array(["pad", *values.tolist()], pa.string()).slice(1)
+    edges = [0, *cuts, len(values)]
+    return pa.chunked_array([whole.slice(a, b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)],
+                            pa.string())
+
+
+def test_qc_over_arrow_columns_equals_qc_over_python_strings(pfeiffer: tuple[VcfGenotypes, list],
+                                                             trio: tuple[VcfGenotypes, list]) -> None:
+    # the ingest hands QC the Arrow columns as read (chunked, bytes counted in bulk); the lists take the
+    # per-pair path: both must give the same QC, with lower-case, MNV and symbolic alleles among the rows
+    for data in (pfeiffer[0], trio[0]):
+        n = len(data.ref)
+        cuts = (n // 3, n // 3 + 1, 2 * n // 3)
+        ref, alt = data.ref.copy(), data.alt.copy()
+        extra = [("a", "g"), ("a", "A"), ("AC", "GT"), ("A", "<DEL>"), ("G", "*"), ("G", "G[1:5["), ("AT", "a"),
+                 ("c", "T"), ("N", "A")]
+        for k, (r, a) in enumerate(extra):
+            ref[k * 7], alt[k * 7] = r, a
+        for j in range(len(data.samples)):
+            kw = dict(pos=data.pos, gt=data.gt[:, j], ploidy=data.ploidy[:, j], build=data.build)
+            plain = sample_qc(data.samples[j], chrom=list(data.chrom), ref=list(ref), alt=list(alt), **kw)
+            arrow = sample_qc(data.samples[j], chrom=_chunked(data.chrom, cuts), ref=_chunked(ref, cuts),
+                              alt=_chunked(alt, cuts), **kw)
+            assert arrow == plain
+            assert plain.counts_by_type["symbolic"] >= 1 and plain.counts_by_type["MNV"] >= 1
+        # chunks that do not line up between ref and alt, and a non-ASCII allele (bytes are then not characters)
+        odd = sample_qc("s", chrom=_chunked(data.chrom, (5,)), ref=_chunked(ref, (9,)), alt=_chunked(alt, (3,)),
+                        **dict(kw, gt=data.gt[:, 0], ploidy=data.ploidy[:, 0]))
+        assert odd == sample_qc("s", chrom=list(data.chrom), ref=list(ref), alt=list(alt),
+                                **dict(kw, gt=data.gt[:, 0], ploidy=data.ploidy[:, 0]))
+    unicode_qc = sample_qc("s", chrom=pa.array(["1", "1"]), pos=[1, 2], ref=pa.array(["\u00e9", "A"]),
+                           alt=pa.array(["A", "G"]), gt=[1, 1], build="GRCh38")
+    assert unicode_qc.counts_by_type["SNV"] == 2 and unicode_qc.n_transitions == 1
 
 
 def test_sex_from_chrx_outside_par(pfeiffer: tuple[VcfGenotypes, list]) -> None:

@@ -287,8 +287,9 @@ def run_qc(
     thresholds: QcThresholds | None = None,
 ) -> None:
     """Fills parsed.qc (per sample) and parsed.trios from the genotypes read."""
-    # Arrow columns as read: QC counts by dictionary codes and set lookups, never 5 M Python strings
-    chrom, ref, alt = (parsed.sites.column(name).combine_chunks() for name in ("chrom", "ref", "alt"))
+    # Arrow columns as read, chunk by chunk: QC counts by the strings' bytes and set lookups, never 5 M Python
+    # strings or a copy of the columns
+    chrom, ref, alt = (parsed.sites.column(name) for name in ("chrom", "ref", "alt"))
     pos = parsed.sites.column("pos").to_numpy(zero_copy_only=False)
     for j, sample in enumerate(parsed.samples):
         result = sample_qc(sample, chrom=chrom, pos=pos, ref=ref, alt=alt, gt=parsed.gt[:, j],

@@ -165,14 +165,117 @@ def _pair_counts(ref: Sequence[str], alt: Sequence[str]) -> Counter[tuple[str, s
                     for v, t in zip(values.tolist(), times.tolist(), strict=True)})
 
 
-def _autosomal(chrom: np.ndarray) -> np.ndarray:
+def _autosomal(chrom: np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
     """True for rows on an autosome (np.isin on Python strings sorts them; an Arrow set lookup does not)."""
     try:
-        names = chrom if isinstance(chrom, pa.Array) else pa.array(chrom, pa.string())
+        names = chrom if isinstance(chrom, (pa.Array, pa.ChunkedArray)) else pa.array(chrom, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return np.isin(chrom, list(AUTOSOMES))
     found = pc.is_in(names, value_set=_AUTOSOME_SET)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+#: Per-row codes of _allele_codes, in the order of their counts.
+_CODE_TYPES = ("SNV", "SNV", "MNV", "insertion", "deletion", "complex", "symbolic")
+_TRANSITION, _TRANSVERSION = 0, 1
+
+
+def _ascii_strings(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A string array's offsets and bytes as numpy views, or None when it has nulls or non-ASCII bytes.
+
+    Bytes then are characters, so lengths and first characters match what Python's str gives.
+    """
+    if values.null_count or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    _, offsets_buffer, data_buffer = values.buffers()
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    if offsets_buffer is None:
+        offsets = np.zeros(len(values) + 1, width)
+    else:
+        offsets = np.frombuffer(offsets_buffer, width)[values.offset:values.offset + len(values) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    data = data[:offsets[-1]] if len(offsets) else data[:0]
+    if len(offsets) and np.any(data[offsets[0]:] >= 0x80):
+        return None
+    return offsets, data
+
+
+def _first_bytes(offsets: np.ndarray, data: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Each string's first byte (0 for an empty string)."""
+    first = np.zeros(len(length), np.uint8)
+    present = length > 0
+    first[present] = data[offsets[:-1][present]]
+    return first
+
+
+def _upper(first: np.ndarray) -> np.ndarray:
+    """ASCII bytes upper-cased, as str.upper does to them."""
+    lower = (first >= ord("a")) & (first <= ord("z"))
+    return np.where(lower, first - 32, first).astype(np.uint8)
+
+
+def _allele_codes(ref: pa.Array, alt: pa.Array) -> np.ndarray | None:
+    """variant_type of every row as an int8 code into _CODE_TYPES (SNVs split into transitions and
+    transversions), by whole-array operations on the Arrow buffers; None when the strings are not plain ASCII.
+    """
+    ref_view, alt_view = _ascii_strings(ref), _ascii_strings(alt)
+    if ref_view is None or alt_view is None:
+        return None
+    ref_length, alt_length = np.diff(ref_view[0]), np.diff(alt_view[0])
+    r0 = _first_bytes(*ref_view, ref_length)
+    a0 = _first_bytes(*alt_view, alt_length)
+    r_up, a_up = _upper(r0), _upper(a0)
+    bracket = pc.match_substring(alt, "[").to_numpy(zero_copy_only=False) | \
+        pc.match_substring(alt, "]").to_numpy(zero_copy_only=False)
+    symbolic = (a0 == ord("<")) | bracket | ((alt_length == 1) & (a0 == ord("*")))
+    same_length = ref_length == alt_length
+    snv = same_length & (ref_length == 1)
+    transition = snv & (((r_up == ord("A")) & (a_up == ord("G"))) | ((r_up == ord("G")) & (a_up == ord("A")))
+                        | ((r_up == ord("C")) & (a_up == ord("T"))) | ((r_up == ord("T")) & (a_up == ord("C"))))
+    # the order of variant_type's tests, last assignment first: symbolic wins over everything
+    codes = np.full(len(ref_length), 5, np.int8)  # complex
+    codes[(alt_length == 1) & (ref_length > 0) & (r0 == a0)] = 4  # deletion
+    codes[(ref_length == 1) & (alt_length > 0) & (a0 == r0)] = 3  # insertion
+    codes[same_length & ~snv] = 2
+    codes[snv] = _TRANSVERSION
+    codes[transition] = _TRANSITION
+    codes[symbolic] = 6
+    return codes
+
+
+def _type_counts(ref: Any, alt: Any, called: np.ndarray) -> tuple[dict[str, int], int, int]:
+    """Counts of each variant type among the called rows, with their transitions and transversions."""
+    counts = {t: 0 for t in ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")}
+    codes = None
+    if isinstance(ref, (pa.Array, pa.ChunkedArray)) and isinstance(alt, (pa.Array, pa.ChunkedArray)):
+        ref_parts = ref.chunks if isinstance(ref, pa.ChunkedArray) else [ref]
+        alt_parts = alt.chunks if isinstance(alt, pa.ChunkedArray) else [alt]
+        if [len(c) for c in ref_parts] != [len(c) for c in alt_parts]:
+            ref_parts, alt_parts = [pa.concat_arrays(ref_parts)], [pa.concat_arrays(alt_parts)]
+        pieces = [_allele_codes(r, a) for r, a in zip(ref_parts, alt_parts, strict=True)]
+        if all(p is not None for p in pieces):
+            codes = np.concatenate(pieces) if pieces else np.zeros(0, np.int8)
+    if codes is not None:
+        times = np.bincount(codes[called], minlength=len(_CODE_TYPES))
+        for code, name in enumerate(_CODE_TYPES):
+            counts[name] += int(times[code])
+        return counts, int(times[_TRANSITION]), int(times[_TRANSVERSION])
+    if isinstance(ref, pa.ChunkedArray):
+        ref, alt = ref.combine_chunks(), alt.combine_chunks()
+    idx = np.flatnonzero(called)
+    ref_l, alt_l = (v.take(pa.array(idx)) if isinstance(v, pa.Array) else v[idx] if isinstance(v, np.ndarray)
+                    else [v[i] for i in idx] for v in (ref, alt))
+    ti = tv = 0
+    # A genome's calls repeat a few thousand distinct allele pairs (12 for SNVs): classify each pair once.
+    for (r, a), times in _pair_counts(ref_l, alt_l).items():
+        t = variant_type(r, a)
+        counts[t] += times
+        if t == "SNV":
+            if (r.upper(), a.upper()) in _TRANSITIONS:
+                ti += times
+            else:
+                tv += times
+    return counts, ti, tv
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -198,8 +301,7 @@ def sample_qc(
     chrom, ref and alt may be Arrow string columns (as read): they are then never made Python strings.
     """
     limits = thresholds or QcThresholds()
-    chrom, ref, alt = (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in (chrom, ref, alt))
-    chrom_a = chrom if isinstance(chrom, pa.Array) else np.asarray(chrom, dtype=object)
+    chrom_a = chrom if isinstance(chrom, (pa.Array, pa.ChunkedArray)) else np.asarray(chrom, dtype=object)
     pos_a = np.asarray(pos, dtype=np.int64)
     gt_a = np.asarray(gt, dtype=np.int8)
     n = len(gt_a)
@@ -210,24 +312,11 @@ def sample_qc(
     if len(ploidy_a) != n:
         raise QcInputError(f"ploidy has {len(ploidy_a)} rows but gt has {n}")
     called = gt_a > 0
-    idx = np.flatnonzero(called)
-    ref_l, alt_l = (v.take(pa.array(idx)) if isinstance(v, pa.Array) else v[idx] if isinstance(v, np.ndarray)
-                    else [v[i] for i in idx] for v in (ref, alt))
-    counts = {t: 0 for t in ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")}
-    ti = tv = 0
-    # A genome's calls repeat a few thousand distinct allele pairs (12 for SNVs): classify each pair once.
-    for (r, a), times in _pair_counts(ref_l, alt_l).items():
-        t = variant_type(r, a)
-        counts[t] += times
-        if t == "SNV":
-            if (r.upper(), a.upper()) in _TRANSITIONS:
-                ti += times
-            else:
-                tv += times
+    counts, ti, tv = _type_counts(ref, alt, called)
     autosomal = _autosomal(chrom_a)
     n_het = int(np.sum(autosomal & (gt_a == 1)))
     n_hom = int(np.sum(autosomal & (gt_a == 2)))
-    if isinstance(chrom_a, pa.Array):
+    if isinstance(chrom_a, (pa.Array, pa.ChunkedArray)):
         on_x = pc.fill_null(pc.equal(chrom_a, "X"), False).to_numpy(zero_copy_only=False)
     else:
         on_x = chrom_a == "X"
@@ -341,9 +430,7 @@ def trio_qc(
     for name in (child, father, mother):
         if name not in gt:
             raise QcInputError(f"trio member {name!r} has no genotype column")
-    if isinstance(chrom, pa.ChunkedArray):
-        chrom = chrom.combine_chunks()
-    chrom_a = chrom if isinstance(chrom, pa.Array) else np.asarray(chrom, dtype=object)
+    chrom_a = chrom if isinstance(chrom, (pa.Array, pa.ChunkedArray)) else np.asarray(chrom, dtype=object)
     cols = {s: np.asarray(gt[s], dtype=np.int8) for s in (child, father, mother)}
     for s, col in cols.items():
         if len(col) != len(chrom_a):
