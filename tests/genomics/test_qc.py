@@ -107,11 +107,12 @@ def test_qc_over_arrow_columns_equals_qc_over_python_strings(pfeiffer: tuple[Vcf
                               alt=_chunked(alt, cuts), **kw)
             assert arrow == plain
             assert plain.counts_by_type["symbolic"] >= 1 and plain.counts_by_type["MNV"] >= 1
-        # chunks that do not line up between ref and alt, and a non-ASCII allele (bytes are then not characters)
+        # chunks that do not line up between ref and alt
         odd = sample_qc("s", chrom=_chunked(data.chrom, (5,)), ref=_chunked(ref, (9,)), alt=_chunked(alt, (3,)),
                         **dict(kw, gt=data.gt[:, 0], ploidy=data.ploidy[:, 0]))
         assert odd == sample_qc("s", chrom=list(data.chrom), ref=list(ref), alt=list(alt),
                                 **dict(kw, gt=data.gt[:, 0], ploidy=data.ploidy[:, 0]))
+    # a non-ASCII allele: its bytes are not its characters, so it takes the per-pair path
     unicode_qc = sample_qc("s", chrom=pa.array(["1", "1"]), pos=[1, 2], ref=pa.array(["\u00e9", "A"]),
                            alt=pa.array(["A", "G"]), gt=[1, 1], build="GRCh38")
     assert unicode_qc.counts_by_type["SNV"] == 2 and unicode_qc.n_transitions == 1

@@ -178,6 +178,8 @@ def _autosomal(chrom: np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
 #: Per-row codes of _allele_codes, in the order of their counts.
 _CODE_TYPES = ("SNV", "SNV", "MNV", "insertion", "deletion", "complex", "symbolic")
 _TRANSITION, _TRANSVERSION = 0, 1
+#: _TRANSITIONS as (ref byte << 8 | alt byte), for whole-array lookups.
+_TRANSITION_PAIRS = np.array(sorted(ord(r) << 8 | ord(a) for r, a in _TRANSITIONS), np.uint16)
 
 
 def _ascii_strings(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -194,8 +196,7 @@ def _ascii_strings(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     else:
         offsets = np.frombuffer(offsets_buffer, width)[values.offset:values.offset + len(values) + 1]
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    data = data[:offsets[-1]] if len(offsets) else data[:0]
-    if len(offsets) and np.any(data[offsets[0]:] >= 0x80):
+    if np.any(data[offsets[0]:offsets[-1]] >= 0x80):
         return None
     return offsets, data
 
@@ -230,8 +231,7 @@ def _allele_codes(ref: pa.Array, alt: pa.Array) -> np.ndarray | None:
     symbolic = (a0 == ord("<")) | bracket | ((alt_length == 1) & (a0 == ord("*")))
     same_length = ref_length == alt_length
     snv = same_length & (ref_length == 1)
-    transition = snv & (((r_up == ord("A")) & (a_up == ord("G"))) | ((r_up == ord("G")) & (a_up == ord("A")))
-                        | ((r_up == ord("C")) & (a_up == ord("T"))) | ((r_up == ord("T")) & (a_up == ord("C"))))
+    transition = snv & np.isin(r_up.astype(np.uint16) << 8 | a_up, _TRANSITION_PAIRS)
     # the order of variant_type's tests, last assignment first: symbolic wins over everything
     codes = np.full(len(ref_length), 5, np.int8)  # complex
     codes[(alt_length == 1) & (ref_length > 0) & (r0 == a0)] = 4  # deletion
