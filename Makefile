@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint serve venv postgres clean
+.PHONY: demo test lint serve venv postgres chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/gmc demo
 	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
 
-## make test: environment with test extras, a PostgreSQL server if missing, the whole suite
-test: $(STAMP) postgres
+## make test: environment with test extras, PostgreSQL and Chromium if missing, the whole suite
+test: $(STAMP) postgres chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 postgres:
@@ -31,6 +31,16 @@ postgres:
 		echo "installing PostgreSQL server (apt)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+# The browser suite drives Debian's Chromium through the playwright package (never Playwright's own builds).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium found"; \
+	else \
+		echo "installing Chromium (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 lint: $(STAMP)

@@ -11,7 +11,7 @@ from gmc.samples import service
 from gmc.samples.csvio import SampleCsvError, parse_import
 from gmc.samples.lifecycle import SampleState
 from gmc.samples.models import Sample, Shipment
-from gmc.samples.turnaround import SampleClock, bar_chart_svg, overdue, turnaround
+from gmc.samples.turnaround import SampleClock, overdue, turnaround, turnaround_charts
 
 
 def test_demo_has_every_state_boxes_and_a_shipment_in_transit(full_demo_db_url: str) -> None:
@@ -81,5 +81,8 @@ def test_turnaround_medians_and_overdue_by_hand() -> None:
                     ("Z", "received", "ff_tumour", t0)],
                    {("collected", None): 2.0, ("received", "ff_tumour"): 7.0, ("received", None): 3.0}, now)
     assert [(o.barcode, o.days_in_state) for o in late] == [("X", 5.0)]
-    svg = bar_chart_svg("collection to receipt", [("RRK", 2.0), ("RQ3", 4.0)], target=3)
-    assert svg.startswith("<svg") and svg.count("<rect") == 2 and 'fill="#c0392b"' in svg  # RQ3 over target
+    stats += turnaround([SampleClock("R", "RQ3", "blood_edta", {"collected": t0, "received": t0 + timedelta(days=4)})])
+    [chart] = turnaround_charts(stats, {("collected", None): 3.0})
+    assert chart.title == "collection to receipt: median days" and chart.target == 3.0
+    assert chart.rows() == [("RRK", [2.0]), ("RQ3", [4.0])] and chart.category == "Trust"
+    assert "1 above the target of 3" in chart.summary()  # RQ3

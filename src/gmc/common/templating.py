@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from gmc import __version__
+from gmc.common.charts import format_value
 from gmc.common.nav import nav_for
 from gmc.common.time import as_utc
 
@@ -37,6 +38,7 @@ def get_templates() -> Jinja2Templates:
     env.globals["nav_items"] = lambda principal: nav_for(principal.permissions) if principal else []
     env.globals["gmc_version"] = __version__
     env.filters["dt"] = _format_datetime
+    env.filters["chart_value"] = format_value
     return Jinja2Templates(env=env)
 
 

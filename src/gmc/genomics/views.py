@@ -1,4 +1,4 @@
-"""Genome pages: cases with genome data, and a case's genome page (QC chart, flags, variant table via htmx)."""
+"""Genome pages: cases with genome data, and a case's genome page (QC charts, flags, variant table via htmx)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from markupsafe import Markup, escape
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
+from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
@@ -29,6 +29,8 @@ READ = Depends(require(Permission.GENOME_READ))
 PAGE_SIZE = 50
 _TYPES = ("SNV", "insertion", "deletion", "MNV", "complex", "symbolic")
 _TYPE_COLOURS = ("#3b6ea5", "#5aa05a", "#c0504d", "#8064a2", "#f79646", "#999999")
+#: Ti/Tv and het/hom are drawn on 0..4; a sample beyond is drawn at the edge and its value shown in the table.
+_RATIO_SCALE = 4.0
 
 
 @router.get("/genomes")
@@ -38,69 +40,31 @@ def genomes_page(request: Request, principal: Principal = READ, db: GmcSession =
     return render(request, "genomics/list.html", {"cases": cases, "principal": principal})
 
 
-def _band_row(y: int, label: str, value: float | None, band: tuple[float, float], scale: float) -> str:
-    """One metric as a dot against its shaded expected range, on a 0..scale axis 300 px wide."""
-    x0, width = 150, 300
+def qc_charts(datasets: list[dict[str, Any]], limits: dict[str, list[float]]) -> list[Chart]:
+    """Per sample: Ti/Tv and het/hom against their expected ranges, and variant counts by type."""
+    labels = [f'{d["participant_id"]} ({d["vcf_sample"]})' for d in datasets]
+    qcs = [d["qc"] for d in datasets]
 
-    def px(v: float) -> float:
-        return x0 + width * min(max(v, 0.0), scale) / scale
+    def ratio(key: str, metric: str, title: str) -> Chart:
+        lo, hi = limits[metric]
+        return Chart(key=f"qc-{metric}", title=title, labels=labels, category="Sample", unit="ratio",
+                     series=[Series("", [q.get(key) for q in qcs])], horizontal=True, band=(lo, hi),
+                     max_value=_RATIO_SCALE, notes=[f"Shaded: expected range; red when outside. Values above "
+                                                    f"{_RATIO_SCALE:g} are drawn at the edge."])
 
-    out = [f'<text x="0" y="{y + 12}" font-size="12">{escape(label)}</text>',
-           f'<rect x="{x0}" y="{y + 2}" width="{width}" height="14" fill="#f2f2f2"/>',
-           f'<rect x="{px(band[0]):.1f}" y="{y + 2}" width="{px(band[1]) - px(band[0]):.1f}" height="14" '
-           'fill="#d9ead3"><title>expected range</title></rect>']
-    if value is not None:
-        ok = band[0] <= value <= band[1]
-        out.append(f'<circle cx="{px(value):.1f}" cy="{y + 9}" r="5" fill="{"#2e7d32" if ok else "#c62828"}">'
-                   f'<title>{value:.3f}</title></circle>')
-        shown = f"{value:.2f}" if value <= scale else f"{value:.2f} (off scale)"
-        out.append(f'<text x="{x0 + width + 12}" y="{y + 12}" font-size="12">{shown}</text>')
-    else:
-        out.append(f'<text x="{x0 + width + 12}" y="{y + 12}" font-size="12">n/a</text>')
-    return "".join(out)
-
-
-def qc_chart_svg(datasets: list[dict[str, Any]], limits: dict[str, list[float]]) -> Markup:
-    """Server-side SVG: per sample Ti/Tv and het/hom against the expected ranges, and variant counts by type."""
-    rows: list[str] = []
-    y = 20
-    most = max((sum(d["qc"].get("counts_by_type", {}).values()) for d in datasets), default=0) or 1
-    rows.append('<text x="150" y="12" font-size="11" fill="#555">shaded: expected range; dot red when outside'
-                '</text>')
-    for d in datasets:
-        qc = d["qc"]
-        name = f'{d["participant_id"]} ({d["vcf_sample"]})'
-        rows.append(f'<text x="0" y="{y + 12}" font-size="13" font-weight="bold">{escape(name)}</text>')
-        y += 20
-        rows.append(_band_row(y, "Ti/Tv", qc.get("titv"), tuple(limits["titv"]), 4.0))
-        y += 20
-        rows.append(_band_row(y, "het/hom", qc.get("het_hom_ratio"), tuple(limits["het_hom"]), 4.0))
-        y += 20
-        rows.append(f'<text x="0" y="{y + 12}" font-size="12">variants by type</text>')
-        x = 150.0
-        for kind, colour in zip(_TYPES, _TYPE_COLOURS, strict=True):
-            n = qc.get("counts_by_type", {}).get(kind, 0)
-            w = 300 * n / most
-            if w > 0:
-                rows.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{w:.1f}" height="14" fill="{colour}">'
-                            f'<title>{kind}: {n:,}</title></rect>')
-            x += w
-        rows.append(f'<text x="462" y="{y + 12}" font-size="12">{d["n_variants"]:,}</text>')
-        y += 28
-    legend = "".join(f'<rect x="{150 + i * 75}" y="{y}" width="10" height="10" fill="{c}"/>'
-                     f'<text x="{163 + i * 75}" y="{y + 9}" font-size="11">{t}</text>'
-                     for i, (t, c) in enumerate(zip(_TYPES, _TYPE_COLOURS, strict=True)))
-    height = y + 20
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Sample QC" width="620" '
-                  f'height="{height}" viewBox="0 0 620 {height}">{"".join(rows)}{legend}</svg>')
+    counts = Chart(key="qc-types", title="Variants by type", labels=labels, category="Sample", unit="variants",
+                   series=[Series(kind, [q.get("counts_by_type", {}).get(kind, 0) for q in qcs], colour)
+                           for kind, colour in zip(_TYPES, _TYPE_COLOURS, strict=True)],
+                   horizontal=True, stacked=True)
+    return [ratio("titv", "titv", "Ti/Tv"), ratio("het_hom_ratio", "het_hom", "het/hom"), counts]
 
 
 @router.get("/genomes/cases/{case_id}")
 def case_genome_page(request: Request, case_id: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """A case's genome page: QC summary with flags and chart, then the variant table."""
     summary = service.qc_summary(db, principal=principal, case_id=case_id)
-    chart = qc_chart_svg(summary["datasets"], summary["limits"]) if summary["datasets"] else None
-    return render(request, "genomics/case.html", {"summary": summary, "chart": chart, "principal": principal,
+    charts = qc_charts(summary["datasets"], summary["limits"]) if summary["datasets"] else []
+    return render(request, "genomics/case.html", {"summary": summary, "charts": charts, "principal": principal,
                                                   "sorts": list(repo.SORTS)})
 
 

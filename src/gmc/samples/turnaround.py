@@ -1,4 +1,4 @@
-"""Turnaround between lifecycle steps per trust and sample type, overdue samples, and SVG bar charts."""
+"""Turnaround between lifecycle steps per trust and sample type, overdue samples, and their charts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from xml.sax.saxutils import escape
 
+from gmc.common.charts import Chart, Series
 from gmc.common.time import as_utc
 
 #: The reported steps: (label, from states, to states); the first entry into each counts.
@@ -99,29 +99,17 @@ def overdue(waiting: list[tuple[str, str, str, datetime]], targets: dict[tuple[s
     return sorted(out, key=lambda o: o.days_in_state - o.target_days, reverse=True)
 
 
-def bar_chart_svg(title: str, bars: list[tuple[str, float]], *, unit: str = "days", target: float | None = None,
-                  width: int = 560, bar_height: int = 18) -> str:
-    """A horizontal bar chart as a standalone SVG string (server-rendered, no JavaScript)."""
-    label_w, pad, top = 180, 8, 28
-    height = top + len(bars) * (bar_height + pad) + 24
-    peak = max([v for _, v in bars] + [target or 0, 1e-9])
-    scale = (width - label_w - 70) / peak
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}" class="chart">',
-             f'<text x="0" y="16" font-size="14" font-weight="600">{escape(title)}</text>']
-    for i, (label, value) in enumerate(bars):
-        y = top + i * (bar_height + pad)
-        w = max(1.0, value * scale)
-        over = target is not None and value > target
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height - 4}" font-size="12" text-anchor="end">'
-                     f'{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" '
-                     f'fill="{"#c0392b" if over else "#005eb8"}"><title>{escape(label)}: {value:g} {unit}</title></rect>')
-        parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height - 4}" font-size="12">{value:g}</text>')
-    if target is not None:
-        x = label_w + target * scale
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 20}" stroke="#b35c00" '
-                     f'stroke-dasharray="4 3"/><text x="{x:.1f}" y="{height - 6}" font-size="11" '
-                     f'text-anchor="middle" fill="#b35c00">target {target:g}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def turnaround_charts(stats: list[StepStats], targets: dict[tuple[str, str | None], float],
+                      by: str = "trust") -> list[Chart]:
+    """One bar chart per step: the median days of each group, against the step's all-types target."""
+    charts = []
+    for label, starts, _ in STEPS:
+        rows = [s for s in stats if s.step == label]
+        if not rows:
+            continue
+        target = targets.get((starts[0], None)) if label != "collection to data" else None
+        charts.append(Chart(
+            key=f"turnaround-{label}", title=f"{label}: median days", labels=[s.group for s in rows],
+            series=[Series("", [s.median_days for s in rows])], horizontal=True, unit="days",
+            category="Trust" if by == "trust" else "Sample type", target=target))
+    return charts

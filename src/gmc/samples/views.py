@@ -24,7 +24,7 @@ from gmc.samples.layout import LAYOUTS, all_positions, position_label
 from gmc.samples.lifecycle import STATE_LABELS, SampleState, manual_next
 from gmc.samples.models import Sample
 from gmc.samples.qc import METRIC_LABELS, METRICS
-from gmc.samples.turnaround import STEPS, bar_chart_svg, turnaround
+from gmc.samples.turnaround import turnaround, turnaround_charts
 
 router = APIRouter(include_in_schema=False)
 
@@ -437,16 +437,10 @@ def worklists_page(request: Request, principal: Principal = READ, db: GmcSession
 @router.get("/samples/turnaround")
 def turnaround_page(request: Request, by: str = "trust", principal: Principal = READ,
                     db: GmcSession = DB) -> Response:
-    """Median days per lifecycle step by trust or sample type, as server-drawn bar charts."""
+    """Median days per lifecycle step by trust or sample type, as bar charts against the targets."""
     by = by if by in ("trust", "sample_type") else "trust"
     stats = turnaround(service.turnaround_clocks(db, principal), by=by)
-    targets = service.target_table(db)
-    charts = []
-    for label, starts, _ in STEPS:
-        bars = [(s.group, s.median_days) for s in stats if s.step == label]
-        if bars:
-            target = targets.get((starts[0], None)) if label != "collection to data" else None
-            charts.append(Markup(bar_chart_svg(f"{label}: median days", bars, target=target)))
+    charts = turnaround_charts(stats, service.target_table(db), by)
     overdue = service.overdue_worklist(db, principal)
     return render(request, "samples/turnaround.html", {"charts": charts, "stats": stats, "by": by,
                                                        "overdue": overdue})

@@ -28,6 +28,7 @@ from gmc.registry import views as registry_views
 from gmc.samples import router as samples_router
 from gmc.samples import views as samples_views
 from gmc.settings import Settings, get_settings
+from gmc.web import docs as web_docs
 from gmc.web import views as web_views
 from gmc.web.errors import install_error_handlers
 from gmc.web.middleware import RequestContextMiddleware
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings.check_production_safety()
     configure_logging(settings.log_level)
     load_models()
-    app = FastAPI(title="gmc", version=__version__,
+    # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
+    app = FastAPI(title="gmc", version=__version__, docs_url=None, redoc_url=None,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.health_router)
+    app.include_router(web_docs.router)
     for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router,
                    phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router):
         app.include_router(router)
