@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gmc.genomics.liftover import ChainMap, load_chain
-from gmc.interpretation.cancer.oncotree import ROOT, OncoTree, load_oncotree
+from gmc.interpretation.cancer.oncotree import ONCOTREE_FILE, ROOT, OncoTree, load_oncotree
 from gmc.interpretation.cancer.protein import ProteinChange, parse_protein_change
 
 #: Levels at which a biomarker names an alteration, most to least specific.
@@ -562,7 +562,7 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
     """Imports every cancer source under refdata/cancer into one knowledge base (GRCh38 coordinates)."""
     cancer = refdata / "cancer"
     chain = load_chain(str(refdata / "liftover" / "hg19ToHg38.over.chain.gz"))
-    oncotree = load_oncotree(str(cancer / "genes" / "oncotree.2023-03-09.txt"))
+    oncotree = load_oncotree(str(refdata.joinpath(*ONCOTREE_FILE)))
     skipped: Counter = Counter()
     paths = {
         "civic": cancer / "civic" / "nightly-ClinicalEvidenceSummaries.tsv",
@@ -574,7 +574,7 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
         "intogen": cancer / "genes" / "intogen_Compendium_Cancer_Genes_2020.tsv",
         "cgi_genes": cancer / "kb" / "cgi" / "crab_cgi_cancer_genes_ccg.bed.gz",
         "ncg": cancer / "genes" / "ncg_network_of_cancer_genes.tsv",
-        "oncotree": cancer / "genes" / "oncotree.2023-03-09.txt",
+        "oncotree": refdata.joinpath(*ONCOTREE_FILE),
         "chain": refdata / "liftover" / "hg19ToHg38.over.chain.gz",
     }
     for name, path in paths.items():

@@ -1,81 +1,73 @@
-"""OncoTree tumour types as a hierarchy, so evidence for a parent type applies to its children."""
+"""OncoTree tumour types as the real tree (every node with its parent), so evidence for a parent applies to its children.
+
+The tree is OncoTree's own nested JSON release (``refdata/cancer/genes/oncotree_<date>.json``, CC BY 4.0, MSKCC):
+TISSUE > tissue (BREAST, LUNG ...) > main types and subtypes, each node naming its parent. Codes retired between
+releases are mapped through each node's ``history`` (earlier codes of the same type), ``precursors`` (types merged
+into it) and ``revocations`` (types withdrawn in its favour); a retired code with two successors is refused with both.
+"""
 
 from __future__ import annotations
 
-import csv
+import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = "TISSUE"
-
-#: OncoTree umbrella codes that stand for a whole main type although their name differs from it
-#: (real OncoTree parents: BRCA holds IDC/ILC..., COADREAD holds COAD/READ, OVT holds HGSOC...).
-UMBRELLA_CODES: dict[str, str] = {
-    "Breast Cancer": "BRCA",
-    "Colorectal Cancer": "COADREAD",
-    "Ovarian Cancer": "OVT",
-    "Prostate Cancer": "PRAD",
-    "Glioma": "DIFG",
-    "Esophagogastric Cancer": "EGC",
-    "Bladder Cancer": "BLCA",
-    "Thyroid Cancer": "THPD",
-    "Pancreatic Cancer": "PAAD",
-    "Endometrial Cancer": "UCEC",
-}
-
-#: Disease names used by CIViC, CGI and MOAlmanac that do not spell an OncoTree name.
+#: The OncoTree release gmc reads from GMC_REFDATA.
+ONCOTREE_FILE = ("cancer", "genes", "oncotree_2025_10_03.json")
+#: OncoTree names that stand for "any cancer" in knowledge bases; evidence there is pan-cancer (tumour-agnostic
+#: only when the source states an indication, see tiers.py).
+PAN_CANCER_NAMES = frozenset({
+    "cancer", "any cancer type", "any cancer", "pan-cancer", "solid tumor", "solid tumors", "any solid tumor",
+    "any solid tumour", "advanced solid tumor", "neoplasm", "tissue",
+})
+#: Disease names used by CIViC, CGI and MOAlmanac that spell no OncoTree name, code or main type.
 DISEASE_SYNONYMS: dict[str, str] = {
-    "cancer": ROOT, "any cancer type": ROOT, "solid tumor": ROOT, "solid tumors": ROOT, "any solid tumor": ROOT,
-    "any cancer": ROOT, "pan-cancer": ROOT,
     "breast adenocarcinoma": "BRCA", "her2-receptor positive breast cancer": "BRCA",
     "estrogen-receptor positive breast cancer": "BRCA", "triple-receptor negative breast cancer": "BRCA",
     "colorectal cancer": "COADREAD", "colorectal adenocarcinoma": "COADREAD", "colon cancer": "COAD",
-    "colon adenocarcinoma": "COAD", "rectum adenocarcinoma": "READ", "rectal adenocarcinoma": "READ",
-    "lung non-small cell carcinoma": "NSCLC", "non-small cell lung": "NSCLC", "non-small cell lung cancer": "NSCLC",
-    "lung": "LUNG", "lung cancer": "LUNG", "lung squamous cell": "LUSC", "lung squamous cell carcinoma": "LUSC",
-    "lung small cell carcinoma": "SCLC",
-    "melanoma": "MEL", "skin melanoma": "SKCM", "cutaneous melanoma": "SKCM",
+    "rectum adenocarcinoma": "READ", "lung non-small cell carcinoma": "NSCLC", "non-small cell lung": "NSCLC",
+    "non-small cell lung carcinoma": "NSCLC", "lung": "LUNG", "lung carcinoma": "LUNG",
+    "lung squamous cell": "LUSC", "lung small cell carcinoma": "SCLC", "skin melanoma": "SKCM",
     "chronic lymphocytic leukemia": "CLLSLL", "b-cell chronic lymphocytic leukemia": "CLLSLL",
-    "chronic myeloid leukemia": "CML", "chronic myelogenous leukemia": "CML", "acute myeloid leukemia": "AML",
-    "acute lymphoblastic leukemia": "BLL", "b-lymphoblastic leukemia": "BLL", "multiple myeloma": "PCM",
-    "myeloma": "PCM", "ovary": "OVARY", "ovarian cancer": "OVT", "ovarian serous carcinoma": "SOC",
-    "high grade ovarian serous adenocarcinoma": "HGSOC", "prostate cancer": "PRAD",
-    "prostate adenocarcinoma": "PRAD", "gastrointestinal stromal": "GIST", "gastrointestinal stromal tumor": "GIST",
-    "glioma": "DIFG", "glioblastoma multiforme": "GB", "glioblastoma": "GB", "bladder": "BLADDER",
-    "bladder carcinoma": "BLCA", "urinary bladder cancer": "BLCA", "endometrium": "UTERUS",
-    "endometrial cancer": "UCEC", "renal": "KIDNEY", "renal cell carcinoma": "RCC", "clear cell renal cell carcinoma": "CCRCC",
-    "stomach": "STOMACH", "stomach cancer": "STAD", "gastric adenocarcinoma": "STAD", "pancreas": "PANCREAS",
-    "pancreatic cancer": "PAAD", "pancreatic adenocarcinoma": "PAAD", "thyroid": "THYROID",
-    "thyroid carcinoma": "THPD", "thyroid cancer": "THPD", "head an neck": "HEAD_NECK",
-    "head and neck squamous cell carcinoma": "HNSC", "head an neck squamous": "HNSC", "hepatic carcinoma": "HCC",
-    "hepatocellular carcinoma": "HCC", "cholangiocarcinoma": "CHOL", "billiary tract": "BILIARY_TRACT",
-    "lymphoma": "LYMPH", "hematologic malignancies": "LYMPH", "neuroblastoma": "NBL", "medulloblastoma": "MBL",
-    "osteosarcoma": "OS", "liposarcoma": "LIPO", "sarcoma": "SOFT_TISSUE",
-    "diffuse large b-cell lymphoma": "DLBCLNOS", "mantle cell lymphoma": "MCL", "follicular lymphoma": "FL",
-    "myelodysplastic syndrome": "MDS", "lung adenocarcinoma": "LUAD", "esophageal cancer": "ESCA",
-    "non-small cell lung carcinoma": "NSCLC", "lung carcinoma": "LUNG", "stomach carcinoma": "STAD",
-    "malignant glioma": "DIFG", "brain glioma": "DIFG", "urothelial carcinoma": "BLCA", "ovarian carcinoma": "OVT",
-    "epithelial ovarian cancer": "OVT", "pancreatic ductal adenocarcinoma": "PAAD", "pancreatic carcinoma": "PAAD",
+    "chronic myeloid leukemia": "CML", "acute lymphoblastic leukemia": "BLL", "acute lymphocytic leukemia": "BLL",
+    "b-lymphoblastic leukemia": "BLL", "t-cell acute lymphoblastic leukemia": "TLL", "multiple myeloma": "PCM",
+    "myeloma": "PCM", "ovary": "OVARY", "ovarian serous carcinoma": "SOC", "ovarian carcinoma": "OVT",
+    "epithelial ovarian cancer": "OVT", "high grade ovarian serous adenocarcinoma": "HGSOC",
+    "gastrointestinal stromal": "GIST", "glioblastoma multiforme": "GB", "glioblastoma": "GB",
+    "glioma": "DIFG", "malignant glioma": "DIFG", "brain glioma": "DIFG", "bladder": "BLADDER", "bladder carcinoma": "BLCA",
+    "urinary bladder cancer": "BLCA", "urothelial carcinoma": "BLCA", "endometrium": "UTERUS",
+    "endometrial cancer": "UCEC", "renal": "KIDNEY", "clear cell renal cell carcinoma": "CCRCC",
+    "stomach": "STOMACH", "stomach cancer": "STAD", "stomach carcinoma": "STAD", "gastric adenocarcinoma": "STAD",
+    "pancreas": "PANCREAS", "pancreatic carcinoma": "PAAD", "pancreatic ductal adenocarcinoma": "PAAD",
+    "thyroid": "THYROID", "thyroid carcinoma": "THYROID", "head an neck": "HEAD_NECK",
+    "head an neck squamous": "HNSC", "hepatic carcinoma": "HCC", "billiary tract": "BILIARY_TRACT",
+    "lymphoma": "LYMPH", "hematologic malignancies": "LYMPH", "liposarcoma": "LIPO", "sarcoma": "SOFT_TISSUE",
+    "diffuse large b-cell lymphoma": "DLBCLNOS", "myelodysplastic syndrome": "MDS", "esophageal cancer": "ESCA",
     "papillary thyroid carcinoma": "THPA", "follicular thyroid carcinoma": "THFO",
-"esophagus squamous cell carcinoma": "ESCC",
-    "t-cell acute lymphoblastic leukemia": "TLL", "acute lymphocytic leukemia": "BLL",
-    "malignant mesothelioma": "PLMESO", "skin squamous cell carcinoma": "CSCC", "brain medulloblastoma": "MBL",
-    "bone ewing's sarcoma": "ES", "desmoid fibromatosis": "DES", "salivary gland carcinoma": "SACA",
-    "myelofibrosis": "PMF", "b cell lymphoma": "MBN",
+    "esophagus squamous cell carcinoma": "ESCC", "malignant mesothelioma": "PLMESO",
+    "skin squamous cell carcinoma": "CSCC", "brain medulloblastoma": "MBL", "bone ewing's sarcoma": "ES",
+    "desmoid fibromatosis": "DES", "salivary gland carcinoma": "SACA", "myelofibrosis": "PMF",
+    "b cell lymphoma": "MBN", "astrocytoma": "ASTR", "anaplastic astrocytoma": "ASTR", "oligodendroglioma": "ODG",
+    "anaplastic oligodendroglioma": "ODG", "malignant peripheral nerve sheat tumor": "MPNST",
 }
 
 
 class UnknownTumourTypeError(ValueError):
-    """A tumour type code is not in OncoTree; the message says where to find valid codes."""
+    """A tumour type code is not in OncoTree; the message names the nearest types and where codes are listed."""
+
+
+class OncoTreeFormatError(ValueError):
+    """The OncoTree release file is not the nested JSON tree expected; names the file and node."""
 
 
 @dataclass
 class TumourType:
-    """One OncoTree node: a code, its name, and where it sits."""
+    """One OncoTree node: its code, name, main type, tissue and place in the tree."""
 
-    #: OncoTree code (e.g. BRCA); synthetic main-type nodes are spelt "main:<Main Type>".
     code: str
     name: str
     main_type: str
@@ -83,33 +75,73 @@ class TumourType:
     #: Code of the parent node (None for the TISSUE root).
     parent: str | None = None
     children: list[str] = field(default_factory=list)
+    #: Depth in the tree (TISSUE 0, tissues 1 ...).
+    level: int = 0
 
 
 class OncoTree:
-    """The OncoTree hierarchy: TISSUE > tissue > main type > tumour type codes."""
+    """The OncoTree hierarchy with retired-code mapping and disease-name resolution for knowledge bases."""
 
     def __init__(self, nodes: dict[str, TumourType], source: Path | None = None,
-                 main_nodes: dict[str, str] | None = None) -> None:
+                 retired: dict[str, tuple[str, ...]] | None = None) -> None:
         self.nodes = nodes
         self.source = source
-        self._by_name = {_key(node.name): code for code, node in nodes.items() if not code.startswith("main:")}
-        self._by_main = {_key(main_type): code for main_type, code in (main_nodes or {}).items()}
+        #: Retired code -> the current code(s) that replaced it.
+        self.retired = retired or {}
+        self._by_name = {_key(node.name): code for code, node in nodes.items()}
+        self._by_main = _main_type_nodes(nodes)
+
+    @property
+    def release(self) -> str:
+        """The release name, e.g. oncotree_2025_10_03."""
+        return self.source.stem if self.source else "oncotree"
+
+    def resolve(self, code: str) -> tuple[TumourType, str | None]:
+        """The node for a code and, when the code was retired, a note saying which code replaced it."""
+        wanted = (code or "").strip().upper()
+        if wanted in self.nodes:
+            return self.nodes[wanted], None
+        successors = self.retired.get(wanted, ())
+        if len(successors) == 1:
+            node = self.nodes[successors[0]]
+            return node, f"{wanted} is a retired OncoTree code, now {node.code} ({node.name})"
+        if successors:
+            choices = "; ".join(f"{c} ({self.nodes[c].name})" for c in successors)
+            raise UnknownTumourTypeError(
+                f"tumour type {wanted!r} is a retired OncoTree code split between {choices}: choose one")
+        raise UnknownTumourTypeError(self._unknown_message(code))
 
     def get(self, code: str) -> TumourType:
-        """The node for a code, or UnknownTumourTypeError explaining how to find valid codes."""
-        node = self.nodes.get(code.strip().upper()) if code else None
-        if node is None or code.startswith("main:"):
-            raise UnknownTumourTypeError(
-                f"unknown tumour type {code!r}: use an OncoTree code such as BRCA, COADREAD, LUAD, PRAD, HGSOC, "
-                "CLLSLL or TISSUE for a tumour-agnostic reading; every code is listed in "
-                f"{self.source or 'GMC_REFDATA/cancer/genes/oncotree.*.txt'} and at https://oncotree.mskcc.org"
-            )
-        return node
+        """The node for a code (retired codes mapped to their successor), or UnknownTumourTypeError."""
+        return self.resolve(code)[0]
+
+    def suggest(self, text: str, limit: int = 3) -> list[TumourType]:
+        """The nodes whose code or name is nearest to `text` (for a helpful error)."""
+        query = _key(text)
+        if not query:
+            return []
+        scores: dict[str, float] = {}
+        for code, node in self.nodes.items():
+            name = _key(node.name)
+            score = max(difflib.SequenceMatcher(None, query, code.lower()).ratio(),
+                        difflib.SequenceMatcher(None, query, name).ratio())
+            words = set(query.split())
+            if len(words) > 1 and words <= set(name.split()):
+                score = max(score, 0.95)
+            scores[code] = score
+        best = sorted(scores, key=lambda code: (-scores[code], code))[:limit]
+        return [self.nodes[code] for code in best if scores[code] >= 0.5]
+
+    def _unknown_message(self, code: str) -> str:
+        near = self.suggest(code)
+        hint = "; nearest: " + ", ".join(f"{node.code} ({node.name})" for node in near) if near else ""
+        return (f"unknown tumour type {code!r}: not an OncoTree code{hint}. Use TISSUE for a tumour-agnostic "
+                f"reading; every code is in {self.source or 'the OncoTree release'} and at https://oncotree.mskcc.org")
 
     def ancestors(self, code: str) -> list[str]:
         """The code itself and every node above it, up to TISSUE."""
         chain = []
-        current: str | None = self.get(code).code if not code.startswith("main:") else code
+        current: str | None = self.get(code).code
         while current is not None:
             chain.append(current)
             current = self.nodes[current].parent
@@ -117,72 +149,116 @@ class OncoTree:
 
     def is_within(self, code: str, ancestor: str) -> bool:
         """True when code is ancestor or lies below it (evidence for a parent applies to its children)."""
-        return ancestor in self.ancestors(code)
+        return self.get(ancestor).code in self.ancestors(code)
 
     def resolve_disease(self, disease: str) -> str | None:
-        """Maps a knowledge-base disease name or code to an OncoTree node, or None when unknown."""
+        """Maps a knowledge-base disease name or code to an OncoTree node, or None when it matches none.
+
+        In order: pan-cancer wording (TISSUE), a current or retired code (an ", Other" leaf stands for its parent),
+        the synonym table, a node name, a main type (its node of that name, else its single top node, else the lowest node holding all its top nodes).
+        """
         if not disease:
             return None
         text = disease.strip()
-        if text.upper() in self.nodes:
-            return text.upper()
         key = _key(text)
-        if key in DISEASE_SYNONYMS and DISEASE_SYNONYMS[key] in self.nodes:
-            return DISEASE_SYNONYMS[key]
-        if key in self._by_name:
-            return self._by_name[key]
-        if key in self._by_main:
-            return self._by_main[key]
-        # CIViC spells many types as "<site> cancer"; OncoTree spells main types the same way.
-        return self._by_main.get(_key(text + " cancer"))
+        if key in PAN_CANCER_NAMES:
+            return ROOT
+        code = text.upper() if text.upper() in self.nodes else None
+        if code is None and len(self.retired.get(text.upper(), ())) == 1:
+            code = self.retired[text.upper()][0]
+        if code is not None:
+            # Curators file "ovarian cancer" under OncoTree's "Ovarian Cancer, Other" leaf: it means the main type.
+            return self.nodes[code].parent if self.nodes[code].name.endswith(", Other") else code
+        for candidate in (key, key.removesuffix(" cancer"), f"{key} cancer"):
+            if candidate in DISEASE_SYNONYMS and DISEASE_SYNONYMS[candidate] in self.nodes:
+                return DISEASE_SYNONYMS[candidate]
+            if candidate in self._by_name:
+                return self._by_name[candidate]
+            if candidate in self._by_main:
+                return self._by_main[candidate]
+        return None
 
     def codes(self) -> list[str]:
-        """All real OncoTree codes (synthetic main-type nodes left out)."""
-        return sorted(code for code in self.nodes if not code.startswith("main:"))
+        """Every OncoTree code in the tree, TISSUE included."""
+        return sorted(self.nodes)
 
 
 def _key(text: str) -> str:
     """A case- and spacing-insensitive lookup key."""
-    return re.sub(r"\s+", " ", text.strip().lower())
+    return re.sub(r"\s+", " ", (text or "").strip().lower())
+
+
+def _main_type_nodes(nodes: dict[str, TumourType]) -> dict[str, str]:
+    """Main type name -> the node standing for it (named like it, its one top node, or the top nodes' parent)."""
+    members: dict[str, list[str]] = {}
+    for code, node in nodes.items():
+        if node.main_type:
+            members.setdefault(_key(node.main_type), []).append(code)
+    chosen: dict[str, str] = {}
+    for main, codes in members.items():
+        named = [code for code in codes if _key(nodes[code].name) == main]
+        tops = [code for code in codes if nodes[code].parent not in codes]
+        if len(named) == 1:
+            chosen[main] = named[0]
+        elif len(tops) == 1:
+            chosen[main] = tops[0]
+        else:
+            common = _lowest_common_ancestor(nodes, tops)
+            if common not in (None, ROOT):
+                chosen[main] = common  # e.g. "Ovarian Cancer" -> OVARY over OVT and OOVC
+    return chosen
+
+
+def _lowest_common_ancestor(nodes: dict[str, TumourType], codes: list[str]) -> str | None:
+    """The deepest node that holds every code (None for an empty list)."""
+    chains = []
+    for code in codes:
+        chain, current = [], code
+        while current is not None:
+            chain.append(current)
+            current = nodes[current].parent
+        chains.append(chain)
+    if not chains:
+        return None
+    shared = set(chains[0]).intersection(*chains[1:])
+    return next((code for code in chains[0] if code in shared), None)
 
 
 def parse_oncotree(path: Path) -> OncoTree:
-    """Reads an OncoTree code/main_type/name/tissue table and builds the hierarchy."""
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = {"code", "main_type", "name", "tissue"} - set(reader.fieldnames or [])
-        if missing:
-            raise UnknownTumourTypeError(f"{path.name} line 1: missing columns {sorted(missing)}")
-        rows = [row for row in reader if row["code"]]
-    nodes: dict[str, TumourType] = {
-        row["code"]: TumourType(row["code"], row["name"], row["main_type"], row["tissue"]) for row in rows
-    }
-    nodes.setdefault(ROOT, TumourType(ROOT, "Tissue", "", ""))
-    tissue_node = {node.tissue: code for code, node in nodes.items() if node.name == node.tissue and node.tissue}
-    main_node: dict[str, str] = {}
-    for code, node in nodes.items():
-        if node.main_type and node.name == node.main_type and code not in tissue_node.values():
-            main_node[node.main_type] = code
-    for main_type, code in UMBRELLA_CODES.items():
-        if code in nodes and main_type not in main_node and nodes[code].main_type == main_type:
-            main_node[main_type] = code
-    for node in list(nodes.values()):
-        if node.main_type and node.main_type not in main_node:
-            synthetic = f"main:{node.main_type}"
-            nodes[synthetic] = TumourType(synthetic, node.main_type, node.main_type, node.tissue)
-            main_node[node.main_type] = synthetic
-    for code, node in nodes.items():
-        if code == ROOT:
-            continue
-        tissue_code = tissue_node.get(node.tissue, ROOT)
-        if code == tissue_code or not node.tissue:
-            node.parent = ROOT
-        elif main_node.get(node.main_type) in (code, None):
-            node.parent = tissue_code
-        else:
-            node.parent = main_node[node.main_type]
-        nodes[node.parent].children.append(code)
-    return OncoTree(nodes, path, main_node)
+    """Reads OncoTree's nested JSON tree (TISSUE at the top, children keyed by code) into an OncoTree."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        root = document[ROOT]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise OncoTreeFormatError(f"{Path(path).name}: not an OncoTree JSON tree with a {ROOT} root ({exc})") from exc
+    nodes: dict[str, TumourType] = {}
+    claims: dict[str, set[str]] = {}
+    stack: list[tuple[dict, str | None]] = [(root, None)]
+    while stack:
+        raw, parent = stack.pop()
+        try:
+            code = str(raw["code"]).strip().upper()
+            node = TumourType(code, str(raw["name"]), str(raw.get("mainType") or ""), str(raw.get("tissue") or ""),
+                              parent, [], int(raw.get("level") or 0))
+            children = raw.get("children") or {}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OncoTreeFormatError(f"{Path(path).name}: node under {parent or 'the root'} lacks {exc}") from exc
+        if code in nodes:
+            raise OncoTreeFormatError(f"{Path(path).name}: code {code} appears twice")
+        if raw.get("parent") not in (None, parent) and parent is not None:
+            raise OncoTreeFormatError(f"{Path(path).name}: {code} says its parent is {raw.get('parent')}, "
+                                      f"but it sits under {parent}")
+        nodes[code] = node
+        if parent is not None:
+            nodes[parent].children.append(code)
+        for key in ("history", "precursors", "revocations"):
+            for old in raw.get(key) or ():
+                claims.setdefault(str(old).strip().upper(), set()).add(code)
+        if not isinstance(children, dict):
+            raise OncoTreeFormatError(f"{Path(path).name}: children of {code} are not keyed by code")
+        stack.extend((child, code) for child in children.values())
+    retired = {old: tuple(sorted(new)) for old, new in claims.items() if old not in nodes}
+    return OncoTree(nodes, Path(path), retired)
 
 
 @lru_cache(maxsize=2)
@@ -191,5 +267,5 @@ def load_oncotree(path: str | None = None) -> OncoTree:
     if path is None:
         from gmc.settings import get_settings
 
-        path = str(get_settings().refdata_path("cancer", "genes", "oncotree.2023-03-09.txt"))
+        path = str(get_settings().refdata_path(*ONCOTREE_FILE))
     return parse_oncotree(Path(path))

@@ -224,7 +224,7 @@ def interpret_somatic(
 ) -> dict[str, object]:
     """Interprets annotated somatic variants (and CNA/fusions) for an OncoTree tumour type; returns RESULT."""
     settings = settings or SomaticSettings()
-    tumour = kb.oncotree.get(tumour_type)
+    tumour, retired_note = kb.oncotree.resolve(tumour_type)
     kept = [variant for variant in variants if passes_filters(variant, settings)]
     findings = [interpret_variant(kb, variant, tumour.code) for variant in kept]
     unreported = [finding for finding in findings if finding.tier is None]
@@ -250,7 +250,8 @@ def interpret_somatic(
     structural.sort(key=lambda f: (TIER_ORDER.get(f.tier or "", 9), f.gene or ""))
     tiers = Counter(finding.tier for finding in findings)
     return {
-        "tumour_type": {"code": tumour.code, "name": tumour.name, "lineage": kb.oncotree.ancestors(tumour.code)},
+        "tumour_type": {"code": tumour.code, "name": tumour.name, "lineage": kb.oncotree.ancestors(tumour.code),
+                        "requested": tumour_type, "note": retired_note, "oncotree_release": kb.oncotree.release},
         "findings": [asdict(finding) for finding in findings],
         #: Variants that passed the filters but carry no tier (silent/non-coding without clinical evidence),
         #: kept with their oncogenicity so every input variant can be traced.
