@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     store_merge_fanout: int = Field(default=10, ge=2)
     #: Optional population frequency sites files (VCF or Parquet), comma-separated.
     frequency_files: str = ""
+    #: Callable territory per sequencing assay for TMB, NAME=megabases comma-separated (e.g. TSO500=1.33,WES=35.8).
+    tmb_assays: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
     import_dirs: str = ""
     #: Log level for the JSON logs.

@@ -11,7 +11,9 @@ from gmc.interpretation.cancer.knowledgebase import parse_alteration
 def test_civic_accepted_evidence_items_are_all_imported(kb):
     civic = [item for item in kb.evidence if item.source == "CIViC"]
     assert len(civic) == 2525  # MANIFEST.tsv: 2,525 accepted EIDs
-    assert {item.level for item in civic} == {"A", "B", "C", "D", "E"}
+    assert {item.source_level for item in civic} == {"A", "B", "C", "D", "E"}
+    # CIViC C (a case study) is AMP level D, "a few case reports without consensus" (levels.EVIDENCE_LEVELS).
+    assert {item.level for item in civic if item.source_level == "C"} == {"D"}
     assert {item.evidence_type for item in civic} >= {"predictive", "diagnostic", "prognostic", "predisposing"}
 
 
@@ -37,8 +39,13 @@ def test_biomarker_levels_from_alteration_names():
     assert parse_alteration("KRAS", "G12").level == "codon"
     assert parse_alteration("ERBB2", "AMPLIFICATION").level == "amplification"
     assert parse_alteration("CDKN2A", "DELETION").level == "deletion"
-    assert parse_alteration("TP53", "LOSS-OF-FUNCTION").level == "truncating"
-    assert parse_alteration("PIK3CA", "MUTATION").level == "gene"
+    lof = parse_alteration("TP53", "LOSS-OF-FUNCTION")
+    assert (lof.level, lof.alteration_class) == ("gene", "inactivating")
+    assert parse_alteration("TP53", "FRAMESHIFT TRUNCATION").level == "truncating"
+    activating = parse_alteration("EGFR", "KINASE DOMAIN MUTATION")
+    assert (activating.level, activating.alteration_class) == ("gene", "activating")
+    bare = parse_alteration("PIK3CA", "MUTATION")
+    assert (bare.level, bare.alteration_class) == ("gene", None)
     fusion = parse_alteration("ALK", "EML4-ALK")
     assert (fusion.level, fusion.partner) == ("fusion", "EML4")
     assert parse_alteration("EGFR", "T790M").protein.alt == "M"
@@ -56,6 +63,9 @@ def test_hotspots_and_gene_roles(kb):
     assert dict(hotspot.alt_counts)["R"] == 537
     assert kb.genes["TP53"].tumour_suppressor
     assert kb.genes["KRAS"].oncogene
+    assert (kb.genes["KRAS"].mechanism, kb.genes["TP53"].mechanism) == ("activating", "inactivating")
+    # POLE is ambiguous in IntOGen and CGI; CPSR's gain-of-function mechanism decides.
+    assert kb.genes["POLE"].roles["IntOGen"] == {"ambiguous"} and kb.genes["POLE"].mechanism == "activating"
 
 
 def test_provenance_lists_every_source_with_a_checksum(kb, refdata_dir: Path):
@@ -110,3 +120,37 @@ def test_curated_evidence_errors_name_the_field(kb):
         evidence_from_dict({**good, "alteration": "OVEREXPRESSION"}, kb.oncotree)
     with pytest.raises(CuratedEvidenceError, match="'significance'"):
         evidence_from_dict({k: v for k, v in good.items() if k != "significance"}, kb.oncotree)
+
+
+def test_curated_therapies_are_regimens_and_a_comma_is_refused(kb):
+    import pytest
+
+    from gmc.interpretation.cancer.knowledgebase import (
+        CuratedEvidenceError,
+        evidence_from_dict,
+        evidence_to_dict,
+    )
+
+    good = {"id": "GMC:3", "gene": "PIK3CA", "alteration": "H1047R", "evidence_type": "predictive", "level": "A",
+            "significance": "Sensitivity/Response", "tumour_type": "BRCA",
+            "therapies": "Fulvestrant + Alpelisib; Capivasertib + Fulvestrant"}
+    item = evidence_from_dict(good, kb.oncotree)
+    assert evidence_to_dict(item)["therapies"] == ["Alpelisib + Fulvestrant", "Capivasertib + Fulvestrant"]
+    with pytest.raises(CuratedEvidenceError, match=r"field 'therapies'.*'Alpelisib, Fulvestrant'.*' \+ '"):
+        evidence_from_dict({**good, "therapies": "Alpelisib, Fulvestrant"}, kb.oncotree)
+    with pytest.raises(CuratedEvidenceError, match=r"field 'therapies'.*empty drug name"):
+        evidence_from_dict({**good, "therapies": "Alpelisib + "}, kb.oncotree)
+    with pytest.raises(CuratedEvidenceError, match="field 'tumour_agnostic'"):
+        evidence_from_dict({**good, "tumour_agnostic": True}, kb.oncotree)  # BRCA is not every tumour type
+    with pytest.raises(CuratedEvidenceError, match=r"field 'tumour_type'.*nearest: BRCA"):
+        evidence_from_dict({**good, "tumour_type": "BRCAA"}, kb.oncotree)
+
+
+def test_stated_tumour_agnostic_indications_are_approvals_only(kb):
+    agnostic = [item for item in kb.evidence if item.tumour_agnostic and item.origin == "somatic"]
+    assert {item.source_level for item in agnostic} == {"FDA-Approved"}
+    genes = {item.biomarker.gene for item in agnostic}
+    assert {"NTRK1", "NTRK2", "NTRK3", "RET", "BRAF"} <= genes
+    # MOAlmanac:375, a single phase II trial "in liver metastases from solid tumours", is pan-cancer but no indication.
+    trial = next(item for item in kb.evidence if item.id == "MOAlmanac:375")
+    assert trial.tumour_type == "TISSUE" and not trial.tumour_agnostic

@@ -81,3 +81,34 @@ def test_hotspot_criteria_exclude_each_other(kb):
     criteria = set(assess_oncogenicity(kb, variant).criteria)
     assert not ({"OS3", "OM4"} & criteria and "OM3" in criteria)
     assert not ({"OM1", "OM3"} & criteria and {"OM4", "OP3"} & criteria)
+
+
+def test_a_coding_change_of_unknown_protein_effect_is_not_classified(kb):
+    # Without a reference sequence the annotation says only "coding_sequence_variant": a nonsense change in a tumour
+    # suppressor must not come out as a 0-point VUS that reads like a verdict.
+    variant = SomaticVariant("17", 7675088, "C", "A", gene="TP53", consequences=("coding_sequence_variant",),
+                             hgvs_c="c.524G>T")
+    result = assess_oncogenicity(kb, variant)
+    assert result.label == "Not classified" and result.points is None
+    assert result.missing_inputs[0] == "protein effect"
+    assert result.note.startswith("not classified: protein effect unknown")
+    from gmc.interpretation.cancer.somatic import interpret_variant
+
+    finding = interpret_variant(kb, variant, "BRCA")
+    assert finding.oncogenicity["class"] == "Not classified" and finding.tier == "III"
+    assert "unknown protein effect" in finding.tier_reason
+
+
+def test_an_unknown_population_frequency_is_said_and_its_possible_classes_given(kb):
+    nonsense = SomaticVariant("17", 7675088, "C", "A", gene="TP53", consequences=("stop_gained",),
+                              hgvs_p="p.R175*")
+    result = assess_oncogenicity(kb, nonsense)
+    assert "OVS1" in result.criteria and "population frequency" in result.missing_inputs
+    assert result.label == "Likely Oncogenic"
+    assert result.possible_classes == ["VUS", "Likely Oncogenic"]  # SBVS1 (-8) would leave 0 points
+    assert "could be VUS or Likely Oncogenic" in result.note
+    known = SomaticVariant("17", 7675088, "C", "A", gene="TP53", consequences=("stop_gained",), hgvs_p="p.R175*",
+                           population_af=0.0)
+    settled = assess_oncogenicity(kb, known)
+    assert settled.missing_inputs == [] and settled.possible_classes == [settled.label] and settled.note == ""
+    assert "OP4" in settled.criteria

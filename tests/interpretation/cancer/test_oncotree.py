@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gmc.interpretation.cancer.oncotree import ROOT, OncoTreeFormatError, UnknownTumourTypeError, parse_oncotree
+from gmc.interpretation.cancer.oncotree import (
+    ROOT,
+    OncoTreeFormatError,
+    UnknownTumourTypeError,
+    parse_oncotree,
+)
 
 
 def test_focus_cancers_and_cll_resolve_through_the_real_parents(kb):

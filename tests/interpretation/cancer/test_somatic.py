@@ -33,7 +33,7 @@ def test_pcgr_breast_tumour_pik3ca_h1047r_is_tier_one(brca_result):
     assert [(f["chrom"], f["pos"], f["ref"], f["alt"], f["tier"]) for f in pik3ca] == [
         ("3", 179234297, "A", "G", "I")]
     assert pik3ca[0]["oncogenicity"]["class"] in {"Oncogenic", "Likely Oncogenic"}
-    assert pik3ca[0]["evidence"] and pik3ca[0]["therapies"]["in_tumour_type"]
+    assert pik3ca[0]["evidence"] and pik3ca[0]["therapies"][0]["in_tumour_type"]
 
 
 def test_result_document_has_the_agreed_shape(brca_result):
@@ -51,7 +51,7 @@ def test_result_document_has_the_agreed_shape(brca_result):
 def test_erbb2_amplification_and_fusions_from_the_demo_files(brca_result):
     erbb2 = [f for f in brca_result["structural_findings"] if f["kind"] == "copy_number" and f["gene"] == "ERBB2"]
     assert erbb2 and erbb2[0]["tier"] == "I"
-    assert any("Trastuzumab" in therapy for therapy in erbb2[0]["therapies"]["in_tumour_type"])
+    assert any(line["therapy"] == "Trastuzumab" and line["in_tumour_type"] for line in erbb2[0]["therapies"])
     fusions = {f["gene"]: f["tier"] for f in brca_result["structural_findings"] if f["kind"] == "fusion"}
     assert all(f["kind"] == "snv_indel" for f in brca_result["findings"])
     assert fusions["NTRK1--TPM3"] == "I"  # larotrectinib/entrectinib: tumour-agnostic NTRK approval
@@ -116,3 +116,48 @@ def test_untiered_variants_are_listed_with_their_oncogenicity(kb):
     assert [(u["gene"], u["tier"], u["oncogenicity"]["class"]) for u in unreported] == [
         ("OR4F5", None, "Likely Benign")]
     assert result["counts"]["not_reported_noncoding_or_silent"] == 1
+
+
+def test_luad_and_its_parent_nsclc_resolve_through_the_real_tree_on_the_command_line(
+        somatic_dir: Path, tmp_path: Path, monkeypatch, refdata_dir: Path):
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    for code, lineage in (("LUAD", ["LUAD", "NSCLC", "LUNG", "TISSUE"]), ("NSCLC", ["NSCLC", "LUNG", "TISSUE"])):
+        out = tmp_path / f"{code}.json"
+        result = CliRunner().invoke(app, ["somatic", "--vcf", str(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz"),
+                                          "--tumour-type", code, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        document = json.loads(out.read_text())
+        assert document["tumour_type"]["lineage"] == lineage
+        assert document["tumour_type"]["oncotree_release"] == "oncotree_2025_10_03"
+        assert "assumed default" in result.output  # the TMB basis is printed beside the figure
+
+
+def test_unknown_or_retired_tumour_type_on_the_command_line(somatic_dir: Path, tmp_path: Path, monkeypatch,
+                                                           refdata_dir: Path):
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    out = tmp_path / "RESULT.json"
+    vcf = str(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz")
+    result = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "LUADD", "--out", str(out)])
+    assert result.exit_code == 2 and "nearest: LUAD (Lung Adenocarcinoma)" in result.output and not out.exists()
+    result = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "GBM", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert document["tumour_type"]["code"] == "GB" and "retired" in document["tumour_type"]["note"]
+
+
+def test_a_wrong_build_callable_bed_is_refused_and_nothing_is_written(somatic_dir: Path, tmp_path: Path,
+                                                                     monkeypatch, refdata_dir: Path, exome_bed):
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    out = tmp_path / "RESULT.json"
+    vcf = str(somatic_dir / "pcgr_examples/T001-COAD.grch38.vcf.gz")
+    hg19 = exome_bed("GRCh37", tmp_path / "panel_hg19.bed", genes=3000)
+    result = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "COAD", "--callable", str(hg19),
+                                      "--out", str(out)])
+    assert result.exit_code == 2 and "panel_hg19.bed is GRCh37" in result.output and not out.exists()
+    grch38 = exome_bed("GRCh38", tmp_path / "panel_grch38.bed", genes=3000)
+    result = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "COAD", "--callable", str(grch38),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tmb = json.loads(out.read_text())["tmb"]
+    assert tmb["territory_source"].startswith("callable BED panel_grch38.bed")
+    assert 0 < tmb["mutations"] < 3250 and "callable BED panel_grch38.bed" in result.output

@@ -1,6 +1,8 @@
-"""AMP/ASCO/CAP 2017 tiers for well-known somatic variants."""
+"""AMP/ASCO/CAP 2017 tiers as written, and one therapy line per regimen and direction, for well-known variants."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from gmc.interpretation.cancer.model import SomaticVariant
 from gmc.interpretation.cancer.somatic import interpret_variant
@@ -11,12 +13,86 @@ def _braf_v600e() -> SomaticVariant:
                           hgvs_p="p.Val600Glu")
 
 
-def test_braf_v600e_in_colorectal_is_actionable_with_civic_or_cgi_therapy(kb):
+def _kras_g12c() -> SomaticVariant:
+    return SomaticVariant("12", 25245351, "C", "A", gene="KRAS", consequences=("missense_variant",),
+                          hgvs_p="p.Gly12Cys")
+
+
+def _lines(finding, direction: str | None = None) -> list[dict]:
+    return [line for line in finding.therapies if direction is None or line["direction"] == direction]
+
+
+def test_every_therapy_appears_once_per_direction(kb):
+    for variant, code in ((_kras_g12c(), "LUAD"), (_braf_v600e(), "COADREAD"), (_kras_g12c(), "MEL")):
+        finding = interpret_variant(kb, variant, code)
+        keys = Counter((line["direction"], line["combination"], frozenset(line["drugs"])) for line in finding.therapies)
+        assert keys and max(keys.values()) == 1
+        labels = Counter((line["direction"], line["therapy"]) for line in finding.therapies)
+        assert max(labels.values()) == 1
+
+
+def test_kras_g12c_in_lung_shows_sotorasib_and_adagrasib_at_the_top(kb):
+    finding = interpret_variant(kb, _kras_g12c(), "LUAD")
+    assert (finding.tier, finding.amp_level) == ("I", "IA")
+    top = {line["therapy"] for line in finding.therapies[:2]}
+    assert top == {"Sotorasib", "Adagrasib"}
+    assert all(line["in_tumour_type"] and line["best_level"] == "A" and line["direction"] == "sensitivity"
+               for line in finding.therapies[:2])
+    # Docetaxel comes from the docetaxel + selumetinib trial: never a line of its own from that item.
+    docetaxel_alone = [line for line in finding.therapies if line["therapy"] == "Docetaxel"]
+    assert not any("CIViC:EID2998" in line["evidence_ids"] for line in docetaxel_alone)
+
+
+def test_kras_g12c_in_melanoma_is_not_tier_one_and_the_pan_cancer_trial_does_not_count(kb):
+    finding = interpret_variant(kb, _kras_g12c(), "MEL")
+    assert finding.tier != "I"
+    proton = next(row for row in finding.evidence if row["id"] == "MOAlmanac:375")
+    assert not proton["counted_for_tier"] and "not a stated tumour-agnostic indication" in proton["not_counted_reason"]
+    assert not any(line["therapy"] == "Proton-based SBRT" for line in finding.therapies)
+    agnostic = interpret_variant(kb, _kras_g12c(), "TISSUE")
+    assert agnostic.tier != "I"
+
+
+def test_braf_v600e_in_colorectal_shows_encorafenib_plus_cetuximab_as_one_line(kb):
     finding = interpret_variant(kb, _braf_v600e(), "COADREAD")
-    assert finding.tier in {"I", "II"}
-    therapy_sources = {row["source"] for row in finding.evidence if row["therapies"] and row["counted_for_tier"]}
-    assert therapy_sources & {"CIViC", "CGI"}
-    assert finding.therapies["in_tumour_type"]
+    assert (finding.tier, finding.amp_level) == ("I", "IA")
+    combination = [line for line in finding.therapies if set(line["drugs"]) == {"Cetuximab", "Encorafenib"}]
+    assert len(combination) == 1 and combination[0]["therapy"] == "Cetuximab + Encorafenib"
+    assert combination[0]["combination"] == "combination" and combination[0]["in_tumour_type"]
+    # The lineage's own approval ranks above the tumour-agnostic dabrafenib + trametinib approval.
+    sensitivity = _lines(finding, "sensitivity")
+    order = [line["therapy"] for line in sensitivity]
+    assert order.index("Cetuximab + Encorafenib") < order.index("Dabrafenib + Trametinib")
+    cetuximab_resistance = [line for line in _lines(finding, "resistance") if line["therapy"] == "Cetuximab"]
+    assert len(cetuximab_resistance) == 1 and len(cetuximab_resistance[0]["sources"]) >= 2
+
+
+def test_prognostic_items_come_only_from_the_tumours_lineage(kb):
+    finding = interpret_variant(kb, _braf_v600e(), "LUAD")
+    assert all(line["diseases"] and "Myeloma" not in line["diseases"] for line in finding.prognostic)
+    myeloma = [row for row in finding.evidence if row["disease"] == "Myeloma" and row["type"] == "prognostic"]
+    assert myeloma and all(not row["counted_for_tier"] for row in myeloma)
+    assert all("another lineage" in row["not_counted_reason"] for row in myeloma)
+
+
+def test_gene_level_items_apply_only_to_the_class_they_name(kb):
+    frameshift = SomaticVariant("12", 132661127, "AG", "A", gene="POLE", consequences=("frameshift_variant",),
+                                hgvs_p="p.T1086fs")
+    finding = interpret_variant(kb, frameshift, "COADREAD")
+    assert not any("PD1" in line["therapy"] for line in finding.therapies)
+    assert not any(row["biomarker"] in {"POLE:.", "POLE:268-471"} for row in finding.evidence)
+    exonuclease = SomaticVariant("12", 132676598, "G", "C", gene="POLE", consequences=("missense_variant",),
+                                 hgvs_p="p.P286R")
+    assert any(row["biomarker"] == "POLE:268-471" for row in interpret_variant(kb, exonuclease, "UCEC").evidence)
+
+
+def test_fbxw7_r658q_in_colorectal_rests_on_no_pan_cancer_item(kb):
+    variant = SomaticVariant("4", 152328233, "C", "T", gene="FBXW7", consequences=("missense_variant",),
+                             hgvs_p="p.R658Q")
+    finding = interpret_variant(kb, variant, "COADREAD")
+    counted = [row for row in finding.evidence if row["counted_for_tier"]]
+    assert all(row["tumour_type"] != "TISSUE" for row in counted)
+    assert finding.tier != "I" or any(row["in_tumour_type"] and row["level"] in "AB" for row in counted)
 
 
 def test_pik3ca_h1047r_in_breast_is_tier_one(kb):
@@ -24,7 +100,7 @@ def test_pik3ca_h1047r_in_breast_is_tier_one(kb):
                              hgvs_p="p.H1047R")
     finding = interpret_variant(kb, variant, "BRCA")
     assert finding.tier == "I"
-    assert any("Alpelisib" in therapy for therapy in finding.therapies["in_tumour_type"])
+    assert any("Alpelisib" in line["drugs"] and line["in_tumour_type"] for line in finding.therapies)
 
 
 def test_oncotree_child_inherits_parent_evidence(kb):
@@ -35,12 +111,13 @@ def test_oncotree_child_inherits_parent_evidence(kb):
     assert finding.tier == "I"
 
 
-def test_tumour_agnostic_reading_counts_only_pan_cancer_evidence_as_this_type(kb):
+def test_tumour_agnostic_reading_counts_only_stated_indications_as_this_type(kb):
     finding = interpret_variant(kb, _braf_v600e(), "TISSUE")
-    in_type = {row["tumour_type"] for row in finding.evidence if row["in_tumour_type"]}
-    assert in_type == {"TISSUE"}
+    in_type = [row for row in finding.evidence if row["in_tumour_type"]]
+    assert in_type and all(row["tumour_agnostic"] for row in in_type)
     # Dabrafenib + trametinib is FDA-approved for BRAF V600E solid tumours regardless of site (2022).
     assert finding.tier == "I"
+    assert finding.therapies[0]["therapy"] == "Dabrafenib + Trametinib" and finding.therapies[0]["tumour_agnostic"]
 
 
 def test_kras_g12d_in_colorectal_is_tier_one_for_anti_egfr_resistance(kb):
@@ -48,9 +125,8 @@ def test_kras_g12d_in_colorectal_is_tier_one_for_anti_egfr_resistance(kb):
                              hgvs_p="p.Gly12Asp")
     finding = interpret_variant(kb, variant, "COADREAD")
     assert finding.tier == "I"
-    therapies = " ".join(finding.therapies["in_tumour_type"]).lower()
-    assert "cetuximab" in therapies or "panitumumab" in therapies
-    assert "resistance" in therapies
+    resistance = {line["therapy"] for line in _lines(finding, "resistance") if line["in_tumour_type"]}
+    assert {"Cetuximab", "Panitumumab"} <= resistance
 
 
 def test_synonymous_variant_in_a_non_cancer_gene_is_not_reported(kb):
@@ -68,11 +144,10 @@ def test_missense_vus_in_a_cancer_gene_is_tier_three(kb):
     assert finding.tier == "III"
 
 
-def test_solid_tumour_approvals_do_not_count_as_this_type_for_leukaemia(kb):
+def test_solid_tumour_indications_are_another_tumour_type_for_leukaemia(kb):
     finding = interpret_variant(kb, _braf_v600e(), "AML")
-    assert not any(row["in_tumour_type"] and "solid" in row["disease"].lower() for row in finding.evidence)
-    solid = [row for row in finding.evidence if "solid" in row["disease"].lower()]
-    assert solid and all(not row["in_tumour_type"] for row in solid)
+    solid = [row for row in finding.evidence if row["tumour_agnostic"]]
+    assert solid and all(row["counted_for_tier"] and not row["in_tumour_type"] for row in solid)
 
 
 def test_exon_level_biomarkers_need_the_right_exon_and_kind_of_change(kb):
@@ -93,8 +168,8 @@ def test_met_exon_14_skipping_splice_variant(kb):
                              intron=14)
     finding = interpret_variant(kb, variant, "NSCLC")
     assert finding.tier == "I"
-    therapies = " ".join(finding.therapies["in_tumour_type"])
-    assert "Capmatinib" in therapies or "Tepotinib" in therapies
+    approved = {line["therapy"] for line in finding.therapies if line["in_tumour_type"] and line["best_level"] == "A"}
+    assert approved & {"Capmatinib", "Tepotinib"}
 
 
 def test_flt3_itd_in_aml_is_tier_one(kb):

@@ -67,7 +67,10 @@ def test_demo_tumour_board_and_api(cancer_demo, demo_client, login, bearer, benc
     # the demo's curated item (proposed by the scientist, approved by the admin) is part of the evidence
     assert "Alpelisib + Fulvestrant" in html and "GMC:CUR000001" in html
     assert "https://pubmed.ncbi.nlm.nih.gov/31091374/" in html
-    assert "mutations/Mb" in html
+    assert "mutations/Mb" in html and "territory assumed" in html
+    # therapies grouped by drug: the curated alpelisib + fulvestrant item and MOAlmanac's are one line
+    assert html.count("<strong>Alpelisib + Fulvestrant</strong>") == 1
+    assert "<caption>Sensitivity" in html and "Full evidence list" in html
     cases = demo_client.get("/cancer")
     assert cases.status_code == 200 and breast in cases.text
     # notes are added from the page and audited
@@ -125,6 +128,11 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
     assert bad.status_code == 422 and bad.json()["field"] == "tumour_type"
     with demo_database.transaction() as session:
         assert session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one() == before
+    # a combination that cannot be parsed is refused with the field named, nothing proposed
+    unparsable = demo_client.post("/api/cancer/curation/proposals", headers=scientist, json={
+        "action": "add", "record": {**record, "therapies": "Sotorasib, Panitumumab"}, "reason": "trial"})
+    assert unparsable.status_code == 422 and unparsable.json()["field"] == "therapies"
+    assert "Sotorasib, Panitumumab" in unparsable.json()["detail"]
     board = demo_client.get(f"/api/cancer/cases/{case_id}/board", headers=scientist).json()
     assert board["results"]["tmb"]["per_mb"] > 0
     run_id = board["run"]["run_id"]

@@ -39,7 +39,12 @@ def somatic(
     min_tumour_vaf: float = typer.Option(0.05, "--min-tumour-vaf", help="Minimum tumour VAF (0 = off)."),
     min_tumour_depth: int = typer.Option(10, "--min-tumour-depth", help="Minimum tumour depth (0 = off)."),
     max_normal_vaf: float = typer.Option(0.05, "--max-normal-vaf", help="Maximum VAF in the normal."),
-    tmb_territory_mb: float = typer.Option(34.0, "--tmb-territory-mb", help="Callable territory in Mb."),
+    callable_bed: Path | None = typer.Option(None, "--callable", help="Callable-region BED of the assay (in the "
+                                             "input's build): TMB over its merged length, counting calls inside it."),
+    assay: str | None = typer.Option(None, "--assay", help="Assay whose TMB territory GMC_TMB_ASSAYS gives "
+                                     "(NAME=Mb,...)."),
+    tmb_territory_mb: float | None = typer.Option(None, "--tmb-territory-mb", help="Callable territory in Mb "
+                                                  "(default: from --callable or --assay, else an assumed 34 Mb exome)."),
     tmb_count: str = typer.Option("coding_and_silent", "--tmb-count",
                                   help="coding_and_silent, coding_non_silent or missense_only."),
     include_non_pass: bool = typer.Option(False, "--include-non-pass", help="Keep records whose FILTER is not PASS."),
@@ -57,18 +62,19 @@ def somatic(
 
     settings = SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth,
                                max_normal_vaf=max_normal_vaf, tmb_territory_mb=tmb_territory_mb,
-                               tmb_count_mode=tmb_count, list_unreported=list_unreported)
+                               tmb_assay=assay, tmb_count_mode=tmb_count, list_unreported=list_unreported)
     try:
         result = interpret_somatic_files(
             tumour_type=tumour_type, vcf=vcf, maf=maf, maf_sample=maf_sample, maf_build=maf_build, cna=cna,
             fusions=fusions, settings=settings, tumour_sample=tumour_sample, normal_sample=normal_sample,
             tumour_af_tag=tumour_af_tag, tumour_dp_tag=tumour_dp_tag, normal_af_tag=normal_af_tag,
-            normal_dp_tag=normal_dp_tag, include_non_pass=include_non_pass, vcf_build=vcf_build)
+            normal_dp_tag=normal_dp_tag, include_non_pass=include_non_pass, vcf_build=vcf_build,
+            callable_bed=callable_bed)
     except (ValueError, RuntimeError) as exc:  # every input error class here subclasses ValueError
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     try:
-        out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+        _write_atomically(out, json.dumps(result, indent=1, default=str) + "\n")
     except OSError as exc:
         typer.secho(f"error: cannot write {out}: {exc.strerror}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
@@ -76,7 +82,14 @@ def somatic(
     tmb = result["tmb"]
     typer.echo(f"{out}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, IV {counts['IV']}; "
                f"{len(result['structural_findings'])} copy-number/fusion findings; "  # type: ignore[arg-type]
-               f"TMB {tmb['per_mb']} mutations/Mb")  # type: ignore[index]
+               f"TMB {tmb['per_mb']} mutations/Mb ({tmb['basis']})")  # type: ignore[index]
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    """Writes the RESULT through a temporary file beside it, so a failed write leaves no half file."""
+    temporary = out.with_name(f".{out.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(out)
 
 
 @app.command("somatic-case")
@@ -91,6 +104,8 @@ def somatic_case(
     germline_build: str | None = typer.Option(None, "--germline-build", help="Build of a germline VCF without "
                                               "##contig lengths (GRCh37 is lifted)."),
     vcf_build: str | None = typer.Option(None, "--vcf-build", help="Build of a VCF without ##contig lengths."),
+    callable_bed: Path | None = typer.Option(None, "--callable", help="Callable-region BED of the assay (TMB)."),
+    assay: str | None = typer.Option(None, "--assay", help="Assay whose TMB territory GMC_TMB_ASSAYS gives."),
     out: Path | None = typer.Option(None, "--out", help="Also write the RESULT.json here."),
 ) -> None:
     """Interprets a cancer case in the database with the live (curated) knowledge base and stores the run."""
@@ -113,7 +128,8 @@ def somatic_case(
             case = view_case(session, principal=principal, case_id=case_id)
             run = service.run_somatic(session, principal, case, tumour_type=tumour_type, vcf_path=vcf, cna_path=cna,
                                       fusions_path=fusions, germline_vcf=germline_vcf, germline_build=germline_build,
-                                      vcf_build=vcf_build)
+                                      vcf_build=vcf_build, callable_bed=callable_bed,
+                                      settings=SomaticSettings(tmb_assay=assay))
             run_id, result = run.run_id, run.results
     except DomainError as exc:
         typer.secho(f"error: {exc.message}" + (f" (field {exc.field})" if exc.field else ""), fg=typer.colors.RED,
@@ -122,7 +138,8 @@ def somatic_case(
     finally:
         db.dispose()
     if out is not None:
-        out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+        _write_atomically(out, json.dumps(result, indent=1, default=str) + "\n")
     counts = result["counts"]["by_tier"]  # type: ignore[index]
     typer.echo(f"{run_id} for case {case_id}: tier I {counts['I']}, II {counts['II']}, III {counts['III']}, "
-               f"IV {counts['IV']}; TMB {result['tmb']['per_mb']} mutations/Mb")  # type: ignore[index]
+               f"IV {counts['IV']}; TMB {result['tmb']['per_mb']} mutations/Mb "  # type: ignore[index]
+               f"({result['tmb']['basis']})")  # type: ignore[index]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from gmc.genomics.liftover import load_chain
@@ -15,6 +16,7 @@ from gmc.interpretation.cancer.knowledgebase import KnowledgeBase, load_knowledg
 from gmc.interpretation.cancer.maf import MafFormatError, read_maf
 from gmc.interpretation.cancer.model import SomaticVariant
 from gmc.interpretation.cancer.somatic import SomaticSettings, file_checksum, gene_spans, interpret_somatic
+from gmc.interpretation.cancer.tmb import assay_size, read_callable_bed
 
 
 class SomaticRunError(ValueError):
@@ -41,11 +43,15 @@ def interpret_somatic_files(
     vcf_build: str | None = None,
     refdata: Path | None = None,
     kb: KnowledgeBase | None = None,
+    callable_bed: Path | None = None,
 ) -> dict[str, object]:
     """Reads the inputs, annotates what is unannotated, and interprets them; nothing is stored."""
     if (vcf is None) == (maf is None):
         raise SomaticRunError("give exactly one of a VCF (--vcf) or a MAF (--maf)")
-    settings = settings or SomaticSettings()
+    settings = resolve_tmb_assay(settings or SomaticSettings())
+    if callable_bed is not None and settings.tmb_territory_mb is not None:
+        raise SomaticRunError("give the TMB territory one way: a callable BED (--callable), an assay (--assay) or a "
+                              "size (--tmb-territory-mb), not several")
     if refdata is None:
         from gmc.settings import get_settings
 
@@ -98,8 +104,26 @@ def interpret_somatic_files(
     if fusions:
         inputs["fusions"] = {"path": str(fusions), "sha256": file_checksum(fusions), "fusions": len(fusion_list or [])}
     spans = gene_spans(str(refdata / "grch38" / "mane_select.genepred.tsv.gz")) if segments else None
+    regions = None
+    if callable_bed is not None:
+        lifted = any(variant.input_pos for variant in variants)
+        build = str(inputs["vcf"]["build"]) if vcf is not None else ("GRCh37" if lifted else "GRCh38")  # type: ignore[index]
+        regions = read_callable_bed(callable_bed, expected_build=build, refdata=refdata)
+        inputs["callable_bed"] = {"path": str(callable_bed), "sha256": regions.sha256, "build": regions.build,
+                                  "bases": regions.bases, "build_evidence": regions.build_evidence}
     return interpret_somatic(kb, variants, tumour_type, settings=settings, segments=segments, fusions=fusion_list,
-                             gene_span_index=spans, inputs=inputs, annotation=annotation)
+                             gene_span_index=spans, inputs=inputs, annotation=annotation, callable_regions=regions)
+
+
+def resolve_tmb_assay(settings: SomaticSettings) -> SomaticSettings:
+    """Settings with the named assay's TMB territory filled in from GMC_TMB_ASSAYS (TmbConfigError if unknown)."""
+    if not settings.tmb_assay:
+        return settings
+    if settings.tmb_territory_mb is not None:
+        raise SomaticRunError("give the TMB territory one way: an assay (--assay) or a size (--tmb-territory-mb)")
+    from gmc.settings import get_settings
+
+    return replace(settings, tmb_territory_mb=assay_size(settings.tmb_assay, get_settings().tmb_assays))
 
 
 def annotate(variants: list[SomaticVariant], kb: object, refdata: Path) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from gmc.interpretation.cancer.cpsr import CpsrPanelError, read_cpsr_panel
 from gmc.interpretation.rare.acmg import (
     Classification,
     LofMechanism,
@@ -36,7 +35,6 @@ CLINVAR_CLASSES = {
     "likely_pathogenic": Classification.LIKELY_PATHOGENIC,
 }
 _MOI = {"AD": "dominant", "AR": "recessive", "XL": None, "AD/AR": None}
-_HREF_RE = re.compile(r">([^<]+)</a>")
 
 
 class GermlineInputError(ValueError):
@@ -77,10 +75,6 @@ class GermlineReferences:
     files: list[str] = field(default_factory=list)
 
 
-def _open(path: Path) -> Any:
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
-
-
 def read_cancer_panel_ids(path: Path) -> dict[int, str]:
     """PanelApp panel id -> name from ge_panelapp_cancer_panels.txt (tab-separated name, id)."""
     panels: dict[int, str] = {}
@@ -113,22 +107,19 @@ def read_predisposition_genes(panel_ids: Path, panelapp: Path, cpsr_panel: Path)
                 panels.setdefault(gene, set()).add(wanted[panel])
                 moi.setdefault(gene, (row.get("mode_of_inheritance") or "").strip())
     mechanism: dict[str, str] = {}
-    with _open(cpsr_panel) as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        for number, row in enumerate(reader, start=2):
-            if "GENE" not in row or row["GENE"] is None:
-                raise GermlineInputError(f"{cpsr_panel.name} line {number}: no GENE column")
-            match = _HREF_RE.search(row["GENE"])
-            gene = (match.group(1) if match else row["GENE"]).strip().upper()
-            cpg_moi = (row.get("CPG_MOI") or "NA").strip()
-            # CPSR panel 0 also lists somatic-only genes (no inheritance): only predisposition genes count.
-            if cpg_moi == "NA" and gene not in panels:
-                continue
-            panels.setdefault(gene, set()).add("CPSR panel 0")
-            if cpg_moi != "NA":
-                moi[gene] = cpg_moi
-            if (row.get("CPG_MOD") or "NA") != "NA":
-                mechanism[gene] = row["CPG_MOD"].strip()
+    try:
+        cpsr = read_cpsr_panel(cpsr_panel)
+    except CpsrPanelError as exc:
+        raise GermlineInputError(str(exc)) from exc
+    for gene, entry in cpsr.items():
+        # CPSR panel 0 also lists somatic-only genes (no inheritance): only predisposition genes count.
+        if not entry.inheritance and gene not in panels:
+            continue
+        panels.setdefault(gene, set()).add("CPSR panel 0")
+        if entry.inheritance:
+            moi[gene] = entry.inheritance
+        if entry.mechanism:
+            mechanism[gene] = entry.mechanism
     return {gene: PredispositionGene(gene, tuple(sorted(names)), moi.get(gene, ""), mechanism.get(gene, ""))
             for gene, names in sorted(panels.items())}
 

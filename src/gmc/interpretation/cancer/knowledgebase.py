@@ -8,14 +8,31 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from gmc.genomics.liftover import ChainMap, load_chain
-from gmc.interpretation.cancer.oncotree import ONCOTREE_FILE, ROOT, OncoTree, load_oncotree
+from gmc.interpretation.cancer.cpsr import CPSR_PANEL, CpsrGene, read_cpsr_panel
+from gmc.interpretation.cancer.levels import EvidenceLevelError, level_mapping
+from gmc.interpretation.cancer.oncotree import (
+    ONCOTREE_FILE,
+    ROOT,
+    OncoTree,
+    UnknownTumourTypeError,
+    load_oncotree,
+)
 from gmc.interpretation.cancer.protein import ProteinChange, parse_protein_change
+from gmc.interpretation.cancer.therapy import (
+    DrugNames,
+    Therapy,
+    TherapyParseError,
+    parse_cgi,
+    parse_civic,
+    parse_moalmanac,
+    parse_regimen,
+)
 
 #: Levels at which a biomarker names an alteration, most to least specific.
 BIOMARKER_LEVELS = (
@@ -24,23 +41,17 @@ BIOMARKER_LEVELS = (
 #: Evidence types (CIViC vocabulary, shared by every source).
 EVIDENCE_TYPES = ("predictive", "diagnostic", "prognostic", "predisposing", "oncogenic")
 
-#: CGI evidence wording -> AMP/ASCO/CAP 2017 level (guidelines A, late trials B, early trials C, reports D).
-CGI_LEVELS = {
-    "fda guidelines": "A", "nccn guidelines": "A", "european leukemianet guidelines": "A", "nccn/cap guidelines": "A",
-    "cpic guidelines": "A", "late trials": "B", "late trials,pre-clinical": "B", "clinical trials": "C",
-    "early trials": "C", "early trials,case report": "C", "case report": "D", "pre-clinical": "D",
-}
-#: MOAlmanac predictive implication -> AMP level.
-MOALMANAC_LEVELS = {
-    "FDA-Approved": "A", "Guideline": "A", "Clinical trial": "B", "Clinical evidence": "C",
-    "Preclinical": "D", "Inferential": "E",
-}
 #: MOAlmanac variant_annotation -> consequence family a variant must have.
 MOALMANAC_FAMILIES = {
     "deletion": "deletion", "insertion": "insertion", "missense": "missense", "splice site": "truncating",
     "nonsense": "truncating", "frameshift": "truncating",
 }
-_TRUNCATING_WORDS = ("LOSS-OF-FUNCTION", "TRUNCATING", "FRAMESHIFT", "NONSENSE", "DELETERIOUS", "LOSS OF FUNCTION")
+_TRUNCATING_WORDS = ("TRUNCATING", "FRAMESHIFT", "NONSENSE")
+#: Words naming the class of change a gene-level biomarker means (anything else: the gene's mechanism decides).
+_INACTIVATING_WORDS = ("LOSS-OF-FUNCTION", "LOSS OF FUNCTION", "DELETERIOUS", "INACTIVATING", "INACTIVATION")
+_ACTIVATING_WORDS = ("ACTIVATING", "GAIN-OF-FUNCTION", "GAIN OF FUNCTION", "KINASE DOMAIN MUTATION")
+#: The directions a therapy statement can take.
+SENSITIVITY, RESISTANCE, TOXICITY = "sensitivity", "resistance", "toxicity"
 _EXON_RE = re.compile(r"^EXON (\d+)(?:-(\d+))? (DELETION|INSERTION|MUTATION|FRAMESHIFT|SKIPPING MUTATION)S?$")
 _CGI_REGION_RE = re.compile(r"::consequence::(\w+):(\d+)-(\d+)")
 _CGI_GDNA_RE = re.compile(r"^chr([0-9XYM]+):g\.(\d+)([ACGT])>([ACGT])$")
@@ -74,6 +85,9 @@ class Biomarker:
     genomic: tuple[str, int, str, str] | None = None
     #: Fusion partner gene (None = any partner).
     partner: str | None = None
+    #: For gene-level and region biomarkers: the class of change meant, "activating" or "inactivating";
+    #: None = the gene's mechanism decides (an "oncogenic mutation" of an oncogene is an activating one).
+    alteration_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,7 @@ class EvidenceItem:
     source: str
     biomarker: Biomarker
     evidence_type: str
-    #: AMP/ASCO/CAP 2017 evidence level A-E.
+    #: AMP/ASCO/CAP 2017 evidence level A-E (from the source level through levels.EVIDENCE_LEVELS).
     level: str
     #: The level as written by the source (e.g. "FDA guidelines", "B").
     source_level: str
@@ -94,12 +108,35 @@ class EvidenceItem:
     #: Sensitivity/Response, Resistance, Poor Outcome, Positive, ...
     significance: str
     disease: str
-    #: OncoTree node the disease maps to (None when it cannot be mapped).
+    #: OncoTree node the disease maps to (None when it cannot be mapped; TISSUE for pan-cancer wording).
     tumour_type: str | None
-    therapies: tuple[str, ...] = ()
+    #: Regimens (a drug, a combination kept whole, or a list whose combination the source does not state).
+    therapies: tuple[Therapy, ...] = ()
     citations: tuple[str, ...] = ()
     #: somatic or germline.
     origin: str = "somatic"
+    #: True only for a regulatory approval or guideline for any tumour type (e.g. NTRK fusions, MSI-H): a stated
+    #: tumour-agnostic indication. A pan-cancer study (disease "Cancer", "any solid tumour") is not one.
+    tumour_agnostic: bool = False
+    #: "solid" when the source limits the item to solid tumours ("" otherwise).
+    scope: str = ""
+
+    @property
+    def direction(self) -> str:
+        """sensitivity, resistance or toxicity for predictive items ("" otherwise)."""
+        return therapy_direction(self.significance) if self.evidence_type == "predictive" else ""
+
+
+def therapy_direction(significance: str) -> str:
+    """Reads a source's wording (Sensitivity/Response, Resistant, No Responsive, Adverse Response ...) as a direction."""
+    text = significance.lower()
+    if "toxicity" in text or "adverse" in text:
+        return TOXICITY
+    if any(word in text for word in ("resist", "no respons", "non-respons", "reduced sensitivity", "not sensitive")):
+        return RESISTANCE
+    if "sensitiv" in text or "respons" in text:
+        return SENSITIVITY
+    return ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +162,25 @@ class GeneRole:
     #: Protein ranges of IntOGen domains with significant mutation clustering.
     domains: list[tuple[int, int]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
+    #: The role each source gives: IntOGen and CGI ("Act"/"LoF"/"ambiguous" per cohort, oncogene/suppressor),
+    #: NCG (oncogene/tsg) and the CPSR predisposition panel's mechanism (GoF/LoF).
+    roles: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def mechanism(self) -> str:
+        """activating, inactivating or "" (unknown/both): the first source with a one-sided role decides.
+
+        Order: IntOGen (somatic driver analysis), CGI, CPSR's predisposition mechanism, NCG. POLE, ambiguous in
+        IntOGen and CGI, is gain-of-function in CPSR: its oncogenic mutations are activating (exonuclease-domain
+        missense), so a gene-level "POLE mutation" item does not apply to a POLE frameshift.
+        """
+        for source in ("IntOGen", "CGI", "CPSR", "NCG"):
+            roles = self.roles.get(source, set())
+            activating, inactivating = bool(roles & {"Act", "oncogene", "GoF"}), bool(roles & {"LoF", "suppressor",
+                                                                                              "tsg"})
+            if activating != inactivating:
+                return "activating" if activating else "inactivating"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -156,12 +212,15 @@ class KnowledgeBase:
     #: Count of source records that could not be turned into a matchable biomarker, per reason.
     skipped: Counter = field(default_factory=Counter)
     by_gene: dict[str, list[EvidenceItem]] = field(default_factory=dict)
+    #: One name per drug across every source (aliases unified).
+    drugs: DrugNames = field(init=False)
 
     def __post_init__(self) -> None:
         index: dict[str, list[EvidenceItem]] = defaultdict(list)
         for item in self.evidence:
             index[item.biomarker.gene].append(item)
         self.by_gene = dict(index)
+        self.drugs = DrugNames(drug for item in self.evidence for therapy in item.therapies for drug in therapy.drugs)
 
     def search(self, *, gene: str | None = None, alteration: str | None = None,
                tumour_type: str | None = None) -> list[EvidenceItem]:
@@ -225,8 +284,12 @@ def parse_alteration(gene: str, text: str) -> Biomarker:
         return Biomarker(gene, "amplification", name)
     if bare in {"DELETION", "LOSS", "COPY NUMBER LOSS", "HOMOZYGOUS DELETION", "DELETION AND MUTATION"}:
         return Biomarker(gene, "deletion", name)
-    if bare in {"MUTATION", "ANY MUTATION", "SOMATIC MUTATION", "ACTIVATING MUTATION", "KINASE DOMAIN MUTATION"}:
+    if bare in {"MUTATION", "ANY MUTATION", "SOMATIC MUTATION", "ONCOGENIC MUTATION"}:
         return Biomarker(gene, "gene", name)
+    if any(word in bare for word in _ACTIVATING_WORDS):
+        return Biomarker(gene, "gene", name, alteration_class="activating")
+    if any(word in bare for word in _INACTIVATING_WORDS):
+        return Biomarker(gene, "gene", name, alteration_class="inactivating")
     if any(word in bare for word in _TRUNCATING_WORDS):
         return Biomarker(gene, "truncating", name)
     if "FUSION" in bare or "REARRANGEMENT" in bare or "TRANSLOCATION" in bare:
@@ -255,6 +318,23 @@ def parse_alteration(gene: str, text: str) -> Biomarker:
     return Biomarker(gene, "other", name)
 
 
+def _level(source: str, written: str, where: str) -> tuple[str, bool]:
+    """(AMP level, states an indication) for a source level, KnowledgeBaseError naming where it was written."""
+    try:
+        mapping = level_mapping(source, written)
+    except EvidenceLevelError as exc:
+        raise KnowledgeBaseError(f"{where}: {exc}") from exc
+    return mapping.amp_level, mapping.states_indication
+
+
+def _regimens(parse: Callable[..., tuple[Therapy, ...]], where: str, *cells: str) -> tuple[Therapy, ...]:
+    """A source's therapy cell read into regimens, KnowledgeBaseError naming where it was written."""
+    try:
+        return parse(*cells)
+    except TherapyParseError as exc:
+        raise KnowledgeBaseError(f"{where}: {exc}") from exc
+
+
 def load_civic(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) -> list[EvidenceItem]:
     """Imports accepted CIViC clinical evidence summaries (GRCh37 coordinates lifted to GRCh38)."""
     items: list[EvidenceItem] = []
@@ -266,9 +346,9 @@ def load_civic(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter
         for line_no, row in enumerate(reader, start=2):
             if row.get("evidence_status", "accepted") != "accepted":
                 continue
-            level = row["evidence_level"].strip().upper()
-            if level not in {"A", "B", "C", "D", "E"}:
-                raise KnowledgeBaseError(f"{path.name} line {line_no}: evidence_level {level!r} is not A-E")
+            where = f"{path.name} line {line_no}"
+            written = row["evidence_level"].strip().upper()
+            level, indication = _level("CIViC", written, where)
             gene = row["gene"].strip().upper()
             biomarker = parse_alteration(gene, row["variant"])
             genomic = None
@@ -279,16 +359,18 @@ def load_civic(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter
                                       biomarker.aa_start, biomarker.aa_end, genomic=genomic)
             if biomarker.level == "other":
                 skipped["civic_unmatchable_alteration"] += 1
-            drugs = tuple(d.strip() for d in row.get("drugs", "").split(",") if d.strip())
             citation = f"PMID:{row['pubmed_id']}" if row.get("pubmed_id") else ""
+            tumour = oncotree.resolve_disease(row["disease"])
             items.append(EvidenceItem(
                 id=f"CIViC:EID{row['evidence_id']}", source="CIViC", biomarker=biomarker,
-                evidence_type=row["evidence_type"].strip().lower(), level=level, source_level=level,
+                evidence_type=row["evidence_type"].strip().lower(), level=level, source_level=written,
                 supports=row.get("evidence_direction", "Supports").strip() != "Does Not Support",
                 significance=row.get("clinical_significance", "").strip(), disease=row["disease"].strip(),
-                tumour_type=oncotree.resolve_disease(row["disease"]), therapies=drugs,
+                tumour_type=tumour, therapies=_regimens(parse_civic, f"{where} (drugs)", row.get("drugs", "")),
                 citations=(citation,) if citation else (),
                 origin="germline" if "germline" in row.get("variant_origin", "").lower() else "somatic",
+                tumour_agnostic=indication and tumour == ROOT,
+                scope="solid" if "solid" in row["disease"].lower() else "",
             ))
     return items
 
@@ -318,6 +400,10 @@ def _cgi_biomarker(gene: str, row: dict[str, str], chain: ChainMap) -> Biomarker
     detail = alteration.split(":", 1)[1] if ":" in alteration else ""
     if detail == ".":
         return Biomarker(gene, "gene", alteration)
+    if match := re.fullmatch(r"(\d+)-(\d+)", detail):
+        # A residue range without a stated consequence (POLE:268-471, the exonuclease domain): the gene's
+        # mechanism decides which changes it means (matching.class_fits).
+        return Biomarker(gene, "region", alteration, aa_start=int(match.group(1)), aa_end=int(match.group(2)))
     if match := _CGI_REGION_RE.search(alteration):
         consequence, start, end = match.groups()
         family = "deletion" if "deletion" in consequence else "insertion" if "insertion" in consequence else None
@@ -343,17 +429,14 @@ def load_cgi(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) 
             if ";" in row["Alteration type"]:
                 skipped["cgi_composite_biomarker"] += 1  # co-occurring alterations: all must be present
                 continue
-            level_text = row["Evidence level"].strip().lower()
-            level = CGI_LEVELS.get(level_text)
-            if level is None:
-                raise KnowledgeBaseError(f"{path.name} line {line_no}: unknown Evidence level {row['Evidence level']!r}")
+            where = f"{path.name} line {line_no}"
+            level, indication = _level("CGI", row["Evidence level"], where)
             gene = row["Gene"].strip().upper()
             biomarker = _cgi_biomarker(gene, row, chain)
             if biomarker.level == "other":
                 skipped["cgi_unmatchable_alteration"] += 1
-            drugs = tuple(d.strip() for d in row["Drug"].strip("[]").split(",") if d.strip())
-            if not drugs and row.get("Drug family"):
-                drugs = (row["Drug family"].strip("[]"),)
+            drugs = _regimens(parse_cgi, f"{where} (Drug)", row["Drug"], row.get("Drug family", ""))
+            association = row["Association"].strip()
             acronyms = row.get("Primary Tumor acronym", "").split(";")
             names = row.get("Primary Tumor type", "").split(";")
             for index, acronym in enumerate(acronyms):
@@ -361,7 +444,7 @@ def load_cgi(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) 
                 tumour = oncotree.resolve_disease(name) or oncotree.resolve_disease(acronym)
                 if acronym.strip() == "CANCER":
                     tumour = ROOT
-                key = (biomarker, drugs, row["Association"], tumour, level)
+                key = (biomarker, drugs, association, tumour, level)
                 if key in seen:  # the per-variant table repeats a row per listed individual mutation
                     continue
                 seen.add(key)
@@ -369,9 +452,12 @@ def load_cgi(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Counter) 
                 items.append(EvidenceItem(
                     id=f"CGI:{line_no}" + (f".{index + 1}" if len(acronyms) > 1 else ""), source="CGI",
                     biomarker=biomarker, evidence_type="predictive", level=level, source_level=row["Evidence level"],
-                    supports=not row["Association"].lower().startswith("no "),
-                    significance=row["Association"].strip(), disease=name.strip(), tumour_type=tumour,
+                    # "No Responsive" is a statement of non-response (resistance), not a refuted one.
+                    supports=True, significance=association, disease=name.strip(), tumour_type=tumour,
                     therapies=drugs, citations=citations,
+                    # Toxicity biomarkers (DPYD, TPMT, UGT1A1) are inherited pharmacogenomic variants.
+                    origin="germline" if therapy_direction(association) == TOXICITY else "somatic",
+                    tumour_agnostic=indication and tumour == ROOT,
                 ))
     return items
 
@@ -423,7 +509,15 @@ def load_moalmanac(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Cou
             continue
         if record.get("therapy_name"):
             evidence_type = "predictive"
-            significance = "Resistance" if record.get("therapy_resistance") == 1 else "Sensitivity/Response"
+            if record.get("therapy_resistance") == 1:
+                significance = "Resistance"
+            elif record.get("therapy_sensitivity") == 1:
+                significance = "Sensitivity/Response"
+            elif record.get("therapy_sensitivity") == 0:
+                significance = "Not sensitive (non-response)"  # MOAlmanac: 0 asserts the tumour is not sensitive
+            else:
+                skipped["moalmanac_therapy_without_direction"] += 1
+                continue
         elif record.get("favorable_prognosis") in (0, 1):
             evidence_type = "prognostic"
             significance = "Better Outcome" if record["favorable_prognosis"] == 1 else "Poor Outcome"
@@ -433,26 +527,25 @@ def load_moalmanac(path: Path, oncotree: OncoTree, chain: ChainMap, skipped: Cou
         else:
             skipped["moalmanac_no_implication"] += 1
             continue
-        implication = record.get("predictive_implication", "")
-        if implication not in MOALMANAC_LEVELS:
-            raise KnowledgeBaseError(f"{path.name} assertion {record.get('assertion_id')}: "
-                                     f"unknown predictive_implication {implication!r}")
+        implication = str(record.get("predictive_implication", ""))
+        where = f"{path.name} assertion {record.get('assertion_id')}"
+        level, indication = _level("MOAlmanac", implication, where)
         term = record.get("oncotree_code") or record.get("oncotree_term") or record.get("disease", "")
         tumour = oncotree.resolve_disease(str(term)) or oncotree.resolve_disease(str(record.get("disease", "")))
         citations = tuple(
             str(value) for value in (f"PMID:{record['pmid']}" if record.get("pmid") else "", record.get("url", ""))
             if value
         )
-        therapies = tuple(t.strip() for t in str(record.get("therapy_name", "")).split("+") if t.strip())
+        therapies = _regimens(parse_moalmanac, f"{where} (therapy_name)", str(record.get("therapy_name") or ""))
         disease = str(record.get("disease", ""))
-        if tumour == ROOT and "solid" in str(term).lower() and "solid" not in disease.lower():
-            disease = f"{disease} (any solid tumour)"  # keeps the solid-only scope visible to tiering
+        solid = tumour == ROOT and "solid" in f"{term} {record.get('oncotree_term', '')}".lower()
         items.append(EvidenceItem(
             id=f"MOAlmanac:{record.get('assertion_id')}", source="MOAlmanac", biomarker=biomarker,
-            evidence_type=evidence_type, level=MOALMANAC_LEVELS[implication], source_level=implication,
+            evidence_type=evidence_type, level=level, source_level=implication,
             supports=True, significance=significance, disease=disease, tumour_type=tumour,
-            therapies=(" + ".join(therapies),) if therapies else (), citations=citations,
+            therapies=therapies, citations=citations,
             origin="germline" if feature == "Germline Variant" else "somatic",
+            tumour_agnostic=indication and tumour == ROOT, scope="solid" if solid else "",
         ))
     return items
 
@@ -516,8 +609,9 @@ def load_oncogenic_alleles(path: Path, chain: ChainMap) -> dict[tuple[str, int, 
     return alleles
 
 
-def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None) -> dict[str, GeneRole]:
-    """Oncogene / tumour-suppressor roles and driver domains from IntOGen, CGI and NCG."""
+def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None,
+                    cpsr: dict[str, CpsrGene] | None = None) -> dict[str, GeneRole]:
+    """Oncogene / tumour-suppressor roles and driver domains from IntOGen, CGI and NCG (+ CPSR's mechanisms)."""
     roles: dict[str, GeneRole] = {}
 
     def role(gene: str) -> GeneRole:
@@ -527,6 +621,7 @@ def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None) -> dict[st
         for row in csv.DictReader(handle, delimiter="\t"):
             entry = role(row["SYMBOL"].upper())
             entry.sources.add("IntOGen")
+            entry.roles.setdefault("IntOGen", set()).add(row["ROLE"])
             if row["ROLE"] == "Act":
                 entry.oncogene = True
             elif row["ROLE"] == "LoF":
@@ -544,6 +639,7 @@ def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None) -> dict[st
             fields = line.rstrip("\n").split("\t")
             entry = role(fields[3].upper())
             entry.sources.add("CGI")
+            entry.roles.setdefault("CGI", set()).add(fields[4])
             entry.oncogene |= fields[4] == "oncogene"
             entry.tumour_suppressor |= fields[4] == "suppressor"
     if ncg is not None and ncg.exists():
@@ -553,8 +649,13 @@ def load_gene_roles(intogen: Path, cgi_genes: Path, ncg: Path | None) -> dict[st
                 if oncogene or tsg:
                     entry = role(row["symbol"].upper())
                     entry.sources.add("NCG")
+                    entry.roles.setdefault("NCG", set()).update(
+                        name for name, flag in (("oncogene", oncogene), ("tsg", tsg)) if flag)
                     entry.oncogene |= oncogene
                     entry.tumour_suppressor |= tsg
+    for gene, panel in (cpsr or {}).items():
+        if panel.mechanism and gene in roles:  # the mechanism sharpens a known cancer gene; it adds none
+            roles[gene].roles["CPSR"] = set(panel.mechanism.split("/"))
     return roles
 
 
@@ -575,6 +676,7 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
         "cgi_genes": cancer / "kb" / "cgi" / "crab_cgi_cancer_genes_ccg.bed.gz",
         "ncg": cancer / "genes" / "ncg_network_of_cancer_genes.tsv",
         "oncotree": refdata.joinpath(*ONCOTREE_FILE),
+        "cpsr": refdata.joinpath(*CPSR_PANEL),
         "chain": refdata / "liftover" / "hg19ToHg38.over.chain.gz",
     }
     for name, path in paths.items():
@@ -586,11 +688,13 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
     hotspots = load_hotspots(paths["hotspots"])
     hotspot_alleles = load_hotspot_alleles(paths["hotspot_alleles"])
     oncogenic = load_oncogenic_alleles(paths["oncogenic"], chain)
-    genes = load_gene_roles(paths["intogen"], paths["cgi_genes"], paths["ncg"])
+    cpsr = read_cpsr_panel(paths["cpsr"])
+    genes = load_gene_roles(paths["intogen"], paths["cgi_genes"], paths["ncg"], cpsr)
     records = {
         "civic": len(civic), "cgi": len(cgi), "moalmanac": len(moalmanac), "hotspots": len(hotspots),
         "hotspot_alleles": len(hotspot_alleles), "oncogenic": len(oncogenic), "intogen": len(genes),
-        "cgi_genes": len(genes), "ncg": len(genes), "oncotree": len(oncotree.codes()), "chain": 0,
+        "cgi_genes": len(genes), "ncg": len(genes), "oncotree": len(oncotree.codes()), "cpsr": len(cpsr),
+        "chain": 0,
     }
     manifest = read_manifest(cancer / "MANIFEST.tsv")
     sources = [_source(path, records[name], refdata, manifest) for name, path in paths.items()]
@@ -616,8 +720,9 @@ def evidence_to_dict(item: EvidenceItem) -> dict[str, object]:
         "biomarker_level": marker.level, "genomic_grch38": "-".join(map(str, marker.genomic)) if marker.genomic else None,
         "evidence_type": item.evidence_type, "level": item.level, "source_level": item.source_level,
         "supports": item.supports, "significance": item.significance, "disease": item.disease,
-        "tumour_type": item.tumour_type, "therapies": list(item.therapies), "citations": list(item.citations),
-        "origin": item.origin,
+        "tumour_type": item.tumour_type, "therapies": [therapy.label for therapy in item.therapies],
+        "citations": list(item.citations), "origin": item.origin, "tumour_agnostic": item.tumour_agnostic,
+        "scope": item.scope,
     }
 
 
@@ -653,7 +758,10 @@ def evidence_from_dict(record: dict[str, object], oncotree: OncoTree) -> Evidenc
     code = text("tumour_type", required=False)
     disease = text("disease", required=not code)
     if code:
-        tumour = oncotree.get(code).code
+        try:
+            tumour = oncotree.get(code).code
+        except UnknownTumourTypeError as exc:
+            raise CuratedEvidenceError(f"curated evidence field 'tumour_type': {exc}") from exc
     else:
         tumour = oncotree.resolve_disease(disease)
         if tumour is None:
@@ -665,10 +773,22 @@ def evidence_from_dict(record: dict[str, object], oncotree: OncoTree) -> Evidenc
         items = value.split(";") if isinstance(value, str) else value
         return tuple(str(entry).strip() for entry in items if str(entry).strip())  # type: ignore[union-attr]
 
+    try:
+        therapies = tuple(parse_regimen(entry) for entry in listed("therapies"))
+    except TherapyParseError as exc:
+        raise CuratedEvidenceError(f"curated evidence field 'therapies': {exc}") from exc
+    agnostic = record.get("tumour_agnostic") in (True, "true", "True", "1", 1, "on")
+    if agnostic and (tumour != ROOT or level != "A"):
+        raise CuratedEvidenceError("curated evidence field 'tumour_agnostic': a tumour-agnostic indication is a level "
+                                   "A approval or guideline recorded for tumour type TISSUE")
+    scope = text("scope", required=False).lower()
+    if scope not in {"", "solid"}:
+        raise CuratedEvidenceError(f"curated evidence field 'scope' must be empty or 'solid', got {scope!r}")
     return EvidenceItem(
         id=evidence_id, source=text("source", required=False) or "gmc-curated", biomarker=biomarker,
-        evidence_type=evidence_type, level=level, source_level=level,
+        evidence_type=evidence_type, level=level, source_level=text("source_level", required=False) or level,
         supports=bool(record.get("supports", True)), significance=text("significance"),
-        disease=disease or oncotree.nodes[tumour].name, tumour_type=tumour, therapies=listed("therapies"),
+        disease=disease or oncotree.nodes[tumour].name, tumour_type=tumour, therapies=therapies,
         citations=listed("citations"), origin=text("origin", required=False) or "somatic",
+        tumour_agnostic=agnostic, scope=scope,
     )

@@ -49,8 +49,21 @@ def _consequence_fits(biomarker: Biomarker, variant: SomaticVariant) -> bool:
     return variant.is_protein_altering
 
 
-def biomarker_level_matched(biomarker: Biomarker, variant: SomaticVariant) -> str | None:
-    """The level at which a small variant satisfies a biomarker, or None."""
+def class_fits(biomarker: Biomarker, variant: SomaticVariant, mechanism: str = "") -> bool:
+    """Whether the variant is of the class a gene-level or region biomarker names.
+
+    The class is the biomarker's own ("activating mutation", "loss-of-function") or, for a bare "mutation" or
+    "oncogenic mutation", the gene's mechanism (GeneRole.mechanism): an activating gene's oncogenic mutations are
+    missense or in-frame changes, never truncations; an inactivating gene's are truncations or damaging missense.
+    """
+    wanted = biomarker.alteration_class or mechanism
+    if wanted == "activating":
+        return variant.is_protein_altering and not variant.is_null
+    return True
+
+
+def biomarker_level_matched(biomarker: Biomarker, variant: SomaticVariant, mechanism: str = "") -> str | None:
+    """The level at which a small variant satisfies a biomarker, or None (`mechanism`: the gene's, see class_fits)."""
     if biomarker.gene != (variant.gene or "").upper():
         return None
     protein = variant.protein
@@ -78,7 +91,9 @@ def biomarker_level_matched(biomarker: Biomarker, variant: SomaticVariant) -> st
         if protein is None or biomarker.aa_start is None or biomarker.aa_end is None:
             return None
         overlaps = protein.start <= biomarker.aa_end and protein.end >= biomarker.aa_start
-        return "region" if overlaps and _consequence_fits(biomarker, variant) else None
+        fits = _consequence_fits(biomarker, variant) and (biomarker.consequence or class_fits(biomarker, variant,
+                                                                                             mechanism))
+        return "region" if overlaps and fits else None
     if biomarker.level == "exon":
         in_exon = variant.exon is not None and variant.exon == biomarker.exon
         # Exon-skipping splice variants sit in the introns either side of the exon.
@@ -90,17 +105,21 @@ def biomarker_level_matched(biomarker: Biomarker, variant: SomaticVariant) -> st
     if biomarker.level == "truncating":
         return "truncating" if variant.is_null else None
     if biomarker.level == "gene":
-        return "gene" if variant.is_protein_altering and _consequence_fits(biomarker, variant) else None
+        fits = variant.is_protein_altering and _consequence_fits(biomarker, variant) and (
+            biomarker.consequence or class_fits(biomarker, variant, mechanism))
+        return "gene" if fits else None
     return None
 
 
 def match_variant(kb: KnowledgeBase, variant: SomaticVariant) -> list[EvidenceMatch]:
     """All somatic evidence whose biomarker this small variant satisfies."""
     matches = []
-    for item in kb.by_gene.get((variant.gene or "").upper(), ()):
+    gene = (variant.gene or "").upper()
+    mechanism = kb.genes[gene].mechanism if gene in kb.genes else ""
+    for item in kb.by_gene.get(gene, ()):
         if item.origin != "somatic":
             continue
-        level = biomarker_level_matched(item.biomarker, variant)
+        level = biomarker_level_matched(item.biomarker, variant, mechanism)
         if level is not None:
             matches.append(EvidenceMatch(item, level))
     return matches

@@ -21,23 +21,49 @@ HIGH_POPULATION_AF = 0.01
 FUNCTIONAL_SOURCES = frozenset({"OncoKB", "DoCM", "IARC"})
 #: Biomarker levels precise enough to say the residue is a critical site (OM1), as PCGR reads them.
 SITE_LEVELS = frozenset({"exact", "codon", "region"})
+#: The class given when an input the SOP needs is missing (instead of a VUS that would read as a verdict).
+NOT_CLASSIFIED = "Not classified"
+#: Consequences that say the change lies in the coding sequence but not what it does to the protein (no reference
+#: sequence to translate, gmc.genomics.annotation).
+UNKNOWN_EFFECT_TERMS = frozenset({"coding_sequence_variant", "protein_altering_variant"})
+#: Consequences that state a protein effect.
+KNOWN_EFFECT_TERMS = frozenset({
+    "missense_variant", "stop_gained", "frameshift_variant", "inframe_insertion", "inframe_deletion", "stop_lost",
+    "start_lost", "synonymous_variant", "stop_retained_variant", "splice_acceptor_variant", "splice_donor_variant",
+    "transcript_ablation", "exon_loss_variant",
+})
+#: Points the frequency criteria could add when no population frequency is known: SBVS1, SBS1, none, OP4.
+FREQUENCY_OUTCOMES = (-8, -4, 0, 1)
 
 
 @dataclass
 class Oncogenicity:
-    """The criteria met, their summed points and the resulting class."""
+    """The criteria met, their summed points and the resulting class, and what was missing to decide it."""
 
     criteria: list[str] = field(default_factory=list)
-    points: int = 0
-    #: Oncogenic, Likely Oncogenic, VUS, Likely Benign or Benign.
+    points: int | None = 0
+    #: Oncogenic, Likely Oncogenic, VUS, Likely Benign, Benign, or NOT_CLASSIFIED.
     label: str = "VUS"
     #: Why each criterion was met, for the report.
     reasons: dict[str, str] = field(default_factory=dict)
+    #: Inputs the SOP needs that were not available ("protein effect", "population frequency").
+    missing_inputs: list[str] = field(default_factory=list)
+    #: What the missing inputs mean for the class.
+    note: str = ""
+    #: Every class the variant could have once the missing population frequency is known (one class: settled).
+    possible_classes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        """The RESULT.json form: class, points and criteria."""
+        """The RESULT form (result.OncogenicityResult)."""
         return {"class": self.label, "points": self.points, "criteria": list(self.criteria),
-                "reasons": dict(self.reasons)}
+                "reasons": dict(self.reasons), "missing_inputs": list(self.missing_inputs), "note": self.note,
+                "possible_classes": list(self.possible_classes)}
+
+
+def protein_effect_unknown(variant: SomaticVariant) -> bool:
+    """A coding change whose effect on the protein is not known (no reference sequence to translate it)."""
+    terms = set(variant.consequences)
+    return bool(terms & UNKNOWN_EFFECT_TERMS) and not terms & KNOWN_EFFECT_TERMS and variant.protein is None
 
 
 def classify_points(points: int) -> str:
@@ -133,8 +159,24 @@ def assess_oncogenicity(
     silent = {"synonymous_variant", "intron_variant"}.intersection(variant.consequences)
     if silent and not variant.is_protein_altering and "splice_region_variant" not in variant.consequences:
         meet("SBP2", "silent or intronic change outside the consensus splice site")
-    result.points = sum(POINTS[code] for code in result.criteria)
-    result.label = classify_points(result.points)
+    if protein_effect_unknown(variant):
+        result.missing_inputs.append("protein effect")
+    if variant.population_af is None:
+        result.missing_inputs.append("population frequency")
+    points = sum(POINTS[code] for code in result.criteria)
+    if "protein effect" in result.missing_inputs:
+        result.points, result.label = None, NOT_CLASSIFIED
+        result.note = ("not classified: protein effect unknown (no reference sequence covers this coding change; "
+                       "configure GMC_REFERENCE_FASTA or supply an annotated VCF)")
+        return result
+    result.points, result.label = points, classify_points(points)
+    result.possible_classes = [result.label]
+    if "population frequency" in result.missing_inputs:
+        result.possible_classes = list(dict.fromkeys(classify_points(points + extra) for extra in FREQUENCY_OUTCOMES))
+        settled = len(result.possible_classes) == 1
+        result.note = ("population frequency unknown: OP4, SBS1 and SBVS1 not assessed"
+                       + ("; the class does not depend on them" if settled else
+                          f"; once known the class could be {' or '.join(result.possible_classes)}"))
     return result
 
 

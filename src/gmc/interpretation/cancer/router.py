@@ -15,6 +15,7 @@ from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.interpretation.cancer import repository as repo
 from gmc.interpretation.cancer import service
+from gmc.interpretation.cancer.levels import level_table
 from gmc.interpretation.cancer.schemas import NoteIn, ProposalIn, ReviewIn, RunIn
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
@@ -34,6 +35,12 @@ def search_knowledge(gene: str = "", alteration: str = "", tumour_type: str = ""
     """Live evidence (files + approved curation) by gene, alteration, OncoTree type (with parents), level."""
     return service.search_knowledgebase(db, gene=gene, alteration=alteration, tumour_type=tumour_type, level=level,
                                         evidence_type=evidence_type, limit=max(1, min(limit, 5000)))
+
+
+@router.get("/evidence-levels")
+def evidence_levels(principal: Principal = READ) -> list[dict[str, Any]]:
+    """How each source's evidence level maps to an AMP/ASCO/CAP level (the one table gmc uses)."""
+    return level_table()
 
 
 @router.get("/curation/queue")
@@ -88,15 +95,17 @@ def run_somatic(request: Request, case_id: str, body: RunIn, principal: Principa
     """Interprets the case's tumour-normal VCF (path given or its stored tumour data set); stores the run."""
     case = view_case(db, principal=principal, case_id=case_id)
     allowed = input_dirs(request.app.state.settings)
-    for name in ("vcf", "cna", "fusions", "germline_vcf"):
+    for name in ("vcf", "cna", "fusions", "germline_vcf", "callable"):
         setattr(body, name, allowed_input_file(getattr(body, name), allowed=allowed, field=name))
     settings = SomaticSettings(min_tumour_vaf=body.min_tumour_vaf, min_tumour_depth=body.min_tumour_depth,
-                               max_normal_vaf=body.max_normal_vaf, tmb_territory_mb=body.tmb_territory_mb)
+                               max_normal_vaf=body.max_normal_vaf, tmb_territory_mb=body.tmb_territory_mb,
+                               tmb_assay=body.assay)
     run = service.run_somatic(db, principal, case, tumour_type=body.tumour_type, vcf_path=body.vcf,
                               cna_path=body.cna, fusions_path=body.fusions, germline_vcf=body.germline_vcf,
                               germline_build=body.germline_build, vcf_build=body.vcf_build, settings=settings,
                               tumour_sample=body.tumour_sample, normal_sample=body.normal_sample,
-                              tumour_af_tag=body.tumour_af_tag, tumour_dp_tag=body.tumour_dp_tag)
+                              tumour_af_tag=body.tumour_af_tag, tumour_dp_tag=body.tumour_dp_tag,
+                              callable_bed=body.callable)
     return service.run_dict(run)
 
 

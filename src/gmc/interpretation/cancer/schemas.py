@@ -42,7 +42,11 @@ class RunIn(BaseModel):
     min_tumour_vaf: float = Field(0.05, ge=0, le=1)
     min_tumour_depth: int = Field(10, ge=0)
     max_normal_vaf: float = Field(0.05, ge=0, le=1)
-    tmb_territory_mb: float = Field(34.0, gt=0)
+    #: TMB territory: a callable-region BED, a named assay (GMC_TMB_ASSAYS) or a size in Mb; none of them: an assumed
+    #: 34 Mb exome, marked as assumed in the result.
+    callable: str | None = None
+    assay: str | None = None
+    tmb_territory_mb: float | None = Field(None, gt=0)
 
 
 class NoteIn(BaseModel):

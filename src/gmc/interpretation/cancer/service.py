@@ -29,6 +29,7 @@ from gmc.interpretation.cancer.knowledgebase import (
 )
 from gmc.interpretation.cancer.models import CuratedEvidence, CuratedEvidenceVersion, TumourBoardNote
 from gmc.interpretation.cancer.somatic import SomaticSettings
+from gmc.interpretation.cancer.tmb import TmbConfigError
 from gmc.interpretation.models import InterpretationRun
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
@@ -323,14 +324,14 @@ def run_somatic(session: Session, principal: Principal, case: Case, *, tumour_ty
                 germline_build: str | None = None, vcf_build: str | None = None,
                 settings: SomaticSettings | None = None, tumour_sample: str | None = None,
                 normal_sample: str | None = None, tumour_af_tag: str | None = None,
-                tumour_dp_tag: str | None = None) -> InterpretationRun:
+                tumour_dp_tag: str | None = None, callable_bed: str | Path | None = None) -> InterpretationRun:
     """Interprets a cancer case's tumour-normal VCF with the live knowledge base and stores the run.
 
     The VCF is the given path or else the case's stored tumour data set (genome feature). Consent must allow
     interpretation; germline additional findings are reported only when the participant consented to them.
     Bad input raises ValidationFailed naming the field, and nothing is stored.
     """
-    from gmc.interpretation.cancer.files import interpret_somatic_files
+    from gmc.interpretation.cancer.files import SomaticRunError, interpret_somatic_files
     from gmc.interpretation.cancer.germline import interpret_germline_vcf
 
     participant = _check_case_for_run(session, principal, case)
@@ -353,7 +354,8 @@ def run_somatic(session: Session, principal: Principal, case: Case, *, tumour_ty
         code = kb.oncotree.get(code).code
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="tumour_type") from exc
-    for name, path in (("vcf", vcf_path), ("cna", cna_path), ("fusions", fusions_path), ("germline_vcf", germline_vcf)):
+    for name, path in (("vcf", vcf_path), ("cna", cna_path), ("fusions", fusions_path), ("germline_vcf", germline_vcf),
+                       ("callable", callable_bed)):
         if path is not None and not Path(path).is_file():
             raise ValidationFailed(f"{name}: no file at {path}", field=name)
     settings = settings or SomaticSettings()
@@ -362,7 +364,12 @@ def run_somatic(session: Session, principal: Principal, case: Case, *, tumour_ty
             tumour_type=code, vcf=Path(vcf_path), cna=Path(cna_path) if cna_path else None,
             fusions=Path(fusions_path) if fusions_path else None, settings=settings, vcf_build=vcf_build,
             tumour_sample=tumour_sample, normal_sample=normal_sample, tumour_af_tag=tumour_af_tag,
-            tumour_dp_tag=tumour_dp_tag, refdata=get_settings().refdata_dir(), kb=kb)
+            tumour_dp_tag=tumour_dp_tag, refdata=get_settings().refdata_dir(), kb=kb,
+            callable_bed=Path(callable_bed) if callable_bed else None)
+    except TmbConfigError as exc:
+        raise ValidationFailed(str(exc), field="assay" if "GMC_TMB_ASSAYS" in str(exc) else "callable") from exc
+    except SomaticRunError as exc:
+        raise ValidationFailed(str(exc), field="callable" if "TMB" in str(exc) else "vcf") from exc
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="vcf") from exc
     additional = is_allowed(session, participant.id, ConsentAction.ADDITIONAL_FINDINGS)
@@ -386,7 +393,8 @@ def run_somatic(session: Session, principal: Principal, case: Case, *, tumour_ty
         run_id=_new_run_id(session), case_id=case.id, kind="somatic", status="done",
         inputs={"vcf": str(vcf_path), "vcf_source": source, "tumour_type": code,
                 "cna": str(cna_path) if cna_path else None, "fusions": str(fusions_path) if fusions_path else None,
-                "germline_vcf": str(germline_vcf) if germline_vcf else None, "settings": asdict(settings)},
+                "germline_vcf": str(germline_vcf) if germline_vcf else None,
+                "callable": str(callable_bed) if callable_bed else None, "settings": asdict(settings)},
         results=result, provenance=provenance, created_by=principal.username,
         created_by_id=principal.user_id or None, created_at=now, finished_at=utcnow())
     session.add(run)

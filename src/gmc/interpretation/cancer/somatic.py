@@ -10,11 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from gmc.interpretation.cancer.knowledgebase import KnowledgeBase
+from gmc.interpretation.cancer.lines import counted_ids, evidence_rows, statement_lines, therapy_lines
 from gmc.interpretation.cancer.matching import EvidenceMatch, match_copy_number, match_fusion, match_variant
 from gmc.interpretation.cancer.model import CopyNumberSegment, Fusion, GeneCopyNumber, SomaticVariant
 from gmc.interpretation.cancer.oncogenicity import Oncogenicity, assess_oncogenicity
-from gmc.interpretation.cancer.tiers import TierCall, assign_tier
-from gmc.interpretation.cancer.tmb import DEFAULT_TERRITORY_MB, tumour_mutational_burden
+from gmc.interpretation.cancer.result import RESULT_SCHEMA_VERSION
+from gmc.interpretation.cancer.tiers import TumourContext, assign_tier
+from gmc.interpretation.cancer.tmb import CallableRegions, tumour_mutational_burden
 
 SOFTWARE = "gmc.interpretation.cancer"
 TIER_ORDER = {"I": 0, "II": 1, "III": 2, "IV": 3}
@@ -29,8 +31,10 @@ class SomaticSettings:
     min_tumour_depth: int = 10
     #: Maximum allele fraction in the matched normal (a higher one suggests germline or contamination).
     max_normal_vaf: float = 0.05
-    #: Callable territory for TMB, and which variants count.
-    tmb_territory_mb: float = DEFAULT_TERRITORY_MB
+    #: Callable territory for TMB in Mb (None: from the callable BED or assay, else the assumed exome size), the
+    #: assay it came from, and which variants count.
+    tmb_territory_mb: float | None = None
+    tmb_assay: str | None = None
     tmb_count_mode: str = "coding_and_silent"
     #: Copy-number calls: total copies >= n_copy_gain is an amplification, 0 a deletion; or log2 thresholds.
     #: List the untiered (silent/non-coding) variants in the result with their oncogenicity.
@@ -62,9 +66,10 @@ class Finding:
     evidence: list[dict[str, object]]
     #: Ids of the evidence items that count towards the tier (every matched item is in `evidence`).
     evidence_ids: list[str]
-    therapies: dict[str, list[str]]
-    prognostic: list[str] = field(default_factory=list)
-    diagnostic: list[str] = field(default_factory=list)
+    #: One line per therapy (combination kept whole) and direction; see result.TherapyLine.
+    therapies: list[dict[str, object]]
+    prognostic: list[dict[str, object]] = field(default_factory=list)
+    diagnostic: list[dict[str, object]] = field(default_factory=list)
     tumour_vaf: float | None = None
     tumour_depth: int | None = None
     input_position: str | None = None
@@ -89,53 +94,12 @@ def passes_filters(variant: SomaticVariant, settings: SomaticSettings) -> bool:
     return not (variant.normal_vaf is not None and variant.normal_vaf > settings.max_normal_vaf)
 
 
-def _evidence_rows(call: TierCall, matches: list[EvidenceMatch]) -> list[dict[str, object]]:
-    here = {id(m) for m in call.in_tumour_type}
-    counted = here | {id(m) for m in call.other_tumour_types}
-    rows = []
-    for match in sorted(matches, key=lambda m: (m.evidence.level, m.evidence.id)):
-        item = match.evidence
-        rows.append({
-            "id": item.id, "source": item.source, "type": item.evidence_type, "level": item.level,
-            "source_level": item.source_level, "significance": item.significance, "supports": item.supports,
-            "disease": item.disease, "tumour_type": item.tumour_type, "biomarker": item.biomarker.alteration,
-            "match_level": match.level, "therapies": list(item.therapies), "citations": list(item.citations),
-            "in_tumour_type": id(match) in here, "counted_for_tier": id(match) in counted,
-        })
-    return rows
-
-
-def _counted_ids(call: TierCall) -> list[str]:
-    return sorted({match.evidence.id for match in call.in_tumour_type + call.other_tumour_types})
-
-
-def _therapies(call: TierCall) -> dict[str, list[str]]:
-    def collect(matches: list[EvidenceMatch]) -> list[str]:
-        names: list[str] = []
-        for match in sorted(matches, key=lambda m: m.evidence.level):
-            item = match.evidence
-            if item.evidence_type != "predictive":
-                continue
-            resistant = "resist" in item.significance.lower()
-            for therapy in item.therapies:
-                label = f"{therapy} ({'resistance' if resistant else 'sensitivity'}, level {item.level}, {item.id})"
-                if label not in names:
-                    names.append(label)
-        return names
-
-    return {"in_tumour_type": collect(call.in_tumour_type), "other_tumour_types": collect(call.other_tumour_types)}
-
-
-def _statements(call: TierCall, evidence_type: str) -> list[str]:
-    return sorted({f"{m.evidence.significance} in {m.evidence.disease} (level {m.evidence.level}, {m.evidence.id})"
-                   for m in call.in_tumour_type + call.other_tumour_types if m.evidence.evidence_type == evidence_type})
-
-
-def interpret_variant(kb: KnowledgeBase, variant: SomaticVariant, tumour_type: str) -> Finding:
+def interpret_variant(kb: KnowledgeBase, variant: SomaticVariant, tumour_type: str,
+                      tumour: TumourContext | None = None) -> Finding:
     """Matches, classifies and tiers one small variant."""
     matches = match_variant(kb, variant)
     oncogenicity: Oncogenicity = assess_oncogenicity(kb, variant, matches)
-    call = assign_tier(kb, matches, tumour_type, oncogenicity=oncogenicity, gene=variant.gene,
+    call = assign_tier(kb, matches, tumour_type, oncogenicity=oncogenicity, gene=variant.gene, tumour=tumour,
                        protein_altering=variant.is_protein_altering or "coding_sequence_variant" in variant.consequences)
     return Finding(
         kind="snv_indel", chrom=variant.chrom, pos=variant.pos, ref=variant.ref, alt=variant.alt, gene=variant.gene,
@@ -143,8 +107,9 @@ def interpret_variant(kb: KnowledgeBase, variant: SomaticVariant, tumour_type: s
         protein_change=variant.protein.short if variant.protein else None,
         consequences=list(variant.consequences), tier=call.tier,
         amp_level=call.amp_level, tier_reason=call.reason, oncogenicity=oncogenicity.as_dict(),
-        evidence=_evidence_rows(call, matches), evidence_ids=_counted_ids(call), therapies=_therapies(call), prognostic=_statements(call, "prognostic"),
-        diagnostic=_statements(call, "diagnostic"), tumour_vaf=variant.tumour_vaf, tumour_depth=variant.tumour_depth,
+        evidence=evidence_rows(call, matches), evidence_ids=counted_ids(call), therapies=therapy_lines(kb, call),
+        prognostic=statement_lines(call, "prognostic"), diagnostic=statement_lines(call, "diagnostic"),
+        tumour_vaf=variant.tumour_vaf, tumour_depth=variant.tumour_depth,
         input_position=variant.input_pos,
     )
 
@@ -193,15 +158,15 @@ def call_gene_copy_number(segments: list[CopyNumberSegment], spans: dict[str, tu
 
 
 def _structural_finding(kb: KnowledgeBase, kind: str, chrom: str, pos: int, gene: str, alteration: str,
-                        matches: list[EvidenceMatch], tumour_type: str) -> Finding | None:
-    call = assign_tier(kb, matches, tumour_type, gene=gene)
+                        matches: list[EvidenceMatch], tumour: TumourContext) -> Finding | None:
+    call = assign_tier(kb, matches, tumour.code, gene=gene, tumour=tumour)
     if call.tier not in {"I", "II"}:
         return None  # copy-number changes and fusions are reported when they carry clinical evidence
     return Finding(kind=kind, chrom=chrom, pos=pos, ref=None, alt=None, gene=gene, hgvs_c=None, hgvs_p=None,
                    protein_change=None, consequences=[], tier=call.tier, amp_level=call.amp_level,
-                   tier_reason=call.reason, oncogenicity=None, evidence=_evidence_rows(call, matches),
-                   evidence_ids=_counted_ids(call), therapies=_therapies(call),
-                   prognostic=_statements(call, "prognostic"), diagnostic=_statements(call, "diagnostic"),
+                   tier_reason=call.reason, oncogenicity=None, evidence=evidence_rows(call, matches),
+                   evidence_ids=counted_ids(call), therapies=therapy_lines(kb, call),
+                   prognostic=statement_lines(call, "prognostic"), diagnostic=statement_lines(call, "diagnostic"),
                    alteration=alteration)
 
 
@@ -221,12 +186,15 @@ def interpret_somatic(
     gene_span_index: dict[str, tuple[str, int, int]] | None = None,
     inputs: dict[str, object] | None = None,
     annotation: str = "as supplied",
+    callable_regions: CallableRegions | None = None,
 ) -> dict[str, object]:
-    """Interprets annotated somatic variants (and CNA/fusions) for an OncoTree tumour type; returns RESULT."""
+    """Interprets annotated somatic variants (and CNA/fusions) for an OncoTree tumour type; returns the RESULT
+    document described field by field in result.py (SomaticResult)."""
     settings = settings or SomaticSettings()
     tumour, retired_note = kb.oncotree.resolve(tumour_type)
+    context = TumourContext.of(kb, tumour.code)
     kept = [variant for variant in variants if passes_filters(variant, settings)]
-    findings = [interpret_variant(kb, variant, tumour.code) for variant in kept]
+    findings = [interpret_variant(kb, variant, tumour.code, context) for variant in kept]
     unreported = [finding for finding in findings if finding.tier is None]
     findings = [finding for finding in findings if finding.tier is not None]
     structural: list[Finding] = []
@@ -235,21 +203,23 @@ def interpret_somatic(
                      if any(i.biomarker.level in {"amplification", "deletion"} for i in items)}
         for call in call_gene_copy_number(segments, gene_span_index or {}, cna_genes, settings):
             finding = _structural_finding(kb, "copy_number", call.chrom, call.start, call.gene, call.call,
-                                          match_copy_number(kb, call), tumour.code)
+                                          match_copy_number(kb, call), context)
             if finding:
                 structural.append(finding)
     for fusion in fusions or ():
         chrom, _, pos = fusion.breakpoint5.partition(":")
         finding = _structural_finding(kb, "fusion", chrom, int(pos) if pos.isdigit() else 0,
                                       f"{fusion.gene5}--{fusion.gene3}", "fusion", match_fusion(kb, fusion),
-                                      tumour.code)
+                                      context)
         if finding:
             structural.append(finding)
     findings.sort(key=lambda f: (TIER_ORDER.get(f.tier or "", 9), f.gene or "", f.chrom, f.pos))
-    tmb = tumour_mutational_burden(kept, territory_mb=settings.tmb_territory_mb, count_mode=settings.tmb_count_mode)
+    tmb = tumour_mutational_burden(kept, territory_mb=settings.tmb_territory_mb, count_mode=settings.tmb_count_mode,
+                                   callable_regions=callable_regions, assay=settings.tmb_assay)
     structural.sort(key=lambda f: (TIER_ORDER.get(f.tier or "", 9), f.gene or ""))
     tiers = Counter(finding.tier for finding in findings)
     return {
+        "schema_version": RESULT_SCHEMA_VERSION,
         "tumour_type": {"code": tumour.code, "name": tumour.name, "lineage": kb.oncotree.ancestors(tumour.code),
                         "requested": tumour_type, "note": retired_note, "oncotree_release": kb.oncotree.release},
         "findings": [asdict(finding) for finding in findings],
@@ -271,7 +241,7 @@ def interpret_somatic(
             "schemes": ["AMP/ASCO/CAP 2017 (Li et al., J Mol Diagn 2017)",
                         "ClinGen/CGC/VICC oncogenicity 2022 (Horak et al., Genet Med 2022)"],
             "knowledge_base": kb.provenance(), "skipped_knowledge_records": dict(kb.skipped),
-            "inputs": inputs or {},
+            "evidence_levels": "gmc.interpretation.cancer.levels.EVIDENCE_LEVELS", "inputs": inputs or {},
         },
     }
 

@@ -20,6 +20,7 @@ from gmc.db.dependencies import DB
 from gmc.interpretation.cancer import repository as repo
 from gmc.interpretation.cancer import service
 from gmc.interpretation.cancer.knowledgebase import EVIDENCE_TYPES
+from gmc.interpretation.cancer.levels import level_table
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
 from gmc.settings import input_dirs
@@ -60,18 +61,19 @@ def citation_link(citation: str) -> str | None:
     return None
 
 
-_THERAPY_LEVEL_RE = re.compile(r"level ([A-E]),")
-
-
-def split_therapies(labels: list[str]) -> tuple[list[str], list[str]]:
-    """Therapy labels with level A-B evidence first (shown), then C-E (folded away on the board)."""
-    strong = [label for label in labels if (m := _THERAPY_LEVEL_RE.search(label)) and m.group(1) in "AB"]
-    return strong, [label for label in labels if label not in strong]
+def therapy_tables(lines: list[dict[str, Any]], direction: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A direction's therapy lines split into those shown (this tumour type at level A-B, or level A anywhere) and
+    those folded one click away (the rest)."""
+    lines = [line for line in lines if line.get("direction") == direction]
+    shown = [line for line in lines if (line["in_tumour_type"] and (line["level_here"] or "E") in "AB")
+             or line["best_level"] == "A"]
+    return shown, [line for line in lines if line not in shown]
 
 
 def _helpers() -> dict[str, Any]:
     return {"evidence_link": evidence_link, "citation_link": citation_link, "evidence_types": EVIDENCE_TYPES,
-            "record_fields": RECORD_FIELDS, "split_therapies": split_therapies}
+            "evidence_levels": level_table(),
+            "record_fields": RECORD_FIELDS, "therapy_tables": therapy_tables}
 
 
 @router.get("/cancer")
@@ -104,21 +106,24 @@ def board_page(request: Request, case_id: str, principal: Principal = READ, db: 
 def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: str = Form(""),
              cna: str = Form(""), fusions: str = Form(""), germline_vcf: str = Form(""), vcf_build: str = Form(""),
              germline_build: str = Form(""), min_tumour_vaf: float = Form(0.05), min_tumour_depth: int = Form(10),
+             callable_bed: str = Form("", alias="callable"), assay: str = Form(""),
              principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Runs the somatic interpretation of the case from the form; errors are shown and nothing is stored."""
     try:
         with db.begin_nested():
             case = view_case(db, principal=principal, case_id=case_id)
             allowed = input_dirs(request.app.state.settings)
-            vcf_path, cna_path, fusions_path, germline_path = (
+            vcf_path, cna_path, fusions_path, germline_path, callable_path = (
                 allowed_input_file(value, allowed=allowed, field=name)
-                for name, value in (("vcf", vcf), ("cna", cna), ("fusions", fusions), ("germline_vcf", germline_vcf)))
+                for name, value in (("vcf", vcf), ("cna", cna), ("fusions", fusions), ("germline_vcf", germline_vcf),
+                                    ("callable", callable_bed)))
             run = service.run_somatic(
                 db, principal, case, tumour_type=tumour_type or None, vcf_path=vcf_path,
                 cna_path=cna_path, fusions_path=fusions_path,
                 germline_vcf=germline_path, vcf_build=vcf_build or None,
-                germline_build=germline_build or None,
-                settings=SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth))
+                germline_build=germline_build or None, callable_bed=callable_path,
+                settings=SomaticSettings(min_tumour_vaf=min_tumour_vaf, min_tumour_depth=min_tumour_depth,
+                                         tmb_assay=assay.strip() or None))
     except DomainError as exc:
         return _board(request, db, principal, case_id, status_code=exc.status_code,
                       message=exc.message, message_kind="error")
