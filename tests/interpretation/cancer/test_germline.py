@@ -21,8 +21,8 @@ def refs(refdata_dir: Path):
     return load_germline_references(str(refdata_dir))
 
 
-def clinvar_record(refdata_dir: Path, gene: str, significance: str = "Pathogenic") -> list[str]:
-    """The first ClinVar P record of a gene (a single-gene GENEINFO), read from the shared file."""
+def clinvar_record(refdata_dir: Path, gene: str, significance: str = "Pathogenic", consequence: str = "") -> list[str]:
+    """The first ClinVar P record of a gene (a single-gene GENEINFO, of a molecular consequence), from the shared file."""
     path = refdata_dir / "grch38" / "clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz"
     with gzip.open(path, "rt") as handle:
         for line in handle:
@@ -30,7 +30,8 @@ def clinvar_record(refdata_dir: Path, gene: str, significance: str = "Pathogenic
                 continue
             fields = line.rstrip("\n").split("\t")
             info = dict(item.split("=", 1) for item in fields[7].split(";") if "=" in item)
-            if info.get("GENEINFO") == gene and info.get("CLNSIG") == significance and "," not in fields[4]:
+            if info.get("GENEINFO") == gene and info.get("CLNSIG") == significance and "," not in fields[4] \
+                    and consequence in info.get("MC", ""):
                 return fields
     raise AssertionError(f"no ClinVar {significance} record for {gene}")
 
@@ -99,3 +100,44 @@ def test_vcf_end_to_end_with_real_clinvar_alleles(refs, refdata_dir, tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path, refdata_dir):
     with pytest.raises(GermlineInputError, match="does not exist"):
         interpret_germline_vcf(tmp_path / "nope.vcf", additional_findings=False, refdata=refdata_dir)
+
+
+def test_a_ret_frameshift_is_not_called_likely_pathogenic_for_predisposition(refs):
+    # RET predisposition (MEN2) is gain of function (CPSR panel 0); RET is also haploinsufficient for
+    # Hirschsprung disease (ClinGen HI 3), which used to give a frameshift PVS1 and "Likely pathogenic".
+    assert refs.predisposition["RET"].mechanism == "GoF"
+    rows = [_row("RET", "frameshift_variant"), _row("KIT", "stop_gained", clinvar_significance="Pathogenic"),
+            _row("BRCA2", "frameshift_variant")]
+    result = classify_germline(rows, refs, additional_findings=False)
+    assert [f["gene"] for f in result["predisposition"]] == ["BRCA2"]
+    assert {f["gene"] for f in result["not_assessed"]} == {"RET", "KIT"}
+    assert all("gain of function" in f["reason"] for f in result["not_assessed"])
+    assert any("another disease" in f["reason"] for f in result["not_assessed"])  # KIT: ClinVar P, piebaldism
+    assert result["counts"]["null_in_gain_of_function_genes"] == 2
+
+
+def test_a_known_activating_ret_allele_is_still_reported(refs, refdata_dir):
+    fields = clinvar_record(refdata_dir, "RET", consequence="missense_variant")  # an activating MEN2 allele
+    row = {"chrom": fields[0], "pos": int(fields[1]), "ref": fields[3], "alt": fields[4], "gene": "RET",
+           "consequence": "missense_variant", "hgvs_p": None, "nmd_escape": False, "gnomad_af": None,
+           "af_source": None, "clinvar_significance": "Pathogenic", "clinvar_stars": 2}
+    [finding] = classify_germline([row], refs, additional_findings=False)["predisposition"]
+    assert finding["classification"] == "Pathogenic" and finding["classified_by"] == "ClinVar"
+    assert "gain-of-function gene" in " ".join(finding["acmg"]["notes"])
+
+
+def test_expert_panel_frequency_thresholds_replace_the_defaults(refs):
+    # ENIGMA BRCA1 VCEP: BS1 above a filtering AF of 0.0001 (the default dominant threshold is 0.001).
+    assert refs.vcep["BRCA1"].bs1 == 0.0001 and refs.vcep["BRCA1"].bs1_supporting == (0.00002, 0.0001)
+    common = _row("BRCA1", "missense_variant", gnomad_af=0.0005, af_source="gnomAD")
+    [finding] = classify_germline([common], refs, additional_findings=False)["predisposition"] or [None]
+    call = finding or {}
+    assert finding is None or "BS1" in call["acmg"]["criteria"]
+    from gmc.interpretation.cancer.germline import _classification
+
+    call = _classification(common, refs, "AD")
+    assert "BS1" in call["acmg"]["criteria"] and any("VCEP BRCA1" in note for note in call["acmg"]["notes"])
+    rarer = _classification({**common, "gnomad_af": 0.00005}, refs, "AD")
+    assert "BS1_Supporting" in rarer["acmg"]["criteria"]
+    default_gene = _classification({**common, "gene": "CHEK2"}, refs, "AD")
+    assert "BS1" not in default_gene["acmg"]["criteria"]

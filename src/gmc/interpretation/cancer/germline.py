@@ -12,10 +12,15 @@ from typing import Any
 
 from gmc.interpretation.cancer.cpsr import CpsrPanelError, read_cpsr_panel
 from gmc.interpretation.rare.acmg import (
+    NULL_TERMS,
     Classification,
+    FrequencyThresholds,
     LofMechanism,
+    Strength,
     VariantEvidence,
-    classify,
+    combine,
+    criterion,
+    evaluate_criteria,
     read_lof_mechanisms,
 )
 
@@ -65,6 +70,26 @@ class SecondaryFindingGene:
     report: str
 
 
+@dataclass(frozen=True)
+class VcepFrequencyRule:
+    """A ClinGen expert panel's population-frequency thresholds for one gene (BA1, BS1 and BS1_Supporting)."""
+
+    gene: str
+    #: The VCEP specification version ("" when the table gives none).
+    version: str
+    ba1: float | None = None
+    bs1: float | None = None
+    #: (low, high): BS1 at supporting strength for a frequency above low and at most high.
+    bs1_supporting: tuple[float, float] | None = None
+
+    def thresholds(self) -> FrequencyThresholds:
+        """The ACMG engine's thresholds with this panel's BA1 and BS1 in place of the defaults."""
+        default = FrequencyThresholds()
+        ba1 = self.ba1 if self.ba1 is not None else default.ba1
+        bs1 = self.bs1 if self.bs1 is not None else default.bs1_dominant
+        return FrequencyThresholds(ba1=ba1, bs1_dominant=bs1, bs1_recessive=bs1)
+
+
 @dataclass
 class GermlineReferences:
     """The gene lists and gene knowledge germline classification reads, with their file versions."""
@@ -73,6 +98,36 @@ class GermlineReferences:
     secondary: dict[str, SecondaryFindingGene]
     lof: dict[str, LofMechanism]
     files: list[str] = field(default_factory=list)
+    #: ClinGen expert-panel frequency rules per gene (CPSR's transcription of the VCEP specifications).
+    vcep: dict[str, VcepFrequencyRule] = field(default_factory=dict)
+
+
+def read_vcep_thresholds(path: Path) -> dict[str, VcepFrequencyRule]:
+    """BA1/BS1 thresholds of the ClinGen VCEP specifications (CPSR's acmg_thresholds table), per gene."""
+    rules: dict[str, dict[str, Any]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        needed = {"symbol", "criterion", "vcep_version", "evidence_level", "thresholds"}
+        if missing := needed - set(reader.fieldnames or []):
+            raise GermlineInputError(f"{path.name} line 1: missing columns {sorted(missing)}")
+        for number, row in enumerate(reader, start=2):
+            try:
+                values = [float(value) for value in row["thresholds"].split(",")]
+            except ValueError as exc:
+                raise GermlineInputError(f"{path.name} line {number}: thresholds {row['thresholds']!r} are not "
+                                         "numbers") from exc
+            gene = row["symbol"].strip().upper()
+            rule = rules.setdefault(gene, {"gene": gene, "version": row["vcep_version"].strip(".")})
+            level, code = row["evidence_level"].strip(), row["criterion"].strip()
+            if code == "BA1":
+                rule["ba1"] = values[0]
+            elif code == "BS1" and level == "supporting" and len(values) == 2:
+                rule["bs1_supporting"] = (values[0], values[1])
+            elif code == "BS1":
+                rule["bs1"] = values[0]  # the lower bound; above BA1 is BA1 anyway
+            else:
+                raise GermlineInputError(f"{path.name} line {number}: unknown criterion {code} ({level})")
+    return {gene: VcepFrequencyRule(**rule) for gene, rule in rules.items()}
 
 
 def read_cancer_panel_ids(path: Path) -> dict[int, str]:
@@ -156,6 +211,7 @@ def load_germline_references(refdata: str) -> GermlineReferences:
         "clingen": next(iter(sorted((root / "clingen").glob("ClinGen_gene_curation_list_GRCh38*.tsv"))), root),
         "constraint": root / "constraint" / "gnomad_v4.1_constraint_mane_select.csv",
         "gene_info": root / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz",
+        "vcep": root / "cancer" / "germline" / "cpsr" / "cpsr_acmg_thresholds_vcep.tsv",
     }
     for name, path in files.items():
         if not path.is_file():
@@ -163,19 +219,47 @@ def load_germline_references(refdata: str) -> GermlineReferences:
     genes = read_predisposition_genes(files["panels"], files["panelapp"], files["cpsr"])
     lof = read_lof_mechanisms(files["clingen"], files["constraint"], files["gene_info"])
     return GermlineReferences(genes, read_secondary_findings(files["secondary"]), lof,
-                              [str(p.relative_to(root)) for p in files.values()])
+                              [str(p.relative_to(root)) for p in files.values()], read_vcep_thresholds(files["vcep"]))
 
 
-def _classification(row: dict[str, Any], refs: GermlineReferences, inheritance: str) -> dict[str, Any]:
-    """ACMG criteria for one annotated allele, and the class reported (ClinVar's P/LP when it has one)."""
+def _classification(row: dict[str, Any], refs: GermlineReferences, inheritance: str,
+                    mechanism: str = "") -> dict[str, Any]:
+    """ACMG criteria for one annotated allele, and the class reported (ClinVar's P/LP when it has one).
+
+    A ClinGen expert panel's frequency thresholds replace the defaults for its gene (BA1, BS1, BS1_Supporting);
+    in a gene whose predisposition is gain-of-function (CPSR), PVS1 never applies: loss of function is not how
+    the gene predisposes, whatever its dosage sensitivity for other diseases (RET, KIT: Hirschsprung, piebaldism).
+    """
     terms = frozenset(t for t in (row.get("consequence") or "").split("&") if t)
     af = row.get("gnomad_af")
+    gene = str(row["gene"]).upper()
     evidence = VariantEvidence(
         gene=row["gene"], consequences=terms, chrom=row["chrom"], pos=row["pos"], ref=row["ref"], alt=row["alt"],
         hgvs_p=row.get("hgvs_p"), nmd_escape=row.get("nmd_escape"),
         population_af=float(af) if af is not None else None, frequency_source_covered=row.get("af_source") is not None,
         inheritance=_MOI.get(inheritance.replace(" ", "")))
-    acmg = classify(evidence, lof_mechanisms=refs.lof)
+    rule = refs.vcep.get(gene)
+    gain_of_function = mechanism == "GoF"
+    lof = {gene: LofMechanism(gene)} if gain_of_function else refs.lof
+    criteria = evaluate_criteria(evidence, lof_mechanisms=lof, thresholds=rule.thresholds() if rule else
+                                 FrequencyThresholds())
+    notes = []
+    if gain_of_function:
+        criteria = [criterion("PVS1", met=False, reason=f"{gene} predisposes by gain of function (CPSR): a null "
+                              "variant is not evidence of predisposition") if c.code == "PVS1" else c
+                    for c in criteria]
+        notes.append("gain-of-function gene: classified from known activating variants only")
+    if rule is not None:
+        notes.append(f"ClinGen VCEP {gene} v{rule.version or '?'} frequency thresholds (BA1 {rule.ba1}, BS1 "
+                     f"{rule.bs1}) applied to the maximum population AF (the specification reads the filtering AF)")
+        low_high = rule.bs1_supporting
+        met_bs1 = any(c.code == "BS1" and c.met for c in criteria)
+        if low_high and evidence.frequency_source_covered and not met_bs1 and af is not None \
+                and low_high[0] < float(af) <= low_high[1]:
+            criteria = [criterion("BS1", strength=Strength.SUPPORTING, reason=f"population AF {float(af):g} in the "
+                                  f"VCEP supporting range {low_high[0]:g}-{low_high[1]:g}") if c.code == "BS1" else c
+                        for c in criteria]
+    acmg = combine(criteria)
     significance = (row.get("clinvar_significance") or "").lower()
     clinvar_class = CLINVAR_CLASSES.get(significance)
     final = clinvar_class or acmg.classification
@@ -183,7 +267,7 @@ def _classification(row: dict[str, Any], refs: GermlineReferences, inheritance: 
         "classification": final.value,
         "classified_by": "ClinVar" if clinvar_class else "ACMG/AMP 2015 (Tavtigian points)",
         "acmg": {"class": acmg.classification.value, "points": acmg.points, "criteria": acmg.met(),
-                 "reasons": {c.code: c.reason for c in acmg.criteria if c.met}},
+                 "reasons": {c.code: c.reason for c in acmg.criteria if c.met}, "notes": notes},
         "clinvar": {"significance": row.get("clinvar_significance"), "review": row.get("clinvar_review"),
                     "stars": row.get("clinvar_stars"), "variation_id": row.get("clinvar_id")}
         if row.get("clinvar_significance") else None,
@@ -207,6 +291,7 @@ def classify_germline(rows: Iterable[dict[str, Any]], refs: GermlineReferences, 
     """
     predisposition: list[dict[str, Any]] = []
     additional: list[dict[str, Any]] = []
+    not_assessed: list[dict[str, Any]] = []
     seen = Counter()
     withheld = 0
     for row in rows:
@@ -219,7 +304,17 @@ def classify_germline(rows: Iterable[dict[str, Any]], refs: GermlineReferences, 
             continue
         if gene in refs.predisposition:
             seen["predisposition_candidates"] += 1
-            call = _classification(row, refs, refs.predisposition[gene].inheritance)
+            panel = refs.predisposition[gene]
+            if panel.mechanism == "GoF" and terms & NULL_TERMS:
+                # Predisposition through this gene is gain of function: a truncating change is not a candidate
+                # (listed, not classified), even when ClinVar calls it pathogenic: that is for another disease
+                # (RET truncations: Hirschsprung disease; KIT: piebaldism), not for cancer predisposition.
+                seen["null_in_gain_of_function_genes"] += 1
+                not_assessed.append({**_finding(row, {}), "reason": f"{gene} predisposes by gain of function "
+                                     "(CPSR panel 0); a loss-of-function change is not classified for predisposition"
+                                     + (" (ClinVar's pathogenic call is for another disease)" if clinvar_plp else "")})
+                continue
+            call = _classification(row, refs, panel.inheritance, panel.mechanism)
             if Classification(call["classification"]) in REPORTED_CLASSES:
                 finding = _finding(row, call)
                 finding["panels"] = list(refs.predisposition[gene].panels)
@@ -243,6 +338,8 @@ def classify_germline(rows: Iterable[dict[str, Any]], refs: GermlineReferences, 
         "predisposition": predisposition,
         "additional_findings": additional,
         "additional_findings_consented": additional_findings,
+        #: Alleles in predisposition genes not classified, with why (null variants in gain-of-function genes).
+        "not_assessed": not_assessed,
         "counts": {**seen, "predisposition_reported": len(predisposition),
                    "additional_reported": len(additional), "additional_withheld_no_consent": withheld,
                    "predisposition_genes": len(refs.predisposition), "secondary_genes": len(refs.secondary)},
