@@ -69,12 +69,14 @@ def _row(finding: dict) -> dict:
         top = (therapies.get("in_tumour_type") or therapies.get("other_tumour_types") or [""])[0]
         lines = len(therapies.get("in_tumour_type") or []) + len(therapies.get("other_tumour_types") or [])
     else:
-        top = therapies[0]["label"] if therapies else ""
+        top = therapies[0]["therapy"] if therapies else ""
         lines = len(therapies or [])
     return {"gene": finding.get("gene"), "change": finding.get("hgvs_p") or finding.get("alteration")
             or ",".join(finding.get("consequences") or []), "tier": finding.get("tier"),
             "amp_level": finding.get("amp_level"), "reason": finding.get("tier_reason"),
-            "evidence_ids": finding.get("evidence_ids", []), "top_therapy": top, "therapy_lines": lines}
+            "evidence_ids": finding.get("evidence_ids", []), "top_therapy": top, "therapy_lines": lines,
+            "not_counted": {row["id"]: row.get("not_counted_reason", "") for row in finding.get("evidence", [])
+                            if not row.get("counted_for_tier")}}
 
 
 def _tier_one_two(result: dict) -> list[dict]:
@@ -104,9 +106,12 @@ def snapshot(out: Path) -> None:
                                                   "settings": no_filters}),
     }
     snap: dict[str, dict] = {"tumours": {}, "probes": {}, "laml": {}}
+    snap["all"] = {}
     for label, (code, kwargs) in tumours.items():
         result = interpret_somatic_files(tumour_type=code, refdata=refdata, **kwargs)
         snap["tumours"][label] = _tier_one_two(result)
+        snap["all"][label] = {f"{row['gene']} {row['change']}": row for row in map(
+            _row, result["findings"] + result.get("structural_findings", []))}
     laml = SOMATIC / "maftools/tcga_laml.maf.gz"
     from gmc.genomics.liftover import load_chain
 
@@ -130,6 +135,20 @@ def _counts(rows: list[dict]) -> str:
     return f"{tiers.get('I', 0)} / {tiers.get('II', 0)}"
 
 
+def after_rows(after: dict, label: str, key: tuple) -> dict | None:
+    """The after-snapshot's row for a finding whether or not it is still tier I/II (from the full evidence rows)."""
+    return after.get("all", {}).get(label, {}).get(f"{key[0]} {key[1]}")
+
+
+def _dropped(before: dict | None, after: dict | None) -> str:
+    """The items that counted before and do not now, with the reason the new code gives."""
+    if not before or not after:
+        return "-"
+    reasons = [f"{item} ({after['not_counted'][item]})" for item in before["evidence_ids"]
+               if item in after.get("not_counted", {})]
+    return "; ".join(reasons[:4]) + (f"; and {len(reasons) - 4} more" if len(reasons) > 4 else "") or "-"
+
+
 def compare(before_path: Path, after_path: Path) -> None:
     """Prints tier I/II counts per tumour before and after, and each finding whose tier changed."""
     before, after = json.loads(before_path.read_text()), json.loads(after_path.read_text())
@@ -150,6 +169,7 @@ def compare(before_path: Path, after_path: Path) -> None:
             print(f"- {label}: {key[0]} {key[1]}: {a['amp_level'] if a else 'III/IV'} -> "
                   f"{b['amp_level'] if b else 'III/IV (no tier I/II evidence left)'}"
                   f"{'; now: ' + b['reason'] if b else ''}{'; was: ' + a['reason'] if a else ''}")
+            print(f"  - no longer counted: {_dropped(a, after_rows(after, label, key))}")
     changed = Counter()
     for sample, rows in before["laml"].items():
         old = {(r["gene"], r["change"]): r["amp_level"] for r in rows}

@@ -65,13 +65,17 @@ def test_silent_change_outside_splice_site_is_likely_benign(kb):
     assert assess_oncogenicity(kb, silent).label == "Likely Benign"
 
 
-def test_braf_v600e_is_oncogenic(kb):
+def test_braf_v600e_is_oncogenic_or_likely_so_from_one_record_and_its_hotspot(kb):
     variant = SomaticVariant("7", 140753336, "A", "T", gene="BRAF", consequences=("missense_variant",),
-                             hgvs_p="p.V600E")
+                             hgvs_p="p.V600E", population_af=0.0)
     result = assess_oncogenicity(kb, variant)
-    # CGI validated (ClinVar/DoCM/OncoKB) -> OS1 + OS2; 897 samples at V600 in cancerhotspots -> OS3: 12 points.
-    assert {"OS1", "OS2", "OS3"} <= set(result.criteria)
-    assert result.label == "Oncogenic"
+    # CGI validated from a functional source (DoCM/OncoKB) -> OS2, not also OS1 from the same record (SVOC and OncoVI
+    # give one of the two, never both); 897 samples at V600 in cancerhotspots -> OS3; absent from controls -> OP4.
+    assert sorted(result.criteria) == ["OP4", "OS2", "OS3"]
+    assert (result.points, result.label) == (9, "Likely Oncogenic")
+    other_codon = SomaticVariant("7", 140753335, "CA", "TT", gene="BRAF", consequences=("missense_variant",),
+                                 hgvs_p="p.V600E", population_af=0.0)
+    assert "OS1" in assess_oncogenicity(kb, other_codon).criteria  # same amino-acid change, other nucleotides
 
 
 def test_hotspot_criteria_exclude_each_other(kb):
@@ -100,15 +104,42 @@ def test_a_coding_change_of_unknown_protein_effect_is_not_classified(kb):
 
 
 def test_an_unknown_population_frequency_is_said_and_its_possible_classes_given(kb):
-    nonsense = SomaticVariant("17", 7675088, "C", "A", gene="TP53", consequences=("stop_gained",),
-                              hgvs_p="p.R175*")
+    nonsense = SomaticVariant("17", 7676030, "C", "T", gene="TP53", consequences=("stop_gained",),
+                              hgvs_p="p.W91*")
+    assert nonsense.key not in kb.oncogenic_alleles  # no catalogue record: OVS1 alone decides
     result = assess_oncogenicity(kb, nonsense)
     assert "OVS1" in result.criteria and "population frequency" in result.missing_inputs
     assert result.label == "Likely Oncogenic"
     assert result.possible_classes == ["VUS", "Likely Oncogenic"]  # SBVS1 (-8) would leave 0 points
     assert "could be VUS or Likely Oncogenic" in result.note
-    known = SomaticVariant("17", 7675088, "C", "A", gene="TP53", consequences=("stop_gained",), hgvs_p="p.R175*",
+    known = SomaticVariant("17", 7676030, "C", "T", gene="TP53", consequences=("stop_gained",), hgvs_p="p.W91*",
                            population_af=0.0)
     settled = assess_oncogenicity(kb, known)
     assert settled.missing_inputs == [] and settled.possible_classes == [settled.label] and settled.note == ""
     assert "OP4" in settled.criteria
+
+
+def test_revel_gives_op1_or_sbp1_only_when_the_input_carries_it(kb):
+    base = dict(gene="PIK3CA", consequences=("missense_variant",), hgvs_p="p.E453K", population_af=0.0)
+    damaging = assess_oncogenicity(kb, SomaticVariant("3", 179199158, "G", "A", revel=0.91, **base))
+    benign = assess_oncogenicity(kb, SomaticVariant("3", 179199158, "G", "A", revel=0.12, **base))
+    neither = assess_oncogenicity(kb, SomaticVariant("3", 179199158, "G", "A", **base))
+    assert "OP1" in damaging.criteria and "SBP1" in benign.criteria
+    assert not {"OP1", "SBP1"} & set(neither.criteria)
+
+
+def test_one_catalogue_record_is_one_strong_criterion(kb):
+    # PIK3CA H1047R is itself a functionally validated oncogenic allele (OncoKB/DoCM in the CGI catalogue): OS2,
+    # not also OS1 from the same record.
+    variant = SomaticVariant("3", 179234297, "A", "G", gene="PIK3CA", consequences=("missense_variant",),
+                             hgvs_p="p.H1047R")
+    result = assess_oncogenicity(kb, variant)
+    assert "OS2" in result.criteria and "OS1" not in result.criteria
+
+
+def test_silent_changes_in_a_splice_region_get_no_sbp2(kb):
+    near = SomaticVariant("10", 87863000, "G", "A", gene="PTEN",
+                          consequences=("splice_donor_5th_base_variant", "intron_variant"))
+    far = SomaticVariant("10", 87863000, "G", "A", gene="PTEN", consequences=("intron_variant",))
+    assert "SBP2" not in assess_oncogenicity(kb, near).criteria
+    assert "SBP2" in assess_oncogenicity(kb, far).criteria

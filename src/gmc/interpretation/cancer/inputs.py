@@ -19,6 +19,8 @@ DEFAULT_TUMOUR_AF_KEYS = (("INFO", "TVAF"), ("FORMAT", "AF"), ("FORMAT", "FREQ")
 DEFAULT_TUMOUR_DP_KEYS = (("INFO", "TDP"), ("FORMAT", "DP"), ("FORMAT", "DPT"), ("FORMAT", "AD"), ("FORMAT", "ADT"))
 DEFAULT_NORMAL_AF_KEYS = (("INFO", "CVAF"), ("FORMAT", "AF"), ("FORMAT", "AD"), ("FORMAT", "ADC"))
 DEFAULT_NORMAL_DP_KEYS = (("INFO", "CDP"), ("FORMAT", "DP"), ("FORMAT", "DPC"), ("FORMAT", "AD"), ("FORMAT", "ADC"))
+#: INFO keys that carry a REVEL score (dbNSFP through vcfanno/SnpSift, or a plain REVEL key), in order of preference.
+REVEL_INFO_KEYS = ("REVEL", "REVEL_score", "dbNSFP_REVEL_score")
 #: Fraction of calls homozygous-alt above which a single-sample VCF is taken for a germline one.
 GERMLINE_HOM_ALT_FRACTION = 0.10
 #: Records inspected to decide whether a VCF is germline.
@@ -180,6 +182,16 @@ def _value(record: object, section: str, key: str, column: int | None, what: str
     return value
 
 
+def _number(value: object, alt_index: int) -> float | None:
+    """A per-allele INFO number (tuples are per ALT), None when absent or not a number ('.')."""
+    if isinstance(value, tuple):
+        value = value[alt_index] if alt_index < len(value) else None
+    try:
+        return float(value) if value not in (None, ".", "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def _first(record: object, keys: tuple[tuple[str, str], ...], column: int | None, what: str,
            used: dict[str, str], label: str, alt_index: int = 0) -> float | None:
     for section, key in keys:
@@ -264,6 +276,7 @@ def read_somatic_vcf(
     existing_fields = annotation_fields(header)
     existing_key = next((key for key in EXISTING_KEYS if key in existing_fields), None)
     af_info_keys = [key for key in DEFAULT_AF_KEYS if ("INFO", key) in declared]
+    revel_key = next((key for key in REVEL_INFO_KEYS if ("INFO", key) in declared), None)
     t_col = samples.index(tumour) if tumour in samples else None
     n_col = samples.index(normal) if normal in samples else None
     variants: list[SomaticVariant] = []
@@ -323,8 +336,9 @@ def read_somatic_vcf(
                                      existing_fields[existing_key], record.REF, alt_raw)
             if af_info_keys:
                 extra["info"] = {key: record.INFO.get(key) for key in af_info_keys}
+            revel = _number(record.INFO.get(revel_key), alt_index) if revel_key else None
             variants.append(SomaticVariant(
-                chrom, pos, ref, alt, tumour_vaf=tumour_vaf,
+                chrom, pos, ref, alt, tumour_vaf=tumour_vaf, revel=revel,
                 tumour_depth=int(tumour_depth) if tumour_depth is not None else None,
                 normal_vaf=normal_vaf, normal_depth=int(normal_depth) if normal_depth is not None else None,
                 source_line=line, input_pos=input_pos, extra=extra,

@@ -59,6 +59,8 @@ class SomaticVariant:
     normal_depth: int | None = None
     #: Population allele frequency (gnomAD); None = not looked up, 0.0 = looked up and absent.
     population_af: float | None = None
+    #: REVEL score of a missense change when the input carries one (INFO REVEL / dbNSFP_REVEL_score).
+    revel: float | None = None
     #: Where the variant came from (file line) for error messages and audit.
     source_line: int | None = None
     #: Position in the input build when it was lifted to GRCh38 (e.g. a GRCh37 MAF).

@@ -21,6 +21,10 @@ HIGH_POPULATION_AF = 0.01
 FUNCTIONAL_SOURCES = frozenset({"OncoKB", "DoCM", "IARC"})
 #: Biomarker levels precise enough to say the residue is a critical site (OM1), as PCGR reads them.
 SITE_LEVELS = frozenset({"exact", "codon", "region"})
+#: REVEL thresholds of the ClinGen SVI calibration (Pejaver et al., Am J Hum Genet 2022): supporting evidence of a
+#: damaging effect at >= 0.644 (OP1), of no effect at <= 0.290 (SBP1). Used only when the input carries REVEL.
+REVEL_OP1 = 0.644
+REVEL_SBP1 = 0.290
 #: The class given when an input the SOP needs is missing (instead of a VUS that would read as a verdict).
 NOT_CLASSIFIED = "Not classified"
 #: Consequences that say the change lies in the coding sequence but not what it does to the protein (no reference
@@ -85,7 +89,8 @@ def assess_oncogenicity(
     """Applies the criteria the knowledge base can support and sums their points.
 
     Exclusions follow the SOP as PCGR implements them: OM1 not with OS1/OS3; OM3 not with OS1/OS3/OM1;
-    OM4 and OP3 not with OM1/OM3; OM2 not with OVS1. OP1/SBP1 (in-silico) and SBS2 need sources gmc lacks.
+    OM4 and OP3 not with OM1/OM3; OM2 not with OVS1. OP1/SBP1 come from REVEL when the input carries it;
+    SBS2 (functional studies showing no effect) needs a source gmc lacks.
     """
     result = Oncogenicity()
 
@@ -99,15 +104,19 @@ def assess_oncogenicity(
     missense = protein is not None and protein.kind == "missense"
     if variant.is_null and role is not None and role.tumour_suppressor:
         meet("OVS1", f"null variant ({', '.join(sorted(variant.consequences))}) in tumour suppressor {gene}")
+    # One catalogue record is one line of evidence: OS2 when this allele itself is a functionally validated
+    # oncogenic mutation; OS1 when another nucleotide change giving the same amino-acid change is (the SOP's
+    # "same amino acid change ... regardless of nucleotide change"). Never both from the same record.
     catalogue_sources = kb.oncogenic_alleles.get(variant.key, frozenset())
-    same_change = bool(catalogue_sources)
-    if not same_change and protein is not None and protein.kind not in {"synonymous", "codon"}:
-        same_change = (gene, protein.short) in _oncogenic_protein_changes(kb)
-    if same_change:
-        meet("OS1", "same amino-acid change as a validated oncogenic mutation (CGI catalogue)")
     if catalogue_sources & FUNCTIONAL_SOURCES:
         meet("OS2", "functionally validated oncogenic allele (CGI catalogue from "
                     f"{', '.join(sorted(catalogue_sources & FUNCTIONAL_SOURCES))})")
+    elif protein is not None and protein.kind not in {"synonymous", "codon"}:
+        others = _oncogenic_protein_changes(kb).get((gene, protein.short), set()) - {variant.key}
+        if others:
+            chrom, pos, ref, alt = sorted(others)[0]
+            meet("OS1", f"same amino-acid change as a validated oncogenic mutation at another nucleotide change "
+                        f"({chrom}:{pos} {ref}>{alt}, CGI catalogue)")
     om4 = op3 = om3 = ""
     if missense:
         hotspot = kb.hotspots.get((gene, protein.start))
@@ -149,6 +158,11 @@ def assess_oncogenicity(
             meet("OM2", f"in-frame length change in cancer gene {gene}")
         elif "stop_lost" in variant.consequences and role.tumour_suppressor:
             meet("OM2", f"stop-loss in tumour suppressor {gene}")
+    if missense and variant.revel is not None:
+        if variant.revel >= REVEL_OP1:
+            meet("OP1", f"REVEL {variant.revel:.3g} >= {REVEL_OP1} (computational evidence of a damaging effect)")
+        elif variant.revel <= REVEL_SBP1:
+            meet("SBP1", f"REVEL {variant.revel:.3g} <= {REVEL_SBP1} (computational evidence of no effect)")
     if variant.population_af is not None:
         if variant.population_af > VERY_HIGH_POPULATION_AF:
             meet("SBVS1", f"population allele frequency {variant.population_af:.3g} > 5%")
@@ -157,7 +171,9 @@ def assess_oncogenicity(
         elif variant.population_af == 0:
             meet("OP4", "absent from population controls")
     silent = {"synonymous_variant", "intron_variant"}.intersection(variant.consequences)
-    if silent and not variant.is_protein_altering and "splice_region_variant" not in variant.consequences:
+    # SBP2 is for silent changes with no predicted effect on splicing: nothing in a splice region counts.
+    near_splice = any("splice" in term for term in variant.consequences)
+    if silent and not variant.is_protein_altering and not near_splice:
         meet("SBP2", "silent or intronic change outside the consensus splice site")
     if protein_effect_unknown(variant):
         result.missing_inputs.append("protein effect")
@@ -180,10 +196,13 @@ def assess_oncogenicity(
     return result
 
 
-def _oncogenic_protein_changes(kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
-    """(gene, change) of CGI validated oncogenic alleles whose protein change is known from the hotspot table."""
+def _oncogenic_protein_changes(kb: KnowledgeBase) -> dict[tuple[str, str], set[tuple[str, int, str, str]]]:
+    """(gene, change) -> the CGI validated oncogenic alleles giving it (protein change from the hotspot table)."""
     cached = getattr(kb, "_oncogenic_proteins", None)
     if cached is None:
-        cached = frozenset(kb.hotspot_alleles[key] for key in kb.oncogenic_alleles if key in kb.hotspot_alleles)
+        cached = {}
+        for key in kb.oncogenic_alleles:
+            if key in kb.hotspot_alleles:
+                cached.setdefault(kb.hotspot_alleles[key], set()).add(key)
         kb._oncogenic_proteins = cached  # type: ignore[attr-defined]
     return cached
