@@ -41,11 +41,13 @@ def summarise(result: dict) -> dict:
         if finding["tier"] not in {"I", "II"}:
             continue
         onc = finding["oncogenicity"]
-        top = (finding["therapies"]["in_tumour_type"] or finding["therapies"]["other_tumour_types"] or [""])[0]
+        therapy = finding["therapies"]
+        top = (f"{therapy[0]['therapy']} ({therapy[0]['direction']}, level {therapy[0]['best_level']}"
+               f"{', this tumour type' if therapy[0]['in_tumour_type'] else ''}; {len(therapy)} lines)") if therapy else ""
         lines.append(
             f"{finding['tier']:<3}{finding['amp_level'] or '':<5}{finding['gene']:<14}"
             f"{finding['hgvs_p'] or finding['alteration'] or ','.join(finding['consequences']):<22}"
-            f"{(onc['class'] + ' ' + str(onc['points'])) if onc else '-':<22}{top}")
+            f"{(onc['class'] + ' ' + str(onc['points'] if onc['points'] is not None else '')) if onc else '-':<22}{top}")
     return {"tier_I_II": lines, "counts": result["counts"], "tmb": result["tmb"]}
 
 

@@ -154,3 +154,12 @@ def test_stated_tumour_agnostic_indications_are_approvals_only(kb):
     # MOAlmanac:375, a single phase II trial "in liver metastases from solid tumours", is pan-cancer but no indication.
     trial = next(item for item in kb.evidence if item.id == "MOAlmanac:375")
     assert trial.tumour_type == "TISSUE" and not trial.tumour_agnostic
+
+
+def test_a_stored_record_from_before_the_therapy_grammar_still_loads(kb):
+    from gmc.interpretation.cancer.knowledgebase import evidence_from_dict
+
+    old = {"id": "GMC:CUR000009", "gene": "KRAS", "alteration": "G12C", "evidence_type": "predictive", "level": "B",
+           "significance": "Sensitivity/Response", "tumour_type": "NSCLC", "therapies": ["Sotorasib, Panitumumab"]}
+    item = evidence_from_dict(old, kb.oncotree, stored=True)
+    assert [t.kind for t in item.therapies] == ["unstated"] and item.therapies[0].drugs == ("Sotorasib", "Panitumumab")

@@ -161,3 +161,28 @@ def test_a_wrong_build_callable_bed_is_refused_and_nothing_is_written(somatic_di
     tmb = json.loads(out.read_text())["tmb"]
     assert tmb["territory_source"].startswith("callable BED panel_grch38.bed")
     assert 0 < tmb["mutations"] < 3250 and "callable BED panel_grch38.bed" in result.output
+
+
+def test_assay_size_from_the_setting_on_the_command_line(somatic_dir: Path, tmp_path: Path, monkeypatch,
+                                                         refdata_dir: Path):
+    from gmc.settings import reset_settings_cache
+
+    monkeypatch.setenv("GMC_REFDATA", str(refdata_dir))
+    monkeypatch.setenv("GMC_TMB_ASSAYS", "TSO500=1.33,WES=35.8")
+    reset_settings_cache()
+    try:
+        out = tmp_path / "RESULT.json"
+        vcf = str(somatic_dir / "pcgr_examples/T001-BRCA.grch38.vcf.gz")
+        result = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "BRCA", "--assay", "WES",
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        tmb = json.loads(out.read_text())["tmb"]
+        assert (tmb["territory_mb"], tmb["territory_source"]) == (35.8, "assay WES")
+        unknown = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "BRCA", "--assay", "F1CDx",
+                                           "--out", str(tmp_path / "other.json")])
+        assert unknown.exit_code == 2 and "configured: TSO500, WES" in unknown.output
+        both = CliRunner().invoke(app, ["somatic", "--vcf", vcf, "--tumour-type", "BRCA", "--assay", "WES",
+                                        "--tmb-territory-mb", "30", "--out", str(tmp_path / "both.json")])
+        assert both.exit_code == 2 and "one way" in both.output
+    finally:
+        reset_settings_cache()

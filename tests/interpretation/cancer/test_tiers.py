@@ -87,12 +87,22 @@ def test_gene_level_items_apply_only_to_the_class_they_name(kb):
 
 
 def test_fbxw7_r658q_in_colorectal_rests_on_no_pan_cancer_item(kb):
-    variant = SomaticVariant("4", 152328233, "C", "T", gene="FBXW7", consequences=("missense_variant",),
+    # TCGA-A6-2686 carries FBXW7 c.1973G>A p.R658Q at GRCh38 4:152323032 C>T.
+    variant = SomaticVariant("4", 152323032, "C", "T", gene="FBXW7", consequences=("missense_variant",),
                              hgvs_p="p.R658Q")
     finding = interpret_variant(kb, variant, "COADREAD")
+    pan_cancer = next(row for row in finding.evidence if row["id"] == "CIViC:EID1631")  # "FBXW7 mutation", "Cancer"
+    assert not pan_cancer["counted_for_tier"] and "pan-cancer" in pan_cancer["not_counted_reason"]
     counted = [row for row in finding.evidence if row["counted_for_tier"]]
     assert all(row["tumour_type"] != "TISSUE" for row in counted)
-    assert finding.tier != "I" or any(row["in_tumour_type"] and row["level"] in "AB" for row in counted)
+    # Without a population frequency R658Q is a VUS (OS2 + OP3): the colorectal "FBXW7 mutation" item (EID718)
+    # waits on a class OP4 could still give, and the reason says so.
+    assert finding.tier == "III" and "CIViC:EID718" in finding.tier_reason
+    absent = interpret_variant(kb, SomaticVariant("4", 152323032, "C", "T", gene="FBXW7", population_af=0.0,
+                                                  consequences=("missense_variant",), hgvs_p="p.R658Q"), "COADREAD")
+    assert absent.oncogenicity["class"] == "Likely Oncogenic" and (absent.tier, absent.amp_level) == ("I", "IB")
+    assert all(row["tumour_type"] == "COADREAD" for row in absent.evidence if row["counted_for_tier"]
+               and row["in_tumour_type"])
 
 
 def test_pik3ca_h1047r_in_breast_is_tier_one(kb):

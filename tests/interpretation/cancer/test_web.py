@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -54,7 +55,7 @@ def cancer_demo(demo_database):
         return {run.inputs["tumour_type"]: session.get(Case, run.case_id).case_id for run in runs}
 
 
-def test_demo_tumour_board_and_api(cancer_demo, demo_client, login, bearer, benchmarks_dir, demo_database):
+def test_demo_tumour_board_and_api(cancer_demo, demo_client, login, bearer, benchmarks_dir, demo_database, exome_bed):
     breast = cancer_demo["BRCA"]
     login(demo_client, "scientist")
     page = demo_client.get(f"/cancer/cases/{breast}")
@@ -88,10 +89,10 @@ def test_demo_tumour_board_and_api(cancer_demo, demo_client, login, bearer, benc
         assert session.execute(select(func.count()).select_from(AuditEvent)
                                .where(AuditEvent.entity_type == "tumour_board_note")).scalar_one() == 3  # 2 demo notes
     # (one test, so the demo is loaded once per engine) curation and runs through the API
-    api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo_database)
+    api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo_database, exome_bed)
 
 
-def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo_database) -> None:
+def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo_database, exome_bed) -> None:
     """Two-curator approval, search, permissions and a refused run, through the JSON API."""
     scientist, admin = bearer(demo_client, "scientist"), bearer(demo_client, "admin")
     record = {"gene": "KRAS", "alteration": "G12C", "evidence_type": "predictive", "level": "A",
@@ -133,6 +134,16 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
         "action": "add", "record": {**record, "therapies": "Sotorasib, Panitumumab"}, "reason": "trial"})
     assert unparsable.status_code == 422 and unparsable.json()["field"] == "therapies"
     assert "Sotorasib, Panitumumab" in unparsable.json()["detail"]
+    # a callable BED of the other build is refused with the field named, and no run is stored
+    data_dir = Path(demo_client.app.state.settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    hg19 = exome_bed("GRCh37", data_dir / "panel_hg19.bed", genes=3000)
+    wrong = demo_client.post(f"/api/cancer/cases/{case_id}/runs", headers=scientist, json={
+        "tumour_type": "BRCA", "callable": str(hg19),
+        "vcf": str(benchmarks_dir / "cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz")})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "callable" and "GRCh37" in wrong.json()["detail"]
+    with demo_database.transaction() as session:
+        assert session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one() == before
     board = demo_client.get(f"/api/cancer/cases/{case_id}/board", headers=scientist).json()
     assert board["results"]["tmb"]["per_mb"] > 0
     run_id = board["run"]["run_id"]

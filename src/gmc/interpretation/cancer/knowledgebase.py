@@ -726,8 +726,12 @@ def evidence_to_dict(item: EvidenceItem) -> dict[str, object]:
     }
 
 
-def evidence_from_dict(record: dict[str, object], oncotree: OncoTree) -> EvidenceItem:
-    """Builds an evidence item from a curated record, checking every field (CuratedEvidenceError names it)."""
+def evidence_from_dict(record: dict[str, object], oncotree: OncoTree, *, stored: bool = False) -> EvidenceItem:
+    """Builds an evidence item from a curated record, checking every field (CuratedEvidenceError names it).
+
+    `stored` is for records approved before the therapy grammar existed: a therapy that no longer parses is kept
+    whole as a list whose combination is not stated, rather than making the live knowledge base unloadable.
+    """
 
     def text(name: str, required: bool = True) -> str:
         value = record.get(name)
@@ -773,10 +777,15 @@ def evidence_from_dict(record: dict[str, object], oncotree: OncoTree) -> Evidenc
         items = value.split(";") if isinstance(value, str) else value
         return tuple(str(entry).strip() for entry in items if str(entry).strip())  # type: ignore[union-attr]
 
-    try:
-        therapies = tuple(parse_regimen(entry) for entry in listed("therapies"))
-    except TherapyParseError as exc:
-        raise CuratedEvidenceError(f"curated evidence field 'therapies': {exc}") from exc
+    regimens = []
+    for entry in listed("therapies"):
+        try:
+            regimens.append(parse_regimen(entry))
+        except TherapyParseError as exc:
+            if not stored:
+                raise CuratedEvidenceError(f"curated evidence field 'therapies': {exc}") from exc
+            regimens.extend(parse_civic(entry))
+    therapies = tuple(regimens)
     agnostic = record.get("tumour_agnostic") in (True, "true", "True", "1", 1, "on")
     if agnostic and (tumour != ROOT or level != "A"):
         raise CuratedEvidenceError("curated evidence field 'tumour_agnostic': a tumour-agnostic indication is a level "

@@ -80,7 +80,7 @@ def live_knowledgebase(session: Session) -> KnowledgeBase:
         if status == "retired":
             retired.append(evidence_id)
         else:
-            live.append(evidence_from_dict(stored, base.oncotree))
+            live.append(evidence_from_dict(stored, base.oncotree, stored=True))
     kb = base.with_curation(live=live, retired_ids=retired) if rows else base
     with _kb_lock:
         if len(_kb_cache) >= 4:  # several databases (tests, tools) in one process: keep memory bounded

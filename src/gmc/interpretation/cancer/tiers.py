@@ -76,15 +76,15 @@ def evidence_scope(match: EvidenceMatch, tumour: TumourContext,
         return None, f"level {item.level} ({item.source_level}) is inferential and never sets a tier"
     if item.direction == "toxicity":
         return None, "pharmacogenomic toxicity is a germline matter, not a somatic tier"
+    if item.tumour_type == ROOT and not item.tumour_agnostic:
+        return None, ("a pan-cancer study (disease: " + (item.disease or "cancer") + "), not a stated "
+                      "tumour-agnostic indication")
     if match.level not in SPECIFIC_LEVELS and (oncogenicity is None or oncogenicity.label not in ONCOGENIC_CLASSES):
         label = oncogenicity.label if oncogenicity else "not assessed"
         return None, (f"names any {match.level} change of the gene: counts only for a variant classed oncogenic or "
                       f"likely oncogenic (this one: {label})")
     in_lineage = item.tumour_type in tumour.lineage and item.tumour_type != ROOT
     if item.tumour_type == ROOT:
-        if not item.tumour_agnostic:
-            return None, ("a pan-cancer study (disease: " + (item.disease or "cancer") + "), not a stated "
-                          "tumour-agnostic indication")
         if item.evidence_type != "predictive":
             return None, "pan-cancer prognostic or diagnostic evidence describes no lineage"
         if item.scope == "solid" and tumour.haematological:
@@ -96,6 +96,17 @@ def evidence_scope(match: EvidenceMatch, tumour: TumourContext,
         return None, f"{item.evidence_type} evidence for another lineage ({item.disease or 'unmapped disease'})"
     return (HERE, "recorded for this tumour type or a parent") if in_lineage else (
         ELSEWHERE, "recorded for another tumour type")
+
+
+def _pending_gene_level(not_counted: dict[str, str], oncogenicity: Oncogenicity | None) -> str:
+    """A note when gene-level evidence waits on a class the missing population frequency could still give."""
+    if oncogenicity is None or not ONCOGENIC_CLASSES & set(oncogenicity.possible_classes):
+        return ""
+    waiting = sorted(item for item, why in not_counted.items() if why.startswith("names any"))
+    if not waiting or oncogenicity.label in ONCOGENIC_CLASSES:
+        return ""
+    return (f"; {len(waiting)} gene-level item{'s' if len(waiting) > 1 else ''} ({', '.join(waiting[:3])}) would count "
+            f"if the variant were classed likely oncogenic, which it could be once its population frequency is known")
 
 
 def assign_tier(
@@ -146,6 +157,7 @@ def assign_tier(
     if "D" in levels_here | levels_elsewhere:
         return call("II", "IID", f"level D (preclinical or case report) evidence: {named('D', here + elsewhere)}")
     label = oncogenicity.label if oncogenicity else "VUS"
+    pending = _pending_gene_level(not_counted, oncogenicity)
     if not protein_altering:
         return TierCall(None, None, reason="silent or non-coding, no clinical evidence", not_counted=not_counted)
     if label in BENIGN_CLASSES:
@@ -155,6 +167,6 @@ def assign_tier(
     unknown = " (a coding change of unknown protein effect)" if label == NOT_CLASSIFIED else ""
     if cancer_gene or label in ONCOGENIC_CLASSES:
         return TierCall("III", None, reason="unknown clinical significance" + (" in a cancer gene" if cancer_gene else "")
-                        + unknown, not_counted=not_counted)
+                        + unknown + pending, not_counted=not_counted)
     return TierCall("IV", None, reason="outside known cancer genes, no evidence of cancer association" + unknown,
                     not_counted=not_counted)
