@@ -6,11 +6,25 @@ import getpass
 import sys
 
 import typer
+import typer.core
 
 from gmc import __version__
 from gmc.settings import ConfigurationError, get_settings
 
-app = typer.Typer(help="gmc: a Genomic Medicine Centre platform.", no_args_is_help=True, add_completion=False)
+
+class _Commands(typer.core.TyperGroup):
+    """The top command group: a missing setting or reference-data set ends with its message, not a traceback."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(help="gmc: a Genomic Medicine Centre platform.", no_args_is_help=True, add_completion=False,
+                  cls=_Commands)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -28,9 +42,11 @@ def _mount_features() -> None:
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
+    from gmc.refdata import commands as refdata_commands
     from gmc.registry import commands as registry_commands
     from gmc.samples import commands as samples_commands
 
+    app.add_typer(refdata_commands.app, name="refdata")
     app.add_typer(registry_commands.app, name="registry")
     app.add_typer(samples_commands.app, name="samples")
     app.add_typer(phenotype_commands.app, name="phenotype")
@@ -158,6 +174,8 @@ def demo() -> None:
     with db.transaction() as session:
         summary = load_demo(session)
     typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
+    for skipped in summary.skipped:
+        typer.secho(f"skipped {skipped}", fg=typer.colors.YELLOW)
     typer.echo("demo logins: " + ", ".join(f"{u.username}/{u.password}" for u in DEMO_USERS))
 
 

@@ -20,7 +20,7 @@ class ConfigurationError(RuntimeError):
 
 
 def _default_refdata() -> Path | None:
-    """Finds ../shared/refdata beside the working directory or the source checkout."""
+    """Finds ../shared/refdata beside the working directory or the source checkout (None: use data_dir/refdata)."""
     for base in (Path.cwd(), _REPO_ROOT):
         candidate = (base / ".." / "shared" / "refdata").resolve()
         if candidate.is_dir():
@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: Where gmc keeps its own files (variant store, uploads, caches).
     data_dir: Path = Path("var")
-    #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge).
+    #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge): ../shared/refdata when it
+    #: exists beside the checkout, else data_dir/refdata, where `gmc refdata fetch` installs it.
     refdata: Path | None = Field(default_factory=_default_refdata)
     #: Signs session cookies and CSRF tokens.
     secret_key: str = DEFAULT_SECRET_KEY
@@ -77,6 +78,8 @@ class Settings(BaseSettings):
         """Derives the default database URL and cookie policy from the other settings."""
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'gmc.db').resolve()}"
+        if self.refdata is None:
+            self.refdata = self.data_dir / "refdata"
         if self.cookie_secure is None:
             self.cookie_secure = self.is_production
         return self
@@ -99,19 +102,22 @@ class Settings(BaseSettings):
             pass  # SQLite is allowed in production for a single-site install
 
     def refdata_dir(self) -> Path:
-        """The reference-data directory, or a clear error naming GMC_REFDATA."""
+        """The reference-data directory, or an error naming GMC_REFDATA and the command that installs it."""
         if self.refdata is None or not Path(self.refdata).is_dir():
-            raise ConfigurationError(
-                "reference data is needed but GMC_REFDATA is not set to an existing directory"
-                + (f" (it is {self.refdata})" if self.refdata else "")
-            )
+            from gmc.refdata.errors import MissingReferenceData
+
+            raise MissingReferenceData.no_folder(self.refdata)
         return Path(self.refdata)
 
     def refdata_path(self, *parts: str) -> Path:
-        """A file inside the reference-data directory, with an error naming it when missing."""
-        path = self.refdata_dir().joinpath(*parts)
+        """A file inside the reference-data directory; when missing, an error naming its set and how to fetch it."""
+        from gmc.refdata.errors import MissingReferenceData
+
+        if self.refdata is None:
+            raise MissingReferenceData.no_folder(None)
+        path = Path(self.refdata).joinpath(*parts)
         if not path.exists():
-            raise ConfigurationError(f"reference file {path} is missing from GMC_REFDATA ({self.refdata})")
+            raise MissingReferenceData.for_path(Path(self.refdata), "/".join(parts))
         return path
 
 

@@ -109,7 +109,9 @@ class GeneKnowledge:
 def load_gene_knowledge() -> GeneKnowledge:
     """Loads gnomAD constraint and ClinGen dosage from GMC_REFDATA once per process."""
     settings = get_settings()
+    # ClinGen publishes only its current list; gmc refdata names it by its date, so the newest one is read.
+    dated = sorted((Path(settings.refdata or "") / CLINGEN_FILE[0]).glob("ClinGen_gene_curation_list_GRCh38_*.tsv"))
     return GeneKnowledge(
         constraint=read_constraint(settings.refdata_path(*CONSTRAINT_FILE)),
-        dosage=read_clingen(settings.refdata_path(*CLINGEN_FILE)),
+        dosage=read_clingen(dated[-1] if dated else settings.refdata_path(*CLINGEN_FILE)),
     )
