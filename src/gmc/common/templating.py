@@ -15,6 +15,7 @@ from gmc import __version__
 from gmc.common.charts import format_value
 from gmc.common.nav import nav_for
 from gmc.common.time import as_utc
+from gmc.refdata.manifest import missing_sets
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +38,8 @@ def get_templates() -> Jinja2Templates:
     )
     env.globals["nav_items"] = lambda principal: nav_for(principal.permissions) if principal else []
     env.globals["gmc_version"] = __version__
+    # Pages of features that need reference data call refdata_notices("set", ...) to say what is missing.
+    env.globals["refdata_notices"] = missing_sets
     env.filters["dt"] = _format_datetime
     env.filters["chart_value"] = format_value
     return Jinja2Templates(env=env)

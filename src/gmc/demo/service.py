@@ -17,6 +17,7 @@ from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
 from gmc.organisations import service as org_service
 from gmc.organisations.reference import CENTRES
+from gmc.refdata.errors import MissingReferenceData
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,18 @@ DEMO_USERS: list[DemoUser] = [
 
 @dataclass
 class DemoSummary:
-    """What a demo load created (counts per kind of thing)."""
+    """What a demo load created (counts per kind of thing), and what it skipped and why."""
 
     created: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, kind: str, n: int = 1) -> None:
         """Counts n more created things of a kind."""
         self.created[kind] = self.created.get(kind, 0) + n
+
+    def skip(self, what: str, why: str) -> None:
+        """Notes demo data that was not loaded, and why (e.g. its reference data is not installed)."""
+        self.skipped.append(f"{what}: {why}")
 
 
 DemoLoader = Callable[[Session, Actor, DemoSummary], None]
@@ -112,7 +118,17 @@ def load_demo(session: Session) -> DemoSummary:
     """Loads the whole demo centre (idempotent); the caller commits."""
     actor = Actor.system("demo")
     summary = DemoSummary()
-    for loader in [*DEMO_LOADERS, *feature_loaders()]:
+    for loader in DEMO_LOADERS:
         loader(session, actor, summary)
+    for loader in feature_loaders():
+        # A feature whose reference data is not installed is skipped whole (its savepoint rolled back).
+        savepoint = session.begin_nested()
+        try:
+            loader(session, actor, summary)
+        except MissingReferenceData as missing:
+            savepoint.rollback()
+            summary.skip(loader.__module__.removeprefix("gmc.").removesuffix(".demo"), str(missing))
+        else:
+            savepoint.commit()
     record(session, actor=actor, verb=AuditVerb.DEMO_LOAD, entity_type="demo", summary=summary.created)
     return summary

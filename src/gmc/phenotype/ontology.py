@@ -595,9 +595,12 @@ def hpo_source_paths() -> dict[str, Path]:
     paths = {}
     for key, pattern in HPO_RELEASE_FILES.items():
         name = pattern.format(release=release)
-        found = [p for p in (settings.refdata_dir() / "hpo" / f"{name}.gz", settings.refdata_dir() / "hpo" / name)
-                 if p.exists()]
+        folder = Path(settings.refdata or "") / "hpo"
+        found = [p for p in (folder / f"{name}.gz", folder / name) if p.exists()]
         if not found:
+            from gmc.refdata.manifest import require
+
+            require("hpo")  # the release gmc fetches: names the set and the command that installs it
             raise ConfigurationError(f"HPO release {release} (GMC_HPO_RELEASE) needs hpo/{name}.gz or hpo/{name} "
                                      f"in GMC_REFDATA ({settings.refdata})")
         paths[key] = found[0]

@@ -13,11 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render
 from gmc.db.core import is_lock_timeout
+from gmc.refdata.errors import MissingReferenceData
 
 log = logging.getLogger("gmc.errors")
 
 _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-           422: "Check the details", 423: "Account locked", 500: "Something went wrong"}
+           422: "Check the details", 423: "Account locked", 500: "Something went wrong",
+           503: "Not available"}
 
 
 def wants_json(request: Request) -> bool:
@@ -43,6 +45,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        if isinstance(exc, MissingReferenceData):
+            return render(request, "refdata/missing.html", {"detail": exc.message, "notice": exc},
+                          status_code=exc.status_code)
         return _page(request, exc.status_code, exc.message)
 
     @app.exception_handler(RequestValidationError)

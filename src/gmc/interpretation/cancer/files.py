@@ -53,9 +53,9 @@ def interpret_somatic_files(
         raise SomaticRunError("give the TMB territory one way: a callable BED (--callable), an assay (--assay) or a "
                               "size (--tmb-territory-mb), not several")
     if refdata is None:
-        from gmc.settings import get_settings
+        from gmc.refdata.manifest import require
 
-        refdata = get_settings().refdata_dir()
+        refdata = require("cancer", "liftover", "transcripts")  # a missing set is named, with its fetch command
     # A caller with curated evidence passes its live knowledge base; otherwise the files alone.
     kb = kb or load_knowledgebase(str(refdata))
     kb.oncotree.get(tumour_type)  # an unknown tumour type fails before any file is read

@@ -31,6 +31,7 @@ from gmc.interpretation.cancer.models import CuratedEvidence, CuratedEvidenceVer
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.interpretation.cancer.tmb import TmbConfigError
 from gmc.interpretation.models import InterpretationRun
+from gmc.refdata.manifest import require
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
 from gmc.registry.service import case_summary, view_case
@@ -54,8 +55,8 @@ _kb_cache: dict[tuple[str, tuple[tuple[str, int], ...]], KnowledgeBase] = {}
 
 
 def base_knowledgebase() -> KnowledgeBase:
-    """The knowledge base built from the files in GMC_REFDATA (loaded once per process)."""
-    return load_knowledgebase(str(get_settings().refdata_dir()))
+    """The knowledge base built from the files in GMC_REFDATA (loaded once per process); a missing set is named."""
+    return load_knowledgebase(str(require("cancer", "liftover")))
 
 
 def invalidate_live_knowledgebase() -> None:

@@ -1,0 +1,145 @@
+"""gmc without reference data: it starts, the demo loads what it can, and features name the set they need."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from gmc.cli import app
+from gmc.refdata.manifest import missing_sets, provenance_versions, reference_versions, require
+from gmc.settings import reset_settings_cache
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str]):
+    """Runs `gmc ARGS` with these settings."""
+    reset_settings_cache()
+    try:
+        return runner.invoke(app, list(args), env=env)
+    finally:
+        reset_settings_cache()
+
+
+def test_the_cli_names_the_missing_set_and_its_command(tmp_path: Path, benchmarks_dir: Path) -> None:
+    env = {"GMC_REFDATA": str(tmp_path / "refdata"), "GMC_DATA_DIR": str(tmp_path / "var")}
+    status = invoke("refdata", "status", env=env)
+    assert status.exit_code == 0, status.output
+    assert "does not exist yet" in status.output
+    assert "Install: gmc refdata fetch --only clinvar" in status.output
+    listed = json.loads(invoke("refdata", "status", "--json", env=env).output)
+    assert {s["key"]: s["state"] for s in listed["sets"]}["transcripts/GRCh38"] == "not installed"
+
+    verified = invoke("refdata", "verify", env=env)
+    assert verified.exit_code == 1 and "no reference data is installed" in verified.output
+
+    vcf = benchmarks_dir / "rare" / "background" / "PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
+    annotated = invoke("annotate", str(vcf), "--out", str(tmp_path / "out.tsv"), env=env)
+    assert annotated.exit_code == 2
+    assert "(reference-data set clinvar, GRCh38) is not installed" in annotated.output
+    assert "Install it with `gmc refdata fetch --only clinvar`" in annotated.output
+    assert "Traceback" not in annotated.output and not (tmp_path / "out.tsv").exists()
+
+    fetched = invoke("refdata", "fetch", "--only", "nonsense", env=env)
+    assert fetched.exit_code == 1 and "unknown reference-data set 'nonsense'" in fetched.output
+
+
+def test_pages_and_api_say_which_set_is_missing(refdata_env: Path, demo_client) -> None:
+    demo_client.get("/login")
+    demo_client.post("/login", data={"username": "admin", "password": "demo-admin-2026",
+                                     "csrf_token": demo_client.cookies.get("gmc_csrf"), "next": "/"})
+    genomes = demo_client.get("/genomes")
+    assert genomes.status_code == 200
+    assert "Reference data not installed" in genomes.text
+    assert "gmc refdata fetch --only transcripts" in genomes.text and "gmc refdata fetch --only clinvar" in genomes.text
+    assert demo_client.get("/participants").status_code == 200
+    assert demo_client.get("/samples").status_code == 200
+
+    search = demo_client.get("/cancer/knowledge", params={"gene": "BRAF"})
+    assert search.status_code == 503
+    assert "Reference data not installed" in search.text and "gmc refdata fetch --only cancer" in search.text
+    api = demo_client.get("/api/cancer/knowledge", params={"gene": "BRAF"})
+    assert api.status_code == 503
+    assert api.json()["set"] == "cancer" and api.json()["command"] == "gmc refdata fetch --only cancer"
+
+
+def test_require_and_versions_read_the_folder(refdata_dir: Path, tmp_path: Path) -> None:
+    assert require("cancer", "clinvar", root=refdata_dir) == refdata_dir
+    assert missing_sets("genome", build="GRCh37", root=refdata_dir)[0].command == \
+        "gmc refdata fetch --only genome --build GRCh37"
+    versions = {v.set: v for v in reference_versions(root=refdata_dir)}
+    assert versions["clinvar/GRCh38"].release == "2024-12-15"
+    assert versions["clingen"].release == "2026-02-06"
+    assert versions["clinvar/GRCh38"].origin == "not installed by gmc"
+    assert provenance_versions(["clinvar", "hpo"], root=refdata_dir) == {"clinvar/GRCh38": "2024-12-15",
+                                                                         "hpo": "2025-01-16; 2026-02-16"}
+    assert reference_versions(root=tmp_path / "nowhere") == []
+    notices = missing_sets("clinvar", root=tmp_path / "nowhere")
+    assert [n.set_name for n in notices] == ["clinvar"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> None:
+    """A checkout with no ../shared and GMC_REFDATA unset, as a new user has it: `gmc demo` and `gmc serve`."""
+    clone = tmp_path / "checkout" / "gmc"
+    shutil.copytree(REPO_ROOT / "src", clone / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    assert not (clone.parent / "shared").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GMC_")}
+    env.update({"PYTHONPATH": str(clone / "src"), "GMC_ENVIRONMENT": "development", "GMC_LOG_LEVEL": "WARNING"})
+    command = [sys.executable, "-c", "from gmc.cli import app; app()"]
+    demo = subprocess.run([*command, "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "demo centre loaded" in demo.stdout and "participants" in demo.stdout
+    assert "skipped interpretation.cancer" in demo.stdout and "gmc refdata fetch" in demo.stdout
+    assert "Traceback" not in demo.stdout + demo.stderr
+    check = subprocess.run([sys.executable, "-c", "import gmc; print(gmc.__file__)"], cwd=clone, env=env,
+                           capture_output=True, text=True)
+    assert check.stdout.strip().startswith(str(clone))  # the copy ran, not the worktree
+
+    port = _free_port()
+    server = subprocess.Popen([*command, "serve", "--port", str(port)], cwd=clone, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("gmc serve did not answer /health")
+        with httpx.Client(base_url=base, timeout=60) as client:
+            client.get("/login")
+            client.post("/login", data={"username": "admin", "password": "demo-admin-2026",
+                                        "csrf_token": client.cookies["gmc_csrf"], "next": "/"})
+            participants = client.get("/participants")
+            assert participants.status_code == 200 and re.search(r"P\d{8}", participants.text)
+            assert client.get("/samples").status_code == 200
+            assert client.get("/phenotype").status_code == 200
+            genomes = client.get("/genomes")
+            assert genomes.status_code == 200 and "Reference data not installed" in genomes.text
+            assert "gmc refdata fetch --only transcripts" in genomes.text
+            board = client.get("/cancer")
+            assert board.status_code == 200 and "gmc refdata fetch --only cancer" in board.text
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert b"Traceback" not in out
