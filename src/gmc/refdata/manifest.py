@@ -324,14 +324,36 @@ class ReferenceVersion:
         return f"{self.title} ({self.release})" if self.release else self.title
 
 
+_VERSIONS_CACHE: dict[tuple[str, int, int], Manifest] = {}
+
+
+def _manifest_for_versions(root: Path) -> Manifest:
+    """read_manifest, reused while the folder and its manifest are unchanged (results ask for it per batch)."""
+    def mtime(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return -1
+
+    key = (str(root), mtime(manifest_path(root)), mtime(root))
+    found = _VERSIONS_CACHE.get(key)
+    if found is None:
+        found = read_manifest(root)
+        _VERSIONS_CACHE.clear()
+        _VERSIONS_CACHE[key] = found
+    return found
+
+
 def reference_versions(sets: list[str] | None = None, *, root: Path | None = None) -> list[ReferenceVersion]:
     """The versions of the installed reference-data sets (all, or the named ones), for reports and results."""
     try:
-        manifest = read_manifest(_root(root))
+        manifest = _manifest_for_versions(_root(root))
     except MissingReferenceData:
         return []
+    order = [s.key for s in CATALOGUE]
     found = []
-    for key, entry in manifest.sets.items():
+    for key, entry in sorted(manifest.sets.items(), key=lambda item: (
+            order.index(item[0]) if item[0] in order else len(order), item[0])):
         if sets and entry.name not in sets and key not in sets:
             continue
         licences = "; ".join(dict.fromkeys(s.licence for s in entry.sources if s.licence))
@@ -340,9 +362,18 @@ def reference_versions(sets: list[str] | None = None, *, root: Path | None = Non
     return found
 
 
-def provenance_versions(sets: list[str], *, root: Path | None = None) -> dict[str, str]:
-    """{set: release} of the named sets, for a result's provenance (a set not installed is left out)."""
-    return {v.set: v.release for v in reference_versions(sets, root=root)}
+def provenance_versions(sets: list[str], *, build: str | None = None, root: Path | None = None) -> dict[str, str]:
+    """{set: release} of the named sets (build-specific ones of this build only), for a result's provenance;
+    a set that is not installed is left out."""
+    wanted = build or "GRCh38"
+    return {v.set: v.release for v in reference_versions(sets, root=root)
+            if "/" not in v.set or v.set.endswith(f"/{wanted}")}
+
+
+def provenance_text(sets: list[str], *, build: str | None = None, root: Path | None = None) -> str:
+    """The same as one line ("clinvar/GRCh38=2024-12-15; clingen=2026-02-06"), for text headers and metadata."""
+    versions = provenance_versions(sets, build=build, root=root)
+    return "; ".join(f"{key}={release.replace('; ', ', ')}" for key, release in versions.items()) or "none recorded"
 
 
 def file_provenance(path: Path, *, root: Path | None = None) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from gmc.genomics.annotation.genes import GeneKnowledge, load_gene_knowledge
 from gmc.genomics.annotation.sequence import ReferenceGenome, left_align, load_reference
 from gmc.genomics.annotation.transcripts import TranscriptSet, load_transcripts
 from gmc.genomics.vcf import VariantBatch, normalise_build, open_vcf
+from gmc.refdata.manifest import provenance_text
 from gmc.settings import get_settings
 
 CLINVAR_FILES = {"GRCh38": ("grch38", "clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz")}
@@ -109,6 +110,9 @@ class AnnotationSources:
             "fasta": str(self.genome.path) if self.genome else "none",
             "frequencies": ",".join(f.path.name for f in self.frequency_files) or "none",
             "af_keys": ",".join(self.af_keys),
+            # Releases of the installed sets, as the reference-data manifest records them.
+            "reference_data": provenance_text(["transcripts", "clinvar", "constraint", "clingen", "genome"],
+                                              build=self.build),
         }
 
 

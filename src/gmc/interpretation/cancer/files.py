@@ -17,6 +17,7 @@ from gmc.interpretation.cancer.maf import MafFormatError, read_maf
 from gmc.interpretation.cancer.model import SomaticVariant
 from gmc.interpretation.cancer.somatic import SomaticSettings, file_checksum, gene_spans, interpret_somatic
 from gmc.interpretation.cancer.tmb import assay_size, read_callable_bed
+from gmc.refdata.manifest import provenance_versions, require
 
 
 class SomaticRunError(ValueError):
@@ -53,8 +54,6 @@ def interpret_somatic_files(
         raise SomaticRunError("give the TMB territory one way: a callable BED (--callable), an assay (--assay) or a "
                               "size (--tmb-territory-mb), not several")
     if refdata is None:
-        from gmc.refdata.manifest import require
-
         refdata = require("cancer", "liftover", "transcripts")  # a missing set is named, with its fetch command
     # A caller with curated evidence passes its live knowledge base; otherwise the files alone.
     kb = kb or load_knowledgebase(str(refdata))
@@ -111,8 +110,11 @@ def interpret_somatic_files(
         regions = read_callable_bed(callable_bed, expected_build=build, refdata=refdata)
         inputs["callable_bed"] = {"path": str(callable_bed), "sha256": regions.sha256, "build": regions.build,
                                   "bases": regions.bases, "build_evidence": regions.build_evidence}
-    return interpret_somatic(kb, variants, tumour_type, settings=settings, segments=segments, fusions=fusion_list,
-                             gene_span_index=spans, inputs=inputs, annotation=annotation, callable_regions=regions)
+    result = interpret_somatic(kb, variants, tumour_type, settings=settings, segments=segments, fusions=fusion_list,
+                               gene_span_index=spans, inputs=inputs, annotation=annotation, callable_regions=regions)
+    result["provenance"]["reference_data"] = provenance_versions(  # type: ignore[index]
+        ["cancer", "liftover", "transcripts", "genome"], root=refdata)
+    return result
 
 
 def resolve_tmb_assay(settings: SomaticSettings) -> SomaticSettings:

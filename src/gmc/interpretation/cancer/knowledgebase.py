@@ -33,6 +33,7 @@ from gmc.interpretation.cancer.therapy import (
     parse_moalmanac,
     parse_regimen,
 )
+from gmc.refdata.manifest import file_provenance
 
 #: Levels at which a biomarker names an alteration, most to least specific.
 BIOMARKER_LEVELS = (
@@ -248,24 +249,15 @@ class KnowledgeBase:
         return [vars(source).copy() for source in self.sources]
 
 
-def _source(path: Path, records: int, root: Path, manifest: dict[str, tuple[str, str]]) -> SourceFile:
-    """Checksums a source file for provenance and adds its manifest release and licence."""
+def _source(path: Path, records: int, root: Path) -> SourceFile:
+    """Checksums a source file for provenance and adds its release and licence from the reference-data manifest."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         name = str(path.relative_to(root))
     except ValueError:
         name = path.name
-    release, licence = manifest.get(name.removeprefix("cancer/"), ("", ""))
+    release, licence = file_provenance(path, root=root)
     return SourceFile(name, path.stat().st_size, digest, records, release, licence)
-
-
-def read_manifest(path: Path) -> dict[str, tuple[str, str]]:
-    """path -> (source/release, licence) from refdata/cancer/MANIFEST.tsv (empty when absent)."""
-    if not path.exists():
-        return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {row["path"]: (row.get("source", ""), row.get("licence", ""))
-                for row in csv.DictReader(handle, delimiter="\t") if row.get("path")}
 
 
 def _lift(chain: ChainMap, chrom: str, pos: int, ref: str, alt: str) -> tuple[str, int, str, str] | None:
@@ -696,8 +688,7 @@ def build_knowledgebase(refdata: Path) -> KnowledgeBase:
         "cgi_genes": len(genes), "ncg": len(genes), "oncotree": len(oncotree.codes()), "cpsr": len(cpsr),
         "chain": 0,
     }
-    manifest = read_manifest(cancer / "MANIFEST.tsv")
-    sources = [_source(path, records[name], refdata, manifest) for name, path in paths.items()]
+    sources = [_source(path, records[name], refdata) for name, path in paths.items()]
     return KnowledgeBase(civic + cgi + moalmanac, hotspots, hotspot_alleles, oncogenic, genes, sources,
                          oncotree, skipped)
 

@@ -26,6 +26,7 @@ from gmc.interpretation.rare.ranking import (
     modes_from_hpo_inheritance,
     rank_genes,
 )
+from gmc.refdata.manifest import provenance_versions
 
 #: Annotation columns kept per allele in the process memo (what ranking and the explanation read).
 MEMO_COLUMNS = (
@@ -372,6 +373,8 @@ def analyse_case(
         ],
         "provenance": {
             **sources.provenance(),
+            "reference_data": provenance_versions(["transcripts", "clinvar", "constraint", "clingen", "genome",
+                                               "gene-names", "panelapp"], build=sources.build),
             "hpo": ontology.release if hasattr(ontology, "release") else ontology.data_version,
             "ranking": RANKING_METHOD,
             "seconds": round(time.perf_counter() - started, 3),

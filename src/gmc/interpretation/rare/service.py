@@ -51,6 +51,7 @@ from gmc.interpretation.rare.panels import (
     find_panels,
     read_panelapp,
 )
+from gmc.refdata.manifest import provenance_versions
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
 from gmc.registry.service import case_summary, view_case
@@ -467,6 +468,8 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
     for entry in entries:
         tiers[str(entry["tier"]) if entry["tier"] else "none"] += 1
     provenance = {**sources.provenance(), "gmc_version": __version__,
+                  "reference_data": provenance_versions(["transcripts", "clinvar", "constraint", "clingen", "genome",
+                                                     "gene-names"], build=sources.build),
                   "hpo": getattr(ontology, "release", None) or getattr(ontology, "data_version", None),
                   "ranking": RANKING_METHOD,
                   "panels": [f"{p['name']} v{p['version']} ({p['checksum'][:12]})" for p in inputs["panels"]],
