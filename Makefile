@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make demo: environment, embedded database, demo centre, web app on http://127.0.0.1:8000
+## make demo: environment, reference data (the small default sets, fetched on a fresh machine when the network
+## answers), embedded database, demo centre, web app on http://127.0.0.1:8000
 demo: $(STAMP)
+	$(BIN)/gmc refdata ensure
 	$(BIN)/gmc demo
 	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
 

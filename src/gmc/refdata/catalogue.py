@@ -77,6 +77,8 @@ class RefSet:
     #: In a folder gmc did not install: a regular expression whose first group, found in the set's first
     #: file name, is the release (for sources that publish only their current release).
     release_in_name: str = ""
+    #: Download size in words, for sets whose size is not the sum of known file sizes.
+    size_note: str = ""
     #: Very large: fetched only when named with --only.
     large: bool = False
     notes: str = ""
@@ -455,10 +457,10 @@ GNOMAD_SITES = RefSet(
             Source(f"chr{chrom}", f"gnomAD v4.1 genomes sites chr{chrom}",
                    f"{_GNOMAD}/4.1/vcf/genomes/gnomad.genomes.v4.1.sites.chr{chrom}.vcf.bgz", "v4.1",
                    "gnomAD data: CC0 1.0", "https://gnomad.broadinstitute.org/policies",
-                   approx_bytes=20_000_000_000, homepage="https://gnomad.broadinstitute.org/downloads"),
+                   homepage="https://gnomad.broadinstitute.org/downloads"),
             Source(f"chr{chrom}.tbi", f"gnomAD v4.1 genomes sites chr{chrom} index",
                    f"{_GNOMAD}/4.1/vcf/genomes/gnomad.genomes.v4.1.sites.chr{chrom}.vcf.bgz.tbi", "v4.1",
-                   "gnomAD data: CC0 1.0", "https://gnomad.broadinstitute.org/policies", approx_bytes=2_000_000),
+                   "gnomAD data: CC0 1.0", "https://gnomad.broadinstitute.org/policies"),
         )
     ),
     files=("frequencies/gnomad_v4.1/gnomad.genomes.v4.1.sites.chr*.vcf.bgz",),
@@ -467,6 +469,7 @@ GNOMAD_SITES = RefSet(
                  for chrom in _GNOMAD_CHROMS for suffix in ("", ".tbi")),
     convert="copy",
     checks=("gmc.refdata.checks:frequencies",),
+    size_note="hundreds of GB in all (the publisher lists each file's size)",
     features=("population allele frequencies in annotation and ACMG BA1/BS1/PM2 (list the files in "
               "GMC_FREQUENCY_FILES)",),
     default=False, large=True,
@@ -477,10 +480,10 @@ GNOMAD_SITES_GRCH37 = RefSet(
     sources=(
         Source("exomes", "gnomAD v2.1.1 exomes sites",
                f"{_GNOMAD}/2.1.1/vcf/exomes/gnomad.exomes.r2.1.1.sites.vcf.bgz", "v2.1.1", "gnomAD data: CC0 1.0",
-               "https://gnomad.broadinstitute.org/policies", approx_bytes=60_000_000_000),
+               "https://gnomad.broadinstitute.org/policies"),
         Source("exomes.tbi", "gnomAD v2.1.1 exomes sites index",
                f"{_GNOMAD}/2.1.1/vcf/exomes/gnomad.exomes.r2.1.1.sites.vcf.bgz.tbi", "v2.1.1", "gnomAD data: CC0 1.0",
-               "https://gnomad.broadinstitute.org/policies", approx_bytes=3_000_000),
+               "https://gnomad.broadinstitute.org/policies"),
     ),
     files=("frequencies/gnomad_v2.1.1/gnomad.exomes.r2.1.1.sites.vcf.bgz",),
     extra_files=("frequencies/gnomad_v2.1.1/*",),

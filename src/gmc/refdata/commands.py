@@ -157,3 +157,54 @@ def verify_command() -> None:
     console.print(f"{report.checked} files checked, {len(report.problems)} problems{tail}", markup=False, soft_wrap=True)
     if report.problems:
         raise typer.Exit(1)
+
+
+@app.command("sources")
+def sources_command(docs: Path | None = typer.Option(None, "--docs", help="Rewrite the generated tables of this "
+                                                                        "markdown file (docs/refdata.md).")) -> None:
+    """Lists every source: set, public URL, release, licence and terms, download size, how it is checked."""
+    from gmc.refdata.docs import render_docs, sources_markdown
+
+    if docs is None:
+        typer.echo(sources_markdown())
+        return
+    docs.write_text(render_docs(docs.read_text(encoding="utf-8")), encoding="utf-8")
+    typer.echo(f"{docs}: tables written from the catalogue")
+
+
+@app.command("ensure")
+def ensure_command(
+    origin: str | None = typer.Option(None, "--from", envvar="GMC_REFDATA_FROM",
+                                      help="A mirror or gmc folder to fetch from instead of the public sources."),
+    sources: Path | None = typer.Option(None, "--sources", envvar="GMC_REFDATA_SOURCES",
+                                        help="YAML/JSON file replacing catalogue URLs, releases or checksums."),
+) -> None:
+    """For `make demo` on a fresh machine: when GMC_REFDATA holds no reference data, fetches the small default
+    sets if their sources answer; offline, says how to fetch later (the demo then runs without them)."""
+    from gmc.refdata.catalogue import CATALOGUE
+    from gmc.refdata.service import FetchRequest, installed_sets, load_sources_file, probe
+    from gmc.refdata.transfer import Transfer
+
+    console = Console(stderr=True)
+    root = _root()
+    found = installed_sets(root)
+    if found:
+        console.print(f"reference data: {root} ({len(found)} sets installed; `gmc refdata status` lists them)",
+                      markup=False, highlight=False, soft_wrap=True)
+        return
+    defaults = ", ".join(s.key for s in CATALOGUE if s.default)
+    with Transfer(timeout=10.0) as transfer:
+        why_not = probe(origin, transfer, load_sources_file(sources))
+    if why_not is not None:
+        console.print(f"reference data: none in {root}, and the sources do not answer ({why_not}). The demo runs "
+                      "without it: registry, samples and phenotypes work; genome, interpretation and cancer pages "
+                      "say what they need. Later, run `gmc refdata fetch` (or `gmc refdata fetch --from "
+                      "DIR_OR_URL` from a mirror), then `make demo` again.", style="yellow", markup=False,
+                      highlight=False, soft_wrap=True)
+        return
+    console.print(f"reference data: none in {root}; fetching the small default sets ({defaults})",
+                  markup=False, highlight=False, soft_wrap=True)
+    results = run_fetch(FetchRequest(origin=origin, defaults_only=True, sources_file=sources), console)
+    for result in results:
+        console.print(f"{result.key}: {result.status}" + (f" ({result.message})" if result.status == "failed" else ""),
+                      markup=False, highlight=False, soft_wrap=True)

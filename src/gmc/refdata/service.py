@@ -710,3 +710,35 @@ def describe_needed(refset_key: str) -> str:
     from gmc.refdata.errors import fetch_command
 
     return f"{refset.title}: needed for {'; '.join(refset.features)}. Install with `{fetch_command(refset)}`."
+
+
+# ----------------------------------------------------------------------------- a fresh machine
+
+
+def installed_sets(root: Path) -> list[str]:
+    """Keys of the catalogue sets complete in root (empty when root does not exist)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    files = folder_files(root)
+    return [s.key for s in CATALOGUE if first_missing(root, s, files) is None]
+
+
+def probe(origin_text: str | None, transfer: Transfer, overrides: dict | None = None) -> str | None:
+    """None when the first default source answers (publicly or at the mirror), else why not."""
+    first = with_overrides(next(s for s in CATALOGUE if s.default), overrides or {}).sources[0]
+    try:
+        kind, base = parse_origin(origin_text)
+    except FetchError as error:
+        return str(error)
+    origin = Origin("public") if kind == "public" else Origin("mirror", base)
+    location = candidates(origin, first.url)[0]
+    if not location.startswith(("http://", "https://")):
+        return None if Path(location).exists() else f"{location} is not in the mirror"
+    try:
+        with transfer.client.stream("GET", location, headers={"Range": "bytes=0-0"}) as response:
+            if response.status_code < 400:
+                return None
+            return f"{location} answered HTTP {response.status_code}"
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "offline" here
+        return f"{location}: {type(error).__name__}: {error}"
