@@ -6,6 +6,7 @@ browser tests run after the rest of the suite, so the load overlaps other work.
 
 Fixtures:
 - `gmc_server`: the running server (url, data_dir, database_url).
+- `bare_server`, `bare_page_as(role)`: a second server without any reference data, and a page signed in there.
 - `page_as(role)`: a fresh browser context signed in as that demo user (the login goes through the real
   form once per role per session; later contexts reuse its cookies) and a page in it.
 - `anonymous_page`: a page with no session.
@@ -63,7 +64,7 @@ def _free_port() -> int:
 class GmcServer:
     """`gmc demo` then `gmc serve` in a throwaway data directory, as a user runs them, in one process group."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, with_refdata: bool = True) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="gmc-browser-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -71,7 +72,8 @@ class GmcServer:
         self.log_path = self.data_dir / "server.log"
         gmc = Path(sys.executable).with_name("gmc")
         env = {**os.environ, "GMC_DATA_DIR": str(self.data_dir), "GMC_DATABASE_URL": self.database_url,
-               "GMC_REFDATA": str(SHARED_DIR / "refdata"), "GMC_ENVIRONMENT": "test", "GMC_LOG_LEVEL": "WARNING"}
+               "GMC_REFDATA": str(SHARED_DIR / "refdata" if with_refdata else self.data_dir / "refdata"),
+               "GMC_ENVIRONMENT": "test", "GMC_LOG_LEVEL": "WARNING"}
         script = f'"{gmc}" demo && exec "{gmc}" serve --host 127.0.0.1 --port {self.port}'
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(["sh", "-c", script], cwd=self.data_dir, env=env, stdout=self._log,
@@ -142,6 +144,18 @@ def gmc_server() -> GmcServer:
         _server = GmcServer()
     _server.wait_ready()
     return _server
+
+
+@pytest.fixture(scope="session")
+def bare_server() -> Iterator[GmcServer]:
+    """A second server with no reference data at all (GMC_REFDATA a folder that does not exist), as gmc runs on
+    a fresh machine; started on first use."""
+    server = GmcServer(with_refdata=False)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -244,6 +258,23 @@ def page_as(browser, gmc_server: GmcServer, browser_problems: BrowserProblems) -
         if state is None:
             sign_in(page, role)
             _role_states[role] = context.storage_state()
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def bare_page_as(browser, bare_server: GmcServer, browser_problems: BrowserProblems) -> Iterator[Callable[[str], object]]:
+    """`bare_page_as("scientist")`: a page signed in as that demo user on the server without reference data."""
+    contexts = []
+
+    def make(role: str):
+        context = _new_context(browser, bare_server, browser_problems)
+        contexts.append(context)
+        page = context.new_page()
+        sign_in(page, role)
         return page
 
     yield make

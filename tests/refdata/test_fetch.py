@@ -305,3 +305,83 @@ def test_the_genome_is_bgzipped_and_indexed(tmp_path: Path, loopback: object, pu
         assert reader.fetch("chrM").encode() == sequence
     assert {Path(f.path).name for f in read_manifest(root).sets[GENOME.key].files} >= {fasta.name + ".fai",
                                                                                     fasta.name + ".gzi"}
+
+
+def test_a_gmc_folder_served_over_http(tmp_path: Path, loopback: object, published: object) -> None:
+    published.liftover()
+    first = tmp_path / "first"
+    assert run(first, origin=str(published.mirror), only=["liftover"])["liftover"].status == "installed"
+    shutil.copytree(first, loopback.state.root / "refdata", ignore=shutil.ignore_patterns(".fetch"))
+    second = tmp_path / "second"
+    result = run(second, origin=f"{loopback.url}/refdata", only=["liftover"])["liftover"]
+    assert result.status == "installed", result.message
+    assert read_manifest(second).sets["liftover"].origin == f"gmc folder {loopback.url}/refdata"
+    assert published.sha256(second / "liftover" / "hg38ToHg19.over.chain.gz") == \
+        published.sha256(first / "liftover" / "hg38ToHg19.over.chain.gz")
+
+
+def test_a_disk_that_fills_up_while_downloading(tmp_path: Path, published: object) -> None:
+    """The file-size limit makes writes fail as a full disk does (EFBIG/ENOSPC): a clear error, nothing installed."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    published.liftover()
+    root = tmp_path / "refdata"
+    code = ("from pathlib import Path; from gmc.refdata.service import FetchRequest, fetch; "
+            "from gmc.refdata.transfer import Transfer\n"
+            f"results = fetch(Path({str(root)!r}), FetchRequest(origin={str(published.mirror)!r}, only=['liftover']),"
+            " transfer=Transfer())\n"
+            "print(results[0].status); print(results[0].message)")
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limit,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    status, message = done.stdout.splitlines()[:2]
+    assert status == "failed"
+    assert "UCSC hg38ToHg19 liftOver chain: the disk holding" in message and "is full" in message
+    assert "run the command again to resume; nothing installed was changed" in message
+    assert not (root / "liftover").exists()
+
+
+def test_a_full_copy_of_the_shared_folder_makes_every_feature_work(tmp_path: Path, refdata_dir: Path,
+                                                                     benchmarks_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gmc.cli import app
+    from gmc.settings import reset_settings_cache
+
+    root = tmp_path / "refdata"
+    env = {"GMC_REFDATA": str(root), "GMC_DATA_DIR": str(tmp_path / "var")}
+
+    def gmc(*args: str):
+        reset_settings_cache()
+        try:
+            return CliRunner().invoke(app, list(args), env=env)
+        finally:
+            reset_settings_cache()
+
+    fetched = gmc("refdata", "fetch", "--from", str(refdata_dir))
+    assert fetched.exit_code == 0, fetched.output
+    listed = json.loads(gmc("refdata", "status", "--json").output)
+    installed = {s["key"] for s in listed["sets"] if s["state"] == "installed"}
+    assert installed == {s.key for s in status(refdata_dir) if s.state == "installed"} | {"local"}
+    assert gmc("refdata", "verify").exit_code == 0
+
+    vcf = benchmarks_dir / "rare" / "background" / "PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
+    annotated = gmc("annotate", str(vcf), "--out", str(tmp_path / "annotated.tsv"))
+    assert annotated.exit_code == 0, annotated.output
+    header = [line for line in (tmp_path / "annotated.tsv").read_text().splitlines()[:40] if line.startswith("##")]
+    assert "##reference_data=transcripts/GRCh38=MANE v1.5; clinvar/GRCh38=2024-12-15; constraint=v4.1; " \
+           "clingen=2026-02-06; genome/GRCh38=GRCh38_sparse_Nmasked" in header
+    tumour = benchmarks_dir / "cancer" / "somatic" / "pcgr_examples" / "T001-BRCA.grch38.vcf.gz"
+    somatic = gmc("interpret", "somatic", "--vcf", str(tumour), "--tumour-type", "BRCA", "--out",
+                  str(tmp_path / "RESULT.json"))
+    assert somatic.exit_code == 0, somatic.output
+    result = json.loads((tmp_path / "RESULT.json").read_text())
+    assert result["findings"] and result["provenance"]["reference_data"]["cancer"].startswith("2018-05-18")
