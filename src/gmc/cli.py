@@ -174,8 +174,11 @@ def demo() -> None:
     with db.transaction() as session:
         summary = load_demo(session)
     typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
-    for skipped in summary.skipped:
-        typer.secho(f"skipped {skipped}", fg=typer.colors.YELLOW)
+    reasons: dict[str, list[str]] = {}
+    for what, why in summary.skipped:
+        reasons.setdefault(why, []).append(what)
+    for why, parts in reasons.items():
+        typer.secho(f"skipped {', '.join(parts)}: {why}", fg=typer.colors.YELLOW)
     typer.echo("demo logins: " + ", ".join(f"{u.username}/{u.password}" for u in DEMO_USERS))
 
 

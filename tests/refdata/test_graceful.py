@@ -54,6 +54,24 @@ def test_the_cli_names_the_missing_set_and_its_command(tmp_path: Path, benchmark
 
     fetched = invoke("refdata", "fetch", "--only", "nonsense", env=env)
     assert fetched.exit_code == 1 and "unknown reference-data set 'nonsense'" in fetched.output
+    nowhere = invoke("refdata", "fetch", "--from", str(tmp_path / "no-mirror"), env=env)
+    assert nowhere.exit_code == 1 and "no-mirror: no such directory" in nowhere.output
+
+
+def test_fetch_will_not_write_into_a_folder_it_did_not_install(refdata_dir: Path, tmp_path: Path) -> None:
+    shared_like = tmp_path / "refdata"
+    shutil.copytree(refdata_dir / "liftover", shared_like / "liftover")
+    result = invoke("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir),
+                    env={"GMC_REFDATA": str(shared_like)})
+    assert result.exit_code == 1 and "holds reference data gmc did not install" in result.output
+    assert "add --adopt" in result.output and not (shared_like / "clingen").exists()
+    adopted = invoke("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir), "--adopt",
+                     env={"GMC_REFDATA": str(shared_like)})
+    assert adopted.exit_code == 0, adopted.output
+    listed = {s["key"]: s for s in json.loads(invoke("refdata", "status", "--json",
+                                                     env={"GMC_REFDATA": str(shared_like)}).output)["sets"]}
+    assert listed["clingen"]["origin"] == f"gmc folder {refdata_dir}"
+    assert listed["liftover"]["origin"] == "not installed by gmc"
 
 
 def test_pages_and_api_say_which_set_is_missing(refdata_env: Path, demo_client) -> None:
@@ -107,7 +125,8 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
     demo = subprocess.run([*command, "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "demo centre loaded" in demo.stdout and "participants" in demo.stdout
-    assert "skipped interpretation.cancer" in demo.stdout and "gmc refdata fetch" in demo.stdout
+    skipped = next(line for line in demo.stdout.splitlines() if line.startswith("skipped "))
+    assert "interpretation.cancer" in skipped and "gmc refdata fetch" in skipped
     assert "Traceback" not in demo.stdout + demo.stderr
     check = subprocess.run([sys.executable, "-c", "import gmc; print(gmc.__file__)"], cwd=clone, env=env,
                            capture_output=True, text=True)

@@ -50,7 +50,8 @@ class DemoSummary:
     """What a demo load created (counts per kind of thing), and what it skipped and why."""
 
     created: dict[str, int] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    #: (what, why) of each part of the demo that was not loaded.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, kind: str, n: int = 1) -> None:
         """Counts n more created things of a kind."""
@@ -58,7 +59,7 @@ class DemoSummary:
 
     def skip(self, what: str, why: str) -> None:
         """Notes demo data that was not loaded, and why (e.g. its reference data is not installed)."""
-        self.skipped.append(f"{what}: {why}")
+        self.skipped.append((what, why))
 
 
 DemoLoader = Callable[[Session, Actor, DemoSummary], None]

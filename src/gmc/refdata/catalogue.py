@@ -103,11 +103,6 @@ class RefSet:
                 return source
         raise KeyError(f"set {self.key} has no source {key!r}")
 
-    @property
-    def download_bytes(self) -> int:
-        """Approximate total download size."""
-        return sum(s.size or s.approx_bytes for s in self.sources)
-
 
 def _github(repo: str, commit: str, path: str) -> str:
     return f"{_GITHUB_RAW}/{repo}/{commit}/{path}"
@@ -549,14 +544,3 @@ def set_for_path(relative: str) -> RefSet | None:
         if refset.owns(relative):
             return refset
     return None
-
-
-def get_set(name: str, build: str | None = None) -> RefSet:
-    """The set with this name (and build, for build-specific sets; GRCh38 by default)."""
-    candidates = [s for s in CATALOGUE if s.name == name]
-    if not candidates:
-        raise KeyError(f"unknown reference-data set {name!r}")
-    for refset in candidates:
-        if refset.build in (None, build or "GRCh38"):
-            return refset
-    return candidates[0]

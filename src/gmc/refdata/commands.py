@@ -70,6 +70,8 @@ def fetch_command(
     force: bool = typer.Option(False, "--force", help="Fetch again even when the same release is installed."),
     sources: Path | None = typer.Option(None, "--sources", envvar="GMC_REFDATA_SOURCES",
                                         help="YAML/JSON file replacing catalogue URLs, releases or checksums."),
+    adopt: bool = typer.Option(False, "--adopt", help="Install into a folder holding reference data gmc did not "
+                                                      "install (e.g. ../shared/refdata); its files stay."),
 ) -> None:
     """Downloads, checks and installs reference-data sets into GMC_REFDATA (resumable; all-or-nothing per set)."""
     from gmc.refdata.errors import FetchError
@@ -77,7 +79,7 @@ def fetch_command(
 
     console = Console(stderr=True)
     request = FetchRequest(only=only or None, build=build, origin=origin, defaults_only=defaults, force=force,
-                           sources_file=sources)
+                           sources_file=sources, adopt=adopt)
     console.print(f"reference data: {_root()}", markup=False, highlight=False, soft_wrap=True)
     try:
         results = run_fetch(request, console)

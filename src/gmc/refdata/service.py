@@ -34,7 +34,6 @@ from gmc.refdata.manifest import (
     Manifest,
     SetEntry,
     SourceEntry,
-    catalogue_set,
     first_missing,
     folder_files,
     now_iso,
@@ -65,6 +64,8 @@ class FetchRequest:
     force: bool = False
     #: A YAML or JSON file replacing catalogue URLs, releases and checksums (GMC_REFDATA_SOURCES).
     sources_file: Path | None = None
+    #: Install into a folder that holds reference data gmc did not install (such as ../shared/refdata).
+    adopt: bool = False
 
 
 @dataclass
@@ -144,6 +145,10 @@ def fetch(root: Path, request: FetchRequest, *, transfer: Transfer, note: Note =
     except OSError as error:
         raise FetchError(f"GMC_REFDATA ({root}) cannot be written ({error.strerror}): set GMC_REFDATA to a "
                          "folder gmc may write") from None
+    if not request.adopt and not (root / MANIFEST_NAME).is_file() and installed_sets(root):
+        raise FetchError(f"GMC_REFDATA ({root}) holds reference data gmc did not install (it has no {MANIFEST_NAME}): "
+                         "point GMC_REFDATA at another folder to install there, or add --adopt to install into this "
+                         "one (its files stay, listed as not installed by gmc)")
     overrides = load_sources_file(request.sources_file)
     selection = select(request.only, request.build, defaults_only=request.defaults_only)
     with _locked(work):
@@ -695,21 +700,6 @@ def verify(root: Path, *, note: Note = lambda text: None) -> VerifyReport:
         note(f"{key}: {'OK' if not bad else f'{bad} problem(s)'} ({len(entry.files)} files"
              f"{', not installed by gmc' if entry.origin == UNMANAGED_ORIGIN else ''})")
     return report
-
-
-def missing_for_features(root: Path) -> list[SetStatus]:
-    """The sets that are not installed, with what each one would enable (for notices and `status`)."""
-    return [s for s in status(root) if s.state != "installed" and catalogue_set(s.key) is not None]
-
-
-def describe_needed(refset_key: str) -> str:
-    """One line for a missing set: what needs it and the command."""
-    refset = catalogue_set(refset_key)
-    if refset is None:
-        return refset_key
-    from gmc.refdata.errors import fetch_command
-
-    return f"{refset.title}: needed for {'; '.join(refset.features)}. Install with `{fetch_command(refset)}`."
 
 
 # ----------------------------------------------------------------------------- a fresh machine

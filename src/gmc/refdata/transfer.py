@@ -89,11 +89,6 @@ def candidates(origin: Origin, url: str) -> list[str]:
     return [str(Path(origin.base) / name) for name in names]  # type: ignore[arg-type]
 
 
-def describe_location(location: str) -> str:
-    """A location as shown to people (URLs as they are, paths as paths)."""
-    return location
-
-
 @dataclass
 class Fetched:
     """A downloaded file with its size and checksums, and where it came from."""
