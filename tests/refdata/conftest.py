@@ -494,3 +494,21 @@ def environ_without_shared(**extra: str) -> dict[str, str]:
     """The process environment with GMC_REFDATA and GMC_SHARED removed and extra variables set."""
     env = {k: v for k, v in os.environ.items() if k not in ("GMC_REFDATA", "GMC_SHARED")}
     return {**env, **extra}
+
+
+@pytest.fixture
+def gmc_cli():
+    """`gmc_cli(*args, env={...})`: runs the gmc command line in-process with these settings (read afresh)."""
+    from typer.testing import CliRunner
+
+    from gmc.cli import app
+    from gmc.settings import reset_settings_cache
+
+    def invoke(*args: str, env: dict[str, str]):
+        reset_settings_cache()
+        try:
+            return CliRunner().invoke(app, list(args), env=env)
+        finally:
+            reset_settings_cache()
+
+    return invoke

@@ -350,21 +350,12 @@ def test_a_disk_that_fills_up_while_downloading(tmp_path: Path, published: objec
 
 
 def test_a_full_copy_of_the_shared_folder_makes_every_feature_work(tmp_path: Path, refdata_dir: Path,
-                                                                     benchmarks_dir: Path) -> None:
-    from typer.testing import CliRunner
-
-    from gmc.cli import app
-    from gmc.settings import reset_settings_cache
-
+                                                                     benchmarks_dir: Path, gmc_cli) -> None:
     root = tmp_path / "refdata"
     env = {"GMC_REFDATA": str(root), "GMC_DATA_DIR": str(tmp_path / "var")}
 
     def gmc(*args: str):
-        reset_settings_cache()
-        try:
-            return CliRunner().invoke(app, list(args), env=env)
-        finally:
-            reset_settings_cache()
+        return gmc_cli(*args, env=env)
 
     fetched = gmc("refdata", "fetch", "--from", str(refdata_dir))
     assert fetched.exit_code == 0, fetched.output

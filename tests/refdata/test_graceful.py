@@ -14,61 +14,48 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from gmc.cli import app
 from gmc.refdata.manifest import missing_sets, provenance_versions, reference_versions, require
-from gmc.settings import reset_settings_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-runner = CliRunner()
 
 
-def invoke(*args: str, env: dict[str, str]):
-    """Runs `gmc ARGS` with these settings."""
-    reset_settings_cache()
-    try:
-        return runner.invoke(app, list(args), env=env)
-    finally:
-        reset_settings_cache()
-
-
-def test_the_cli_names_the_missing_set_and_its_command(tmp_path: Path, benchmarks_dir: Path) -> None:
+def test_the_cli_names_the_missing_set_and_its_command(tmp_path: Path, benchmarks_dir: Path, gmc_cli) -> None:
     env = {"GMC_REFDATA": str(tmp_path / "refdata"), "GMC_DATA_DIR": str(tmp_path / "var")}
-    status = invoke("refdata", "status", env=env)
+    status = gmc_cli("refdata", "status", env=env)
     assert status.exit_code == 0, status.output
     assert "does not exist yet" in status.output
     assert "Install: gmc refdata fetch --only clinvar" in status.output
-    listed = json.loads(invoke("refdata", "status", "--json", env=env).output)
+    listed = json.loads(gmc_cli("refdata", "status", "--json", env=env).output)
     assert {s["key"]: s["state"] for s in listed["sets"]}["transcripts/GRCh38"] == "not installed"
 
-    verified = invoke("refdata", "verify", env=env)
+    verified = gmc_cli("refdata", "verify", env=env)
     assert verified.exit_code == 1 and "no reference data is installed" in verified.output
 
     vcf = benchmarks_dir / "rare" / "background" / "PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
-    annotated = invoke("annotate", str(vcf), "--out", str(tmp_path / "out.tsv"), env=env)
+    annotated = gmc_cli("annotate", str(vcf), "--out", str(tmp_path / "out.tsv"), env=env)
     assert annotated.exit_code == 2
     assert "(reference-data set clinvar, GRCh38) is not installed" in annotated.output
     assert "Install it with `gmc refdata fetch --only clinvar`" in annotated.output
     assert "Traceback" not in annotated.output and not (tmp_path / "out.tsv").exists()
 
-    fetched = invoke("refdata", "fetch", "--only", "nonsense", env=env)
+    fetched = gmc_cli("refdata", "fetch", "--only", "nonsense", env=env)
     assert fetched.exit_code == 1 and "unknown reference-data set 'nonsense'" in fetched.output
-    nowhere = invoke("refdata", "fetch", "--from", str(tmp_path / "no-mirror"), env=env)
+    nowhere = gmc_cli("refdata", "fetch", "--from", str(tmp_path / "no-mirror"), env=env)
     assert nowhere.exit_code == 1 and "no-mirror: no such directory" in nowhere.output
 
 
-def test_fetch_will_not_write_into_a_folder_it_did_not_install(refdata_dir: Path, tmp_path: Path) -> None:
+def test_fetch_will_not_write_into_a_folder_it_did_not_install(refdata_dir: Path, tmp_path: Path, gmc_cli) -> None:
     shared_like = tmp_path / "refdata"
     shutil.copytree(refdata_dir / "liftover", shared_like / "liftover")
-    result = invoke("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir),
+    result = gmc_cli("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir),
                     env={"GMC_REFDATA": str(shared_like)})
     assert result.exit_code == 1 and "holds reference data gmc did not install" in result.output
     assert "add --adopt" in result.output and not (shared_like / "clingen").exists()
-    adopted = invoke("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir), "--adopt",
+    adopted = gmc_cli("refdata", "fetch", "--only", "clingen", "--from", str(refdata_dir), "--adopt",
                      env={"GMC_REFDATA": str(shared_like)})
     assert adopted.exit_code == 0, adopted.output
-    listed = {s["key"]: s for s in json.loads(invoke("refdata", "status", "--json",
+    listed = {s["key"]: s for s in json.loads(gmc_cli("refdata", "status", "--json",
                                                      env={"GMC_REFDATA": str(shared_like)}).output)["sets"]}
     assert listed["clingen"]["origin"] == f"gmc folder {refdata_dir}"
     assert listed["liftover"]["origin"] == "not installed by gmc"

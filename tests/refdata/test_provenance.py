@@ -5,33 +5,19 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from gmc.cli import app
 from gmc.refdata.docs import render_docs
 from gmc.refdata.manifest import read_cancer_manifest, reference_versions
 from gmc.refdata.service import FetchRequest, fetch
 from gmc.refdata.transfer import Transfer
-from gmc.settings import reset_settings_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-runner = CliRunner()
-
-
-def invoke(*args: str, env: dict[str, str]):
-    """Runs `gmc ARGS` with these settings."""
-    reset_settings_cache()
-    try:
-        return runner.invoke(app, list(args), env=env)
-    finally:
-        reset_settings_cache()
 
 
 def test_annotation_headers_carry_the_reference_data_releases(tmp_path: Path, benchmarks_dir: Path,
-                                                               refdata_dir: Path) -> None:
+                                                               refdata_dir: Path, gmc_cli) -> None:
     source = benchmarks_dir / "annotated" / "scout_demo_643594_trio.clinical.GRCh37.vcf.gz"
     out = tmp_path / "out.tsv"
-    result = invoke("annotate", str(source), "--out", str(out), env={"GMC_REFDATA": str(refdata_dir)})
+    result = gmc_cli("annotate", str(source), "--out", str(out), env={"GMC_REFDATA": str(refdata_dir)})
     assert result.exit_code == 0, result.output
     header = {line[2:].split("=", 1)[0]: line.split("=", 1)[1] for line in out.read_text().splitlines()
               if line.startswith("##")}
@@ -87,9 +73,9 @@ def _closed_port() -> int:
 
 
 def test_ensure_fetches_the_default_sets_when_their_sources_answer(tmp_path: Path, loopback, published,
-                                                                    refdata_dir: Path) -> None:
+                                                                    refdata_dir: Path, gmc_cli) -> None:
     env = {"GMC_REFDATA": str(tmp_path / "refdata"), "GMC_DATA_DIR": str(tmp_path / "var")}
-    offline = invoke("refdata", "ensure", "--from", f"http://127.0.0.1:{_closed_port()}", env=env)
+    offline = gmc_cli("refdata", "ensure", "--from", f"http://127.0.0.1:{_closed_port()}", env=env)
     assert offline.exit_code == 0
     assert "the sources do not answer" in offline.output and "Later, run `gmc refdata fetch`" in offline.output
     assert not (tmp_path / "refdata" / "liftover").exists()
@@ -98,14 +84,14 @@ def test_ensure_fetches_the_default_sets_when_their_sources_answer(tmp_path: Pat
     published.transcripts()
     published.clingen()
     published.cancer()
-    online = invoke("refdata", "ensure", "--from", loopback.url, env=env)
+    online = gmc_cli("refdata", "ensure", "--from", loopback.url, env=env)
     assert online.exit_code == 0, online.output
     assert "fetching the small default sets (liftover, transcripts/GRCh38, clingen, cancer)" in online.output
     for key in ("liftover", "transcripts/GRCh38", "clingen", "cancer"):
         assert f"{key}: installed" in online.output
-    again = invoke("refdata", "ensure", env=env)
+    again = gmc_cli("refdata", "ensure", env=env)
     assert "(4 sets installed" in again.output
-    assert "(12 sets installed" in invoke("refdata", "ensure", env={"GMC_REFDATA": str(refdata_dir)}).output
+    assert "(12 sets installed" in gmc_cli("refdata", "ensure", env={"GMC_REFDATA": str(refdata_dir)}).output
 
 
 def test_the_docs_page_lists_every_source_as_the_catalogue_has_it() -> None:
