@@ -162,7 +162,7 @@ def fetch(root: Path, request: FetchRequest, *, transfer: Transfer, note: Note =
         results = [SetResult(name, "skipped", reason) for name, reason in selection.skipped.items()]
         for refset in sets:
             try:
-                if not request.force and _up_to_date(root, refset, origin):
+                if not request.force and _up_to_date(root, refset, origin, folder):
                     results.append(SetResult(refset.key, "up to date", "the same release is installed"))
                     continue
                 note(f"{refset.key}: {refset.title}")
@@ -238,20 +238,26 @@ def _with_needs(sets: list[RefSet], root: Path, note: Note, origin: Origin) -> l
     return sorted(ordered, key=lambda s: [c.key for c in CATALOGUE].index(s.key))
 
 
-def _up_to_date(root: Path, refset: RefSet, origin: Origin) -> bool:
-    """True when gmc installed this set from the same sources and every recorded file is there, same size."""
-    path = root / MANIFEST_NAME
-    if not path.is_file():
+def _up_to_date(root: Path, refset: RefSet, origin: Origin, folder: SourceFolder | None) -> bool:
+    """True when gmc installed this set with every recorded file in place (same size) and from the same
+    sources: the same URLs and releases, or, from a gmc folder, the same files of that folder."""
+    if not (root / MANIFEST_NAME).is_file():
         return False
     entry = read_manifest(root).sets.get(refset.key)
     if entry is None or not entry.managed or not entry.files:
         return False
-    if origin.kind != "folder":
-        pinned = {(s.key, s.url, s.sha256) for s in refset.sources}
-        if {(s.key, s.url, s.sha256 if any(p[2] for p in pinned if p[0] == s.key) else "") for s in entry.sources} \
-                != {(k, u, h) for k, u, h in pinned}:
+    if not all((root / f.path).is_file() and (root / f.path).stat().st_size == f.size for f in entry.files):
+        return False
+    if folder is not None:
+        theirs = folder.manifest.sets.get(refset.key)
+        if entry.origin != origin.describe() or theirs is None:
             return False
-    return all((root / f.path).is_file() and (root / f.path).stat().st_size == f.size for f in entry.files)
+        if all(f.sha256 for f in theirs.files):
+            return {(f.path, f.sha256) for f in theirs.files} <= {(f.path, f.sha256) for f in entry.files}
+        return {(f.path, f.size) for f in theirs.files} <= {(f.path, f.size) for f in entry.files}
+    installed = {(s.key, s.url, s.release) for s in entry.sources}
+    return all((s.key, s.url, s.release) in installed or (s.key, s.url) in {(k, u) for k, u, _ in installed}
+               and s.release.startswith("the date") for s in refset.sources)
 
 
 def _safe(key: str) -> str:
