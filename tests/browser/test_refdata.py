@@ -37,3 +37,17 @@ def test_without_reference_data_registry_and_samples_work(bare_page_as) -> None:
     assert page.locator("table tbody tr").count() > 0
     page.goto("/samples")
     assert page.get_by_role("heading", level=1).is_visible()
+
+
+def test_the_reference_data_page_lists_versions_and_what_is_missing(page_as, bare_page_as, axe) -> None:
+    page = page_as("clinician")
+    page.goto("/refdata")
+    table = page.get_by_role("table", name="Reference-data sets")
+    clinvar = table.get_by_role("row").filter(has_text="clinvar/GRCh38")
+    assert "installed" in clinvar.inner_text() and "2024-12-15" in clinvar.inner_text()
+    axe(page)
+
+    bare = bare_page_as("clinician")
+    bare.goto("/refdata")
+    row = bare.get_by_role("table", name="Reference-data sets").get_by_role("row").filter(has_text="cancer")
+    assert "not installed" in row.inner_text() and "gmc refdata fetch --only cancer" in row.inner_text()

@@ -75,6 +75,11 @@ def test_pages_and_api_say_which_set_is_missing(refdata_env: Path, demo_client) 
     search = demo_client.get("/cancer/knowledge", params={"gene": "BRAF"})
     assert search.status_code == 503
     assert "Reference data not installed" in search.text and "gmc refdata fetch --only cancer" in search.text
+    page = demo_client.get("/refdata")
+    assert page.status_code == 200 and "gmc refdata fetch --only panelapp" in page.text
+    listed = {s["key"]: s for s in demo_client.get("/api/refdata").json()["sets"]}
+    assert listed["clinvar/GRCh38"]["state"] == "not installed"
+    assert listed["clinvar/GRCh38"]["command"] == "gmc refdata fetch --only clinvar"
     api = demo_client.get("/api/cancer/knowledge", params={"gene": "BRAF"})
     assert api.status_code == 503
     assert api.json()["set"] == "cancer" and api.json()["command"] == "gmc refdata fetch --only cancer"
@@ -112,8 +117,11 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
     demo = subprocess.run([*command, "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "demo centre loaded" in demo.stdout and "participants" in demo.stdout
-    skipped = next(line for line in demo.stdout.splitlines() if line.startswith("skipped "))
-    assert "interpretation.cancer" in skipped and "gmc refdata fetch" in skipped
+    skipped = {line.partition(":")[0].removeprefix("skipped "): line
+               for line in demo.stdout.splitlines() if line.startswith("skipped ")}
+    cancer = next(line for parts, line in skipped.items() if "interpretation.cancer" in parts.split(", "))
+    assert "gmc refdata fetch --only cancer" in cancer
+    assert not any(part in parts.split(", ") for parts in skipped for part in ("registry", "samples"))
     assert "Traceback" not in demo.stdout + demo.stderr
     check = subprocess.run([sys.executable, "-c", "import gmc; print(gmc.__file__)"], cwd=clone, env=env,
                            capture_output=True, text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +11,15 @@ from pydantic import BaseModel, ConfigDict
 
 from gmc.audit import repository as audit_repository
 from gmc.audit.chain import verify_chain
-from gmc.auth.dependencies import require
+from gmc.auth.dependencies import get_principal, require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations import repository as org_repository
 from gmc.organisations.schemas import CentreOut
+from gmc.refdata.service import status as refdata_status_of
+from gmc.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["admin"])
 
@@ -80,3 +83,10 @@ def centres(_: Principal = Depends(require(Permission.ORGANISATIONS_READ)),
             db: GmcSession = DB) -> list[CentreOut]:
     """Every centre with its trusts."""
     return [CentreOut.model_validate(c) for c in org_repository.list_centres(db)]
+
+
+@router.get("/refdata")
+def refdata_status(_: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """Every reference-data set: installed (release, date, origin) or missing (what needs it, the command)."""
+    root = get_settings().refdata
+    return {"refdata": str(root), "sets": [asdict(s) for s in refdata_status_of(root)] if root else []}

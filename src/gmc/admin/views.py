@@ -9,7 +9,7 @@ from gmc.audit import repository as audit_repository
 from gmc.audit.chain import verify_chain
 from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
-from gmc.auth.dependencies import require
+from gmc.auth.dependencies import get_principal, require
 from gmc.auth.permissions import Permission, Role
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
@@ -18,12 +18,15 @@ from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations import repository as org_repository
+from gmc.refdata.service import status as refdata_status
+from gmc.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 
 register_nav(NavItem("Users", "/admin/users", Permission.USERS_MANAGE, order=800))
 register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order=810))
 register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820))
+register_nav(NavItem("Reference data", "/refdata", None, order=910, section="account"))
 
 
 def _users_context(db: GmcSession) -> dict[str, object]:
@@ -85,3 +88,10 @@ def organisations_page(request: Request, _: Principal = Depends(require(Permissi
                        db: GmcSession = DB) -> Response:
     """Centres and their trusts."""
     return render(request, "admin/organisations.html", {"centres": org_repository.list_centres(db)})
+
+
+@router.get("/refdata")
+def refdata_page(request: Request, _: Principal = Depends(get_principal)) -> Response:
+    """The reference data this installation runs on: each set's release and origin, or what it is missing."""
+    root = get_settings().refdata
+    return render(request, "admin/refdata.html", {"root": root, "sets": refdata_status(root) if root else []})
