@@ -49,5 +49,5 @@ def test_the_reference_data_page_lists_versions_and_what_is_missing(page_as, bar
 
     bare = bare_page_as("clinician")
     bare.goto("/refdata")
-    row = bare.get_by_role("table", name="Reference-data sets").get_by_role("row").filter(has_text="cancer")
+    row = bare.get_by_role("table", name="Reference-data sets").get_by_role("row").filter(has=bare.get_by_text("cancer", exact=True))
     assert "not installed" in row.inner_text() and "gmc refdata fetch --only cancer" in row.inner_text()
