@@ -38,7 +38,7 @@ from gmc.genomics.vcf import (
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
     "gene", "hgnc_id", "transcript", "consequence", "impact", "hgvs_c", "hgvs_p", "clinvar",
-    "clinvar_significance", "clinvar_stars", "pli", "loeuf", "gnomad_af",
+    "clinvar_significance", "clinvar_stars", "pli", "loeuf", "gnomad_af", "hgvs_note",
 )
 
 #: Alleles annotated at a time (see annotator): whole-genome arrays cost page faults, slices do not.
@@ -583,11 +583,14 @@ _TRANSCRIPT_ARRAYS: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
 _ROW = "__row"
 
 
-def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], pa.Table]:
-    """An annotate(sites) function over the reference data of a build (loaded once per process)."""
+def annotator(build: str, *, fasta: Path | None | bool = None) -> Callable[[pa.Table], pa.Table]:
+    """An annotate(sites) function over the reference data of a build (loaded once per process).
+
+    `fasta`: the build's genome FASTA by default (see load_sources); False for none.
+    """
     from gmc.genomics.annotation.annotate import annotate_alleles, load_sources
 
-    sources = load_sources(build, fasta=fasta if build == "GRCh38" else None)
+    sources = load_sources(build, fasta=fasta)
     # The transcript models and gene knowledge are cached per process, but their flat arrays hang off each
     # new sources object: reuse them so every ingested file does not rebuild them.
     held = _TRANSCRIPT_ARRAYS.get((id(sources.transcripts), id(sources.genes)))

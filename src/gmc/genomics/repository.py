@@ -90,7 +90,7 @@ def cases_with_genomes(session: Session, trust_scope: frozenset[int] | None) -> 
 
 #: Annotation columns a page shows; absent ones read as NULL.
 PAGE_ANNOTATION = ("gene", "consequence", "impact", "hgvs_c", "hgvs_p", "clinvar", "clinvar_stars", "gnomad_af",
-                   "loeuf")
+                   "loeuf", "hgvs_note")
 _IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")
 _TERM = re.compile(r"^[A-Za-z0-9_]+$")
 #: Sort keys the table offers -> SQL (the variant key orders by chromosome then position).
@@ -150,9 +150,17 @@ def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[An
         bad = [i for i in query.impacts if i.upper() not in _IMPACTS]
         if bad:
             raise ValueError(f"impact {bad[0]!r} is not one of {', '.join(_IMPACTS)}")
-        where.append("s.impact IN (" + ", ".join("?" for _ in query.impacts) + ")" if "impact" in columns else "FALSE")
-        if "impact" in columns:
-            params += [i.upper() for i in query.impacts]
+        wanted = [i.upper() for i in query.impacts]
+        if "impact" not in columns:
+            where.append("FALSE")
+        else:
+            condition = "s.impact IN (" + ", ".join("?" for _ in wanted) + ")"
+            if {"HIGH", "MODERATE"} & set(wanted):
+                # a coding change whose codon is unknown (no sequence) has no impact: it may be a stop or a
+                # missense, so a filter for HIGH or MODERATE keeps it rather than drop it unseen
+                condition = f"({condition} OR (s.impact IS NULL AND s.consequence LIKE '%coding_sequence_variant%'))"
+            where.append(condition)
+            params += wanted
     if query.max_af is not None:
         if "gnomad_af" in columns:
             where.append("(s.gnomad_af IS NULL OR s.gnomad_af <= ?)")

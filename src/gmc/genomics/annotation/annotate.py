@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gmc import __version__
 from gmc.genomics.annotation.bulk import PER_TRANSCRIPT, TranscriptArrays, annotate_bulk
 from gmc.genomics.annotation.clinvar import ClinVarAssertion, ClinVarIndex, load_clinvar
-from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
+from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript, mitochondrial_hgvs
 from gmc.genomics.annotation.existing import (
     EXISTING_KEYS,
     annotation_fields,
@@ -74,6 +75,8 @@ COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("existing_consequence", pa.string()),
     ("existing_hgvs_c", pa.string()),
     ("existing_hgvs_p", pa.string()),
+    # added after the columns above so that readers by position keep working: what was withheld and why
+    ("hgvs_note", pa.string()),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -106,7 +109,7 @@ class AnnotationSources:
             "build": self.build,
             "transcripts": self.transcripts.source,
             "clinvar": f"{self.clinvar.path.name} ({self.clinvar.release})" if self.clinvar else "none",
-            "fasta": str(self.genome.path) if self.genome else "none",
+            "fasta": str(self.genome.path) if self.genome else "none (HGVS that needs sequence is withheld)",
             "frequencies": ",".join(f.path.name for f in self.frequency_files) or "none",
             "af_keys": ",".join(self.af_keys),
         }
@@ -115,23 +118,34 @@ class AnnotationSources:
 def load_sources(
     build: str = "GRCh38",
     *,
-    fasta: str | Path | None = None,
+    fasta: str | Path | None | bool = None,
     frequency_files: Iterable[str | Path] = (),
     af_keys: tuple[str, ...] = DEFAULT_AF_KEYS,
     frequency_af_key: str = "AF",
     transcript_source: str = "mane",
     clinvar: bool = True,
 ) -> AnnotationSources:
-    """Loads (once per process) the reference data annotation needs for a build."""
+    """Loads (once per process) the reference data annotation needs for a build.
+
+    `fasta`: the genome FASTA; by default (None) the build's FASTA from the settings (GMC_REFERENCE_FASTA, else
+    the one in GMC_REFDATA/<build>/sequence); False for none (descriptions that need sequence are withheld).
+    A FASTA whose contigs do not fit the build is refused (ReferenceSequenceError).
+    """
     build = normalise_build(build)
     settings = get_settings()
+    if fasta is not None and not isinstance(fasta, bool) and str(fasta).lower() == "none":
+        fasta = False  # the setting's spelling of "no sequence", passed through as a path by some callers
+    if fasta is None:
+        fasta = settings.genome_fasta(build)
+    elif fasta is False or fasta is True:
+        fasta = settings.genome_fasta(build) if fasta else None
     clinvar_index = None
     if clinvar and build in CLINVAR_FILES:
         clinvar_index = load_clinvar(str(settings.refdata_path(*CLINVAR_FILES[build])))
     return AnnotationSources(
         transcripts=load_transcripts(build, transcript_source),
         genes=load_gene_knowledge(),
-        genome=load_reference(str(fasta)) if fasta else None,
+        genome=load_reference(str(fasta), build) if fasta else None,
         clinvar=clinvar_index,
         frequency_files=[SitesFrequencies(p, af_key=frequency_af_key, build=build) for p in frequency_files],
         af_keys=tuple(af_keys),
@@ -187,6 +201,7 @@ def annotate_allele(
             protein_position=top.protein_position,
             distance=top.distance,
             nmd_escape=top.nmd_escape,
+            hgvs_note=top.note,
         )
         transcript = sources.transcripts.by_name.get(top.transcript)
         constraint = sources.genes.constraint_of(transcript.gene_id) if transcript else None
@@ -202,6 +217,11 @@ def annotate_allele(
             )
     else:
         row.update(consequence="intergenic_variant", impact="MODIFIER")
+    if chrom == "MT":
+        # the mitochondrial genome is described in m. (rCRS) numbering whatever gene the allele is in
+        row["hgvs_c"], note = mitochondrial_hgvs(pos, ref, alt, sources.genome)
+        notes = [n for n in (note, row["hgvs_note"]) if n and not n.startswith("c. withheld")]
+        row["hgvs_note"] = "; ".join(notes) or None
     if not lookups:
         return row
     if sources.clinvar is not None:
@@ -249,6 +269,37 @@ def _clinvar_for(sources: AnnotationSources, key: tuple[str, int, str, str]) -> 
     return assertion
 
 
+class WithheldCount:
+    """Counts, over annotated tables, the descriptions withheld for want of sequence, by what and why."""
+
+    def __init__(self) -> None:
+        self.by_note: dict[str, int] = {}
+
+    def add(self, table: pa.Table) -> pa.Table:
+        """Counts one table's notes; returns the table unchanged (to wrap a stream of tables)."""
+        if "hgvs_note" in table.column_names:
+            counts = pc.value_counts(table.column("hgvs_note").drop_null())
+            for item in counts.to_pylist():
+                for note in item["values"].split("; "):
+                    self.by_note[note] = self.by_note.get(note, 0) + item["counts"]
+        return table
+
+    @property
+    def total(self) -> int:
+        """Alleles with at least one description withheld (a note may name two)."""
+        return sum(self.by_note.values())
+
+    def summary(self) -> str:
+        """One line: how many of each description were withheld and why ("" when none)."""
+        merged: dict[str, int] = {}
+        for note, n in self.by_note.items():
+            what = note.split(":", 1)[0]
+            why = note[note.rfind("(") + 1 : -1] if note.endswith(")") else ""
+            key = f"{what} ({why})" if why else what
+            merged[key] = merged.get(key, 0) + n
+        return "; ".join(f"{n:,} {key}" for key, n in sorted(merged.items()))
+
+
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Builds an Arrow table with the COLUMNS schema from annotated rows."""
     schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
@@ -279,7 +330,7 @@ def annotate_alleles(
     chrom, ref, alt = (_object_array(v) for v in (chrom, ref, alt))
     pos = np.asarray(pos)
     out: dict[str, np.ndarray] = {}
-    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None,
+    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=True,
                          columns=wanted, genome=sources.genome)
     out.update(bulk.columns)
     info = info or {}
@@ -403,6 +454,7 @@ _CONSEQUENCE_COLUMNS = (
     "protein_position",
     "distance",
     "nmd_escape",
+    "hgvs_note",
     "pli",
     "loeuf",
     "clingen_hi",
