@@ -15,7 +15,12 @@ import pyarrow.compute as pc
 from gmc import __version__
 from gmc.genomics.annotation.bulk import PER_TRANSCRIPT, TranscriptArrays, annotate_bulk
 from gmc.genomics.annotation.clinvar import ClinVarAssertion, ClinVarIndex, load_clinvar
-from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript, mitochondrial_hgvs
+from gmc.genomics.annotation.consequence import (
+    TranscriptConsequence,
+    annotate_transcript,
+    mitochondrial_hgvs,
+    structural_consequence,
+)
 from gmc.genomics.annotation.existing import (
     EXISTING_KEYS,
     annotation_fields,
@@ -77,6 +82,11 @@ COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("existing_hgvs_p", pa.string()),
     # added after the columns above so that readers by position keep working: what was withheld and why
     ("hgvs_note", pa.string()),
+    # structural variants and copy number: where the event ends, its length, type and copy number (as read)
+    ("sv_end", pa.int64()),
+    ("sv_length", pa.int64()),
+    ("sv_type", pa.string()),
+    ("copy_number", pa.float64()),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -167,6 +177,25 @@ def transcript_consequences(
     return results
 
 
+def structural_consequences(
+    chrom: str, pos: int, alt: str, structural: tuple[int | None, int | None, str | None, float | None] | None,
+    sources: AnnotationSources,
+) -> list[TranscriptConsequence]:
+    """The consequences of a symbolic or breakend allele on every transcript it reaches, most severe first."""
+    end, _, svtype, copy_number = structural or (None, None, None, None)
+    svtype = svtype or ("BND" if "[" in alt or "]" in alt else alt.strip("<>").split(":")[0])
+    point = "[" in alt or "]" in alt or svtype.upper().startswith("INS")
+    # POS is the base before a symbolic event (VCF's padding base); a point event happens at POS
+    start, stop = (pos, pos) if point else (pos + 1, max(int(end or pos), pos + 1))
+    results = []
+    for transcript in sources.transcripts.overlapping(chrom, start, stop):
+        consequence = structural_consequence(transcript, start, stop, svtype, copy_number)
+        if consequence is not None and consequence.terms:
+            results.append(consequence)
+    results.sort(key=lambda c: (c.rank, not c.hgnc_id, c.transcript))
+    return results
+
+
 def annotate_allele(
     chrom: str,
     pos: int,
@@ -178,13 +207,23 @@ def annotate_allele(
     cohort_af: float | None = None,
     near_transcript: bool = True,
     lookups: bool = True,
+    structural: tuple[int | None, int | None, str | None, float | None] | None = None,
 ) -> dict[str, Any]:
-    """Annotates one trimmed allele; returns a row with the COLUMNS keys."""
+    """Annotates one trimmed allele; returns a row with the COLUMNS keys.
+
+    `structural`: (end, SVLEN, SVTYPE, CN) as the reader gives them for a structural allele; a symbolic or
+    breakend allele is annotated by the interval it spans (it carries no sequence to describe in HGVS).
+    """
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     row.update(chrom=chrom, pos=pos, ref=ref, alt=alt, cohort_af=cohort_af)
+    if structural is not None:
+        row.update(sv_end=structural[0], sv_length=structural[1], sv_type=structural[2], copy_number=structural[3])
     if alt.startswith("<") or "[" in alt or "]" in alt:
-        return row  # symbolic structural alleles: no sequence-level consequence (not intergenic either)
-    consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
+        if (structural is None or structural[0] is None) and alt.startswith("<") and not alt.startswith("<INS"):
+            return row  # where the event ends is unknown: its consequence is not guessed (the reader needs END)
+        consequences = structural_consequences(chrom, pos, alt, structural, sources) if near_transcript else []
+    else:
+        consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
     if consequences:
         top = consequences[0]
         row.update(
@@ -316,6 +355,7 @@ def annotate_alleles(
     info: dict[str, np.ndarray] | None = None,
     cohort: dict[tuple[str, int, str, str], float] | None = None,
     columns: Sequence[str] | None = None,
+    sv: dict[str, np.ndarray | pa.Array] | None = None,
 ) -> pa.Table:
     """Annotates trimmed alleles (numpy columns); alleles away from exons are settled in bulk.
 
@@ -342,8 +382,13 @@ def annotate_alleles(
         for name in kept:
             if name not in out:
                 out[name] = np.full(n, None, dtype=object)
+    sv_values = {name: _object_array(pa.array(values).to_pylist() if not isinstance(values, np.ndarray) else values)
+                 for name, values in (sv or {}).items()}
     for i in pending:
-        row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
+        structural = tuple(sv_values[name][i] for name in _SV_COLUMNS) if sv_values else None
+        if structural is not None and all(v is None for v in structural):
+            structural = None
+        row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False, structural=structural)
         for name in kept:
             out[name][i] = row[name]
         for name in kept_top:
@@ -381,6 +426,8 @@ def annotate_alleles(
             arrays.append(pa.array({"chrom": chrom, "ref": ref, "alt": alt}[name], kind))
         elif name == "pos":
             arrays.append(pa.array(pos, kind))
+        elif name in sv_values:
+            arrays.append(pa.array(sv_values[name], kind, from_pandas=True))
         elif name in pending_top:
             arrays.append(_top_transcript_column(sources.arrays, name, kind, bulk.top, pending, pending_top[name]))
         elif name in out:
@@ -421,7 +468,7 @@ def annotate_batch(
 ) -> pa.Table:
     """Annotates every allele row of a VCF batch, adding the VCF's own CSQ/ANN/BCSQ call when present."""
     table = annotate_alleles(
-        batch.chrom, batch.pos, batch.ref, batch.alt, sources, info=batch.info, cohort=cohort
+        batch.chrom, batch.pos, batch.ref, batch.alt, sources, info=batch.info, cohort=cohort, sv=batch.sv
     )
     if not existing_fields or not any(k in batch.info for k in existing_fields):
         return table
@@ -438,6 +485,7 @@ def annotate_batch(
     return table
 
 
+_SV_COLUMNS = ("sv_end", "sv_length", "sv_type", "copy_number")
 _CLINVAR_COLUMNS = ("clinvar", "clinvar_significance", "clinvar_review", "clinvar_stars", "clinvar_id")
 _EXISTING_COLUMNS = ("existing_source", "existing_consequence", "existing_hgvs_c", "existing_hgvs_p")
 _CONSEQUENCE_COLUMNS = (

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gmc.genomics.annotation.consequence import NOTE_CODON, NOTE_SHIFT, SO_TERMS, transcript_sequence
+from gmc.genomics.annotation.consequence import NOTE_CODON, NOTE_SHIFT, SO_RANK, SO_TERMS, transcript_sequence
 from gmc.genomics.annotation.genes import GeneKnowledge
 from gmc.genomics.annotation.grouping import groups_of
 from gmc.genomics.annotation.sequence import ReferenceGenome
@@ -19,7 +19,9 @@ from gmc.genomics.annotation.transcripts import FLANK, TranscriptSet
 SPLICE_MARGIN = 8
 _KEY = np.int64(1) << np.int64(32)
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-_INTRON, _UPSTREAM, _DOWNSTREAM = 20, 22, 23  # SO_RANK of the three terms this path writes
+# SO_RANK of the three terms this path writes
+_INTRON, _UPSTREAM, _DOWNSTREAM = (SO_RANK[t] for t in ("intron_variant", "upstream_gene_variant",
+                                                         "downstream_gene_variant"))
 _SO_NAMES = tuple(term for term, _ in SO_TERMS)
 _BIT = {term: np.int64(1) << np.int64(rank) for rank, term in enumerate(_SO_NAMES)}
 _IMPACT_ARRAY = np.array([impact for _, impact in SO_TERMS], dtype=object)

@@ -17,6 +17,9 @@ SO_TERMS: tuple[tuple[str, str | None], ...] = (
     ("frameshift_variant", "HIGH"),
     ("stop_lost", "HIGH"),
     ("start_lost", "HIGH"),
+    ("transcript_amplification", "HIGH"),
+    # structural: whole exons deleted (Sequence Ontology; SnpEff's HIGH)
+    ("exon_loss_variant", "HIGH"),
     ("inframe_insertion", "MODERATE"),
     ("inframe_deletion", "MODERATE"),
     ("missense_variant", "MODERATE"),
@@ -35,6 +38,12 @@ SO_TERMS: tuple[tuple[str, str | None], ...] = (
     ("non_coding_transcript_variant", "MODIFIER"),
     ("upstream_gene_variant", "MODIFIER"),
     ("downstream_gene_variant", "MODIFIER"),
+    # structural and copy-number terms whose impact the transcript-level term above carries
+    ("feature_elongation", "MODIFIER"),
+    ("feature_truncation", "MODIFIER"),
+    ("copy_number_loss", "MODIFIER"),
+    ("copy_number_gain", "MODIFIER"),
+    ("copy_number_change", "MODIFIER"),
     ("intergenic_variant", "MODIFIER"),
 )
 SO_RANK: dict[str, int] = {term: rank for rank, (term, _) in enumerate(SO_TERMS)}
@@ -588,3 +597,95 @@ def _hgvs_c(
     if len(ref_t) == 1 and len(alt_t) == 1:
         return f"{prefix}{a}{ref_t}>{alt_t}"
     return f"{prefix}{c_range(a, b)}delins{alt_t}"
+
+
+#: Structural allele kinds by SVTYPE (and the symbolic ALT): what the event does to the sequence it spans.
+_LOSS_TYPES = frozenset({"DEL", "DEL:ME", "LOSS"})
+_GAIN_TYPES = frozenset({"DUP", "DUP:TANDEM", "DUP:INT", "GAIN"})
+_POINT_TYPES = frozenset({"INS", "INS:ME", "BND", "TRA"})
+
+
+def structural_kind(svtype: str, copy_number: float | None, ploidy: int = 2) -> str:
+    """loss, gain, unknown (a copy-number change of unknown direction), neutral, point (INS, BND) or span (INV)."""
+    svtype = (svtype or "").upper()
+    if svtype.startswith("CNV") or svtype == "CN" or copy_number is not None and svtype not in _POINT_TYPES:
+        if copy_number is None:
+            return "loss" if svtype in _LOSS_TYPES else "gain" if svtype in _GAIN_TYPES else "unknown"
+        return "loss" if copy_number < ploidy else "gain" if copy_number > ploidy else "neutral"
+    if svtype in _LOSS_TYPES or svtype.startswith("DEL"):
+        return "loss"
+    if svtype in _GAIN_TYPES or svtype.startswith("DUP"):
+        return "gain"
+    if svtype in _POINT_TYPES or svtype.startswith("INS"):
+        return "point"
+    return "span"
+
+
+def structural_consequence(
+    transcript: Transcript, start: int, end: int, svtype: str, copy_number: float | None = None
+) -> TranscriptConsequence | None:
+    """What a structural allele over start..end (1-based; a point event has start == end) does to a transcript,
+    by interval overlap: transcript_ablation/amplification when it covers the transcript, exon_loss_variant
+    when it deletes whole exons, feature_truncation/elongation when it cuts into exons, copy_number_loss/gain for
+    copy-number calls, intron or up/downstream terms otherwise. The exon column names the exons it reaches
+    ("3-5/24"); None beyond the up/downstream flank."""
+    t = transcript
+    result = TranscriptConsequence(transcript=t.name, gene=t.gene, hgnc_id=t.hgnc_id, strand=t.strand,
+                                   refseq=t.refseq_nm)
+    kind = structural_kind(svtype, copy_number)
+    if kind == "neutral":
+        return None
+    first_base, last_base = t.tx_start + 1, t.tx_end
+    if end < first_base or start > last_base:
+        distance = first_base - end if end < first_base else start - last_base
+        if distance > FLANK:
+            return None
+        five_prime_side = (end < first_base) == (t.strand > 0)
+        result.terms = ["upstream_gene_variant" if five_prime_side else "downstream_gene_variant"]
+        result.distance = distance
+        return result
+    n = len(t.exons)
+    # transcript-order numbers of the exons the event reaches, and of those it holds whole
+    reached = [i + 1 for i, (s, e, _) in enumerate(t.exons) if start <= e and end > s]
+    whole = [i + 1 for i, (s, e, _) in enumerate(t.exons) if start <= s + 1 and end >= e]
+    covers = start <= first_base and end >= last_base
+    terms: set[str] = set()
+    if reached:
+        result.exon = f"{reached[0]}/{n}" if len(reached) == 1 else f"{min(reached)}-{max(reached)}/{n}"
+    if kind in ("point", "span"):
+        # a breakpoint (or an insertion point) inside the transcript interrupts it; an inversion holding the
+        # whole transcript leaves it intact
+        points = [start] if kind == "point" else [start, end]
+        inside = [p for p in points if first_base <= p <= last_base]
+        if not inside:
+            return None
+        in_exon = any(t.exon_index(p) is not None for p in inside)
+        if svtype.upper().startswith("INS") and in_exon:
+            terms.add("feature_elongation")
+        elif in_exon or kind == "span" or svtype.upper() in ("BND", "TRA"):
+            terms.add("feature_truncation")
+        if not in_exon:
+            terms.add("intron_variant")
+            anchor = t.intron_anchor(inside[0])
+            if anchor is not None:
+                result.intron = f"{anchor[0] + 1}/{n - 1}"
+    elif kind == "loss":
+        if covers:
+            terms.add("transcript_ablation")
+        elif reached:
+            terms.add("feature_truncation")
+            if whole:
+                terms.add("exon_loss_variant")
+        else:
+            terms.add("intron_variant")
+    elif kind == "gain":
+        terms.add("transcript_amplification" if covers else "feature_elongation" if reached else "intron_variant")
+    else:
+        terms.add("feature_truncation" if reached and not covers else "intron_variant" if not reached else
+                  "copy_number_change")
+    if copy_number is not None or svtype.upper().startswith("CNV"):
+        terms.add({"loss": "copy_number_loss", "gain": "copy_number_gain"}.get(kind, "copy_number_change"))
+    if not t.coding:
+        terms.add("non_coding_transcript_variant")
+    result.terms = sorted(terms, key=SO_RANK.__getitem__)
+    return result
