@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge): ../shared/refdata when it
     #: exists beside the checkout, else data_dir/refdata, where `gmc refdata fetch` installs it.
     refdata: Path | None = Field(default_factory=_default_refdata)
+    #: Folder holding benchmarks/ with the demo's genomes, tumours and phenopackets (default: GMC_REFDATA's parent,
+    #: which is ../shared beside this project's checkouts); without it the demo loads no genomes and says so.
+    demo_data: Path | None = None
     #: Signs session cookies and CSRF tokens.
     secret_key: str = DEFAULT_SECRET_KEY
     #: Send cookies only over HTTPS (defaults to on in production).
@@ -116,6 +119,11 @@ class Settings(BaseSettings):
         found = sorted(p for pattern in ("*.fa", "*.fa.gz", "*.fasta", "*.fasta.gz", "*.fna.gz")
                        for p in folder.glob(pattern) if Path(f"{p}.fai").is_file())
         return found[0] if found else None
+
+    def demo_file(self, *parts: str) -> Path:
+        """A path inside the demo data (GMC_DEMO_DATA, default GMC_REFDATA's parent); it may not exist."""
+        base = self.demo_data if self.demo_data is not None else Path(self.refdata or self.data_dir).parent
+        return Path(base).joinpath(*parts)
 
     def refdata_dir(self) -> Path:
         """The reference-data directory, or an error naming GMC_REFDATA and the command that installs it."""

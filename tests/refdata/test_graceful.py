@@ -45,6 +45,21 @@ def test_the_cli_names_the_missing_set_and_its_command(tmp_path: Path, benchmark
     assert nowhere.exit_code == 1 and "no-mirror: no such directory" in nowhere.output
 
 
+def test_the_demo_names_the_demo_files_it_lacks(tmp_path: Path, refdata_dir: Path, gmc_cli) -> None:
+    """Reference data installed but no benchmark files (GMC_DEMO_DATA elsewhere): the demo says what it left out."""
+    env = {"GMC_REFDATA": str(refdata_dir), "GMC_DATA_DIR": str(tmp_path / "var"),
+           "GMC_DEMO_DATA": str(tmp_path / "no-demo-data"), "GMC_ENVIRONMENT": "development"}
+    demo = gmc_cli("demo", env=env)
+    assert demo.exit_code == 0, demo.output
+    assert "gene panels" in demo.output and "genome datasets" not in demo.output
+    skipped = [line for line in demo.output.splitlines() if line.startswith("skipped ")]
+    expected = {"genomics": "demo genome", "interpretation.rare": "demo case file",
+                "interpretation.cancer": "demo tumours"}
+    for part, what in expected.items():
+        line = next(line for line in skipped if line.startswith(f"skipped {part}:"))
+        assert what in line and str(tmp_path / "no-demo-data") in line and "GMC_DEMO_DATA" in line
+
+
 def test_fetch_will_not_write_into_a_folder_it_did_not_install(refdata_dir: Path, tmp_path: Path, gmc_cli) -> None:
     shared_like = tmp_path / "refdata"
     shutil.copytree(refdata_dir / "liftover", shared_like / "liftover")
@@ -122,6 +137,9 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
     cancer = next(line for parts, line in skipped.items() if "interpretation.cancer" in parts.split(", "))
     assert "gmc refdata fetch --only cancer" in cancer
     assert not any(part in parts.split(", ") for parts in skipped for part in ("registry", "samples"))
+    needs = {"genomics": "--only transcripts", "interpretation.rare": "--only panelapp"}
+    for part, fetch in needs.items():  # every feature skipped says why, none quietly
+        assert fetch in next(line for parts, line in skipped.items() if part in parts.split(", "))
     assert "Traceback" not in demo.stdout + demo.stderr
     check = subprocess.run([sys.executable, "-c", "import gmc; print(gmc.__file__)"], cwd=clone, env=env,
                            capture_output=True, text=True)

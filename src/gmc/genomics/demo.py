@@ -14,6 +14,7 @@ from gmc.genomics import repository as repo
 from gmc.genomics import service
 from gmc.genomics.ingest import file_digest
 from gmc.genomics.manifest import parse_manifest
+from gmc.refdata.manifest import require
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
 from gmc.settings import get_settings
@@ -23,13 +24,14 @@ TRIO = ("benchmarks", "annotated", "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz
 EXOME = ("benchmarks", "rare", "background", "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
 
 
-def _shared_file(parts: tuple[str, ...]) -> Path | None:
-    """A benchmark file beside the reference data, or None when this installation has none."""
-    try:
-        path = get_settings().refdata_dir().parent.joinpath(*parts)
-    except (ValueError, OSError):
-        return None
-    return path if path.is_file() else None
+def _shared_file(parts: tuple[str, ...], summary) -> Path | None:  # noqa: ANN001 - DemoSummary lives above us
+    """A benchmark file of the demo data, or None (noted as skipped) when this installation has none."""
+    path = get_settings().demo_file(*parts)
+    if path.is_file():
+        return path
+    summary.skip("genomics", f"demo genome {path} not found (GMC_DEMO_DATA names a folder holding benchmarks/, "
+                             "such as ../shared)")
+    return None
 
 
 def _principal(actor: Actor) -> Principal:
@@ -74,10 +76,11 @@ def _already_in(session: Session, path: Path) -> bool:
 
 
 def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001 - DemoSummary lives above us
-    """Ingests the real trio and exome onto demo cases; quietly does nothing without cases or files; idempotent."""
+    """Ingests the real trio and exome onto demo cases (needs transcripts; a missing file is noted); idempotent."""
+    require("transcripts")  # else the demo notes the set and its fetch command
     principal = _principal(actor)
     used: set[int] = set()
-    trio_file = _shared_file(TRIO)
+    trio_file = _shared_file(TRIO, summary)
     if trio_file is not None and not _already_in(session, trio_file):
         found = _trio_case(session)
         if found is not None:
@@ -90,7 +93,7 @@ def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001 
             service.ingest_manifest(session, principal=principal, manifest=manifest, base_dir=trio_file.parent)
             used.add(case.id)
             summary.add("genome datasets", 3)
-    exome_file = _shared_file(EXOME)
+    exome_file = _shared_file(EXOME, summary)
     if exome_file is not None and not _already_in(session, exome_file):
         case = _singleton_case(session, used)
         if case is not None:

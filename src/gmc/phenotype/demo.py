@@ -30,13 +30,10 @@ PEDIGREE_FAMILIES = 8
 
 
 def _shared_phenopackets() -> Path | None:
-    """The shared benchmark phenopackets beside GMC_REFDATA, when present."""
+    """The benchmark phenopackets of the demo data (GMC_DEMO_DATA), when present."""
     from gmc.settings import get_settings
 
-    try:
-        folder = get_settings().refdata_dir().parent / "benchmarks" / "rare" / "phenopackets"
-    except Exception:  # noqa: BLE001 - no reference data: the demo falls back to its own profiles
-        return None
+    folder = get_settings().demo_file("benchmarks", "rare", "phenopackets")
     return folder if folder.is_dir() else None
 
 

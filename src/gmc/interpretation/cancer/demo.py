@@ -72,8 +72,10 @@ def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001
     if session.execute(select(Case.id).where(Case.programme_arm == "cancer").limit(1)).first() is None:
         return
     _curate(session, summary)
-    examples = get_settings().refdata_dir().parent / "benchmarks" / "cancer" / "somatic"
+    examples = get_settings().demo_file("benchmarks", "cancer", "somatic")
     if not (examples / "pcgr_examples").is_dir():
+        summary.skip("interpretation.cancer", f"demo tumours {examples / 'pcgr_examples'} not found (GMC_DEMO_DATA "
+                                              "names a folder holding benchmarks/, such as ../shared)")
         return
     principal = _demo_principal()
     for indication, (code, vcf, cna, fusions, germline, germline_build) in DEMO_TUMOURS.items():

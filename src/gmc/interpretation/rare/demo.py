@@ -15,6 +15,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.interpretation.rare import service
 from gmc.organisations.models import Trust
+from gmc.refdata.manifest import require
 from gmc.registry import consent as consent_service
 from gmc.registry import repository as registry_repo
 from gmc.registry import service as registry
@@ -30,11 +31,8 @@ TRUST = "RQ3"
 
 
 def _shared(parts: tuple[str, ...]) -> Path | None:
-    """A file under the shared data directory (beside refdata), or None when it is not mounted."""
-    try:
-        path = Path(get_settings().refdata_dir()).parent.joinpath(*parts)
-    except Exception:  # noqa: BLE001 - no refdata configured: the demo quietly skips
-        return None
+    """A file of the demo data (GMC_DEMO_DATA), or None when it is not there."""
+    path = get_settings().demo_file(*parts)
     return path if path.is_file() else None
 
 
@@ -64,16 +62,18 @@ def _spiked_vcf(packet: dict[str, Any], background: Path) -> Path:
 
 
 def load_demo(session: Session, actor: Actor, summary: Any) -> None:
-    """Imports the PanelApp panels and creates the interpreted KBG family once; quietly skips without shared data."""
+    """Imports the PanelApp panels and creates the interpreted KBG family once; notes what it could not load."""
     packet_path, background = _shared(PHENOPACKET), _shared(BACKGROUND)
-    try:
-        get_settings().refdata_path("panelapp")
-    except Exception:  # noqa: BLE001 - no refdata: nothing to import
-        return
+    require("panelapp")  # else the demo notes the set and its fetch command
     counts = service.import_panelapp(session, actor=actor)
     summary.add("gene panels", counts["new"] + counts["new_versions"])
     trust = session.execute(select(Trust).where(Trust.code == TRUST)).scalar_one_or_none()
-    if packet_path is None or background is None or trust is None:
+    if packet_path is None or background is None:
+        missing = get_settings().demo_file(*(PHENOPACKET if packet_path is None else BACKGROUND))
+        summary.skip("interpretation.rare", f"demo case file {missing} not found (GMC_DEMO_DATA names a folder "
+                                            "holding benchmarks/, such as ../shared)")
+        return
+    if trust is None:
         return
     if registry_repo.get_by_hospital_number(session, trust.id, HOSPITAL_NUMBER) is not None:
         return
