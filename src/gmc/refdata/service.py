@@ -485,6 +485,7 @@ def _copy_local_files(root: Path, folder: SourceFolder, origin: Origin, transfer
     loose = [f for f in folder.files if f != MANIFEST_NAME and not any(s.owns(f) for s in CATALOGUE)]
     if not loose:
         return SetResult(LOCAL_SET, "skipped", "no other files")
+    note(f"{LOCAL_SET}: other files of {origin.base} (notes, licences, regional frequency files)")
     stage = root / ".fetch" / LOCAL_SET
     built = stage / "build"
     shutil.rmtree(built, ignore_errors=True)
