@@ -10,6 +10,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("GMC_SHARED", REPO_ROOT.parent / "shared")).resolve()
 
+# gmc's own files (audit checkpoints above all) of databases made without explicit settings go to a directory of
+# this test session, never to the checkout's ./var.
+os.environ["GMC_DATA_DIR"] = __import__("tempfile").mkdtemp(prefix="gmc-test-data-")
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:

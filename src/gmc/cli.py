@@ -74,11 +74,17 @@ def _fail(message: str, code: int = 1) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Creates or migrates the database schema to the newest version."""
+    from gmc.audit.checkpoints import adopt_unchecked_chain
     from gmc.db.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
     typer.echo(f"database is up to date ({settings.database_url.split('://')[0]})")
+    db = _database()
+    with db.transaction() as session:
+        adopted = adopt_unchecked_chain(session, identity=db.identity, settings=db.settings)
+    if adopted is not None:
+        typer.echo(adopted)
 
 
 @users_app.command("create")
@@ -130,18 +136,40 @@ def users_token(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Checks the audit hash chain; names the first broken event and exits 1 if any."""
-    from gmc.audit.chain import verify_chain
+def audit_verify(
+    checkpoints: list[str] = typer.Option([], "--checkpoints", help="Another copy of the checkpoints to compare "
+                                          "with (e.g. lines kept by the syslog server); repeatable."),
+) -> None:
+    """Checks the audit chain's keyed hashes and compares its head with the checkpoints kept outside the database.
+
+    Exits 1 naming the first broken event, or the events missing since the newest checkpoint.
+    """
+    from pathlib import Path
+
+    from gmc.audit.checkpoints import verify_audit
 
     db = _database()
     with db.transaction() as session:
-        report = verify_chain(session)
-    if report.ok:
-        typer.echo(f"audit chain intact: {report.events_checked} events verified")
+        result = verify_audit(session, identity=db.identity, settings=db.settings,
+                              extra_sources=[Path(p) for p in checkpoints])
+    if result.ok:
+        typer.echo(result.summary())
         return
-    _fail(f"audit chain broken at event id {report.broken_event_id} (seq {report.broken_seq}): {report.reason}; "
-          f"{report.events_checked} events before it verified")
+    _fail(result.summary())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verifies the chain and records its head as a new checkpoint (after an upgrade, or a deliberate move)."""
+    from gmc.audit.checkpoints import checkpoint_file, checkpoint_now
+
+    db = _database()
+    with db.transaction() as session:
+        report = checkpoint_now(session, identity=db.identity, settings=db.settings)
+    if not report.ok:
+        _fail(f"not checkpointed: audit chain broken at event id {report.broken_event_id} (seq {report.broken_seq}): "
+              f"{report.reason}")
+    typer.echo(f"checkpointed seq {report.head_seq or 0} in {checkpoint_file(db.settings)}")
 
 
 @app.command("demo")

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The development secret; production refuses to start with it.
 DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+#: The development key of the audit trail's HMAC; production refuses to start with it.
+DEFAULT_AUDIT_KEY = "gmc-development-audit-key-do-not-use-in-production"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +45,14 @@ class Settings(BaseSettings):
     refdata: Path | None = Field(default_factory=_default_refdata)
     #: Signs session cookies and CSRF tokens.
     secret_key: str = DEFAULT_SECRET_KEY
+    #: Keys the audit trail's HMAC chain; kept outside the database (GMC_AUDIT_KEY, 32+ characters in production).
+    audit_key: str = DEFAULT_AUDIT_KEY
+    #: Earlier audit keys (comma-separated) still accepted when verifying events written before a key change.
+    audit_old_keys: str = ""
+    #: Append-only file of audit chain checkpoints (default: <data_dir>/audit/checkpoints.jsonl).
+    audit_checkpoint_file: Path | None = None
+    #: Also send each checkpoint to syslog: "/dev/log", "udp://host:514" or "tcp://host:514" ("" = off).
+    audit_syslog: str = ""
     #: Send cookies only over HTTPS (defaults to on in production).
     cookie_secure: bool | None = None
     #: Web session lifetime in minutes.
@@ -79,6 +89,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'gmc.db').resolve()}"
         if self.cookie_secure is None:
             self.cookie_secure = self.is_production
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.data_dir / "audit" / "checkpoints.jsonl"
         return self
 
     @property
@@ -95,8 +107,13 @@ class Settings(BaseSettings):
                 "GMC_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production"
             )
-        if self.database_url.startswith("sqlite") and "/var/" not in self.database_url:
-            pass  # SQLite is allowed in production for a single-site install
+        if self.audit_key == DEFAULT_AUDIT_KEY or len(self.audit_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_AUDIT_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production (and kept: the audit chain is verified with it)"
+            )
+        if self.audit_key == self.secret_key:
+            raise ConfigurationError("GMC_AUDIT_KEY must differ from GMC_SECRET_KEY")
 
     def refdata_dir(self) -> Path:
         """The reference-data directory, or a clear error naming GMC_REFDATA."""

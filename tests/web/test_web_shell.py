@@ -59,7 +59,7 @@ def test_admin_sees_admin_pages(demo_client, login) -> None:
     users = demo_client.get("/admin/users")
     assert users.status_code == 200 and "sl-recruiter" in users.text
     audit = demo_client.get("/admin/audit?verify=true")
-    assert "Chain intact" in audit.text
+    assert "audit chain intact" in audit.text and "checkpoints match" in audit.text
     orgs = demo_client.get("/organisations")
     assert "Walsall Healthcare NHS Trust" in orgs.text and "St George" in orgs.text
 

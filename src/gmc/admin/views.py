@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from gmc.audit import repository as audit_repository
-from gmc.audit.chain import verify_chain
+from gmc.audit.checkpoints import verify_audit
 from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
 from gmc.auth.dependencies import require
@@ -75,7 +75,9 @@ def audit_page(request: Request, entity_type: str | None = None, actor: str | No
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
     events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
                                           verb=verb or None, trust_ids=scope, limit=200)
-    report = verify_chain(db) if verify and principal.has(Permission.USERS_MANAGE) else None
+    database = request.app.state.database
+    report = (verify_audit(db, identity=database.identity, settings=database.settings)
+              if verify and principal.has(Permission.USERS_MANAGE) else None)
     return render(request, "admin/audit.html", {"events": events, "report": report, "entity_type": entity_type or "",
                   "actor": actor or "", "verb": verb or "", "total": audit_repository.count_events(db)})
 

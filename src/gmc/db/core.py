@@ -11,6 +11,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from gmc.settings import Settings, get_settings
+
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,13 +84,30 @@ def create_db_engine(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-class Database:
-    """An engine and its session factory for one database URL."""
+def database_identity(url: str) -> str:
+    """A stable name for the database a URL points at, without credentials (which files describe it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        name = parsed.database or ":memory:"
+        return "sqlite:" + (name if name == ":memory:" else str(Path(name).resolve()))
+    host = (parsed.host or "localhost").lower()
+    return f"{parsed.get_backend_name()}://{host}:{parsed.port or 5432}/{parsed.database or ''}"
 
-    def __init__(self, url: str, **engine_kwargs: object) -> None:
+
+class Database:
+    """An engine and its session factory for one database URL.
+
+    Its settings (the process-wide ones unless given) travel in each session's `info`, so hooks such as the
+    audit chain's find their key and checkpoint file without a global.
+    """
+
+    def __init__(self, url: str, *, settings: Settings | None = None, **engine_kwargs: object) -> None:
         self.url = url
+        self.settings = settings or get_settings()
+        self.identity = database_identity(url)
         self.engine = create_db_engine(url, **engine_kwargs)
-        self.sessionmaker = sessionmaker(bind=self.engine, class_=GmcSession, expire_on_commit=False)
+        self.sessionmaker = sessionmaker(bind=self.engine, class_=GmcSession, expire_on_commit=False,
+                                         info={"gmc_settings": self.settings, "gmc_identity": self.identity})
 
     @property
     def dialect(self) -> str:
