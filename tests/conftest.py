@@ -10,9 +10,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("GMC_SHARED", REPO_ROOT.parent / "shared")).resolve()
 
-# gmc's own files (audit checkpoints above all) of databases made without explicit settings go to a directory of
-# this test session, never to the checkout's ./var.
-os.environ["GMC_DATA_DIR"] = __import__("tempfile").mkdtemp(prefix="gmc-test-data-")
+# Audit checkpoints of every test database go to a file of this test session, never to the checkout's ./var
+# (each line names its database, so one file serves them all).
+os.environ["GMC_AUDIT_CHECKPOINT_FILE"] = str(
+    Path(__import__("tempfile").mkdtemp(prefix="gmc-test-audit-")) / "checkpoints.jsonl")
 
 
 @pytest.fixture(scope="session")

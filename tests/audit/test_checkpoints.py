@@ -28,9 +28,9 @@ ACTOR = Actor(user_id=None, name="system:test")
 
 
 @pytest.fixture
-def audited(db_url: str, make_settings):
+def audited(db_url: str, make_settings, tmp_path: Path):
     """A database whose settings put the checkpoint file in this test's directory."""
-    db = Database(db_url, settings=make_settings(db_url))
+    db = Database(db_url, settings=make_settings(db_url, audit_checkpoint_file=tmp_path / "checkpoints.jsonl"))
     yield db
     db.dispose()
 
@@ -209,7 +209,8 @@ class _SyslogServer:
 def test_syslog_copy_detects_deletion_after_the_local_file_is_gone(db_url: str, make_settings,
                                                                   tmp_path: Path) -> None:
     server = _SyslogServer()
-    settings = make_settings(db_url, audit_syslog=f"udp://127.0.0.1:{server.port}")
+    settings = make_settings(db_url, audit_syslog=f"udp://127.0.0.1:{server.port}",
+                             audit_checkpoint_file=tmp_path / "checkpoints.jsonl")
     db = Database(db_url, settings=settings)
     try:
         _write(db, 3)
@@ -250,7 +251,7 @@ def test_a_chain_written_before_keyed_hashing_migrates_and_verifies(tmp_path: Pa
             prev = ev.hash
     engine.dispose()
     upgrade(url)
-    db = Database(url, settings=make_settings(url))
+    db = Database(url, settings=make_settings(url, audit_checkpoint_file=tmp_path / "checkpoints.jsonl"))
     try:
         from gmc.audit.checkpoints import adopt_unchecked_chain
 

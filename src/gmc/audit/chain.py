@@ -133,14 +133,15 @@ def _chain_new_events(session: Session, _flush_context: object, _instances: obje
         ev.hash_key = kid
         ev.hash = event_hash(ev, key)
         prev = ev.hash
-    session.info.setdefault("gmc_audit_flushed", []).extend(pending)
+    # The values are kept beside the objects: after the commit the objects may be expired, and may not load.
+    session.info.setdefault("gmc_audit_flushed", []).extend((ev, ev.seq, ev.hash) for ev in pending)
 
 
-def committed_head(session: Session) -> AuditEvent | None:
-    """The newest event this session wrote that survived its savepoints, once per commit (then forgotten)."""
-    flushed: Iterable[AuditEvent] = session.info.pop("gmc_audit_flushed", ())
-    alive = [ev for ev in flushed if inspect(ev).has_identity]
-    return max(alive, key=lambda ev: ev.seq) if alive else None
+def committed_head(session: Session) -> tuple[int, str] | None:
+    """The (seq, hash) of the newest event this session wrote that survived its savepoints, once per commit."""
+    flushed: Iterable[tuple[AuditEvent, int, str]] = session.info.pop("gmc_audit_flushed", ())
+    alive = [(seq, hash_) for ev, seq, hash_ in flushed if inspect(ev).has_identity]
+    return max(alive) if alive else None
 
 
 @event.listens_for(GmcSession, "after_transaction_end")

@@ -96,7 +96,7 @@ def _checkpoint_after_commit(session: Session) -> None:
     settings = session_settings(session)
     identity = session.info.get("gmc_identity") or database_identity(str(session.get_bind().url))
     try:
-        append_checkpoint(settings, identity=identity, seq=head.seq, head_hash=head.hash)
+        append_checkpoint(settings, identity=identity, seq=head[0], head_hash=head[1])
     except OSError as exc:
         # The change is committed; a missing checkpoint only lets the next one cover it. Said loudly.
         log.error("audit checkpoint not written to %s: %s", checkpoint_file(settings), exc.strerror)
