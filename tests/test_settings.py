@@ -18,11 +18,11 @@ def test_defaults_use_sqlite_under_data_dir(tmp_path: Path) -> None:
 def test_environment_variables_with_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GMC_DATABASE_URL", "postgresql+psycopg://u@h/db")
     monkeypatch.setenv("GMC_REFDATA", str(tmp_path))
-    monkeypatch.setenv("GMC_LOCKOUT_THRESHOLD", "3")
+    monkeypatch.setenv("GMC_LOGIN_FREE_FAILURES", "3")
     s = Settings(_env_file=None)
     assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.refdata_dir() == tmp_path
-    assert s.lockout_threshold == 3
+    assert s.login_free_failures == 3
 
 
 def test_production_refuses_default_and_short_secret() -> None:

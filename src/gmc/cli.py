@@ -118,21 +118,88 @@ def users_create(
 def users_token(
     username: str,
     name: str = typer.Option("cli", "--name", help="A name to tell the token apart."),
-    days: int = typer.Option(90, "--days", min=1, help="Days until it expires."),
+    days: int = typer.Option(90, "--days", min=1, help="Days until it expires (at most GMC_TOKEN_MAX_DAYS)."),
 ) -> None:
     """Creates a personal access token for a user and prints it once."""
     from gmc.audit.service import Actor
     from gmc.auth import repository, service
+    from gmc.common.errors import DomainError
 
     db = _database()
-    with db.transaction() as session:
-        user = repository.get_user_by_username(session, username)
-        if user is None:
-            _fail(f"no user named {username!r}")
-        token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days)
-        expires = token.expires_at.date().isoformat() if token.expires_at else "never"
+    try:
+        with db.transaction() as session:
+            user = repository.get_user_by_username(session, username)
+            if user is None:
+                _fail(f"no user named {username!r}")
+            token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days,
+                                                 max_days=db.settings.token_max_days)
+            expires = token.expires_at.date().isoformat()
+    except DomainError as exc:
+        _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
     typer.echo(secret)
     typer.secho(f"token {name!r} for {username}, expires {expires}; it is shown only once", err=True)
+
+
+def _user_change(username: str, change) -> None:  # noqa: ANN001
+    """Runs one audited account change on the named user (actor: the command line) and says what happened."""
+    from gmc.audit.service import Actor
+    from gmc.auth import repository
+    from gmc.common.errors import DomainError
+
+    db = _database()
+    try:
+        with db.transaction() as session:
+            user = repository.get_user_by_username(session, username)
+            if user is None:
+                _fail(f"no user named {username!r}")
+            typer.echo(change(session, Actor.system("cli"), user))
+    except DomainError as exc:
+        _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str) -> None:
+    """Deactivates a leaver: their sessions and API tokens end at once."""
+    from gmc.auth.lifecycle import set_active
+
+    _user_change(username, lambda s, a, u: set_active(s, actor=a, user=u, active=False) or
+                 f"{u.username} deactivated; sessions ended and tokens revoked")
+
+
+@users_app.command("reactivate")
+def users_reactivate(username: str) -> None:
+    """Lets a deactivated user sign in again."""
+    from gmc.auth.lifecycle import set_active
+
+    _user_change(username, lambda s, a, u: set_active(s, actor=a, user=u, active=True) or
+                 f"{u.username} reactivated")
+
+
+@users_app.command("roles")
+def users_roles(username: str, role: list[str] = typer.Option(..., "--role", "-r", help="The new roles (repeatable).")) -> None:
+    """Replaces a user's roles."""
+    from gmc.auth.lifecycle import set_roles
+
+    _user_change(username, lambda s, a, u: set_roles(s, actor=a, user=u, roles=role) or
+                 f"{u.username} now has roles {', '.join(u.role_names)}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Gives a user a temporary password (printed once) to change at their next sign-in; their sessions end."""
+    from gmc.auth.lifecycle import reset_password
+
+    _user_change(username, lambda s, a, u: f"temporary password for {u.username} (shown once; it must be changed "
+                 f"at the next sign-in): {reset_password(s, actor=a, user=u)}")
+
+
+@users_app.command("reset-second-factor")
+def users_reset_second_factor(username: str) -> None:
+    """Forgets a user's authenticator (a lost phone); they set one up again at their next sign-in."""
+    from gmc.auth.lifecycle import reset_second_factor
+
+    _user_change(username, lambda s, a, u: reset_second_factor(s, actor=a, user=u) or
+                 f"{u.username}'s two-step sign-in was reset; sessions ended and tokens revoked")
 
 
 @audit_app.command("verify")
@@ -173,20 +240,28 @@ def audit_checkpoint() -> None:
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(admin_code: bool = typer.Option(False, "--admin-code", help="Only print the demo administrator's "
+                                         "current two-step sign-in code.")) -> None:
     """Loads the demo centre (West Midlands, South London, demo users and each feature's demo data)."""
     from gmc.db.migrate import upgrade
-    from gmc.demo.service import DEMO_USERS, load_demo
+    from gmc.demo.service import DEMO_ADMIN_TOTP_SECRET, DEMO_USERS, load_demo
 
     settings = get_settings()
     if settings.is_production:
         _fail("the demo creates accounts with published passwords and is refused in production")
+    if admin_code:
+        import pyotp
+
+        typer.echo(pyotp.TOTP(DEMO_ADMIN_TOTP_SECRET).now())
+        return
     upgrade(settings.database_url)
     db = _database()
     with db.transaction() as session:
         summary = load_demo(session)
     typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
     typer.echo("demo logins: " + ", ".join(f"{u.username}/{u.password}" for u in DEMO_USERS))
+    typer.echo(f"admin also needs a code from an authenticator app with the key {DEMO_ADMIN_TOTP_SECRET} "
+               "(or run `gmc demo --admin-code`)")
 
 
 @app.command("serve")

@@ -57,9 +57,19 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     #: Web session lifetime in minutes.
     session_minutes: int = 8 * 60
-    #: Failed logins in a row that lock an account, and for how long.
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    #: Failed sign-ins in a row that are free per account name and per client address; the first one after them
+    #: makes the next attempt wait GMC_LOGIN_FIRST_DELAY_SECONDS, each further one twice as long, up to
+    #: GMC_LOGIN_MAX_DELAY_SECONDS. Failures are forgotten GMC_LOGIN_FAILURE_WINDOW_MINUTES after the last one
+    #: (an account's also at a successful sign-in).
+    login_free_failures: int = Field(default=5, ge=1)
+    login_address_free_failures: int = Field(default=20, ge=1)
+    login_first_delay_seconds: int = Field(default=1, ge=1)
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    login_failure_window_minutes: int = Field(default=60, ge=1)
+    #: The longest an API token may live; tokens asked for longer are refused, older ones stop at this age.
+    token_max_days: int = Field(default=90, ge=1)
+    #: Lifetime of the token the OAuth2 password endpoint (/api/auth/token) hands out.
+    api_login_token_hours: int = Field(default=12, ge=1)
     #: Variant store query engine: duckdb (a centre) or spark (national scale).
     variant_engine: str = "duckdb"
     #: Optional genome FASTA (bgzipped + faidx) for codon-level annotation.

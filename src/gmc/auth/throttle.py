@@ -31,6 +31,7 @@ class ThrottlePolicy:
 
     account_free: int = 5
     address_free: int = 20
+    first_delay_seconds: int = 1
     max_delay_seconds: int = 900
     window_minutes: int = 60
 
@@ -39,6 +40,7 @@ class ThrottlePolicy:
         """The policy the settings describe."""
         return cls(account_free=settings.login_free_failures,  # type: ignore[attr-defined]
                    address_free=settings.login_address_free_failures,  # type: ignore[attr-defined]
+                   first_delay_seconds=settings.login_first_delay_seconds,  # type: ignore[attr-defined]
                    max_delay_seconds=settings.login_max_delay_seconds,  # type: ignore[attr-defined]
                    window_minutes=settings.login_failure_window_minutes)  # type: ignore[attr-defined]
 
@@ -46,7 +48,7 @@ class ThrottlePolicy:
         """Seconds to wait after the given number of failures in a row (0 while they are free)."""
         if failures <= free:
             return 0
-        return min(self.max_delay_seconds, 2 ** min(failures - free - 1, 30))
+        return min(self.max_delay_seconds, self.first_delay_seconds * 2 ** min(failures - free - 1, 30))
 
 
 def account_key(username: str) -> str:

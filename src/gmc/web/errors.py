@@ -17,7 +17,7 @@ from gmc.db.core import is_lock_timeout
 log = logging.getLogger("gmc.errors")
 
 _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-           422: "Check the details", 423: "Account locked", 500: "Something went wrong"}
+           422: "Check the details", 429: "Too many attempts", 500: "Something went wrong"}
 
 
 def wants_json(request: Request) -> bool:
