@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     environment: str = "development"
     #: SQLAlchemy URL; SQLite under ./var by default, postgresql+psycopg://... for PostgreSQL.
     database_url: str = ""
+    #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
+    sqlite_busy_seconds: float = Field(default=30, gt=0)
     #: Where gmc keeps its own files (variant store, uploads, caches).
     data_dir: Path = Path("var")
     #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge).

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.models import AuditEvent
 from gmc.common.time import as_utc
-from gmc.db.core import GmcSession
+from gmc.db.core import GmcSession, take_write_lock
 from gmc.settings import Settings, get_settings
 
 #: Key of the PostgreSQL advisory lock that serialises appends to the chain.
@@ -106,11 +106,12 @@ def audit_keys(settings: Settings) -> dict[str, str]:
 
 
 def _lock_chain(session: Session) -> None:
-    """Serialises chain appends across concurrent transactions."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    """Serialises chain appends across concurrent transactions, before the last event is read."""
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
-    # SQLite transactions start with BEGIN IMMEDIATE, so writers are already serialised.
+    else:
+        # SQLite has one write lock: holding it, this transaction reads the newest head and no one appends.
+        take_write_lock(session.connection())
 
 
 @event.listens_for(GmcSession, "before_flush")
