@@ -304,8 +304,9 @@ _used_steps: dict[tuple[str, str], int] = {}
 def totp_code(database, username: str) -> str:
     """A code a demo user's authenticator would show that this database has not accepted yet.
 
-    gmc takes each time step once and the steps either side of now (clock drift), so up to three sign-ins per
-    30 s need no wait; a fourth waits for the next step, as a person would.
+    gmc takes each time step once, and the steps either side of now (clock drift). The current step's code and
+    then the next one's stay good across a step boundary (the previous one's might not), so two sign-ins per
+    30 s need no wait; a third waits for the next step, as a person would.
     """
     import time
 
@@ -319,7 +320,7 @@ def totp_code(database, username: str) -> str:
     key = (database.url, username)
     while True:
         now = totp.timecode(time.time())
-        step = max(now - 1, _used_steps.get(key, now - 2) + 1, (last if last is not None else now - 2) + 1)
+        step = max(now, _used_steps.get(key, now - 1) + 1, (last if last is not None else now - 1) + 1)
         if step <= now + 1:
             _used_steps[key] = step
             return totp.generate_otp(step)

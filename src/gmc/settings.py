@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
     sqlite_busy_seconds: float = Field(default=30, gt=0)
+    #: The largest request body a route takes, unless it names a larger limit (413 past it).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: The largest file an import route takes (participant, sample and HPO CSVs, PED, HL7, FHIR).
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     #: Where gmc keeps its own files (variant store, uploads, caches).
     data_dir: Path = Path("var")
     #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge).

@@ -232,7 +232,7 @@ def _fresh_totp_code(secret: str, username: str) -> str:
     totp = pyotp.TOTP(secret)
     while True:
         now = totp.timecode(time.time())
-        step = max(now - 1, _totp_steps.get(username, now - 2) + 1)
+        step = max(now, _totp_steps.get(username, now - 1) + 1)
         if step <= now + 1:
             _totp_steps[username] = step
             return totp.generate_otp(step)

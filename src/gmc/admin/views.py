@@ -17,6 +17,7 @@ from gmc.auth.principal import Principal
 from gmc.auth.throttle import ThrottlePolicy, recent_failures
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -44,8 +45,8 @@ def users_page(request: Request, _: Principal = Depends(require(Permission.USERS
 
 
 @router.post("/admin/users")
-async def create_user_page(
-    request: Request,
+def create_user_page(
+    request: Request, form_fields: FormFields,
     username: str = Form(...),
     password: str = Form(...),
     full_name: str = Form(""),
@@ -55,7 +56,7 @@ async def create_user_page(
     db: GmcSession = DB,
 ) -> Response:
     """Creates a user from the form; shows the reason when refused."""
-    form = await request.form()
+    form = form_fields
     roles = [str(r) for r in form.getlist("roles")]
     trust_codes = [str(t) for t in form.getlist("trust_codes")]
     try:

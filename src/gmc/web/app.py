@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     configure_logging(settings.log_level)
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
-    app = FastAPI(title="gmc", version=__version__, docs_url=None, redoc_url=None,
+    app = FastAPI(title="gmc", version=__version__, max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url, settings=settings)
