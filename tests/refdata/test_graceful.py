@@ -76,10 +76,8 @@ def test_fetch_will_not_write_into_a_folder_it_did_not_install(refdata_dir: Path
     assert listed["liftover"]["origin"] == "not installed by gmc"
 
 
-def test_pages_and_api_say_which_set_is_missing(refdata_env: Path, demo_client) -> None:
-    demo_client.get("/login")
-    demo_client.post("/login", data={"username": "admin", "password": "demo-admin-2026",
-                                     "csrf_token": demo_client.cookies.get("gmc_csrf"), "next": "/"})
+def test_pages_and_api_say_which_set_is_missing(refdata_env: Path, demo_client, login) -> None:
+    login(demo_client, "scientist")
     genomes = demo_client.get("/genomes")
     assert genomes.status_code == 200
     assert "Reference data not installed" in genomes.text
@@ -160,7 +158,7 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
             pytest.fail("gmc serve did not answer /health")
         with httpx.Client(base_url=base, timeout=60) as client:
             client.get("/login")
-            client.post("/login", data={"username": "admin", "password": "demo-admin-2026",
+            client.post("/login", data={"username": "scientist", "password": "demo-scientist-2026",
                                         "csrf_token": client.cookies["gmc_csrf"], "next": "/"})
             participants = client.get("/participants")
             assert participants.status_code == 200 and re.search(r"P\d{8}", participants.text)
