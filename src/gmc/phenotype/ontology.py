@@ -598,9 +598,11 @@ def hpo_source_paths() -> dict[str, Path]:
         folder = Path(settings.refdata or "") / "hpo"
         found = [p for p in (folder / f"{name}.gz", folder / name) if p.exists()]
         if not found:
+            from gmc.refdata.catalogue import HPO
             from gmc.refdata.manifest import require
 
-            require("hpo")  # the release gmc fetches: names the set and the command that installs it
+            if f"hpo/{name}.gz" in HPO.files:
+                require("hpo")  # the release gmc fetches: names the set and the command that installs it
             raise ConfigurationError(f"HPO release {release} (GMC_HPO_RELEASE) needs hpo/{name}.gz or hpo/{name} "
                                      f"in GMC_REFDATA ({settings.refdata})")
         paths[key] = found[0]
