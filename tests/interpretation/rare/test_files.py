@@ -21,11 +21,16 @@ SOLVABLE = {
 }
 
 
+#: SCO2 compound heterozygote (c.479T>C and c.697C>A), two coding SNVs whose protein effect is unknown without
+#: the genome sequence; SCO2 is green (recessive) in PanelApp panel 112, Mitochondrial disorders.
+SCO2_CASE = "PMID_23364397_Patient_2"
+
+
 @pytest.fixture(scope="module")
 def prepared(benchmarks_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     background = load_background(benchmarks_dir / BACKGROUND)
     out = tmp_path_factory.mktemp("cases")
-    names = [*SOLVABLE, "PMID_11047757_family_4_proband_III_1"]
+    names = [*SOLVABLE, "PMID_11047757_family_4_proband_III_1", SCO2_CASE]
     return {
         name: prepare_case(benchmarks_dir / "rare/phenopackets" / f"{name}.json", background, out, seed=1)
         for name in names
@@ -77,6 +82,20 @@ def test_result_schema(results: dict) -> None:
     provenance = result["provenance"]
     assert provenance["hpo"] == "2025-01-16" and "clinvar_20241215" in provenance["clinvar"]
     assert provenance["ranking"] and provenance["gmc_version"]
+
+
+def test_compound_heterozygote_of_unknown_effect_in_a_green_gene_gets_its_tier(
+    prepared: dict, tmp_path: Path
+) -> None:
+    case = prepared[SCO2_CASE]
+    result = interpret_files(case.phenopacket_path, case.vcf_path, tmp_path / "r.json", panels=["112"], limit=30)
+    sco2 = next(g for g in result["genes"] if g["gene"] == "SCO2")
+    assert sco2["tier"] == 2 and sco2["mode"] == "autosomal_recessive_compound_heterozygous"
+    assert {v["hgvs_c"] for v in sco2["variants"]} == {"c.479T>C", "c.697C>A"}
+    assert "no parent genotyped" in sco2["inheritance"]
+    # A singleton is never said to carry a de novo allele.
+    assert all(g["mode"] != "de_novo" for g in result["genes"])
+    assert all("de novo:" not in g["inheritance"] for g in result["genes"])
 
 
 def test_wrong_build_is_refused_and_nothing_written(prepared: dict, benchmarks_dir: Path, tmp_path: Path) -> None:

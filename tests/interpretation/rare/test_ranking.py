@@ -9,6 +9,7 @@ import pytest
 from gmc.interpretation.rare.inheritance import Call, Individual, Mode, Pedigree, Sex
 from gmc.interpretation.rare.panels import custom_panel
 from gmc.interpretation.rare.ranking import (
+    UNKNOWN_EFFECT_FLOOR,
     CandidateVariant,
     RankingInputError,
     codon_change_odds,
@@ -79,7 +80,11 @@ def test_coding_snv_of_unknown_effect_scores_by_codon_position() -> None:
 
     coding = cand("a", "G", "coding_sequence_variant")
     assert pathogenicity_score(coding) == 0.5
-    assert pathogenicity_score(replace(coding, hgvs_c="c.6C>T")) == pytest.approx(0.1)
+    # Never scored as if synonymous: a third-position transition is nearly always synonymous by the code, but
+    # without the reference codon the effect is not known, so it keeps the floor above a synonymous change.
+    synonymous = pathogenicity_score(cand("s", "G", "synonymous_variant"))
+    assert pathogenicity_score(replace(coding, hgvs_c="c.6C>T")) == pytest.approx(UNKNOWN_EFFECT_FLOOR)
+    assert UNKNOWN_EFFECT_FLOOR > synonymous
     assert pathogenicity_score(replace(coding, hgvs_c="c.5A>G")) == pytest.approx(0.6)
     assert pathogenicity_score(replace(coding, hgvs_c="c.4C>T")) == pytest.approx(
         0.1 * 2 / 16 + 0.6 * 11 / 16 + 1.0 * 3 / 16
@@ -124,7 +129,7 @@ def test_singleton_ranking_by_hand() -> None:
 def test_compound_heterozygous_pair_is_scored_together() -> None:
     variants = [
         cand("x", "GENEX", "frameshift_variant", pos=10),
-        cand("y", "GENEX", "missense_variant", pos=20),
+        cand("y", "GENEX", "missense_variant", pos=2_000),
     ]
     ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
     # Best option: the frameshift alone (1.0) beats the pair's mean (0.8).
@@ -132,7 +137,7 @@ def test_compound_heterozygous_pair_is_scored_together() -> None:
     # With only recessive modes left (AF too high for dominant ones), the pair counts.
     variants = [
         cand("x", "GENEX", "frameshift_variant", pos=10, af=0.005),
-        cand("y", "GENEX", "missense_variant", pos=20, af=0.005),
+        cand("y", "GENEX", "missense_variant", pos=2_000, af=0.005),
     ]
     ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
     assert ranked[0].mode == Mode.AR_COMP_HET

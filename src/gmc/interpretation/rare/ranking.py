@@ -9,7 +9,8 @@ Scores (all in [0, 1]):
   protein effect is unknown (annotation without a reference sequence) the expectation over what the standard
   genetic code makes of that base change at that codon position (``codon_change_odds``: 0.1 synonymous,
   0.6 missense, 1 stop gained; e.g. a transition at a third position is almost always synonymous, any change
-  at a second position never is), 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
+  at a second position never is), but never less than ``UNKNOWN_EFFECT_FLOOR`` (0.3): an allele whose protein
+  effect is unknown is not scored as if it were synonymous; 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
   changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
 - Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
 - When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), segregation
@@ -42,13 +43,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from gmc.interpretation.rare.inheritance import (
     Call,
+    Certainty,
     Mode,
     ModeCall,
     Pedigree,
     VariantGenotypes,
+    describe_mode,
     segregate,
 )
 from gmc.interpretation.rare.panels import ModeOfInheritance, Panel
@@ -114,6 +118,13 @@ class GeneRank:
     reasons: tuple[str, ...]
     #: The disease whose phenotype and mode of inheritance earned the score (disease-level matching).
     disease_id: str | None = None
+    #: The mode as reports state it: ``mode.value``, except that a de novo allele not confirmed by both
+    #: parents' genotypes is ``heterozygous_parents_not_tested`` (``inheritance.describe_mode``).
+    mode_label: str = ""
+    #: The segregation in a sentence (who was genotyped, phase of a pair).
+    inheritance: str = ""
+    #: Whether relatives' genotypes support the mode ("consistent") or only the proband's ("possible").
+    certainty: str = ""
 
 
 _MISSENSE_LIKE = frozenset(
@@ -244,6 +255,12 @@ def codon_change_odds(hgvs_c: str | None) -> tuple[float, float, float] | None:
     return _codon_change_table()[(position, match.group(2), match.group(3))]
 
 
+#: Least score of a coding substitution of unknown protein effect (no reference codon): above a synonymous (0.1)
+#: or UTR (0.2) change, because it may be missense or stop-gained. Chosen on the tuning half of the benchmark
+#: (docs/bench/rare.md, rare round 2).
+UNKNOWN_EFFECT_FLOOR = 0.3
+
+
 def pathogenicity_score(variant: CandidateVariant) -> float:
     """Returns the variant's predicted pathogenicity in [0, 1] from ClinVar, consequence and REVEL."""
     terms = variant.consequences
@@ -263,7 +280,7 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
         if odds is None:
             return 0.5
         synonymous, missense, stop = odds
-        return 0.1 * synonymous + 0.6 * missense + 1.0 * stop
+        return max(UNKNOWN_EFFECT_FLOOR, 0.1 * synonymous + 0.6 * missense + 1.0 * stop)
     if terms & _LOW:
         return 0.2
     if "synonymous_variant" in terms:
@@ -316,6 +333,23 @@ def combined_score(variant: float, phenotype: float) -> float:
     return 1.0 / (1.0 + math.exp(-(-7.0 + 4.0 * variant + 10.0 * phenotype)))
 
 
+def variant_genotypes(variant: CandidateVariant) -> VariantGenotypes:
+    """The segregation view of a candidate: calls, gene and the reference span (for pairs likely in cis)."""
+    return VariantGenotypes(
+        variant.variant_id, variant.chrom, variant.pos, variant.calls, variant.gene_symbol,
+        variant.pos + max(len(variant.ref), 1) - 1,
+    )
+
+
+def _mode_call(segregation: Mapping[str, Any], ids: Sequence[str], mode: Mode) -> ModeCall:
+    """The segregation call behind a gene's chosen mode (the pair's own call for a compound heterozygote)."""
+    calls = [c for c in segregation[ids[0]].modes if c.mode == mode]
+    if mode == Mode.AR_COMP_HET and len(ids) > 1:
+        calls = [c for c in calls if c.partner_id == ids[1]] or calls
+    consistent = [c for c in calls if c.certainty == Certainty.CONSISTENT]
+    return (consistent or calls)[0]
+
+
 def rank_genes(
     variants: Sequence[CandidateVariant],
     pedigree: Pedigree,
@@ -346,10 +380,8 @@ def rank_genes(
         if not v.gene_symbol or pathogenicity_score(v) == 0.0:
             continue
         by_id[v.variant_id] = v
-    genotypes = [
-        VariantGenotypes(v.variant_id, v.chrom, v.pos, v.calls, v.gene_symbol) for v in by_id.values()
-    ]
-    segregation = segregate(pedigree, genotypes, build=build)
+    genotypes = {v.variant_id: variant_genotypes(v) for v in by_id.values()}
+    segregation = segregate(pedigree, list(genotypes.values()), build=build)
     scores = {vid: variant_score(v) for vid, v in by_id.items()}
     kept: dict[str, dict[Mode, ModeCall]] = {}
     # ClinVar P/LP alleles in genes with a recessive disease: alone, most likely a carrier's.
@@ -456,15 +488,17 @@ def rank_genes(
                 tier_variant(tiering_view, segregation[vid].modes, panels, caps=caps).tier if panels else None
             )
         tier = min((t for t in tiers if t is not None), default=None)
+        call = _mode_call(segregation, ids, mode)
+        label, sentence = describe_mode(call, pedigree, genotypes[ids[0]])
         reasons = (
-            f"{mode.value}: "
+            f"{label}: "
             + ", ".join(f"{by_id[i].chrom}:{by_id[i].pos} {by_id[i].ref}>{by_id[i].alt}" for i in ids),
             f"variant score {score:.3f}, phenotype score {phenotype:.3f}",
         )
         combined = combined_score(score, phenotype)
         rank = GeneRank(
             0, gene, first.hgnc_id, round(combined, 6), phenotype, round(score, 6), mode, ids, tier, reasons,
-            disease_id,
+            disease_id, label, sentence, call.certainty.value,
         )
         ranked.append(((-rank.combined_score, tier or 4, -rank.variant_score, gene), rank))
     ranked.sort(key=lambda item: item[0])
