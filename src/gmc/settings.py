@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     frequency_files: str = ""
     #: Callable territory per sequencing assay for TMB, NAME=megabases comma-separated (e.g. TSO500=1.33,WES=35.8).
     tmb_assays: str = ""
+    #: In-silico score sites VCFs for ACMG PP3/BP4, "kind:path,..." with kind revel, cadd or spliceai.
+    score_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
     import_dirs: str = ""
     #: Log level for the JSON logs.

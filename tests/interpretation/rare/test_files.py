@@ -98,6 +98,61 @@ def test_compound_heterozygote_of_unknown_effect_in_a_green_gene_gets_its_tier(
     assert all("de novo:" not in g["inheritance"] for g in result["genes"])
 
 
+def test_result_carries_acmg_classes_and_criteria(results: dict) -> None:
+    result = results["PMID_10851256_family_815"]
+    classified = [v for g in result["genes"][:25] for v in g["variants"]]
+    assert classified and all("acmg" in v for v in classified)
+    for variant in classified:
+        acmg = variant["acmg"]
+        assert acmg["classification"] in (
+            "Pathogenic", "Likely pathogenic", "Uncertain significance", "Likely benign", "Benign"
+        )
+        codes = {c["code"] for c in acmg["criteria"]}
+        assert {"PVS1", "PM2", "PS1", "PM5", "PP3", "BP4", "PS2", "PM6", "PP1"} <= codes
+        assert all(c["reason"] for c in acmg["criteria"])
+        met = {c["code"] for c in acmg["criteria"] if c["met"]}
+        assert {label.split("_")[0] for label in acmg["met"]} == met
+    # PVS1 never rests on gene constraint alone.
+    for variant in classified:
+        pvs1 = next(c for c in variant["acmg"]["criteria"] if c["code"] == "PVS1")
+        assert not pvs1["met"] or "ClinGen HI" in pvs1["reason"] or "ClinVar" in pvs1["reason"]
+    assert "parents are not genotyped" in result["provenance"]["acmg"]["parentage"]
+    # A singleton: never PS2 or PM6.
+    assert not any(c["met"] for v in classified for c in v["acmg"]["criteria"] if c["code"] in ("PS2", "PM6"))
+
+
+def test_a_trio_from_a_ped_file_gives_parentage_and_family_criteria(benchmarks_dir: Path, tmp_path: Path) -> None:
+    # GIAB Ashkenazi trio (HG002 son, HG003 father, HG004 mother; GRCh37, chr1-2 exome calls).
+    annotated = benchmarks_dir / "annotated"
+    packet = tmp_path / "hg002.json"
+    packet.write_text(json.dumps({
+        "id": "hg002", "subject": {"id": "HG002", "sex": "MALE"},
+        "phenotypicFeatures": [{"type": {"id": "HP:0001250", "label": "Seizure"}},
+                               {"type": {"id": "HP:0001263", "label": "Global developmental delay"}}],
+        "metaData": {"created": "2026-01-01T00:00:00Z", "createdBy": "test", "phenopacketSchemaVersion": "2.0"},
+    }))
+    result = interpret_files(packet, annotated / "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz", tmp_path / "r.json",
+                             ped_path=annotated / "GIAB_AJ_trio.ped", build="GRCh37", limit=300)
+    parentage = result["provenance"]["acmg"]["parentage"]
+    assert parentage.startswith("parentage confirmed by genotype") and "trio sites" in parentage
+    for gene in result["genes"]:
+        if gene["mode"] == "de_novo":
+            assert "father HG003 is hom-ref" in gene["inheritance"] and "mother HG004 is hom-ref" in gene["inheritance"]
+    # Genotyped parents: the inheritance sentence names them.
+    assert any("HG003" in g["inheritance"] or "HG004" in g["inheritance"] for g in result["genes"])
+
+
+def test_a_ped_whose_sexes_the_vcf_contradicts_is_refused(prepared: dict, tmp_path: Path) -> None:
+    # The background exome's sample is heterozygous at 40 % of its chrX calls: not a male.
+    case = prepared["PMID_10851256_family_815"]
+    ped = tmp_path / "family.ped"
+    ped.write_text("fam\tmanuel\t0\t0\t1\t2\n")
+    out = tmp_path / "result.json"
+    with pytest.raises(RareInputError, match="manuel is male in the PED file.*contradict"):
+        interpret_files(case.phenopacket_path, case.vcf_path, out, ped_path=ped)
+    assert not out.exists()
+
+
 def test_wrong_build_is_refused_and_nothing_written(prepared: dict, benchmarks_dir: Path, tmp_path: Path) -> None:
     case = prepared["PMID_10851256_family_815"]
     out = tmp_path / "result.json"

@@ -271,6 +271,44 @@ def _pedigree(ped_path: Path | None, samples: Sequence[str], phenotype: CasePhen
     return pedigree
 
 
+#: Share of heterozygous chrX (non-PAR) calls above which a sample is not male, and below which not female.
+MALE_MAX_X_HET = 0.25
+FEMALE_MIN_X_HET = 0.05
+#: chrX calls a sample needs before its sex is judged.
+SEX_CHECK_MIN_CALLS = 20
+
+
+def check_sexes(
+    candidates: Sequence[CandidateVariant], pedigree: Pedigree, build: str, ped_path: Path, vcf_path: Path
+) -> None:
+    """Refuses a PED whose sexes the VCF contradicts: a male heterozygous at most chrX sites, or a female at none."""
+    from gmc.interpretation.rare.inheritance import _chrom_kind
+
+    counts: dict[str, list[int]] = {p.individual_id: [0, 0] for p in pedigree.individuals}
+    for candidate in candidates:
+        if _chrom_kind(candidate.chrom, candidate.pos, build) != "x":
+            continue
+        for sample, call in candidate.calls.items():
+            if sample in counts and call.genotype > 0:
+                counts[sample][0] += 1
+                counts[sample][1] += call.genotype == 1 and call.ploidy == 2
+    for person in pedigree.individuals:
+        calls, het = counts[person.individual_id]
+        if calls < SEX_CHECK_MIN_CALLS:
+            continue
+        share = het / calls
+        if person.sex == Sex.MALE and share > MALE_MAX_X_HET:
+            raise RareInputError(
+                f"{ped_path}: {person.individual_id} is male in the PED file, but {vcf_path} calls "
+                f"{het} of {calls} chrX variants heterozygous ({share:.0%}): the sexes contradict"
+            )
+        if person.sex == Sex.FEMALE and share < FEMALE_MIN_X_HET:
+            raise RareInputError(
+                f"{ped_path}: {person.individual_id} is female in the PED file, but {vcf_path} calls "
+                f"{het} of {calls} chrX variants heterozygous ({share:.0%}): the sexes contradict"
+            )
+
+
 def annotation_sources(build: str, clinvar: bool = True) -> Any:
     """The deployment's annotation sources for a build (genome FASTA and frequency files when configured)."""
     from gmc.settings import get_settings
@@ -308,7 +346,6 @@ def analyse_case(
     """
     from gmc.genomics.vcf import normalise_build
     from gmc.phenotype.ontology import get_ontology
-    from gmc.phenotype.similarity import get_similarity_index
 
     started = time.perf_counter()
     try:
@@ -332,25 +369,12 @@ def analyse_case(
         candidates = [replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates]
     if pedigree.proband.individual_id not in samples:
         raise RareInputError(f"{vcf_path}: the proband {pedigree.proband.individual_id} is not a sample of the VCF")
-    index = get_similarity_index()
-    matches, phenotype_scores = gene_phenotype_scores(observed, excluded)
-    disease_matches: dict[str, Any] = {}
-    disease_phenotypes = None
-    if disease_level:
-        disease_matches = {
-            d.disease_id: d for d in index.score_diseases(observed, excluded, None, True, PATIENT_WEIGHT)
-        }
-        disease_evidence = phenotype_evidence({k: d.score for k, d in disease_matches.items()})
-        disease_phenotypes = {
-            gene: [(disease_evidence.get(did, 0.0), modes, did) for did, modes in diseases]
-            for gene, diseases in gene_diseases().items()
-        }
-    genes = rank_genes(
-        candidates, pedigree, phenotype_scores, panels=applied, build=build, limit=limit,
-        gene_inheritance=hpo_gene_inheritance(), disease_phenotypes=disease_phenotypes,
+    if ped_path is not None:
+        check_sexes(candidates, pedigree, build, ped_path, vcf_path)
+    interpreted = interpret_candidates(
+        candidates, annotation, pedigree, observed, excluded, applied, sources,
+        build=build, limit=limit, disease_level=disease_level,
     )
-    by_symbol = {m.symbol: m for m in matches.values()}
-    by_variant = {c.variant_id: c for c in candidates}
     ontology = get_ontology()
     result = {
         "case": {
@@ -364,20 +388,76 @@ def analyse_case(
             "panels": [f"{p.name} (v{p.version})" for p in applied],
             "variants_weighed": len(candidates),
         },
-        "genes": [
-            _gene_entry(g, disease_matches.get(g.disease_id or "") or matches.get(g.hgnc_id or "")
-                        or by_symbol.get(g.gene_symbol), annotation,
-                        by_variant, pedigree, ontology)
-            for g in genes
-        ],
+        "genes": interpreted["genes"],
         "provenance": {
             **sources.provenance(),
             "hpo": ontology.release if hasattr(ontology, "release") else ontology.data_version,
             "ranking": RANKING_METHOD,
+            "acmg": interpreted["acmg"],
             "seconds": round(time.perf_counter() - started, 3),
         },
     }
     return result
+
+
+def interpret_candidates(
+    candidates: Sequence[CandidateVariant],
+    annotation: Mapping[str, Mapping[str, Any]],
+    pedigree: Pedigree,
+    observed: Sequence[str],
+    excluded: Sequence[str],
+    panels: Sequence[Panel],
+    sources: Any,
+    *,
+    build: str,
+    limit: int | None = 100,
+    disease_level: bool = False,
+) -> dict[str, Any]:
+    """Ranks a case's annotated candidates, tiers them and classifies the leading genes' variants (ACMG).
+
+    The one path of `gmc interpret rare`, the database service and the benchmark: returns the RESULT.json
+    gene entries (``genes``) and what the ACMG classification rested on (``acmg``).
+    """
+    from gmc.interpretation.rare.evidence import classify_leading_genes
+    from gmc.interpretation.rare.scores import ScoreFileError, configured_score_files
+    from gmc.phenotype.ontology import get_ontology
+    from gmc.phenotype.similarity import get_similarity_index
+
+    matches, phenotype_scores = gene_phenotype_scores(observed, excluded)
+    disease_matches: dict[str, Any] = {}
+    disease_phenotypes = None
+    if disease_level:
+        disease_matches = {
+            d.disease_id: d
+            for d in get_similarity_index().score_diseases(observed, excluded, None, True, PATIENT_WEIGHT)
+        }
+        disease_evidence = phenotype_evidence({k: d.score for k, d in disease_matches.items()})
+        disease_phenotypes = {
+            gene: [(disease_evidence.get(did, 0.0), modes, did) for did, modes in diseases]
+            for gene, diseases in gene_diseases().items()
+        }
+    inheritance = hpo_gene_inheritance()
+    genes = rank_genes(
+        candidates, pedigree, phenotype_scores, panels=panels, build=build, limit=limit,
+        gene_inheritance=inheritance, disease_phenotypes=disease_phenotypes,
+    )
+    by_symbol = {m.symbol: m for m in matches.values()}
+    by_variant = {c.variant_id: c for c in candidates}
+    ontology = get_ontology()
+    entries = [
+        _gene_entry(g, disease_matches.get(g.disease_id or "") or matches.get(g.hgnc_id or "")
+                    or by_symbol.get(g.gene_symbol), annotation, by_variant, pedigree, ontology)
+        for g in genes
+    ]
+    try:
+        score_files = configured_score_files(build)
+    except ScoreFileError as exc:
+        raise RareInputError(str(exc)) from exc
+    acmg = classify_leading_genes(
+        genes, entries, by_variant, annotation, pedigree, sources, build=build, gene_inheritance=inheritance,
+        score_files=score_files,
+    )
+    return {"genes": entries, "acmg": acmg}
 
 
 @lru_cache(maxsize=1)
