@@ -1,4 +1,7 @@
-"""Rare-disease analysis straight from files (Exomiser-style): phenopacket + VCF [+ PED] -> ranked RESULT.json."""
+"""Rare-disease analysis straight from files (Exomiser-style): phenopacket + VCF [+ PED] -> ranked RESULT.json.
+
+The RESULT.json fields are described in one place, docs/rare_result.md.
+"""
 
 from __future__ import annotations
 
