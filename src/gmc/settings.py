@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     variant_engine: str = "duckdb"
     #: Optional genome FASTA (bgzipped + faidx) for codon-level annotation.
     reference_fasta: Path | None = None
-    #: The HPO release scored against: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
-    hpo_release: str = "2025-01-16"
+    #: The HPO release scored against: "package" (the release hpo3 ships) or a date whose files are in
+    #: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
+    hpo_release: str = "package"
     #: Compact a variant store once this many datasets sit outside its segments (0: only by `gmc variants compact`).
     compact_after: int = 50
     #: Seconds a variant store keeps the files a compaction or merge replaced, for readers holding the previous

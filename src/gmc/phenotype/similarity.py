@@ -45,7 +45,6 @@ import numpy as np
 from scipy import sparse
 
 from gmc.phenotype.annotations import PHENOTYPE_ASPECT, HpoAnnotations, PhenotypeAnnotation, get_annotations
-from gmc.phenotype.gene_ids import MANE_SUMMARY, NCBI_GENE_INFO
 from gmc.phenotype.ontology import (
     PHENOTYPIC_ABNORMALITY_ID,
     Ontology,
@@ -53,7 +52,6 @@ from gmc.phenotype.ontology import (
     cached,
     get_ontology,
     hpo_cache_dir,
-    hpo_source_paths,
 )
 
 
@@ -561,14 +559,9 @@ class SimilarityIndex:
 @lru_cache(maxsize=1)
 def get_similarity_index() -> SimilarityIndex:
     """The process-wide similarity index for the refdata HPO release, built once and cached on disk."""
-    from gmc.settings import get_settings
+    from gmc.phenotype.annotations import annotation_cache_sources
 
-    settings = get_settings()
-    paths = hpo_source_paths()
-    sources = [
-        paths["obo"], paths["hpoa"], paths["genes_to_phenotype"],
-        settings.refdata_path(*MANE_SUMMARY), settings.refdata_path(*NCBI_GENE_INFO),
-    ]
+    sources = annotation_cache_sources()
     ontology = get_ontology()
     index = cached(
         hpo_cache_dir(), "hpo-similarity", sources,

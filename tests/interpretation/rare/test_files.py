@@ -80,7 +80,7 @@ def test_result_schema(results: dict) -> None:
     assert phenotype["disease_id"] in ("OMIM:103500", "OMIM:193510", "OMIM:156845")
     assert phenotype["matched_terms"] and all(t["patient_term"].startswith("HP:") for t in phenotype["matched_terms"])
     provenance = result["provenance"]
-    assert provenance["hpo"] == "2025-01-16" and "clinvar_20241215" in provenance["clinvar"]
+    assert provenance["hpo"] == "2025-11-24" and "clinvar_20241215" in provenance["clinvar"]
     assert provenance["ranking"] and provenance["gmc_version"]
 
 

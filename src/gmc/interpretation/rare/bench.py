@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,38 @@ def _pmids(data: Any) -> frozenset[str]:
     return frozenset(found)
 
 
+#: The HPO release whose annotation sources define the circular cases (fixed, so the subset does not move with
+#: the release the ranking scores against; docs/bench/rare.md).
+CIRCULARITY_RELEASE = "2025-01-16"
+
+
+@lru_cache(maxsize=1)
+def annotation_references() -> dict[str, set[str]]:
+    """Each disease's annotation sources (phenotype.hpoa reference column) in the circularity release.
+
+    A case is circular when its publication is among its diagnosed disease's sources: the ranking then scores
+    the case against annotations made from the case itself.
+    """
+    from gmc.phenotype.ontology import read_text_lines
+    from gmc.settings import get_settings
+
+    hpo = get_settings().refdata_dir() / "hpo"
+    path = next(p for p in (hpo / f"hpo_{CIRCULARITY_RELEASE}_phenotype.hpoa.gz",
+                            hpo / f"hpo_{CIRCULARITY_RELEASE}_phenotype.hpoa") if p.exists())
+    out: dict[str, set[str]] = {}
+    for line in read_text_lines(path):
+        if line.startswith(("#", "database_id")):
+            continue
+        cols = line.split("\t")
+        if len(cols) > 4:
+            out.setdefault(cols[0], set()).update(r.strip() for r in cols[4].split(";") if r.strip())
+    return out
+
+
 def case_truth(phenopacket_path: Path, sources: Any) -> CaseTruth:
     """Reads the full phenopacket (before blinding) for the answer, its class and the publication split."""
     from gmc.genomics.annotation.annotate import annotate_allele
     from gmc.genomics.vcf import normalise_chrom, trim_alleles
-    from gmc.phenotype.annotations import get_annotations
     from gmc.phenotype.phenopackets import causal_variants, read_phenopacket
 
     data = read_phenopacket(phenopacket_path)
@@ -100,14 +128,11 @@ def case_truth(phenopacket_path: Path, sources: Any) -> CaseTruth:
     # The most severe class among the causal variants names the case.
     order = [name for name, _ in VARIANT_CLASSES] + ["intronic_intergenic"]
     pmids = _pmids(data)
-    annotations = get_annotations()
+    sources_of = annotation_references()
     disease_ids = {v.disease_id for v in causal if v.disease_id}
     references: set[str] = set()
     for disease_id in disease_ids:
-        disease = annotations.diseases.get(disease_id)
-        if disease is not None:
-            for row in disease.annotations:
-                references.update(r.strip() for r in row.references)
+        references |= sources_of.get(disease_id, set())
     return CaseTruth(
         case_id=phenopacket_path.name.removesuffix(".json"),
         hgnc_ids=frozenset(v.hgnc_id for v in causal if v.hgnc_id),
