@@ -95,7 +95,8 @@ class DiseaseAnnotation:
     @property
     def observed_terms(self) -> frozenset[str]:
         """Ids of phenotypic abnormalities the disease shows."""
-        return frozenset(a.hpo_id for a in self.phenotypes)
+        # Read from the plain rows (hpo_id 0, excluded 1, aspect 7): callers ask for thousands of diseases.
+        return frozenset(r[0] for r in self.rows if r[7] == PHENOTYPE_ASPECT and not r[1])
 
     @property
     def excluded_terms(self) -> frozenset[str]:
@@ -105,7 +106,7 @@ class DiseaseAnnotation:
     @property
     def inheritance_terms(self) -> frozenset[str]:
         """Modes of inheritance (aspect I)."""
-        return frozenset(a.hpo_id for a in self.annotations if a.aspect == INHERITANCE_ASPECT and not a.excluded)
+        return frozenset(r[0] for r in self.rows if r[7] == INHERITANCE_ASPECT and not r[1])
 
 
 @dataclass(frozen=True, slots=True)

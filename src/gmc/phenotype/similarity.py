@@ -503,12 +503,17 @@ class SimilarityIndex:
         limit: int | None = None,
         strict: bool = True,
         patient_weight: float = 0.5,
+        diseases: Iterable[str] | None = None,
     ) -> list[DiseaseMatch]:
-        """Every annotated disease scored against the profile, best first (ties by id)."""
+        """Every annotated disease (or only the given ids) scored against the profile, best first (ties by id)."""
         profile = self.profile(observed, excluded, strict)
         arrays = self._score_all(profile, patient_weight)
         score = arrays["score"]
         order = np.lexsort((self.disease_id_rank, -score))
+        if diseases is not None:
+            wanted = np.zeros(len(self.disease_ids), dtype=bool)
+            wanted[[self.disease_index[d] for d in set(diseases) if d in self.disease_index]] = True
+            order = order[wanted[order]]
         if limit is not None:
             order = order[:limit]
         scores, bmas = np.round(score[order], 6).tolist(), np.round(arrays["bma"][order], 6).tolist()

@@ -75,7 +75,15 @@ def test_result_schema(results: dict) -> None:
     for variant in mitf["variants"]:
         assert variant["evidence"]["missense_z"] == pytest.approx(1.04)
         assert variant["evidence"]["loeuf"] == pytest.approx(0.482)
+    for variant in mitf["variants"]:
+        # Why the allele scores what it does, in words a scientist can check.
+        assert "pathogenicity" in variant["why"] and "frequency" in variant["why"]
+    clinvar_alleles = [v for g in genes for v in g["variants"] if v["clinvar"]]
+    for variant in clinvar_alleles:
+        record = variant["clinvar"]
+        assert record["accession"].startswith("VCV") and record["review_status"] and record["stars"] >= 2
     phenotype = mitf["explanation"]["phenotype"]
+    assert phenotype["source"] == "HPO 2025-11-24" and "conflicting_terms" in phenotype
     # MITF's diseases in HPO are Waardenburg type 2A and Tietz syndrome (OMIM 103500 / 156845).
     assert phenotype["disease_id"] in ("OMIM:103500", "OMIM:193510", "OMIM:156845")
     assert phenotype["matched_terms"] and all(t["patient_term"].startswith("HP:") for t in phenotype["matched_terms"])

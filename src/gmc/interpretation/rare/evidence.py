@@ -148,8 +148,12 @@ def lof_mechanisms() -> dict[str, LofMechanism]:
     )
     if not clingen:
         return {gene: LofMechanism(gene, clinvar_null_plp=n) for gene, n in counts.items()}
-    return read_lof_mechanisms(clingen[-1], root / "constraint" / "gnomad_v4.1_constraint_mane_select.csv",
-                               root / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz", counts)
+    constraint = root / "constraint" / "gnomad_v4.1_constraint_mane_select.csv"
+    gene_info = root / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz"
+    return cached_index(
+        "lof-mechanisms", [clingen[-1], constraint, gene_info, clinvar],
+        lambda: read_lof_mechanisms(clingen[-1], constraint, gene_info, counts),
+    )
 
 
 #: The ClinGen VCEP gene-specific frequency rules in refdata (as CPSR compiled them).

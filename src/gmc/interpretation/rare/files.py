@@ -27,6 +27,7 @@ from gmc.interpretation.rare.ranking import (
     GeneRank,
     hpo_gene_inheritance,
     modes_from_hpo_inheritance,
+    pathogenicity_reason,
     rank_genes,
 )
 
@@ -131,10 +132,22 @@ def load_panels(names: Sequence[str]) -> list[Panel]:
     if not names:
         return []
     try:
-        panels = read_panelapp()
+        panels = panelapp_panels()
         return [get_panel(panels, name) for name in names]
     except (PanelNotFound, PanelFileError) as exc:
         raise RareInputError(f"panel: {exc}") from exc
+
+
+def panelapp_panels() -> dict[str, Panel]:
+    """The refdata PanelApp panels, from the on-disk index (rebuilt when the export changes)."""
+    from gmc.interpretation.rare.panels import PANELAPP_CORE, PANELAPP_NAMES
+    from gmc.interpretation.rare.refindex import cached_index
+
+    directory = _refdata_dir() / "panelapp"
+    sources = [p for p in (directory / PANELAPP_CORE, directory / PANELAPP_NAMES) if p.exists()]
+    if not sources:
+        return read_panelapp()  # names the missing file
+    return cached_index("panelapp", sources, read_panelapp)
 
 
 _ANNOTATION_MEMO: dict[tuple[Any, ...], dict[tuple[str, int, str, str], tuple[Any, ...]]] = {}
@@ -185,6 +198,12 @@ def _missense_z_lookup(sources: Any) -> Any:
     return lookup
 
 
+@lru_cache(maxsize=64)
+def _call(genotype: int, ploidy: int) -> Call:
+    """One shared (immutable) Call per genotype and ploidy: tens of thousands of calls, a handful of values."""
+    return Call(genotype, ploidy if ploidy > 0 else 2)
+
+
 def read_candidates(
     vcf_path: Path, sources: Any, *, build: str, members: frozenset[str] | None = None
 ) -> tuple[list[CandidateVariant], list[str], dict[str, dict[str, Any]]]:
@@ -224,9 +243,7 @@ def read_candidates(
                 values = dict(zip(MEMO_COLUMNS, row, strict=True))
                 values["mis_z"] = missense_z(values["transcript"])
                 annotation[variant_id] = values
-                calls = {
-                    samples[j]: Call(int(gt[i, j]), int(ploidy[i, j]) if ploidy[i, j] > 0 else 2) for j in wanted
-                }
+                calls = {samples[j]: _call(int(gt[i, j]), int(ploidy[i, j])) for j in wanted}
                 candidates.append(
                     CandidateVariant(
                         variant_id,
@@ -325,9 +342,43 @@ def annotation_sources(build: str, clinvar: bool = True) -> Any:
 @lru_cache(maxsize=4)
 def _loaded_sources(build: str, clinvar: bool, fasta: str | None, frequency_files: tuple[str, ...]) -> Any:
     # Keyed by the configuration too, so a changed FASTA or frequency setting is never answered from stale sources.
-    from gmc.genomics.annotation.annotate import load_sources
+    # Transcript models, ClinVar and gene knowledge come from on-disk indexes keyed by their files' checksums
+    # (refindex): a fresh process unpickles them instead of parsing the text files again.
+    from gmc.genomics.annotation.annotate import CLINVAR_FILES, AnnotationSources, load_sources
+    from gmc.genomics.annotation.clinvar import load_clinvar
+    from gmc.genomics.annotation.frequencies import SitesFrequencies
+    from gmc.genomics.annotation.genes import CLINGEN_FILE, CONSTRAINT_FILE, load_gene_knowledge
+    from gmc.genomics.annotation.sequence import load_reference
+    from gmc.genomics.annotation.transcripts import _MODEL_FILES, load_transcripts
+    from gmc.interpretation.rare.refindex import cached_index
+    from gmc.settings import get_settings
 
-    return load_sources(build, fasta=fasta, frequency_files=list(frequency_files), clinvar=clinvar)
+    settings = get_settings()
+    if (build, "mane") not in _MODEL_FILES:
+        return load_sources(build, fasta=fasta, frequency_files=list(frequency_files), clinvar=clinvar)
+    models = settings.refdata_path(*_MODEL_FILES[(build, "mane")])
+    summary = settings.refdata_path("grch38", "MANE.GRCh38.v1.5.summary.txt.gz")
+    knowledge = [settings.refdata_path(*CONSTRAINT_FILE), settings.refdata_path(*CLINGEN_FILE)]
+
+    def build_models() -> tuple[Any, Any, Any]:
+        # The flat transcript arrays of the vectorised annotation path are built here once and kept with them.
+        built = AnnotationSources(transcripts=load_transcripts(build, "mane"), genes=load_gene_knowledge())
+        return built.transcripts, built.genes, built.arrays
+
+    transcripts, genes, arrays = cached_index(f"transcripts-{build}", [models, summary, *knowledge], build_models)
+    clinvar_index = None
+    if clinvar and build in CLINVAR_FILES:
+        path = settings.refdata_path(*CLINVAR_FILES[build])
+        clinvar_index = cached_index(f"clinvar-{build}", [path], lambda: load_clinvar(str(path)))
+    sources = AnnotationSources(
+        transcripts=transcripts,
+        genes=genes,
+        genome=load_reference(fasta) if fasta else None,
+        clinvar=clinvar_index,
+        frequency_files=[SitesFrequencies(p, build=build) for p in frequency_files],
+    )
+    sources.__dict__["arrays"] = arrays  # the cached_property's value, from the index
+    return sources
 
 
 def analyse_case(
@@ -486,19 +537,46 @@ def gene_diseases() -> dict[str, list[tuple[str, frozenset[Any]]]]:
 PATIENT_WEIGHT = 0.75
 
 
-def gene_phenotype_scores(observed: Sequence[str], excluded: Sequence[str]) -> tuple[dict[str, Any], dict[str, float]]:
-    """Each annotated gene's phenotype match (by HGNC id) and its calibrated evidence (by HGNC id and symbol).
+#: Weight of PanelApp/ClinVar phenotype evidence (genes without HPO annotation) against HPO's: chosen on the
+#: tuning half of the benchmark (docs/bench/rare.md, rare round 2).
+PROFILE_EVIDENCE_WEIGHT = 0.75
+
+
+def gene_phenotype_scores(
+    observed: Sequence[str], excluded: Sequence[str], *, other_sources: bool = True
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Each gene's phenotype match and its calibrated evidence (by HGNC id and symbol).
 
     The similarity weighs the patient side 3/4: a patient shows only some of a disease's features (the more so
     the younger), so a disease that explains the patient's findings is not held back much by its own features the
     patient lacks. Chosen on the tuning half of the benchmark and checked on the held-out half (docs/bench/rare.md).
+    Genes without an HPO annotation are scored by their PanelApp panels and ClinVar conditions
+    (``phenotype_sources``; other_sources=False leaves them out), calibrated against the HPO-annotated genes'
+    scores for the same profile and weighed by ``PROFILE_EVIDENCE_WEIGHT``.
     """
+    from gmc.interpretation.rare.phenotype_sources import gene_profiles, score_profiles
     from gmc.phenotype.similarity import get_similarity_index
 
-    matches = get_similarity_index().score_genes(observed, excluded, None, True, PATIENT_WEIGHT)
-    scores = phenotype_evidence({hgnc: m.score for hgnc, m in matches.items()})
-    for match in matches.values():
+    index = get_similarity_index()
+    matches: dict[str, Any] = dict(index.score_genes(observed, excluded, None, True, PATIENT_WEIGHT))
+    raw = {hgnc: m.score for hgnc, m in matches.items()}
+    scores = phenotype_evidence(raw)
+    for match in list(matches.values()):
         scores.setdefault(match.symbol, scores[match.hgnc_id])
+    if other_sources and raw:
+        annotated = {m.symbol for m in matches.values()}
+        profiles = {g: p for g, p in gene_profiles().items() if g not in annotated}
+        wanted = {p.disease_id for ps in profiles.values() for p in ps if p.disease_id}
+        diseases = {
+            d.disease_id: d for d in index.score_diseases(observed, excluded, None, True, PATIENT_WEIGHT, wanted)
+        }
+        extra = score_profiles(observed, profiles, index, PATIENT_WEIGHT, disease_matches=diseases)
+        order = np.sort(np.asarray(list(raw.values()), dtype=float))
+        for symbol, match in extra.items():
+            value = min(max(match.score, 0.0), 1.0)
+            share = float(np.searchsorted(order, match.score, side="left")) / len(order)
+            scores[symbol] = PROFILE_EVIDENCE_WEIGHT * value * share
+            matches[symbol] = match
     return matches, scores
 
 
@@ -549,6 +627,8 @@ def _gene_entry(
                 "consequence": values["consequence"],
                 "hgvs_c": values["hgvs_c"],
                 "hgvs_p": values["hgvs_p"],
+                "why": pathogenicity_reason(candidate),
+                "clinvar": clinvar_record(values["clinvar"]),
                 "evidence": {
                     "clinvar": values["clinvar"],
                     "population_af": values["gnomad_af"],
@@ -560,8 +640,10 @@ def _gene_entry(
                 },
             }
         )
-    phenotype: dict[str, Any] = {"score": gene.phenotype_score}
+    phenotype: dict[str, Any] = {"score": gene.phenotype_score, "source": None}
     if match is not None:
+        source = getattr(match, "source", None)
+        phenotype["source"] = f"{source}: {match.label}" if source else f"HPO {hpo_release()}"
         phenotype.update(
             similarity=round(match.score, 4),
             disease_id=getattr(match, "disease_id", None),
@@ -578,6 +660,16 @@ def _gene_entry(
                 for p in match.matched_pairs
                 if p.ic > 0
             ],
+            conflicting_terms=[
+                {
+                    "patient_term": c.patient_term,
+                    "patient_label": _label(ontology, c.patient_term),
+                    "disease_term": c.disease_term,
+                    "disease_label": _label(ontology, c.disease_term),
+                    "kind": c.kind,
+                }
+                for c in getattr(match, "contradictions", ())
+            ],
         )
     return {
         "rank": gene.rank,
@@ -592,6 +684,41 @@ def _gene_entry(
         "variants": variants,
         "explanation": {"summary": "; ".join(gene.reasons), "phenotype": phenotype},
     }
+
+
+#: ClinVar review status -> gold stars (ClinVar's own scale).
+REVIEW_STARS = {
+    "practice_guideline": 4,
+    "reviewed_by_expert_panel": 3,
+    "criteria_provided,_multiple_submitters,_no_conflicts": 2,
+    "criteria_provided,_conflicting_classifications": 1,
+    "criteria_provided,_conflicting_interpretations": 1,
+    "criteria_provided,_single_submitter": 1,
+}
+
+
+def clinvar_record(text: str | None) -> dict[str, Any] | None:
+    """The annotation's ClinVar field ("significance|review status|variation id") as an accession a scientist
+    can look up, with its review status and stars; None when the allele is not in ClinVar."""
+    if not text:
+        return None
+    significance, _, rest = text.partition("|")
+    review, _, variation = rest.partition("|")
+    accession = f"VCV{int(variation):09d}" if variation.isdigit() else None
+    return {
+        "accession": accession,
+        "variation_id": variation or None,
+        "significance": significance.replace("_", " "),
+        "review_status": review.replace("_", " ").replace(" ,", ","),
+        "stars": REVIEW_STARS.get(review, 0),
+    }
+
+
+def hpo_release() -> str:
+    """The HPO release phenotype scores come from (recorded in every result)."""
+    from gmc.phenotype.ontology import get_ontology
+
+    return get_ontology().release
 
 
 def _label(ontology: Any, term_id: str) -> str:

@@ -288,6 +288,41 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
     return 0.0
 
 
+def pathogenicity_reason(variant: CandidateVariant) -> str:
+    """Why the variant scores what it does, in words (the branches of ``pathogenicity_score``)."""
+    terms = variant.consequences
+    score = pathogenicity_score(variant)
+    if is_known_pathogenic(variant.clinvar_significance):
+        why = f"ClinVar {variant.clinvar_significance}"
+    elif terms & LOF_TERMS:
+        why = "predicted loss of function (" + ", ".join(sorted(terms & LOF_TERMS)) + ")"
+    elif "missense_variant" in terms and variant.revel is not None:
+        why = f"missense, REVEL {variant.revel:g}"
+    elif terms & _MISSENSE_LIKE:
+        why = ", ".join(sorted(terms & _MISSENSE_LIKE)).replace("_", " ")
+    elif terms & _SPLICE_REGION:
+        why = "splice region"
+    elif "coding_sequence_variant" in terms:
+        odds = codon_change_odds(variant.hgvs_c)
+        if odds is None:
+            why = "coding change of unknown protein effect (no reference codon)"
+        else:
+            why = (
+                "coding substitution of unknown protein effect (no reference codon); by the genetic code at this "
+                f"codon position {odds[0]:.0%} synonymous, {odds[1]:.0%} missense, {odds[2]:.0%} stop-gained"
+                f" (scored at least {UNKNOWN_EFFECT_FLOOR:g}, never as synonymous)"
+            )
+    elif terms & _LOW:
+        why = "UTR or non-coding exon"
+    elif "synonymous_variant" in terms:
+        why = "synonymous"
+    else:
+        why = "not weighed (intronic or intergenic)"
+    frequency = frequency_score(variant.population_af)
+    af = "no population frequency known" if variant.population_af is None else f"population AF {variant.population_af:g}"
+    return f"{why}: pathogenicity {score:.2f} x frequency {frequency:.2f} ({af})"
+
+
 #: Modes in which one heterozygous allele has to cause the disease on its own.
 _ONE_ALLELE_MODES = frozenset({Mode.AD, Mode.DE_NOVO})
 
@@ -490,10 +525,28 @@ def rank_genes(
         tier = min((t for t in tiers if t is not None), default=None)
         call = _mode_call(segregation, ids, mode)
         label, sentence = describe_mode(call, pedigree, genotypes[ids[0]])
+        weights = []
+        if len(ids) == 1 and mode in _ONE_ALLELE_MODES:
+            v = by_id[ids[0]]
+            if v.consequences & LOF_TERMS or v.variant_id in carrier_like:
+                factor = haploinsufficiency_factor(v.loeuf)
+                if factor < 1:
+                    weights.append(f"one allele weighed x{factor:.2f} by the gene's LOEUF {v.loeuf:g}")
+            elif (
+                missense_floor is not None
+                and v.consequences & _MISSENSE_OR_UNKNOWN
+                and not is_known_pathogenic(v.clinvar_significance)
+            ):
+                factor = missense_constraint_factor(v.mis_z, missense_floor)
+                if factor < 1:
+                    weights.append(f"one missense-like allele weighed x{factor:.2f} by the gene's missense Z {v.mis_z:g}")
+        if any(mode in mismatched.get(i, ()) for i in ids):
+            weights.append(f"mode not among the gene's annotated modes of inheritance (x{mode_mismatch_weight:g})")
         reasons = (
             f"{label}: "
             + ", ".join(f"{by_id[i].chrom}:{by_id[i].pos} {by_id[i].ref}>{by_id[i].alt}" for i in ids),
             f"variant score {score:.3f}, phenotype score {phenotype:.3f}",
+            *weights,
         )
         combined = combined_score(score, phenotype)
         rank = GeneRank(
