@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,17 @@ def test_cache_round_trip_and_rebuild_on_change(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache").glob("tiny-*.pickle"))) == 1  # the stale cache was removed
     newer_format = cached(tmp_path / "cache", "tiny", [obo], lambda: "rebuilt", version=2)
     assert newer_format == "rebuilt"
+    # Keyed by the content's checksum: a same-size edit that keeps the modification time still rebuilds in the
+    # next process (within one process a file's checksum is computed once; the memo is cleared as a new one would).
+    from gmc.phenotype import ontology as ontology_module
+
+    stat = obo.stat()
+    obo.write_text(TINY_OBO.replace("Long finger", "Long fingerz"))
+    os.utime(obo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert obo.stat().st_size == stat.st_size
+    ontology_module._CHECKSUMS.clear()
+    edited = cached(tmp_path / "cache", "tiny", [obo], lambda: load_ontology(obo), version=2)
+    assert edited.get("HP:0000004").name == "Long fingerz"
 
 
 def test_the_2026_release_parses_with_its_own_version(refdata_dir: Path) -> None:

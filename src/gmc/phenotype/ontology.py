@@ -46,7 +46,7 @@ HPO_RELEASE_FILES = {
 }
 _RELEASE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Bump when the cached form changes so old caches are ignored.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 T = TypeVar("T")
 
@@ -524,12 +524,28 @@ def load_ontology(obo_path: Path) -> Ontology:
 # -- cache ---------------------------------------------------------------------------------------------------
 
 
+_CHECKSUMS: dict[tuple[str, int, int], str] = {}
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes (memoised per path, size and modification time within the process)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    found = _CHECKSUMS.get(key)
+    if found is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        found = _CHECKSUMS[key] = digest.hexdigest()
+    return found
+
+
 def source_fingerprint(paths: Iterable[Path], kind: str, version: int = 0) -> str:
-    """A short key for a cache built from these files (path, size and mtime, and the cache format)."""
+    """A short key for a cache built from these files: their names and SHA-256 checksums, and the cache format."""
     digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}:{version}".encode())
     for path in paths:
-        stat = path.stat()
-        digest.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        digest.update(f"|{Path(path).name}:{file_checksum(Path(path))}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -686,20 +686,11 @@ def _gene_entry(
     }
 
 
-#: ClinVar review status -> gold stars (ClinVar's own scale).
-REVIEW_STARS = {
-    "practice_guideline": 4,
-    "reviewed_by_expert_panel": 3,
-    "criteria_provided,_multiple_submitters,_no_conflicts": 2,
-    "criteria_provided,_conflicting_classifications": 1,
-    "criteria_provided,_conflicting_interpretations": 1,
-    "criteria_provided,_single_submitter": 1,
-}
-
-
 def clinvar_record(text: str | None) -> dict[str, Any] | None:
     """The annotation's ClinVar field ("significance|review status|variation id") as an accession a scientist
     can look up, with its review status and stars; None when the allele is not in ClinVar."""
+    from gmc.genomics.annotation.clinvar import REVIEW_STARS
+
     if not text:
         return None
     significance, _, rest = text.partition("|")
