@@ -330,11 +330,12 @@ def check_sexes(
 
 
 def annotation_sources(build: str, clinvar: bool = True) -> Any:
-    """The deployment's annotation sources for a build (genome FASTA and frequency files when configured)."""
+    """The deployment's annotation sources for a build: its genome FASTA (GMC_REFERENCE_FASTA, else the one in
+    reference data; none when set to "none") and the configured frequency files."""
     from gmc.settings import get_settings
 
     settings = get_settings()
-    fasta = settings.reference_fasta if build == "GRCh38" else None
+    fasta = settings.genome_fasta(build)
     frequency_files = tuple(f.strip() for f in (settings.frequency_files or "").split(",") if f.strip())
     return _loaded_sources(build, clinvar, str(fasta) if fasta else None, frequency_files)
 
@@ -373,7 +374,7 @@ def _loaded_sources(build: str, clinvar: bool, fasta: str | None, frequency_file
     sources = AnnotationSources(
         transcripts=transcripts,
         genes=genes,
-        genome=load_reference(fasta) if fasta else None,
+        genome=load_reference(fasta, build) if fasta else None,
         clinvar=clinvar_index,
         frequency_files=[SitesFrequencies(p, build=build) for p in frequency_files],
     )
