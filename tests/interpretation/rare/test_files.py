@@ -209,3 +209,36 @@ def test_phenotype_evidence_is_score_times_share_of_genes_beaten() -> None:
     # By hand: 4 genes; G4 beats 3 of 4 -> 0.8 * 0.75; G1 beats none -> 0; a negative score clips to 0.
     evidence = phenotype_evidence({"G1": -0.2, "G2": 0.1, "G3": 0.4, "G4": 0.8})
     assert evidence == pytest.approx({"G1": 0.0, "G2": 0.1 * 0.25, "G3": 0.4 * 0.5, "G4": 0.8 * 0.75})
+
+
+def test_phase_from_the_vcf_decides_compound_heterozygous_pairs(benchmarks_dir: Path) -> None:
+    """NA12878's chromosome 21 (Platinum Genomes, GT phased with "|"): every pair of phased heterozygous alleles in
+    one gene is put in trans or left out as in cis by the haplotypes the VCF gives, not by distance or guesswork."""
+    from itertools import combinations
+
+    from gmc.interpretation.rare.files import annotation_sources, read_candidates
+    from gmc.interpretation.rare.inheritance import Mode, Pedigree, Sex, VariantGenotypes, segregate
+
+    vcf = benchmarks_dir / "rare/background/PlatinumGenomes_NA12878_GRCh38_chr21.vcf.gz"
+    candidates, samples, _ = read_candidates(vcf, annotation_sources("GRCh38", False), build="GRCh38")
+    assert samples == ["NA12878"]
+    phased = [c for c in candidates if c.calls["NA12878"].genotype == 1 and c.calls["NA12878"].phase_set is not None]
+    assert len(phased) > 100 and {c.calls["NA12878"].haplotype for c in phased} == {0, 1}
+    variants = [VariantGenotypes(c.variant_id, c.chrom, c.pos, c.calls, c.gene_symbol, c.pos + len(c.ref) - 1)
+                for c in phased]
+    result = segregate(Pedigree.singleton("NA12878", Sex.FEMALE), variants)
+    seen = {"trans": 0, "cis": 0}
+    by_id = {c.variant_id: c for c in phased}
+    by_gene: dict[str, list] = {}
+    for c in phased:
+        by_gene.setdefault(c.gene_symbol, []).append(c)
+    for a, b in (pair for group in by_gene.values() for pair in combinations(group, 2)):
+        partners = {call.partner_id for call in result[a.variant_id].modes if call.mode == Mode.AR_COMP_HET}
+        excluded = " ".join(why for mode, why in result[a.variant_id].excluded if mode == Mode.AR_COMP_HET)
+        if by_id[a.variant_id].calls["NA12878"].haplotype != by_id[b.variant_id].calls["NA12878"].haplotype:
+            assert b.variant_id in partners
+            seen["trans"] += 1
+        else:
+            assert b.variant_id not in partners and f"with {b.variant_id}: phased on the same haplotype" in excluded
+            seen["cis"] += 1
+    assert seen["trans"] > 0 and seen["cis"] > 0

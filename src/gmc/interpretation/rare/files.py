@@ -231,7 +231,7 @@ def read_candidates(
             raise RareInputError(f"{vcf_path}: {exc}") from exc
         for batch in batches:
             rows = annotate_alleles_memo(batch, sources)
-            gt, ploidy = batch.gt, batch.ploidy
+            gt, ploidy, phase_set, haplotype = batch.gt, batch.ploidy, batch.phase_set, batch.haplotype
             carried = (gt[:, wanted] > 0).any(axis=1) if wanted else np.zeros(len(batch), bool)
             for i, row in enumerate(rows):
                 if not row[gene_at] or not carried[i]:
@@ -243,7 +243,13 @@ def read_candidates(
                 values = dict(zip(MEMO_COLUMNS, row, strict=True))
                 values["mis_z"] = missense_z(values["transcript"])
                 annotation[variant_id] = values
-                calls = {samples[j]: _call(int(gt[i, j]), int(ploidy[i, j])) for j in wanted}
+                calls = {
+                    samples[j]: _call(int(gt[i, j]), int(ploidy[i, j]))
+                    if phase_set is None or phase_set[i, j] < 0
+                    # read-backed phase (GT with "|", PS): decides the cis/trans of compound heterozygous pairs
+                    else Call(int(gt[i, j]), int(ploidy[i, j]), int(phase_set[i, j]), int(haplotype[i, j]))
+                    for j in wanted
+                }
                 candidates.append(
                     CandidateVariant(
                         variant_id,

@@ -211,8 +211,9 @@ class Call:
 
     genotype: int
     ploidy: int = 2
-    #: Read-backed phase of a phased heterozygous call: its phase set (VCF PS, or the record's position when
-    #: the caller wrote none) and which haplotype (0 or 1) carries the alt allele; None when unphased.
+    #: Read-backed phase of a phased heterozygous call (GT written with "|"): its phase set (VCF PS; 0 for a
+    #: phased call without PS, which the VCF specification puts in one set per sample and chromosome) and which
+    #: haplotype (0 or 1) carries the alt allele; None when unphased.
     phase_set: int | None = None
     haplotype: int | None = None
 
