@@ -39,6 +39,7 @@ MEMO_COLUMNS = (
     "consequence",
     "hgvs_c",
     "hgvs_p",
+    "hgvs_note",
     "clinvar",
     "clinvar_significance",
     "gnomad_af",
@@ -635,6 +636,7 @@ def _gene_entry(
                 "consequence": values["consequence"],
                 "hgvs_c": values["hgvs_c"],
                 "hgvs_p": values["hgvs_p"],
+                "hgvs_note": values["hgvs_note"],
                 "why": pathogenicity_reason(candidate),
                 "clinvar": clinvar_record(values["clinvar"]),
                 "evidence": {
