@@ -216,3 +216,42 @@ def test_gene_inheritance_restricts_modes() -> None:
     ) == []
     assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].mode in {Mode.AD, Mode.DE_NOVO}
     assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].variant_score == 1.0
+
+
+def test_the_first_genes_are_those_of_the_full_ranking(benchmarks_dir, tmp_path) -> None:
+    """rank_genes with a limit weighs genes by the most they could score and stops early; the genes it returns are
+    exactly the head of the full ranking, on a real spiked exome, gene- and disease-level, with a panel."""
+    from pathlib import Path
+
+    from gmc.interpretation.rare.files import (
+        PATIENT_WEIGHT,
+        annotation_sources,
+        gene_diseases,
+        gene_phenotype_scores,
+        load_panels,
+        phenotype_evidence,
+        read_candidates,
+        read_case_phenotype,
+    )
+    from gmc.interpretation.rare.ranking import hpo_gene_inheritance
+    from gmc.interpretation.rare.spike import load_background, prepare_case
+    from gmc.phenotype.similarity import get_similarity_index
+
+    background = load_background(benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+    case = prepare_case(benchmarks_dir / "rare" / "phenopackets" / "PMID_23364397_Patient_2.json", background,
+                        tmp_path, seed=3)
+    phenotype = read_case_phenotype(Path(case.phenopacket_path))
+    candidates, samples, _ = read_candidates(case.vcf_path, annotation_sources("GRCh38"), build="GRCh38")
+    pedigree = Pedigree.singleton(samples[0], phenotype.sex)
+    _, phenotype_scores = gene_phenotype_scores(phenotype.observed, phenotype.excluded)
+    diseases = get_similarity_index().score_diseases(phenotype.observed, phenotype.excluded, None, True,
+                                                          PATIENT_WEIGHT)
+    evidence = phenotype_evidence({d.disease_id: d.score for d in diseases})
+    disease_phenotypes = {gene: [(evidence.get(did, 0.0), modes, did) for did, modes in found]
+                          for gene, found in gene_diseases().items()}
+    common = {"panels": load_panels(["112"]), "gene_inheritance": hpo_gene_inheritance()}
+    for extra in ({}, {"disease_phenotypes": disease_phenotypes}):
+        full = rank_genes(candidates, pedigree, phenotype_scores, **common, **extra)
+        assert len(full) > 1000
+        for limit in (1, 10, 100):
+            assert rank_genes(candidates, pedigree, phenotype_scores, limit=limit, **common, **extra) == full[:limit]
