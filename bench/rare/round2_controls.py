@@ -10,16 +10,13 @@ shuffle, ``bench._shuffled_features``' rule), which shows how much of the rankin
 from __future__ import annotations
 
 import argparse
-import pickle
 import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from round2_trials import phenotype, report
-from tune_halves import missense_z_by_symbol, split
-
-from gmc.interpretation.rare import ranking
+from tune_halves import load_halves
 
 
 def main() -> None:
@@ -27,13 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
-    with (args.work / "dump.pkl").open("rb") as handle:
-        data = pickle.load(handle)
-    halves = split(data)
-    fill = missense_z_by_symbol()
-
-    def with_z(c: ranking.CandidateVariant) -> ranking.CandidateVariant:
-        return c if c.mis_z is not None else replace(c, mis_z=fill.get(c.gene_symbol))
+    data, halves, with_z = load_halves(args.work)
 
     report(data, "without ClinVar", halves, transform=lambda c: replace(with_z(c), clinvar_significance=None))
     cases = [c for c in data["cases"] if "error" not in c]

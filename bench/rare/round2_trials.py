@@ -13,12 +13,10 @@ one HPO release (hpo3 holds one ontology per process): the 2025-01-16 release ru
 from __future__ import annotations
 
 import argparse
-import pickle
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tune_halves import figures, missense_z_by_symbol, rank_cases, split
+from tune_halves import figures, load_halves, rank_cases
 
 from gmc.interpretation.rare import files, ranking
 
@@ -49,13 +47,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--only-baseline", action="store_true")
     args = parser.parse_args()
-    with (args.work / "dump.pkl").open("rb") as handle:
-        data = pickle.load(handle)
-    halves = split(data)
-    fill = missense_z_by_symbol()
-
-    def with_z(c: ranking.CandidateVariant) -> ranking.CandidateVariant:
-        return c if c.mis_z is not None else replace(c, mis_z=fill.get(c.gene_symbol))
+    data, halves, with_z = load_halves(args.work)
 
     from gmc.phenotype.ontology import get_ontology
 
