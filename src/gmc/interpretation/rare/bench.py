@@ -297,11 +297,22 @@ def run_benchmark(
     return out
 
 
+#: Runs a command and prints its exit code, CPU seconds, peak RSS (kB) and wall seconds. Linux gives a process the
+#: peak RSS of the memory image it was exec'd from, so a command started by the benchmark itself (hundreds of MB)
+#: would report the benchmark's peak; started from this small launcher, it reports its own.
+_LAUNCHER = """import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss, wall]))
+"""
+
+
 def measure_fresh_processes(
     cases: Sequence[Any], work_dir: Path, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any] | None:
     """Runs each case as a fresh `gmc interpret rare` process; wall, CPU (user + system) and peak RSS of each."""
-    import os
     import subprocess
     import sys
 
@@ -310,16 +321,18 @@ def measure_fresh_processes(
         out = Path(work_dir) / f"{case.phenopacket_path.stem}.fresh.json"
         command = [sys.executable, "-m", "gmc.cli", "interpret", "rare", "--phenopacket", str(case.phenopacket_path),
                    "--vcf", str(case.vcf_path), "--out", str(out)]
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        error = process.stderr.read().decode() if process.stderr else ""
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise BenchmarkInputError(f"fresh `gmc interpret rare` on {case.phenopacket_path} failed: {error[-500:]}")
+        launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True,
+                                  check=False)
+        try:
+            code, cpu, rss_kb, wall = json.loads(launched.stdout)
+        except ValueError:
+            code, cpu, rss_kb, wall = launched.returncode or 1, 0.0, 0, 0.0
+        if code != 0:
+            raise BenchmarkInputError(
+                f"fresh `gmc interpret rare` on {case.phenopacket_path} failed: {launched.stderr[-500:]}"
+            )
         out.unlink(missing_ok=True)
-        runs.append({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024})
+        runs.append({"wall": wall, "cpu": cpu, "rss_mb": rss_kb / 1024})
         if progress:
             progress(f"fresh process {case.phenopacket_path.stem}: {wall:.2f} s wall, {runs[-1]['cpu']:.2f} s CPU, "
                      f"{runs[-1]['rss_mb']:.0f} MB")
