@@ -134,7 +134,8 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
                for line in demo.stdout.splitlines() if line.startswith("skipped ")}
     cancer = next(line for parts, line in skipped.items() if "interpretation.cancer" in parts.split(", "))
     assert "gmc refdata fetch --only cancer" in cancer
-    assert not any(part in parts.split(", ") for parts in skipped for part in ("registry", "samples"))
+    assert not any(part in parts.split(", ") for parts in skipped for part in ("registry", "samples", "phenotype"))
+    assert "phenotype profiles" in demo.stdout  # hpo3's own HPO release, no reference data needed
     needs = {"genomics": "--only transcripts", "interpretation.rare": "--only panelapp"}
     for part, fetch in needs.items():  # every feature skipped says why, none quietly
         assert fetch in next(line for parts, line in skipped.items() if part in parts.split(", "))
@@ -164,6 +165,8 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
             assert participants.status_code == 200 and re.search(r"P\d{8}", participants.text)
             assert client.get("/samples").status_code == 200
             assert client.get("/phenotype").status_code == 200
+            search = client.get("/api/phenotype/hpo/search", params={"q": "seizure"})
+            assert search.status_code == 200 and any(hit["id"] == "HP:0001250" for hit in search.json())
             genomes = client.get("/genomes")
             assert genomes.status_code == 200 and "Reference data not installed" in genomes.text
             assert "gmc refdata fetch --only transcripts" in genomes.text

@@ -637,7 +637,8 @@ def details_obo_path() -> Path | None:
 
     if hpo_release_setting() != PACKAGE_RELEASE:
         return hpo_source_paths()["obo"]
-    newest = sorted((get_settings().refdata_dir() / "hpo").glob("hp_*.obo*"))
+    # Without reference data (a fresh machine) hpo3's own release stands alone, without the extra term details.
+    newest = sorted((Path(get_settings().refdata or "") / "hpo").glob("hp_*.obo*"))
     return newest[-1] if newest else None
 
 
