@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gmc.common.errors import ValidationFailed
+from gmc.common.escaping import spreadsheet_cell
 
 IMPORT_COLUMNS = ["barcode", "participant_id", "referral_id", "trust_code", "sample_type", "collected_at",
                   "collected_by", "tumour_site", "tumour_histology", "tumour_content_pct", "volume_ul"]
@@ -115,10 +116,10 @@ def parse_import(text: str, *, source: str = "upload") -> list[ImportRow]:
 
 
 def write_export(rows: list[dict[str, object]]) -> str:
-    """Samples as CSV with the export columns."""
+    """Samples as CSV with the export columns (text that looks like a formula is kept as text)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
+        writer.writerow({k: ("" if row.get(k) is None else spreadsheet_cell(row.get(k))) for k in EXPORT_COLUMNS})
     return out.getvalue()

@@ -24,7 +24,7 @@ _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "
 def wants_json(request: Request) -> bool:
     """True for API calls (path under /api or a JSON Accept header without HTML)."""
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api") or request.url.path == "/health" or (
+    return request.url.path.startswith("/api") or request.url.path in ("/health", "/openapi.json") or (
         "application/json" in accept and "text/html" not in accept)
 
 
