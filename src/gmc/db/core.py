@@ -103,6 +103,13 @@ def is_lock_timeout(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) == "55P03"
 
 
+def is_value_out_of_range(exc: BaseException) -> bool:
+    """True when the database cannot hold a number it was given: SQLite's 64-bit integers (OverflowError when
+    binding) or PostgreSQL's numeric_value_out_of_range (SQLSTATE 22003). The request asked for the impossible."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, OverflowError) or getattr(orig, "sqlstate", None) == "22003"
+
+
 def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: object) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the settings gmc relies on.
 
