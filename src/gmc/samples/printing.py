@@ -48,7 +48,7 @@ _LEFT, _TOP = 7.2 * mm, 12.9 * mm
 
 def datamatrix_svg(text: str) -> str:
     """A DataMatrix symbol of the text as SVG (for the sample page), without the library's inline style attribute
-    (the Content-Security-Policy refuses inline styles; .datamatrix in gmc.css gives the white background)."""
+    (the Content-Security-Policy refuses inline styles; the page's card is white already)."""
     from ppf.datamatrix import DataMatrix
 
     return DataMatrix(text).svg().replace(' style="background-color:#FFF"', "", 1)
