@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gmc.settings import Settings, get_settings
@@ -88,7 +89,10 @@ def take_write_lock(conn: Connection) -> None:
 
 
 def is_database_busy(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" (another writer held the lock past the busy timeout)."""
+    """True for SQLite's "database is locked" (another writer held the lock past the busy timeout), and for a
+    request that waited past the pool timeout for a connection (every connection busy): both mean "try again"."""
+    if isinstance(exc, PoolTimeout):
+        return True
     orig = getattr(exc, "orig", exc)
     return type(orig).__name__ == "OperationalError" and "database is locked" in str(orig)
 
@@ -110,6 +114,10 @@ def is_value_out_of_range(exc: BaseException) -> bool:
     return isinstance(orig, OverflowError) or getattr(orig, "sqlstate", None) == "22003"
 
 
+#: SQLite connections kept per process: one for each of the 40 threads FastAPI runs plain handlers in.
+SQLITE_POOL_SIZE = 40
+
+
 def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: object) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the settings gmc relies on.
 
@@ -119,6 +127,11 @@ def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: obj
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A connection per worker thread (FastAPI runs sync handlers in a pool of 40): SQLite connections are
+        # cheap, and a request must never wait for one while the writer it waits behind is stalled for its own.
+        if parsed.database and parsed.database != ":memory:" and "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_seconds},
                                **kwargs)
         _configure_sqlite(engine, int(sqlite_busy_seconds * 1000))
