@@ -242,7 +242,11 @@ def bench_engine(engine: str, url: str, levels: list[int], seconds: float, sampl
             print(json.dumps(rows[-1]), flush=True)
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still finishing the import: stop it
+            proc.kill()
+            proc.wait(timeout=30)
     return rows
 
 
