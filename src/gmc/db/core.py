@@ -114,10 +114,6 @@ def is_value_out_of_range(exc: BaseException) -> bool:
     return isinstance(orig, OverflowError) or getattr(orig, "sqlstate", None) == "22003"
 
 
-#: SQLite connections kept per process: one for each of the 40 threads FastAPI runs plain handlers in.
-SQLITE_POOL_SIZE = 40
-
-
 def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: object) -> Engine:
     """An engine for a SQLite or PostgreSQL URL, with the settings gmc relies on.
 
@@ -127,11 +123,6 @@ def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: obj
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # A connection per worker thread (FastAPI runs sync handlers in a pool of 40): SQLite connections are
-        # cheap, and a request must never wait for one while the writer it waits behind is stalled for its own.
-        if parsed.database and parsed.database != ":memory:" and "poolclass" not in kwargs:
-            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
-            kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_seconds},
                                **kwargs)
         _configure_sqlite(engine, int(sqlite_busy_seconds * 1000))
