@@ -286,7 +286,7 @@ def demo_client(demo_app):
 
 DEMO_PASSWORDS = {
     "admin": "demo-admin-2026", "recruiter": "demo-recruiter-2026", "lab": "demo-lab-2026",
-    "scientist": "demo-scientist-2026", "clinician": "demo-clinician-2026", "researcher": "demo-researcher-2026",
+    "scientist": "demo-scientist-2026", "checker": "demo-checker-2026", "clinician": "demo-clinician-2026", "researcher": "demo-researcher-2026",
     "programme": "demo-programme-2026", "sl-recruiter": "demo-slrecruiter-2026",
 }
 

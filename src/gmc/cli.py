@@ -29,6 +29,7 @@ def _mount_features() -> None:
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
     from gmc.registry import commands as registry_commands
+    from gmc.reporting import commands as reporting_commands
     from gmc.samples import commands as samples_commands
 
     app.add_typer(registry_commands.app, name="registry")
@@ -41,6 +42,7 @@ def _mount_features() -> None:
     interpret_app.command("somatic")(cancer_commands.somatic)
     interpret_app.command("rare")(rare_commands.rare)
     app.add_typer(rare_commands.bench_app, name="bench")
+    app.add_typer(reporting_commands.app, name="reports")
 
 
 _mount_features()

@@ -37,6 +37,8 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("recruiter", "demo-recruiter-2026", ("recruiter",), "Rita Recruiter", "WMGMC", ("RQ3", "RLU")),
     DemoUser("lab", "demo-lab-2026", ("lab",), "Leo Lab", "WMGMC", centre_wide=True),
     DemoUser("scientist", "demo-scientist-2026", ("scientist",), "Sam Scientist", "WMGMC", centre_wide=True),
+    # A second clinical scientist: reports are authorised by someone other than their author (four eyes).
+    DemoUser("checker", "demo-checker-2026", ("scientist",), "Chris Checker", "WMGMC", centre_wide=True),
     DemoUser("clinician", "demo-clinician-2026", ("clinician",), "Cleo Clinician", "WMGMC", ("RRK", "RQ3")),
     DemoUser("researcher", "demo-researcher-2026", ("researcher",), "Rory Researcher", "WMGMC", centre_wide=True),
     DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
