@@ -134,6 +134,12 @@ def test_cli_renders_and_lists_reports(demo_database, benchmarks_dir, kbg_vcf, t
     assert listed.exit_code == 0 and report.report_id in listed.output and "1 report version" in listed.output
     bad = runner.invoke(app, ["reports", "render", case_id, "--format", "docx", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "html, pdf, fhir" in bad.output and not (tmp_path / "x").exists()
+    check = runner.invoke(app, ["reports", "reanalyse", "--check"])
+    assert check.exit_code == 0 and "0 reported case(s) due for reanalysis" in check.output
+    again = runner.invoke(app, ["reports", "reanalyse", case_id, "--reason", "annual review"])
+    assert again.exit_code == 0 and f"case {case_id}: on request; 0 reported finding(s) moved" in again.output
+    rules = runner.invoke(app, ["reports", "rules", "cancer", "--turnaround-days", "42", "--no-mdt"])
+    assert rules.exit_code == 0 and "cancer" in rules.output and "42 days  MDT not required" in rules.output
     unknown = runner.invoke(app, ["reports", "render", "C00000000", "--out", str(tmp_path / "y.pdf")])
     assert unknown.exit_code == 1 and "no case C00000000" in unknown.output
     get_settings.cache_clear()

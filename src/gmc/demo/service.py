@@ -93,6 +93,7 @@ FEATURE_DEMO_MODULES = [
     "gmc.genomics.demo",
     "gmc.interpretation.rare.demo",
     "gmc.interpretation.cancer.demo",
+    "gmc.reporting.demo",
 ]
 
 

@@ -202,10 +202,11 @@ def _acmg_detail(acmg: dict[str, Any] | None) -> tuple[str | None, list[str], li
 
 
 def rare_candidates(results: dict[str, Any], *, mane: ManeIndex, build: str | None = None,
-                    acmg_now: Any = None, top: int | None = None) -> list[Candidate]:
+                    acmg_now: Any = None, top: int | None = None, parents_sequenced: bool | None = None) -> list[Candidate]:
     """Every variant of a rare run's ranked genes (the first `top` genes), best rank first.
 
     `acmg_now(variant)` gives a variant's ACMG result now (the run's criteria with the case's overrides applied).
+    `parents_sequenced` False marks a de novo mode as unconfirmed (the run could not see the parents).
     """
     provenance = results.get("provenance") or {}
     build = build or _text(provenance.get("build")) or "GRCh38"
@@ -237,6 +238,8 @@ def rare_candidates(results: dict[str, Any], *, mane: ManeIndex, build: str | No
             candidate.inheritance = _inheritance(gene, variant)
             if candidate.inheritance is None:
                 candidate.withheld["inheritance"] = "the run states no mode of inheritance"
+            elif "de novo" in candidate.inheritance and parents_sequenced is False:
+                candidate.inheritance = "de novo not confirmed (parents not sequenced)"
             tier = gene.get("tier")
             candidate.tier = str(tier) if tier not in (None, "", 0) else None
             acmg = acmg_now(variant) if acmg_now else None
@@ -365,6 +368,7 @@ def cancer_candidates(results: dict[str, Any], *, mane: ManeIndex) -> list[Candi
             candidate.criteria_detail = [{"code": c, "reason": reasons.get(c, "")} for c in candidate.criteria]
             candidate.points = oncogenicity.get("points")
         candidate.withheld["zygosity"] = "somatic variant: allele fraction given instead"
+        candidate.withheld["inheritance"] = "somatic: acquired in the tumour, not inherited"
         candidate.vaf = finding.get("tumour_vaf")
         candidate.depth = finding.get("tumour_depth")
         items = [e for e in finding.get("evidence") or [] if isinstance(e, dict) and e.get("counted_for_tier", True)]

@@ -131,3 +131,42 @@ def rules(
     finally:
         database.dispose()
     typer.echo("\n".join(lines))
+
+
+@app.command("reanalyse")
+def reanalyse(
+    case_id: str | None = typer.Argument(None, help="One reported case to reanalyse now (on request)."),
+    check: bool = typer.Option(False, "--check", help="Only list reported cases whose reference data changed."),
+    reason: str = typer.Option("", "--reason", help="Why (for a reanalysis on request)."),
+) -> None:
+    """Reanalyses reported cases whose reference data (ClinVar, HPO, panels, knowledge base) changed, or one case."""
+    from gmc.common.errors import DomainError
+    from gmc.reporting import reanalysis
+
+    database = _database()
+    lines: list[str] = []
+    try:
+        with database.transaction() as session:
+            principal = _principal()
+            if check:
+                for due in reanalysis.cases_due_for_reanalysis(session, principal):
+                    changed = "; ".join(f"{k}: {v['previous']} -> {v['current']}" for k, v in due["changes"].items())
+                    lines.append(f"{due['case_id']} (run {due['run_id']}): {changed}")
+                lines.append(f"{len(lines)} reported case(s) due for reanalysis")
+            else:
+                rows = ([reanalysis.reanalyse_case(session, principal, case_id, reason=reason)] if case_id
+                        else reanalysis.reanalyse_changed(session, principal))
+                from gmc.registry.models import Case
+
+                for row in rows:
+                    case = session.get(Case, row.case_id)
+                    moved = len(row.changes.get("reclassified", [])) + len(row.changes.get("gone", []))
+                    lines.append(f"case {case.case_id if case else row.case_id}: {row.trigger.replace('_', ' ')}; {moved} reported finding(s) "
+                                 f"moved; {len(row.changes.get('new_candidates', []))} new candidate(s)"
+                                 + ("; flagged for amendment" if row.needs_amendment else ""))
+                lines.append(f"{len(rows)} case(s) reanalysed")
+    except DomainError as exc:
+        _fail(exc.message)
+    finally:
+        database.dispose()
+    typer.echo("\n".join(lines))

@@ -114,7 +114,9 @@ def _provenance(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         versions[f"knowledge base {item.get('path')}"] = (
                             f"{item.get('release', '')} sha256:{str(item.get('sha256', ''))[:16]}")
                 continue
-            if isinstance(value, dict | list):
+            if isinstance(value, list):
+                value = "; ".join(str(v) for v in value) or "none"
+            elif isinstance(value, dict):
                 value = json.dumps(value, sort_keys=True, default=str)
             versions[key.replace("_", " ")] = str(value)
         out.append({"run_id": run.get("run_id"), "kind": run.get("kind"), "finished_at": run.get("finished_at"),

@@ -365,8 +365,10 @@ def candidates_of_run(session: Session, case: Case, run: InterpretationRun, *,
     results = dict(run.results or {})
     results.setdefault("provenance", run.provenance or {})
     if run.kind == "rare":
+        pedigree = (run.inputs or {}).get("pedigree") or [{}]
+        parents = bool(pedigree[0].get("father_id") and pedigree[0].get("mother_id"))
         return adapter.rare_candidates(results, mane=mane, build=(run.inputs or {}).get("build"),
-                                       acmg_now=_acmg_now(session, case), top=top)
+                                       acmg_now=_acmg_now(session, case), top=top, parents_sequenced=parents)
     return adapter.cancer_candidates(results, mane=mane)
 
 
@@ -987,6 +989,20 @@ def meeting_dict(meeting: MdtMeeting, session: Session) -> dict[str, Any]:
                        "recorded_at": e.recorded_at} for e in meeting.cases]}
 
 
+def meeting_view(session: Session, principal: Principal, meeting_id: str) -> dict[str, Any]:
+    """A meeting with its cases in the caller's scope (state and reported findings) and the cases awaiting MDT."""
+    meeting = get_meeting(session, principal, meeting_id)
+    entries = []
+    for entry in meeting.cases:
+        case = session.get(Case, entry.case_id)
+        if case is None or not principal.can_see_trust(case.trust_id):
+            continue
+        entries.append({"entry": entry, "case": case, "state": state_of(repo.review_of(session, case.id)).value,
+                        "findings": list(repo.findings_of(session, case.id))})
+    return {"meeting": meeting, "entries": entries, "waiting": worklists(session, principal)["awaiting_mdt"],
+            "outcomes": MDT_OUTCOMES}
+
+
 def meeting_list(session: Session, principal: Principal) -> list[MdtMeeting]:
     """MDT meetings of the caller's centre, newest first."""
     principal.require(Permission.INTERPRETATION_READ)
@@ -1024,10 +1040,14 @@ def turnaround(session: Session, principal: Principal) -> dict[str, Any]:
                       "target_days": rule.turnaround_days if rule else None,
                       "within_target": sum(1 for v in values if rule and v <= rule.turnaround_days)})
     overdue = worklists(session, principal)["overdue"]
-    return {"stats": stats, "overdue": overdue, "chart": {
-        "title": "Referral to report: median days per trust and arm",
-        "labels": [f"{s['trust']} {s['programme_arm'].replace('_', ' ')}" for s in stats],
-        "values": [s["median_days"] for s in stats], "unit": "days"}}
+    charts = []
+    for arm in sorted({s["programme_arm"] for s in stats}):
+        rows = [s for s in stats if s["programme_arm"] == arm]
+        rule = arm_rules.get(arm)
+        charts.append({"arm": arm, "title": f"{arm.replace('_', ' ').capitalize()}: referral to report, median days",
+                       "labels": [s["trust"] for s in rows], "values": [s["median_days"] for s in rows],
+                       "target": rule.turnaround_days if rule else None})
+    return {"stats": stats, "overdue": overdue, "charts": charts}
 
 
 def overdue_cases(session: Session, principal: Principal) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from gmc.phenotype import views as phenotype_views
 from gmc.registry import router as registry_router
 from gmc.registry import views as registry_views
 from gmc.reporting import router as reporting_router
+from gmc.reporting import views as reporting_views
 from gmc.samples import router as samples_router
 from gmc.samples import views as samples_views
 from gmc.settings import Settings, get_settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                    reporting_router.router, reporting_router.mdt_router):
         app.include_router(router)
     for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
-                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router):
+                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router,
+                   reporting_views.router):
         app.include_router(router)
     return app
