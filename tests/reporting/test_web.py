@@ -6,11 +6,11 @@ import re
 from datetime import date
 
 from fastapi.testclient import TestClient
+from tests.conftest import web_login
+from tests.reporting.conftest import ankrd11_key, interpreted_case
 
 from gmc.audit.service import Actor
 from gmc.auth import service as auth_service
-from tests.conftest import web_login
-from tests.reporting.conftest import ankrd11_key, interpreted_case
 
 
 def _form(client: TestClient, path: str, data: dict) -> object:
