@@ -61,6 +61,11 @@ def test_withheld_fields_say_why_and_a_withheld_reason_from_the_run_is_kept(mane
                   {"hgvs_c": None, "withheld": {"hgvs_c": "sequence unknown at the site"}}):
         got = adapter.rare_candidates(_rare_result({**base, **shape}), mane=mane)[0]
         assert got.hgvs_c is None and got.withheld["hgvs_c"] == "sequence unknown at the site"
+    # Annotation's hgvs_note names each withheld description.
+    noted = adapter.rare_candidates(_rare_result({**base, "hgvs_c": None, "hgvs_note": (
+        "c. withheld, consequence taken where the VCF wrote the indel: its 3' position needs the flanking sequence; "
+        "p. and codon change withheld: they need the transcript's reference sequence")}), mane=mane)[0]
+    assert noted.withheld["hgvs_c"].startswith("c. withheld") and noted.withheld["hgvs_p"].startswith("p. and codon")
     # A genotype the run did not call is not turned into a zygosity.
     missing = adapter.rare_candidates(_rare_result({**base, "genotype": "missing"}), mane=mane)[0]
     assert missing.zygosity is None and "missing" in missing.withheld["zygosity"]
@@ -78,13 +83,22 @@ def test_therapies_are_grouped_per_drug_from_either_result_shape() -> None:
          "counted_for_tier": True}]}
     grouped = adapter.group_therapies(flat)
     assert grouped == [{"drug": "Alpelisib", "response": "sensitivity", "level": "A", "in_tumour_type": True,
-                        "items": ["A1", "A2"]},
+                        "items": ["A1", "A2"], "note": ""},
                        {"drug": "Cetuximab", "response": "resistance", "level": "B", "in_tumour_type": False,
-                        "items": ["C1"]}]
-    newer = {"therapies": [{"drug": "Alpelisib + Fulvestrant", "response": "sensitivity", "best_level": "A",
-                            "evidence": [{"id": "MOA:1"}], "in_tumour_type": True}]}
-    assert adapter.group_therapies(newer) == [{"drug": "Alpelisib + Fulvestrant", "response": "sensitivity",
-                                               "level": "A", "in_tumour_type": True, "items": ["MOA:1"]}]
+                        "items": ["C1"], "note": ""}]
+    # Cancer interpretation's therapy lines: one per regimen and direction, level here preferred.
+    lines = {"therapies": [{"therapy": "Alpelisib + Fulvestrant", "drugs": ["Alpelisib", "Fulvestrant"],
+                            "combination": "combination", "note": "", "direction": "sensitivity", "best_level": "A",
+                            "in_tumour_type": True, "level_here": "A", "level_elsewhere": None,
+                            "evidence_ids": ["MOA:1", "CIViC:EID1"]},
+                           {"therapy": "Cetuximab", "drugs": ["Cetuximab"], "combination": "single", "note": "",
+                            "direction": "resistance", "best_level": "B", "in_tumour_type": False, "level_here": None,
+                            "level_elsewhere": "B", "evidence_ids": ["CGI:904"]}]}
+    assert adapter.group_therapies(lines) == [
+        {"drug": "Alpelisib + Fulvestrant", "response": "sensitivity", "level": "A", "in_tumour_type": True,
+         "items": ["MOA:1", "CIViC:EID1"], "note": ""},
+        {"drug": "Cetuximab", "response": "resistance", "level": "B", "in_tumour_type": False, "items": ["CGI:904"],
+         "note": ""}]
 
 
 def test_a_malformed_mane_summary_is_refused_naming_the_line(tmp_path) -> None:

@@ -79,15 +79,30 @@ def _text(value: Any) -> str | None:
     return text if text and text not in {".", "-", "None", "null"} else None
 
 
+#: How annotation's `hgvs_note` names each description it withheld ("c. withheld ...", "p. and codon change ...").
+_NOTE_PREFIX = {"hgvs_c": ("c.", "c "), "hgvs_p": ("p.", "p "), "hgvs_g": ("g.",)}
+
+
 def _withheld_reason(entry: dict[str, Any], name: str) -> str | None:
-    """A reason the run gave for withholding a field (hgvs lane: `<name>_withheld` or `withheld: {name: reason}`)."""
+    """The reason the run gave for withholding a description: `<name>_withheld`, `withheld: {name: reason}`, or
+    annotation's `hgvs_note` ("c. withheld, ...; p. withheld: ...") when it names this description."""
     direct = _text(entry.get(f"{name}_withheld"))
     if direct:
         return direct
     withheld = entry.get("withheld")
-    if isinstance(withheld, dict):
+    if isinstance(withheld, dict) and _text(withheld.get(name)):
         return _text(withheld.get(name))
+    note = _text(entry.get("hgvs_note")) or _text((entry.get("evidence") or {}).get("hgvs_note"))
+    if note:
+        for part in re.split(r";\s*", note):
+            if part.strip().startswith(_NOTE_PREFIX.get(name, ())):
+                return part.strip()
     return None
+
+
+def _no_fasta(provenance: dict[str, Any]) -> bool:
+    """True when the run's annotation had no reference genome sequence."""
+    return "fasta" in provenance and str(provenance.get("fasta") or "none").strip().lower().startswith("none")
 
 
 def three_letter_protein(hgvs_p: str | None) -> str | None:
@@ -171,7 +186,7 @@ def _hgvs_fields(candidate: Candidate, entry: dict[str, Any], provenance: dict[s
     """Fills c. and p. from the run, or the reason they are missing."""
     candidate.hgvs_c = _text(entry.get("hgvs_c"))
     candidate.hgvs_p = three_letter_protein(entry.get("hgvs_p"))
-    no_fasta = str(provenance.get("fasta", "")).strip().lower() in {"none", ""} and "fasta" in provenance
+    no_fasta = _no_fasta(provenance)
     for name in ("hgvs_c", "hgvs_p"):
         if getattr(candidate, name):
             continue
@@ -291,30 +306,38 @@ def _pmids(*sources: dict[str, Any]) -> list[str]:
 
 
 def group_therapies(finding: dict[str, Any]) -> list[dict[str, Any]]:
-    """A cancer finding's predictive evidence grouped per drug or combination: response, best level, items."""
+    """A cancer finding's predictive evidence as one line per drug or combination and direction.
+
+    Reads the run's own therapy lines when it has them (one line per regimen and direction, best level, levels
+    here and elsewhere, supporting items, a caution for unstated combinations), else groups the evidence rows.
+    """
     grouped = finding.get("therapies")
     if isinstance(grouped, list) and grouped and isinstance(grouped[0], dict):
-        # Already grouped per drug by the run (cancer interpretation's newer shape).
         out = []
         for row in grouped:
-            drug = _text(row.get("drug") or row.get("therapy") or row.get("name"))
+            drug = _text(row.get("therapy") or row.get("drug") or row.get("name"))
             if not drug:
                 continue
-            items = row.get("items") or row.get("evidence") or row.get("evidence_ids") or []
-            out.append({"drug": drug, "response": _text(row.get("response") or row.get("significance")) or "",
-                        "level": _text(row.get("level") or row.get("best_level")) or "",
-                        "in_tumour_type": bool(row.get("in_tumour_type", True)),
-                        "items": [str(i.get("id") if isinstance(i, dict) else i) for i in items]})
+            here = bool(row.get("in_tumour_type", True))
+            level = _text(row.get("level_here") if here else None) or _text(
+                row.get("best_level") or row.get("level")) or ""
+            items = row.get("evidence_ids") or row.get("items") or row.get("evidence") or []
+            response = _text(row.get("direction") or row.get("response") or row.get("significance")) or ""
+            out.append({"drug": drug, "response": "resistance" if "resist" in response.lower() else
+                        ("sensitivity" if response else ""), "level": level, "in_tumour_type": here,
+                        "items": [str(i.get("id") if isinstance(i, dict) else i) for i in items],
+                        "note": _text(row.get("note")) or ""})
         return out
     by_drug: dict[tuple[str, str], dict[str, Any]] = {}
     for item in finding.get("evidence") or []:
         if not isinstance(item, dict) or item.get("type") != "predictive" or not item.get("counted_for_tier", True):
             continue
-        response = "resistance" if "resist" in str(item.get("significance", "")).lower() else "sensitivity"
+        text = str(item.get("direction") or item.get("significance") or "").lower()
+        response = "resistance" if "resist" in text else "sensitivity"
         for drug in item.get("therapies") or []:
             key = (str(drug), response)
             row = by_drug.setdefault(key, {"drug": str(drug), "response": response, "level": item.get("level") or "",
-                                           "in_tumour_type": False, "items": []})
+                                           "in_tumour_type": False, "items": [], "note": ""})
             row["level"] = min(row["level"] or "Z", item.get("level") or "Z")
             row["in_tumour_type"] = row["in_tumour_type"] or bool(item.get("in_tumour_type"))
             row["items"].append(str(item.get("id")))

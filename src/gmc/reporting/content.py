@@ -67,10 +67,10 @@ def _limitations(arm: str, runs: list[dict[str, Any]], findings: list[dict[str, 
     for run in runs:
         provenance = run.get("provenance") or {}
         if run.get("kind") == "rare":
-            if str(provenance.get("frequencies", "none")) == "none":
+            if str(provenance.get("frequencies") or "none").lower().startswith("none"):
                 out.append("No population frequency data was configured for this analysis: rarity could not be "
                            "assessed (ACMG PM2, BA1 and BS1 were not evaluable).")
-            if str(provenance.get("fasta", "none")) == "none":
+            if str(provenance.get("fasta") or "none").lower().startswith("none"):
                 out.append("The reference genome sequence was not available to the analysis: protein changes "
                            "and genomic HGVS of insertions or deletions that depend on it are withheld, not guessed.")
             if not panels:

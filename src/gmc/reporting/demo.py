@@ -3,6 +3,7 @@
 - KBG syndrome (the rare demo family, ANKRD11): solved, released, the result given to the patient.
 - Kabuki syndrome (KMT2D, a published case spiked into the real exome): released, then amended.
 - CHARGE syndrome (CHD7, likewise): signed by its author and awaiting its second check.
+- Noonan syndrome (PTPN11, likewise): interpreted and awaiting review (the walk-through starts there).
 - Breast cancer (PCGR's real TCGA tumour): PIK3CA tier I finding released after the MDT.
 Quietly does less when shared data is missing; a second load finds the released KBG report and stops.
 """
@@ -38,6 +39,7 @@ RARE_CASES = [
     ("PMID_31949313_F5_II_1.json", "Heron", "Isla", "female", "RRK", "DEMO-REP-KABUKI", "Intellectual disability"),
     ("PMID_17661815_Patient_A_II_2.json", "Lapwing", "Noah", "male", "RQ3", "DEMO-REP-CHARGE",
      "Intellectual disability"),
+    ("PMID_28074573_ST1.json", "Curlew", "Oliver", "male", "RRK", "DEMO-REP-NOONAN", "Intellectual disability"),
 ]
 KBG_NUMBER, KBG_TRUST = "DEMO-RARE-KBG1", "RQ3"
 CANCER_NUMBER, CANCER_TRUST = "DEMO-REP-BRCA", "RRK"

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from gmc.audit.models import AuditEvent
 from gmc.auth.models import User
 from gmc.interpretation.models import InterpretationRun
-from gmc.registry.models import Case, Referral
+from gmc.organisations.models import Trust
+from gmc.registry.models import Case, HospitalNumber, Referral
 from gmc.reporting.models import (
     CaseReview,
     ClinicalReport,
@@ -185,3 +186,14 @@ def first_release(session: Session, case_pks: Iterable[int]) -> dict[int, object
                            .where(ClinicalReport.case_id.in_(pks), ClinicalReport.released_at.is_not(None))
                            .group_by(ClinicalReport.case_id))
     return {pk: at for pk, at in rows}
+
+
+def trust_codes(session: Session) -> dict[int, str]:
+    """Every trust's ODS code by id."""
+    return {pk: code for pk, code in session.execute(select(Trust.id, Trust.code))}
+
+
+def hospital_number(session: Session, participant_pk: int, trust_id: int) -> str | None:
+    """A participant's hospital number at a trust (None when they have none there)."""
+    return session.execute(select(HospitalNumber.number).where(
+        HospitalNumber.participant_id == participant_pk, HospitalNumber.trust_id == trust_id).limit(1)).scalar_one_or_none()

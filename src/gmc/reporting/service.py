@@ -20,7 +20,7 @@ from gmc.common.time import as_utc, utcnow
 from gmc.interpretation.models import InterpretationRun
 from gmc.organisations.models import Centre, Trust
 from gmc.registry.consent import ConsentAction, is_allowed
-from gmc.registry.models import Case, Family, HospitalNumber, Participant
+from gmc.registry.models import Case, Family, Participant
 from gmc.registry.service import view_case
 from gmc.reporting import adapter, content
 from gmc.reporting import repository as repo
@@ -603,8 +603,7 @@ def compose(session: Session, case: Case, report: ClinicalReport, *, released: b
     assert participant is not None
     trust = session.get(Trust, case.trust_id)
     centre = session.get(Centre, trust.centre_id) if trust else None
-    hospital = session.query(HospitalNumber).filter(HospitalNumber.participant_id == participant.id,
-                                                    HospitalNumber.trust_id == case.trust_id).first()
+    hospital = repo.hospital_number(session, participant.id, case.trust_id)
     family = session.get(Family, case.family_id) if case.family_id else None
     findings = [_finding_dict(f) for f in repo.findings_of(session, case.id)]
     run_pks = {f.run_id for f in repo.findings_of(session, case.id)}
@@ -636,7 +635,7 @@ def compose(session: Session, case: Case, report: ClinicalReport, *, released: b
                  "date_of_birth": participant.date_of_birth.isoformat() if participant.date_of_birth else None,
                  "sex": participant.sex, "nhs_number": participant.nhs_number,
                  "participant_id": participant.participant_id,
-                 "hospital_number": hospital.number if hospital else None},
+                 "hospital_number": hospital},
         referral={"referral_id": referral.referral_id, "referring_clinician": referral.referring_clinician,
                   "referral_date": referral.referral_date.isoformat(), "programme_arm": referral.programme_arm,
                   "clinical_indication": referral.clinical_indication, "family_structure": referral.family_structure,
@@ -1020,15 +1019,14 @@ def turnaround(session: Session, principal: Principal) -> dict[str, Any]:
     principal.require(Permission.INTERPRETATION_READ)
     pairs = repo.interpreted_cases(session, principal.trust_scope)
     released = repo.first_release(session, [c.id for c, _ in pairs])
-    trusts = {t.id: t for t in session.query(Trust).all()}
+    trusts = repo.trust_codes(session)
     groups: dict[tuple[str, str], list[float]] = {}
     for case, _ in pairs:
         at = released.get(case.id)
         if at is None:
             continue
         days = (as_utc(at).date() - case.referral.referral_date).days  # type: ignore[arg-type]
-        trust = trusts.get(case.trust_id)
-        groups.setdefault((trust.code if trust else "?", case.programme_arm), []).append(float(days))
+        groups.setdefault((trusts.get(case.trust_id, "?"), case.programme_arm), []).append(float(days))
     arm_rules = rules(session)
     stats = []
     for (trust, arm), values in sorted(groups.items()):

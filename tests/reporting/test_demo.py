@@ -1,0 +1,41 @@
+"""The demo centre's reporting content: released, amended, awaiting-check and cancer reports at the clinician's trusts."""
+
+from __future__ import annotations
+
+import json
+
+from gmc.db.core import Database
+from gmc.reporting import fhir, render, service
+from tests.reporting.conftest import user
+
+
+def test_demo_has_every_report_state_inside_the_demo_clinicians_trusts(full_demo_db_url: str) -> None:
+    database = Database(full_demo_db_url)
+    try:
+        with database.transaction() as session:
+            clinician, scientist = user(session, "clinician"), user(session, "scientist")
+            reports = service.report_list(session, scientist)
+            states = {(r["programme_arm"], r["status"], r["amendment_kind"]) for r in reports}
+            assert ("rare_disease", "released", None) in states  # KBG, solved
+            assert ("rare_disease", "released", "amended") in states and ("rare_disease", "superseded", None) in states
+            assert ("rare_disease", "awaiting_check", None) in states
+            assert ("cancer", "released", None) in states
+            lists = service.worklists(session, scientist)
+            assert lists["awaiting_review"], "an interpreted case waits for review (the walk-through starts there)"
+            assert [r["state"] for r in lists["all"] if r["report"] and "awaiting_check" in r["report"]] == [
+                "awaiting_check"]
+            # Every released report is on the clinician's worklist: the cases sit at the clinician's trusts.
+            seen = service.clinician_worklist(session, clinician)
+            released = {(r["report_id"], r["version"]) for r in reports if r["status"] == "released"}
+            assert {(r["report_id"], r["version"]) for r in seen["new"] + seen["done"]} == released
+            assert len(seen["done"]) == 1  # the KBG family was told
+            meetings = service.meeting_list(session, scientist)
+            assert meetings and all(e.outcome == "agreed" for m in meetings for e in m.cases)
+            cancer = next(r for r in reports if r["programme_arm"] == "cancer")
+            document, _ = service.open_report(session, clinician, cancer["report_id"], fmt="fhir")
+            bundle = fhir.validate(json.loads(render.render(document, "fhir")))
+            profiles = [e["resource"].get("meta", {}).get("profile", [""])[0].rsplit("/", 1)[-1] for e in bundle["entry"]]
+            assert "therapeutic-implication" in profiles and "molecular-biomarker" in profiles
+            assert document["findings"][0]["gene"] == "PIK3CA" and document["findings"][0]["tier"] == "I"
+    finally:
+        database.dispose()
