@@ -4,7 +4,6 @@ real exome's chromosome 16) and principals of the demo users."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,21 +26,10 @@ def kbg_packet(benchmarks_dir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def kbg_vcf(benchmarks_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real exome's chromosome 16 with the case's ANKRD11 frameshift spiked in heterozygous."""
-    from gmc.interpretation.rare.spike import load_background, spike_vcf
+    """The real exome's chromosome 16 with the case's ANKRD11 frameshift spiked in heterozygous (as the rare tests)."""
+    from tests.interpretation.rare import test_rare_service as rare_helpers
 
-    background = load_background(benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
-    chr16 = replace(background, records=tuple(r for r in background.records if r[0] in ("chr16", "16")))
-    packet = kbg_packet(benchmarks_dir)
-    record = packet["interpretations"][0]["diagnosis"]["genomicInterpretations"][0]["variantInterpretation"][
-        "variationDescriptor"]["vcfRecord"]
-
-    class Causal:
-        chrom, pos, ref, alt, zygosity = record["chrom"], record["pos"], record["ref"], record["alt"], "heterozygous"
-
-    out = tmp_path_factory.mktemp("reporting") / "kbg_chr16.vcf.gz"
-    spike_vcf(chr16, [Causal()], out, seed=1)
-    return out
+    return rare_helpers.kbg_vcf.__wrapped__(benchmarks_dir, tmp_path_factory)
 
 
 def system() -> Principal:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from tests.reporting.conftest import user
+
 from gmc.db.core import Database
 from gmc.reporting import fhir, render, service
-from tests.reporting.conftest import user
 
 
 def test_demo_has_every_report_state_inside_the_demo_clinicians_trusts(full_demo_db_url: str) -> None:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.reporting.conftest import ankrd11_key, interpreted_case, user
+from tests.reporting.conftest import ankrd11_key, draft_positive, interpreted_case, user
 
 from gmc.audit.models import AuditEvent
 from gmc.audit.repository import history
@@ -17,27 +17,13 @@ from gmc.reporting import service
 from gmc.reporting.models import ClinicalReport, ReportedFinding
 
 
-def _draft_positive(session, case_id: str, run_id: str) -> ReportedFinding:
-    scientist = user(session, "scientist")
-    service.start_review(session, scientist, case_id)
-    finding = service.select_finding(session, scientist, case_id, run_id, ankrd11_key(session, run_id),
-                                     comment="De novo status not confirmed: parents not sequenced.")
-    service.update_report(session, scientist, case_id, outcome="positive",
-                          summary="A change in the ANKRD11 gene explains your child's condition (KBG syndrome).",
-                          interpretation="Heterozygous ANKRD11 frameshift, classified likely pathogenic.",
-                          recommendations="Offer testing of both parents; refer to clinical genetics.")
-    service.record_exit_questions(session, scientist, case_id, explains="full", actionable=True, confirmed=False,
-                                  diagnosis_made=True)
-    return finding
-
-
 def test_a_case_moves_through_review_check_mdt_and_release(demo_database, benchmarks_dir, kbg_vcf) -> None:
     with demo_database.transaction() as session:
         case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf)
         scientist, checker = user(session, "scientist"), user(session, "checker")
         lists = service.worklists(session, scientist)
         assert case_id in [r["case_id"] for r in lists["awaiting_review"]]
-        finding = _draft_positive(session, case_id, run_id)
+        finding = draft_positive(session, case_id, run_id)
         # The finding carries what the report prints: class and criteria (ACMG), zygosity, HGVS, evidence.
         details = finding.details
         assert (finding.gene, details["zygosity"], details["hgvs_c"]) == ("ANKRD11", "heterozygous", "c.3770_3771del")
@@ -88,7 +74,7 @@ def test_illegal_moves_and_edits_of_a_released_report_change_nothing(demo_databa
         service.set_rule(session, user(session, "admin"), "rare_disease", turnaround_days=84, mdt_required=False)
         with pytest.raises(Conflict, match="awaiting review"):
             service.sign_as_author(session, scientist, case_id)
-        _draft_positive(session, case_id, run_id)
+        draft_positive(session, case_id, run_id)
         with pytest.raises(Conflict, match="in review: there is no signed report"):
             service.authorise(session, checker, case_id)
         service.sign_as_author(session, scientist, case_id)
@@ -114,7 +100,7 @@ def test_an_edit_after_the_first_signature_voids_it(demo_database, benchmarks_di
     with demo_database.transaction() as session:
         case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf)
         scientist, checker = user(session, "scientist"), user(session, "checker")
-        _draft_positive(session, case_id, run_id)
+        draft_positive(session, case_id, run_id)
         report = service.sign_as_author(session, scientist, case_id)
         service.update_report(session, checker, case_id, recommendations="Refer to clinical genetics.")
         assert (report.status, report.author_signed_at) == ("draft", None)
@@ -165,7 +151,7 @@ def test_amendment_keeps_every_version_readable_and_marks_fhir_status(demo_datab
         case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf)
         scientist, checker = user(session, "scientist"), user(session, "checker")
         service.set_rule(session, user(session, "admin"), "rare_disease", turnaround_days=84, mdt_required=False)
-        _draft_positive(session, case_id, run_id)
+        draft_positive(session, case_id, run_id)
         service.sign_as_author(session, scientist, case_id)
         first = service.authorise(session, checker, case_id)
         with pytest.raises(ValidationFailed, match="say why"):
