@@ -76,3 +76,15 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
     turnaround = scientist.get("/samples/turnaround")
     assert turnaround.status_code == 200 and "Referral to report" in turnaround.text
     assert re.search(r"RQ3</td><td>rare disease</td><td>1</td>", turnaround.text)
+
+
+def test_an_admin_changes_the_review_rules_on_the_page_and_bad_input_changes_nothing(demo_app) -> None:
+    admin, scientist = _client(demo_app, "admin"), _client(demo_app, "scientist")
+    assert 'id="rules"' in admin.get("/reports").text and 'id="rules"' not in scientist.get("/reports").text
+    bad = _form(admin, "/reports/rules", {"programme_arm": "cancer", "turnaround_days": "soon", "mdt_required": "yes"})
+    assert bad.status_code == 422 and "whole number of days" in bad.text
+    assert _form(admin, "/reports/rules", {"programme_arm": "cancer", "turnaround_days": "42",
+                                           "mdt_required": "no"}).status_code == 303
+    assert "cancer 42 days from referral" in admin.get("/reports").text
+    assert _form(scientist, "/reports/rules", {"programme_arm": "cancer", "turnaround_days": "7",
+                                               "mdt_required": "no"}).status_code == 403

@@ -51,8 +51,28 @@ def _guarded(request: Request, db: GmcSession, action: Callable[[], Any],
 @router.get("/reports")
 def worklists_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """The scientist's worklists: my cases, awaiting my check, awaiting review, awaiting MDT, overdue, flagged."""
-    return render(request, "reporting/worklists.html", {"lists": service.worklists(db, principal),
-                                                        "rules": service.rules(db)})
+    return render(request, "reporting/worklists.html", {
+        "lists": service.worklists(db, principal), "rules": service.rules(db),
+        "can_configure": principal.has(Permission.REPORT_CONFIGURE)})
+
+
+@router.post("/reports/rules")
+def rules_form(request: Request, programme_arm: str = Form(""), turnaround_days: str = Form(""),
+               mdt_required: str = Form(""), principal: Principal = Depends(require(Permission.REPORT_CONFIGURE)),
+               db: GmcSession = DB) -> Response:
+    """Changes an arm's turnaround target and MDT rule."""
+    def action() -> None:
+        if not turnaround_days.strip().isdigit():
+            raise ValidationFailed("the turnaround target is a whole number of days", field="turnaround_days")
+        service.set_rule(db, principal, programme_arm, turnaround_days=int(turnaround_days),
+                         mdt_required=mdt_required == "yes")
+
+    def on_error(message: str, status: int) -> Response:
+        return render(request, "reporting/worklists.html", {
+            "lists": service.worklists(db, principal), "rules": service.rules(db), "message": message,
+            "message_kind": "error", "can_configure": True}, status_code=status)
+
+    return _guarded(request, db, action, on_error, "/reports#rules")
 
 
 @router.get("/reports/new")
