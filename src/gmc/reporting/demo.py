@@ -96,9 +96,11 @@ def _rare_case(session: Session, actor: Actor, packet_path: Path, surname: str, 
     today = date.today()
     person = registry.register_person(session, principal=system, person=registry.PersonInput(
         surname, given, today - timedelta(days=7 * 365), sex, None, "B15 2TT", trust, number), decision="new").participant
+    # A rare-disease case is a family's, even when only the affected proband is sequenced.
+    family = registry.create_family(session, principal=system, proband=person)
     referral = registry.create_referral(session, principal=system, participant=person, data=registry.ReferralInput(
         trust, "Dr L. Chen", today - timedelta(days=75), "rare_disease", indication, "singleton",
-        prior_tests_completed=True))
+        prior_tests_completed=True, family_id=family.family_id))
     form = next(f for f in registry.ensure_consent_forms(session) if f.code == "RD-CHILD")
     consent_service.record_consent(session, actor=actor, participant=person, form=form,
                                    consented_on=today - timedelta(days=70), given_by="parent_guardian",
