@@ -127,7 +127,7 @@ def test_the_whole_reporting_journey(page_as, anonymous_page, gmc_server, axe, b
                    check=True, env={"GMC_DATABASE_URL": gmc_server.database_url, "GMC_ENVIRONMENT": "test",
                                     "PATH": "/usr/bin:/bin"}, capture_output=True)
     sign_in(anonymous_page, *OTHER_CLINICIAN)
-    browser_problems.allow(rf"/reports/{report_id}: the server responded with a status of 404")
+    browser_problems.allow(rf"/reports/{report_id}: Failed to load resource: the server responded with a status of 404")
     response = anonymous_page.goto(f"/reports/{report_id}")
     assert response.status == 404
 
