@@ -26,7 +26,10 @@ def test_a_case_moves_through_review_check_mdt_and_release(demo_database, benchm
         finding = draft_positive(session, case_id, run_id)
         # The finding carries what the report prints: class and criteria (ACMG), zygosity, HGVS, evidence.
         details = finding.details
-        assert (finding.gene, details["zygosity"], details["hgvs_c"]) == ("ANKRD11", "heterozygous", "c.3770_3771del")
+        assert (finding.gene, details["zygosity"]) == ("ANKRD11", "heterozygous")
+        # The frameshift's c. needs its 3' position, and the reference FASTA has N there: withheld with the reason
+        # annotation gave, never guessed from where the VCF wrote it.
+        assert details["hgvs_c"] is None and "3'" in details["withheld"]["hgvs_c"]
         assert details["classification"] == "Likely pathogenic" and "PVS1" in details["criteria"]
         assert details["mane_select"]["refseq"].startswith("NM_") and details["transcript"].startswith("ENST")
         assert details["evidence"]["clinvar"]["accession"] == "VCV000265324"

@@ -79,8 +79,9 @@ def _text(value: Any) -> str | None:
     return text if text and text not in {".", "-", "None", "null"} else None
 
 
-#: How annotation's `hgvs_note` names each description it withheld ("c. withheld ...", "p. and codon change ...").
-_NOTE_PREFIX = {"hgvs_c": ("c.", "c "), "hgvs_p": ("p.", "p "), "hgvs_g": ("g.",)}
+#: How annotation's `hgvs_note` names each description it withheld ("c. withheld ...", "p. and codon change ...";
+#: "m. withheld ..." for the mitochondrial genome, whose description sits in hgvs_c).
+_NOTE_PREFIX = {"hgvs_c": ("c.", "c ", "m."), "hgvs_p": ("p.", "p "), "hgvs_g": ("g.",)}
 
 
 def _withheld_reason(entry: dict[str, Any], name: str) -> str | None:
