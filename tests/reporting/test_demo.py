@@ -40,3 +40,26 @@ def test_demo_has_every_report_state_inside_the_demo_clinicians_trusts(full_demo
             assert document["findings"][0]["gene"] == "PIK3CA" and document["findings"][0]["tier"] == "I"
     finally:
         database.dispose()
+
+
+def test_home_worklists_give_each_role_its_counts_first_items_and_links(full_demo_db_url: str) -> None:
+    database = Database(full_demo_db_url)
+    try:
+        with database.transaction() as session:
+            scientist, clinician = user(session, "scientist"), user(session, "clinician")
+            lists = service.worklists(session, scientist)
+            home = {w["key"]: w for w in service.home_worklists(session, scientist, shown=2)}
+            assert {"reporting.my_cases", "reporting.awaiting_my_check", "reporting.overdue",
+                    "reporting.awaiting_mdt"} <= set(home)
+            for key in ("my_cases", "awaiting_my_check", "overdue", "awaiting_mdt"):
+                entry = home[f"reporting.{key}"]
+                assert entry["count"] == len(lists[key])
+                assert [i["label"] for i in entry["items"]] == [r["case_id"] for r in lists[key][:2]]
+                assert all(i["href"] == f"/reports/cases/{i['label']}" for i in entry["items"])
+            assert "reporting.new_results" not in home  # a scientist does not receive reports
+            new = service.clinician_worklist(session, clinician)["new"]
+            results = next(w for w in service.home_worklists(session, clinician) if w["key"] == "reporting.new_results")
+            assert results["count"] == len(new) > 0 and results["href"] == "/reports/new"
+            assert results["items"][0]["href"] == f"/reports/{new[0]['report_id']}"
+    finally:
+        database.dispose()

@@ -697,6 +697,45 @@ def worklists(session: Session, principal: Principal) -> dict[str, list[dict[str
     }
 
 
+def home_worklists(session: Session, principal: Principal, *, shown: int = 5) -> list[dict[str, Any]]:
+    """The caller's reporting worklists for a home page: per list its title, count, first items and link.
+
+    Plain data (key, title, count, items of label/href/detail, href, late) so the home page needs no rule of ours:
+    a scientist's cases, checks and overdue cases, cases flagged for amendment, an MDT member's cases awaiting MDT,
+    and a clinician's new results. Lists the caller's permissions do not reach are left out.
+    """
+    out: list[dict[str, Any]] = []
+
+    def add(key: str, title: str, rows: list[dict[str, Any]], href: str, item, *, late: bool = False) -> None:
+        out.append({"key": key, "title": title, "count": len(rows), "items": [item(r) for r in rows[:shown]],
+                    "href": href, "late": late and bool(rows)})
+
+    def case_item(r: dict[str, Any]) -> dict[str, str]:
+        due = f"due {r['due_on']:%d %b %Y}" if r["due_on"] else ""
+        late = f"{r['days_overdue']} days overdue" if r["overdue"] else due
+        return {"label": r["case_id"], "href": f"/reports/cases/{r['case_id']}",
+                "detail": " · ".join(x for x in (r["state_label"], r["clinical_indication"], late) if x)}
+
+    if principal.has(Permission.INTERPRETATION_READ) and principal.has(Permission.REPORT_SIGN):
+        lists = worklists(session, principal)
+        if principal.has(Permission.INTERPRETATION_WRITE):
+            add("reporting.my_cases", "My cases", lists["my_cases"], "/reports#my-cases", case_item)
+            add("reporting.awaiting_my_check", "Awaiting my check", lists["awaiting_my_check"],
+                "/reports#awaiting-my-check", case_item)
+            add("reporting.overdue", "Overdue reports", lists["overdue"], "/reports#overdue", case_item, late=True)
+            add("reporting.flagged", "Flagged for amendment", lists["flagged"], "/reports#flagged", case_item,
+                late=True)
+        if principal.has(Permission.MDT_WRITE):
+            add("reporting.awaiting_mdt", "Awaiting MDT", lists["awaiting_mdt"], "/reports#awaiting-mdt", case_item)
+    if principal.has(Permission.REPORT_RECEIVE):
+        new = clinician_worklist(session, principal)["new"]
+        add("reporting.new_results", "New results", new, "/reports/new", lambda r: {
+            "label": f"{r['report_id']} v{r['version']}", "href": f"/reports/{r['report_id']}",
+            "detail": " · ".join(x for x in (r["case_id"], r["clinical_indication"], r["outcome"],
+                                             "opened" if r["opened"] else "not opened yet") if x)})
+    return out
+
+
 def case_view(session: Session, principal: Principal, case_id: str) -> dict[str, Any]:
     """Everything the case review page shows (the read is audited)."""
     from gmc.registry.service import case_summary
