@@ -40,6 +40,12 @@ def test_journey_from_ranked_case_to_released_amended_report(demo_database, demo
     # The override is kept in the reported class and criteria.
     assert "PM2_Supporting" in picked.json()["details"]["criteria"]
     assert any(c["code"] == "PM2" and c["source"] != "automatic" for c in picked.json()["details"]["criteria_detail"])
+    # The withheld c. is confirmed through the API; a description of another transcript is refused by field.
+    path = f"/api/reports/cases/{case_id}/findings/{picked.json()['id']}/description"
+    wrong = api.put(path, headers=scientist, json={"hgvs_c": "NM_000000.1:c.3770_3771del", "source": "Alamut"})
+    assert wrong.status_code == 422 and "NM_013275.6" in wrong.text
+    described = api.put(path, headers=scientist, json={"hgvs_c": "c.3770_3771del", "source": "Alamut"})
+    assert described.status_code == 200 and described.json()["details"]["hgvs_c"] == "c.3770_3771del"
     assert api.put(f"/api/reports/cases/{case_id}/draft", headers=scientist, json={
         "summary": "A change in ANKRD11 explains the condition (KBG syndrome).", "outcome": "positive",
         "interpretation": "Likely pathogenic frameshift.", "recommendations": "Parental testing."}).status_code == 200

@@ -30,6 +30,12 @@ def test_demo_has_every_report_state_inside_the_demo_clinicians_trusts(full_demo
             released = {(r["report_id"], r["version"]) for r in reports if r["status"] == "released"}
             assert {(r["report_id"], r["version"]) for r in seen["new"] + seen["done"]} == released
             assert len(seen["done"]) == 1  # the KBG family was told
+            # The frameshift's c. that annotation withheld was confirmed from the publication, and the report says so.
+            kbg, _ = service.open_report(session, clinician, seen["done"][0]["report_id"], fmt="html")
+            (ankrd11,) = kbg["findings"]
+            assert (ankrd11["gene"], ankrd11["hgvs_c"]) == ("ANKRD11", "c.3770_3771del")
+            assert ankrd11["described"]["source"] == "the published description (PMID:36446582)"
+            assert any("confirmed by" in line for line in kbg["limitations"])
             meetings = service.meeting_list(session, scientist)
             assert meetings and all(e.outcome == "agreed" for m in meetings for e in m.cases)
             cancer = next(r for r in reports if r["programme_arm"] == "cancer")

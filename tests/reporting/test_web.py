@@ -39,6 +39,18 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
     assert "in review" in page.text and "ANKRD11" in page.text and 'class="select-finding"' in page.text
     assert _form(scientist, f"/reports/cases/{case_id}/findings", {
         "run_id": run_id, "finding_key": variant, "category": "primary"}).status_code == 303
+    # Annotation withheld the frameshift's c.: the page offers to confirm it, and checks what is entered.
+    page = scientist.get(f"/reports/cases/{case_id}")
+    assert "c. withheld" in page.text and "Confirm the description" in page.text
+    finding_id = re.search(r'/findings/(\d+)/description', page.text).group(1)
+    bad = _form(scientist, f"/reports/cases/{case_id}/findings/{finding_id}/description",
+                {"hgvs_c": "c.3770del", "source": "VariantValidator"})
+    assert bad.status_code == 422 and "deletes 2" in bad.text
+    assert "c.3770del" not in scientist.get(f"/reports/cases/{case_id}").text.split('id="findings"')[1]
+    assert _form(scientist, f"/reports/cases/{case_id}/findings/{finding_id}/description",
+                 {"hgvs_c": "NM_013275.6:c.3770_3771del", "hgvs_p": "", "hgvs_g": "",
+                  "source": "VariantValidator"}).status_code == 303
+    assert "confirmed by Sam Scientist against VariantValidator" in scientist.get(f"/reports/cases/{case_id}").text
     assert _form(scientist, f"/reports/cases/{case_id}/draft", {
         "outcome": "positive", "summary": "A change in ANKRD11 explains the condition.",
         "interpretation": "Likely pathogenic frameshift.", "recommendations": "Parental testing."}).status_code == 303

@@ -97,7 +97,8 @@ def _withheld_reason(entry: dict[str, Any], name: str) -> str | None:
     if note:
         for part in re.split(r";\s*", note):
             if part.strip().startswith(_NOTE_PREFIX.get(name, ())):
-                return part.strip()
+                # "c. withheld, consequence taken ...": the report already says what is withheld; keep the why
+                return re.sub(r"^[cmpg]\. (?:and codon change )?withheld[,:]?\s*", "", part.strip()) or part.strip()
     return None
 
 
@@ -192,6 +193,8 @@ def _hgvs_fields(candidate: Candidate, entry: dict[str, Any], provenance: dict[s
         if getattr(candidate, name):
             continue
         reason = _withheld_reason(entry, name)
+        if reason is None and name == "hgvs_p" and "hgvs_c" in candidate.withheld and not no_fasta:
+            reason = "the protein change follows from the c. description, which is withheld"
         if reason is None and name == "hgvs_p":
             if no_fasta:
                 reason = "the protein change needs the reference genome sequence, which the run did not have"

@@ -92,10 +92,17 @@ def _limitations(arm: str, runs: list[dict[str, Any]], findings: list[dict[str, 
             if tmb.get("territory_mb"):
                 out.append(f"Tumour mutational burden is computed over an assumed callable territory of "
                            f"{tmb['territory_mb']} Mb; it is an estimate, not a validated companion diagnostic.")
-    withheld = sorted({f"{name.replace('_', ' ')}: {reason}" for f in findings
-                       for name, reason in (f.get("withheld") or {}).items()
-                       if name in {"hgvs_p", "hgvs_g", "hgvs_c", "transcript", "zygosity"}})
+    labels = {"hgvs_c": "HGVS c.", "hgvs_p": "HGVS p.", "hgvs_g": "HGVS g.", "transcript": "transcript",
+              "zygosity": "zygosity"}
+    withheld = sorted({f"{f.get('gene')} {labels[name]}: {reason}" for f in findings
+                       for name, reason in (f.get("withheld") or {}).items() if name in labels})
     out += [f"Withheld for a reported variant — {w}." for w in withheld]
+    for f in findings:
+        described = f.get("described") or {}
+        if described.get("fields"):
+            names = ", ".join(labels[n] for n in described["fields"] if n in labels)
+            out.append(f"{f.get('gene')} {names} confirmed by {described.get('name') or described.get('by')} "
+                       f"against {described.get('source')}, where the analysis could not derive it.")
     return out
 
 

@@ -23,7 +23,7 @@ from gmc.auth import repository as auth_repository
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.auth.service import principal_for
-from gmc.common.errors import DomainError
+from gmc.common.errors import DomainError, ValidationFailed
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import repository as registry_repo
@@ -145,10 +145,31 @@ def _causal_key(session: Session, case: Case, packet_path: Path | None, *,
     return None
 
 
+def _published(packet: dict[str, Any]) -> dict[str, str]:
+    """The causal variant's HGVS expressions as the paper gave them: {"hgvs_c": "NM_...:c...", ...}."""
+    descriptor = packet["interpretations"][0]["diagnosis"]["genomicInterpretations"][0]["variantInterpretation"][
+        "variationDescriptor"]
+    return {f"hgvs_{e['syntax'].split('.')[-1]}": e["value"] for e in descriptor.get("expressions") or []
+            if e.get("syntax") in ("hgvs.c", "hgvs.p", "hgvs.g") and e.get("value")}
+
+
 def _write(session: Session, scientist: Principal, case: Case, key: tuple[str, str], *, summary: str,
-           interpretation: str, recommendations: str, comment: str) -> None:
+           interpretation: str, recommendations: str, comment: str, packet_path: Path | None = None) -> None:
     service.start_review(session, scientist, case.case_id)
-    service.select_finding(session, scientist, case.case_id, key[0], key[1], comment=comment)
+    finding = service.select_finding(session, scientist, case.case_id, key[0], key[1], comment=comment)
+    if packet_path is not None:
+        # What annotation withheld (an indel's 3' position where the FASTA has N), the scientist confirms from the
+        # publication; gmc checks it against the transcript and the allele, and a description that does not fit
+        # is left withheld.
+        withheld = finding.details.get("withheld") or {}
+        published = {k: v for k, v in _published(json.loads(packet_path.read_text(encoding="utf-8"))).items()
+                     if k in withheld}
+        if published:
+            try:
+                service.describe_finding(session, scientist, case.case_id, finding.id, **published,
+                                         source=f"the published description (PMID:{packet_path.stem.split('_')[1]})")
+            except ValidationFailed:
+                pass
     service.update_report(session, scientist, case.case_id, outcome="positive", summary=summary,
                           interpretation=interpretation, recommendations=recommendations)
     service.record_exit_questions(session, scientist, case.case_id, explains="full", actionable=True,
@@ -206,7 +227,8 @@ def load_demo(session: Session, actor: Actor, summary: Any) -> None:
                               "syndrome (OMIM:148050), which matches the recorded phenotype.",
                recommendations="Offer targeted testing of both parents to establish whether the change arose de "
                                "novo. Refer to clinical genetics for KBG syndrome management and surveillance.",
-               comment="Only the proband was sequenced: de novo status is not confirmed.")
+               comment="Only the proband was sequenced: de novo status is not confirmed.",
+               packet_path=_shared(*KBG_PACKET))
         service.authorise(session, checker, kbg.case_id)
         mdt_cases.append(kbg)
     packets = {number: _shared("benchmarks", "rare", "phenopackets", name)
@@ -224,14 +246,16 @@ def load_demo(session: Session, actor: Actor, summary: Any) -> None:
                summary="A disease-causing change was found in the KMT2D gene: the diagnosis is Kabuki syndrome.",
                interpretation="Heterozygous KMT2D variant in a gene whose loss causes Kabuki syndrome type 1.",
                recommendations="Refer to clinical genetics; cardiac, renal and hearing assessment as for Kabuki "
-                               "syndrome.", comment="Matches the facial and skeletal features recorded.")
+                               "syndrome.", comment="Matches the facial and skeletal features recorded.",
+               packet_path=packets["DEMO-REP-KABUKI"])
         service.authorise(session, checker, kabuki.case_id)
         mdt_cases.append(kabuki)
     if charge is not None and (key := _causal_key(session, charge, packets["DEMO-REP-CHARGE"])):
         _write(session, scientist, charge, key,
                summary="A change was found in the CHD7 gene, which causes CHARGE syndrome.",
                interpretation="Heterozygous CHD7 variant; CHARGE syndrome matches the recorded features.",
-               recommendations="Refer to clinical genetics.", comment="Awaiting the second scientist's check.")
+               recommendations="Refer to clinical genetics.", comment="Awaiting the second scientist's check.",
+               packet_path=packets["DEMO-REP-CHARGE"])
     try:
         cancer = _cancer_case(session, actor)
     except DomainError:

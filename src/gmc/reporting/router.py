@@ -19,6 +19,7 @@ from gmc.reporting.schemas import (
     AmendIn,
     CommentIn,
     DeliveryIn,
+    DescriptionIn,
     DraftIn,
     ExitQuestionsIn,
     FindingIn,
@@ -131,6 +132,14 @@ def comment_finding(case_id: str, finding_id: int, body: CommentIn, principal: P
                     db: GmcSession = DB) -> dict[str, Any]:
     """Sets a finding's interpretation text."""
     return service.finding_dict(service.comment_finding(db, principal, case_id, finding_id, body.comment))
+
+
+@router.put("/cases/{case_id}/findings/{finding_id}/description")
+def describe_finding(case_id: str, finding_id: int, body: DescriptionIn, principal: Principal = WRITE,
+                     db: GmcSession = DB) -> dict[str, Any]:
+    """Records the HGVS description the scientist confirmed (checked against the transcript and the allele)."""
+    return service.finding_dict(service.describe_finding(db, principal, case_id, finding_id, source=body.source,
+                                                         hgvs_c=body.hgvs_c, hgvs_p=body.hgvs_p, hgvs_g=body.hgvs_g))
 
 
 @router.delete("/cases/{case_id}/findings/{finding_id}")

@@ -29,6 +29,15 @@ class CommentIn(BaseModel):
     comment: str
 
 
+class DescriptionIn(BaseModel):
+    """HGVS descriptions a scientist confirmed (with or without the accession) and what they were checked against."""
+
+    source: str
+    hgvs_c: str | None = None
+    hgvs_p: str | None = None
+    hgvs_g: str | None = None
+
+
 class DraftIn(BaseModel):
     """Texts and outcome of the report draft (fields left out are unchanged)."""
 

@@ -22,7 +22,7 @@ from gmc.organisations.models import Centre, Trust
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Family, Participant
 from gmc.registry.service import view_case
-from gmc.reporting import adapter, content
+from gmc.reporting import adapter, content, description
 from gmc.reporting import repository as repo
 from gmc.reporting.mane import load_mane
 from gmc.reporting.models import (
@@ -456,6 +456,41 @@ def comment_finding(session: Session, principal: Principal, case_id: str, findin
         _void_signatures(session, principal, case, review, report, f"finding {finding.gene} comment changed")
         record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="reported_finding",
                entity_id=finding.id, trust_id=case.trust_id, summary={"case": case.case_id, "comment": len(text)})
+    return finding
+
+
+def describe_finding(session: Session, principal: Principal, case_id: str, finding_pk: int, *, source: str,
+                     hgvs_c: str | None = None, hgvs_p: str | None = None, hgvs_g: str | None = None) -> ReportedFinding:
+    """Records the HGVS description the scientist confirmed (where annotation withheld or got one), and against
+    what. Checked against the finding's transcript and VCF allele; annotation's own value is kept. Audited."""
+    case, review, report = _editable(session, principal, case_id)
+    finding = _finding(session, case, finding_pk)
+    source = (source or "").strip()
+    if not source:
+        raise ValidationFailed("say what the description was confirmed against (e.g. VariantValidator, Alamut)",
+                               field="source")
+    details = dict(finding.details)
+    chrom = str(details.get("chrom") or "").removeprefix("chr").upper().replace("MT", "M")
+    chromosome = load_mane(str(get_settings().refdata_dir())).chromosomes.get(chrom) if chrom else None
+    # Only what changes is confirmed: the page sends every field back, including those annotation gave.
+    entered = {name: value for name, value in (("hgvs_c", hgvs_c), ("hgvs_p", hgvs_p), ("hgvs_g", hgvs_g))
+               if (value or "").strip() and (value or "").strip() != (details.get(name) or "")}
+    confirmed = description.check(details, entered, chromosome)
+    previous = details.get("described") or {}
+    annotation = dict(previous.get("annotation") or {})
+    withheld = dict(details.get("withheld") or {})
+    for name, value in confirmed.items():
+        annotation.setdefault(name, {"value": details.get(name), "withheld": withheld.pop(name, None)})
+        details[name] = value
+    details["withheld"] = withheld
+    details["described"] = {"by": principal.username, "name": principal.full_name, "at": utcnow().isoformat(),
+                            "source": source, "fields": sorted(set(previous.get("fields") or []) | set(confirmed)),
+                            "annotation": annotation}
+    finding.details = details
+    _void_signatures(session, principal, case, review, report, f"finding {finding.gene} description confirmed")
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="reported_finding",
+           entity_id=finding.id, trust_id=case.trust_id,
+           summary={"case": case.case_id, "gene": finding.gene, "confirmed": confirmed, "source": source})
     return finding
 
 

@@ -163,6 +163,16 @@ def comment_finding_form(request: Request, case_id: str, finding_id: int, commen
                     _case_error(request, db, principal, case_id), _post(case_id, "#findings"))
 
 
+@router.post("/reports/cases/{case_id}/findings/{finding_id}/description")
+def describe_finding_form(request: Request, case_id: str, finding_id: int, hgvs_c: str = Form(""),
+                          hgvs_p: str = Form(""), hgvs_g: str = Form(""), source: str = Form(""),
+                          principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Records the HGVS description the scientist confirmed and against what."""
+    return _guarded(request, db, lambda: service.describe_finding(db, principal, case_id, finding_id, source=source,
+                                                                  hgvs_c=hgvs_c, hgvs_p=hgvs_p, hgvs_g=hgvs_g),
+                    _case_error(request, db, principal, case_id), _post(case_id, "#findings"))
+
+
 @router.post("/reports/cases/{case_id}/draft")
 def draft_form(request: Request, case_id: str, summary: str = Form(""), interpretation: str = Form(""),
                recommendations: str = Form(""), outcome: str = Form("inconclusive"), principal: Principal = WRITE,
