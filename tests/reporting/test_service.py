@@ -12,6 +12,7 @@ from gmc.audit.models import AuditEvent
 from gmc.audit.repository import history
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gmc.registry import consent as consent_service
+from gmc.registry import service as registry
 from gmc.registry.models import Case, Participant
 from gmc.reporting import service
 from gmc.reporting.models import ClinicalReport, ReportedFinding
@@ -133,6 +134,34 @@ def test_additional_findings_need_consent_and_withdrawal_stops_new_reports(demo_
                                  level="no_further_use", reason="participant request")
         with pytest.raises(Conflict, match="withdrew"):
             service.sign_as_author(session, scientist, case_id)
+
+
+def test_an_additional_finding_is_not_signed_once_its_consent_is_gone(demo_database, benchmarks_dir,
+                                                                       kbg_vcf) -> None:
+    with demo_database.transaction() as session:
+        case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf)
+        scientist = user(session, "scientist")
+        service.start_review(session, scientist, case_id)
+        finding = service.select_finding(session, scientist, case_id, run_id, ankrd11_key(session, run_id),
+                                         category="additional")
+        service.update_report(session, scientist, case_id, summary="An additional finding was reported.",
+                              outcome="negative")
+        service.record_exit_questions(session, scientist, case_id, explains="none", actionable=True,
+                                      confirmed=False, diagnosis_made=False)
+        # The participant re-consents, now declining additional findings.
+        case = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one()
+        participant = session.get(Participant, case.proband_id)
+        form = registry.require_form(session, "RD-ADULT", "3.0")
+        consent_service.record_consent(session, actor=scientist.actor, participant=participant, form=form,
+                                       consented_on=date.today(), given_by="participant",
+                                       choices={c: c != "additional_findings" for c in form.choices})
+        with pytest.raises(Conflict, match="additional finding in ANKRD11 cannot be reported") as refused:
+            with session.begin_nested():
+                service.sign_as_author(session, scientist, case_id)
+        assert refused.value.field == "findings"
+        assert service.case_view(session, scientist, case_id)["report"].author_signed_at is None  # nothing changed
+        service.remove_finding(session, scientist, case_id, finding.id)
+        assert service.sign_as_author(session, scientist, case_id).status == "awaiting_check"
 
 
 def test_another_trusts_staff_get_404_and_assignment_needs_a_scientist_of_the_trust(

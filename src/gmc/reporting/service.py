@@ -228,6 +228,18 @@ def _check_report_consent(session: Session, case: Case) -> None:
                        f"{decision.reason}", field="consent")
 
 
+def _check_additional_consent(session: Session, case: Case) -> None:
+    """Refuses to sign or release additional findings the participant's consent no longer allows (it may have
+    changed since they were selected, or since the version being amended)."""
+    genes = sorted({f.gene for f in repo.findings_of(session, case.id) if f.category == "additional"})
+    if genes:
+        decision = is_allowed(session, case.proband_id, ConsentAction.ADDITIONAL_FINDINGS)
+        if not decision.allowed:
+            raise Conflict(f"the additional finding{'s' if len(genes) > 1 else ''} in {', '.join(genes)} cannot be "
+                           f"reported: {decision.reason}; take {'them' if len(genes) > 1 else 'it'} off the report",
+                           field="findings")
+
+
 def _ensure_draft(session: Session, principal: Principal, case: Case, *, amendment_kind: str | None = None,
                   amendment_reason: str | None = None) -> ClinicalReport:
     """The case's open report version, or a new one (version 1, or the next version for an amendment)."""
@@ -512,6 +524,7 @@ def sign_as_author(session: Session, principal: Principal, case_id: str) -> Clin
                        "by its author", field="state")
     report = _ensure_draft(session, principal, case)
     _check_report_consent(session, case)
+    _check_additional_consent(session, case)
     if not report.summary.strip():
         raise ValidationFailed("write the plain-language result summary before signing", field="summary")
     findings = repo.findings_of(session, case.id)
@@ -544,6 +557,7 @@ def authorise(session: Session, principal: Principal, case_id: str) -> ClinicalR
         raise PermissionDenied("four eyes: you signed this report as its author; a second scientist must check "
                                "and authorise it", field="checker")
     _check_report_consent(session, case)
+    _check_additional_consent(session, case)
     report.checker_id, report.checker, report.checker_name = principal.user_id or None, principal.username, \
         principal.full_name or principal.username
     report.checker_signed_at, report.status, report.updated_at = utcnow(), "authorised", utcnow()
@@ -578,6 +592,7 @@ def _release(session: Session, principal: Principal, case: Case, review: CaseRev
         raise Conflict("a report is released only with its author's and a second checker's signatures",
                        field="report")
     _check_report_consent(session, case)
+    _check_additional_consent(session, case)
     now = utcnow()
     previous = _current_released(session, case)
     report.released_at = now
