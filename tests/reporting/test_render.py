@@ -58,6 +58,15 @@ def test_pdf_and_fhir_of_one_report_agree_and_the_bundle_follows_the_genomics_ig
     # The allele itself is still stated exactly, as the VCF gave it.
     assert (codes["69547-8"]["valueString"], codes["69551-0"]["valueString"]) == ("CTT", "C")
     assert len(report_resource["resultsInterpreter"]) == 2
+    # What the result rests on travels with it: the run's software and reference-data versions as a Device that
+    # every Observation names; the PDF prints the same versions and what composed the report.
+    devices = [e for e in entries if e["resourceType"] == "Device"]
+    assert len(devices) == 1 and devices[0]["identifier"][0]["value"] == document["provenance"][0]["run_id"]
+    versions = {v["type"]["text"]: v["value"] for v in devices[0]["version"]}
+    assert versions["clinvar"].startswith("clinvar_") and versions["hpo"] and versions["gmc version"]
+    device_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Device")
+    assert all(e["device"]["reference"] == device_url for e in entries if e["resourceType"] == "Observation")
+    assert "composed with gmc version" in text and "MANE Select" in text and versions["clinvar"] in text
     # Re-validating the emitted JSON with fhir.resources accepts it as it stands.
     assert fhir.validate(bundle) == bundle
 

@@ -134,7 +134,8 @@ def _provenance(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def build_document(*, report: dict[str, Any], patient: dict[str, Any], referral: dict[str, Any],
                    case: dict[str, Any], findings: list[dict[str, Any]], runs: list[dict[str, Any]],
                    panels: list[str], exit_questions: dict[str, Any], mdt: list[dict[str, Any]],
-                   laboratory: dict[str, Any], cancer: dict[str, Any] | None = None) -> dict[str, Any]:
+                   laboratory: dict[str, Any], cancer: dict[str, Any] | None = None,
+                   reported_with: dict[str, str] | None = None) -> dict[str, Any]:
     """The whole report document from plain inputs (no database): the one content every rendering shows."""
     arm = case.get("programme_arm", "rare_disease")
     primary = [f for f in findings if f.get("category") != "additional"]
@@ -177,6 +178,7 @@ def build_document(*, report: dict[str, Any], patient: dict[str, Any], referral:
             "GRCh38")},
         "limitations": _limitations(arm, runs, findings, panels),
         "provenance": _provenance(runs),
+        "reported_with": dict(reported_with or {}),
         "signatures": {
             "author": ({"name": report.get("author_name") or report.get("author"), "username": report.get("author"),
                         "signed_at": report.get("author_signed_at")} if report.get("author_signed_at") else None),

@@ -28,6 +28,7 @@ ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 GMC_REPORT_ID = "https://gmc.nhs.uk/Id/clinical-report"
 GMC_CASE_ID = "https://gmc.nhs.uk/Id/case"
 GMC_USER = "https://gmc.nhs.uk/Id/user"
+GMC_RUN_ID = "https://gmc.nhs.uk/Id/interpretation-run"
 SECONDARY_FINDING = "http://hl7.org/fhir/StructureDefinition/observation-secondaryFinding"
 
 #: ACMG/AMP classes -> LOINC answers of 53037-8 (Genetic variation clinical significance).
@@ -201,6 +202,24 @@ def _therapeutic(finding: dict[str, Any], therapy: dict[str, Any], ref: dict[str
             "note": [{"text": f"{finding.get('gene')}: evidence items {', '.join(therapy.get('items') or [])}"}]}
 
 
+def _device(run: dict[str, Any]) -> dict[str, Any]:
+    """The software of one interpretation run as a Device: its run id, and each software and reference-data
+    version it rests on as a Device.version (type names the component)."""
+    versions = [{"type": {"text": name}, "value": str(value)} for name, value in (run.get("versions") or {}).items()
+                if str(value).strip()]
+    device: dict[str, Any] = {
+        "resourceType": "Device", "identifier": [{"system": GMC_RUN_ID, "value": str(run.get("run_id"))}],
+        "deviceName": [{"name": f"gmc {run.get('kind') or ''} interpretation run {run.get('run_id')}".replace("  ", " "),
+                        "type": "user-friendly-name"}],
+        "type": _cc(None, None, text="genomic analysis software"),
+    }
+    if versions:
+        device["version"] = versions
+    if run.get("schemes"):
+        device["note"] = [{"text": "; ".join(str(s) for s in run["schemes"])}]
+    return device
+
+
 def report_bundle(document: dict[str, Any]) -> dict[str, Any]:
     """The FHIR R4 collection bundle of a report document, validated (FhirBundleError when it is not valid)."""
     ids = _Ids(document)
@@ -244,12 +263,21 @@ def report_bundle(document: dict[str, Any]) -> dict[str, Any]:
             {"system": GMC_USER, "value": signature["username"]}], "name": [{"text": signature["name"]}]}))
         interpreters.append({"reference": url, "display": f"{signature['name']} ({role}, signed "
                                                           f"{signature['signed_at']})"})
-    ref = {"status": observation_status, "subject": {"reference": patient_url}, "performer": [{"reference": lab_url}],
-           **({"issued": issued} if issued else {})}
+    base = {"status": observation_status, "subject": {"reference": patient_url}, "performer": [{"reference": lab_url}],
+            **({"issued": issued} if issued else {})}
+    # The software and reference-data versions each result rests on: one Device per interpretation run, which every
+    # Observation from that run names (Observation.device), so a receiving system sees what produced it.
+    devices: dict[str | None, str] = {}
+    for run in document.get("provenance") or []:
+        url = ids(f"run-{run.get('run_id')}")
+        devices[run.get("run_id")] = url
+        entries.append((url, _device(run)))
     results: list[str] = []
     tumour = ((document.get("cancer") or {}).get("tumour_type") or {}).get("name")
     for n, finding in enumerate([*document["findings"], *document["additional_findings"]]):
         variant_url = ids(f"variant-{n}")
+        device = devices.get(finding.get("run_id")) or next(iter(devices.values()), None)
+        ref = {**base, "device": {"reference": device}} if device else base
         entries.append((variant_url, _variant(document, finding, ref)))
         results.append(variant_url)
         diagnostic = _diagnostic(finding, ref, variant_url)
@@ -264,6 +292,9 @@ def report_bundle(document: dict[str, Any]) -> dict[str, Any]:
     tmb = (document.get("cancer") or {}).get("tmb") or {}
     if tmb.get("per_mb") is not None:
         url = ids("tmb")
+        somatic = next((devices.get(r.get("run_id")) for r in document.get("provenance") or []
+                        if r.get("kind") == "somatic"), None)
+        ref = {**base, "device": {"reference": somatic}} if somatic else base
         entries.append((url, {
             "resourceType": "Observation", "meta": {"profile": [f"{IG}molecular-biomarker"]}, **ref,
             "category": [*_categories(), _cc(TBD, "biomarker-category", "Biomarker Category")],

@@ -44,7 +44,7 @@ from gmc.reporting.workflow import (
     allowed_actions,
     next_state,
 )
-from gmc.settings import get_settings
+from gmc.settings import ConfigurationError, get_settings
 
 #: Run kinds each programme arm reports from.
 RUN_KINDS = {"rare_disease": ("rare",), "cancer": ("somatic",)}
@@ -655,10 +655,12 @@ def compose(session: Session, case: Case, report: ClinicalReport, *, released: b
     centre = session.get(Centre, trust.centre_id) if trust else None
     hospital = repo.hospital_number(session, participant.id, case.trust_id)
     family = session.get(Family, case.family_id) if case.family_id else None
-    findings = [_finding_dict(f) for f in repo.findings_of(session, case.id)]
     run_pks = {f.run_id for f in repo.findings_of(session, case.id)}
     runs = [session.get(InterpretationRun, pk) for pk in sorted(run_pks)] or _runs_for(session, case)
     runs = [r for r in runs if r is not None]
+    # Each finding names the run it rests on (the FHIR bundle links its Observations to that run's versions).
+    run_ids = {r.id: r.run_id for r in runs}
+    findings = [{**_finding_dict(f), "run_id": run_ids.get(f.run_id)} for f in repo.findings_of(session, case.id)]
     panels = sorted({str(p) for r in runs for p in (r.provenance or {}).get("panels") or []})
     review = repo.review_of(session, case.id)
     mdt = [{"meeting_id": m.meeting_id, "held_on": m.held_on.isoformat(), "title": m.title,
@@ -695,7 +697,18 @@ def compose(session: Session, case: Case, report: ClinicalReport, *, released: b
         findings=findings, runs=[_run_dict(r) for r in runs], panels=panels,
         exit_questions=(review.exit_questions if review else {}) or {}, mdt=mdt,
         laboratory={"name": centre.name if centre else "Genomic Medicine Centre", "code": centre.code if centre else None},
-        cancer=cancer)
+        cancer=cancer, reported_with=_reported_with())
+
+
+def _reported_with() -> dict[str, str]:
+    """The software and reference data the report itself was composed with (beyond the runs it rests on)."""
+    from gmc import __version__
+
+    try:
+        mane = load_mane(str(get_settings().refdata_dir())).release
+    except (ConfigurationError, OSError):  # no refdata: the report says so rather than failing to compose
+        mane = "not available"
+    return {"gmc version": __version__, "MANE Select (transcripts and RefSeq accessions)": mane}
 
 
 def document_of(session: Session, case: Case, report: ClinicalReport) -> dict[str, Any]:
