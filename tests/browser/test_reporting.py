@@ -15,7 +15,7 @@ from tests.browser.conftest import sign_in
 
 from gmc.reporting import fhir
 
-OTHER_CLINICIAN = ("other-clinician", "other-clinician-2026")
+OTHER_CLINICIAN = ("other-clinician", "heron lantern quarry 41")
 
 
 def _submit(page, form_selector: str, button: str) -> None:

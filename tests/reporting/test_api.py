@@ -21,7 +21,7 @@ def test_journey_from_ranked_case_to_released_amended_report(demo_database, demo
         case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf, trust="RQ3")
         variant = ankrd11_key(session, run_id)
         auth_service.create_user(session, actor=Actor.system("test"), username="other-clinician",
-                                 password="other-clinician-2026", roles=["clinician"], full_name="Olu Other",
+                                 password="heron lantern quarry 41", roles=["clinician"], full_name="Olu Other",
                                  centre_code="WMGMC", trust_codes=["RKB"])
     scientist, checker, clinician = (bearer(demo_client, u) for u in ("scientist", "checker", "clinician"))
     api = demo_client
@@ -80,7 +80,7 @@ def test_journey_from_ranked_case_to_released_amended_report(demo_database, demo
     assert told.status_code == 201, told.text
     assert api.get("/api/reports/new-results", headers=clinician).json()["new"] == []
     # Another trust's clinician gets 404 for the report and its case.
-    other = _token(demo_client, "other-clinician", "other-clinician-2026")
+    other = _token(demo_client, "other-clinician", "heron lantern quarry 41")
     assert api.get(f"/api/reports/{report_id}?format=pdf", headers=other).status_code == 404
     assert api.get(f"/api/reports/cases/{case_id}", headers=other).status_code == 404
     bundle = api.get(f"/api/reports/{report_id}?format=fhir", headers=clinician)

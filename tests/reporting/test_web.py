@@ -28,7 +28,7 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
         case_id, run_id = interpreted_case(session, benchmarks_dir, kbg_vcf)
         variant = ankrd11_key(session, run_id)
         auth_service.create_user(session, actor=Actor.system("test"), username="other-clinician",
-                                 password="other-clinician-2026", roles=["clinician"], full_name="Olu Other",
+                                 password="heron lantern quarry 41", roles=["clinician"], full_name="Olu Other",
                                  centre_code="WMGMC", trust_codes=["RKB"])
     scientist, checker = _client(demo_app, "scientist"), _client(demo_app, "checker")
     clinician = _client(demo_app, "clinician")
@@ -82,7 +82,7 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
                                                                "given_by": "Dr L. Chen", "method": "clinic"})
     assert told.status_code == 303
     assert "Not recorded yet" not in clinician.get(f"/reports/{report_id}").text
-    other = _client(demo_app, "other-clinician", "other-clinician-2026")
+    other = _client(demo_app, "other-clinician", "heron lantern quarry 41")
     assert other.get(f"/reports/{report_id}").status_code == 404
     assert other.get(f"/reports/{report_id}/download?format=pdf").status_code == 404
     turnaround = scientist.get("/samples/turnaround")

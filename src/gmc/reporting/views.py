@@ -15,6 +15,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -325,24 +326,17 @@ def add_case_form(request: Request, meeting_id: str, case_id: str = Form(""), pr
 
 
 @router.post("/mdt/{meeting_id}/cases/{case_id}/outcome")
-async def outcome_form(request: Request, meeting_id: str, case_id: str, principal: Principal = MDT,
-                       db: GmcSession = DB) -> Response:
+def outcome_form(request: Request, meeting_id: str, case_id: str, form: FormFields, principal: Principal = MDT,
+                 db: GmcSession = DB) -> Response:
     """Records a case's outcome: agreed releases an authorised report; anything else sends it back."""
-    form = await request.form()
     classes = {key.removeprefix("class_"): str(value) for key, value in form.items()
                if key.startswith("class_") and value}
     actions = [line.strip() for line in str(form.get("actions", "")).splitlines() if line.strip()]
-
-    def run() -> Response:
-        return _guarded(request, db, lambda: service.record_outcome(
-            db, principal, meeting_id, case_id, outcome=str(form.get("outcome", "")), minutes=str(form.get("minutes", "")),
-            actions=actions, agreed_classes=classes),
-            lambda m, s: _meeting_page(request, db, principal, meeting_id, message=m, status_code=s),
-            f"/mdt/{meeting_id}#case-{case_id}")
-
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(run)
+    return _guarded(request, db, lambda: service.record_outcome(
+        db, principal, meeting_id, case_id, outcome=str(form.get("outcome", "")), minutes=str(form.get("minutes", "")),
+        actions=actions, agreed_classes=classes),
+        lambda m, s: _meeting_page(request, db, principal, meeting_id, message=m, status_code=s),
+        f"/mdt/{meeting_id}#case-{case_id}")
 
 
 # ----------------------------------------------------------------------------- turnaround (on the samples page)
