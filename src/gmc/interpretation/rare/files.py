@@ -47,7 +47,6 @@ MEMO_COLUMNS = (
     "nmd_escape",
     "loeuf",
     "pli",
-    "hgvs_note",  # why a description is withheld (reports print the reason rather than an empty cell)
 )
 _MEMO_LIMIT = 2_000_000
 
@@ -648,7 +647,6 @@ def _gene_entry(
                     "pli": values["pli"],
                     "missense_z": values.get("mis_z"),
                     "nmd_escape": values["nmd_escape"],
-                    "hgvs_note": values["hgvs_note"],
                 },
             }
         )
