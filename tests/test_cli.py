@@ -37,7 +37,7 @@ def test_version() -> None:
 def test_demo_users_tokens_and_audit(db_url: str) -> None:
     first = invoke(db_url, "demo")
     assert first.exit_code == 0, first.output
-    assert "2 centres" in first.output and "8 users" in first.output
+    assert "2 centres" in first.output and "9 users" in first.output
     again = invoke(db_url, "demo")
     assert again.exit_code == 0 and "users" not in again.output.split("\n")[0]
     created = invoke(db_url, "users", "create", "biobank1", "--role", "lab", "--trust", "RRK", "--password-stdin",

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The development secret; production refuses to start with it.
 DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+#: The development key of research pseudonyms; production refuses it (each deployment sets its own).
+DEFAULT_RESEARCH_KEY = "gmc-development-research-key-do-not-use-in-production"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,6 +73,14 @@ class Settings(BaseSettings):
     import_dirs: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
+    #: Key of the keyed-HMAC research ids and date shifts: set per deployment, kept out of the database.
+    research_key: str = DEFAULT_RESEARCH_KEY
+    #: GA4GH Beacon v2: the finest answer given (boolean or count; counts of 1-9 are always suppressed).
+    beacon_granularity: str = "count"
+    #: Who may query the Beacon: registered (signed-in users with beacon access) or public (anyone, boolean only).
+    beacon_security: str = "registered"
+    #: The Beacon's id in a Beacon network (a reversed domain name).
+    beacon_id: str = "org.gmc.beacon"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -95,6 +105,13 @@ class Settings(BaseSettings):
                 "GMC_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production"
             )
+        if self.research_key == DEFAULT_RESEARCH_KEY or len(self.research_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_RESEARCH_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production (research ids are keyed by it)"
+            )
+        if self.research_key == self.secret_key:
+            raise ConfigurationError("GMC_RESEARCH_KEY must differ from GMC_SECRET_KEY")
         if self.database_url.startswith("sqlite") and "/var/" not in self.database_url:
             pass  # SQLite is allowed in production for a single-site install
 

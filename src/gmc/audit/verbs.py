@@ -42,3 +42,4 @@ class AuditVerb(StrEnum):
     REJECT = "reject"
     SIGN_OFF = "sign_off"
     DEMO_LOAD = "demo_load"
+    DOWNLOAD = "download"

@@ -41,6 +41,7 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("researcher", "demo-researcher-2026", ("researcher",), "Rory Researcher", "WMGMC", centre_wide=True),
     DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
     DemoUser("sl-recruiter", "demo-slrecruiter-2026", ("recruiter",), "Sian South-London", "SLGMC", ("RJ1", "RJZ")),
+    DemoUser("dataaccess", "demo-dataaccess-2026", ("data_access",), "Dana Data-Access", None, centre_wide=True),
 ]
 
 
@@ -91,6 +92,8 @@ FEATURE_DEMO_MODULES = [
     "gmc.genomics.demo",
     "gmc.interpretation.rare.demo",
     "gmc.interpretation.cancer.demo",
+    "gmc.research.demo",
+    "gmc.programme.demo",
 ]
 
 
