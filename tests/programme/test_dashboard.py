@@ -98,13 +98,14 @@ def test_page_and_csv_downloads(world_client, login) -> None:
     assert "National programme" in page.text and "chart-recruitment-cumulative-data" in page.text
     page = world_client.get("/programme", params={"centre": "WMGMC"})
     assert "West Midlands Genomic Medicine Centre" in page.text and "18,000" in page.text
-    response = world_client.get("/programme/charts/recruitment-by-trust.csv", params={"centre": "WMGMC"})
+    assert page.text.count("Download CSV") == 7  # every chart carries its own
+    response = world_client.get("/api/programme/charts/recruitment-by-trust.csv", params={"centre": "WMGMC"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == ["Trust", "Rare disease", "Cancer"] and len(rows) == 19
     api = world_client.get("/api/programme/charts/recruitment-cumulative.csv").text.splitlines()
     assert api[0].startswith("Month,Recruited (cumulative),Genomes received (cumulative),\"Planned (100,000 genomes")
-    assert world_client.get("/programme/charts/nothing.csv").status_code == 404
+    assert world_client.get("/api/programme/charts/nothing.csv").status_code == 404
 
 
 def test_report_command(world, tmp_path) -> None:

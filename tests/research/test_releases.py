@@ -206,9 +206,9 @@ def test_no_identifier_leaves_in_any_release_file_or_api_response(world, world_d
             text = (f"Seen with {p.given_name} {p.family_name} ({p.family_name}, {p.given_name}), NHS {p.nhs_number}, "
                     f"{numbers}, {p.postcode}, born {p.date_of_birth}")
             for o in phenotype.repository.observations(s, p.id):
-                o.note = text
+                o.note = o.label = text[:300]
             for d in phenotype.repository.diagnoses(s, p.id):
-                d.note = text
+                d.note = d.label = text
             planted += 1
         assert planted >= 50
         release = service.request_release(s, researcher, cohort_id=cohort.cohort_id,

@@ -32,8 +32,8 @@ class PlanIn(BaseModel):
 
 def csv_response(data: dict[str, Any], key: str) -> Response:
     """One chart of a dashboard as a CSV download."""
-    chart = service.chart_by_key(data, key)
-    return Response(service.chart_csv(chart), media_type="text/csv",
+    chart = service.as_chart(service.chart_by_key(data, key))
+    return Response(chart.csv_text(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{key}.csv"'})
 
 

@@ -4,8 +4,6 @@ the national view across centres. Programme staff see every centre, centre staff
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +15,7 @@ from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
+from gmc.common.charts import Chart, Series
 from gmc.common.errors import NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.programme import dashboard as core
@@ -43,14 +42,12 @@ def chart(key: str, title: str, labels: list[str], series: list[tuple[str, list[
             "series": [{"label": label, "values": values} for label, values in series]}
 
 
-def chart_csv(data: dict[str, Any]) -> str:
-    """A chart's data as CSV: the category, then one column per series."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([data["category"] or "Category", *(s["label"] for s in data["series"])])
-    for i, label in enumerate(data["labels"]):
-        writer.writerow([label, *("" if s["values"][i] is None else s["values"][i] for s in data["series"])])
-    return out.getvalue()
+def as_chart(data: dict[str, Any]) -> Chart:
+    """A dashboard chart's plain data as the chart the pages draw (with its table and CSV)."""
+    return Chart(key=data["key"], title=data["title"], labels=data["labels"],
+                 series=[Series(s["label"], s["values"]) for s in data["series"]], kind=data["kind"],
+                 horizontal=data["horizontal"], stacked=data["stacked"], unit=data["unit"],
+                 category=data["category"], notes=data["notes"])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.programme import repository as repo
 from gmc.programme import service
-from gmc.programme.router import csv_response
 
 router = APIRouter(include_in_schema=False)
 register_nav(NavItem("Programme", "/programme", Permission.PROGRAMME_VIEW, order=800))
@@ -26,12 +25,8 @@ def dashboard_page(request: Request, centre: str | None = None, principal: Princ
                    db: GmcSession = DB) -> Response:
     """The dashboard: recruitment against the target, samples, genomes, interpretation, turnaround."""
     data = service.dashboard(db, principal, centre=centre)
+    national = data["national"]
     return render(request, "programme/dashboard.html", {
-        "data": data, "centre": centre or "", "centres": repo.centres(db),
-        "national_staff": principal.trust_scope is None})
-
-
-@router.get("/programme/charts/{key}.csv")
-def chart_download(key: str, centre: str | None = None, principal: Principal = VIEW, db: GmcSession = DB) -> Response:
-    """One chart's data as CSV."""
-    return csv_response(service.dashboard(db, principal, centre=centre), key)
+        "data": data, "charts": [service.as_chart(c) for c in data["charts"]],
+        "national_chart": service.as_chart(national["chart"]) if national else None,
+        "centre": centre or "", "centres": repo.centres(db), "national_staff": principal.trust_scope is None})

@@ -3,7 +3,6 @@ the recall list, acting as a named user (every step is audited under that user).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -358,19 +357,11 @@ def release_download(release_id: str, user: str = USER,
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".part")
             shutil.copyfile(path, partial)
-            if _sha256(partial) != entry["sha256"]:
+            if builder.sha256_of(partial) != entry["sha256"]:
                 partial.unlink()
                 _fail(f"{entry['name']}: checksum differs from the release record; the copy was removed")
             partial.replace(target)
     _out.print(f"{len(files)} files of {release_id} copied to {escape(str(out))}, checksums verified")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @app.command("recalls")

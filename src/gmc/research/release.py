@@ -81,7 +81,7 @@ TABLES: dict[str, list[tuple[str, pa.DataType, str]]] = {
     "diagnoses": [
         ("research_id", pa.string(), "Research id of the participant"),
         ("code", pa.string(), "OMIM, ORPHA or MONDO code"),
-        ("label", pa.string(), "Disease name"),
+        ("label", pa.string(), "Disease name from the HPO annotations (empty for codes they do not name)"),
         ("status", pa.string(), "suspected, confirmed or excluded"),
     ],
     "cancer": [
@@ -176,6 +176,23 @@ def _conditions(session: Session, pks: list[int]) -> dict[int, str]:
     return out
 
 
+def _hpo_label(ontology: Any, term_id: str) -> str | None:
+    """A term's label from the ontology (never text typed at capture)."""
+    term = ontology.terms.get(term_id)
+    return term.name if term else None
+
+
+def _disease_names(codes: set[str]) -> dict[str, str]:
+    """Disease names from the HPO annotations (OMIM, ORPHA) for the codes, never the label typed with a diagnosis:
+    a code the annotations do not name (MONDO, say) is released without a name."""
+    if not codes:
+        return {}
+    from gmc.phenotype.annotations import get_annotations
+
+    diseases = get_annotations().diseases
+    return {code: diseases[code].name for code in codes if code in diseases}
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
@@ -213,6 +230,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
     somatic = repo.somatic_tumour_types(session)
     observations = repo.observations_of(session, pks)
     diagnoses = repo.diagnoses_of(session, pks)
+    names = _disease_names({d.code for rows in diagnoses.values() for d in rows})
     datasets = repo.germline_datasets(session, pks)
     tree = None
     phenopackets: list[dict[str, Any]] = []
@@ -229,11 +247,13 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
             "deceased": facts.deceased})
         for o in observations.get(pk, []):
             tables["phenotypes"].append({
-                "research_id": rid[pk], "hpo_id": o.hpo_id, "hpo_label": o.label, "excluded": o.excluded,
+                "research_id": rid[pk], "hpo_id": o.hpo_id, "hpo_label": _hpo_label(ontology, o.hpo_id),
+                "excluded": o.excluded,
                 "onset": o.onset, "severity": o.severity,
                 "modifiers": ";".join(([o.laterality] if o.laterality else []) + list(o.modifiers)) or None})
         for d in diagnoses.get(pk, []):
-            tables["diagnoses"].append({"research_id": rid[pk], "code": d.code, "label": d.label, "status": d.status})
+            tables["diagnoses"].append({"research_id": rid[pk], "code": d.code, "label": names.get(d.code),
+                                        "status": d.status})
         code = tumour_type_of(facts, somatic) if "cancer" in facts.arms else None
         if code:
             tree = tree or oncotree()
@@ -244,7 +264,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
                 "source": "somatic_interpretation" if pk in somatic else "referral"})
         if "phenopackets" in parts:
             phenopackets.append(_phenopacket(rid[pk], facts, age, observations.get(pk, []), diagnoses.get(pk, []),
-                                             ontology, created, release.release_id))
+                                             names, ontology, created, release.release_id))
     samples: dict[str, dict[str, tuple[str, str]]] = {}
     for d in datasets:
         sample_id = sample_pseudonym(key, pid, d.dataset_id)
@@ -287,7 +307,7 @@ def _store_version(build: str, store_base: Path | None) -> dict[str, Any]:
 
 
 def _phenopacket(rid: str, facts: repo.ParticipantFacts, age: int | None, observations: list, diagnoses: list,
-                 ontology: Any, created: str | None, release_id: str) -> dict[str, Any]:
+                 names: dict[str, str], ontology: Any, created: str | None, release_id: str) -> dict[str, Any]:
     """A pseudonymised v2 phenopacket: research id, sex, age, features and diseases; no dates, no free text."""
 
     def term(term_id: str) -> pp.OntologyTerm:
@@ -295,13 +315,13 @@ def _phenopacket(rid: str, facts: repo.ParticipantFacts, age: int | None, observ
 
     features = tuple(
         pp.PhenotypicFeature(
-            type=pp.OntologyTerm(o.hpo_id, o.label), excluded=o.excluded,
+            type=term(o.hpo_id), excluded=o.excluded,
             severity=term(o.severity) if o.severity else None,
             modifiers=tuple(term(m) for m in ([o.laterality] if o.laterality else []) + list(o.modifiers)),
             onset=onset_time_element(o.onset, ontology))
         for o in observations)
-    diseases = tuple(pp.Disease(term=pp.OntologyTerm(d.code, d.label), excluded=d.status == "excluded")
-                     for d in diagnoses)
+    diseases = tuple(pp.Disease(term=pp.OntologyTerm(d.code, names.get(d.code, "")),
+                                excluded=d.status == "excluded") for d in diagnoses)
     subject = pp.Subject(
         id=rid, sex=SEX_TO_PHENOPACKET.get(facts.sex, "UNKNOWN_SEX"),
         time_at_last_encounter=pp.TimeElement(age=f"P{age}Y") if age is not None else None,
@@ -316,7 +336,8 @@ def _phenopacket(rid: str, facts: repo.ParticipantFacts, age: int | None, observ
 # ----------------------------------------------------------------------------- writing
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -516,12 +537,12 @@ def write_files(content: ReleaseContent, staging: Path, *, store_base: Path | No
     written += _write_table(staging, "data_dictionary", dictionary)
     if progress is not None:
         progress("checksums", 0, len(written))
-    files = [{"name": name, "bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name),
+    files = [{"name": name, "bytes": (staging / name).stat().st_size, "sha256": sha256_of(staging / name),
               "rows": rows} for name, rows in written]
     manifest = dict(content.manifest, files=files)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
     files.append({"name": "manifest.json", "bytes": (staging / "manifest.json").stat().st_size,
-                  "sha256": _sha256(staging / "manifest.json"), "rows": None})
+                  "sha256": sha256_of(staging / "manifest.json"), "rows": None})
     return files
 
 

@@ -118,14 +118,21 @@ def decide_project(session: Session, principal: Principal, project_id: str, *, a
         raise PermissionDenied("a project is approved by a second person with the data-access role, not its lead")
     if project.status != "proposed":
         raise Conflict(f"project {project.project_id} is {project.status}, not awaiting a decision")
-    if not approve and not (note or "").strip():
-        raise ValidationFailed("give the reason for rejecting the project", field="note")
-    project.status = "approved" if approve else "rejected"
-    project.decided_by, project.decided_by_id, project.decided_at = principal.username, principal.user_id, utcnow()
-    project.decision_note = (note or "").strip()
-    record(session, actor=principal.actor, verb=AuditVerb.APPROVE if approve else AuditVerb.REJECT,
-           entity_type="research_project", entity_id=project.project_id, summary={"note": project.decision_note})
+    _decide(session, principal, project, "research_project", project.project_id, approve=approve, note=note)
     return project
+
+
+def _decide(session: Session, principal: Principal, item: ResearchProject | DataRelease, entity_type: str,
+            entity_id: str, *, approve: bool, note: str) -> None:
+    """Records a data-access decision on a project or release (a rejection needs a reason); audited."""
+    if not approve and not (note or "").strip():
+        raise ValidationFailed(f"give the reason for rejecting the {entity_type.removeprefix('research_')}",
+                               field="note")
+    item.status = "approved" if approve else "rejected"
+    item.decided_by, item.decided_by_id, item.decided_at = principal.username, principal.user_id, utcnow()
+    item.decision_note = (note or "").strip()
+    record(session, actor=principal.actor, verb=AuditVerb.APPROVE if approve else AuditVerb.REJECT,
+           entity_type=entity_type, entity_id=entity_id, summary={"note": item.decision_note})
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -268,13 +275,7 @@ def decide_release(session: Session, principal: Principal, release_id: str, *, a
         raise Conflict(f"release {release.release_id} is {release.status}, not awaiting approval")
     if release.project.status != "approved":
         raise Conflict(f"project {release.project.project_id} is {release.project.status}")
-    if not approve and not (note or "").strip():
-        raise ValidationFailed("give the reason for rejecting the release", field="note")
-    release.status = "approved" if approve else "rejected"
-    release.decided_by, release.decided_by_id, release.decided_at = principal.username, principal.user_id, utcnow()
-    release.decision_note = (note or "").strip()
-    record(session, actor=principal.actor, verb=AuditVerb.APPROVE if approve else AuditVerb.REJECT,
-           entity_type="research_release", entity_id=release.release_id, summary={"note": release.decision_note})
+    _decide(session, principal, release, "research_release", release.release_id, approve=approve, note=note)
     return release
 
 

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
+from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
@@ -68,12 +69,15 @@ def _form_values(criteria: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def chart_of(name: str, split: dict[str, Any]) -> dict[str, Any]:
-    """One breakdown as chart data (labels, values, None where suppressed) with its table cells."""
+def chart_of(name: str, split: dict[str, Any]) -> Chart:
+    """One breakdown of a count as a chart; suppressed categories have no bar and are named in a note."""
     labels = list(split["cells"])
-    return {"key": f"cohort-{name}", "title": f"By {_TITLES[name].lower()}", "category": _TITLES[name],
-            "unit": "participants", "labels": labels, "values": [split["values"][k] for k in labels],
-            "cells": split["cells"], "suppressed": split["suppressed"]}
+    hidden = [f"{k} {v}" for k, v in split["cells"].items() if split["values"][k] is None]
+    notes = [f"Not shown: {', '.join(hidden)} (<10 is a count of 1 to 9; * is hidden so that it cannot be worked "
+             "out from the total)."] if hidden else []
+    return Chart(key=f"cohort-{name}", title=f"By {_TITLES[name].lower()}", labels=labels,
+                 series=[Series("", [split["values"][k] for k in labels])], horizontal=True, unit="participants",
+                 category=_TITLES[name], notes=notes)
 
 
 def _builder_context(db: GmcSession, principal: Principal, **extra: Any) -> dict[str, Any]:
