@@ -257,9 +257,13 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
         code = tumour_type_of(facts, somatic) if "cancer" in facts.arms else None
         if code:
             tree = tree or oncotree()
-            node = tree.nodes.get(code)
+            try:
+                node = tree.get(code)
+            except ValueError:  # a code OncoTree no longer knows: released as given, without names
+                node = None
             tables["cancer"].append({
-                "research_id": rid[pk], "oncotree_code": code, "tumour_type": node.name if node else None,
+                "research_id": rid[pk], "oncotree_code": node.code if node else code,
+                "tumour_type": node.name if node else None,
                 "main_type": node.main_type if node else None, "tissue": node.tissue if node else None,
                 "source": "somatic_interpretation" if pk in somatic else "referral"})
         if "phenopackets" in parts:
@@ -287,7 +291,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
         "approved_by": release.decided_by, "approved_at": _iso(release.decided_at),
         "participants": len(pks), "contents": release.contents,
         "provenance": {"gmc": __version__, "hpo_release": ontology.release,
-                       "oncotree": str(getattr(tree, "source", "") or ""),
+                       "oncotree": tree.release if tree else None,
                        "research_key_fingerprint": key_fingerprint(key),
                        "variant_engine": get_settings().variant_engine,
                        "stores": {b: _store_version(b, store_base) for b in samples}},

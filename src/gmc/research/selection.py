@@ -36,6 +36,15 @@ def oncotree():  # noqa: ANN201
     return load_oncotree()
 
 
+def _within(tree, code: str, ancestor: str) -> bool:  # noqa: ANN001
+    """True when a participant's tumour type lies at or below the asked type (a code OncoTree no longer knows and
+    cannot map is in no type)."""
+    try:
+        return tree.is_within(code, ancestor)
+    except ValueError:
+        return False
+
+
 def tumour_type_of(facts: repo.ParticipantFacts, somatic: dict[int, str]) -> str | None:
     """A participant's OncoTree code: their latest somatic run's, else the default for the referral's cancer."""
     from gmc.interpretation.cancer.service import DEFAULT_TUMOUR_TYPES
@@ -190,7 +199,7 @@ def select_members(
         keep = set()
         for pk in members:
             code = tumour_type_of(facts[pk], somatic)
-            if code and code in tree.nodes and any(tree.is_within(code, wanted) for wanted in criteria.cancer_types):
+            if code and any(_within(tree, code, wanted) for wanted in criteria.cancer_types):
                 keep.add(pk)
         members = keep
     if criteria.needs_genotypes and members:
