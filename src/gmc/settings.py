@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,12 +74,12 @@ class Settings(BaseSettings):
     import_dirs: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
-    #: Key of the keyed-HMAC research ids and date shifts: set per deployment, kept out of the database.
+    #: Key of the keyed-HMAC research ids (research, family, sample): set per deployment, kept out of the database.
     research_key: str = DEFAULT_RESEARCH_KEY
     #: GA4GH Beacon v2: the finest answer given (boolean or count; counts of 1-9 are always suppressed).
-    beacon_granularity: str = "count"
+    beacon_granularity: Literal["count", "boolean"] = "count"
     #: Who may query the Beacon: registered (signed-in users with beacon access) or public (anyone, boolean only).
-    beacon_security: str = "registered"
+    beacon_security: Literal["registered", "public"] = "registered"
     #: The Beacon's id in a Beacon network (a reversed domain name).
     beacon_id: str = "org.gmc.beacon"
 

@@ -69,6 +69,9 @@ def test_national_and_centre_views(world_db, principal_of) -> None:
         planned = wm["recruitment-cumulative"]["series"][2]["values"]
         assert planned == sorted(planned) and 0 < planned[-1] < 18_000
         assert west["headline"]["recruited"] == rows["WMGMC"]["recruited"]
+        per_trust = wm["recruitment-trust-month"]
+        assert len(per_trust["series"]) == 18 and sum(sum(x["values"]) for x in per_trust["series"]) == \
+            west["headline"]["recruited"]
         # Centre staff see their own centre only.
         auth_service.create_user(s, actor=Actor.system("test"), username="sl-programme", password="sl-programme-2026",
                                  roles=["programme"], centre_code="SLGMC", centre_wide=True)
@@ -98,7 +101,7 @@ def test_page_and_csv_downloads(world_client, login) -> None:
     assert "National programme" in page.text and "chart-recruitment-cumulative-data" in page.text
     page = world_client.get("/programme", params={"centre": "WMGMC"})
     assert "West Midlands Genomic Medicine Centre" in page.text and "18,000" in page.text
-    assert page.text.count("Download CSV") == 7  # every chart carries its own
+    assert page.text.count("Download CSV") == 8  # every chart carries its own
     response = world_client.get("/api/programme/charts/recruitment-by-trust.csv", params={"centre": "WMGMC"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))

@@ -135,6 +135,9 @@ def dashboard(session: Session, principal: Principal, *, centre: str | None = No
         chart(f"recruitment-by-{view.by}", f"Participants recruited by {view.by} and arm", groups,
               [(ARM_LABELS[a], [per_group[a].get(g, 0) for g in groups]) for a in ARMS], unit="participants",
               category=view.by.title(), stacked=True, horizontal=True),
+        chart(f"recruitment-{view.by}-month", f"Participants recruited per month, by {view.by}", months,
+              [(g, list(core.per_month([r.consented_on for r in recruits if group(r.trust_id) == g], months)))
+               for g in groups], unit="participants", category="Month", stacked=True),
         chart("samples-dispatched", "Samples dispatched for sequencing per month", months,
               [("Dispatched", list(core.per_month(dispatches, months)))], unit="samples", category="Month"),
         chart("genomes-received", "Genomes received and passing QC per month", months,

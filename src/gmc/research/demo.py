@@ -122,7 +122,7 @@ def _spiked(background: Path, variant: _Variant, index: int) -> Path:
     """The background exome with one SCN1A variant (heterozygous), written once under the data directory."""
     from gmc.interpretation.rare.spike import CausalVariant, spike_vcf
 
-    out = Path(get_settings().data_dir) / "demo" / "research" / f"epilepsy_{index:02d}_SCN1A.vcf.gz"
+    out = (Path(get_settings().data_dir) / "demo" / "research" / f"epilepsy_{index:02d}_SCN1A.vcf.gz").resolve()
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         spike_vcf(background, [CausalVariant(variant.chrom, variant.pos, variant.ref, variant.alt, "heterozygous")],

@@ -600,7 +600,7 @@ def build_in_session(session: Session, release: DataRelease, *, actor: Actor, st
     return release
 
 
-def build_in_background(database: Any, release_id: str, *, actor: Actor, store_base: Path | None = None,
+def build_in_background(database: Any, release_id: str, *, actor: Actor, key: str, store_base: Path | None = None,
                         out_base: Path | None = None) -> None:
     """Builds a release with short transactions only (the web app runs this in a thread after an approval):
     status and progress are committed as it goes so the release page can show them; a failure is recorded."""
@@ -621,8 +621,7 @@ def build_in_background(database: Any, release_id: str, *, actor: Actor, store_b
     try:
         with database.transaction() as session:
             service.update_recall_list(session)
-            content = gather(session, repo.get_release(session, release_id), key=get_settings().research_key,
-                             store_base=store_base)
+            content = gather(session, repo.get_release(session, release_id), key=key, store_base=store_base)
         files = write_files(content, staging, store_base=store_base, progress=progress)
         with database.transaction() as session:
             _finish(session, repo.get_release(session, release_id), content, files, staging, root / release_id,

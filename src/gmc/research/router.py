@@ -51,7 +51,8 @@ EITHER = Depends(researcher_or_approver)
 def start_build(background: BackgroundTasks, request: Request, principal: Principal, release_id: str) -> None:
     """Builds an approved release after the response (and the approval's commit), in short transactions."""
     background.add_task(release_builder.build_in_background, request.app.state.database, release_id,
-                        actor=principal.actor, store_base=store_base(request), out_base=releases_base(request))
+                        actor=principal.actor, key=request.app.state.settings.research_key,
+                        store_base=store_base(request), out_base=releases_base(request))
 
 
 @router.post("/cohorts/count")

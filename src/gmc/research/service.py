@@ -167,6 +167,8 @@ def save_cohort(session: Session, principal: Principal, *, project_id: str, name
                 criteria: Mapping[str, Any] | Criteria, note: str = "", store_base: Path | None = None) -> Cohort:
     """Saves a new cohort (version 1) in one of the caller's projects."""
     principal.require(Permission.RESEARCH_EXPORT)
+    if not (project_id or "").strip():
+        raise ValidationFailed("choose one of your projects to save the cohort in", field="project_id")
     project = get_project(session, principal, project_id)
     if project.lead_id != principal.user_id:
         raise PermissionDenied("only the project's lead saves cohorts in it")
