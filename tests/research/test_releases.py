@@ -193,7 +193,7 @@ def scan(texts: dict[str, str], identifiers: dict[str, set[str]]) -> list[str]:
 def test_no_identifier_leaves_in_any_release_file_or_api_response(world, world_db, world_client, principal_of,
                                                                   bearer) -> None:
     """Every demo participant's names, NHS and hospital numbers, postcodes and dates of birth, planted too in the
-    free text of those released, appear in no release file and no research API response."""
+    free text of those released, appear in no release file and no research or Beacon API response."""
     with world_db.transaction() as s:
         researcher, approver, project = _approved_project(s, principal_of, "Leak test")
         service.decide_project(s, approver, project.project_id, approve=True, note="ok")
@@ -233,6 +233,12 @@ def test_no_identifier_leaves_in_any_release_file_or_api_response(world, world_d
                                  json={"criteria": {"hpo_terms": [SEIZURE], "genes": ["SCN1A"]}})
     texts["POST count"] = response.text
     assert response.json()["count"] == "13"
+    beacon = {"/api/beacon/individuals": {"filters": SEIZURE}, "/api/beacon/g_variants": {"geneId": "SCN1A"},
+              "/api/beacon/info": {}, "/api/beacon/configuration": {}}
+    for path, params in beacon.items():
+        response = world_client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+        texts[f"GET {path}"] = response.text
     assert scan(texts, identifiers) == []
     # The scan finds what it looks for.
     with world_db.transaction() as s:
