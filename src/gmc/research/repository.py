@@ -263,11 +263,21 @@ def members_of(session: Session, release_pk: int) -> Sequence[ReleaseMember]:
                            .order_by(ReleaseMember.research_id)).scalars().all()
 
 
-def released_members(session: Session) -> Sequence[tuple[ReleaseMember, DataRelease]]:
+@dataclass(frozen=True)
+class ReleasedMember:
+    """One participant of one built release (plain columns: a release's JSON is not read once per member)."""
+
+    release_pk: int
+    release_id: str
+    participant_id: int
+    research_id: str
+
+
+def released_members(session: Session) -> list[ReleasedMember]:
     """Every member of every built release."""
-    stmt = (select(ReleaseMember, DataRelease).join(DataRelease, DataRelease.id == ReleaseMember.release_id)
-            .where(DataRelease.status == "built"))
-    return [(m, r) for m, r in session.execute(stmt)]
+    stmt = (select(DataRelease.id, DataRelease.release_id, ReleaseMember.participant_id, ReleaseMember.research_id)
+            .join(DataRelease, DataRelease.id == ReleaseMember.release_id).where(DataRelease.status == "built"))
+    return [ReleasedMember(*row) for row in session.execute(stmt)]
 
 
 def project_members_by_research_id(session: Session, project_pk: int) -> dict[str, int]:

@@ -304,19 +304,19 @@ def update_recall_list(session: Session) -> list[RecallEntry]:
     if not members:
         return []
     listed = repo.recalled_pairs(session)
-    decisions = research_decisions(session, {m.participant_id for m, _ in members})
+    decisions = research_decisions(session, {m.participant_id for m in members})
     added = []
     now = utcnow()
-    for member, release in members:
+    for member in members:
         decision = decisions[member.participant_id]
-        if decision.eligible or (release.id, member.participant_id) in listed:
+        if decision.eligible or (member.release_pk, member.participant_id) in listed:
             continue
-        entry = RecallEntry(release_id=release.id, participant_id=member.participant_id,
+        entry = RecallEntry(release_id=member.release_pk, participant_id=member.participant_id,
                             research_id=member.research_id, reason=decision.reason, listed_at=now)
         session.add(entry)
         added.append(entry)
         record(session, actor=_system(), verb=AuditVerb.CREATE, entity_type="research_recall",
-               entity_id=release.release_id, summary={"research_id": member.research_id, "reason": decision.reason})
+               entity_id=member.release_id, summary={"research_id": member.research_id, "reason": decision.reason})
     session.flush()
     return added
 
