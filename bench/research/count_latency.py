@@ -98,7 +98,7 @@ def main() -> None:
                 time.sleep(0.2)
         client = httpx.Client(base_url=base, timeout=120)
         token = client.post("/api/auth/token", data={"username": "bench-researcher",
-                                                     "password": "bench-researcher-2026"}).json()["access_token"]
+                                                     "password": "bench-researcher-quartz-meadow"}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         from gmc.phenotype.ontology import get_ontology
 

@@ -99,9 +99,9 @@ def build_database(url: str, samples: list[str], shared: Path, seed: int) -> Non
             loader(s, Actor.system("bench"), summary)
         forms = {f.code: f.id for f in registry.ensure_consent_forms(s)}
         trusts = list(s.execute(sa.select(Trust.id)).scalars())
-        create_user(s, actor=Actor.system("bench"), username="bench-researcher", password="bench-researcher-2026",
+        create_user(s, actor=Actor.system("bench"), username="bench-researcher", password="bench-researcher-quartz-meadow",
                     roles=["researcher"], centre_wide=True)
-        create_user(s, actor=Actor.system("bench"), username="bench-approver", password="bench-approver-2026",
+        create_user(s, actor=Actor.system("bench"), username="bench-approver", password="bench-approver-copper-kettle",
                     roles=["data_access"], centre_wide=True)
     with db.transaction() as s:
         people, referrals, consents, registrations, observations = [], [], [], [], []

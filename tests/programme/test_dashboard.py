@@ -73,7 +73,7 @@ def test_national_and_centre_views(world_db, principal_of) -> None:
         assert len(per_trust["series"]) == 18 and sum(sum(x["values"]) for x in per_trust["series"]) == \
             west["headline"]["recruited"]
         # Centre staff see their own centre only.
-        auth_service.create_user(s, actor=Actor.system("test"), username="sl-programme", password="sl-programme-2026",
+        auth_service.create_user(s, actor=Actor.system("test"), username="sl-programme", password="sl-programme-lantern-2026",
                                  roles=["programme"], centre_code="SLGMC", centre_wide=True)
         south = principal_of(s, "sl-programme")
         own = service.dashboard(s, south)
