@@ -23,6 +23,7 @@ app.add_typer(interpret_app, name="interpret")
 
 def _mount_features() -> None:
     """Mounts each feature's command-line tools (each feature keeps them in its commands.py)."""
+    from gmc.backup import commands as backup_commands
     from gmc.genomics import cli_genomes
     from gmc.genomics import commands as genomics_commands
     from gmc.interpretation.cancer import commands as cancer_commands
@@ -45,6 +46,8 @@ def _mount_features() -> None:
     app.add_typer(rare_commands.bench_app, name="bench")
     app.add_typer(research_commands.app, name="research")
     app.add_typer(programme_commands.app, name="programme")
+    app.command("backup")(backup_commands.backup)
+    app.command("restore")(backup_commands.restore)
 
 
 _mount_features()
