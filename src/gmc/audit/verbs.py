@@ -59,3 +59,4 @@ class AuditVerb(StrEnum):
     DELIVER = "deliver"
     REANALYSE = "reanalyse"
     DEMO_LOAD = "demo_load"
+    DOWNLOAD = "download"

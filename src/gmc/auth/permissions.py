@@ -15,6 +15,8 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     RESEARCHER = "researcher"
     PROGRAMME = "programme"
+    #: Approves research projects and data releases (never their own requests).
+    DATA_ACCESS = "data_access"
 
 
 class Permission(StrEnum):
@@ -44,6 +46,8 @@ class Permission(StrEnum):
     REPORT_CONFIGURE = "report:configure"
     RESEARCH_EXPORT = "research:export"
     PROGRAMME_VIEW = "programme:view"
+    RESEARCH_APPROVE = "research:approve"
+    BEACON_QUERY = "beacon:query"
 
 
 P = Permission
@@ -65,8 +69,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          P.PHENOTYPE_WRITE, P.SAMPLE_READ, P.GENOME_READ, P.INTERPRETATION_READ, P.REPORT_SIGN, P.REPORT_RECEIVE,
          P.MDT_WRITE}
     ),
-    Role.RESEARCHER: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_EXPORT}),
+    Role.RESEARCHER: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_EXPORT, P.BEACON_QUERY}),
     Role.PROGRAMME: frozenset({P.ORGANISATIONS_READ, P.PROGRAMME_VIEW}),
+    Role.DATA_ACCESS: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_APPROVE, P.BEACON_QUERY}),
 }
 
 

@@ -45,6 +45,7 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("researcher", "demo-researcher-2026", ("researcher",), "Rory Researcher", "WMGMC", centre_wide=True),
     DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
     DemoUser("sl-recruiter", "demo-slrecruiter-2026", ("recruiter",), "Sian South-London", "SLGMC", ("RJ1", "RJZ")),
+    DemoUser("dataaccess", "demo-dataaccess-2026", ("data_access",), "Dana Data-Access", None, centre_wide=True),
 ]
 
 
@@ -105,6 +106,8 @@ FEATURE_DEMO_MODULES = [
     "gmc.interpretation.rare.demo",
     "gmc.interpretation.cancer.demo",
     "gmc.reporting.demo",
+    "gmc.research.demo",
+    "gmc.programme.demo",
 ]
 
 
