@@ -29,7 +29,10 @@ def _mount_features() -> None:
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
+    from gmc.programme import commands as programme_commands
     from gmc.registry import commands as registry_commands
+    from gmc.reporting import commands as reporting_commands
+    from gmc.research import commands as research_commands
     from gmc.samples import commands as samples_commands
 
     app.add_typer(registry_commands.app, name="registry")
@@ -42,6 +45,9 @@ def _mount_features() -> None:
     interpret_app.command("somatic")(cancer_commands.somatic)
     interpret_app.command("rare")(rare_commands.rare)
     app.add_typer(rare_commands.bench_app, name="bench")
+    app.add_typer(reporting_commands.app, name="reports")
+    app.add_typer(research_commands.app, name="research")
+    app.add_typer(programme_commands.app, name="programme")
     app.command("backup")(backup_commands.backup)
     app.command("restore")(backup_commands.restore)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The development secret; production refuses to start with it.
 DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+#: The development key of research pseudonyms; production refuses it (each deployment sets its own).
+DEFAULT_RESEARCH_KEY = "gmc-development-research-key-do-not-use-in-production"
 #: The development key of the audit trail's HMAC; production refuses to start with it.
 DEFAULT_AUDIT_KEY = "gmc-development-audit-key-do-not-use-in-production"
 
@@ -108,6 +111,14 @@ class Settings(BaseSettings):
     import_dirs: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
+    #: Key of the keyed-HMAC research ids (research, family, sample): set per deployment, kept out of the database.
+    research_key: str = DEFAULT_RESEARCH_KEY
+    #: GA4GH Beacon v2: the finest answer given (boolean or count; counts of 1-9 are always suppressed).
+    beacon_granularity: Literal["count", "boolean"] = "count"
+    #: Who may query the Beacon: registered (signed-in users with beacon access) or public (anyone, boolean only).
+    beacon_security: Literal["registered", "public"] = "registered"
+    #: The Beacon's id in a Beacon network (a reversed domain name).
+    beacon_id: str = "org.gmc.beacon"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -143,6 +154,13 @@ class Settings(BaseSettings):
             raise ConfigurationError("GMC_ALLOWED_HOSTS must name the server's host names in production (not *)")
         if self.audit_key == self.secret_key:
             raise ConfigurationError("GMC_AUDIT_KEY must differ from GMC_SECRET_KEY")
+        if self.research_key == DEFAULT_RESEARCH_KEY or len(self.research_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_RESEARCH_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production (research ids are keyed by it)"
+            )
+        if self.research_key == self.secret_key:
+            raise ConfigurationError("GMC_RESEARCH_KEY must differ from GMC_SECRET_KEY")
 
     def genome_fasta(self, build: str) -> Path | None:
         """The genome FASTA of a build: GMC_REFERENCE_FASTA(_GRCH37), else the indexed FASTA in

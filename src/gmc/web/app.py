@@ -24,8 +24,14 @@ from gmc.interpretation.rare import router as rare_router
 from gmc.interpretation.rare import views as rare_views
 from gmc.phenotype import router as phenotype_router
 from gmc.phenotype import views as phenotype_views
+from gmc.programme import router as programme_router
+from gmc.programme import views as programme_views
 from gmc.registry import router as registry_router
 from gmc.registry import views as registry_views
+from gmc.reporting import router as reporting_router
+from gmc.reporting import views as reporting_views
+from gmc.research import router as research_router
+from gmc.research import views as research_views
 from gmc.samples import router as samples_router
 from gmc.samples import views as samples_views
 from gmc.settings import Settings, get_settings
@@ -59,9 +65,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(web_views.health_router)
     app.include_router(web_docs.router)
     for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router,
-                   phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router):
+                   phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router,
+                   reporting_router.router, reporting_router.mdt_router,
+                   research_router.router, research_router.beacon_router, programme_router.router):
         app.include_router(router)
     for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
-                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router):
+                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router,
+                   reporting_views.router, research_views.router, programme_views.router):
         app.include_router(router)
     return app
