@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint serve venv postgres chromium clean
+.PHONY: demo test lint serve venv postgres chromium pdf-libs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,13 @@ venv: $(STAMP)
 
 ## make demo: environment, reference data (the small default sets, fetched on a fresh machine when the network
 ## answers), embedded database, demo centre, web app on http://127.0.0.1:8000
-demo: $(STAMP)
+demo: $(STAMP) pdf-libs
 	$(BIN)/gmc refdata ensure
 	$(BIN)/gmc demo
 	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
 
-## make test: environment with test extras, PostgreSQL and Chromium if missing, the whole suite
-test: $(STAMP) postgres chromium
+## make test: environment with test extras, PostgreSQL, Chromium and the PDF libraries if missing, the whole suite
+test: $(STAMP) postgres chromium pdf-libs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 postgres:
@@ -43,6 +43,18 @@ chromium:
 		echo "installing Chromium (apt)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## PDF reports (WeasyPrint) need Pango, HarfBuzz's subsetter and a font; installed when missing.
+pdf-libs:
+	@if ldconfig -p | grep -q 'libpango-1.0.so.0' && ldconfig -p | grep -q 'libpangoft2-1.0.so.0' \
+		&& ldconfig -p | grep -q 'libharfbuzz-subset.so.0' && fc-list 2>/dev/null | grep -q .; then \
+		echo "PDF libraries (Pango, HarfBuzz, fonts) found"; \
+	else \
+		echo "installing the PDF libraries (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core >/dev/null; \
 	fi
 
 lint: $(STAMP)

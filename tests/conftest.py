@@ -291,8 +291,9 @@ def demo_client(demo_app):
 
 DEMO_PASSWORDS = {
     "admin": "demo-admin-2026", "recruiter": "demo-recruiter-2026", "lab": "demo-lab-2026",
-    "scientist": "demo-scientist-2026", "clinician": "demo-clinician-2026", "researcher": "demo-researcher-2026",
+    "scientist": "demo-scientist-2026", "checker": "demo-checker-2026", "clinician": "demo-clinician-2026", "researcher": "demo-researcher-2026",
     "programme": "demo-programme-2026", "sl-recruiter": "demo-slrecruiter-2026",
+    "dataaccess": "demo-dataaccess-2026",
 }
 
 
@@ -368,3 +369,146 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     import logging
 
     logging.getLogger("py4j").disabled = True
+
+
+# --------------------------------------------------------------------------------------------
+# The research world (tests/research, tests/programme): the demo centres and users, the registry, samples,
+# phenotype, research and programme demos (epilepsy families with spiked real exomes, South London recruitment,
+# an approved project with a built release, the plans), built once per engine on first use and copied for each
+# test; its variant store is shared read-only.
+# --------------------------------------------------------------------------------------------
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+
+@_dataclass
+class World:
+    """A fresh copy of the research world's database and the data directory its store lives in."""
+
+    url: str
+    data_dir: Path
+    store_base: Path
+    #: Where releases built by this test go.
+    releases: Path
+
+
+def _build(url: str, data_dir: Path) -> None:
+    """Loads the foundation, registry, samples, phenotype, research and programme demos (GMC_DATA_DIR=data_dir)."""
+    from gmc.audit.service import Actor
+    from gmc.db.core import Database
+    from gmc.demo.service import DEMO_LOADERS, DemoSummary
+    from gmc.phenotype.demo import load_demo as phenotype_demo
+    from gmc.programme.demo import load_demo as programme_demo
+    from gmc.registry.demo import load_demo as registry_demo
+    from gmc.research.demo import load_demo as research_demo
+    from gmc.samples.demo import load_demo as samples_demo
+    from gmc.settings import reset_settings_cache
+
+    previous = os.environ.get("GMC_DATA_DIR")
+    os.environ["GMC_DATA_DIR"] = str(data_dir)
+    reset_settings_cache()
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            summary = DemoSummary()
+            for loader in [*DEMO_LOADERS, registry_demo, samples_demo, phenotype_demo, research_demo,
+                           programme_demo]:
+                loader(session, Actor.system("demo"), summary)
+    finally:
+        db.dispose()
+        if previous is None:
+            os.environ.pop("GMC_DATA_DIR", None)
+        else:
+            os.environ["GMC_DATA_DIR"] = previous
+        reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def research_templates(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Per engine, built on first use: (template database, data directory)."""
+    return {}
+
+
+def _template(request: pytest.FixtureRequest, engine: str) -> tuple[str, Path]:
+    cache = request.getfixturevalue("research_templates")
+    if engine in cache:
+        return cache[engine]
+    factory = request.getfixturevalue("tmp_path_factory")
+    data_dir = factory.mktemp(f"research-{engine}")
+    if engine == "sqlite":
+        templates = request.getfixturevalue("sqlite_templates")
+        path = data_dir / "world.db"
+        shutil.copy(templates["empty"], path)
+        _build(f"sqlite:///{path}", data_dir)
+        _sqlite_checkpoint(path)
+        cache[engine] = (str(path), data_dir)
+    else:
+        server = request.getfixturevalue("postgres_server")
+        templates = request.getfixturevalue("postgres_templates")
+        name = "gmc_template_research"
+        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {templates['empty']}")
+        _build(server.url(name), data_dir)
+        cache[engine] = (name, data_dir)
+    return cache[engine]
+
+
+@pytest.fixture(params=ENGINES)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A fresh copy of the research world on each engine."""
+    template, data_dir = _template(request, request.param)
+    if request.param == "sqlite":
+        target = tmp_path / "world.db"
+        shutil.copy(template, target)
+        url = f"sqlite:///{target}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = server.new_database_name()
+        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
+        url = server.url(name)
+    releases = tmp_path / "data" / "research" / "releases"
+    releases.mkdir(parents=True)
+    # The demo's built release, so downloads of it work from this test's data directory.
+    shutil.copytree(data_dir / "research" / "releases", releases, dirs_exist_ok=True)
+    (tmp_path / "data" / "variant_store").symlink_to(data_dir / "variant_store", target_is_directory=True)
+    yield World(url, tmp_path / "data", data_dir / "variant_store", releases)
+
+
+@pytest.fixture
+def world_db(world: World):
+    """A Database on the world copy."""
+    from gmc.db.core import Database
+
+    db = Database(world.url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def principal_of():
+    """The real principal of a (demo) user inside a session."""
+    from gmc.auth.models import User
+    from gmc.auth.service import principal_for
+
+    def _principal(session, username: str):
+        user = session.execute(sa.select(User).where(User.username == username)).scalar_one()
+        return principal_for(session, user, auth_method="session")
+
+    return _principal
+
+
+@pytest.fixture
+def world_app(world: World, world_db, refdata_dir: Path):
+    """The web app over the world copy; its data directory holds the shared store and this test's releases."""
+    from gmc.settings import Settings
+    from gmc.web.app import create_app
+
+    settings = Settings(database_url=world.url, data_dir=world.data_dir, environment="test", refdata=refdata_dir)
+    return create_app(settings, database=world_db)
+
+
+@pytest.fixture
+def world_client(world_app):
+    """An HTTP client for the world app (not signed in)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(world_app) as client:
+        yield client

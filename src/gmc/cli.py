@@ -37,13 +37,17 @@ app.add_typer(interpret_app, name="interpret")
 
 def _mount_features() -> None:
     """Mounts each feature's command-line tools (each feature keeps them in its commands.py)."""
+    from gmc.backup import commands as backup_commands
     from gmc.genomics import cli_genomes
     from gmc.genomics import commands as genomics_commands
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
+    from gmc.programme import commands as programme_commands
     from gmc.refdata import commands as refdata_commands
     from gmc.registry import commands as registry_commands
+    from gmc.reporting import commands as reporting_commands
+    from gmc.research import commands as research_commands
     from gmc.samples import commands as samples_commands
 
     app.add_typer(refdata_commands.app, name="refdata")
@@ -57,6 +61,11 @@ def _mount_features() -> None:
     interpret_app.command("somatic")(cancer_commands.somatic)
     interpret_app.command("rare")(rare_commands.rare)
     app.add_typer(rare_commands.bench_app, name="bench")
+    app.add_typer(reporting_commands.app, name="reports")
+    app.add_typer(research_commands.app, name="research")
+    app.add_typer(programme_commands.app, name="programme")
+    app.command("backup")(backup_commands.backup)
+    app.command("restore")(backup_commands.restore)
 
 
 _mount_features()

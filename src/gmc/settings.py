@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The development secret; production refuses to start with it.
 DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+#: The development key of research pseudonyms; production refuses it (each deployment sets its own).
+DEFAULT_RESEARCH_KEY = "gmc-development-research-key-do-not-use-in-production"
 #: The development key of the audit trail's HMAC; production refuses to start with it.
 DEFAULT_AUDIT_KEY = "gmc-development-audit-key-do-not-use-in-production"
 
@@ -41,6 +44,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
     sqlite_busy_seconds: float = Field(default=30, gt=0)
+    #: Host names the server answers to (comma-separated; "*" = any, refused in production): a request with
+    #: another Host header gets 400 before anything reads it.
+    allowed_hosts: str = "*"
+    #: Cohort allele counts below this are shown as suppressed (small counts could single out a person).
+    cohort_min_count: int = Field(default=5, ge=1)
     #: The largest request body a route takes, unless it names a larger limit (413 past it).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: The largest file an import route takes (participant, sample and HPO CSVs, PED, HL7, FHIR).
@@ -107,6 +115,14 @@ class Settings(BaseSettings):
     import_dirs: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
+    #: Key of the keyed-HMAC research ids (research, family, sample): set per deployment, kept out of the database.
+    research_key: str = DEFAULT_RESEARCH_KEY
+    #: GA4GH Beacon v2: the finest answer given (boolean or count; counts of 1-9 are always suppressed).
+    beacon_granularity: Literal["count", "boolean"] = "count"
+    #: Who may query the Beacon: registered (signed-in users with beacon access) or public (anyone, boolean only).
+    beacon_security: Literal["registered", "public"] = "registered"
+    #: The Beacon's id in a Beacon network (a reversed domain name).
+    beacon_id: str = "org.gmc.beacon"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -140,8 +156,17 @@ class Settings(BaseSettings):
                 "GMC_AUDIT_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production (and kept: the audit chain is verified with it)"
             )
+        if "*" in self.allowed_host_list():
+            raise ConfigurationError("GMC_ALLOWED_HOSTS must name the server's host names in production (not *)")
         if self.audit_key == self.secret_key:
             raise ConfigurationError("GMC_AUDIT_KEY must differ from GMC_SECRET_KEY")
+        if self.research_key == DEFAULT_RESEARCH_KEY or len(self.research_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_RESEARCH_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production (research ids are keyed by it)"
+            )
+        if self.research_key == self.secret_key:
+            raise ConfigurationError("GMC_RESEARCH_KEY must differ from GMC_SECRET_KEY")
 
     def genome_fasta(self, build: str) -> Path | None:
         """The genome FASTA of a build: GMC_REFERENCE_FASTA(_GRCH37), else the indexed FASTA in
@@ -160,6 +185,10 @@ class Settings(BaseSettings):
         """A path inside the demo data (GMC_DEMO_DATA, default GMC_REFDATA's parent); it may not exist."""
         base = self.demo_data if self.demo_data is not None else Path(self.refdata or self.data_dir).parent
         return Path(base).joinpath(*parts)
+
+    def allowed_host_list(self) -> list[str]:
+        """GMC_ALLOWED_HOSTS as a list."""
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()] or ["*"]
 
     def refdata_dir(self) -> Path:
         """The reference-data directory, or an error naming GMC_REFDATA and the command that installs it."""

@@ -15,6 +15,8 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     RESEARCHER = "researcher"
     PROGRAMME = "programme"
+    #: Approves research projects and data releases (never their own requests).
+    DATA_ACCESS = "data_access"
 
 
 class Permission(StrEnum):
@@ -36,8 +38,16 @@ class Permission(StrEnum):
     INTERPRETATION_WRITE = "interpretation:write"
     KNOWLEDGE_CURATE = "knowledge:curate"
     REPORT_SIGN = "report:sign"
+    #: Receive released reports: the clinician's "new results" worklist and the "patient told" record.
+    REPORT_RECEIVE = "report:receive"
+    #: Hold MDT meetings and record their outcomes.
+    MDT_WRITE = "mdt:write"
+    #: Change the review rules (turnaround targets, whether an MDT is required).
+    REPORT_CONFIGURE = "report:configure"
     RESEARCH_EXPORT = "research:export"
     PROGRAMME_VIEW = "programme:view"
+    RESEARCH_APPROVE = "research:approve"
+    BEACON_QUERY = "beacon:query"
 
 
 P = Permission
@@ -51,14 +61,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LAB: frozenset({P.ORGANISATIONS_READ, P.PARTICIPANT_READ, P.SAMPLE_READ, P.SAMPLE_WRITE, P.GENOME_READ}),
     Role.SCIENTIST: frozenset(
         {P.ORGANISATIONS_READ, P.PARTICIPANT_READ, P.PHENOTYPE_READ, P.PHENOTYPE_WRITE, P.SAMPLE_READ,
-         P.GENOME_READ, P.GENOME_WRITE, P.INTERPRETATION_READ, P.INTERPRETATION_WRITE, P.KNOWLEDGE_CURATE}
+         P.GENOME_READ, P.GENOME_WRITE, P.INTERPRETATION_READ, P.INTERPRETATION_WRITE, P.KNOWLEDGE_CURATE,
+         P.REPORT_SIGN, P.MDT_WRITE}
     ),
     Role.CLINICIAN: frozenset(
         {P.ORGANISATIONS_READ, P.PARTICIPANT_READ, P.PARTICIPANT_WRITE, P.CONSENT_WRITE, P.PHENOTYPE_READ,
-         P.PHENOTYPE_WRITE, P.SAMPLE_READ, P.GENOME_READ, P.INTERPRETATION_READ, P.REPORT_SIGN}
+         P.PHENOTYPE_WRITE, P.SAMPLE_READ, P.GENOME_READ, P.INTERPRETATION_READ, P.REPORT_SIGN, P.REPORT_RECEIVE,
+         P.MDT_WRITE}
     ),
-    Role.RESEARCHER: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_EXPORT}),
+    Role.RESEARCHER: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_EXPORT, P.BEACON_QUERY}),
     Role.PROGRAMME: frozenset({P.ORGANISATIONS_READ, P.PROGRAMME_VIEW}),
+    Role.DATA_ACCESS: frozenset({P.ORGANISATIONS_READ, P.RESEARCH_APPROVE, P.BEACON_QUERY}),
 }
 
 

@@ -40,10 +40,13 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("recruiter", "demo-recruiter-2026", ("recruiter",), "Rita Recruiter", "WMGMC", ("RQ3", "RLU")),
     DemoUser("lab", "demo-lab-2026", ("lab",), "Leo Lab", "WMGMC", centre_wide=True),
     DemoUser("scientist", "demo-scientist-2026", ("scientist",), "Sam Scientist", "WMGMC", centre_wide=True),
+    # A second clinical scientist: reports are authorised by someone other than their author (four eyes).
+    DemoUser("checker", "demo-checker-2026", ("scientist",), "Chris Checker", "WMGMC", centre_wide=True),
     DemoUser("clinician", "demo-clinician-2026", ("clinician",), "Cleo Clinician", "WMGMC", ("RRK", "RQ3")),
     DemoUser("researcher", "demo-researcher-2026", ("researcher",), "Rory Researcher", "WMGMC", centre_wide=True),
     DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
     DemoUser("sl-recruiter", "demo-slrecruiter-2026", ("recruiter",), "Sian South-London", "SLGMC", ("RJ1", "RJZ")),
+    DemoUser("dataaccess", "demo-dataaccess-2026", ("data_access",), "Dana Data-Access", None, centre_wide=True),
 ]
 
 
@@ -109,6 +112,9 @@ FEATURE_DEMO_MODULES = [
     "gmc.genomics.demo",
     "gmc.interpretation.rare.demo",
     "gmc.interpretation.cancer.demo",
+    "gmc.reporting.demo",
+    "gmc.research.demo",
+    "gmc.programme.demo",
 ]
 
 

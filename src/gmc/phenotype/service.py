@@ -734,7 +734,8 @@ def import_phenopacket_json(session: Session, caller: Caller, document: dict[str
     return import_phenopackets(session, caller, [(source, data)])
 
 
-def _time_element(onset: str | None, ontology: Ontology) -> pp.TimeElement | None:
+def onset_time_element(onset: str | None, ontology: Ontology) -> pp.TimeElement | None:
+    """A stored onset (HPO onset term, GA:NNwNd or ISO 8601 age) as a phenopacket time element."""
     if not onset:
         return None
     if onset.startswith("HP:"):
@@ -769,7 +770,7 @@ def export_phenopacket(session: Session, caller: Caller, participant_id: str) ->
             type=pp.OntologyTerm(o.hpo_id, o.label), excluded=o.excluded, description=o.note,
             severity=term(o.severity) if o.severity else None,
             modifiers=tuple(term(m) for m in ([o.laterality] if o.laterality else []) + list(o.modifiers)),
-            onset=_time_element(o.onset, ontology),
+            onset=onset_time_element(o.onset, ontology),
         )
         for o in repository.observations(session, participant.id)
     )

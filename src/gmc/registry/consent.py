@@ -8,6 +8,7 @@ withdrawn participant must consent again on a new form, which supersedes the wit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -99,10 +100,28 @@ def current_consent(session: Session, participant_id: int) -> Consent | None:
     return None
 
 
+def current_consents(session: Session, participant_ids: Iterable[int] | None = None) -> dict[int, Consent]:
+    """The governing consent of many participants at once (as current_consent; None: every participant)."""
+    stmt = select(Consent).where(Consent.status.in_(("active", "withdrawn")))
+    if participant_ids is not None:
+        ids = list(participant_ids)
+        if not ids:
+            return {}
+        stmt = stmt.where(Consent.participant_id.in_(ids))
+    out: dict[int, Consent] = {}
+    for consent in session.execute(stmt.order_by(Consent.consented_on, Consent.id)).scalars():
+        out[consent.participant_id] = consent  # newest last, so it wins
+    return out
+
+
 def is_allowed(session: Session, participant_id: int, action: ConsentAction | str) -> ConsentDecision:
     """Answers whether the participant's consent allows the action now (merged records follow the survivor)."""
+    return decide(current_consent(session, participant_id), action)
+
+
+def decide(consent: Consent | None, action: ConsentAction | str) -> ConsentDecision:
+    """Whether a governing consent (from current_consent or current_consents) allows the action: the one rule."""
     action = ConsentAction(action)
-    consent = current_consent(session, participant_id)
     if consent is None:
         return ConsentDecision(False, "no consent is recorded")
     if consent.status == "withdrawn":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -435,6 +437,17 @@ def worklists_page(request: Request, principal: Principal = READ, db: GmcSession
         "state_labels": {s.value: label for s, label in STATE_LABELS.items()}})
 
 
+#: Sections other features add to the turnaround page (reporting adds referral to report): each takes the session
+#: and principal and returns {"template": name, **context} or None when the caller may not see it.
+TURNAROUND_SECTIONS: list[Callable[[GmcSession, Principal], dict[str, Any] | None]] = []
+
+
+def register_turnaround_section(section: Callable[[GmcSession, Principal], dict[str, Any] | None]) -> None:
+    """Adds a section to the turnaround page (called by a feature's views on import)."""
+    if section not in TURNAROUND_SECTIONS:
+        TURNAROUND_SECTIONS.append(section)
+
+
 @router.get("/samples/turnaround")
 def turnaround_page(request: Request, by: str = "trust", principal: Principal = READ,
                     db: GmcSession = DB) -> Response:
@@ -443,8 +456,9 @@ def turnaround_page(request: Request, by: str = "trust", principal: Principal = 
     stats = turnaround(service.turnaround_clocks(db, principal), by=by)
     charts = turnaround_charts(stats, service.target_table(db), by)
     overdue = service.overdue_worklist(db, principal)
+    sections = [found for section in TURNAROUND_SECTIONS if (found := section(db, principal))]
     return render(request, "samples/turnaround.html", {"charts": charts, "stats": stats, "by": by,
-                                                       "overdue": overdue})
+                                                       "overdue": overdue, "sections": sections})
 
 
 @router.get("/samples/{barcode}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gmc import __version__
 from gmc.admin import router as admin_router
@@ -23,8 +24,14 @@ from gmc.interpretation.rare import router as rare_router
 from gmc.interpretation.rare import views as rare_views
 from gmc.phenotype import router as phenotype_router
 from gmc.phenotype import views as phenotype_views
+from gmc.programme import router as programme_router
+from gmc.programme import views as programme_views
 from gmc.registry import router as registry_router
 from gmc.registry import views as registry_views
+from gmc.reporting import router as reporting_router
+from gmc.reporting import views as reporting_views
+from gmc.research import router as research_router
+from gmc.research import views as research_views
 from gmc.samples import router as samples_router
 from gmc.samples import views as samples_views
 from gmc.settings import Settings, get_settings
@@ -32,6 +39,7 @@ from gmc.web import docs as web_docs
 from gmc.web import views as web_views
 from gmc.web.errors import install_error_handlers
 from gmc.web.middleware import RequestContextMiddleware
+from gmc.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -44,18 +52,25 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
     app = FastAPI(title="gmc", version=__version__, max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
+    # The Host header is checked before anything uses it (GMC_ALLOWED_HOSTS; production must list its names).
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list())
     app.add_middleware(RequestContextMiddleware, cookie_secure=bool(settings.cookie_secure))
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.health_router)
     app.include_router(web_docs.router)
     for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router,
-                   phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router):
+                   phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router,
+                   reporting_router.router, reporting_router.mdt_router,
+                   research_router.router, research_router.beacon_router, programme_router.router):
         app.include_router(router)
     for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
-                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router):
+                   samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router,
+                   reporting_views.router, research_views.router, programme_views.router):
         app.include_router(router)
     return app

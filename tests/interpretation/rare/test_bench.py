@@ -72,7 +72,9 @@ def test_benchmark_end_to_end(benchmarks_dir: Path, refdata_dir: Path, tmp_path:
     document = json.loads(out.read_text())
     for key in ("top1", "top3", "top5", "top10", "mrr", "n_cases", "median_seconds", "peak_rss_mb"):
         assert key in document
-    assert document["n_cases"] == 2 and 0 < document["peak_rss_mb"] < 2048
+    # In this test the in-process figure is pytest's own high-water mark (everything the suite ran before it), so
+    # only the fresh process below, which is what a user runs, is held to the memory ceiling.
+    assert document["n_cases"] == 2 and 0 < document["peak_rss_mb"]
     # One case run as users run it: its own `gmc interpret rare` process, measured from outside.
     fresh = document["fresh_process"]
     assert fresh["n_cases"] == 1 and fresh["median_wall_seconds"] > 0 and 0 < fresh["max_rss_mb"] < 2048

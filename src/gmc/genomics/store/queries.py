@@ -83,6 +83,11 @@ class VariantFilter:
     max_cohort_af: float | None = None
     #: Annotation column -> allowed values (e.g. {"consequence": ("missense_variant", ...)}).
     site_in: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Annotation column -> highest allowed value; a site without a value passes (e.g. {"gnomad_af": 0.01}).
+    site_at_most: Mapping[str, float] = field(default_factory=dict)
+    #: Sites pass when any one holds: column -> allowed values, or None for "holds a value" (e.g.
+    #: {"impact": ("HIGH", "MODERATE"), "clinvar": None}: high or moderate impact, or a ClinVar record).
+    site_any: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 def _sql_str(value: str, what: str) -> str:
@@ -193,6 +198,23 @@ class VariantStore:
                 raise StoreError(f"filter column {column!r} has no allowed values")
             literals = ", ".join(_sql_str(str(v), column) for v in values)
             where.append(f"s.{column} IN ({literals})")
+        for column, limit in sorted(filters.site_at_most.items()):
+            if not _IDENTIFIER.match(column):
+                raise StoreError(f"filter column {column!r} is not a column name")
+            if column in sites_schema.names:  # a column no file holds is null everywhere: every site passes
+                where.append(f"(s.{column} IS NULL OR s.{column} <= {float(limit)!r})")
+        if filters.site_any:
+            either = []
+            for column, values in sorted(filters.site_any.items()):
+                if not _IDENTIFIER.match(column):
+                    raise StoreError(f"filter column {column!r} is not a column name")
+                if column not in sites_schema.names:
+                    continue  # null everywhere: this alternative never holds
+                if values is None:
+                    either.append(f"s.{column} IS NOT NULL")
+                elif values:
+                    either.append(f"s.{column} IN ({', '.join(_sql_str(str(v), column) for v in values)})")
+            where.append("(" + " OR ".join(either) + ")" if either else "FALSE")
         return where
 
     def _an_sql(self, manifest: Manifest, chrom_column: str) -> str:
@@ -210,19 +232,23 @@ class VariantStore:
         self,
         *,
         spans: Sequence[Span],
-        sample_idx: int | None,
+        sample_idx: int | Sequence[int] | None,
         key: int | None,
         filters: VariantFilter,
         order: str,
+        distinct_samples: bool = False,
     ) -> pa.Table:
-        """The per-call query behind sample_variants, gene_carriers and variant_carriers."""
+        """The per-call query behind sample_variants, samples_calls, gene_carriers, variant_carriers and
+        carrier_samples (distinct_samples: only the carriers' names)."""
         manifest = self.manifest()
         chroms = sorted({c for c, _, _ in spans}, key=chrom_code)
         views = self._views(manifest, chroms)
         # The range on s.key too: engines do not carry it across the join, and it prunes row groups.
         where = [_ranges_sql("g.key", spans), _ranges_sql("s.key", spans)]
-        if sample_idx is not None:
+        if isinstance(sample_idx, int):
             where.append(f"g.sample_idx = {int(sample_idx)}")
+        elif sample_idx is not None:
+            where.append(f"g.sample_idx IN ({', '.join(str(int(i)) for i in sample_idx) or 'NULL'})")
         if key is not None:
             where.append(f"g.key = {int(key)}")
         where += self._filter_sql(filters, views["sites"].schema)
@@ -237,14 +263,21 @@ class VariantStore:
             join = "JOIN cohort ON cohort.key = g.key "
             an = self._an_sql(manifest, "s.chrom")
             where.append(f"CAST(cohort.ac AS DOUBLE) <= {float(filters.max_cohort_af)!r} * ({an})")
-        sql = (
-            f"{cte}SELECT sm.sample AS sample, s.chrom AS chrom, s.pos AS pos, s.ref AS ref, s.alt AS alt, "
+        columns = (
+            "DISTINCT sm.sample AS sample" if distinct_samples else
+            "sm.sample AS sample, s.chrom AS chrom, s.pos AS pos, s.ref AS ref, s.alt AS alt, "
             "g.key AS key, g.gt AS gt, g.ploidy AS ploidy, g.gq AS gq, g.dp AS dp, g.ad_ref AS ad_ref, "
-            "g.ad_alt AS ad_alt, g.qual AS qual, g.filter AS filter "
-            "FROM genotypes g JOIN sites s ON s.key = g.key JOIN samples sm ON sm.sample_idx = g.sample_idx "
-            f"{join}WHERE {' AND '.join(where)} ORDER BY {order}"
+            "g.ad_alt AS ad_alt, g.qual AS qual, g.filter AS filter"
         )
-        return self.engine.run(sql, views).select(CALLS_SCHEMA.names).cast(CALLS_SCHEMA)
+        sql = (
+            f"{cte}SELECT {columns} "
+            "FROM genotypes g JOIN sites s ON s.key = g.key JOIN samples sm ON sm.sample_idx = g.sample_idx "
+            f"{join}WHERE {' AND '.join(where)} ORDER BY {'sm.sample' if distinct_samples else order}"
+        )
+        answer = self.engine.run(sql, views)
+        if distinct_samples:
+            return answer.select(["sample"]).cast(pa.schema([("sample", pa.string())]))
+        return answer.select(CALLS_SCHEMA.names).cast(CALLS_SCHEMA)
 
     def _sample_idx(self, sample: str) -> int:
         """Store-wide index of a sample name, or StoreError."""
@@ -267,6 +300,39 @@ class VariantStore:
             spans=spans, sample_idx=self._sample_idx(sample), key=None, filters=filters or VariantFilter(),
             order="g.key",
         )
+
+    def samples_calls(
+        self,
+        samples: Sequence[str],
+        *,
+        region: Span | None = None,
+        genes: Mapping[str, Span] | None = None,
+        filters: VariantFilter | None = None,
+    ) -> pa.Table:
+        """The calls of several samples in a region and/or genes (neither: the whole genome), by sample then
+        position; samples the store does not hold are refused."""
+        spans = _spans(region, genes)
+        index = self.manifest().sample_index()
+        missing = [s for s in samples if s not in index]
+        if missing:
+            raise StoreError(f"sample(s) {', '.join(sorted(missing)[:5])} are not in the variant store")
+        return self._calls(
+            spans=spans, sample_idx=sorted(index[s] for s in samples), key=None,
+            filters=filters or VariantFilter(), order="sm.sample, g.key",
+        )
+
+    def carrier_samples(self, spans: Sequence[Span], *, qualifying: VariantFilter | None = None) -> list[str]:
+        """The samples carrying a qualifying call anywhere in the spans (genes or alleles' positions), sorted."""
+        checked = [_check_span(span, "span") for span in spans]
+        if not checked:
+            return []
+        table = self._calls(spans=checked, sample_idx=None, key=None, filters=qualifying or VariantFilter(),
+                            order="", distinct_samples=True)
+        return table.column("sample").to_pylist()
+
+    def site_columns(self) -> set[str]:
+        """The columns of the stored sites tables (the core ones and any annotation)."""
+        return set(self._sites_schema(self.layout.files(self.manifest(), "sites")).names)
 
     def gene_carriers(self, gene_span: Span, *, qualifying: VariantFilter | None = None) -> pa.Table:
         """Every call of a qualifying variant inside a gene span across the cohort, sorted by sample then position."""

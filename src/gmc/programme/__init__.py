@@ -1,0 +1,1 @@
+"""Programme monitoring: recruitment, samples, genomes, interpretation and reports against the targets."""

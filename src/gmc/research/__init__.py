@@ -1,0 +1,1 @@
+"""Research sharing: the research-eligibility rule, pseudonyms, cohorts, releases and the GA4GH Beacon."""

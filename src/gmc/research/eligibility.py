@@ -1,0 +1,46 @@
+"""The one research-eligibility rule: a participant's data leave only when their consent allows research and
+they have not withdrawn (at any level). Cohort counts, releases, the Beacon and the recall list all ask it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from gmc.registry import consent as consent_service
+from gmc.registry.models import Consent
+
+
+@dataclass(frozen=True)
+class ResearchDecision:
+    """Whether one participant's data may be used for research now, and why."""
+
+    eligible: bool
+    reason: str
+
+
+def decide(consent: Consent | None) -> ResearchDecision:
+    """The rule on a participant's governing consent (plain data in, decision out)."""
+    asked = consent_service.decide(consent, consent_service.ConsentAction.RESEARCH_DATA)
+    if not asked.allowed:
+        return ResearchDecision(False, asked.reason)
+    assert consent is not None
+    if consent.status == "withdrawn":
+        # "No further contact" still lets the consent service use data already given; research releases stop
+        # at any withdrawal, and what was released before is recalled.
+        level = (consent.withdrawal_level or "").replace("_", " ")
+        return ResearchDecision(False, f"the participant withdrew ({level})")
+    return ResearchDecision(True, "consented to research use of their data")
+
+
+def research_decisions(session: Session, participant_pks: Iterable[int]) -> dict[int, ResearchDecision]:
+    """The rule for many participants at once (registry primary keys)."""
+    pks = list(participant_pks)
+    consents = consent_service.current_consents(session, pks)
+    return {pk: decide(consents.get(pk)) for pk in pks}
+
+
+def eligible(session: Session, participant_pks: Iterable[int]) -> set[int]:
+    """The participants (registry primary keys) whose data may be used for research now."""
+    return {pk for pk, d in research_decisions(session, participant_pks).items() if d.eligible}

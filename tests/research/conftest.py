@@ -1,0 +1,1 @@
+"""Research tests use the research world from tests/conftest.py."""
