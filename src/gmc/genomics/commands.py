@@ -112,11 +112,11 @@ def annotate(
                     yield batch, withheld.add(table)
 
             if fmt == "vcf":
-                count = write_vcf(source, tracked(), out, provenance)
+                count = write_vcf(source, tracked(), out, provenance, withheld.summary)
             elif fmt == "tsv":
-                count = write_tsv((table for _, table in tracked()), out, provenance)
+                count = write_tsv((table for _, table in tracked()), out, provenance, withheld.summary)
             else:
-                count = write_parquet((table for _, table in tracked()), out, provenance)
+                count = write_parquet((table for _, table in tracked()), out, provenance, withheld.summary)
             if total is not None:
                 progress.update(task, completed=total)
     except (VcfFormatError, ValueError) as error:
