@@ -542,6 +542,8 @@ def mitochondrial_hgvs(
         return f"m.{c_range(str(start), str(end))}del", None
     if len(ref_seq) == 1 and len(alt_seq) == 1:
         return f"m.{start}{ref_seq}>{alt_seq}", None
+    if len(ref_seq) == len(alt_seq) and alt_seq == reverse_complement(ref_seq):
+        return f"m.{start}_{end}inv", None
     return f"m.{c_range(str(start), str(end))}delins{alt_seq}", None
 
 
@@ -596,6 +598,8 @@ def _hgvs_c(
         return f"{prefix}{c_range(a, b)}del"
     if len(ref_t) == 1 and len(alt_t) == 1:
         return f"{prefix}{a}{ref_t}>{alt_t}"
+    if len(ref_t) == len(alt_t) and alt_t == reverse_complement(ref_t):
+        return f"{prefix}{c_range(a, b)}inv"  # HGVS: bases replaced by their reverse complement
     return f"{prefix}{c_range(a, b)}delins{alt_t}"
 
 
