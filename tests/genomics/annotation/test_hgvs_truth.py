@@ -260,3 +260,40 @@ def test_a_fasta_of_another_build_or_without_index_is_refused(tmp_path: Path, sp
     (tmp_path / "other.fa.fai").unlink()
     with pytest.raises(ReferenceSequenceError, match=r"other\.fa: no \.fai index"):
         ReferenceGenome(fasta, build="GRCh38")
+
+
+def test_vep_hgvs_of_the_scout_trio(benchmarks_dir: Path):
+    """VEP's HGVSc in the Scout demo trio (GRCh37, no GRCh37 sequence offline), where VEP's transcript is gmc's
+    MANE transcript: every substitution's c. is VEP's, on both strands; an indel's is withheld with its note,
+    except a delins or inversion (no sequence needed), which must be VEP's too."""
+    from cyvcf2 import VCF
+
+    from gmc.genomics.annotation.annotate import load_sources
+    from gmc.genomics.annotation.existing import annotation_fields, for_allele, parse_existing
+
+    sources = load_sources("GRCh37")
+    assert sources.genome is None
+    vcf = VCF(str(benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"))
+    fields = annotation_fields(vcf.raw_header)["CSQ"]
+    strands, given, withheld = {1: 0, -1: 0}, 0, 0
+    for record in vcf:
+        chrom = normalise_chrom(record.CHROM)
+        for alt in record.ALT:
+            pos, ref, trimmed = trim_alleles(record.POS, record.REF, alt)
+            ours = {c.transcript.split(".")[0]: c for c in transcript_consequences(chrom, pos, ref, trimmed, sources)}
+            for entry in for_allele(parse_existing("CSQ", record.INFO.get("CSQ") or "", fields), record.REF, alt):
+                found = ours.get(entry.transcript.split(".")[0])
+                if found is None or not entry.hgvs_c or found.hgvs_c is None and not found.note:
+                    continue  # another transcript, or a position upstream of the MANE model (not numbered)
+                expected = re.sub(r"del[ACGT]+ins", "delins", entry.hgvs_c)
+                expected = re.sub(r"(del|dup|inv)[ACGT]+$", r"\1", expected)
+                if found.hgvs_c is None:
+                    assert len(ref) != len(trimmed) and "c. withheld" in found.note, (chrom, pos, ref, trimmed)
+                    withheld += 1
+                elif not expected.startswith(found.hgvs_c.split("_")[0]) and "+" in expected and "-" in expected:
+                    continue  # VEP writes an intron-spanning range end first (c.6748-47_6747+39)
+                else:
+                    assert found.hgvs_c == expected, (chrom, pos, ref, trimmed, entry.transcript)
+                    given += 1
+                    strands[found.strand] += 1
+    assert given >= 330 and withheld >= 180 and min(strands.values()) >= 100

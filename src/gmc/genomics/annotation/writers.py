@@ -100,11 +100,28 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
 
 
 def _escaped(values: pa.Array | pa.ChunkedArray, escapes: tuple[tuple[str, str], ...]) -> pa.Array:
-    """A column as text with the given characters percent-encoded; null stays null."""
-    text = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+    """A column as text with the given characters percent-encoded; null stays null. One look for any of them
+    first: most columns hold none, and then need none of the replacements."""
+    if not pa.types.is_string(values.type):
+        # numbers print without any of the characters (digits, ".", "-", "e")
+        return pc.cast(values, pa.string())
+    text = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not _holds_any(text, escapes):
+        return text
     for char, code in escapes:
         text = pc.replace_substring(text, char, code)
     return text
+
+
+def _holds_any(text: pa.Array, escapes: tuple[tuple[str, str], ...]) -> bool:
+    """True when any value of a string array holds one of the characters: one look-up per byte of its data."""
+    if not len(text) or text.null_count == len(text):
+        return False
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    table = np.zeros(256, dtype=bool)
+    table[[ord(char) for char, _ in escapes]] = True
+    return bool(table[data].any())
 
 
 def _join(header: bytes, body: Path, out: Path, compress: str | None) -> None:
@@ -257,6 +274,7 @@ def _vcf_body(source: Path, annotated: Iterable[tuple[VariantBatch, pa.Table]], 
                 break
             header_lines.append(line.rstrip("\r\n"))
     skip = len(header_lines)
+
     def reader() -> Any:
         stream = pa.input_stream(str(source), compression="gzip" if gzipped else None)
         return pacsv.open_csv(
@@ -268,8 +286,7 @@ def _vcf_body(source: Path, annotated: Iterable[tuple[VariantBatch, pa.Table]], 
             convert_options=pacsv.ConvertOptions(column_types={"record": pa.string()}, strings_can_be_null=False),
         )
 
-    entries = _entries_by_line(annotated)
-    pending = next(entries, None)
+    entries = _Entries(annotated)
     written = 0
     first_line = skip + 1
     if compress == "bgzf":
@@ -282,13 +299,8 @@ def _vcf_body(source: Path, annotated: Iterable[tuple[VariantBatch, pa.Table]], 
         for block in _raw_blocks(reader, entries, source):
             records = block.column(0)
             n = len(records)
-            values = np.full(n, None, dtype=object)
-            while pending is not None and len(pending[0]) and pending[0][0] < first_line + n:
-                lines, texts = pending
-                inside = lines < first_line + n
-                values[lines[inside] - first_line] = texts[inside]
-                pending = (lines[~inside], texts[~inside]) if not inside.all() else next(entries, None)
-            out.write(_with_gmc(records, values))
+            rests, several = entries.take(first_line, n)
+            out.write(_with_gmc(records, rests, several))
             written += n
             first_line += n
     finally:
@@ -296,7 +308,7 @@ def _vcf_body(source: Path, annotated: Iterable[tuple[VariantBatch, pa.Table]], 
     return header_lines, written
 
 
-def _raw_blocks(reader: Callable[[], Any], entries: Iterator[Any], source: Path) -> Iterator[pa.RecordBatch]:
+def _raw_blocks(reader: Callable[[], Any], entries: _Entries, source: Path) -> Iterator[pa.RecordBatch]:
     """The raw record blocks; when the text cannot be read (a truncated file ...), the annotating reader, which
     names the line, says why."""
     try:
@@ -307,44 +319,88 @@ def _raw_blocks(reader: Callable[[], Any], entries: Iterator[Any], source: Path)
         raise VcfFormatError(source, None, f"unreadable ({error})") from None
 
 
-def _with_gmc(records: pa.Array | pa.ChunkedArray, values: np.ndarray) -> bytes:
-    """The records (one line each) with ;GMC=... after their INFO ("." becomes GMC=...), newline-ended.
+class _Entries:
+    """The annotated rows' INFO/GMC entries (without their allele field), taken by file line as records go out."""
 
-    values[i]: the rest of record i's single entry (a str), its entries by ALT number (a dict) or None."""
+    def __init__(self, annotated: Iterable[tuple[VariantBatch, pa.Table]]) -> None:
+        self._batches = iter(annotated)
+        self._lines = np.empty(0, dtype=np.int64)
+        self._alleles = np.empty(0, dtype=np.int64)
+        self._rests = pa.array([], pa.string())
+        self._done = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._batches
+
+    def _more(self) -> bool:
+        for batch, table in self._batches:
+            if not len(batch):
+                continue
+            lines = np.asarray(batch.line, dtype=np.int64)
+            alleles = (np.asarray(batch.allele, dtype=np.int64) if batch.allele is not None
+                       else np.ones(len(lines), dtype=np.int64))
+            self._lines = np.concatenate([self._lines, lines])
+            self._alleles = np.concatenate([self._alleles, alleles])
+            rests = _entry_rests(table)
+            rests = rests.combine_chunks() if isinstance(rests, pa.ChunkedArray) else rests
+            self._rests = pa.concat_arrays([self._rests, rests])
+            return True
+        self._done = True
+        return False
+
+    def take(self, first_line: int, n: int) -> tuple[pa.Array, dict[int, dict[int, str]]]:
+        """Per record of lines first_line .. first_line + n - 1: the entry of its one row (null when it has none or
+        several), and the records of several rows (or a row for an ALT other than the first) by index."""
+        end = first_line + n
+        while not self._done and (not len(self._lines) or self._lines[-1] < end):
+            self._more()
+        inside = int(np.searchsorted(self._lines, end, side="left"))
+        lines, alleles, rests = self._lines[:inside], self._alleles[:inside], self._rests.slice(0, inside)
+        self._lines, self._alleles, self._rests = self._lines[inside:], self._alleles[inside:], self._rests.slice(inside)
+        slot = np.full(n, -1, dtype=np.int64)
+        simple = alleles == 1
+        if len(lines) > 1:
+            repeated = np.zeros(len(lines), dtype=bool)
+            repeated[1:] |= lines[1:] == lines[:-1]
+            repeated[:-1] |= lines[1:] == lines[:-1]
+            simple &= ~repeated
+        slot[lines[simple] - first_line] = np.nonzero(simple)[0]
+        several: dict[int, dict[int, str]] = {}
+        for i in np.nonzero(~simple)[0].tolist():
+            several.setdefault(int(lines[i]) - first_line, {})[int(alleles[i])] = rests[i].as_py()
+        return rests.take(pa.array(slot, mask=slot < 0)), several
+
+
+#: A record as (the first seven columns with their tabs, INFO, the rest): INFO/GMC goes at the end of INFO.
+_RECORD = r"^(?P<head>(?:[^\t]*\t){7})(?P<info>[^\t]*)(?P<tail>.*)$"
+
+
+def _with_gmc(records: pa.Array | pa.ChunkedArray, rests: pa.Array, several: dict[int, dict[int, str]]) -> bytes:
+    """The records (one line each) with ;GMC=... after their INFO ("." becomes GMC=...), newline-ended: one
+    regular expression splits every line, Arrow kernels join the parts back; records of several ALTs are done
+    one by one (one entry per ALT as written, empty for * and <NON_REF>)."""
     if isinstance(records, pa.ChunkedArray):
         records = records.combine_chunks()
-    fields = pc.split_pattern(records, "\t", max_splits=8)
-    offsets = fields.offsets.to_numpy()
-    items = fields.values
-    has = np.array([v is not None for v in values], dtype=bool) & (offsets[1:] - offsets[:-1] > 7)
-    if has.any():
-        rows = np.nonzero(has)[0]
-        alt = items.take(pa.array(offsets[rows] + 4))
-        chosen = values[rows]
-        # a record of several ALTs with one annotated row (the others * or <NON_REF>): one entry per ALT
-        for i in np.nonzero(pc.match_substring(alt, ",").to_numpy(zero_copy_only=False))[0].tolist():
-            if isinstance(chosen[i], str):
-                chosen[i] = {1: chosen[i]}
-        rest = np.array([v if isinstance(v, str) else "" for v in chosen], dtype=object)
-        gmc = pc.binary_join_element_wise(_escaped(alt, _INFO_ESCAPES), pa.array(rest, pa.string()), "")
-        several = [i for i, v in enumerate(chosen) if isinstance(v, dict)]
-        if several:
-            texts = gmc.to_numpy(zero_copy_only=False).astype(object)
-            alts = alt.to_pylist()
-            for i in several:
-                by_allele = chosen[i]
-                texts[i] = ",".join(f"{_escape_text(a)}{by_allele.get(n, _EMPTY_REST)}"
-                                    for n, a in enumerate(alts[i].split(","), start=1))
-            gmc = pa.array(texts, pa.string())
-        info_at = offsets[rows] + 7
-        info = items.take(pa.array(info_at))
-        added = pc.binary_join_element_wise("GMC=", gmc, "")
-        joined = pc.if_else(pc.equal(info, "."), added, pc.binary_join_element_wise(info, added, ";"))
-        index = np.arange(len(items))
-        index[info_at] = len(items) + np.arange(len(rows))
-        items = pa.concat_arrays([items, joined]).take(pa.array(index))
-    lines = pc.binary_join(pa.ListArray.from_arrays(fields.offsets, items), "\t")
-    return _string_bytes(pc.binary_join_element_wise(lines, "\n", ""))
+    parts = pc.extract_regex(records, _RECORD)
+    head, info, tail = (parts.field(i) for i in range(3))
+    alt = pc.list_element(pc.split_pattern(head, "\t", max_splits=5), 4)
+    gmc = pc.binary_join_element_wise(_escaped(alt, _INFO_ESCAPES), rests, "")
+    # a record of several ALTs with one annotated row (the others * or <NON_REF>) is one of `several` too
+    commas = pc.and_(pc.is_valid(rests), pc.match_substring(alt, ","))
+    for i in np.nonzero(pc.fill_null(commas, False).to_numpy(zero_copy_only=False))[0].tolist():
+        several.setdefault(i, {1: rests[i].as_py()})
+    if several:
+        texts = gmc.to_pylist()
+        alts = alt.to_pylist()
+        for i, by_allele in several.items():
+            texts[i] = ",".join(f"{_escape_text(a)}{by_allele.get(n, _EMPTY_REST)}"
+                                for n, a in enumerate(alts[i].split(","), start=1))
+        gmc = pa.array(texts, pa.string())
+    added = pc.binary_join_element_wise("GMC=", gmc, "")
+    new_info = pc.if_else(pc.is_null(gmc), info,
+                          pc.if_else(pc.equal(info, "."), added, pc.binary_join_element_wise(info, added, ";")))
+    lines = pc.binary_join_element_wise(head, new_info, tail, "\n", "")
+    return _string_bytes(lines)
 
 
 def _string_bytes(array: pa.Array) -> bytes:
@@ -353,32 +409,6 @@ def _string_bytes(array: pa.Array) -> bytes:
         return b""
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=array.offset * 4)
     return array.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
-
-
-def _entries_by_line(annotated: Iterable[tuple[VariantBatch, pa.Table]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Per batch, the file lines of its records and each record's INFO/GMC entry without the allele field: a str
-    for a record of one ALT annotated in one row (nearly all), else a dict of entries by ALT number."""
-    for batch, table in annotated:
-        if not len(batch):
-            continue
-        lines = np.asarray(batch.line, dtype=np.int64)
-        alleles = (np.asarray(batch.allele, dtype=np.int64) if batch.allele is not None
-                   else np.ones(len(lines), dtype=np.int64))
-        rests = _entry_rests(table).to_numpy(zero_copy_only=False).astype(object)
-        first = np.ones(len(lines), dtype=bool)
-        first[1:] = lines[1:] != lines[:-1]
-        only = first.copy()
-        only[:-1] &= first[1:]  # the only row of its line
-        where = np.cumsum(first) - 1
-        out = np.empty(int(first.sum()), dtype=object)
-        simple = only & (alleles == 1)
-        out[where[simple]] = rests[simple]
-        for i in np.nonzero(~simple)[0].tolist():
-            slot = where[i]
-            if not isinstance(out[slot], dict):
-                out[slot] = {}
-            out[slot][int(alleles[i])] = rests[i]
-        yield lines[first], out
 
 
 def _escape_text(text: str) -> str:
@@ -406,16 +436,13 @@ def _write_vcf_htslib(
     with atomic_output(path) as temporary:
         writer = Writer(str(temporary), vcf, mode=mode)
         try:
-            entries = ((line, text) for lines, texts in _entries_by_line(annotated)
-                       for line, text in zip(lines.tolist(), texts.tolist(), strict=True))
-            pending = next(entries, None)
+            entries = _Entries(annotated)
             for index, record in enumerate(vcf):
                 line = header_lines + index + 1
-                while pending is not None and pending[0] < line:
-                    pending = next(entries, None)
-                if pending is not None and pending[0] == line and pending[1] is not None:
-                    value = pending[1] if isinstance(pending[1], dict) else {1: pending[1]}
-                    record.INFO["GMC"] = ",".join(f"{_escape_text(a)}{value.get(n, _EMPTY_REST)}"
+                rests, several = entries.take(line, 1)
+                by_allele = several.get(0) or ({1: rests[0].as_py()} if rests[0].is_valid else None)
+                if by_allele:
+                    record.INFO["GMC"] = ",".join(f"{_escape_text(a)}{by_allele.get(n, _EMPTY_REST)}"
                                                   for n, a in enumerate(record.ALT, start=1))
                 writer.write_record(record)
                 written += 1
