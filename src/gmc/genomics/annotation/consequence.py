@@ -467,6 +467,9 @@ def _codon_terms(
         # in frame and clear of the stop codon: only the codons the change covers are new; after them the
         # protein is the reference's
         window = translate(mutated[offset : cds0 + 3 * (last + 1) + delta], table=table)
+        if "U" in reference[codon : last + 1] and not delta:
+            # a selenocysteine codon (UGA read as Sec) stays Sec while it is still UGA
+            window = "".join("U" if reference[codon + k] == "U" and a == "*" else a for k, a in enumerate(window))
         if "*" in window:
             window = window[: window.index("*") + 1]
             alternate = reference[:codon] + window
@@ -509,7 +512,13 @@ def _reference_protein(t: Transcript, sequence: str) -> str | None:
     key = f"{t.name}:{hash(sequence)}"
     if key not in _PROTEINS:
         cds = sequence[t.cds_first - 1 : t.cds_last]
-        protein = translate(cds, to_stop=True, table=t.codon_table)
+        protein = translate(cds, table=t.codon_table)
+        if "*" in protein[:-1] and protein.endswith("*") and all(
+                cds[3 * i : 3 * i + 3] == "TGA" for i, a in enumerate(protein[:-1]) if a == "*"):
+            # UGA inside a CDS that ends in a stop: selenocysteine (SELENON, GPX1 ...), HGVS "Sec"
+            protein = protein[:-1].replace("*", "U") + "*"
+        else:
+            protein = protein[: protein.index("*") + 1] if "*" in protein else protein
         if t.chrom == "MT" and protein:
             protein = "M" + protein[1:]  # alternative start codons are read as Met
         if len(_PROTEINS) > 10_000:

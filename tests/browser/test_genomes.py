@@ -1,0 +1,24 @@
+"""The genome page in the browser: a coding change whose codon is unknown is kept by an impact filter, marked
+"unknown", and says what was withheld and why."""
+
+from __future__ import annotations
+
+
+def test_impact_filter_keeps_unknown_coding_changes_and_says_why(page_as, axe) -> None:
+    page = page_as("scientist")
+    page.goto("/genomes")
+    # the demo trio is GRCh37, for which there is no sequence offline: its coding changes have unknown codons
+    trio = page.locator("tbody tr").filter(has_text="rare_disease").first
+    case_id = trio.get_by_role("link").inner_text()
+    page.goto(f"/genomes/cases/{case_id}")
+    page.locator("select[name=impact]").select_option("HIGH")
+    table = page.locator("#variants table.variants")
+    table.locator("tbody tr").first.wait_for()
+    unknown = table.locator("tbody tr").filter(has=page.locator(".badge", has_text="unknown"))
+    assert unknown.count() > 0
+    first = unknown.first
+    assert "coding_sequence_variant" in first.inner_text()
+    assert "p. and codon change withheld" in first.inner_text() and "no reference FASTA" in first.inner_text()
+    high = table.locator("tbody tr").filter(has=page.locator(".badge", has_text="HIGH"))
+    assert high.count() > 0
+    axe(page)
