@@ -371,8 +371,9 @@ class _Entries:
         return rests.take(pa.array(slot, mask=slot < 0)), several
 
 
-#: A record as (the first seven columns with their tabs, INFO, the rest): INFO/GMC goes at the end of INFO.
-_RECORD = r"^(?P<head>(?:[^\t]*\t){7})(?P<info>[^\t]*)(?P<tail>.*)$"
+#: A record as (CHROM to REF with their tabs, ALT, QUAL and FILTER with their tabs, INFO, the rest): INFO/GMC
+#: goes at the end of INFO; ALT comes out of the same split (no second pass to find it).
+_RECORD = r"^(?P<lead>(?:[^\t]*\t){4})(?P<alt>[^\t]*)(?P<mid>\t[^\t]*\t[^\t]*\t)(?P<info>[^\t]*)(?P<tail>.*)$"
 
 
 def _with_gmc(records: pa.Array | pa.ChunkedArray, rests: pa.Array, several: dict[int, dict[int, str]]) -> bytes:
@@ -382,8 +383,7 @@ def _with_gmc(records: pa.Array | pa.ChunkedArray, rests: pa.Array, several: dic
     if isinstance(records, pa.ChunkedArray):
         records = records.combine_chunks()
     parts = pc.extract_regex(records, _RECORD)
-    head, info, tail = (parts.field(i) for i in range(3))
-    alt = pc.list_element(pc.split_pattern(head, "\t", max_splits=5), 4)
+    lead, alt, mid, info, tail = (parts.field(i) for i in range(5))
     gmc = pc.binary_join_element_wise(_escaped(alt, _INFO_ESCAPES), rests, "")
     # a record of several ALTs with one annotated row (the others * or <NON_REF>) is one of `several` too
     commas = pc.and_(pc.is_valid(rests), pc.match_substring(alt, ","))
@@ -399,7 +399,7 @@ def _with_gmc(records: pa.Array | pa.ChunkedArray, rests: pa.Array, several: dic
     added = pc.binary_join_element_wise("GMC=", gmc, "")
     new_info = pc.if_else(pc.is_null(gmc), info,
                           pc.if_else(pc.equal(info, "."), added, pc.binary_join_element_wise(info, added, ";")))
-    lines = pc.binary_join_element_wise(head, new_info, tail, "\n", "")
+    lines = pc.binary_join_element_wise(lead, alt, mid, new_info, tail, "\n", "")
     return _string_bytes(lines)
 
 
