@@ -137,8 +137,8 @@ def transcript_sequence(transcript: Transcript, genome: ReferenceGenome) -> str 
 
 
 #: Why a description is withheld, for the hgvs_note column (the reason in brackets is filled in per allele).
-NOTE_SHIFT = ("c. withheld, consequence taken where the VCF wrote the indel: its 3' position needs the flanking "
-              "reference sequence")
+NOTE_SHIFT = ("c. withheld, consequence taken where the VCF wrote the indel: its 3' position, which decides c. and "
+              "p., needs the flanking reference sequence")
 NOTE_MITO = "m. withheld: the 3' position of this indel needs the flanking reference sequence"
 NOTE_CODON = "p. and codon change withheld: they need the transcript's reference sequence"
 NOTE_BOUNDARY = "p. withheld: the change crosses an exon-intron boundary"
@@ -306,6 +306,8 @@ def annotate_transcript(
     if normal.known:
         result.hgvs_c = _hgvs_c(t, start, end, ref_seq, alt_seq, genome)
     else:
+        # where the indel ends up decides p. too (moved past an exon's end it changes a splice site, not codons)
+        result.hgvs_p = None
         notes.insert(0, f"{NOTE_SHIFT} ({_missing(genome)})")
     result.terms = sorted(terms, key=SO_RANK.__getitem__)
     if {"stop_gained", "frameshift_variant"} & terms and t.coding:
@@ -470,11 +472,9 @@ def _codon_terms(
         if "U" in reference[codon : last + 1] and not delta:
             # a selenocysteine codon (UGA read as Sec) stays Sec while it is still UGA
             window = "".join("U" if reference[codon + k] == "U" and a == "*" else a for k, a in enumerate(window))
-        if "*" in window:
-            window = window[: window.index("*") + 1]
-            alternate = reference[:codon] + window
-        else:
-            alternate = reference[:codon] + window + reference[last + 1 :]
+        # a stop among the new codons stays in place with the reference's residues after it, as the hgvs package
+        # compares them: the change is named from its first changed residue to the new stop (delins...Ter)
+        alternate = reference[:codon] + window + reference[last + 1 :]
     else:
         # a frameshift, or a change to the stop codon: read on to the next stop; where the read-through meets
         # unknown sequence first, no stop lies before it and the new length is unknown (fsTer?, extTer?)
