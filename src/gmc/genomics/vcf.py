@@ -325,14 +325,22 @@ def sv_arrays(sv: dict[str, np.ndarray]) -> dict[str, pa.Array]:
     return {name: pa.array(sv[name], _SV_TYPES[name], from_pandas=True) for name in SV_COLUMNS if name in sv}
 
 
-def _sv_columns(values: list[tuple[int, int | None, str, float | None] | None]) -> dict[str, np.ndarray]:
-    """Per-row structural fields (None for other rows) as the batch's sv columns; {} when no row has any."""
-    if not any(v is not None for v in values):
+def _sv_columns(values: list[tuple[int, int | None, str, float | None] | None] | dict[int, tuple],
+                n: int | None = None) -> dict[str, np.ndarray]:
+    """Per-row structural fields (None for other rows) as the batch's sv columns; {} when no row has any.
+    `values` is one entry per row, or {row: fields} for the few structural rows of `n` (no per-row Python work
+    for the many other rows of a genome's block)."""
+    if isinstance(values, dict):
+        rows, fields = list(values), list(values.values())
+    else:
+        rows = [i for i, v in enumerate(values) if v is not None]
+        fields, n = [values[i] for i in rows], len(values)
+    if not rows:
         return {}
     out = {}
     for i, name in enumerate(SV_COLUMNS):
-        column = np.empty(len(values), dtype=object)
-        column[:] = [None if v is None else v[i] for v in values]
+        column = np.full(n, None, dtype=object)
+        column[rows] = [v[i] for v in fields]
         out[name] = column
     return out
 
@@ -858,13 +866,15 @@ def _text_structural(spec: TextSpec, table: pa.RecordBatch, first_line: int, rec
         raise VcfFormatError(spec.path, None, "symbolic alleles in a file whose header declares no INFO/END")
     infos = table.column("INFO").to_pylist() if "INFO" in table.column_names else None
     keys = SV_INFO_KEYS
-    values: list[tuple[int, int | None, str, float | None] | None] = [None] * len(rec)
+    values: dict[int, tuple[int, int | None, str, float | None] | None] = {}
     for i in np.nonzero(structural[rec])[0].tolist():
         r = int(rec[i])
         parsed = _parse_info(infos[r], keys, spec.info_types) if infos is not None else {}
-        values[i] = structural_fields(int(pos[i]), ref[i], alt[i], parsed, int(allele[i]),
-                                      (Path(spec.path), first_line + r))
-    return _sv_columns(values)
+        fields = structural_fields(int(pos[i]), ref[i], alt[i], parsed, int(allele[i]),
+                                   (Path(spec.path), first_line + r))
+        if fields is not None:
+            values[i] = fields
+    return _sv_columns(values, len(rec))
 
 
 def open_vcf(
