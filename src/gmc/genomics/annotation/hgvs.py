@@ -129,8 +129,8 @@ def protein_change(reference: str, alternate: str, *, frameshift: bool, changed:
     if "*" in inserted[:-1] or (inserted.endswith("*") and not deleted.endswith("*")):
         # a premature stop: translation halts there, so the change ends with it
         inserted = inserted[: inserted.index("*") + 1]
-        if deleted and len(deleted) >= len(inserted):
-            deleted = deleted[: len(inserted)] if len(alternate) == len(reference) else deleted
+        if len(alternate) == len(reference):
+            deleted = deleted[: len(inserted)]  # residue for residue: those after the new stop are not named
         if not deleted:
             return ProteinChange(
                 f"p.{three(reference[start - 1])}{start}_{three(reference[start])}{position}ins{three(inserted)}",
