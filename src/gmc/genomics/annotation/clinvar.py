@@ -78,6 +78,11 @@ class ClinVarIndex:
         if not Path(f"{self.path}.tbi").is_file():
             self._load()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (an on-disk index of the rare-disease analysis) with every allele read and no open tabix file."""
+        self._load()
+        return {**self.__dict__, "_tabix": None}
+
     def _load(self) -> None:
         """Reads every allele of the file (once)."""
         if self._loaded:

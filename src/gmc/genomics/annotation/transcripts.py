@@ -177,6 +177,11 @@ class _LazyModels(Sequence[Transcript]):
     def __iter__(self) -> Iterator[Transcript]:
         return (self[i] for i in range(len(self)))
 
+    def __reduce__(self) -> tuple[type, tuple[list[Transcript]]]:
+        # pickled (an on-disk index of the rare-disease analysis) as the plain list of every model: the maker is a
+        # closure over the parsed files
+        return list, ([self[i] for i in range(len(self))],)
+
 
 class _ByName(Mapping[str, Transcript]):
     """Transcripts by name, made on first use."""
