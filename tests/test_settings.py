@@ -30,7 +30,8 @@ def test_production_refuses_default_and_short_secret() -> None:
         Settings(environment="production", secret_key=DEFAULT_SECRET_KEY, _env_file=None).check_production_safety()
     with pytest.raises(ConfigurationError, match="GMC_SECRET_KEY"):
         Settings(environment="production", secret_key="short", _env_file=None).check_production_safety()
-    ok = Settings(environment="production", secret_key="x" * 40, audit_key="a" * 40, _env_file=None)
+    ok = Settings(environment="production", secret_key="x" * 40, audit_key="a" * 40, allowed_hosts="gmc.example",
+                  _env_file=None)
     ok.check_production_safety()
     assert ok.cookie_secure is True
 
@@ -38,8 +39,14 @@ def test_production_refuses_default_and_short_secret() -> None:
 def test_production_refuses_default_short_or_reused_audit_key() -> None:
     for key in (DEFAULT_AUDIT_KEY, "short", "x" * 40):
         with pytest.raises(ConfigurationError, match="GMC_AUDIT_KEY"):
-            Settings(environment="production", secret_key="x" * 40, audit_key=key,
+            Settings(environment="production", secret_key="x" * 40, audit_key=key, allowed_hosts="gmc.example",
                      _env_file=None).check_production_safety()
+
+
+def test_production_refuses_any_host() -> None:
+    with pytest.raises(ConfigurationError, match="GMC_ALLOWED_HOSTS"):
+        Settings(environment="production", secret_key="x" * 40, audit_key="a" * 40,
+                 _env_file=None).check_production_safety()
 
 
 def test_missing_refdata_names_the_variable(tmp_path: Path) -> None:

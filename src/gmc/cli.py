@@ -28,6 +28,7 @@ def _mount_features() -> None:
     app.command("annotate")(genomics_commands.annotate)
     if next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "annotate":
         return  # `gmc annotate` needs no other feature, and importing them all is most of a one-variant run
+    from gmc.backup import commands as backup_commands
     from gmc.genomics import cli_genomes
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
@@ -44,6 +45,8 @@ def _mount_features() -> None:
     interpret_app.command("somatic")(cancer_commands.somatic)
     interpret_app.command("rare")(rare_commands.rare)
     app.add_typer(rare_commands.bench_app, name="bench")
+    app.command("backup")(backup_commands.backup)
+    app.command("restore")(backup_commands.restore)
 
 
 _mount_features()

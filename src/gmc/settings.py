@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
     sqlite_busy_seconds: float = Field(default=30, gt=0)
+    #: Host names the server answers to (comma-separated; "*" = any, refused in production): a request with
+    #: another Host header gets 400 before anything reads it.
+    allowed_hosts: str = "*"
+    #: Cohort allele counts below this are shown as suppressed (small counts could single out a person).
+    cohort_min_count: int = Field(default=5, ge=1)
     #: The largest request body a route takes, unless it names a larger limit (413 past it).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: The largest file an import route takes (participant, sample and HPO CSVs, PED, HL7, FHIR).
@@ -134,6 +139,8 @@ class Settings(BaseSettings):
                 "GMC_AUDIT_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production (and kept: the audit chain is verified with it)"
             )
+        if "*" in self.allowed_host_list():
+            raise ConfigurationError("GMC_ALLOWED_HOSTS must name the server's host names in production (not *)")
         if self.audit_key == self.secret_key:
             raise ConfigurationError("GMC_AUDIT_KEY must differ from GMC_SECRET_KEY")
 
@@ -149,6 +156,10 @@ class Settings(BaseSettings):
         found = sorted(p for pattern in ("*.fa", "*.fa.gz", "*.fasta", "*.fasta.gz", "*.fna.gz")
                        for p in folder.glob(pattern) if Path(f"{p}.fai").is_file())
         return found[0] if found else None
+
+    def allowed_host_list(self) -> list[str]:
+        """GMC_ALLOWED_HOSTS as a list."""
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()] or ["*"]
 
     def refdata_dir(self) -> Path:
         """The reference-data directory, or a clear error naming GMC_REFDATA."""

@@ -223,6 +223,23 @@ def test_cache_round_trip_and_rebuild_on_change(tmp_path: Path) -> None:
     assert edited.get("HP:0000004").name == "Long fingerz"
 
 
+def test_cache_key_changes_with_gmc_code(tmp_path: Path) -> None:
+    # An index pickled by an older gmc must not load into changed classes (unpickling skips __init__).
+    from gmc.phenotype.ontology import code_fingerprint
+
+    package = tmp_path / "gmc"
+    (package / "genomics").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    module = package / "genomics" / "clinvar.py"
+    module.write_text("class ClinVarIndex:\n    pass\n")
+    before = code_fingerprint(package)
+    module.write_text("class ClinVarIndex:\n    def __init__(self):\n        self._loaded = {}\n")
+    code_fingerprint.cache_clear()
+    assert code_fingerprint(package) != before
+    installed = code_fingerprint()
+    assert len(installed) == 64 and installed == code_fingerprint()
+
+
 def test_the_2026_release_parses_with_its_own_version(refdata_dir: Path) -> None:
     # MANIFEST.md: HPO release 2026-02-16, 19,944 terms (555 obsolete); it has no annotation files.
     newer = load_ontology(refdata_dir / "hpo" / "hp_2026-02-16.obo.gz")

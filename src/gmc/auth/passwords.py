@@ -45,8 +45,8 @@ def check_password(password: str, *, user_inputs: list[str] | None = None, field
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed(f"password must be at most {MAX_PASSWORD_LENGTH} characters", field=field)
     inputs = [i for i in (user_inputs or []) if i]
-    # zxcvbn looks at the first 100 characters (its own limit); longer passwords are long enough anyway.
-    result = zxcvbn(password[:100], user_inputs=inputs)
+    # zxcvbn refuses more than 72 characters (its own limit); a password that long is long enough anyway.
+    result = zxcvbn(password[:72], user_inputs=inputs)
     if result["score"] < MIN_STRENGTH_SCORE:
         feedback = result.get("feedback") or {}
         reason = feedback.get("warning") or "it is too easy to guess"

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from gmc.common.escaping import spreadsheet_cell, spreadsheet_row
+
 #: Colours for series without their own (blue, green, red, purple, orange, grey); text contrast is not needed.
 PALETTE = ("#005eb8", "#2e8540", "#c0392b", "#7d5ba6", "#d9822b", "#8a8f98")
 #: Colour of a value over its target or outside its expected band.
@@ -91,9 +93,9 @@ class Chart:
         """The chart's data as CSV (a header row, then one row per category; empty where no value)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(self.header())
+        writer.writerow(spreadsheet_row(self.header()))
         for label, values in self.rows():
-            writer.writerow([label, *("" if v is None else _number(v) for v in values)])
+            writer.writerow([spreadsheet_cell(label), *("" if v is None else _number(v) for v in values)])
         return out.getvalue()
 
     def csv_href(self) -> str:

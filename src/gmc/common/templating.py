@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
 from gmc import __version__
 from gmc.common.charts import format_value
@@ -39,7 +39,16 @@ def get_templates() -> Jinja2Templates:
     env.globals["gmc_version"] = __version__
     env.filters["dt"] = _format_datetime
     env.filters["chart_value"] = format_value
+    env.globals["url_for"] = _url_for  # before Jinja2Templates, which only sets its own when none is there
     return Jinja2Templates(env=env)
+
+
+@pass_context
+def _url_for(context: Any, name: str, /, **path_params: Any) -> str:
+    """A URL path for a route or static file, never an absolute URL: Starlette's own builds scheme and host from
+    the request's Host header, which a client controls, into every <script src> and <link href>."""
+    request = context["request"]
+    return request.scope.get("root_path", "") + str(request.app.url_path_for(name, **path_params))
 
 
 def _format_datetime(value: datetime | None) -> str:

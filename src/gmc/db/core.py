@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gmc.settings import Settings, get_settings
@@ -88,7 +89,10 @@ def take_write_lock(conn: Connection) -> None:
 
 
 def is_database_busy(exc: BaseException) -> bool:
-    """True for SQLite's "database is locked" (another writer held the lock past the busy timeout)."""
+    """True for SQLite's "database is locked" (another writer held the lock past the busy timeout), and for a
+    request that waited past the pool timeout for a connection (every connection busy): both mean "try again"."""
+    if isinstance(exc, PoolTimeout):
+        return True
     orig = getattr(exc, "orig", exc)
     return type(orig).__name__ == "OperationalError" and "database is locked" in str(orig)
 
@@ -101,6 +105,13 @@ def is_lock_timeout(exc: BaseException) -> bool:
     """True for PostgreSQL's lock_timeout error (SQLSTATE 55P03), however SQLAlchemy wraps it."""
     orig = getattr(exc, "orig", exc)
     return getattr(orig, "sqlstate", None) == "55P03"
+
+
+def is_value_out_of_range(exc: BaseException) -> bool:
+    """True when the database cannot hold a number it was given: SQLite's 64-bit integers (OverflowError when
+    binding) or PostgreSQL's numeric_value_out_of_range (SQLSTATE 22003). The request asked for the impossible."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, OverflowError) or getattr(orig, "sqlstate", None) == "22003"
 
 
 def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: object) -> Engine:

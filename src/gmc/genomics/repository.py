@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gmc.common.escaping import escape_like
 from gmc.genomics.models import GenomeDataset
 from gmc.genomics.store.layout import (
     CHROM_SHIFT,
@@ -144,8 +145,8 @@ def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[An
         if "consequence" not in columns:
             where.append("FALSE")
         else:
-            where.append("(" + " OR ".join("('&' || s.consequence || '&') LIKE ?" for _ in terms) + ")")
-            params += [f"%&{t}&%" for t in terms]
+            where.append("(" + " OR ".join("('&' || s.consequence || '&') LIKE ? ESCAPE '\\'" for _ in terms) + ")")
+            params += [f"%&{escape_like(t)}&%" for t in terms]
     if query.impacts:
         bad = [i for i in query.impacts if i.upper() not in _IMPACTS]
         if bad:

@@ -197,7 +197,9 @@ def cohort_af(
     principal: Principal = READ,
     db: GmcSession = DB,
 ) -> list[dict[str, Any]]:
-    """The centre's allele counts and frequencies in a region or gene (aggregate, no samples)."""
+    """Allele counts and frequencies in a region or gene across the store (aggregate, no samples); counts below
+    GMC_COHORT_MIN_COUNT are withheld (`suppressed`: true)."""
     return service.cohort_af(
-        db, principal=principal, build=build, region=region, gene=gene, store_base=store_base(request)
+        db, principal=principal, build=build, region=region, gene=gene, store_base=store_base(request),
+        min_count=request.app.state.settings.cohort_min_count,
     )

@@ -516,8 +516,12 @@ def gene_carriers(
 
 
 def cohort_af(session: Session, *, principal: Principal, build: str, region: str | None = None,
-              gene: str | None = None, store_base: Path | None = None) -> list[dict[str, Any]]:
-    """Allele counts and frequencies across the whole store (aggregate data, no sample names)."""
+              gene: str | None = None, store_base: Path | None = None, min_count: int = 5) -> list[dict[str, Any]]:
+    """Allele counts and frequencies across the whole store (aggregate data, no sample names).
+
+    The store holds every centre's genomes, so a count below min_count (GMC_COHORT_MIN_COUNT) could point at
+    one person elsewhere: such a site's counts and frequency are withheld and marked suppressed.
+    """
     from gmc.genomics.store.queries import VariantStore
 
     spans = [parse_region(region)] if region else []
@@ -533,8 +537,14 @@ def cohort_af(session: Session, *, principal: Principal, build: str, region: str
     rows: list[dict[str, Any]] = []
     for span in spans:
         rows += store.cohort_af(region=span).to_pylist()
+    for row in rows:
+        small = 0 < (row["ac"] or 0) < min_count
+        row["suppressed"] = small
+        if small:
+            row.update(ac=None, af=None, n_het=None, n_hom=None)
     record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="variant_store",
-           summary={"build": build, "region": region, "gene": gene, "sites": len(rows)})
+           summary={"build": build, "region": region, "gene": gene, "sites": len(rows),
+                    "suppressed": sum(r["suppressed"] for r in rows)})
     return rows
 
 

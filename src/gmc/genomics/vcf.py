@@ -1064,7 +1064,11 @@ class _BatchBuilder:
             return
         self.rows += n_rows
         if self.n_samples:
-            self.genotypes.append(record.genotype.array())
+            try:
+                genotypes = record.genotype.array()
+            except Exception as error:  # cyvcf2 raises a bare Exception for FORMAT it cannot decode
+                raise ValueError(f"genotypes cannot be read ({error})") from None
+            self.genotypes.append(genotypes)
             keys = self.reader._format_keys
             self.gq.append(_format_or_none(record, "GQ") if "GQ" in keys else None)
             self.dp.append(_format_or_none(record, "DP") if "DP" in keys else None)

@@ -22,7 +22,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -541,9 +541,22 @@ def file_checksum(path: Path) -> str:
     return found
 
 
+@cache
+def code_fingerprint(package_root: Path = Path(__file__).resolve().parent.parent) -> str:
+    """SHA-256 of gmc's own Python sources, so a cache pickled by other code is never read."""
+    # A pickle holds instances, not classes: an index written before an upgrade would load into the new class
+    # without its new attributes (unpickling never calls __init__). Hand-bumped versions get forgotten; the
+    # code's checksum cannot be. Reading the sources once per process costs a few milliseconds.
+    digest = hashlib.sha256()
+    for path in sorted(package_root.rglob("*.py")):
+        digest.update(f"|{path.relative_to(package_root).as_posix()}:".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def source_fingerprint(paths: Iterable[Path], kind: str, version: int = 0) -> str:
-    """A short key for a cache built from these files: their names and SHA-256 checksums, and the cache format."""
-    digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}:{version}".encode())
+    """A short key for a cache built from these files: their checksums, the cache format and gmc's code."""
+    digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}:{version}:{code_fingerprint()}".encode())
     for path in paths:
         digest.update(f"|{Path(path).name}:{file_checksum(Path(path))}".encode())
     return digest.hexdigest()[:16]

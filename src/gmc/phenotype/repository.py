@@ -62,7 +62,7 @@ def visible_participants(session: Session, trust_scope: frozenset[int] | None, *
                                                       PhenotypeObservation.removed_at.is_(None)).exists()
     stmt = select(Participant).where(Participant.merged_into_id.is_(None))
     if text:
-        stmt = stmt.where(Participant.participant_id.startswith(text.strip().upper()))
+        stmt = stmt.where(Participant.participant_id.startswith(text.strip().upper(), autoescape=True))
     stmt = scoped_participants(stmt, trust_scope).order_by(has_terms.desc(), Participant.participant_id).limit(limit)
     return session.execute(stmt).scalars().all()
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gmc.common.errors import ValidationFailed
+from gmc.common.escaping import spreadsheet_cell
 
 IMPORT_COLUMNS = ["barcode", "participant_id", "referral_id", "trust_code", "sample_type", "collected_at",
                   "collected_by", "tumour_site", "tumour_histology", "tumour_content_pct", "volume_ul"]
@@ -69,8 +70,12 @@ def _number(raw: str, line: int, column: str, problems: list[RowProblem]) -> flo
 
 def parse_import(text: str, *, source: str = "upload") -> list[ImportRow]:
     """Parses a specimen CSV; raises SampleCsvError listing every bad row and column."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:  # the csv module reads as it goes: a malformed line (a stray carriage return, a NUL) fails mid-way
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        records = list(reader)
+    except csv.Error as exc:
+        raise SampleCsvError([RowProblem(reader.line_num, "", f"not valid CSV ({exc})")], source=source) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SampleCsvError([RowProblem(1, c, "column is missing from the header") for c in missing], source=source)
@@ -80,7 +85,7 @@ def parse_import(text: str, *, source: str = "upload") -> list[ImportRow]:
     rows: list[ImportRow] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in enumerate(records, start=2):
         cell = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         before = len(problems)
         for column in REQUIRED:
@@ -115,10 +120,10 @@ def parse_import(text: str, *, source: str = "upload") -> list[ImportRow]:
 
 
 def write_export(rows: list[dict[str, object]]) -> str:
-    """Samples as CSV with the export columns."""
+    """Samples as CSV with the export columns (text that looks like a formula is kept as text)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
+        writer.writerow({k: ("" if row.get(k) is None else spreadsheet_cell(row.get(k))) for k in EXPORT_COLUMNS})
     return out.getvalue()

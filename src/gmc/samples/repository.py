@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from gmc.common.escaping import LIKE_ESCAPE, escape_like
 from gmc.registry.models import Consent, Participant, Referral
 from gmc.samples.models import (
     Freezer,
@@ -52,8 +53,9 @@ def search_samples(session: Session, scope: Scope, *, text: str = "", state: str
     """Samples newest first, filtered by barcode/participant id fragment, state and type."""
     stmt = select(Sample).join(Participant, Participant.id == Sample.participant_id).order_by(Sample.id.desc())
     if text:
-        like = f"%{text.strip()}%"
-        stmt = stmt.where(Sample.barcode.ilike(like) | Participant.participant_id.ilike(like))
+        like = f"%{escape_like(text.strip())}%"
+        stmt = stmt.where(Sample.barcode.ilike(like, escape=LIKE_ESCAPE)
+                          | Participant.participant_id.ilike(like, escape=LIKE_ESCAPE))
     if state:
         stmt = stmt.where(Sample.state == state)
     if sample_type:

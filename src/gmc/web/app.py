@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from gmc import __version__
 from gmc.admin import router as admin_router
@@ -32,6 +33,7 @@ from gmc.web import docs as web_docs
 from gmc.web import views as web_views
 from gmc.web.errors import install_error_handlers
 from gmc.web.middleware import RequestContextMiddleware
+from gmc.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -44,9 +46,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
     app = FastAPI(title="gmc", version=__version__, max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
+    # The Host header is checked before anything uses it (GMC_ALLOWED_HOSTS; production must list its names).
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list())
     app.add_middleware(RequestContextMiddleware, cookie_secure=bool(settings.cookie_secure))
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -8,11 +8,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render
-from gmc.db.core import is_database_busy, is_lock_timeout
+from gmc.db.core import is_database_busy, is_lock_timeout, is_value_out_of_range
 
 log = logging.getLogger("gmc.errors")
 
@@ -24,7 +25,7 @@ _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "
 def wants_json(request: Request) -> bool:
     """True for API calls (path under /api or a JSON Accept header without HTML)."""
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api") or request.url.path == "/health" or (
+    return request.url.path.startswith("/api") or request.url.path in ("/health", "/openapi.json") or (
         "application/json" in accept and "text/html" not in accept)
 
 
@@ -63,6 +64,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return _page(request, exc.status_code, str(exc.detail))
+
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        if not is_value_out_of_range(exc):
+            raise exc
+        # e.g. /api/users/99999999999999999999: no record can have that number; nothing was read or changed.
+        detail = "a number in the request is out of range"
+        if wants_json(request):
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _page(request, 422, detail)
+
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,11 @@ def _writer_lock(layout: StoreLayout) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def store_writer_lock(root: Path | str) -> AbstractContextManager[None]:
+    """Holds a store's writer lock: no ingest, compaction or clean-up changes it meanwhile (for backups)."""
+    return _writer_lock(StoreLayout(root))
 
 
 def _recover(layout: StoreLayout, manifest: Manifest) -> None:
