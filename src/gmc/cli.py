@@ -37,9 +37,13 @@ app.add_typer(interpret_app, name="interpret")
 
 def _mount_features() -> None:
     """Mounts each feature's command-line tools (each feature keeps them in its commands.py)."""
+    from gmc.genomics import commands as genomics_commands
+
+    app.command("annotate")(genomics_commands.annotate)
+    if next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "annotate":
+        return  # `gmc annotate` needs no other feature, and importing them all is most of a one-variant run
     from gmc.backup import commands as backup_commands
     from gmc.genomics import cli_genomes
-    from gmc.genomics import commands as genomics_commands
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
@@ -55,7 +59,6 @@ def _mount_features() -> None:
     app.add_typer(samples_commands.app, name="samples")
     app.add_typer(phenotype_commands.app, name="phenotype")
     app.add_typer(phenotype_commands.phenopackets_app, name="phenopackets")
-    app.command("annotate")(genomics_commands.annotate)
     app.add_typer(cli_genomes.genomes_app, name="genomes")
     app.add_typer(cli_genomes.variants_app, name="variants")
     interpret_app.command("somatic")(cancer_commands.somatic)

@@ -29,18 +29,22 @@ def genomics() -> None:
 COUNT_RECORDS_UP_TO_BYTES = 64 * 1024 * 1024
 
 
-def _record_count(path: Path) -> int | None:
-    """Counts data lines of a small text VCF for the progress bar (None for BCF or a large file)."""
+def _record_count(path: Path, header_lines: int) -> int | None:
+    """Counts data lines of a small text VCF for the progress bar (None for BCF or a large file): newlines
+    counted in 4 MiB blocks decompressed by Arrow, not line by line in Python (a tenth of the CPU)."""
     if is_bcf(path) or path.stat().st_size > COUNT_RECORDS_UP_TO_BYTES:
         return None
-    import gzip
-
-    opener = gzip.open if path.suffix in (".gz", ".bgz") else open
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    lines, last = 0, b"\n"
     try:
-        with opener(path, "rb") as handle:
-            return sum(1 for _ in handle) - count_header_lines(path)
-    except (OSError, EOFError):
+        with pa.input_stream(str(path), compression="gzip" if gzipped else None) as stream:
+            while block := stream.read(1 << 22):
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except (OSError, EOFError, pa.ArrowInvalid):
         return None  # a damaged file: the reader reports where
+    return lines + (last != b"\n") - header_lines
 
 
 @app.command("annotate")
@@ -88,8 +92,8 @@ def annotate(
         provenance = {**sources.provenance(), "input": source.name}
         if cohort_store is not None:
             provenance["cohort_store"] = f"{cohort_store} ({len(cohort or {})} sites)"
-        total = _record_count(source)
         header_lines = 0 if is_bcf(source) else count_header_lines(source)
+        total = _record_count(source, header_lines)
         with Progress(
             TextColumn("[bold]annotate"),
             BarColumn(),
@@ -112,11 +116,11 @@ def annotate(
                     yield batch, withheld.add(table)
 
             if fmt == "vcf":
-                count = write_vcf(source, tracked(), out, provenance)
+                count = write_vcf(source, tracked(), out, provenance, withheld.summary)
             elif fmt == "tsv":
-                count = write_tsv((table for _, table in tracked()), out, provenance)
+                count = write_tsv((table for _, table in tracked()), out, provenance, withheld.summary)
             else:
-                count = write_parquet((table for _, table in tracked()), out, provenance)
+                count = write_parquet((table for _, table in tracked()), out, provenance, withheld.summary)
             if total is not None:
                 progress.update(task, completed=total)
     except (VcfFormatError, ValueError) as error:

@@ -30,6 +30,7 @@ from gmc.genomics.vcf import (
     TextSpec,
     VcfFormatError,
     VcfReader,
+    VcfRecordError,
     open_vcf,
     string_objects,
     text_arrow_batch,
@@ -262,12 +263,16 @@ def _arrow_batches(
             annotation.parsed_blocks += 1
             yield out
         return
-    except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
+    except VcfRecordError:
+        for left in pending:
+            left.cancel()
+        raise
+    except Exception:  # noqa: BLE001 - the fallback below reports the precise error
         for left in pending:
             left.cancel()
     finally:
         chunks.close()
-    for batch in reader.htslib_batches(size, skip):
+    for batch in reader.fallback_batches(size, skip):
         yield _arrow_batch(batch)
 
 

@@ -6,6 +6,7 @@ import gzip
 import itertools
 import mmap
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,12 +107,70 @@ class VcfFormatError(ValueError):
     def __init__(self, path: str | Path, line: int | None, message: str) -> None:
         self.path = Path(path)
         self.line = line
+        self.message = message
         where = f"{self.path.name} line {line}" if line else self.path.name
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple:
+        # raised in ingest's worker processes: pickled with the arguments __init__ takes
+        return self.__class__, (self.path, self.line, self.message)
 
 
 class VcfBuildError(VcfFormatError):
     """The genome build cannot be detected, or differs from the one expected."""
+
+
+class VcfRecordError(VcfFormatError):
+    """A record breaks the format (REF not nucleotides, more columns than the header ...): no reader may skip it."""
+
+
+#: Bytes a REF may hold (VCF: A, C, G, T, N in either case), and a plain sequence ALT.
+_NUCLEOTIDES = np.zeros(256, dtype=bool)
+_NUCLEOTIDES[np.frombuffer(b"ACGTNacgtn", dtype=np.uint8)] = True
+#: One ALT allele: bases, * or . (no allele), a symbolic <ID>, or a breakend (bases and a [chr:pos[ mate)
+_ALT_ALLELE = r"(?:[ACGTNacgtn]+|\*|\.|<[^<>,]+>|[ACGTNacgtn.]*[\[\]][^\[\],]+[\[\]][ACGTNacgtn.]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)"
+_ALT_RE = re.compile(f"^{_ALT_ALLELE}(?:,{_ALT_ALLELE})*$")
+
+
+def _first_bad_bases(column: pa.Array | pa.ChunkedArray) -> int | None:
+    """Index of the first value holding a byte other than A/C/G/T/N (or empty), else None: a look-up per byte of
+    the column's data buffer, not a Python test per row."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n = len(column)
+    if not n:
+        return None
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32, count=n + 1, offset=column.offset * 4)
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    bad = ~_NUCLEOTIDES[data]
+    empty = offsets[1:] == offsets[:-1]
+    if not bad.any() and not empty.any() and not column.null_count:
+        return None
+    first = np.searchsorted(offsets, np.argmax(bad) + offsets[0], side="right") - 1 if bad.any() else n
+    candidates = [first]
+    if empty.any():
+        candidates.append(int(np.argmax(empty)))
+    if column.null_count:
+        candidates.append(int(np.argmax(~column.is_valid().to_numpy(zero_copy_only=False))))
+    return int(min(candidates))
+
+
+def check_alleles(path: str | Path, first_line: int, ref: pa.Array | pa.ChunkedArray,
+                  alt: pa.Array | pa.ChunkedArray, *, plain_alt: bool = False) -> None:
+    """Refuses the first record whose REF is not nucleotides or whose ALT is not a VCF allele list (VcfRecordError
+    naming the line); `plain_alt` says every ALT is one sequence allele (bytes checked like REF)."""
+    bad_ref = _first_bad_bases(ref)
+    if plain_alt:
+        bad_alt = _first_bad_bases(alt)
+    else:
+        ok = pc.match_substring_regex(alt, _ALT_RE.pattern)
+        bad_alt = None if pc.all(pc.fill_null(ok, False)).as_py() else int(
+            np.argmax(~pc.fill_null(ok, False).to_numpy(zero_copy_only=False)))
+    found = sorted((i, name, c) for i, name, c in ((bad_ref, "REF", ref), (bad_alt, "ALT", alt)) if i is not None)
+    if found:
+        index, name, column = found[0]
+        kind = "nucleotides (A, C, G, T, N)" if name == "REF" else "alleles (bases, *, <ID> or a breakend)"
+        raise VcfRecordError(path, first_line + index, f"{name} {column[index].as_py()!r} is not {kind}")
 
 
 def normalise_chrom(chrom: str) -> str:
@@ -273,14 +332,22 @@ def sv_arrays(sv: dict[str, np.ndarray]) -> dict[str, pa.Array]:
     return {name: pa.array(sv[name], _SV_TYPES[name], from_pandas=True) for name in SV_COLUMNS if name in sv}
 
 
-def _sv_columns(values: list[tuple[int, int | None, str, float | None] | None]) -> dict[str, np.ndarray]:
-    """Per-row structural fields (None for other rows) as the batch's sv columns; {} when no row has any."""
-    if not any(v is not None for v in values):
+def _sv_columns(values: list[tuple[int, int | None, str, float | None] | None] | dict[int, tuple],
+                n: int | None = None) -> dict[str, np.ndarray]:
+    """Per-row structural fields (None for other rows) as the batch's sv columns; {} when no row has any.
+    `values` is one entry per row, or {row: fields} for the few structural rows of `n` (no per-row Python work
+    for the many other rows of a genome's block)."""
+    if isinstance(values, dict):
+        rows, fields = list(values), list(values.values())
+    else:
+        rows = [i for i, v in enumerate(values) if v is not None]
+        fields, n = [values[i] for i in rows], len(values)
+    if not rows:
         return {}
     out = {}
     for i, name in enumerate(SV_COLUMNS):
-        column = np.empty(len(values), dtype=object)
-        column[:] = [None if v is None else v[i] for v in values]
+        column = np.full(n, None, dtype=object)
+        column[rows] = [v[i] for v in fields]
         out[name] = column
     return out
 
@@ -412,9 +479,41 @@ class VcfReader:
                     skip += records
                     yield batch
                 return
-            except Exception:  # noqa: BLE001 - the htslib path below reports the precise error
-                pass
+            except VcfRecordError:
+                raise
+            except Exception:  # noqa: BLE001 - the fallback below reports the precise error
+                yield from self.fallback_batches(size, skip)
+                return
         yield from self.htslib_batches(size, skip)
+
+    def fallback_batches(self, size: int, skip: int) -> Iterator[VariantBatch]:
+        """After the text path failed: the remaining records' lines are checked (htslib would pass over a line
+        with extra columns), then htslib reads from the first record not yet yielded and names a bad line."""
+        if not self.is_bcf:
+            self.check_record_lines(skip)
+        yield from self.htslib_batches(size, skip)
+
+    def check_record_lines(self, skip: int = 0) -> None:
+        """Reads the record lines after the first `skip` records as text and refuses the first with a number of
+        columns other than the header's, or REF/ALT that are not alleles (VcfRecordError naming the line)."""
+        expected = len(self._column_names())
+        opener = gzip.open if _gzipped(self.path) else open
+        try:
+            with opener(self.path, "rt", errors="replace") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if number <= self._header_lines + skip:
+                        continue
+                    fields = line.rstrip("\r\n").split("\t")
+                    if len(fields) != expected and line.strip():
+                        raise VcfRecordError(self.path, number, f"{len(fields)} columns where the #CHROM line "
+                                                                f"names {expected}")
+                    if len(fields) > 4 and (fields[3].strip("ACGTNacgtn") or not fields[3]):
+                        raise VcfRecordError(self.path, number, f"REF {fields[3]!r} is not nucleotides (A, C, G, T, N)")
+                    if len(fields) > 4 and not _ALT_RE.match(fields[4]):
+                        raise VcfRecordError(self.path, number, f"ALT {fields[4]!r} is not alleles (bases, *, <ID> "
+                                                                "or a breakend)")
+        except (OSError, EOFError, zlib.error):
+            return  # a truncated or corrupt file: htslib names where it stops
 
     def _text_batches(self, size: int) -> Iterator[tuple[int, VariantBatch]]:
         """Sites-only batches parsed by Arrow's CSV reader: (records consumed, batch)."""
@@ -526,6 +625,8 @@ class VcfReader:
                 continue
             try:
                 builder.add(record, line)
+            except VcfFormatError:
+                raise
             except (ValueError, IndexError, TypeError) as error:
                 raise VcfFormatError(self.path, line, f"malformed record ({error})") from None
             record_index += 1
@@ -648,6 +749,8 @@ def text_arrow_batch(
         sites, calls = batch.to_arrow()
         return sites, calls, batch.gt, batch.ploidy, batch.gq, int(batch.line[-1]) if len(batch) else 0
     m = table.num_rows
+    # one sequence ALT each (else the record would be special): REF and ALT are checked byte by byte
+    check_alleles(spec.path, first_line, table.column("REF"), table.column("ALT"), plain_alt=True)
     contigs = pc.dictionary_encode(table.column("CHROM"))
     names = pa.array([normalise_chrom(c) for c in contigs.dictionary.to_pylist()], pa.string())
     quals = table.column("QUAL").to_numpy(zero_copy_only=False).astype(np.float32)
@@ -681,6 +784,7 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
     """One block of the text path (Arrow CSV columns, first record on first_line) as split, trimmed allele rows."""
     alt_column = table.column("ALT")
     ref_column = table.column("REF")
+    check_alleles(spec.path, first_line, ref_column, alt_column)
     special = _special_records(table)
     simple = np.nonzero(~special)[0]
     contigs = pc.dictionary_encode(table.column("CHROM"))
@@ -772,13 +876,15 @@ def _text_structural(spec: TextSpec, table: pa.RecordBatch, first_line: int, rec
         raise VcfFormatError(spec.path, None, "symbolic alleles in a file whose header declares no INFO/END")
     infos = table.column("INFO").to_pylist() if "INFO" in table.column_names else None
     keys = SV_INFO_KEYS
-    values: list[tuple[int, int | None, str, float | None] | None] = [None] * len(rec)
+    values: dict[int, tuple[int, int | None, str, float | None] | None] = {}
     for i in np.nonzero(structural[rec])[0].tolist():
         r = int(rec[i])
         parsed = _parse_info(infos[r], keys, spec.info_types) if infos is not None else {}
-        values[i] = structural_fields(int(pos[i]), ref[i], alt[i], parsed, int(allele[i]),
-                                      (Path(spec.path), first_line + r))
-    return _sv_columns(values)
+        fields = structural_fields(int(pos[i]), ref[i], alt[i], parsed, int(allele[i]),
+                                   (Path(spec.path), first_line + r))
+        if fields is not None:
+            values[i] = fields
+    return _sv_columns(values, len(rec))
 
 
 def open_vcf(
@@ -910,7 +1016,13 @@ class _BatchBuilder:
 
     def add(self, record: Any, line: int) -> None:
         """Adds the allele rows of one htslib record (none for a record without real ALT alleles)."""
+        ref = record.REF
+        if not ref or ref.strip("ACGTNacgtn"):
+            raise VcfRecordError(self.reader.path, line, f"REF {ref!r} is not nucleotides (A, C, G, T, N)")
         alts = record.ALT
+        if alts and not _ALT_RE.match(",".join(alts)):
+            raise VcfRecordError(self.reader.path, line, f"ALT {','.join(alts)!r} is not alleles (bases, *, <ID> "
+                                                         "or a breakend)")
         if not alts:
             return
         chrom_raw = record.CHROM

@@ -144,6 +144,51 @@ def test_left_right_and_padded_clinvar_indels_agree_on_both_strands(refdata_dir,
     assert strands[1] >= 50 and strands[-1] >= 50 and moved >= 50
 
 
+def test_clinvar_delins_that_make_a_stop_are_stop_gained(refdata_dir: Path, grch38_sources, covered_transcripts):
+    """ClinVar's P/LP delins of two or more bases inside the coding sequence of a covered transcript: each gets a
+    coding term (never none or intergenic), and the in-frame ones ClinVar calls nonsense are stop_gained with a p. that ends
+    at the new stop (p.Lys1025_Lys1026delinsAsnTer, as the hgvs package names it)."""
+    path = refdata_dir / "grch38/clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz"
+    checked = nonsense = 0
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            ref, alt = fields[3], fields[4]
+            if len(ref) < 2 or len(alt) < 2 or ref[0] == alt[0] or "," in alt or "MC=" not in fields[7]:
+                continue
+            chrom, pos = normalise_chrom(fields[0]), int(fields[1])
+            near = [t for t in grch38_sources.transcripts.overlapping(chrom, pos, pos + len(ref))
+                    if t.name in covered_transcripts]
+            if not near or not near[0].coding:
+                continue
+            t = near[0]
+            cds = [t.cdna_position(p) for p in range(pos, pos + len(ref))]
+            if any(c is None or not t.cds_first <= c <= t.cds_last for c in cds):
+                continue
+            result = annotate_transcript(t, *trim_alleles(pos, ref, alt), grch38_sources.genome)
+            assert result.terms and "intergenic_variant" not in result.terms, (chrom, pos, ref, alt)
+            checked += 1
+            in_frame = (len(ref) - len(alt)) % 3 == 0  # a frameshift's first new residue may be Ter: still fs
+            if in_frame and "nonsense" in fields[7].split("MC=", 1)[1].split(";", 1)[0]:
+                assert "stop_gained" in result.terms, (chrom, pos, ref, alt, result.terms)
+                assert result.hgvs_p.endswith("Ter") and "Ile3418" not in result.hgvs_p, result.hgvs_p
+                nonsense += 1
+    assert checked >= 20 and nonsense >= 5
+    row = annotate_allele("13", *trim_alleles(32337430, "GA", "TT"), grch38_sources)
+    assert (row["gene"], row["hgvs_c"], row["hgvs_p"], row["consequence"]) == (
+        "BRCA2", "c.3075_3076delinsTT", "p.Lys1025_Lys1026delinsAsnTer", "stop_gained")
+
+
+def test_p_is_withheld_with_c_when_unknown_sequence_decides_the_place(grch38_sources):
+    """MLH1's last exon base deleted where the sparse FASTA is N just inside the intron: moved 3' it may leave the
+    exon (a splice donor change, as ClinVar names it), so neither c. nor p. is given, and the note says why."""
+    row = annotate_allele("3", *trim_alleles(37004473, "AG", "A"), grch38_sources)
+    assert row["gene"] == "MLH1" and row["hgvs_c"] is None and row["hgvs_p"] is None
+    assert "decides c. and p." in row["hgvs_note"] and "N there" in row["hgvs_note"]
+
+
 def test_stop_codon_deletion_is_an_extension(grch38_sources):
     """CFTR's stop codon (c.4441_4443, TAG) deleted in frame: the protein reads on to the next stop."""
     cftr = next(t for t in grch38_sources.transcripts.transcripts if t.gene == "CFTR")
@@ -260,3 +305,40 @@ def test_a_fasta_of_another_build_or_without_index_is_refused(tmp_path: Path, sp
     (tmp_path / "other.fa.fai").unlink()
     with pytest.raises(ReferenceSequenceError, match=r"other\.fa: no \.fai index"):
         ReferenceGenome(fasta, build="GRCh38")
+
+
+def test_vep_hgvs_of_the_scout_trio(benchmarks_dir: Path):
+    """VEP's HGVSc in the Scout demo trio (GRCh37, no GRCh37 sequence offline), where VEP's transcript is gmc's
+    MANE transcript: every substitution's c. is VEP's, on both strands; an indel's is withheld with its note,
+    except a delins or inversion (no sequence needed), which must be VEP's too."""
+    from cyvcf2 import VCF
+
+    from gmc.genomics.annotation.annotate import load_sources
+    from gmc.genomics.annotation.existing import annotation_fields, for_allele, parse_existing
+
+    sources = load_sources("GRCh37")
+    assert sources.genome is None
+    vcf = VCF(str(benchmarks_dir / "annotated/scout_demo_643594_trio.clinical.GRCh37.vcf.gz"))
+    fields = annotation_fields(vcf.raw_header)["CSQ"]
+    strands, given, withheld = {1: 0, -1: 0}, 0, 0
+    for record in vcf:
+        chrom = normalise_chrom(record.CHROM)
+        for alt in record.ALT:
+            pos, ref, trimmed = trim_alleles(record.POS, record.REF, alt)
+            ours = {c.transcript.split(".")[0]: c for c in transcript_consequences(chrom, pos, ref, trimmed, sources)}
+            for entry in for_allele(parse_existing("CSQ", record.INFO.get("CSQ") or "", fields), record.REF, alt):
+                found = ours.get(entry.transcript.split(".")[0])
+                if found is None or not entry.hgvs_c or found.hgvs_c is None and not found.note:
+                    continue  # another transcript, or a position upstream of the MANE model (not numbered)
+                expected = re.sub(r"del[ACGT]+ins", "delins", entry.hgvs_c)
+                expected = re.sub(r"(del|dup|inv)[ACGT]+$", r"\1", expected)
+                if found.hgvs_c is None:
+                    assert len(ref) != len(trimmed) and "c. withheld" in found.note, (chrom, pos, ref, trimmed)
+                    withheld += 1
+                elif not expected.startswith(found.hgvs_c.split("_")[0]) and "+" in expected and "-" in expected:
+                    continue  # VEP writes an intron-spanning range end first (c.6748-47_6747+39)
+                else:
+                    assert found.hgvs_c == expected, (chrom, pos, ref, trimmed, entry.transcript)
+                    given += 1
+                    strands[found.strand] += 1
+    assert given >= 330 and withheld >= 180 and min(strands.values()) >= 100

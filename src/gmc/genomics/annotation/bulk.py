@@ -198,7 +198,8 @@ def _indel_hgvs(
     ref: np.ndarray,
     alt: np.ndarray,
 ) -> np.ndarray:
-    """HGVS c./n. of intronic indels without reference sequence (no 3' shift), as the per-allele path gives them."""
+    """HGVS c./n. of intronic delins and MNVs (inv when the bases are reverse-complemented), named from REF and ALT
+    as written (no sequence needed), as the per-allele path gives them."""
     ref_a, alt_a = pa.array(ref, pa.string()), pa.array(alt, pa.string())
     ref_len = pc.utf8_length(ref_a).to_numpy().astype(np.int64)
     alt_len = pc.utf8_length(alt_a).to_numpy().astype(np.int64)
@@ -215,10 +216,17 @@ def _indel_hgvs(
     last = np.where(plus, np.where(insertion, start, end), np.where(insertion, end, start))
     a, b = _intron_text(arrays, tx, k, plus, first), _intron_text(arrays, tx, k, plus, last)
     span = pc.if_else(pc.and_(pc.equal(a, b), pa.array(~insertion)), a, pc.binary_join_element_wise(a, b, "_"))
+    # bases replaced by their reverse complement are an inversion (the same test on either strand)
+    ref_a = pc.if_else(pa.array(anchored), pc.utf8_slice_codeunits(ref_a, 1), ref_a)
+    inverted = pc.and_(pc.equal(pc.utf8_length(ref_a), pc.utf8_length(alt_a)),
+                       pc.and_(pc.greater(pc.utf8_length(ref_a), 1),
+                               pc.equal(alt_a, _on_transcript_strand(ref_a.to_numpy(zero_copy_only=False),
+                                                                     np.zeros(len(ref_a), dtype=bool), reverse=True))))
     change = pc.if_else(
         pa.array(insertion),
         pc.binary_join_element_wise("ins", alt_t, ""),
-        pc.if_else(pc.equal(pc.utf8_length(alt_t), 0), pa.scalar("del"), pc.binary_join_element_wise("delins", alt_t, "")),
+        pc.if_else(pc.equal(pc.utf8_length(alt_t), 0), pa.scalar("del"),
+                   pc.if_else(inverted, pa.scalar("inv"), pc.binary_join_element_wise("delins", alt_t, ""))),
     )
     prefix = pa.array(np.where(arrays.coding[tx], "c.", "n."))
     return pc.binary_join_element_wise(prefix, span, change, "").to_numpy(zero_copy_only=False)

@@ -137,8 +137,8 @@ def transcript_sequence(transcript: Transcript, genome: ReferenceGenome) -> str 
 
 
 #: Why a description is withheld, for the hgvs_note column (the reason in brackets is filled in per allele).
-NOTE_SHIFT = ("c. withheld, consequence taken where the VCF wrote the indel: its 3' position needs the flanking "
-              "reference sequence")
+NOTE_SHIFT = ("c. withheld, consequence taken where the VCF wrote the indel: its 3' position, which decides c. and "
+              "p., needs the flanking reference sequence")
 NOTE_MITO = "m. withheld: the 3' position of this indel needs the flanking reference sequence"
 NOTE_CODON = "p. and codon change withheld: they need the transcript's reference sequence"
 NOTE_BOUNDARY = "p. withheld: the change crosses an exon-intron boundary"
@@ -306,6 +306,8 @@ def annotate_transcript(
     if normal.known:
         result.hgvs_c = _hgvs_c(t, start, end, ref_seq, alt_seq, genome)
     else:
+        # where the indel ends up decides p. too (moved past an exon's end it changes a splice site, not codons)
+        result.hgvs_p = None
         notes.insert(0, f"{NOTE_SHIFT} ({_missing(genome)})")
     result.terms = sorted(terms, key=SO_RANK.__getitem__)
     if {"stop_gained", "frameshift_variant"} & terms and t.coding:
@@ -467,11 +469,12 @@ def _codon_terms(
         # in frame and clear of the stop codon: only the codons the change covers are new; after them the
         # protein is the reference's
         window = translate(mutated[offset : cds0 + 3 * (last + 1) + delta], table=table)
-        if "*" in window:
-            window = window[: window.index("*") + 1]
-            alternate = reference[:codon] + window
-        else:
-            alternate = reference[:codon] + window + reference[last + 1 :]
+        if "U" in reference[codon : last + 1] and not delta:
+            # a selenocysteine codon (UGA read as Sec) stays Sec while it is still UGA
+            window = "".join("U" if reference[codon + k] == "U" and a == "*" else a for k, a in enumerate(window))
+        # a stop among the new codons stays in place with the reference's residues after it, as the hgvs package
+        # compares them: the change is named from its first changed residue to the new stop (delins...Ter)
+        alternate = reference[:codon] + window + reference[last + 1 :]
     else:
         # a frameshift, or a change to the stop codon: read on to the next stop; where the read-through meets
         # unknown sequence first, no stop lies before it and the new length is unknown (fsTer?, extTer?)
@@ -509,7 +512,13 @@ def _reference_protein(t: Transcript, sequence: str) -> str | None:
     key = f"{t.name}:{hash(sequence)}"
     if key not in _PROTEINS:
         cds = sequence[t.cds_first - 1 : t.cds_last]
-        protein = translate(cds, to_stop=True, table=t.codon_table)
+        protein = translate(cds, table=t.codon_table)
+        if "*" in protein[:-1] and protein.endswith("*") and all(
+                cds[3 * i : 3 * i + 3] == "TGA" for i, a in enumerate(protein[:-1]) if a == "*"):
+            # UGA inside a CDS that ends in a stop: selenocysteine (SELENON, GPX1 ...), HGVS "Sec"
+            protein = protein[:-1].replace("*", "U") + "*"
+        else:
+            protein = protein[: protein.index("*") + 1] if "*" in protein else protein
         if t.chrom == "MT" and protein:
             protein = "M" + protein[1:]  # alternative start codons are read as Met
         if len(_PROTEINS) > 10_000:
@@ -542,6 +551,8 @@ def mitochondrial_hgvs(
         return f"m.{c_range(str(start), str(end))}del", None
     if len(ref_seq) == 1 and len(alt_seq) == 1:
         return f"m.{start}{ref_seq}>{alt_seq}", None
+    if len(ref_seq) == len(alt_seq) and alt_seq == reverse_complement(ref_seq):
+        return f"m.{start}_{end}inv", None
     return f"m.{c_range(str(start), str(end))}delins{alt_seq}", None
 
 
@@ -596,6 +607,8 @@ def _hgvs_c(
         return f"{prefix}{c_range(a, b)}del"
     if len(ref_t) == 1 and len(alt_t) == 1:
         return f"{prefix}{a}{ref_t}>{alt_t}"
+    if len(ref_t) == len(alt_t) and alt_t == reverse_complement(ref_t):
+        return f"{prefix}{c_range(a, b)}inv"  # HGVS: bases replaced by their reverse complement
     return f"{prefix}{c_range(a, b)}delins{alt_t}"
 
 

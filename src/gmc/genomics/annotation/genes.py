@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,20 +42,27 @@ def _number(text: str) -> float | None:
 
 
 def read_constraint(path: Path) -> dict[str, Constraint]:
-    """Reads gnomAD constraint keyed by unversioned Ensembl gene id."""
-    table: dict[str, Constraint] = {}
-    with path.open() as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=2):
-            try:
-                table[row["Ensembl_gene_id"]] = Constraint(
-                    pli=_number(row["Gnomad_pLI_score"]),
-                    loeuf=_number(row["Gnomad_oe_ci_upper"]),
-                    oe_lof=_number(row["Gnomad_oe_lof_score"]),
-                    mis_z=_number(row["Gnomad_mis_z_score"]),
-                )
-            except KeyError as error:
-                raise GeneKnowledgeError(f"{path.name} line {number}: missing column {error}") from None
-    return table
+    """Reads gnomAD constraint keyed by unversioned Ensembl gene id (Arrow's CSV reader: one C pass)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    wanted = ("Ensembl_gene_id", "Gnomad_pLI_score", "Gnomad_oe_ci_upper", "Gnomad_oe_lof_score", "Gnomad_mis_z_score")
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=list(wanted), column_types={"Ensembl_gene_id": pa.string()},
+            # cells that are not numbers read as missing, as they always have
+            strings_can_be_null=True))
+    except (pa.ArrowInvalid, KeyError) as error:
+        raise GeneKnowledgeError(f"{path.name}: {error}") from None
+    columns = []
+    for name in wanted[1:]:
+        column = table.column(name)
+        if not pa.types.is_floating(column.type) and not pa.types.is_integer(column.type):
+            column = pa.array([_number(v) if v is not None else None for v in column.to_pylist()], pa.float64())
+        columns.append(column.to_pylist())
+    return {gene: Constraint(pli=pli, loeuf=loeuf, oe_lof=oe_lof, mis_z=mis_z)
+            for gene, pli, loeuf, oe_lof, mis_z in zip(table.column("Ensembl_gene_id").to_pylist(), *columns,
+                                                        strict=True)}
 
 
 #: ClinGen score cells that mean "no score" rather than a number.

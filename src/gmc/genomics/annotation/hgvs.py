@@ -88,8 +88,9 @@ def protein_change(reference: str, alternate: str, *, frameshift: bool, changed:
     """Describes how `alternate` differs from `reference` by the HGVS rules (as VariantValidator does).
 
     `reference` is the whole protein with its stop ("*"); `alternate` the translation of the changed CDS from
-    its start to its first stop (no "*" when none is reached); `changed` the 0-based residue of the first
-    changed codon. Both are in one-letter code without unknown residues. Repeats are named at their 3' end,
+    its start to its first stop (no "*" when none is reached), or for an in-frame change the reference with the
+    changed residues replaced (a new stop among them then ends the change: delins...Ter, ins...Ter, as the hgvs
+    package names it); `changed` the 0-based residue of the first changed codon. Both are in one-letter code without unknown residues. Repeats are named at their 3' end,
     an insertion that repeats the residues before it is a dup, a lost stop an extension (ext), a frameshift
     counts to its new stop (fsTer<n>, or fsTer? when the transcript ends first).
     """
@@ -125,6 +126,16 @@ def protein_change(reference: str, alternate: str, *, frameshift: bool, changed:
         suffix += 1
     deleted = reference[start : len(reference) - suffix]
     inserted = alternate[start : len(alternate) - suffix]
+    if "*" in inserted[:-1] or (inserted.endswith("*") and not deleted.endswith("*")):
+        # a premature stop: translation halts there, so the change ends with it
+        inserted = inserted[: inserted.index("*") + 1]
+        if len(alternate) == len(reference):
+            deleted = deleted[: len(inserted)]  # residue for residue: those after the new stop are not named
+        if not deleted:
+            return ProteinChange(
+                f"p.{three(reference[start - 1])}{start}_{three(reference[start])}{position}ins{three(inserted)}",
+                "stop_gained", position)
+        return ProteinChange(f"p.{_span(deleted, position)}delins{three(inserted)}", "stop_gained", position)
     if len(deleted) == 1 and len(inserted) == 1:
         return ProteinChange(f"p.{three(deleted)}{position}{three(inserted)}", "missense_variant", position)
     if not inserted:

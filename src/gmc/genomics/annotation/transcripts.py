@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import csv
+import bisect
 import gzip
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -154,22 +155,77 @@ class Transcript:
         return f"{self.c_notation(base)}{'+' if offset > 0 else '-'}{abs(offset)}"
 
 
+class _LazyModels(Sequence[Transcript]):
+    """Transcript models made from their genePred rows on first use (a one-variant run touches a few dozen)."""
+
+    def __init__(self, rows: list[list[str]], make: Callable[[list[str], int], Transcript]) -> None:
+        self._rows = rows
+        self._make = make
+        self._items: list[Transcript | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        item = self._items[index]
+        if item is None:
+            item = self._items[index] = self._make(self._rows[index], index)
+        return item
+
+    def __iter__(self) -> Iterator[Transcript]:
+        return (self[i] for i in range(len(self)))
+
+    def __reduce__(self) -> tuple[type, tuple[list[Transcript]]]:
+        # pickled (an on-disk index of the rare-disease analysis) as the plain list of every model: the maker is a
+        # closure over the parsed files
+        return list, ([self[i] for i in range(len(self))],)
+
+
+class _ByName(Mapping[str, Transcript]):
+    """Transcripts by name, made on first use."""
+
+    def __init__(self, names: list[str], models: Sequence[Transcript]) -> None:
+        self._index = {name: i for i, name in enumerate(names)}
+        self._models = models
+
+    def __getitem__(self, name: str) -> Transcript:
+        return self._models[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 class TranscriptSet:
     """All transcripts of a build, indexed per chromosome for interval overlap."""
 
-    def __init__(self, transcripts: list[Transcript], *, build: str, source: str) -> None:
+    def __init__(self, transcripts: Sequence[Transcript], *, build: str, source: str,
+                 spans: tuple[list[str], list[str], np.ndarray, np.ndarray] | None = None) -> None:
+        """`spans` (names, chromosomes, tx starts, tx ends of the models in order) builds the index without
+        making every model (a _LazyModels makes them on first use)."""
         self.build = build
         self.source = source
         self.transcripts = transcripts
-        self.by_name = {t.name: t for t in transcripts}
+        if spans is None:
+            names = [t.name for t in transcripts]
+            chroms = [t.chrom for t in transcripts]
+            tx_start = np.asarray([t.tx_start for t in transcripts], dtype=np.int64)
+            tx_end = np.asarray([t.tx_end for t in transcripts], dtype=np.int64)
+        else:
+            names, chroms, tx_start, tx_end = spans
+        self.by_name: Mapping[str, Transcript] = _ByName(names, transcripts)
         self._index: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         by_chrom: dict[str, list[int]] = {}
-        for i, t in enumerate(transcripts):
-            by_chrom.setdefault(t.chrom, []).append(i)
+        for i, chrom in enumerate(chroms):
+            by_chrom.setdefault(chrom, []).append(i)
         for chrom, ids in by_chrom.items():
             ids_arr = np.asarray(ids, dtype=np.int64)
-            starts = np.asarray([transcripts[i].tx_start for i in ids], dtype=np.int64) - FLANK
-            ends = np.asarray([transcripts[i].tx_end for i in ids], dtype=np.int64) + FLANK
+            starts = tx_start[ids_arr] - FLANK
+            ends = tx_end[ids_arr] + FLANK
             order = np.argsort(starts, kind="stable")
             starts, ends, ids_arr = starts[order], ends[order], ids_arr[order]
             self._index[chrom] = (starts, ends, np.maximum.accumulate(ends), ids_arr)
@@ -202,59 +258,109 @@ class TranscriptSet:
 
 
 def _int_list(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.strip(",").split(",") if x)
+    return tuple(map(int, text.strip(",").split(","))) if text.strip(",") else ()
 
 
-def read_genepred(path: Path, *, hgnc: dict[str, str] | None = None) -> list[Transcript]:
-    """Reads a genePred-like TSV with a #name header (0-based starts; cdsEnd includes the stop codon)."""
-    hgnc = hgnc or {}
-    transcripts = []
+def _genepred_rows(path: Path) -> tuple[list[str], list[list[str]], int]:
+    """The header, the rows and the line number of the first row of a genePred-like TSV (comments skipped)."""
     with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as handle:
         line, skipped = handle.readline(), 0
         while line.startswith("# "):  # comment lines (provenance) before the #name header
             line, skipped = handle.readline(), skipped + 1
         header = line.lstrip("#").rstrip("\n").split("\t")
-        for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=2 + skipped):
-            record = dict(zip(header, row, strict=False))
-            try:
-                gene = record["gene"]
-                name = record["name"]
-                transcripts.append(
-                    Transcript(
-                        name=name,
-                        chrom=normalise_chrom(record["chrom"]),
-                        strand=1 if record["strand"] == "+" else -1,
-                        tx_start=int(record["txStart"]),
-                        tx_end=int(record["txEnd"]),
-                        cds_start=int(record["cdsStart"]),
-                        cds_end=int(record["cdsEnd"]),
-                        exon_starts=_int_list(record["exonStarts"]),
-                        exon_ends=_int_list(record["exonEnds"]),
-                        gene=gene,
-                        gene_id=record.get("gene_id", ""),
-                        hgnc_id=record.get("hgnc_id") or hgnc.get(name.split(".")[0]) or hgnc.get(gene, ""),
-                        refseq_nm=record.get("refseq_nm", ""),
-                        refseq_np=record.get("refseq_np", ""),
-                        protein_id=record.get("ensp", ""),
-                    )
-                )
-            except (KeyError, ValueError) as error:
-                raise TranscriptModelError(f"{path.name} line {number}: {error}") from None
-    return transcripts
+        rows = [row.rstrip("\n").split("\t") for row in handle if row.strip()]
+    return header, rows, 2 + skipped
+
+
+def _model_maker(path: Path, header: list[str], first_line: int, hgnc: dict[str, str]
+                 ) -> Callable[[list[str], int], Transcript]:
+    """A function making the Transcript of row i of a genePred file (errors name the file and line)."""
+    column = {name: i for i, name in enumerate(header)}
+
+    def get(row: list[str], name: str) -> str:
+        i = column.get(name)
+        return row[i] if i is not None and i < len(row) else ""
+
+    def make(row: list[str], index: int) -> Transcript:
+        try:
+            gene, name = row[column["gene"]], row[column["name"]]
+            return Transcript(
+                name=name,
+                chrom=normalise_chrom(row[column["chrom"]]),
+                strand=1 if row[column["strand"]] == "+" else -1,
+                tx_start=int(row[column["txStart"]]),
+                tx_end=int(row[column["txEnd"]]),
+                cds_start=int(row[column["cdsStart"]]),
+                cds_end=int(row[column["cdsEnd"]]),
+                exon_starts=_int_list(row[column["exonStarts"]]),
+                exon_ends=_int_list(row[column["exonEnds"]]),
+                gene=gene,
+                gene_id=get(row, "gene_id"),
+                hgnc_id=get(row, "hgnc_id") or hgnc.get(name.split(".")[0]) or hgnc.get(gene, ""),
+                refseq_nm=get(row, "refseq_nm"),
+                refseq_np=get(row, "refseq_np"),
+                protein_id=get(row, "ensp"),
+            )
+        except (KeyError, ValueError, IndexError) as error:
+            raise TranscriptModelError(f"{path.name} line {first_line + index}: {error}") from None
+
+    return make
+
+
+def read_genepred(path: Path, *, hgnc: dict[str, str] | None = None) -> list[Transcript]:
+    """Reads a genePred-like TSV with a #name header (0-based starts; cdsEnd includes the stop codon)."""
+    header, rows, first_line = _genepred_rows(path)
+    make = _model_maker(path, header, first_line, hgnc or {})
+    return [make(row, i) for i, row in enumerate(rows)]
+
+
+def _lazy_models(paths: Sequence[Path], hgnc: dict[str, str]
+                 ) -> tuple[_LazyModels, tuple[list[str], list[str], np.ndarray, np.ndarray]]:
+    """The models of several genePred files, made on first use, and the spans that index them."""
+    all_rows: list[list[str]] = []
+    makers: list[tuple[int, Callable[[list[str], int], Transcript]]] = []
+    names: list[str] = []
+    chroms: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for path in paths:
+        header, rows, first_line = _genepred_rows(path)
+        column = {name: i for i, name in enumerate(header)}
+        try:
+            for number, row in enumerate(rows, start=first_line):  # noqa: B007 - named in the error
+                names.append(row[column["name"]])
+                chroms.append(normalise_chrom(row[column["chrom"]]))
+                starts.append(int(row[column["txStart"]]))
+                ends.append(int(row[column["txEnd"]]))
+        except (KeyError, ValueError, IndexError) as error:
+            raise TranscriptModelError(f"{path.name} line {number}: {error}") from None
+        makers.append((len(all_rows), _model_maker(path, header, first_line, hgnc)))
+        all_rows += rows
+    offsets = [offset for offset, _ in makers]
+
+    def make(row: list[str], index: int) -> Transcript:
+        k = bisect.bisect_right(offsets, index) - 1
+        return makers[k][1](row, index - offsets[k])
+
+    spans = (names, chroms, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+    return _LazyModels(all_rows, make), spans
 
 
 def read_hgnc_map(path: Path) -> dict[str, str]:
     """Maps unversioned Ensembl transcript ids and gene symbols to HGNC ids from the MANE summary."""
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+                           convert_options=pacsv.ConvertOptions(include_columns=["#NCBI_GeneID", "HGNC_ID", "symbol",
+                                                                                 "Ensembl_nuc"],
+                                                                strings_can_be_null=False))
     mapping: dict[str, str] = {}
-    with gzip.open(path, "rt") as handle:
-        header = handle.readline().lstrip("#").rstrip("\n").split("\t")
-        for row in csv.reader(handle, delimiter="\t"):
-            record = dict(zip(header, row, strict=False))
-            hgnc = record.get("HGNC_ID", "")
-            if not hgnc:
-                continue
-            mapping.setdefault(record["symbol"], hgnc)
-            mapping[record["Ensembl_nuc"].split(".")[0]] = hgnc
+    for hgnc, symbol, transcript in zip(table.column("HGNC_ID").to_pylist(), table.column("symbol").to_pylist(),
+                                        table.column("Ensembl_nuc").to_pylist(), strict=True):
+        if not hgnc:
+            continue
+        mapping.setdefault(symbol, hgnc)
+        mapping[transcript.split(".")[0]] = hgnc
     return mapping
 
 
@@ -268,7 +374,6 @@ def load_transcripts(build: str = "GRCh38", source: str = "mane") -> TranscriptS
         raise TranscriptModelError(f"no {source} transcript models for {build}") from None
     settings = get_settings()
     hgnc = read_hgnc_map(settings.refdata_path("grch38", "MANE.GRCh38.v1.5.summary.txt.gz"))
-    transcripts = read_genepred(settings.refdata_path(folder, filename), hgnc=hgnc)
     # the nuclear models have no chrM: the 37 mitochondrial genes (rCRS, the same in both builds) ship with gmc
-    transcripts += read_genepred(MITOCHONDRIAL_GENES)
-    return TranscriptSet(transcripts, build=build, source=f"{source}:{filename}+{MITOCHONDRIAL_GENES.name}")
+    models, spans = _lazy_models([settings.refdata_path(folder, filename), MITOCHONDRIAL_GENES], hgnc)
+    return TranscriptSet(models, build=build, source=f"{source}:{filename}+{MITOCHONDRIAL_GENES.name}", spans=spans)

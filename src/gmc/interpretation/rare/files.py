@@ -374,11 +374,12 @@ def _loaded_sources(build: str, clinvar: bool, fasta: str | None, frequency_file
         built = AnnotationSources(transcripts=load_transcripts(build, "mane"), genes=load_gene_knowledge())
         return built.transcripts, built.genes, built.arrays
 
-    transcripts, genes, arrays = cached_index(f"transcripts-{build}", [models, summary, *knowledge], build_models)
+    transcripts, genes, arrays = cached_index(f"transcripts-{build}", [models, summary, *knowledge], build_models,
+                                              version=2)
     clinvar_index = None
     if clinvar and build in CLINVAR_FILES:
         path = settings.refdata_path(*CLINVAR_FILES[build])
-        clinvar_index = cached_index(f"clinvar-{build}", [path], lambda: load_clinvar(str(path)))
+        clinvar_index = cached_index(f"clinvar-{build}", [path], lambda: load_clinvar(str(path)), version=2)
     sources = AnnotationSources(
         transcripts=transcripts,
         genes=genes,
