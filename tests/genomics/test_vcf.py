@@ -188,6 +188,15 @@ def test_malformed_line_names_its_line(tmp_path: Path):
     assert caught.value.line == 15
 
 
+def test_record_htslib_cannot_parse_is_refused_by_line_not_a_crash(tmp_path: Path):
+    # htslib returns such a record with no alleles, and reading its REF through cyvcf2 killed the process (fuzzing).
+    bad = RECORDS[:2] + ["NaN\t>x\trs1\tC\tNaN\t.\t-0\t390\t,x\t"] + RECORDS[2:]
+    with pytest.raises(VcfFormatError, match=r"tiny.vcf line 15:") as caught:
+        for _ in open_vcf(_write(tmp_path, bad)).htslib_batches(7_000, 0):
+            pass
+    assert caught.value.line == 15
+
+
 @pytest.mark.parametrize(
     ("relative", "keys", "samples"),
     [

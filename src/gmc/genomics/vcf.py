@@ -1016,10 +1016,16 @@ class _BatchBuilder:
 
     def add(self, record: Any, line: int) -> None:
         """Adds the allele rows of one htslib record (none for a record without real ALT alleles)."""
+        alts = record.ALT
+        # A line htslib could not parse (e.g. a POS that is not a number) comes back with no alleles at all, and
+        # cyvcf2 reads REF from the missing allele array: the process dies (found by tests/fuzz). Such a record has
+        # no ALT and no length; only then is its text looked at, so well-formed records pay nothing.
+        if not alts and record.end <= record.start and str(record).split("\t", 4)[3] == ".":
+            raise VcfRecordError(self.reader.path, line, "htslib could not read this record (no REF allele); "
+                                                         "check its POS, REF and column count")
         ref = record.REF
         if not ref or ref.strip("ACGTNacgtn"):
             raise VcfRecordError(self.reader.path, line, f"REF {ref!r} is not nucleotides (A, C, G, T, N)")
-        alts = record.ALT
         if alts and not _ALT_RE.match(",".join(alts)):
             raise VcfRecordError(self.reader.path, line, f"ALT {','.join(alts)!r} is not alleles (bases, *, <ID> "
                                                          "or a breakend)")
