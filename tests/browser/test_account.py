@@ -64,7 +64,7 @@ def test_admin_user_page(page_as, axe) -> None:
     page = page_as("admin")
     page.goto("/admin/users")
     axe(page)
-    page.get_by_role("link", name="programme").click()
+    page.get_by_role("link", name="programme", exact=True).click()  # the menu also has "Programme …"
     page.wait_for_url(re.compile(r".*/admin/users/\d+$"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("programme")
     axe(page)

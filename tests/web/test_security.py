@@ -20,7 +20,8 @@ def _production(tmp_path, database, **overrides):
     from gmc.settings import Settings
 
     settings = Settings(database_url=database.url, data_dir=tmp_path / "data", environment="production",
-                        secret_key="s" * 40, audit_key="a" * 40, allowed_hosts="testserver,gmc.example.nhs.uk",
+                        secret_key="s" * 40, audit_key="a" * 40, research_key="r" * 40,
+                        allowed_hosts="testserver,gmc.example.nhs.uk",
                         _env_file=None, **overrides)
     return create_app(settings, database=database)
 
