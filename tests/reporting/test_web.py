@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from datetime import date
 
@@ -75,6 +77,11 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
     assert report.status_code == 200 and "ANKRD11" in report.text and "Chris Checker" in report.text
     pdf = clinician.get(f"/reports/{report_id}/download?format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    html = clinician.get(f"/reports/{report_id}/download?format=html")
+    style = re.search(r"<style>(.*?)</style>", html.text, flags=re.S).group(1)
+    pinned = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode()
+    assert f"style-src 'sha256-{pinned}'" in html.headers["content-security-policy"]
+    assert "script-src" not in html.headers["content-security-policy"]  # default-src 'none' covers scripts
     bad_date = _form(clinician, f"/reports/{report_id}/delivery", {"given_on": "yesterday", "given_by": "Dr Chen",
                                                                    "method": "clinic"})
     assert bad_date.status_code == 422 and "YYYY-MM-DD" in bad_date.text

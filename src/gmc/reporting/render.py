@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,14 @@ def render_html(document: dict[str, Any], overlay: dict[str, Any] | None = None,
     context = {"doc": document, "overlay": overlay or {}, "css": CSS_PATH.read_text(encoding="utf-8")}
     name = "reporting/report_print.html" if standalone else "reporting/_document.html"
     return env.get_template(name).render(context)
+
+
+def file_policy() -> str:
+    """The Content-Security-Policy for the self-contained HTML report file: nothing runs or loads, and only its
+    own stylesheet (pinned by hash) applies, so the one inline <style> is the only style a browser will accept."""
+    css = CSS_PATH.read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    return f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 
 
 def render_pdf(document: dict[str, Any], overlay: dict[str, Any] | None = None) -> bytes:

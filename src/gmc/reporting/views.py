@@ -242,8 +242,13 @@ def download(report_id: str, format: str = "pdf", version: int | None = None, pr
     if format not in renderer.FORMATS:
         raise ValidationFailed(f"format must be one of {', '.join(renderer.FORMATS)}", field="format")
     document, overlay = service.open_report(db, principal, report_id, version=version, fmt=format)
-    return Response(renderer.render(document, format, overlay), media_type=renderer.MEDIA_TYPES[format], headers={
-        "Content-Disposition": f'attachment; filename="{renderer.file_name(document, format)}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{renderer.file_name(document, format)}"'}
+    if format == "html":
+        # The file is one self-contained page (its stylesheet inline, so it opens offline and prints alike);
+        # its own policy admits that stylesheet by hash and nothing else.
+        headers["Content-Security-Policy"] = renderer.file_policy()
+    return Response(renderer.render(document, format, overlay), media_type=renderer.MEDIA_TYPES[format],
+                    headers=headers)
 
 
 @router.post("/reports/{report_id}/delivery")
