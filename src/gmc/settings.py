@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     frequency_files: str = ""
     #: Callable territory per sequencing assay for TMB, NAME=megabases comma-separated (e.g. TSO500=1.33,WES=35.8).
     tmb_assays: str = ""
-    #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
-    import_dirs: str = ""
+    #: Named folders web requests may name input files in: NAME=PATH[@CENTRE], comma-separated (a folder bound
+    #: to a centre serves only its staff). Requests name files as <folder>:<path> or upload them (gmc.files).
+    import_folders: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
 
@@ -113,17 +114,6 @@ class Settings(BaseSettings):
         if not path.exists():
             raise ConfigurationError(f"reference file {path} is missing from GMC_REFDATA ({self.refdata})")
         return path
-
-
-def input_dirs(settings: Settings) -> list[Path]:
-    """Folders a web request may name input files in: data_dir, GMC_IMPORT_DIRS, and (outside production)
-    the reference data and the shared benchmark cases beside it."""
-    dirs = [Path(settings.data_dir).resolve()]
-    dirs += [Path(d.strip()).resolve() for d in settings.import_dirs.split(",") if d.strip()]
-    if not settings.is_production and settings.refdata is not None:
-        refdata = Path(settings.refdata).resolve()
-        dirs += [refdata, refdata.parent / "benchmarks"]
-    return dirs
 
 
 @lru_cache

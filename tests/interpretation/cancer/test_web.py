@@ -125,7 +125,7 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
     with demo_database.transaction() as session:
         before = session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one()
     bad = demo_client.post(f"/api/cancer/cases/{case_id}/runs", headers=scientist, json={
-        "tumour_type": "NOPE", "vcf": str(benchmarks_dir / "cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz")})
+        "tumour_type": "NOPE", "vcf": "benchmarks:cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz"})
     assert bad.status_code == 422 and bad.json()["field"] == "tumour_type"
     with demo_database.transaction() as session:
         assert session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one() == before

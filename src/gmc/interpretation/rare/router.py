@@ -10,13 +10,12 @@ from pydantic import BaseModel, Field
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.files import allowed_input_file
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_path
 from gmc.interpretation.rare import repository as repo
 from gmc.interpretation.rare import service
 from gmc.registry.service import view_case
-from gmc.settings import input_dirs
 
 router = APIRouter(prefix="/api/rare", tags=["rare disease interpretation"])
 
@@ -25,7 +24,8 @@ WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 
 
 class RunIn(BaseModel):
-    """A run request: the VCF path when the case has no stored genome data, and whether to wait for it."""
+    """A run request: the VCF (upload:<id> or <folder>:<path>) when the case has no stored genome data, and
+    whether to wait for it."""
 
     vcf: str | None = None
     build: str | None = None
@@ -123,7 +123,7 @@ def custom_panel(case_id: str, body: CustomPanelIn, principal: Principal = WRITE
 def start_run(case_id: str, body: RunIn, request: Request, background: BackgroundTasks, principal: Principal = WRITE,
               db: GmcSession = DB) -> dict[str, Any]:
     """Queues a run (computed after the response) or, with wait, runs it now; bad input is refused up front."""
-    body.vcf = allowed_input_file(body.vcf, allowed=input_dirs(request.app.state.settings), field="vcf")
+    body.vcf = resolve_path(db, principal, body.vcf, field="vcf", settings=request.app.state.settings)
     if body.wait:
         run = service.run_rare(db, principal, case_id, vcf_path=body.vcf, build=body.build)
         return service.run_dict(run, with_results=False)
