@@ -190,6 +190,15 @@ def sqlite_full_demo(sqlite_templates: dict[str, Path], tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="session")
+def postgres_full_demo(postgres_server: PostgresServer, postgres_templates: dict[str, str]) -> str:
+    """A PostgreSQL template database with every feature's demo data (built once, on first use)."""
+    name = "gmc_template_full"
+    postgres_server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {postgres_templates['empty']}")
+    _load_demo_into(postgres_server.url(name), full=True)
+    return name
+
+
+@pytest.fixture(scope="session")
 def postgres_templates(postgres_server: PostgresServer) -> dict[str, str]:
     """Migrated PostgreSQL template databases, empty and with the demo centre."""
     from gmc.db.migrate import upgrade
@@ -227,6 +236,20 @@ def full_demo_db_url(sqlite_full_demo: Path, tmp_path: Path) -> str:
     target = tmp_path / "full.db"
     shutil.copy(sqlite_full_demo, target)
     return f"sqlite:///{target}"
+
+
+@pytest.fixture(params=ENGINES)
+def full_demo_any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh copy of the full demo centre on each engine."""
+    if request.param == "sqlite":
+        target = tmp_path / "full.db"
+        shutil.copy(request.getfixturevalue("sqlite_full_demo"), target)
+        return f"sqlite:///{target}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("postgres_full_demo")
+    name = server.new_database_name()
+    server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return server.url(name)
 
 
 @pytest.fixture(params=ENGINES)

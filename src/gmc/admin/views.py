@@ -7,7 +7,6 @@ from fastapi.responses import Response
 
 from gmc.audit import repository as audit_repository
 from gmc.audit.chain import verify_chain
-from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission, Role
@@ -26,18 +25,19 @@ register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order
 register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820))
 
 
-def _users_context(db: GmcSession) -> dict[str, object]:
-    centres = org_repository.list_centres(db)
-    trust_codes = {t.id: t.code for c in centres for t in c.trusts}
-    return {"users": auth_repository.list_users(db), "roles": [r.value for r in Role], "centres": centres,
-            "trust_codes": trust_codes}
+def _users_context(db: GmcSession, principal: Principal) -> dict[str, object]:
+    centres = [c for c in org_repository.list_centres(db)
+               if principal.centre_id is None or c.id == principal.centre_id]
+    trust_codes = {t.id: t.code for c in org_repository.list_centres(db) for t in c.trusts}
+    return {"users": auth_service.users_for(db, principal=principal), "roles": [r.value for r in Role],
+            "centres": centres, "trust_codes": trust_codes, "national": principal.centre_id is None}
 
 
 @router.get("/admin/users")
-def users_page(request: Request, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+def users_page(request: Request, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                db: GmcSession = DB) -> Response:
-    """Lists users with a form to add one."""
-    return render(request, "admin/users.html", _users_context(db))
+    """Lists the users you administer with a form to add one."""
+    return render(request, "admin/users.html", _users_context(db, principal))
 
 
 @router.post("/admin/users")
@@ -59,11 +59,11 @@ async def create_user_page(
         with db.begin_nested():
             auth_service.create_user(db, actor=principal.actor, username=username, password=password, roles=roles,
                                      full_name=full_name, centre_code=centre_code or None, trust_codes=trust_codes,
-                                     centre_wide=centre_wide)
+                                     centre_wide=centre_wide, principal=principal)
     except DomainError as exc:
-        return render(request, "admin/users.html", {**_users_context(db), "message": exc.message,
+        return render(request, "admin/users.html", {**_users_context(db, principal), "message": exc.message,
                       "message_kind": "error"}, status_code=exc.status_code)
-    return render(request, "admin/users.html", {**_users_context(db), "message": f"User {username} created.",
+    return render(request, "admin/users.html", {**_users_context(db, principal), "message": f"User {username} created.",
                   "message_kind": "ok"}, status_code=201)
 
 

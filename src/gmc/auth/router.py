@@ -82,18 +82,19 @@ def revoke_my_token(token_id: int, principal: Principal = Depends(get_principal)
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(_: Principal = Depends(require(Permission.USERS_MANAGE)),
+def list_users(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                db: GmcSession = DB) -> list[UserOut]:
-    """Every user (admins only)."""
-    return [_user_out(u) for u in repository.list_users(db)]
+    """The users you administer (a centre admin: its centre's); the read is audited."""
+    return [_user_out(u) for u in service.users_for(db, principal=principal)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                 db: GmcSession = DB) -> UserOut:
-    """Creates a user with roles and trusts (admins only)."""
+    """Creates a user with roles and trusts: a centre admin only of its own centre and trusts; users without a
+    centre (national staff) only a national admin."""
     user = service.create_user(db, actor=principal.actor, username=body.username, password=body.password,
                                roles=body.roles, full_name=body.full_name, email=body.email,
                                centre_code=body.centre_code, trust_codes=body.trust_codes,
-                               centre_wide=body.centre_wide)
+                               centre_wide=body.centre_wide, principal=principal)
     return _user_out(user)

@@ -18,6 +18,7 @@ from gmc.db.dependencies import DB
 from gmc.files.service import resolve_path
 from gmc.genomics import service
 from gmc.genomics.schemas import DatasetOut, QcSummaryOut, VariantPageOut
+from gmc.registry.service import view_case
 
 router = APIRouter(prefix="/api/genomes", tags=["genomes"])
 
@@ -80,6 +81,7 @@ def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, 
     except ManifestError as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
     settings = request.app.state.settings
+    view_case(db, principal=principal, case_id=manifest.case_id)  # scope first: files of a case you cannot see are moot
     for i, entry in enumerate(manifest.files):
         reference = entry.path if ":" in entry.path else f"incoming:{entry.path}"
         resolved = resolve_path(db, principal, reference, field=f"files[{i}].path", settings=settings)

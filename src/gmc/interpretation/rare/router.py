@@ -123,6 +123,7 @@ def custom_panel(case_id: str, body: CustomPanelIn, principal: Principal = WRITE
 def start_run(case_id: str, body: RunIn, request: Request, background: BackgroundTasks, principal: Principal = WRITE,
               db: GmcSession = DB) -> dict[str, Any]:
     """Queues a run (computed after the response) or, with wait, runs it now; bad input is refused up front."""
+    view_case(db, principal=principal, case_id=case_id)  # scope first, then the file
     body.vcf = resolve_path(db, principal, body.vcf, field="vcf", settings=request.app.state.settings)
     if body.wait:
         run = service.run_rare(db, principal, case_id, vcf_path=body.vcf, build=body.build)
