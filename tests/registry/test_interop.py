@@ -7,15 +7,6 @@ import sqlalchemy as sa
 from gmc.registry.models import DuplicateCandidate, Participant
 
 
-def _adt(event: str, control: str, pid: str, facility: str = "RRK", extra: str = "") -> str:
-    structure = {"A04": "ADT_A01", "A08": "ADT_A01", "A40": "ADT_A39"}[event]
-    segs = [f"MSH|^~\\&|PAS|{facility}|GMC_REGISTRY|GMC|20250314093012||ADT^{event}^{structure}|{control}|P|2.4",
-            f"EVN|{event}|20250314093000", pid]
-    if extra:
-        segs.append(extra)
-    return "\r".join(segs) + "\r"
-
-
 def _count(db, model) -> int:
     with db.session() as s:
         return s.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
@@ -25,9 +16,9 @@ def _post(client, headers, text):
     return client.post("/api/hl7/adt", content=text.encode(), headers={**headers, "content-type": "text/plain"})
 
 
-def test_adt_register_update_merge_and_redelivery(demo_client, bearer, demo_database) -> None:
-    h = bearer(demo_client, "admin")
-    a04 = _adt("A04", "RRK0001", "PID|1||9434765919^^^NHS^NH~RRK4412987^^^RRK^MR||O'BRIEN^Siobhan^Mary||19780215|F"
+def test_adt_register_update_merge_and_redelivery(demo_client, bearer, demo_database, hl7_feed, adt) -> None:
+    h = hl7_feed("RRK")
+    a04 = adt("A04", "RRK0001", "PID|1||9434765919^^^NHS^NH~RRK4412987^^^RRK^MR||O'BRIEN^Siobhan^Mary||19780215|F"
                "|||1 High St^^Birmingham^^B15 2TT^GBR")
     resp = _post(demo_client, h, a04)
     assert resp.status_code == 200 and "MSA|AA|RRK0001" in resp.text
@@ -36,41 +27,64 @@ def test_adt_register_update_merge_and_redelivery(demo_client, bearer, demo_data
     again = _post(demo_client, h, a04)
     assert "MSA|AA|RRK0001" in again.text and _count(demo_database, Participant) == 1
 
-    a08 = _adt("A08", "RRK0002", "PID|1||RRK4412987^^^RRK^MR||O'BRIEN^Siobhan||19780215|F|||^^^^B16 8AA")
+    a08 = adt("A08", "RRK0002", "PID|1||RRK4412987^^^RRK^MR||O'BRIEN^Siobhan||19780215|F|||^^^^B16 8AA")
     assert "MSA|AA" in _post(demo_client, h, a08).text
     with demo_database.session() as s:
         p = s.execute(sa.select(Participant)).scalar_one()
         assert p.postcode == "B16 8AA" and p.nhs_number == "9434765919"
         pid = p.participant_id
 
-    # The same person registered under a second hospital number at another trust, then merged by A40.
-    a04b = _adt("A04", "RL40001", "PID|1||RWT1000999^^^RL4^MR||OBRIEN^Siobhan||19780215|F", facility="RL4")
-    assert "MSA|AA" in _post(demo_client, h, a04b).text
-    assert _count(demo_database, Participant) == 2 and _count(demo_database, DuplicateCandidate) == 1
-    a40 = _adt("A40", "RL4MRG77", "PID|1||9434765919^^^NHS^NH~RWT1000001^^^RL4^MR||O'BRIEN^Siobhan||19780215|F",
-               facility="RL4", extra="MRG|RWT1000999^^^RL4^MR")
+    # The same trust registered the patient twice (a second hospital number, no NHS number): the feed cannot
+    # decide a probable match, so the second A04 is held for review; staff register it as new, then A40 merges.
+    a04b = adt("A04", "RRK0003", "PID|1||RRK1000999^^^RRK^MR||OBRIEN^Siobhan||19780215|F")
+    held = _post(demo_client, h, a04b)
+    assert held.status_code == 200 and "MSA|AA" in held.text
+    assert _count(demo_database, Participant) == 1
+    staff = bearer(demo_client, "admin")
+    pending = demo_client.get("/api/link-requests", headers=staff).json()
+    assert len(pending) == 1 and pending[0]["source"] == "hl7" and pending[0]["candidates"][0]["participant_id"] == pid
+    made = demo_client.post(f"/api/link-requests/{pending[0]['id']}/register-new", json={"reason": "a second record"},
+                            headers=staff)
+    assert made.status_code == 200 and made.json()["status"] == "registered_new"
+    assert _count(demo_database, Participant) == 2
+    # PID-3 carries the surviving number and the old one again; MRG-1 the old one: the old record is merged away.
+    a40 = adt("A40", "RRKMRG77", "PID|1||RRK4412987^^^RRK^MR~RRK1000999^^^RRK^MR||O'BRIEN^Siobhan||19780215|F",
+               extra="MRG|RRK1000999^^^RRK^MR")
     resp = _post(demo_client, h, a40)
     assert "MSA|AA" in resp.text, resp.text
-    page = demo_client.get(f"/api/participants/{pid}", headers=h).json()
-    assert {x["number"] for x in page["hospital_numbers"]} >= {"RRK4412987", "RWT1000999"}
+    page = demo_client.get(f"/api/participants/{pid}", headers=staff).json()
+    assert {x["number"] for x in page["hospital_numbers"]} == {"RRK4412987", "RRK1000999"}
+    with demo_database.session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Participant).where(
+            Participant.merged_into_id.is_not(None))).scalar_one() == 1
+    # The same merge sent again under a new control id: it is already done, and says so.
+    again = _post(demo_client, h, a40.replace("RRKMRG77", "RRKMRG78"))
+    assert "MSA|AA" in again.text
 
 
-def test_malformed_adt_gets_a_nak_and_changes_nothing(demo_client, bearer, demo_database) -> None:
-    h = bearer(demo_client, "admin")
-    bad_nhs = _adt("A04", "RRK0009", "PID|1||9434765918^^^NHS^NH||SMITH^Jo||19800101|M")
+def test_malformed_adt_gets_a_nak_and_changes_nothing(demo_client, bearer, demo_database, hl7_feed, adt) -> None:
+    h = hl7_feed("RRK")
+    bad_nhs = adt("A04", "RRK0009", "PID|1||9434765918^^^NHS^NH||SMITH^Jo||19800101|M")
     resp = _post(demo_client, h, bad_nhs)
+    assert resp.status_code == 422
     assert "MSA|AE|RRK0009" in resp.text and "ERR|" in resp.text and "PID" in resp.text
     garbage = _post(demo_client, h, "this is not hl7")
-    assert "MSA|A" in garbage.text and garbage.headers["x-gmc-accepted"] == "false"
-    unknown_trust = _adt("A04", "X1", "PID|1||ABC1^^^ZZZ^MR||SMITH^Jo||19800101|M", facility="ZZZ")
-    assert "MSA|AE" in _post(demo_client, h, unknown_trust).text
+    assert garbage.status_code == 400 and "MSA|AR" in garbage.text and garbage.headers["x-gmc-accepted"] == "false"
+    unknown_facility = adt("A04", "X1", "PID|1||ABC1^^^ZZZ^MR||SMITH^Jo||19800101|M", facility="ZZZ")
+    refused = _post(demo_client, h, unknown_facility)
+    assert refused.status_code == 403 and "MSA|AR" in refused.text and "not a registered HL7 interface" in refused.text
     assert _count(demo_database, Participant) == 0
 
 
-def test_adt_from_a_trust_outside_scope_is_refused(demo_client, bearer, demo_database) -> None:
-    h = bearer(demo_client, "recruiter")  # RQ3 and RLU only
-    resp = _post(demo_client, h, _adt("A04", "RRK1", "PID|1||RRK1^^^RRK^MR||SMITH^Jo||19800101|M"))
-    assert "MSA|AE" in resp.text and "outside your scope" in resp.text
+def test_adt_acts_only_as_the_tokens_own_facility(demo_client, bearer, demo_database, hl7_feed, adt) -> None:
+    rrk = hl7_feed("RRK")
+    hl7_feed("RQ3")
+    # A user's own token (even an admin's) cannot send a feed; nor can one facility's token send as another.
+    for headers, facility in ((bearer(demo_client, "admin"), "RRK"), (bearer(demo_client, "recruiter"), "RQ3"),
+                              (rrk, "RQ3")):
+        resp = _post(demo_client, headers, adt("A04", "Z1", f"PID|1||Z1^^^{facility}^MR||SMITH^Jo||19800101|M",
+                                                facility=facility))
+        assert resp.status_code == 403 and "MSA|AR" in resp.text
     assert _count(demo_database, Participant) == 0
 
 

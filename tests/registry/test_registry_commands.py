@@ -13,10 +13,10 @@ from gmc.settings import reset_settings_cache
 runner = CliRunner()
 
 
-def gmc(url: str, *args: str):
+def gmc(url: str, *args: str, stdin: str | None = None):
     """Runs `gmc ARGS` against a database."""
     reset_settings_cache()
-    result = runner.invoke(app, list(args), env={"GMC_DATABASE_URL": url, "GMC_ENVIRONMENT": "test"})
+    result = runner.invoke(app, list(args), input=stdin, env={"GMC_DATABASE_URL": url, "GMC_ENVIRONMENT": "test"})
     reset_settings_cache()
     return result
 
@@ -33,6 +33,12 @@ def test_import_hl7_and_fhir_round_trip(demo_db_url: str, tmp_path: Path) -> Non
     result = gmc(demo_db_url, "registry", "import", str(good))
     assert result.exit_code == 0 and "2 created" in result.output
 
+    # The feed of RBK is bound to its trust and to a service user's token; the operator sends its file.
+    made = gmc(demo_db_url, "users", "create", "pas-rbk", "--role", "recruiter", "--trust", "RBK", "--password-stdin",
+               stdin="pas-rbk-password-2026\n")
+    assert made.exit_code == 0, made.output
+    bound = gmc(demo_db_url, "registry", "hl7-interface", "RBK", "--trust", "RBK", "--user", "pas-rbk")
+    assert bound.exit_code == 0 and bound.output.strip().splitlines()[0].startswith("gmc_pat_"), bound.output
     messages = tmp_path / "adt.hl7"
     messages.write_bytes(
         b"\x0bMSH|^~\\&|PAS|RBK|GMC|GMC|20250314093012||ADT^A08^ADT_A01|RBK1|P|2.4\r"

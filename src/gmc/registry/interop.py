@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gmc.auth.principal import Principal
-from gmc.common.errors import DomainError, NotFound, ValidationFailed
+from gmc.common.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
+from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import fhir_io, hl7_adt, repository, service
-from gmc.registry.models import Consent, Hl7MessageLog, Participant
+from gmc.registry.models import Consent, Hl7Interface, Hl7MessageLog, Participant
 
 #: Consent forms are identified in FHIR Consent.policy by this prefix + code/version.
 FORM_URI_PREFIX = "https://gmc.nhs.uk/consent-form/"
@@ -36,17 +37,22 @@ class AdtOutcome:
     outcome: str | None = None
     participant_id: str | None = None
     error: str | None = None
+    #: The HTTP status that goes with the acknowledgement: 200 when accepted, else the cause's (400 for a message
+    #: rejected outright, 403/404 for records outside the sender's trust, 409/422 for the data).
+    status: int = 200
 
 
 def _find_by_identifiers(session: Session, trust_id: int, nhs: str | None, hospital: list[str]) -> Participant | None:
+    """The live participant registered at this trust that these identifiers name: a hospital number of the trust,
+    or the NHS number of a patient registered there. A feed never reaches records of other trusts."""
     for number in hospital:
         found = repository.get_by_hospital_number(session, trust_id, number)
         if found is not None:
-            return found
+            return service.live_record(session, found)
     if nhs:
-        live = repository.get_by_nhs_number(session, nhs)
-        if live:
-            return live[0]
+        for live in repository.get_by_nhs_number(session, nhs):
+            if trust_id in repository.participant_trust_ids(session, live.id):
+                return live
     return None
 
 
@@ -58,47 +64,67 @@ def _person(patient: hl7_adt.AdtPatient, trust_code: str) -> service.PersonInput
         hospital_number=patient.hospital_numbers[0].value if patient.hospital_numbers else None)
 
 
-def _apply_adt(session: Session, principal: Principal, msg: hl7_adt.AdtMessage) -> tuple[str, Participant]:
-    trust_code = msg.sending_facility.split("^")[0].strip().upper()
-    try:
-        trust = repository_trust(session, trust_code)
-    except NotFound as exc:
-        raise hl7_adt.Hl7Error(f"sending facility {trust_code!r} is not a known trust ODS code", segment="MSH",
-                               field=4, code=204) from exc
-    principal.require_trust(trust.id)
+def _apply_adt(session: Session, feed: Principal, msg: hl7_adt.AdtMessage, trust: Trust) -> tuple[str, Participant | None]:
+    """Applies a message as the trust's feed (its scope is that trust alone)."""
     hospital = [h.value for h in msg.patient.hospital_numbers]
-    existing = _find_by_identifiers(session, trust.id, msg.patient.nhs_number, hospital)
-    if msg.event == "A04" or (msg.event == "A08" and existing is None):
-        # An interface cannot ask a person: possible matches are created and put on the duplicate worklist.
-        reg = service.register_person(session, principal=principal, person=_person(msg.patient, trust.code),
-                                      decision="new" if existing is None else f"link:{existing.participant_id}")
+    if msg.event == "A04":
+        reg = service.register_from_feed(session, principal=feed, person=_person(msg.patient, trust.code),
+                                         source="hl7", message_ref=f"{msg.sending_facility}:{msg.message_control_id}")
+        if reg.link_request is not None:
+            # A feed cannot ask a person: a probable match, or a record of another trust, waits for a human.
+            return f"held for review (link request {reg.link_request.id})", None
         return ("created" if reg.created else "linked"), reg.participant
     if msg.event == "A08":
-        assert existing is not None
+        existing = _find_by_identifiers(session, trust.id, msg.patient.nhs_number, hospital)
+        if existing is None:
+            raise NotFound(f"no patient with these identifiers is registered at {trust.code}: an A08 updates only "
+                           "that trust's patients (send an A04 to register)", field="hospital_number")
         person = _person(msg.patient, trust.code)
         changes = {k: v for k, v in {"family_name": person.family_name, "given_name": person.given_name,
                                      "date_of_birth": person.date_of_birth, "sex": person.sex,
                                      "nhs_number": person.nhs_number, "postcode": person.postcode,
                                      "date_of_death": msg.patient.date_of_death}.items() if v not in (None, "", "unknown")}
-        service.update_participant(session, principal=principal, participant=existing, changes=changes)
-        service.register_person(session, principal=principal, person=person, decision=f"link:{existing.participant_id}")
+        service.update_participant(session, principal=feed, participant=existing, changes=changes)
+        service.register_person(session, principal=feed, person=person, decision=f"link:{existing.participant_id}")
         return "updated", existing
     if msg.event == "A40":
-        if msg.merge is None:
-            raise hl7_adt.Hl7Error("A40 needs an MRG segment", segment="MRG", code=100)
-        if existing is None:
-            raise hl7_adt.Hl7Error("the surviving patient in PID is not registered", segment="PID", field=3, code=204)
-        prior = _find_by_identifiers(session, trust.id, msg.merge.prior_nhs_number,
-                                     [h.value for h in msg.merge.prior_hospital_numbers])
-        if prior is None:
-            raise hl7_adt.Hl7Error("the prior patient in MRG is not registered", segment="MRG", field=1, code=204)
-        if prior.id == existing.id:
-            return "already merged", existing
-        service.merge(session, principal=principal, survivor=existing, merged=prior,
-                      reason=f"HL7 A40 from {trust.code} ({msg.message_control_id})")
-        return "merged", existing
+        return _apply_merge(session, feed, msg, trust)
     raise hl7_adt.Hl7Error(f"event {msg.event} is not supported (A04, A08, A40 are)", segment="MSH", field=9,
                            code=201, reject=True)
+
+
+def _apply_merge(session: Session, feed: Principal, msg: hl7_adt.AdtMessage, trust: Trust) -> tuple[str, Participant]:
+    """A40: MRG-1 names the record merged away (the loser), PID-3 the survivor. PID-3 often repeats the old
+    hospital number beside the new one, so identifiers also in MRG-1 never pick the survivor."""
+    if msg.merge is None:
+        raise hl7_adt.Hl7Error("A40 needs an MRG segment", segment="MRG", code=100)
+    prior_numbers = [h.value for h in msg.merge.prior_hospital_numbers]
+    prior = _find_by_identifiers(session, trust.id, msg.merge.prior_nhs_number, prior_numbers)
+    survivor_numbers = [h.value for h in msg.patient.hospital_numbers if h.value not in prior_numbers]
+    survivor_nhs = msg.patient.nhs_number if msg.patient.nhs_number != msg.merge.prior_nhs_number else None
+    survivor = _find_by_identifiers(session, trust.id, survivor_nhs, survivor_numbers)
+    if prior is None:
+        raise hl7_adt.Hl7Error(f"the prior patient in MRG-1 is not registered at {trust.code}", segment="MRG",
+                               field=1, code=204)
+    if survivor is None:
+        raise hl7_adt.Hl7Error(f"the surviving patient in PID-3 (identifiers other than MRG-1's) is not registered at "
+                               f"{trust.code}", segment="PID", field=3, code=204)
+    if survivor.id == prior.id:
+        if _already_merged(session, survivor, trust.id, prior_numbers):
+            return "already merged", survivor
+        raise hl7_adt.Hl7Error("PID-3 and MRG-1 name the same record: nothing to merge", segment="MRG", field=1,
+                               code=204)
+    service.merge(session, principal=feed, survivor=survivor, merged=prior,
+                  reason=f"HL7 A40 from {trust.code} ({msg.message_control_id})")
+    return "merged", survivor
+
+
+def _already_merged(session: Session, survivor: Participant, trust_id: int, numbers: list[str]) -> bool:
+    """True when a merge into the survivor (not undone) moved one of these hospital numbers to it."""
+    moved_here = {h.id for h in survivor.hospital_numbers if h.trust_id == trust_id and h.number in numbers}
+    return any(row.survivor_id == survivor.id and row.unmerged_at is None
+               and moved_here & set(row.moved.get("hospital_number", []))
+               for row in repository.merges_of(session, survivor.id))
 
 
 def repository_trust(session: Session, code: str):  # noqa: ANN201
@@ -108,13 +134,97 @@ def repository_trust(session: Session, code: str):  # noqa: ANN201
     return org_service.require_trust(session, code)
 
 
+def register_interface(session: Session, *, principal: Principal, facility: str, trust_code: str, username: str,
+                       days: int = 365) -> tuple[Hl7Interface, str]:
+    """Binds a sending facility to a trust and to a new API token of a service user; returns the token, shown once.
+
+    The admin must administer the user, and the user must work for the trust with participant:write."""
+    from gmc.auth import repository as auth_repository
+    from gmc.auth import scope
+    from gmc.auth.permissions import Permission
+    from gmc.auth.service import create_token, principal_for
+
+    name = (facility or "").strip().upper()
+    if not name or len(name) > 40 or "^" in name or "|" in name:
+        raise ValidationFailed("the facility is MSH-4's namespace id (up to 40 characters)", field="facility")
+    trust = repository_trust(session, (trust_code or "").strip().upper())
+    scope.require_trust(principal, trust.id, what=f"trust {trust.code}")
+    user = auth_repository.get_user_by_username(session, (username or "").strip().lower())
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    scope.require_manageable_user(principal, user)
+    sender = principal_for(session, user, auth_method="token")
+    if not sender.has(Permission.PARTICIPANT_WRITE) or not sender.can_see_trust(trust.id):
+        raise ValidationFailed(f"user {user.username} must register participants at {trust.code} (participant:write "
+                               "there) to send its feed", field="username")
+    existing = session.execute(select(Hl7Interface).where(Hl7Interface.facility == name)).scalar_one_or_none()
+    token, secret = create_token(session, actor=principal.actor, user=user, name=f"HL7 feed {name}", days=days)
+    if existing is None:
+        existing = Hl7Interface(facility=name, trust_id=trust.id, created_at=utcnow(), created_by=principal.actor.name)
+        session.add(existing)
+    else:
+        scope.require_trust(principal, existing.trust_id, what=f"facility {name}'s trust")
+    existing.trust_id, existing.token_id, existing.active = trust.id, token.id, True
+    session.flush()
+    from gmc.audit.service import record
+    from gmc.audit.verbs import AuditVerb
+
+    record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="hl7_interface", entity_id=existing.id,
+           trust_id=trust.id, summary={"facility": name, "trust": trust.code, "user": user.username,
+                                       "token": token.prefix})
+    return existing, secret
+
+
+def interfaces_for(session: Session, principal: Principal) -> list[Hl7Interface]:
+    """The HL7 interfaces of the caller's trusts."""
+    rows = session.execute(select(Hl7Interface).order_by(Hl7Interface.facility)).scalars()
+    return [r for r in rows if principal.can_see_trust(r.trust_id)]
+
+
+class FeedRefused(DomainError):
+    """The message's sending facility is not a registered interface, or the caller may not send as it."""
+
+    status_code = 403
+
+
+def feed_principal(session: Session, principal: Principal, facility: str) -> tuple[Principal, Trust]:
+    """The caller narrowed to the trust a sending facility is bound to, after checking the caller may send as it:
+    the interface's own API token, or an operator at the command line whose scope holds the trust."""
+    from dataclasses import replace
+
+    interface = session.execute(select(Hl7Interface).where(Hl7Interface.facility == facility,
+                                                           Hl7Interface.active)).scalar_one_or_none()
+    if interface is None:
+        raise FeedRefused(f"sending facility {facility!r} is not a registered HL7 interface of gmc (an admin binds a "
+                          "facility to its trust: gmc registry hl7-interface)")
+    trust = session.get(Trust, interface.trust_id)
+    assert trust is not None
+    if principal.auth_method == "token":
+        if principal.token_id is None or principal.token_id != interface.token_id:
+            raise FeedRefused(f"this API token does not send for facility {facility}: each feed uses its interface's "
+                              "own token")
+    elif principal.auth_method != "cli":
+        raise FeedRefused("HL7 feeds send with their interface's API token")
+    if not principal.can_see_trust(trust.id):
+        raise FeedRefused(f"facility {facility}'s trust {trust.code} is outside your trusts")
+    return replace(principal, trust_scope=frozenset({trust.id}), centre_id=trust.centre_id, centre_wide=False), trust
+
+
 def process_adt(session: Session, *, principal: Principal, text: str | bytes) -> AdtOutcome:
-    """Applies one ADT message in a savepoint and answers ACK (AA) or NAK (AE/AR); a NAK changes nothing."""
+    """Applies one ADT message in a savepoint and answers ACK (AA) or NAK (AE/AR); a NAK changes nothing.
+
+    The sending facility (MSH-4) must be a registered interface the caller may send as; the message then acts only
+    on patients registered at the interface's trust."""
     try:
         msg = hl7_adt.parse_adt(text)
     except hl7_adt.Hl7Error as exc:
-        return AdtOutcome(hl7_adt.build_ack(text, exc), False, error=str(exc))
+        return AdtOutcome(hl7_adt.build_ack(text, exc), False, error=str(exc), status=400 if exc.reject else 422)
     facility = msg.sending_facility.split("^")[0].strip().upper()
+    try:
+        feed, trust = feed_principal(session, principal, facility)
+    except FeedRefused as exc:
+        error = hl7_adt.Hl7Error(exc.message, segment="MSH", field=4, code=204, reject=True)
+        return AdtOutcome(hl7_adt.build_ack(msg, error), False, msg.event, error=str(error), status=403)
     logged = session.execute(select(Hl7MessageLog).where(Hl7MessageLog.sending_facility == facility,
                                                          Hl7MessageLog.control_id == msg.message_control_id)).scalar_one_or_none()
     if logged is not None:
@@ -123,19 +233,22 @@ def process_adt(session: Session, *, principal: Principal, text: str | bytes) ->
                           participant.participant_id if participant else None)
     try:
         with session.begin_nested():
-            outcome, participant = _apply_adt(session, principal, msg)
+            outcome, participant = _apply_adt(session, feed, msg, trust)
             session.add(Hl7MessageLog(sending_facility=facility, control_id=msg.message_control_id, event=msg.event,
-                                      received_at=utcnow(), outcome=outcome, participant_id=participant.id))
+                                      received_at=utcnow(), outcome=outcome,
+                                      participant_id=participant.id if participant else None))
             session.flush()
     except hl7_adt.Hl7Error as exc:
-        return AdtOutcome(hl7_adt.build_ack(msg, exc), False, msg.event, error=str(exc))
+        return AdtOutcome(hl7_adt.build_ack(msg, exc), False, msg.event, error=str(exc),
+                          status=400 if exc.reject else 422)
     except DomainError as exc:
         segment, number = ("PID", {"nhs_number": 3, "hospital_number": 3, "family_name": 5, "given_name": 5,
                                    "date_of_birth": 7, "sex": 8, "postcode": 11}.get(exc.field or "", None))
         error = hl7_adt.Hl7Error(exc.message, segment=segment if number else None, field=number,
                                  code=207 if exc.status_code != 422 else 102)
-        return AdtOutcome(hl7_adt.build_ack(msg, error), False, msg.event, error=str(error))
-    return AdtOutcome(hl7_adt.build_ack(msg), True, msg.event, outcome, participant.participant_id)
+        return AdtOutcome(hl7_adt.build_ack(msg, error), False, msg.event, error=str(error), status=exc.status_code)
+    return AdtOutcome(hl7_adt.build_ack(msg), True, msg.event, outcome,
+                      participant.participant_id if participant else None)
 
 
 def process_adt_batch(session: Session, *, principal: Principal, text: str | bytes) -> list[AdtOutcome]:
@@ -262,6 +375,9 @@ class CsvImportFailed(ValidationFailed):
         super().__init__(f"{len(report.problems)} problem(s); nothing was imported. First: {first['message']}",
                          field=first.get("field"), line=first.get("line"))
         self.report = report
+        if any(p.get("status") == 403 for p in report.problems):
+            # A file registering people at a trust outside the caller's scope is refused as a whole (403).
+            self.status_code = 403
 
     def to_dict(self) -> dict[str, object]:
         """The error with every row problem."""
@@ -305,10 +421,12 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
                 row.get("nhs_number") or None, row.get("postcode") or None, row.get("trust_code") or None,
                 row.get("hospital_number") or None))
             trust = repository_trust(session, person.trust_code or "")
-            principal.require_trust(trust.id)
+            if not principal.can_see_trust(trust.id):
+                raise PermissionDenied(f"trust {trust.code} is outside your trusts", field="trust_code")
             people.append((line, person))
         except DomainError as exc:
-            report.problems.append({"line": line, "field": exc.field, "message": f"{source} line {line}: {exc.message}"})
+            report.problems.append({"line": line, "field": exc.field, "message": f"{source} line {line}: {exc.message}",
+                                    "status": exc.status_code})
     if report.problems:
         return report
     for line, person in people:

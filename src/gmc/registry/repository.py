@@ -171,12 +171,13 @@ def get_consent_form(session: Session, code: str, version: str) -> ConsentForm |
 
 
 def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 200) -> Sequence[DuplicateCandidate]:
-    """Duplicate candidates waiting for a decision, highest score first, where one side is in scope."""
+    """Duplicate candidates waiting for a decision, highest score first, where both records are in scope (a pair
+    across scopes is never shown: each side learns of the other only through a link request)."""
     stmt = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
     if trust_scope is not None:
         visible = scoped(select(Participant.id), trust_scope)
-        stmt = stmt.where(or_(DuplicateCandidate.participant_a_id.in_(visible),
-                              DuplicateCandidate.participant_b_id.in_(visible)))
+        stmt = stmt.where(DuplicateCandidate.participant_a_id.in_(visible),
+                          DuplicateCandidate.participant_b_id.in_(visible))
     return session.execute(stmt.order_by(DuplicateCandidate.score.desc()).limit(limit)).scalars().all()
 
 

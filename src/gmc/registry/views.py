@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gmc.auth import scope
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
@@ -21,7 +22,7 @@ from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import eligibility, repository, service
-from gmc.registry.models import DuplicateCandidate, Participant
+from gmc.registry.models import Participant
 
 router = APIRouter(include_in_schema=False)
 
@@ -187,10 +188,10 @@ async def consent_submit(request: Request, participant_id: str, principal: Princ
             if answer not in {"yes", "no"}:
                 raise ValidationFailed(f"answer yes or no to {choice.replace('_', ' ')}", field=choice)
             choices[choice] = answer == "yes"
-        consent_service.record_consent(db, actor=principal.actor, participant=p,
-                                       form=service.require_form(db, code, version), consented_on=consented_on,
-                                       given_by=str(form.get("given_by", "participant")),
-                                       given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
+        service.record_participant_consent(db, principal=principal, participant=p,
+                                           form=service.require_form(db, code, version), consented_on=consented_on,
+                                           given_by=str(form.get("given_by", "participant")),
+                                           given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
 
     return _participant_action(request, db, principal, participant_id, _do, "Consent recorded.")
 
@@ -201,7 +202,7 @@ def withdrawal_submit(request: Request, participant_id: str, level: str = Form(.
     """Withdraws the participant at a level."""
     return _participant_action(
         request, db, principal, participant_id,
-        lambda p: consent_service.withdraw(db, actor=principal.actor, participant=p, level=level, reason=reason),
+        lambda p: service.withdraw_participant(db, principal=principal, participant=p, level=level, reason=reason),
         "Withdrawal recorded: it applies everywhere from now.")
 
 
@@ -226,8 +227,7 @@ def family_submit(request: Request, participant_id: str, relative_id: str = Form
 def duplicates_page(request: Request, msg: str = "", principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Likely duplicate pairs side by side, with merge and reject."""
     pairs = []
-    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
-        a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
+    for d, a, b in service.duplicate_worklist(db, principal=principal):
         pairs.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
                       "a": service.participant_detail(db, a), "b": service.participant_detail(db, b)})
     context: dict[str, Any] = {"pairs": pairs}
@@ -247,9 +247,7 @@ def duplicate_decide(request: Request, candidate_id: int, action: str = Form(...
         if action == "reject":
             service.reject_duplicate(db, principal=principal, candidate_id=candidate_id, reason=reason)
             return "Recorded as different people."
-        dup = db.get(DuplicateCandidate, candidate_id)
-        if dup is None or dup.status != "open":
-            raise NotFound(f"no open duplicate candidate {candidate_id}")
+        dup = service.view_duplicate(db, principal=principal, candidate_id=candidate_id)
         a, b = db.get(Participant, dup.participant_a_id), db.get(Participant, dup.participant_b_id)
         keep, drop = (a, b) if a.participant_id == survivor else (b, a)
         service.merge(db, principal=principal, survivor=keep, merged=drop, reason=reason)
@@ -274,7 +272,7 @@ def eligibility_page(request: Request, msg: str = "", principal: Principal = REA
     _attempt(db, lambda: service.ensure_rule_sets(db, actor=principal.actor))
     context: dict[str, Any] = {"arms": {arm: repository.rule_sets(db, arm) for arm in eligibility.ARMS},
                                "structures": eligibility.FAMILY_STRUCTURES,
-                               "can_edit": principal.has(Permission.USERS_MANAGE)}
+                               "can_edit": principal.has(Permission.USERS_MANAGE) and scope.is_national(principal)}
     if msg:
         context.update(message=msg, message_kind="ok")
     return render(request, "registry/eligibility.html", context)
@@ -302,7 +300,7 @@ async def eligibility_condition_submit(request: Request, principal: Principal = 
         else:
             conditions[name] = structures
         service.publish_rules(db, actor=principal.actor, arm="rare_disease", rules={**rules, "conditions": conditions},
-                              note=f"{action} {name}")
+                              note=f"{action} {name}", principal=principal)
         return f"{'Removed' if action == 'remove' else 'Added'} {name}: new rules version published."
 
     done, error = _attempt(db, _do)
