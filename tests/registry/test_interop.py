@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gmc.registry.models import DuplicateCandidate, Participant
+from gmc.registry.models import Participant
 
 
 def _count(db, model) -> int:
