@@ -70,3 +70,31 @@ def hl7_feed(demo_client, bearer, demo_database):
         return {"Authorization": f"Bearer {bound.json()['token']}", "content-type": "text/plain"}
 
     return _feed
+
+
+@pytest.fixture
+def other_gmc(request, demo_db_url, make_settings, tmp_path):
+    """A second gmc installation (its own demo database on the same engine, its own app), as a test client."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from gmc.db.core import Database
+    from gmc.web.app import create_app
+
+    if demo_db_url.startswith("sqlite"):
+        target = tmp_path / "other.db"
+        shutil.copy(request.getfixturevalue("sqlite_templates")["demo"], target)
+        url = f"sqlite:///{target}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        template = request.getfixturevalue("postgres_templates")["demo"]
+        name = server.new_database_name()
+        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
+        url = server.url(name)
+    database = Database(url)
+    settings = make_settings(url)
+    settings.data_dir = tmp_path / "other-data"
+    with TestClient(create_app(settings, database=database)) as client:
+        yield client, database
+    database.dispose()

@@ -110,11 +110,11 @@ def test_fhir_patient_and_consent_round_trip(demo_client, bearer) -> None:
     # Importing the exported Patient links to the same person (exact NHS number) instead of duplicating.
     resp = demo_client.post("/api/fhir/Patient", json=patient, headers=h)
     assert resp.status_code == 200 and resp.json()["id"] == pid
-    # Importing the exported Consent records it again (superseding the earlier one) with the same choices.
+    # Importing the exported Consent again changes nothing: it is already held.
     resp = demo_client.post("/api/fhir/Consent", json=resource, headers=h)
-    assert resp.status_code == 201
+    assert resp.status_code == 200 and resp.json()["changed"] is False
     after = demo_client.get(f"/api/participants/{pid}", headers=h).json()
-    assert after["consents"][0]["choices"] == consent["choices"] and after["consents"][1]["status"] == "superseded"
+    assert len(after["consents"]) == 1 and after["consents"][0]["choices"] == consent["choices"]
     bad = demo_client.post("/api/fhir/Patient", json={"resourceType": "Patient", "gender": "dragon"}, headers=h)
     assert bad.status_code == 422 and "Patient" in bad.json()["detail"]
 
@@ -135,3 +135,67 @@ def test_csv_import_all_or_nothing(demo_client, bearer, demo_database) -> None:
     again = demo_client.post("/api/participants/import", content=good.encode(), headers=h)
     assert again.json()["created"] == 0 and again.json()["linked"] == 2
     assert _count(demo_database, Participant) == 2
+
+
+def _bundle(client, headers, pid: str) -> dict:
+    patient = client.get(f"/api/fhir/Patient/{pid}", headers=headers).json()
+    consents = client.get(f"/api/fhir/Consent?patient={pid}", headers=headers).json()["entry"]
+    return {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"resource": patient}, *({"resource": e["resource"]} for e in consents)]}
+
+
+def test_fhir_round_trips_keep_withdrawal_and_are_idempotent(demo_client, bearer, demo_database, other_gmc) -> None:
+    h = bearer(demo_client, "recruiter")
+    created = demo_client.post("/api/participants", json={
+        "family_name": "Adeyemi", "given_name": "Tolu", "date_of_birth": "1984-07-01", "sex": "male",
+        "nhs_number": "9434765870", "trust_code": "RQ3", "hospital_number": "BCH9"}, headers=h).json()
+    pid = created["participant"]["participant_id"]
+    choices = {"taking_part": True, "research_data": True, "research_samples": True, "additional_findings": True,
+               "recontact": True}
+    for on in ("2024-01-10", "2024-06-01"):
+        assert demo_client.post(f"/api/participants/{pid}/consents", json={
+            "form_code": "RD-ADULT", "form_version": "3.0", "consented_on": on, "choices": choices},
+            headers=h).status_code == 201
+    withdrawn = demo_client.post(f"/api/participants/{pid}/withdrawal", json={"level": "no_further_use",
+                                                                             "reason": "moved abroad"}, headers=h)
+    assert withdrawn.status_code == 200
+    bundle = _bundle(demo_client, h, pid)
+    states = [e["resource"]["status"] for e in bundle["entry"][1:]]
+    assert states == ["rejected", "inactive"]
+    ext = bundle["entry"][1]["resource"]["extension"][0]["extension"]
+    assert {e["url"]: e.get("valueCode", e.get("valueDateTime")) for e in ext}["level"] == "no_further_use"
+    assert bundle["entry"][1]["resource"]["patient"]["identifier"]["value"] == "9434765870"
+
+    # Back into the same gmc, twice: nothing is added, the withdrawal stands.
+    for _ in range(2):
+        resp = demo_client.post("/api/fhir", json=bundle, headers=h)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["linked"] == 1 and resp.json()["consents_added"] == 0
+    after = demo_client.get(f"/api/participants/{pid}", headers=h).json()
+    assert after["consent_status"] == "withdrawn: no further use" and len(after["consents"]) == 2
+    check = demo_client.get(f"/api/participants/{pid}/consent-check", params={"action": "research_data"}, headers=h)
+    assert check.json()["allowed"] is False
+
+    # Into another gmc: the Consents point at the exporter's id, so the person is found by the Bundle's Patient
+    # (matched on NHS number and identifiers); the state arrives whole, and again changes nothing.
+    other, other_db = other_gmc
+    token = other.post("/api/auth/token", data={"username": "recruiter", "password": "demo-recruiter-2026"})
+    oh = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    first = other.post("/api/fhir", json=bundle, headers=oh, params={"trust_code": "RQ3"})
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] == 1 and first.json()["consents_added"] == 2
+    again = other.post("/api/fhir", json=bundle, headers=oh, params={"trust_code": "RQ3"})
+    assert again.json()["linked"] == 1 and again.json()["consents_added"] == 0
+    found = other.get("/api/participants", params={"q": "9434765870"}, headers=oh).json()
+    assert len(found) == 1 and found[0]["consent_status"] == "withdrawn: no further use"
+    imported = other.get(f"/api/participants/{found[0]['participant_id']}", headers=oh).json()
+    assert [c["status"] for c in imported["consents"]] == ["withdrawn", "superseded"]
+    assert imported["consents"][0]["withdrawal_level"] == "no_further_use"
+    assert imported["consents"][0]["withdrawn_at"][:10] == after["consents"][0]["withdrawn_at"][:10]
+    # A Consent alone, by NHS number, also lands on the right person; an unknown patient changes nothing.
+    lone = dict(bundle["entry"][1]["resource"], patient={"identifier": {
+        "system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765870"}})
+    assert other.post("/api/fhir/Consent", json=lone, headers=oh).status_code == 200
+    stranger = dict(lone, patient={"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number",
+                                                  "value": "9434765919"}})
+    assert other.post("/api/fhir/Consent", json=stranger, headers=oh).status_code == 404

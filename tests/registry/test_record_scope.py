@@ -184,3 +184,26 @@ def test_admins_manage_only_their_own_centre(demo_client, bearer, demo_database)
     with demo_database.session() as s:
         names = set(s.execute(sa.select(User.username)).scalars())
     assert not names & {"rogue-national", "rogue-sl", "rogue-rj1", "wm-wide"}
+
+
+def test_the_pages_ask_the_holding_centre_and_let_it_decide(demo_client, bearer, login, demo_database) -> None:
+    pid = _register_wm_child(demo_client, bearer)
+    login(demo_client, "sl-recruiter")
+    csrf = demo_client.cookies.get("gmc_csrf")
+    form = {"csrf_token": csrf, "trust_code": "RJ1", "family_name": "Okonkwo", "given_name": "Chidera",
+            "date_of_birth": "2016-04-12", "sex": "female", "hospital_number": "GST-3"}
+    page = demo_client.post("/participants/new", data={**form, "decision": "check"})
+    assert page.status_code == 409 and "A record may exist at another centre" in page.text
+    assert pid not in page.text and "B15" not in page.text
+    sent = demo_client.post("/participants/new", data={**form, "decision": "request_link"}, follow_redirects=True)
+    assert sent.status_code == 200 and "Link request" in sent.text and "sent" in sent.text
+    demo_client.cookies.clear()
+    login(demo_client, "recruiter")
+    listing = demo_client.get("/link-requests")
+    assert "OKONKWO, Chidera" in listing.text and pid in listing.text and "Same person: link" in listing.text
+    rid = _rows(demo_database, LinkRequest)[0].id
+    done = demo_client.post(f"/link-requests/{rid}", data={"csrf_token": demo_client.cookies.get("gmc_csrf"),
+                                                           "action": "approve", "participant_id": pid},
+                            follow_redirects=True)
+    assert "Linked" in done.text
+    assert _rows(demo_database, LinkRequest)[0].status == "linked"

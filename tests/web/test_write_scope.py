@@ -66,6 +66,13 @@ chr16	89282770	.	CTT	C	50	PASS	.	GT	0/1
 """
 
 
+def trust_ids_of(session) -> dict[str, int]:
+    """Trust ids by ODS code."""
+    from gmc.organisations.models import Trust
+
+    return {t.code: t.id for t in session.execute(sa.select(Trust)).scalars()}
+
+
 def _build_world(url: str) -> dict[str, Any]:
     """Adds to the full demo the records every route case needs; returns their ids and the callers' tokens."""
     from gmc.interpretation.models import InterpretationRun
@@ -133,6 +140,23 @@ def _build_world(url: str) -> dict[str, Any]:
                                    merged=s.get(Participant, gamma.participant_b_id), reason="walker")
             out["merge"] = merge.id
             out["relative"] = person("Wrel", "Delta", VICTIM_TRUST, date(2010, 5, 5)).participant_id
+            # A West Midlands trust (RBK) asks whether the victim is its patient: the victim's centre decides.
+            asked = registry.PersonInput("Kestrel", "Maia", proband.date_of_birth, "female", None, None, "RBK", "RBK-9")
+            request = registry.request_link(s, actor=actor, person=asked, trust_id=trust_ids_of(s)["RBK"],
+                                            matches=registry.find_matches(s, asked), exact=False, source="registration")
+            out["link_request"] = request.id
+            # HL7 feeds of the victim's trust and of each attacker's, bound to a service user's token.
+            from gmc.registry.interop import register_interface
+
+            for persona, trust, centre in (("owner", VICTIM_TRUST, "WMGMC"), ("other_trust", OTHER_TRUST, "WMGMC"),
+                                           ("other_centre", OTHER_CENTRE_TRUST, "SLGMC")):
+                create_user(s, actor=actor, username=f"w-pas-{trust.lower()}", password=PASSWORD,
+                            roles=["recruiter"], centre_code=centre, trust_codes=[trust])
+                s.flush()
+                out[f"token:feed-{persona}"] = register_interface(
+                    s, principal=nat, facility=trust, trust_code=trust, username=f"w-pas-{trust.lower()}")[1]
+            create_user(s, actor=actor, username="w-pas-spare", password=PASSWORD, roles=["recruiter"],
+                        centre_code="WMGMC", trust_codes=[VICTIM_TRUST])
             own = {"other_trust": person("Wown", "Trusty", OTHER_TRUST, date(1975, 2, 2)),
                    "other_centre": person("Wown", "Southy", OTHER_CENTRE_TRUST, date(1976, 3, 3))}
             for persona, p in own.items():
@@ -221,6 +245,8 @@ class Case:
     owner: str = "admin"
     #: Why a persona may legitimately succeed (no other scope is named or touched), when it may.
     allowed: dict[str, str] = field(default_factory=dict)
+    #: Per persona, the world's token key to send with instead of the persona's user (e.g. an HL7 feed's token).
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def _own(world: dict[str, Any], persona: str, victim_key: str) -> str:
@@ -295,7 +321,20 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/hl7/adt"): Case(lambda w, p: Call(
         "POST", "/api/hl7/adt", content=_adt(w, {"owner": VICTIM_TRUST, "other_trust": OTHER_TRUST,
                                                   "other_centre": OTHER_CENTRE_TRUST}[p]),
-        headers={"Content-Type": "x-application/hl7-v2+er7"})),
+        headers={"Content-Type": "x-application/hl7-v2+er7"}),
+        tokens={p: f"token:feed-{p}" for p in ("owner", "other_trust", "other_centre")}),
+    ("POST", "/api/hl7/interfaces"): Case(lambda w, p: Call("POST", "/api/hl7/interfaces", json={
+        "facility": "RQ3-LAB", "trust_code": VICTIM_TRUST, "username": "w-pas-spare"})),
+    ("POST", "/api/fhir"): Case(lambda w, p: Call("POST", "/api/fhir", json={
+        "resourceType": "Bundle", "type": "collection", "entry": [{"resource": dict(
+            _consent_resource(w), patient={"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number",
+                                                          "value": w["participant_nhs"]}})}]})),
+    ("POST", "/api/link-requests/{request_id}/approve"): Case(lambda w, p: Call(
+        "POST", f"/api/link-requests/{w['link_request']}/approve", json={"participant_id": w["participant"]})),
+    ("POST", "/api/link-requests/{request_id}/reject"): Case(lambda w, p: Call(
+        "POST", f"/api/link-requests/{w['link_request']}/reject", json={"reason": "a different child"})),
+    ("POST", "/api/link-requests/{request_id}/register-new"): Case(lambda w, p: Call(
+        "POST", f"/api/link-requests/{w['link_request']}/register-new", json={"reason": "not the same child"})),
     ("POST", "/api/fhir/Patient"): Case(lambda w, p: Call(
         "POST", "/api/fhir/Patient", params={"trust_code": VICTIM_TRUST, "decision": "new"},
         json={"resourceType": "Patient", "name": [{"use": "official", "family": "Fhirwalker", "given": ["Ann"]}],
@@ -512,8 +551,8 @@ def _digest(database: Database) -> dict[str, str]:
     return out
 
 
-def _send(client: TestClient, world: dict[str, Any], who: str, call: Call):
-    headers = {"Authorization": f"Bearer {world[f'token:{who}']}", **call.headers}
+def _send(client: TestClient, world: dict[str, Any], token_key: str, call: Call):
+    headers = {"Authorization": f"Bearer {world[token_key]}", **call.headers}
     return client.request(call.method, call.path, json=call.json, content=call.content, params=call.params,
                           headers=headers)
 
@@ -527,12 +566,12 @@ def test_write_route_refuses_other_trusts_and_centres(route, walker) -> None:
     for persona, who in (("other_trust", "w-other-trust"), ("other_centre", "w-other-centre")):
         if persona in case.allowed:
             continue
-        resp = _send(client, world, who, case.build(world, persona))
+        resp = _send(client, world, case.tokens.get(persona, f"token:{who}"), case.build(world, persona))
         assert resp.status_code in (403, 404), (f"{route[0]} {route[1]} as {persona}: expected 403/404, got "
                                                 f"{resp.status_code}: {resp.text[:500]}")
         after = _digest(database)
         changed = sorted(t for t in before if before[t] != after[t])
         assert not changed, f"{route[0]} {route[1]} as {persona} was refused but changed {changed}"
-    owner = _send(client, world, case.owner, case.build(world, "owner"))
+    owner = _send(client, world, case.tokens.get("owner", f"token:{case.owner}"), case.build(world, "owner"))
     assert 200 <= owner.status_code < 300, (f"{route[0]} {route[1]}: the owner's request failed "
                                             f"({owner.status_code}: {owner.text[:500]}), so the case is not valid")

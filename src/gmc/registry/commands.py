@@ -179,34 +179,16 @@ def fhir_import(
     new: bool = typer.Option(False, "--new", help="Register as new even when a possible match exists."),
 ) -> None:
     """Imports FHIR Patient and Consent resources, all-or-nothing."""
-    import json
-
     from gmc.common.errors import DomainError
     from gmc.registry import interop
 
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        typer.secho(f"error: {path.name} is not JSON: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
-    resources = [e["resource"] for e in data.get("entry", [])] if data.get("resourceType") == "Bundle" else [data]
     db = _database()
     try:
         with db.transaction() as session:
-            principal = _operator(session)
-            for i, resource in enumerate(sorted(resources, key=lambda r: r.get("resourceType") != "Patient")):
-                kind = resource.get("resourceType")
-                if kind == "Patient":
-                    reg = interop.import_patient(session, principal=principal, resource=resource, trust_code=trust,
-                                                 decision="new" if new else "check")
-                    typer.echo(f"Patient {resource.get('id', i)}: {'created' if reg.created else 'linked'} "
-                               f"{reg.participant.participant_id}")
-                elif kind == "Consent":
-                    interop.import_consent(session, principal=principal, resource=resource)
-                    typer.echo(f"Consent {resource.get('id', i)}: recorded")
-                else:
-                    raise interop.ValidationFailed(f"resource {i} is a {kind}, not a Patient or Consent",
-                                                   field="resourceType")
+            result = interop.import_bundle(session, principal=_operator(session), document=path.read_bytes(),
+                                           trust_code=trust, decision="new" if new else "check")
     except DomainError as exc:
-        typer.secho(f"error: {exc.message}; nothing imported", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {path.name}: {exc.message}; nothing imported", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
+    for line in result.lines:
+        typer.echo(line)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gmc.auth import scope
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
@@ -283,7 +284,12 @@ def patient_resource(session: Session, participant: Participant) -> dict[str, An
 
 
 def consent_resources(session: Session, participant: Participant) -> list[dict[str, Any]]:
-    """FHIR R4 Consent resources for each of the participant's consents."""
+    """FHIR R4 Consent resources for each of the participant's consents, in their state: active; inactive
+    (superseded, or withdrawn from further contact); rejected (withdrawn from any further use). A withdrawal's
+    level and date travel in the consent-withdrawal extension, and the patient's NHS number in Consent.patient, so
+    another system restores the same state."""
+    from datetime import UTC, datetime
+
     out = []
     for c in consent_service.consents_of(session, participant.id):
         status = {"active": "active", "superseded": "inactive", "withdrawn": "inactive"}[c.status]
@@ -291,14 +297,17 @@ def consent_resources(session: Session, participant: Participant) -> list[dict[s
             status = "rejected"
         consenter = (f"Patient/{participant.participant_id}" if c.given_by == "participant"
                      else f"RelatedPerson/{c.given_by}")
-        from datetime import UTC, datetime
-
+        withdrawn_at = c.withdrawn_at.replace(tzinfo=UTC) if c.withdrawn_at and c.withdrawn_at.tzinfo is None \
+            else c.withdrawn_at
         out.append(fhir_io.consent_to_fhir(fhir_io.ConsentData(
             id=f"{participant.participant_id}-consent-{c.id}", status=status, scope="research",
-            patient_id=participant.participant_id,
+            patient_id=participant.participant_id, patient_nhs_number=participant.nhs_number,
             date_time=datetime(c.consented_on.year, c.consented_on.month, c.consented_on.day, tzinfo=UTC),
             form_uri=form_uri(c.form.code, c.form.version),
-            choices=tuple(fhir_io.ConsentChoice(k, v) for k, v in sorted(c.choices.items())), consenter=consenter)))
+            choices=tuple(fhir_io.ConsentChoice(k, v) for k, v in sorted(c.choices.items())), consenter=consenter,
+            withdrawal_level=c.withdrawal_level if c.withdrawal_level else None,
+            withdrawn_at=withdrawn_at if c.withdrawal_level else None,
+            identifiers=((fhir_io.CONSENT_ID_SYSTEM, f"{participant.participant_id}-consent-{c.id}"),))))
     return out
 
 
@@ -318,13 +327,42 @@ def import_patient(session: Session, *, principal: Principal, resource: dict[str
     return service.register_person(session, principal=principal, person=person, decision=decision)
 
 
-def import_consent(session: Session, *, principal: Principal, resource: dict[str, Any] | str | bytes) -> Consent:
-    """Records the consent a FHIR Consent describes, on the form its policy URI names."""
+def _consent_patient(session: Session, principal: Principal, data: fhir_io.ConsentData,
+                     patients: dict[str, Participant] | None) -> Participant:
+    """The participant a Consent is about: the Patient of the same Bundle it points at, else the live record with
+    its NHS number (Consent.patient.identifier) within the caller's scope, else a participant id of this system."""
+    if patients and data.patient_id in patients:
+        return patients[data.patient_id]
+    if data.patient_nhs_number:
+        for live in repository.get_by_nhs_number(session, data.patient_nhs_number):
+            if scope.sees_any(principal, service.holding_trusts(session, live)):
+                return live
+        raise NotFound("no participant with the Consent's NHS number at your trusts (import the Patient first)",
+                       field="Consent.patient")
+    return service.view_participant(session, principal=principal, participant_id=data.patient_id, audit=False)
+
+
+#: FHIR Consent.status -> the state gmc keeps (None: not a decision gmc records).
+_CONSENT_STATES = {"active": "active", "inactive": "superseded", "rejected": "withdrawn"}
+
+
+def import_consent(session: Session, *, principal: Principal, resource: dict[str, Any] | str | bytes,
+                   patients: dict[str, Participant] | None = None) -> tuple[Consent, bool]:
+    """Brings in the consent a FHIR Consent describes, in its state (active, inactive = history, or withdrawn by
+    the withdrawal extension or status rejected), on the form its policy URI names; idempotent (returns the
+    consent and whether anything changed) and never undoes a withdrawal."""
     try:
         data = fhir_io.consent_from_fhir(resource)
     except fhir_io.FhirError as exc:
         raise ValidationFailed(str(exc), field="Consent") from exc
-    participant = service.view_participant(session, principal=principal, participant_id=data.patient_id, audit=False)
+    state = _CONSENT_STATES.get(data.status)
+    if state is None:
+        raise ValidationFailed(f"Consent.status {data.status!r} is not a consent decision gmc records (active, "
+                               "inactive or rejected)", field="Consent.status")
+    if data.withdrawal_level:
+        state = "withdrawn"
+    participant = _consent_patient(session, principal, data, patients)
+    service.require_participant(session, principal, participant)
     if not data.form_uri or not data.form_uri.startswith(FORM_URI_PREFIX):
         raise ValidationFailed(f"Consent.policy.uri must name a gmc consent form ({FORM_URI_PREFIX}CODE/VERSION)",
                                field="Consent.policy")
@@ -338,10 +376,72 @@ def import_consent(session: Session, *, principal: Principal, resource: dict[str
         if given_by not in consent_service.GIVEN_BY:
             given_by = "parent_guardian"
     choices = {c.code: c.permit for c in data.choices}
-    return consent_service.record_consent(session, actor=principal.actor, participant=participant, form=form,
-                                          consented_on=consented_on, given_by=given_by,
-                                          given_by_name=None if given_by == "participant" else "as recorded in FHIR",
-                                          choices=choices)
+    if state == "active":
+        missing = [c for c in form.choices if c not in choices]
+        if missing:
+            raise ValidationFailed(f"Consent.provision: every choice of form {code} v{version} must be answered; "
+                                   f"missing {', '.join(missing)}", field="Consent.provision")
+    return consent_service.import_consent_state(
+        session, actor=principal.actor, participant=participant, form=form, consented_on=consented_on,
+        given_by=given_by, given_by_name=None if given_by == "participant" else "as recorded in FHIR",
+        choices=choices, state=state, withdrawal_level=data.withdrawal_level, withdrawn_at=data.withdrawn_at,
+        trust_id=service.audit_trust(session, participant))
+
+
+@dataclass
+class BundleImport:
+    """What importing a FHIR Bundle did, resource by resource."""
+
+    lines: list[str] = field(default_factory=list)
+    created: int = 0
+    linked: int = 0
+    consents_added: int = 0
+    consents_unchanged: int = 0
+    link_requests: int = 0
+
+
+def import_bundle(session: Session, *, principal: Principal, document: dict[str, Any] | str | bytes,
+                  trust_code: str | None = None, decision: str = "check") -> BundleImport:
+    """Imports a FHIR Bundle (or one Patient or Consent): Patients first, matched by NHS number and identifiers
+    (registered or linked), then their Consents in state. Safe to repeat; any error refuses the whole Bundle (the
+    caller's transaction rolls back)."""
+    import json
+
+    if isinstance(document, str | bytes):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"not JSON: {exc}", field="Bundle") from exc
+    if not isinstance(document, dict):
+        raise ValidationFailed("expected a FHIR resource (a JSON object)", field="Bundle")
+    resources = ([e.get("resource") or {} for e in document.get("entry", [])]
+                 if document.get("resourceType") == "Bundle" else [document])
+    out = BundleImport()
+    patients: dict[str, Participant] = {}
+    for i, resource in enumerate(resources):
+        kind = resource.get("resourceType")
+        if kind not in ("Patient", "Consent"):
+            raise ValidationFailed(f"entry {i} is a {kind}, not a Patient or Consent", field=f"entry[{i}]")
+    for i, resource in enumerate(r for r in resources if r.get("resourceType") == "Patient"):
+        reg = import_patient(session, principal=principal, resource=resource, trust_code=trust_code, decision=decision)
+        name = resource.get("id", i)
+        if reg.link_request is not None:
+            out.link_requests += 1
+            out.lines.append(f"Patient {name}: held elsewhere; link request {reg.link_request.id} sent")
+            continue
+        assert reg.participant is not None
+        if resource.get("id"):
+            patients[str(resource["id"])] = reg.participant
+        out.created += reg.created
+        out.linked += not reg.created
+        out.lines.append(f"Patient {name}: {'created' if reg.created else 'linked'} {reg.participant.participant_id}")
+    for i, resource in enumerate(r for r in resources if r.get("resourceType") == "Consent"):
+        consent, changed = import_consent(session, principal=principal, resource=resource, patients=patients)
+        out.consents_added += changed
+        out.consents_unchanged += not changed
+        out.lines.append(f"Consent {resource.get('id', i)}: {'recorded' if changed else 'already held, unchanged'} "
+                         f"({consent.status}{' ' + consent.withdrawal_level if consent.withdrawal_level else ''})")
+    return out
 
 
 # ----------------------------------------------------------------------------- CSV import

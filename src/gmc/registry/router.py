@@ -329,10 +329,25 @@ async def fhir_patient_import(request: Request, trust_code: str | None = None, d
 
 
 @router.post("/fhir/Consent", status_code=201, tags=["interoperability"])
-async def fhir_consent_import(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
-    """Records the consent in a FHIR Consent."""
-    consent = interop.import_consent(db, principal=principal, resource=await request.body())
-    return {"consent_id": consent.id, "status": consent.status}
+async def fhir_consent_import(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> Any:
+    """Records the consent in a FHIR Consent in its state (active, inactive, withdrawn); 200 when already held."""
+    consent, changed = interop.import_consent(db, principal=principal, resource=await request.body())
+    body = {"consent_id": consent.id, "status": consent.status, "withdrawal_level": consent.withdrawal_level,
+            "changed": changed}
+    return body if changed else JSONResponse(body, status_code=200)
+
+
+@router.post("/fhir", tags=["interoperability"])
+async def fhir_bundle_import(request: Request, trust_code: str | None = None, decision: str = "check",
+                             principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+    """Imports a FHIR Bundle of Patients and Consents (e.g. another gmc's export): Patients matched by NHS number and
+    identifiers, Consents in their state; all or nothing, and safe to repeat."""
+    principal.require(Permission.PARTICIPANT_WRITE)
+    result = interop.import_bundle(db, principal=principal, document=await request.body(), trust_code=trust_code,
+                                   decision=decision)
+    return {"created": result.created, "linked": result.linked, "consents_added": result.consents_added,
+            "consents_unchanged": result.consents_unchanged, "link_requests": result.link_requests,
+            "lines": result.lines}
 
 
 @router.post("/participants/import", tags=["registry"])

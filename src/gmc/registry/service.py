@@ -18,7 +18,7 @@ from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from gmc.common.time import utcnow
 from gmc.organisations import service as org_service
 from gmc.registry import consent as consent_service
-from gmc.registry import eligibility, repository
+from gmc.registry import eligibility, merging, repository
 from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
 from gmc.registry.models import (
     Case,
@@ -907,12 +907,17 @@ def merge(session: Session, *, principal: Principal, survivor: Participant, merg
         if member.family_id not in survivor_families:
             member.participant_id = survivor.id
             moved["family_member"].append(member.id)
+    for follower in merging.followers():
+        for kind, ids in follower.move(session, principal, survivor, merged).items():
+            moved[f"{follower.name}:{kind}"] = ids
     before = {k: (str(getattr(survivor, k)) if getattr(survivor, k) is not None else None)
               for k in ("nhs_number", "postcode", "date_of_birth")}
+    # The merged record stops being live first: a live NHS number is unique, and the survivor may take it.
+    merged.merged_into_id = survivor.id
+    session.flush()
     for key in ("nhs_number", "postcode", "date_of_birth"):
         if getattr(survivor, key) is None and getattr(merged, key) is not None:
             setattr(survivor, key, getattr(merged, key))
-    merged.merged_into_id = survivor.id
     survivor.updated_at = merged.updated_at = utcnow()
     row = MergeRecord(survivor_id=survivor.id, merged_id=merged.id, moved=moved, survivor_before=before,
                       merged_at=utcnow(), merged_by=principal.actor.name, reason=reason)
@@ -945,7 +950,13 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
         raise NotFound(f"no merge {merge_id} of records at your trusts", field="merge_id")
     models = {"hospital_number": HospitalNumber, "referral": Referral, "consent": Consent, "family_member": FamilyMember,
               "trust_registration": TrustRegistration}
+    for follower in merging.followers():
+        prefix = f"{follower.name}:"
+        follower.move_back(session, principal, survivor, merged,
+                           {k.removeprefix(prefix): v for k, v in row.moved.items() if k.startswith(prefix)})
     for table, ids in row.moved.items():
+        if table not in models:
+            continue
         for pk in ids:
             obj = session.get(models[table], pk)
             if isinstance(obj, HospitalNumber):
@@ -955,6 +966,8 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
     for key, value in row.survivor_before.items():
         if value is None:
             setattr(survivor, key, None)
+    # The survivor gives back what it took before the merged record is live again (a live NHS number is unique).
+    session.flush()
     merged.merged_into_id = None
     row.unmerged_at, row.unmerged_by = utcnow(), principal.actor.name
     dup = repository.duplicate_between(session, survivor.id, merged.id)

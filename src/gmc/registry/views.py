@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100))
 register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110))
+register_nav(NavItem("Link requests", "/link-requests", Permission.PARTICIPANT_WRITE, order=115))
 register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120))
 register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130))
 
@@ -104,10 +105,15 @@ async def register_submit(request: Request, principal: Principal = WRITE, db: Gm
     reg, error = _attempt(db, _do)
     if error is not None:
         candidates = getattr(error, "candidates", [])
+        elsewhere = getattr(error, "elsewhere", [])
         return render(request, "registry/register.html", {
             "trusts": _trusts_in_scope(db, principal), "form": form, "candidates": candidates,
-            "message": error.message, "message_kind": "error" if not candidates else "info",
+            "elsewhere": elsewhere, "nhs_held_elsewhere": getattr(error, "exact", False),
+            "message": error.message, "message_kind": "error" if not (candidates or elsewhere) else "info",
             "error_field": error.field}, status_code=error.status_code)
+    if reg.link_request is not None:
+        return RedirectResponse(f"/link-requests?msg={quote(f'Link request {reg.link_request.id} sent.')}",
+                                status_code=303)
     verb = "Registered" if reg.created else f"Linked to the existing record ({reg.linked_reason})"
     return _back(reg.participant.participant_id, f"{verb}.")
 
@@ -257,6 +263,42 @@ def duplicate_decide(request: Request, candidate_id: int, action: str = Form(...
     if error is not None:
         return RedirectResponse(f"/duplicates?msg={quote('Not done: ' + error.message)}", status_code=303)
     return RedirectResponse(f"/duplicates?msg={quote(done)}", status_code=303)
+
+
+@router.get("/link-requests")
+def link_requests_page(request: Request, msg: str = "", status: str = "pending", principal: Principal = WRITE,
+                       db: GmcSession = DB) -> Response:
+    """Requests to link a registration to a record of another scope: yours to decide, and yours to follow."""
+    shown = status if status in ("pending", "linked", "rejected", "registered_new") else "pending"
+    rows = [service.link_request_view(db, principal, r)
+            for r in service.link_requests_for(db, principal=principal, status=shown)]
+    context: dict[str, Any] = {"rows": rows, "status": shown}
+    if msg:
+        context.update(message=msg, message_kind="ok")
+    return render(request, "registry/link_requests.html", context)
+
+
+@router.post("/link-requests/{request_id}")
+def link_request_decide(request_id: int, action: str = Form(...), participant_id: str = Form(""),
+                        reason: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Approves (link to one of your records), rejects, or registers the person as new."""
+
+    def _do() -> str:
+        if action == "approve":
+            service.approve_link_request(db, principal=principal, request_id=request_id,
+                                         participant_id=participant_id, reason=reason)
+            return f"Linked: {participant_id} is now registered at the requesting trust too."
+        if action == "reject":
+            service.reject_link_request(db, principal=principal, request_id=request_id, reason=reason)
+            return "Recorded: none of your records is this person."
+        if action == "register_new":
+            row = service.register_new_from_request(db, principal=principal, request_id=request_id, reason=reason)
+            return f"Registered as a new participant ({row.id})."
+        raise ValidationFailed("choose approve, reject or register_new", field="action")
+
+    done, error = _attempt(db, _do)
+    text = done if error is None else f"Not done: {error.message}"
+    return RedirectResponse(f"/link-requests?msg={quote(text)}", status_code=303)
 
 
 @router.get("/reconsent")

@@ -168,6 +168,8 @@ class Sample(Base):
     state: Mapped[str] = mapped_column(String(30), nullable=False)
     #: When the sample entered its current state (turnaround and overdue work from it).
     state_changed_at: Mapped[datetime] = mapped_column(nullable=False)
+    #: The state an archived sample left, the only one it may go back to.
+    archived_from: Mapped[str | None] = mapped_column(String(20))
     collected_at: Mapped[datetime] = mapped_column(nullable=False)
     #: Who collected (or extracted / aliquoted) it.
     collected_by: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -303,3 +305,7 @@ class ShipmentItem(Base):
 
     shipment: Mapped[Shipment] = relationship(back_populates="items")
     sample: Mapped[Sample | None] = relationship(lazy="joined")
+
+
+# Samples follow their participant through registry merges; registered wherever the schema is loaded.
+from gmc.samples import merging as _merging  # noqa: E402, F401

@@ -164,6 +164,16 @@ def participants_withdrawn_from_use(session: Session) -> list[int]:
     return list(session.execute(stmt).scalars())
 
 
+def with_merged_records(session: Session, participant_ids: list[int]) -> list[int]:
+    """These participants and every record merged into them, however many merges deep."""
+    found, frontier = set(participant_ids), set(participant_ids)
+    while frontier:
+        frontier = set(session.execute(select(Participant.id).where(Participant.merged_into_id.in_(frontier))
+                                       ).scalars()) - found
+        found |= frontier
+    return sorted(found)
+
+
 def live_samples_of(session: Session, scope: Scope, participant_ids: list[int]) -> Sequence[Sample]:
     """Samples of these participants that are not destroyed, in scope."""
     if not participant_ids:

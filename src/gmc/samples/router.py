@@ -54,7 +54,7 @@ def sample_out(db: GmcSession, sample: Sample) -> SampleOut:
                      parent_barcode=parent.barcode if parent else None, state=sample.state,
                      state_changed_at=sample.state_changed_at, collected_at=sample.collected_at,
                      location=service.location_of(sample), version=sample.version,
-                     allowed_next=[s.value for s in manual_next(sample.state)])
+                     allowed_next=[s.value for s in manual_next(sample.state, sample.archived_from)])
 
 
 def _shipment_out(shipment, principal: Principal) -> ShipmentOut:  # noqa: ANN001

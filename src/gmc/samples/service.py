@@ -47,7 +47,7 @@ from gmc.samples.turnaround import Overdue, SampleClock, overdue
 S = SampleState
 _BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,39}$")
 #: States from which a sample may be put on a manifest to the sequencing provider.
-_SEQUENCING_READY = {S.QC_PASSED.value, S.ARCHIVED.value}
+_SEQUENCING_READY = {S.QC_PASSED.value}
 #: States from which a sample may travel to the lab.
 _LAB_READY = {S.COLLECTED.value, S.RECEIVED.value}
 #: States meaning a sample has already gone to sequencing (a pair partner there counts as dispatched).
@@ -234,7 +234,7 @@ def transition(session: Session, principal: Principal, barcode: str, to_state: s
     """Moves a sample to a new state if the lifecycle allows it; a stale expected_version is a 409."""
     sample = get_sample(session, principal, barcode)
     target = parse_state(to_state, field="to_state")
-    if target in QC_STATES:
+    if target in QC_STATES and not (sample.state == S.ARCHIVED.value and sample.archived_from == target.value):
         raise IllegalTransition(f"sample {sample.barcode} is {sample.state}: record QC measurements to pass or "
                                 "fail it", field="to_state")
     return _transition(session, principal, sample, target,
@@ -250,12 +250,14 @@ def _transition(session: Session, principal: Principal, sample: Sample, target: 
         raise Conflict(f"sample {sample.barcode} changed since you loaded it (version {expected_version}, now "
                        f"{sample.version}, state {sample.state}); reload and try again", field="version")
     current = sample.state
-    check_transition(current, target, barcode=sample.barcode)
+    check_transition(current, target, barcode=sample.barcode, archived_from=sample.archived_from)
     if target == S.DISPATCHED:
+        _check_sequencing_ready(session, sample)
         _check_dispatch_consent(session, sample)
         if not in_shipment:
             _check_pairs(session, [sample])
     at = when or utcnow()
+    sample.archived_from = current if target == S.ARCHIVED else None
     sample.state = target.value
     sample.state_changed_at = at
     where = location
@@ -287,6 +289,22 @@ def _check_dispatch_consent(session: Session, sample: Sample) -> None:
         raise Conflict(f"sample {sample.barcode} may not be dispatched: {decision.reason}", field="barcode")
 
 
+def _passed_qc(session: Session, sample: Sample) -> bool:
+    """True when the sample's latest QC measurement passed."""
+    results = repo.qc_results_of(session, sample.id)  # newest first
+    return bool(results) and results[0].passed
+
+
+def _check_sequencing_ready(session: Session, sample: Sample) -> None:
+    """Sequencing takes extracted DNA (or RNA) whose latest QC passed, and nothing else."""
+    if sample.kind == "specimen":
+        raise Conflict(f"sample {sample.barcode} is a {sample.sample_type_code} specimen: sequencing takes extracted "
+                       "DNA or RNA that passed QC", field="barcode")
+    if sample.state != S.QC_PASSED.value or not _passed_qc(session, sample):
+        raise Conflict(f"sample {sample.barcode} is {sample.state}: only a sample whose QC passed is dispatched for "
+                       "sequencing", field="barcode")
+
+
 def _is_cancer(session: Session, sample: Sample) -> bool:
     if sample.tissue == "tumour":
         return True
@@ -308,7 +326,9 @@ def _check_pairs(session: Session, batch: list[Sample]) -> None:
         else:
             relatives = repo.samples_of_participant(session, sample.participant_id)
         partners = [r for r in relatives if r.tissue == partner_tissue]
-        ok = [p for p in partners if p.id in in_batch or p.state in _ALREADY_SENT]
+        # A partner counts when it travels in this batch (which holds only QC-passed samples) or has gone already
+        # having passed QC: a pair never leaves with a failed member.
+        ok = [p for p in partners if p.id in in_batch or (p.state in _ALREADY_SENT and _passed_qc(session, p))]
         if not ok:
             passed = [p for p in partners if p.state == S.QC_PASSED.value]
             hint = (f"add {partner_tissue} sample {passed[0].barcode} (QC passed) to the same shipment" if passed
@@ -674,6 +694,7 @@ def add_to_shipment(session: Session, principal: Principal, reference: str, barc
         raise Conflict(f"sample {sample.barcode} is {sample.state}: a {shipment.kind.replace('_', ' ')} shipment "
                        f"takes samples that are {' or '.join(sorted(ready))}", field="barcode")
     if shipment.kind == "to_sequencing":
+        _check_sequencing_ready(session, sample)
         _check_dispatch_consent(session, sample)
     item = ShipmentItem(shipment_id=shipment.id, sample_id=sample.id, barcode=sample.barcode, on_manifest=True)
     shipment.items.append(item)
@@ -819,7 +840,8 @@ class DestructionDue:
 
 
 def destruction_worklist(session: Session, principal: Principal) -> list[DestructionDue]:
-    """Samples, not yet destroyed, of participants whose consent now forbids any further use."""
+    """Samples, not yet destroyed, of participants whose consent now forbids any further use, including the
+    samples still held under every record merged into theirs."""
     due: list[DestructionDue] = []
     candidates = repo.participants_withdrawn_from_use(session)
     confirmed = []
@@ -827,6 +849,7 @@ def destruction_worklist(session: Session, principal: Principal) -> list[Destruc
         consent = current_consent(session, pid)
         if consent is not None and consent.status == "withdrawn" and consent.withdrawal_level == "no_further_use":
             confirmed.append(pid)
+    confirmed = repo.with_merged_records(session, confirmed)
     for sample in repo.live_samples_of(session, scope_of(principal), confirmed):
         due.append(DestructionDue(sample, "participant withdrew: no further use"))
     return due

@@ -1,5 +1,5 @@
 """Samples: QC thresholds and turnaround targets per centre (the programme's defaults stay), freezer names
-unique within a centre.
+unique within a centre, and the state an archived sample left (filled from its custody events).
 
 Revision ID: 0203_samples_centre_config
 Revises: 0202_samples_shipment_centre
@@ -43,9 +43,20 @@ def upgrade() -> None:
     with op.batch_alter_table('freezer', schema=None) as batch_op:
         batch_op.drop_constraint('uq_freezer_name', type_='unique')
         batch_op.create_unique_constraint('uq_freezer_centre_name', ['centre_id', 'name'])
+    with op.batch_alter_table('sample', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('archived_from', sa.String(length=20), nullable=True))
+    op.execute("""
+        UPDATE sample SET archived_from = (
+            SELECT e.from_state FROM sample_event e
+            WHERE e.sample_id = sample.id AND e.to_state = 'archived'
+            ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1)
+        WHERE state = 'archived'
+    """)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sample', schema=None) as batch_op:
+        batch_op.drop_column('archived_from')
     with op.batch_alter_table('freezer', schema=None) as batch_op:
         batch_op.drop_constraint('uq_freezer_centre_name', type_='unique')
         batch_op.create_unique_constraint('uq_freezer_name', ['name'])
