@@ -199,3 +199,19 @@ def test_fhir_round_trips_keep_withdrawal_and_are_idempotent(demo_client, bearer
     stranger = dict(lone, patient={"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number",
                                                   "value": "9434765919"}})
     assert other.post("/api/fhir/Consent", json=stranger, headers=oh).status_code == 404
+
+
+def test_csv_short_and_non_utf8_rows_are_reported_like_any_bad_row(demo_client, bearer, demo_database) -> None:
+    h = {**bearer(demo_client, "admin"), "content-type": "text/csv"}
+    header = "family_name,given_name,date_of_birth,sex,nhs_number,postcode,trust_code,hospital_number\n"
+    body = (header + "Smith,Joan,1940-01-01,female,,WS2 9PS,RBK,W1\n"
+            + "Short,Row,1950-01-01\n"
+            + "Long,Row,1950-01-01,male,,,RBK,W3,extra\n").encode() + "Müller,Jürgen,1960-05-05,male,,,RBK,W4\n".encode(
+                "latin-1")
+    resp = demo_client.post("/api/participants/import", content=body, headers=h)
+    assert resp.status_code == 422, resp.text
+    problems = [(p["line"], p["message"]) for p in resp.json()["problems"]]
+    assert [line for line, _ in problems] == [3, 4, 5]
+    assert "3 fields, the header has 8" in problems[0][1] and "9 fields" in problems[1][1]
+    assert "not UTF-8" in problems[2][1] and "0xFC" in problems[2][1]
+    assert _count(demo_database, Participant) == 0

@@ -28,6 +28,11 @@ def test_import_hl7_and_fhir_round_trip(demo_db_url: str, tmp_path: Path) -> Non
                    "Jones,Tom,1955-13-30,male,,,RRK,U1\n")
     result = gmc(demo_db_url, "registry", "import", str(bad))
     assert result.exit_code == 1 and "bad.csv line 3" in result.output and "nothing imported" in result.output
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(bad.read_text().splitlines(keepends=True)[0].encode()
+                      + "Müller,Jürgen,1960-05-05,male,,,RBK,W4\n".encode("latin-1"))
+    result = gmc(demo_db_url, "registry", "import", str(latin))
+    assert result.exit_code == 1 and "latin.csv line 2: not UTF-8" in result.output
     good = tmp_path / "good.csv"
     good.write_text(bad.read_text().replace("1955-13-30", "1955-12-30"))
     result = gmc(demo_db_url, "registry", "import", str(good))

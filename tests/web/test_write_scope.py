@@ -117,6 +117,11 @@ def _build_world(url: str) -> dict[str, Any]:
                        variant=run.results["genes"][0]["variants"][0]["variant"])
             somatic = s.execute(sa.select(InterpretationRun).where(InterpretationRun.kind == "somatic")).scalars().first()
             out["cancer_case"] = s.get(Case, somatic.case_id).case_id
+            out["cancer_run"] = somatic.run_id
+            from gmc.genomics.models import GenomeDataset
+
+            dataset = s.execute(sa.select(GenomeDataset)).scalars().first()
+            out["genome_case"] = s.get(Case, dataset.case_id).case_id
             out["hospital_number"] = proband.hospital_numbers[0].number
 
             def person(family: str, given: str, trust: str, born: date, sex: str = "female", **extra: Any):
@@ -575,3 +580,128 @@ def test_write_route_refuses_other_trusts_and_centres(route, walker) -> None:
     owner = _send(client, world, case.tokens.get("owner", f"token:{case.owner}"), case.build(world, "owner"))
     assert 200 <= owner.status_code < 300, (f"{route[0]} {route[1]}: the owner's request failed "
                                             f"({owner.status_code}: {owner.text[:500]}), so the case is not valid")
+
+
+# --------------------------------------------------------------------------------- identifiable reads are audited
+
+C = "/api/cases/{case}"
+#: Every GET route that returns data about identifiable people, and how their owner reads it. Each read must leave
+#: an audit event naming the reader.
+READS: dict[str, Callable[[dict[str, Any]], Call]] = {
+    "/api/audit/events": lambda w: Call("GET", "/api/audit/events"),
+    "/api/cancer/cases": lambda w: Call("GET", "/api/cancer/cases"),
+    "/api/cancer/cases/{case_id}/board": lambda w: Call("GET", f"/api/cancer/cases/{w['cancer_case']}/board"),
+    "/api/cancer/cases/{case_id}/runs": lambda w: Call("GET", f"/api/cancer/cases/{w['cancer_case']}/runs"),
+    "/api/cancer/runs/{run_id}": lambda w: Call("GET", f"/api/cancer/runs/{w['cancer_run']}"),
+    "/api/cases": lambda w: Call("GET", "/api/cases"),
+    "/api/cases/{case_id}": lambda w: Call("GET", f"/api/cases/{w['rare_case']}"),
+    "/api/duplicates": lambda w: Call("GET", "/api/duplicates"),
+    "/api/fhir/Consent": lambda w: Call("GET", "/api/fhir/Consent", params={"patient": w["participant"]}),
+    "/api/fhir/Patient/{participant_id}": lambda w: Call("GET", f"/api/fhir/Patient/{w['participant']}"),
+    "/api/genomes/cases/{case_id}/datasets": lambda w: Call("GET", f"/api/genomes/cases/{w['genome_case']}/datasets"),
+    "/api/genomes/cases/{case_id}/qc": lambda w: Call("GET", f"/api/genomes/cases/{w['genome_case']}/qc"),
+    "/api/genomes/cases/{case_id}/variants": lambda w: Call("GET", f"/api/genomes/cases/{w['genome_case']}/variants",
+                                                             params={"limit": 5}),
+    "/api/genomes/cases/{case_id}/variants/export": lambda w: Call(
+        "GET", f"/api/genomes/cases/{w['genome_case']}/variants/export", params={"gene": "BRCA2"}),
+    "/api/genomes/genes/{symbol}/carriers": lambda w: Call("GET", "/api/genomes/genes/BRCA2/carriers"),
+    "/api/link-requests": lambda w: Call("GET", "/api/link-requests"),
+    "/api/participants": lambda w: Call("GET", "/api/participants", params={"q": "Kestrel"}),
+    "/api/participants/{participant_id}": lambda w: Call("GET", f"/api/participants/{w['participant']}"),
+    "/api/participants/{participant_id}/consent-check": lambda w: Call(
+        "GET", f"/api/participants/{w['participant']}/consent-check", params={"action": "research_data"}),
+    "/api/participants/{participant_id}/timeline": lambda w: Call("GET", f"/api/participants/{w['participant']}/timeline"),
+    "/api/phenotype/families/{family_id}/pedigree": lambda w: Call(
+        "GET", f"/api/phenotype/families/{w['family']}/pedigree"),
+    "/api/phenotype/families/{family_id}/pedigree.ped": lambda w: Call(
+        "GET", f"/api/phenotype/families/{w['family']}/pedigree.ped"),
+    "/api/phenotype/families/{family_id}/pedigree.svg": lambda w: Call(
+        "GET", f"/api/phenotype/families/{w['family']}/pedigree.svg"),
+    "/api/phenotype/participants/{participant_id}/phenopacket": lambda w: Call(
+        "GET", f"/api/phenotype/participants/{w['participant']}/phenopacket"),
+    "/api/phenotype/participants/{participant_id}/profile": lambda w: Call(
+        "GET", f"/api/phenotype/participants/{w['participant']}/profile"),
+    "/api/rare/cases": lambda w: Call("GET", "/api/rare/cases"),
+    "/api/rare/cases/{case_id}/acmg-history": lambda w: Call("GET", f"/api/rare/cases/{w['rare_case']}/acmg-history"),
+    "/api/rare/cases/{case_id}/panels": lambda w: Call("GET", f"/api/rare/cases/{w['rare_case']}/panels"),
+    "/api/rare/cases/{case_id}/runs": lambda w: Call("GET", f"/api/rare/cases/{w['rare_case']}/runs"),
+    "/api/rare/runs/{run_id}": lambda w: Call("GET", f"/api/rare/runs/{w['rare_run']}"),
+    "/api/reconsent": lambda w: Call("GET", "/api/reconsent"),
+    "/api/samples": lambda w: Call("GET", "/api/samples", params={"q": "W-"}),
+    "/api/samples/export.csv": lambda w: Call("GET", "/api/samples/export.csv"),
+    "/api/samples/labels.pdf": lambda w: Call("GET", "/api/samples/labels.pdf", params={"barcode": "W-COL-1"}),
+    "/api/samples/shipments/{reference}": lambda w: Call("GET", "/api/samples/shipments/W-SHP-DRAFT"),
+    "/api/samples/shipments/{reference}/manifest.csv": lambda w: Call(
+        "GET", "/api/samples/shipments/W-SHP-DRAFT/manifest.csv"),
+    "/api/samples/shipments/{reference}/manifest.pdf": lambda w: Call(
+        "GET", "/api/samples/shipments/W-SHP-DRAFT/manifest.pdf"),
+    "/api/samples/storage/boxes/{box_barcode}": lambda w: Call("GET", "/api/samples/storage/boxes/W-BOX-1"),
+    "/api/samples/worklists/destruction": lambda w: Call("GET", "/api/samples/worklists/destruction"),
+    "/api/samples/worklists/overdue": lambda w: Call("GET", "/api/samples/worklists/overdue"),
+    "/api/samples/worklists/resample": lambda w: Call("GET", "/api/samples/worklists/resample"),
+    "/api/samples/{barcode}": lambda w: Call("GET", "/api/samples/W-COL-1"),
+    "/api/samples/{barcode}/custody": lambda w: Call("GET", "/api/samples/W-COL-1/custody"),
+    "/api/uploads": lambda w: Call("GET", "/api/uploads"),
+    "/api/users": lambda w: Call("GET", "/api/users"),
+}
+
+#: GET routes that return nothing about an identifiable person, and why.
+NOT_IDENTIFIABLE: dict[str, str] = {
+    "/health": "liveness only",
+    "/api/me": "the caller's own account",
+    "/api/tokens": "the caller's own tokens",
+    "/api/import-folders": "folder names",
+    "/api/centres": "organisations",
+    "/api/consent-forms": "form definitions",
+    "/api/eligibility/{arm}": "programme rules",
+    "/api/audit/verify": "a hash-chain check: counts and an event number, no event contents",
+    "/api/hl7/interfaces": "interface configuration",
+    "/api/cancer/knowledge": "published knowledge",
+    "/api/cancer/curation/queue": "knowledge-base proposals",
+    "/api/cancer/curation/items/{evidence_id}": "knowledge-base history",
+    "/api/phenotype/hpo/search": "the ontology",
+    "/api/phenotype/hpo/terms/{term_id}": "the ontology",
+    "/api/rare/panels": "gene panels",
+    "/api/rare/panels/{panel_key}": "gene panels",
+    "/api/samples/config/qc-rules": "laboratory configuration",
+    "/api/samples/turnaround": "medians per trust or sample type (no sample or person)",
+    "/api/genomes/cohort-af": "allele counts over the cohort (no sample or person)",
+}
+
+
+def _schema_read_routes() -> list[str]:
+    from gmc.web.app import create_app
+
+    app = create_app(Settings(database_url="sqlite://", environment="test"))
+    return sorted(path for path, ops in app.openapi()["paths"].items() if "get" in ops)
+
+
+READ_ROUTES = _schema_read_routes()
+
+
+def test_every_read_route_is_classified() -> None:
+    missing = [r for r in READ_ROUTES if r not in READS and r not in NOT_IDENTIFIABLE]
+    assert not missing, ("GET routes neither listed as identifiable reads (audited) nor as returning nothing "
+                         f"identifiable, in tests/web/test_write_scope.py: {missing}")
+    stale = [r for r in [*READS, *NOT_IDENTIFIABLE] if r not in READ_ROUTES]
+    assert not stale, f"read cases for routes that no longer exist: {stale}"
+
+
+def test_every_identifiable_read_is_audited(walker) -> None:
+    from gmc.audit.models import AuditEvent
+
+    client, database, world = walker
+    unaudited, failed = [], []
+    for path, build in sorted(READS.items()):
+        with database.session() as s:
+            before = s.execute(sa.select(sa.func.max(AuditEvent.seq))).scalar_one() or 0
+        resp = _send(client, world, "token:admin", build(world))
+        if resp.status_code != 200:
+            failed.append((path, resp.status_code, resp.text[:200]))
+            continue
+        with database.session() as s:
+            readers = set(s.execute(sa.select(AuditEvent.actor).where(AuditEvent.seq > before)).scalars())
+        if "admin" not in readers:
+            unaudited.append(path)
+    assert not failed, f"identifiable reads the owner could not make: {failed}"
+    assert not unaudited, f"identifiable reads that left no audit event: {unaudited}"

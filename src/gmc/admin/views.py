@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from gmc.audit import repository as audit_repository
 from gmc.audit.chain import verify_chain
+from gmc.audit.service import record_trail_read
 from gmc.auth import service as auth_service
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission, Role
@@ -75,6 +76,8 @@ def audit_page(request: Request, entity_type: str | None = None, actor: str | No
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
     events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
                                           verb=verb or None, trust_ids=scope, limit=200)
+    record_trail_read(db, principal, entity_type=entity_type or None, entity_id=None, actor=actor or None,
+                      verb=verb or None, shown=len(events))
     report = verify_chain(db) if verify and principal.has(Permission.USERS_MANAGE) else None
     return render(request, "admin/audit.html", {"events": events, "report": report, "entity_type": entity_type or "",
                   "actor": actor or "", "verb": verb or "", "total": audit_repository.count_events(db)})

@@ -69,7 +69,8 @@ def create_db_engine(url: str, **kwargs: object) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
+                               **kwargs)
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -79,7 +80,8 @@ def create_db_engine(url: str, **kwargs: object) -> Engine:
     # handler's response in the thread pool before the request's commit), so a burst of writers to one row that
     # fills the pool while waiting would otherwise wait for it forever.
     kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"})
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: errors never quote a statement's values (names, dates of birth) into logs or messages.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 class Database:

@@ -141,7 +141,11 @@ def uploads_of(session: Session, principal: Principal, limit: int = 200) -> Sequ
     if principal.trust_scope is not None:
         stmt = stmt.where(Upload.centre_id == principal.centre_id) if principal.centre_id is not None else \
             stmt.where(Upload.uploaded_by_id == principal.user_id)
-    return session.execute(stmt).scalars().all()
+    found = session.execute(stmt).scalars().all()
+    # Uploaded files (and their names) may be a person's genome: who listed them is recorded.
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="upload",
+           summary={"shown": [u.upload_id for u in found][:100]})
+    return found
 
 
 def may_use_upload(principal: Principal, upload: Upload) -> bool:

@@ -95,7 +95,7 @@ def import_participants(
     try:
         with db.transaction() as session:
             report = import_csv(session, principal=_operator(session),
-                                text=input_csv.read_text(encoding="utf-8-sig"), source=input_csv.name)
+                                text=input_csv.read_bytes(), source=input_csv.name)
     except CsvImportFailed as exc:
         for problem in exc.report.problems:
             console.print(f"[red]{problem['message']}[/red]" + (f" (field {problem['field']})" if problem["field"] else ""))

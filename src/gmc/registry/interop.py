@@ -484,10 +484,28 @@ class CsvImportFailed(ValidationFailed):
         return {**super().to_dict(), "problems": self.report.problems}
 
 
-def import_csv(session: Session, *, principal: Principal, text: str, source: str = "upload.csv") -> CsvImportReport:
+def decode_csv(data: str | bytes) -> str:
+    """CSV bytes as text: UTF-8 (a byte-order mark is dropped); bytes that are not UTF-8 are kept as surrogates so
+    the row holding them is reported by line like any other bad row, instead of refusing the file unread."""
+    if isinstance(data, str):
+        return data
+    return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+
+
+def _not_utf8(values: list[str | None]) -> str | None:
+    """The first undecodable byte in a row's values, shown as hex, or None."""
+    for value in values:
+        for ch in value or "":
+            if "\udc80" <= ch <= "\udcff":
+                return f"0x{ord(ch) - 0xDC00:02X}"
+    return None
+
+
+def import_csv(session: Session, *, principal: Principal, text: str | bytes,
+               source: str = "upload.csv") -> CsvImportReport:
     """Imports participant rows all-or-nothing: raises CsvImportFailed listing every bad row (the caller's
     transaction then rolls back whatever was written)."""
-    report = _import_csv(session, principal=principal, text=text, source=source)
+    report = _import_csv(session, principal=principal, text=decode_csv(text), source=source)
     if report.problems:
         raise CsvImportFailed(report)
     return report
@@ -496,6 +514,16 @@ def import_csv(session: Session, *, principal: Principal, text: str, source: str
 def _import_csv(session: Session, *, principal: Principal, text: str, source: str) -> CsvImportReport:
     report = CsvImportReport()
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        report.problems.append({"line": 1, "field": None, "message": f"{source} line 1: {exc}"})
+        return report
+    bad_header = _not_utf8(list(header))
+    if bad_header:
+        report.problems.append({"line": 1, "field": None, "message": f"{source} line 1: the header is not UTF-8 text "
+                                f"(byte {bad_header}); save the file as UTF-8"})
+        return report
     missing = [c for c in ("family_name", "given_name", "trust_code") if c not in (reader.fieldnames or [])]
     if missing:
         report.problems.append({"line": 1, "field": missing[0], "message": f"{source}: missing column(s) "
@@ -507,9 +535,30 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
                                 + ", ".join(unknown) + f"; expected {', '.join(CSV_COLUMNS)}"})
         return report
     people: list[tuple[int, service.PersonInput]] = []
-    for row in reader:
+    width = len(reader.fieldnames or [])
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            report.problems.append({"line": reader.line_num, "field": None,
+                                    "message": f"{source} line {reader.line_num}: {exc}"})
+            break
         report.rows += 1
         line = reader.line_num
+        extra = row.pop(None, None)
+        if extra is not None or any(v is None for v in row.values()):
+            found = width + len(extra or []) - sum(v is None for v in row.values())
+            report.problems.append({"line": line, "field": None, "message": f"{source} line {line}: {found} fields, "
+                                    f"the header has {width}"})
+            continue
+        undecodable = _not_utf8(list(row.values()))
+        if undecodable:
+            report.problems.append({"line": line, "field": None, "message": f"{source} line {line}: not UTF-8 text "
+                                    f"(byte {undecodable}); save the file as UTF-8"})
+            continue
         try:
             born = row.get("date_of_birth", "").strip()
             try:

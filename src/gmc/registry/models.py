@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gmc.db.core import Base
@@ -18,6 +30,10 @@ class Participant(Base):
     __table_args__ = (
         Index("ix_participant_names", "family_name", "given_name"),
         Index("ix_participant_dob", "date_of_birth"),
+        # One live record per NHS number: a merged record keeps its number for unmerge and audit.
+        Index("uq_participant_live_nhs_number", "nhs_number", unique=True,
+              sqlite_where=text("merged_into_id IS NULL AND nhs_number IS NOT NULL"),
+              postgresql_where=text("merged_into_id IS NULL AND nhs_number IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,6 +61,16 @@ class Participant(Base):
     referrals: Mapped[list[Referral]] = relationship(back_populates="participant", order_by="Referral.referral_date")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ParticipantBlockKey(Base):
+    """A blocking key of a live participant (gmc.registry.linkage.blocking_keys): registration compares a new
+    person only with the records sharing one of its keys, found through this indexed table."""
+
+    __tablename__ = "participant_block_key"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True, index=True)
 
 
 class HospitalNumber(Base):
@@ -347,3 +373,7 @@ class Hl7Interface(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+# Blocking keys follow every flush of a participant; registered wherever the schema is loaded.
+from gmc.registry import blocking as _blocking  # noqa: E402, F401

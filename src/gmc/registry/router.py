@@ -125,7 +125,7 @@ def withdraw(participant_id: str, body: WithdrawalIn, principal: Principal = CON
 def consent_check(participant_id: str, action: consent_service.ConsentAction, principal: Principal = READ,
                   db: GmcSession = DB) -> dict[str, Any]:
     """Whether the participant's consent allows an action now, and why."""
-    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    p = service.view_participant(db, principal=principal, participant_id=participant_id)
     decision = consent_service.is_allowed(db, p.id, action)
     return {"action": action.value, "allowed": decision.allowed, "reason": decision.reason}
 
@@ -353,12 +353,7 @@ async def fhir_bundle_import(request: Request, trust_code: str | None = None, de
 @router.post("/participants/import", tags=["registry"])
 async def import_participants_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
     """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
-    body = await request.body()
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("the CSV is not UTF-8 text", field="file") from exc
-    report = interop.import_csv(db, principal=principal, text=text)
+    report = interop.import_csv(db, principal=principal, text=await request.body())
     return {"rows": report.rows, "created": report.created, "linked": report.linked,
             "worklisted": report.worklisted}
 
@@ -367,11 +362,10 @@ async def import_participants_csv(request: Request, principal: Principal = WRITE
 def list_cases(arm: str | None = None, status: str | None = None, principal: Principal = READ,
                db: GmcSession = DB) -> list[dict[str, Any]]:
     """Genomic cases at your trusts, newest first."""
-    return [service.case_summary(db, c)
-            for c in repository.list_cases(db, trust_scope=principal.trust_scope, arm=arm, status=status)]
+    return [service.case_summary(db, c) for c in service.list_cases(db, principal=principal, arm=arm, status=status)]
 
 
 @router.get("/cases/{case_id}", tags=["registry"])
 def get_case(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One genomic case."""
-    return service.case_summary(db, service.view_case(db, principal=principal, case_id=case_id))
+    return service.case_summary(db, service.read_case(db, principal=principal, case_id=case_id))

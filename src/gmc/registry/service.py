@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, diff, record
@@ -17,8 +18,8 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.organisations import service as org_service
+from gmc.registry import blocking, eligibility, merging, repository
 from gmc.registry import consent as consent_service
-from gmc.registry import eligibility, merging, repository
 from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
 from gmc.registry.models import (
     Case,
@@ -123,13 +124,17 @@ class MatchCandidate:
 
 def find_matches(session: Session, person: PersonInput, *, exclude_pk: int | None = None) -> list[MatchCandidate]:
     """Existing live participants who may be this person: exact NHS number first, then probabilistic linkage."""
-    candidates = [p for p in repository.linkage_candidates(
-        session, nhs_number=person.nhs_number, dob=person.date_of_birth, family_name=person.family_name,
-        given_name=person.given_name, postcode=person.postcode) if p.id != exclude_pk]
+    keys = blocking.person_keys(nhs_number=person.nhs_number, family_name=person.family_name,
+                                given_name=person.given_name, date_of_birth=person.date_of_birth, sex=person.sex,
+                                postcode=person.postcode)
+    index = LinkageIndex()
+    candidates = [p for p in repository.linkage_candidates(session, keys, max_block_size=index.max_block_size)
+                  if p.id != exclude_pk]
     if not candidates:
         return []
     by_id = {str(p.id): p for p in candidates}
-    index = LinkageIndex(_person_record(p) for p in candidates)
+    for p in candidates:
+        index.add(_person_record(p))
     new = PersonRecord(record_id="new", nhs_number=person.nhs_number, family_name=person.family_name,
                        given_name=person.given_name, date_of_birth=person.date_of_birth,
                        sex={"female": "F", "male": "M", "other": "O"}.get(person.sex), postcode=person.postcode)
@@ -341,7 +346,12 @@ def _create(session: Session, actor: Actor, person: PersonInput, trust_id: int |
         nhs_number=person.nhs_number, family_name=person.family_name, given_name=person.given_name,
         date_of_birth=person.date_of_birth, sex=person.sex, postcode=person.postcode, created_at=now, updated_at=now)
     session.add(participant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another registration of the same NHS number committed first: one live record per NHS number.
+        raise Conflict("a record with this NHS number was registered at the same time; search for it and "
+                       "link to it", field="nhs_number") from None
     _register_at(session, participant, trust_id, actor)
     _add_hospital_number(session, participant, trust_id, person.hospital_number)
     record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=participant.id,
@@ -784,6 +794,33 @@ def view_case(session: Session, *, principal: Principal, case_id: str) -> Case:
     return case
 
 
+def record_case_read(session: Session, principal: Principal, case: Case, what: str) -> None:
+    """Audits that the caller was shown something of a case (it leads to its proband), filed under its trust."""
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "read": what})
+
+
+def record_list_read(session: Session, principal: Principal, what: str, shown: list[str]) -> None:
+    """Audits that the caller was shown a list of people's records (what, and which ids; capped at 100)."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="participant",
+           summary={"worklist": what, "results": shown[:100], "count": len(shown)})
+
+
+def list_cases(session: Session, *, principal: Principal, arm: str | None = None,
+               status: str | None = None) -> list[Case]:
+    """Genomic cases at the caller's trusts, newest first; the read is audited."""
+    cases = list(repository.list_cases(session, trust_scope=principal.trust_scope, arm=arm, status=status))
+    record_list_read(session, principal, "cases", [c.case_id for c in cases])
+    return cases
+
+
+def read_case(session: Session, *, principal: Principal, case_id: str) -> Case:
+    """A case within the caller's scope, shown to them (audited)."""
+    case = view_case(session, principal=principal, case_id=case_id)
+    record_case_read(session, principal, case, "case")
+    return case
+
+
 def case_summary(session: Session, case: Case) -> dict[str, Any]:
     """A case as plain data for lists and other features' pages (no identifiers beyond programme ids)."""
     proband = session.get(Participant, case.proband_id)
@@ -998,8 +1035,7 @@ def duplicate_worklist(session: Session, *, principal: Principal) -> list[tuple[
         a, b = session.get(Participant, d.participant_a_id), session.get(Participant, d.participant_b_id)
         if a is not None and b is not None:
             pairs.append((d, a, b))
-    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="participant",
-           summary={"worklist": "duplicates", "results": [p.participant_id for _, a, b in pairs for p in (a, b)][:100]})
+    record_list_read(session, principal, "duplicates", [p.participant_id for _, a, b in pairs for p in (a, b)])
     return pairs
 
 
@@ -1093,4 +1129,5 @@ def reconsent_worklist(session: Session, *, principal: Principal, today: date | 
     for p in repository.reconsent_candidates(session, born_on_or_before=cutoff, trust_scope=principal.trust_scope):
         if consent_service.reconsent_due(p, consent_service.current_consent(session, p.id), today):
             out.append(p)
+    record_list_read(session, principal, "re-consent", [p.participant_id for p in out])
     return out

@@ -104,11 +104,13 @@ def destruction_list(principal: Principal = READ, db: GmcSession = DB) -> list[d
 @router.get("/worklists/resample")
 def resample_list(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, object]]:
     """Open re-sample requests."""
-    out = []
+    out, shown = [], []
     for r in repo.open_resample_requests(db, principal.trust_scope):
         sample = db.get(Sample, r.sample_id)
         out.append({"id": r.id, "barcode": sample.barcode if sample else None, "reason": r.reason,
                     "created_at": r.created_at})
+        shown += [sample] if sample else []
+    service.record_samples_shown(db, principal, "re-sample", shown)
     return out
 
 
@@ -185,8 +187,11 @@ def box_contents(box_barcode: str, principal: Principal = READ, db: GmcSession =
     from gmc.samples.layout import position_label
 
     box = service.get_box(db, box_barcode, principal)
+    held = repo.box_contents(db, box.id)
     contents = {position_label(s.box_row, s.box_col): (s.barcode if principal.can_see_trust(s.trust_id)
-                                                       else "occupied") for s in repo.box_contents(db, box.id)}
+                                                       else "occupied") for s in held}
+    service.record_samples_shown(db, principal, f"box {box.barcode}",
+                                 [s for s in held if principal.can_see_trust(s.trust_id)])
     return {"barcode": box.barcode, "name": box.name, "rows": box.rows, "cols": box.cols,
             "free": box.rows * box.cols - len(contents), "positions": contents}
 
@@ -201,8 +206,12 @@ def new_shipment(body: ShipmentIn, principal: Principal = WRITE, db: GmcSession 
 
 @router.get("/shipments/{reference}")
 def get_shipment(reference: str, principal: Principal = READ, db: GmcSession = DB) -> ShipmentOut:
-    """A shipment with its manifest reconciliation (only the samples in your trusts)."""
-    return _shipment_out(service.get_shipment(db, principal, reference), principal)
+    """A shipment with its manifest reconciliation (only the samples in your trusts); the read is audited."""
+    shipment = service.get_shipment(db, principal, reference)
+    out = _shipment_out(shipment, principal)
+    service.record_samples_shown(db, principal, f"shipment {shipment.reference}",
+                                 [i.sample for i in service.visible_items(shipment, principal) if i.sample])
+    return out
 
 
 @router.post("/shipments/{reference}/items", status_code=201)

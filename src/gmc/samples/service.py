@@ -122,6 +122,12 @@ def search_samples(session: Session, principal: Principal, *, text: str = "", st
     return repo.search_samples(session, scope_of(principal), text=text, state=state, sample_type=sample_type)
 
 
+def record_samples_shown(session: Session, principal: Principal, what: str, samples: Sequence[Sample]) -> None:
+    """Audits a list of samples shown (a worklist, a shipment, a box): which barcodes, never more than 100."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="sample",
+           summary={"worklist": what, "barcodes": [s.barcode for s in samples][:100], "count": len(samples)})
+
+
 def record_sample_search(session: Session, principal: Principal, found: Sequence[Sample], *, state: str = "",
                          sample_type: str = "") -> None:
     """Audits a search of samples by its filters and result count, never its text (it may hold an id); last."""
@@ -852,6 +858,7 @@ def destruction_worklist(session: Session, principal: Principal) -> list[Destruc
     confirmed = repo.with_merged_records(session, confirmed)
     for sample in repo.live_samples_of(session, scope_of(principal), confirmed):
         due.append(DestructionDue(sample, "participant withdrew: no further use"))
+    record_samples_shown(session, principal, "destruction", [d.sample for d in due])
     return due
 
 
@@ -924,6 +931,8 @@ def overdue_worklist(session: Session, principal: Principal, now: datetime | Non
     found: list[Overdue] = []
     for centre_id, waiting in by_centre.items():
         found += overdue(waiting, target_table(session, centre_id), now or utcnow())
+    late = {o.barcode for o in found}
+    record_samples_shown(session, principal, "overdue", [s for s in candidates if s.barcode in late])
     return sorted(found, key=lambda o: o.days_in_state - o.target_days, reverse=True)
 
 

@@ -426,6 +426,7 @@ def shipment_action(request: Request, reference: str, what: str, barcode: str = 
 def worklists_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Overdue samples, samples to destroy, open re-sample requests and QC failures."""
     resample = [(r, db.get(Sample, r.sample_id)) for r in repo.open_resample_requests(db, principal.trust_scope)]
+    service.record_samples_shown(db, principal, "re-sample", [s for _, s in resample if s is not None])
     return render(request, "samples/worklists.html", {
         "overdue": service.overdue_worklist(db, principal), "destruction": service.destruction_worklist(db, principal),
         "resample": resample, "targets": [t for t in repo.turnaround_targets(db)

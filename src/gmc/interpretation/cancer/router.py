@@ -118,7 +118,7 @@ def case_runs(case_id: str, principal: Principal = READ, db: GmcSession = DB) ->
 @router.get("/runs/{run_id}")
 def get_run(run_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One run with its RESULT document and provenance."""
-    return service.run_dict(service.get_run(db, principal, run_id))
+    return service.run_dict(service.read_run(db, principal, run_id))
 
 
 @router.get("/cases/{case_id}/board")

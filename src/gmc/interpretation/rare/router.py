@@ -15,7 +15,7 @@ from gmc.db.dependencies import DB
 from gmc.files.service import resolve_path
 from gmc.interpretation.rare import repository as repo
 from gmc.interpretation.rare import service
-from gmc.registry.service import view_case
+from gmc.registry.service import record_case_read, view_case
 
 router = APIRouter(prefix="/api/rare", tags=["rare disease interpretation"])
 
@@ -99,6 +99,7 @@ def cases(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, An
 def case_panels(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """Panels applied to a case and those suggested by its clinical indication."""
     case = view_case(db, principal=principal, case_id=case_id)
+    record_case_read(db, principal, case, "panels")
     return {"applied": [{"id": a.id, "reason": a.reason, **service.panel_dict(p)}
                         for a, p in repo.applied_panels(db, case.id)],
             "suggested": service.suggest_panels(db, case)}
@@ -137,13 +138,14 @@ def start_run(case_id: str, body: RunIn, request: Request, background: Backgroun
 def runs(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
     """A case's rare-disease runs, newest first (without results)."""
     case = view_case(db, principal=principal, case_id=case_id)
+    record_case_read(db, principal, case, "runs")
     return [service.run_dict(r, with_results=False) for r in repo.runs_of_case(db, case.id)]
 
 
 @router.get("/runs/{run_id}")
 def run(run_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One run with its results and provenance."""
-    return service.run_dict(service.get_run(db, principal, run_id))
+    return service.run_dict(service.read_run(db, principal, run_id))
 
 
 @router.post("/runs/{run_id}/acmg", status_code=201)
