@@ -52,7 +52,7 @@ def test_upload_is_streamed_under_a_generated_name_and_owned_by_the_centre(
         with pytest.raises(NotFound):
             service.resolve_path(session, south, body["reference"], field="vcf", settings=settings)
         assert session.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.entity_type == "upload")).scalar_one() == 1
+            AuditEvent.entity_type == "upload", AuditEvent.verb == "create")).scalar_one() == 1
     empty = demo_client.post("/api/uploads", params={"filename": "x.vcf"}, content=b"", headers=headers)
     assert empty.status_code == 422
     assert sorted(p.name for p in (Path(settings.data_dir) / "uploads" / "WMGMC").iterdir()) == [stored[0].name]
