@@ -86,3 +86,30 @@ def test_dedupe_command_is_mounted(tmp_path: Path) -> None:
     rows = [line.split(",") for line in out.read_text().splitlines()]
     ids = {r[0]: r[-1] for r in rows[1:]}
     assert ids["a"] == ids["b"] != ids["c"]
+
+
+def test_cli_acts_and_is_audited_as_the_named_operator(demo_db_url: str, tmp_path: Path) -> None:
+    import getpass
+
+    import sqlalchemy as sa
+
+    from gmc.audit.models import AuditEvent
+    from gmc.db.core import Database
+
+    people = tmp_path / "people.csv"
+    people.write_text("family_name,given_name,date_of_birth,sex,trust_code\nWren,Ada,1970-02-02,female,RBK\n")
+    refused = gmc(demo_db_url, "--as", "recruiter", "registry", "import", str(people))
+    assert refused.exit_code == 1 and "outside your trusts" in refused.output  # the recruiter's scope applies
+    unknown = gmc(demo_db_url, "--as", "nobody", "registry", "import", str(people))
+    assert unknown.exit_code != 0
+    assert gmc(demo_db_url, "--as", "admin", "registry", "import", str(people)).exit_code == 0
+    other = tmp_path / "other.csv"
+    other.write_text("family_name,given_name,date_of_birth,sex,trust_code\nWren,Bea,1972-03-03,female,RBK\n")
+    assert gmc(demo_db_url, "registry", "import", str(other)).exit_code == 0
+    db = Database(demo_db_url)
+    with db.session() as s:
+        creators = s.execute(sa.select(AuditEvent.actor, AuditEvent.actor_id).where(
+            AuditEvent.verb == "create", AuditEvent.entity_type == "participant").order_by(AuditEvent.seq)).all()
+    db.dispose()
+    assert creators[0][0] == "admin" and creators[0][1] is not None
+    assert creators[1] == (f"os:{getpass.getuser()}", None)  # never an anonymous user 0
