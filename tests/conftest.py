@@ -239,20 +239,6 @@ def full_demo_db_url(sqlite_full_demo: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=ENGINES)
-def full_demo_any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh copy of the full demo centre on each engine."""
-    if request.param == "sqlite":
-        target = tmp_path / "full.db"
-        shutil.copy(request.getfixturevalue("sqlite_full_demo"), target)
-        return f"sqlite:///{target}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    template = request.getfixturevalue("postgres_full_demo")
-    name = server.new_database_name()
-    server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
-    return server.url(name)
-
-
-@pytest.fixture(params=ENGINES)
 def demo_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database on each engine holding the demo centres, trusts and users."""
     return _fresh_url(request, request.param, "demo", tmp_path)

@@ -59,17 +59,23 @@ def scope_of(principal: Principal) -> repo.Scope:
     return principal.trust_scope
 
 
+def _named_centre(session: Session, principal: Principal, centre_code: str | None) -> int | None:
+    """The id of the centre a request names (unknown: refused naming it), else the caller's own centre."""
+    from gmc.organisations.models import Centre
+
+    if not (centre_code and centre_code.strip()):
+        return principal.centre_id
+    centre_id = session.execute(select(Centre.id).where(Centre.code == centre_code.strip().upper())
+                                ).scalar_one_or_none()
+    if centre_id is None:
+        raise ValidationFailed(f"unknown centre {centre_code.strip()}", field="centre_code")
+    return centre_id
+
+
 def centre_for(session: Session, principal: Principal, centre_code: str | None, *, what: str) -> int | None:
     """The centre a centre resource is for: the one named (which the caller must be centre-wide staff of, or
     national) or else the caller's own; national staff naming none mean the programme default (None)."""
-    from gmc.organisations.models import Centre
-
-    centre_id = principal.centre_id
-    if centre_code and centre_code.strip():
-        centre_id = session.execute(select(Centre.id).where(Centre.code == centre_code.strip().upper())
-                                    ).scalar_one_or_none()
-        if centre_id is None:
-            raise ValidationFailed(f"unknown centre {centre_code.strip()}", field="centre_code")
+    centre_id = _named_centre(session, principal, centre_code)
     if centre_id is None:
         scope.require_national(principal, what=f"the programme's default {what}")
     else:
@@ -624,16 +630,9 @@ def create_shipment(session: Session, principal: Principal, *, kind: str, origin
                     reference: str | None = None, centre_code: str | None = None) -> Shipment:
     """Opens a draft shipment (manifest) to the lab or to the sequencing provider, for the caller's centre (any of
     its staff; what goes on it is checked sample by sample)."""
-    centre_id = principal.centre_id
-    if centre_code and centre_code.strip():
-        from gmc.organisations.models import Centre
-
-        centre_id = session.execute(select(Centre.id).where(Centre.code == centre_code.strip().upper())
-                                    ).scalar_one_or_none()
-        if centre_id is None:
-            raise ValidationFailed(f"unknown centre {centre_code.strip()}", field="centre_code")
-        if principal.trust_scope is not None and centre_id != principal.centre_id:
-            raise PermissionDenied("shipments are opened by the centre's own staff")
+    centre_id = _named_centre(session, principal, centre_code)
+    if principal.trust_scope is not None and centre_id != principal.centre_id:
+        raise PermissionDenied("shipments are opened by the centre's own staff")
     if kind not in SHIPMENT_KINDS:
         raise ValidationFailed(f"a shipment goes {' or '.join(SHIPMENT_KINDS)}", field="kind")
     if not destination.strip():
