@@ -199,7 +199,7 @@ def ingest_manifest(
         root = store_root(plan.build, store_base)
         annotate_fn = None
         if annotate:
-            annotate_fn = core.annotator(plan.build, fasta=get_settings().reference_fasta)
+            annotate_fn = core.annotator(plan.build)
         # new sites are annotated by worker processes while the file is read and QC'd
         annotation = core.NewSiteAnnotation(root, annotate_fn, workers=workers)
         try:
