@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import NotFound, ValidationFailed
+from gmc.common.requests import RawBody, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry import consent as consent_service
@@ -257,10 +258,10 @@ def reconsent_worklist(principal: Principal = CONSENT, db: GmcSession = DB) -> l
 
 
 @router.post("/hl7/adt", tags=["interoperability"])
-async def hl7_adt_endpoint(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def hl7_adt_endpoint(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Receives one HL7 v2 ADT message (A04, A08, A40) as text; answers with an ACK (AA, 200) or a NAK (AE/AR)
     whose HTTP status names the cause (400 unreadable, 403/404 outside the sender's trust, 409/422 the data)."""
-    outcome = interop.process_adt(db, principal=principal, text=await request.body())
+    outcome = interop.process_adt(db, principal=principal, text=body)
     return Response(outcome.ack, media_type="x-application/hl7-v2+er7", status_code=outcome.status,
                     headers={"X-GMC-Accepted": "true" if outcome.accepted else "false"})
 
@@ -315,11 +316,11 @@ def fhir_consents(patient: str, principal: Principal = READ, db: GmcSession = DB
 
 
 @router.post("/fhir/Patient", tags=["interoperability"])
-async def fhir_patient_import(request: Request, trust_code: str | None = None, decision: str = "check",
-                              principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
+def fhir_patient_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
+                        principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
     """Registers or links the person in a FHIR Patient (409 with candidates when a human must decide; 202 with a
     link request for decision request_link)."""
-    reg = interop.import_patient(db, principal=principal, resource=await request.body(), trust_code=trust_code,
+    reg = interop.import_patient(db, principal=principal, resource=body, trust_code=trust_code,
                                  decision=decision)
     if reg.link_request is not None:
         view = service.link_request_view(db, principal, reg.link_request)
@@ -329,31 +330,32 @@ async def fhir_patient_import(request: Request, trust_code: str | None = None, d
 
 
 @router.post("/fhir/Consent", status_code=201, tags=["interoperability"])
-async def fhir_consent_import(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> Any:
+def fhir_consent_import(body: RawBody, principal: Principal = CONSENT, db: GmcSession = DB) -> Any:
     """Records the consent in a FHIR Consent in its state (active, inactive, withdrawn); 200 when already held."""
-    consent, changed = interop.import_consent(db, principal=principal, resource=await request.body())
+    consent, changed = interop.import_consent(db, principal=principal, resource=body)
     body = {"consent_id": consent.id, "status": consent.status, "withdrawal_level": consent.withdrawal_level,
             "changed": changed}
     return body if changed else JSONResponse(body, status_code=200)
 
 
-@router.post("/fhir", tags=["interoperability"])
-async def fhir_bundle_import(request: Request, trust_code: str | None = None, decision: str = "check",
-                             principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+@router.post("/fhir", tags=["interoperability"], max_body_size=import_max_bytes())
+def fhir_bundle_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
+                       principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
     """Imports a FHIR Bundle of Patients and Consents (e.g. another gmc's export): Patients matched by NHS number and
     identifiers, Consents in their state; all or nothing, and safe to repeat."""
     principal.require(Permission.PARTICIPANT_WRITE)
-    result = interop.import_bundle(db, principal=principal, document=await request.body(), trust_code=trust_code,
+    result = interop.import_bundle(db, principal=principal, document=body, trust_code=trust_code,
                                    decision=decision)
     return {"created": result.created, "linked": result.linked, "consents_added": result.consents_added,
             "consents_unchanged": result.consents_unchanged, "link_requests": result.link_requests,
             "lines": result.lines}
 
 
-@router.post("/participants/import", tags=["registry"])
-async def import_participants_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+@router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes())
+def import_participants_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
     """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
-    report = interop.import_csv(db, principal=principal, text=await request.body())
+    # bytes: rows that are not UTF-8 are reported by line like any other bad row
+    report = interop.import_csv(db, principal=principal, text=body)
     return {"rows": report.rows, "created": report.created, "linked": report.linked,
             "worklisted": report.worklisted}
 

@@ -14,6 +14,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -74,7 +75,7 @@ def samples_page(request: Request, q: str = "", state: str = "", principal: Prin
 
 
 @router.post("/samples/register")
-async def register_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def register_page(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Registers a collected specimen from the form and opens its page (or shows why not)."""
     from datetime import datetime
 
@@ -82,7 +83,7 @@ async def register_page(request: Request, principal: Principal = WRITE, db: GmcS
 
     from gmc.organisations.models import Trust
 
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in form_fields.items()}
     try:
         with db.begin_nested():
             trust_id = db.execute(select(Trust.id).where(Trust.code == form.get("trust_code", ""))).scalar_one_or_none()
@@ -110,11 +111,11 @@ async def register_page(request: Request, principal: Principal = WRITE, db: GmcS
     return RedirectResponse(f"/samples/{sample.barcode}", status_code=303)
 
 
-@router.post("/samples/import")
-async def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
-                      db: GmcSession = DB) -> Response:
+@router.post("/samples/import", max_body_size=import_max_bytes())
+def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
+                db: GmcSession = DB) -> Response:
     """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
-    text = (await file.read()).decode("utf-8", errors="replace")
+    text = file.file.read().decode("utf-8", errors="replace")
     ctx = {**_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
            "states": list(SampleState)}
     try:
@@ -230,10 +231,10 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
 
 
 @router.post("/samples/{barcode}/action")
-async def sample_action(request: Request, barcode: str, principal: Principal = WRITE,
+def sample_action(request: Request, form_fields: FormFields, barcode: str, principal: Principal = WRITE,
                         db: GmcSession = DB) -> Response:
     """Applies a form on the sample page (transition, extract, QC, store, retrieve, destroy)."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = {k: str(v) for k, v in form_fields.items()}
     what = form.get("what", "")
     version = int(form["version"]) if form.get("version", "").isdigit() else None
     message, target = "", barcode
@@ -301,9 +302,9 @@ def storage_page(request: Request, find: str = "", principal: Principal = READ, 
 
 
 @router.post("/samples/storage")
-async def storage_add(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def storage_add(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Adds a freezer, a rack or shelf, or a box from the storage page forms."""
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in form_fields.items()}
     what = form.get("what", "")
     try:
         with db.begin_nested():

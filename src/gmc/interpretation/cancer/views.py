@@ -13,6 +13,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -182,9 +183,9 @@ def curation_page(request: Request, evidence_id: str = "", principal: Principal 
 
 
 @router.post("/cancer/curation/propose")
-async def propose_page(request: Request, principal: Principal = CURATE, db: GmcSession = DB) -> Response:
+def propose_page(request: Request, form_fields: FormFields, principal: Principal = CURATE, db: GmcSession = DB) -> Response:
     """Proposes an add, edit or retire from the form; shown in the queue until a second curator decides."""
-    form = await request.form()
+    form = form_fields
     action = str(form.get("action", "add"))
     evidence_id = str(form.get("evidence_id", "")).strip()
     reason = str(form.get("reason", ""))
