@@ -104,6 +104,16 @@ def _build_world(url: str) -> dict[str, Any]:
                 u = s.execute(sa.select(User).where(User.username == name)).scalar_one()
                 out[f"token:{name}"] = create_token(s, actor=actor, user=u, name="walker", days=30)[1]
             recruiter = s.execute(sa.select(User).where(User.username == "recruiter")).scalar_one()
+            out["victim_user_id"] = recruiter.id
+            # West Midlands staff whose accounts the lifecycle routes act on: a leaver and one with an authenticator.
+            user("w-leaver", "WMGMC", [VICTIM_TRUST])
+            user("w-phone", "WMGMC", [VICTIM_TRUST])
+            s.flush()
+            leaver = s.execute(sa.select(User).where(User.username == "w-leaver")).scalar_one()
+            leaver.is_active = False
+            phone = s.execute(sa.select(User).where(User.username == "w-phone")).scalar_one()
+            phone.totp_secret, phone.totp_enabled_at = "JBSWY3DPEHPK3PXP", datetime.now(UTC)
+            out["leaver_user_id"], out["phone_user_id"] = leaver.id, phone.id
             out["victim_token_id"] = s.execute(sa.select(ApiToken.id).where(ApiToken.user_id == recruiter.id)
                                                .order_by(ApiToken.id)).scalars().first()
 
@@ -449,12 +459,23 @@ CASES: dict[tuple[str, str], Case] = {
         "username": "w-new-user", "password": PASSWORD, "roles": ["recruiter"], "centre_code": "WMGMC",
         "trust_codes": [VICTIM_TRUST]})),
     ("DELETE", "/api/tokens/{token_id}"): Case(lambda w, p: Call("DELETE", f"/api/tokens/{w['victim_token_id']}")),
+    ("PUT", "/api/users/{user_id}/roles"): Case(lambda w, p: Call(
+        "PUT", f"/api/users/{w['victim_user_id']}/roles", json={"roles": ["recruiter", "clinician"]})),
+    ("POST", "/api/users/{user_id}/deactivate"): Case(lambda w, p: Call(
+        "POST", f"/api/users/{w['victim_user_id']}/deactivate")),
+    ("POST", "/api/users/{user_id}/reactivate"): Case(lambda w, p: Call(
+        "POST", f"/api/users/{w['leaver_user_id']}/reactivate")),
+    ("POST", "/api/users/{user_id}/password-reset"): Case(lambda w, p: Call(
+        "POST", f"/api/users/{w['victim_user_id']}/password-reset")),
+    ("POST", "/api/users/{user_id}/second-factor-reset"): Case(lambda w, p: Call(
+        "POST", f"/api/users/{w['phone_user_id']}/second-factor-reset")),
 }
 
 #: Write routes that name no record of any scope: they act only on the caller or shared, non-patient knowledge.
 SELF_SCOPED: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/token"): "signs the caller in",
     ("POST", "/api/tokens"): "creates a token for the caller",
+    ("POST", "/api/me/password"): "changes the caller's own password",
     ("POST", "/api/uploads"): "stores a file for the caller's own centre",
     ("POST", "/api/cancer/curation/proposals"): "proposes shared, non-patient knowledge (two curators decide)",
     ("POST", "/api/cancer/curation/proposals/{version_pk}/approve"): "reviews shared, non-patient knowledge",
@@ -643,6 +664,7 @@ READS: dict[str, Callable[[dict[str, Any]], Call]] = {
     "/api/samples/{barcode}/custody": lambda w: Call("GET", "/api/samples/W-COL-1/custody"),
     "/api/uploads": lambda w: Call("GET", "/api/uploads"),
     "/api/users": lambda w: Call("GET", "/api/users"),
+    "/api/users/{user_id}": lambda w: Call("GET", f"/api/users/{w['victim_user_id']}"),
 }
 
 #: GET routes that return nothing about an identifiable person, and why.
@@ -657,6 +679,7 @@ NOT_IDENTIFIABLE: dict[str, str] = {
     "/api/audit/verify": "a hash-chain check: counts and an event number, no event contents",
     "/api/hl7/interfaces": "interface configuration",
     "/api/cancer/knowledge": "published knowledge",
+    "/api/cancer/evidence-levels": "the evidence level table",
     "/api/cancer/curation/queue": "knowledge-base proposals",
     "/api/cancer/curation/items/{evidence_id}": "knowledge-base history",
     "/api/phenotype/hpo/search": "the ontology",

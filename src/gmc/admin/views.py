@@ -74,9 +74,9 @@ def create_user_page(
                   "message_kind": "ok"}, status_code=201)
 
 
-def _user_page(request: Request, db: GmcSession, user_id: int, *, status_code: int = 200,
+def _user_page(request: Request, db: GmcSession, principal: Principal, user_id: int, *, status_code: int = 200,
                **extra: object) -> Response:
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     policy = ThrottlePolicy.from_settings(request.app.state.settings)
     live_sessions, live_tokens = auth_repository.live_credentials(db, user.id)
     return render(request, "admin/user.html", {
@@ -85,22 +85,25 @@ def _user_page(request: Request, db: GmcSession, user_id: int, *, status_code: i
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+def user_page(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
               db: GmcSession = DB) -> Response:
-    """One user: status, second factor, failed sign-ins, and the forms to change roles and access."""
-    return _user_page(request, db, user_id)
+    """One user you administer: status, second factor, failed sign-ins, and the forms to change roles and access."""
+    return _user_page(request, db, principal, user_id)
 
 
-def _user_action(request: Request, db: GmcSession, user_id: int, action, done: str) -> Response:  # noqa: ANN001
-    """Runs one audited lifecycle change and shows the user's page with what happened (or why not)."""
+def _user_action(request: Request, db: GmcSession, principal: Principal, user_id: int, action,  # noqa: ANN001
+                 done: str) -> Response:
+    """Runs one audited lifecycle change on a user you administer and shows their page with what happened (or why
+    not); another centre's user is not found."""
+    user = lifecycle.require_user(db, user_id, principal=principal)
     try:
         with db.begin_nested():
-            result = action(lifecycle.require_user(db, user_id))
+            result = action(user)
     except DomainError as exc:
-        return _user_page(request, db, user_id, status_code=exc.status_code, message=exc.message,
+        return _user_page(request, db, principal, user_id, status_code=exc.status_code, message=exc.message,
                           message_kind="error")
     extra = {"temporary_password": result} if isinstance(result, str) else {}
-    return _user_page(request, db, user_id, message=done, message_kind="ok", **extra)
+    return _user_page(request, db, principal, user_id, message=done, message_kind="ok", **extra)
 
 
 @router.post("/admin/users/{user_id}/roles")
@@ -108,7 +111,7 @@ def user_roles_submit(request: Request, user_id: int, roles: list[str] = Form([]
                       principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                       db: GmcSession = DB) -> Response:
     """Replaces the user's roles."""
-    return _user_action(request, db, user_id, lambda u: lifecycle.set_roles(
+    return _user_action(request, db, principal, user_id, lambda u: lifecycle.set_roles(
         db, actor=principal.actor, user=u, roles=roles), "Roles saved.")
 
 
@@ -117,7 +120,7 @@ def user_password_reset(request: Request, user_id: int,
                         principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                         db: GmcSession = DB) -> Response:
     """Gives the user a temporary password; their sessions and tokens end."""
-    return _user_action(request, db, user_id, lambda u: lifecycle.reset_password(db, actor=principal.actor, user=u),
+    return _user_action(request, db, principal, user_id, lambda u: lifecycle.reset_password(db, actor=principal.actor, user=u),
                         "Password reset; the user was signed out everywhere.")
 
 
@@ -126,7 +129,7 @@ def user_second_factor_reset(request: Request, user_id: int,
                              principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                              db: GmcSession = DB) -> Response:
     """Forgets the user's authenticator (a lost phone)."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.reset_second_factor(db, actor=principal.actor, user=u),
                         "Two-step sign-in reset; the user was signed out everywhere.")
 
@@ -135,7 +138,7 @@ def user_second_factor_reset(request: Request, user_id: int,
 def user_deactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                     db: GmcSession = DB) -> Response:
     """Deactivates a leaver at once."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=False),
                         "Deactivated: sessions ended and API tokens revoked.")
 
@@ -144,7 +147,7 @@ def user_deactivate(request: Request, user_id: int, principal: Principal = Depen
 def user_reactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                     db: GmcSession = DB) -> Response:
     """Lets a deactivated user sign in again."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=True),
                         "Reactivated.")
 

@@ -129,7 +129,7 @@ def hl7_interface(
     facility: str = typer.Argument(..., help="MSH-4 sending facility of the feed (e.g. the trust's ODS code)."),
     trust: str = typer.Option(..., "--trust", help="The trust the feed belongs to (ODS code)."),
     user: str = typer.Option(..., "--user", help="The service user whose new API token will send the feed."),
-    days: int = typer.Option(365, "--days", min=1, help="Days until the token expires."),
+    days: int = typer.Option(90, "--days", min=1, help="Days until the token expires (at most GMC_TOKEN_MAX_DAYS)."),
 ) -> None:
     """Binds a sending facility to its trust and a new API token; prints the token once."""
     from gmc.common.errors import DomainError

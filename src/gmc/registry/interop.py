@@ -136,7 +136,7 @@ def repository_trust(session: Session, code: str):  # noqa: ANN201
 
 
 def register_interface(session: Session, *, principal: Principal, facility: str, trust_code: str, username: str,
-                       days: int = 365) -> tuple[Hl7Interface, str]:
+                       days: int = 90) -> tuple[Hl7Interface, str]:
     """Binds a sending facility to a trust and to a new API token of a service user; returns the token, shown once.
 
     The admin must administer the user, and the user must work for the trust with participant:write."""

@@ -274,7 +274,7 @@ class Hl7InterfaceIn(BaseModel):
     facility: str
     trust_code: str
     username: str
-    days: int = Field(365, ge=1, le=3650)
+    days: int = Field(90, ge=1, le=3650)
 
 
 @router.post("/hl7/interfaces", status_code=201, tags=["interoperability"])
