@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gmc.audit.models import AuditEvent
+from gmc.audit.service import Actor
 from gmc.organisations.models import Trust
 from gmc.registry.models import LinkRequest, Participant, TrustRegistration
 
@@ -22,6 +23,17 @@ def _register_wm_child(client, bearer) -> str:
 def _rows(db, model, **where) -> list:
     with db.session() as s:
         return list(s.execute(sa.select(model).filter_by(**where)).scalars())
+
+
+def _admin_token(database, username: str) -> dict[str, str]:
+    """An API token of an admin, made as the CLI does (admins sign in with a second factor, set up elsewhere)."""
+    from gmc.auth.models import User
+    from gmc.auth.service import create_token
+
+    with database.transaction() as s:
+        user = s.execute(sa.select(User).where(User.username == username)).scalar_one()
+        secret = create_token(s, actor=Actor.system("test"), user=user, name="test", days=1)[1]
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def test_another_centre_learns_only_whom_to_contact_and_cannot_link(demo_client, bearer, demo_database) -> None:
@@ -147,7 +159,6 @@ def test_duplicates_across_scopes_are_never_shown_nor_decided(demo_client, beare
 
 
 def test_admins_manage_only_their_own_centre(demo_client, bearer, demo_database) -> None:
-    from gmc.audit.service import Actor
     from gmc.auth.models import User
     from gmc.auth.service import create_user
 
@@ -165,8 +176,7 @@ def test_admins_manage_only_their_own_centre(demo_client, bearer, demo_database)
                                                "trust_codes": ["RRK"]}, headers=wm)
     assert own.status_code == 201
     # A trust-scoped admin manages only users confined to its trusts.
-    token = demo_client.post("/api/auth/token", data={"username": "wm-admin-2", "password": base["password"]})
-    trust_admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    trust_admin = _admin_token(demo_database, "wm-admin-2")
     wide = demo_client.post("/api/users", json={**base, "username": "wm-wide", "centre_code": "WMGMC",
                                                 "centre_wide": True, "roles": ["lab"]}, headers=trust_admin)
     assert wide.status_code == 403
@@ -175,8 +185,7 @@ def test_admins_manage_only_their_own_centre(demo_client, bearer, demo_database)
     with demo_database.transaction() as s:
         create_user(s, actor=Actor.system("test"), username="sl-admin", password=base["password"],
                     roles=["admin"], centre_code="SLGMC", centre_wide=True)
-    token = demo_client.post("/api/auth/token", data={"username": "sl-admin", "password": base["password"]})
-    sl_admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    sl_admin = _admin_token(demo_database, "sl-admin")
     assert {u["username"] for u in demo_client.get("/api/users", headers=sl_admin).json()} == {"sl-admin",
                                                                                                  "sl-recruiter"}
     recruiter_token = demo_client.post("/api/tokens", json={"name": "mine"}, headers=bearer(demo_client, "recruiter"))
