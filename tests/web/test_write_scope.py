@@ -100,7 +100,7 @@ def _build_world(url: str) -> dict[str, Any]:
             user("w-other-centre", "SLGMC", [OTHER_CENTRE_TRUST])
             user("w-national", None, [], centre_wide=True)
             s.flush()
-            for name in ("admin", "w-other-trust", "w-other-centre", "w-national", "recruiter"):
+            for name in ("admin", "w-other-trust", "w-other-centre", "w-national", "recruiter", "researcher"):
                 u = s.execute(sa.select(User).where(User.username == name)).scalar_one()
                 out[f"token:{name}"] = create_token(s, actor=actor, user=u, name="walker", days=30)[1]
             recruiter = s.execute(sa.select(User).where(User.username == "recruiter")).scalar_one()
@@ -231,8 +231,81 @@ def _build_world(url: str) -> dict[str, Any]:
             lab.centre_id = wm_id
             samples.add_to_shipment(s, nat, "W-SHP-LAB", "W-COL-2")
             samples.ship(s, nat, "W-SHP-LAB")
+            out.update(_reporting_world(s, nat, trust_ids[VICTIM_TRUST]))
+            out.update(_research_world(s, nat, actor))
     finally:
         db.dispose()
+    return out
+
+
+def _reporting_world(s, nat: Principal, victim_trust_id: int) -> dict[str, Any]:
+    """The demo's reviewed cases at the victim's trust, one in each state a reporting route starts from.
+
+    The demo reports at RQ3 (KBG: released; CHARGE: awaiting its check) and at RRK, the other-trust attacker's own
+    trust; the walker takes two RRK cases to the victim's trust so that every state has a victim case.
+    """
+    from gmc.registry.models import Case as RegistryCase
+    from gmc.reporting import service as reporting
+    from gmc.reporting.models import ClinicalReport, ReportedFinding
+
+    def case_of(hospital_number: str) -> RegistryCase:
+        from gmc.registry.models import HospitalNumber
+
+        number = s.execute(sa.select(HospitalNumber).where(HospitalNumber.number == hospital_number)).scalar_one()
+        return s.execute(sa.select(RegistryCase).where(RegistryCase.proband_id == number.participant_id)
+                         .order_by(RegistryCase.id)).scalars().first()
+
+    out: dict[str, Any] = {}
+    released, check = case_of("DEMO-RARE-KBG1"), case_of("DEMO-REP-CHARGE")
+    awaiting, amended = case_of("DEMO-REP-NOONAN"), case_of("DEMO-REP-KABUKI")
+    awaiting.trust_id = amended.trust_id = victim_trust_id
+    s.flush()
+    # In review with a draft (the author signs it); awaiting review again after an amendment request (resumed).
+    reporting.start_review(s, nat, awaiting.case_id, assignee="admin")
+    reporting.update_report(s, nat, awaiting.case_id, summary="No cause found.", outcome="negative")
+    reporting.request_amendment(s, nat, amended.case_id, "walker: new information")
+    selected = {f.finding_key for f in s.execute(sa.select(ReportedFinding).where(
+        ReportedFinding.case_id == awaiting.id)).scalars()}
+    found = reporting.candidates(s, nat, awaiting.case_id)
+    out["rep:candidate"] = next((c["run_id"], c["key"]) for c in found["candidates"]
+                                if not c["selected"] and c["key"] not in selected and c.get("category") != "additional")
+    out["rep:finding"] = s.execute(sa.select(ReportedFinding.id).where(ReportedFinding.case_id == check.id)
+                                   .order_by(ReportedFinding.id)).scalars().first()
+    out["rep:released_report"] = s.execute(sa.select(ClinicalReport.report_id).where(
+        ClinicalReport.case_id == released.id, ClinicalReport.status == "released")).scalar_one()
+    out.update({"rep:released": released.case_id, "rep:check": check.case_id, "rep:in_review": awaiting.case_id,
+                "rep:resume": amended.case_id})
+    return out
+
+
+def _research_world(s, nat: Principal, actor: Actor) -> dict[str, Any]:
+    """The demo researcher's (West Midlands, centre-wide) proposed project, requested and failed releases, and a
+    participant of the built release who has since left research (on its recall list)."""
+    from gmc.auth.service import principal_for
+    from gmc.registry import consent as consent_service
+    from gmc.registry.models import Participant
+    from gmc.research import service as research
+    from gmc.research.models import Cohort, DataRelease, ReleaseMember
+
+    researcher = principal_for(s, s.execute(sa.select(User).where(User.username == "researcher")).scalar_one(),
+                               auth_method="system")
+    out: dict[str, Any] = {"res:proposed": research.propose_project(
+        s, researcher, title="Walker study of developmental disorders",
+        purpose="Which genes explain developmental delay in the region's children: a walker's study.").project_id}
+    cohort = s.execute(sa.select(Cohort).order_by(Cohort.id)).scalars().first()
+    out["res:project"], out["res:cohort"] = cohort.project.project_id, cohort.cohort_id
+    purpose = "Re-analysis of the cohort's genes against the newest knowledge, for the walker."
+    out["res:requested"] = research.request_release(s, researcher, cohort_id=cohort.cohort_id,
+                                                    purpose=purpose).release_id
+    failed = research.request_release(s, researcher, cohort_id=cohort.cohort_id, purpose=purpose)
+    failed.status, failed.error = "failed", "walker: the build stopped"
+    built = s.execute(sa.select(DataRelease).where(DataRelease.status == "built")).scalars().first()
+    member = s.execute(sa.select(ReleaseMember).where(ReleaseMember.release_id == built.id)
+                       .order_by(ReleaseMember.id)).scalars().first()
+    consent_service.withdraw(s, actor=actor, participant=s.get(Participant, member.participant_id),
+                             level="no_further_use", reason="walker")
+    research.update_recall_list(s)
+    out.update({"res:failed": failed.release_id, "res:built": built.release_id, "res:recalled": member.research_id})
     return out
 
 
@@ -469,6 +542,68 @@ CASES: dict[tuple[str, str], Case] = {
         "POST", f"/api/users/{w['victim_user_id']}/password-reset")),
     ("POST", "/api/users/{user_id}/second-factor-reset"): Case(lambda w, p: Call(
         "POST", f"/api/users/{w['phone_user_id']}/second-factor-reset")),
+    # review and reporting (the demo's reviewed cases at the victim's trust; see _reporting_world)
+    ("POST", "/api/reports/cases/{case_id}/review"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:resume']}/review", json={"assignee": "admin"})),
+    ("POST", "/api/reports/cases/{case_id}/assign"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:check']}/assign", json={"assignee": "scientist"})),
+    ("POST", "/api/reports/cases/{case_id}/findings"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:in_review']}/findings",
+        json={"run_id": w["rep:candidate"][0], "finding_key": w["rep:candidate"][1]})),
+    ("PATCH", "/api/reports/cases/{case_id}/findings/{finding_id}"): Case(lambda w, p: Call(
+        "PATCH", f"/api/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}", json={"comment": "walker"})),
+    ("PUT", "/api/reports/cases/{case_id}/findings/{finding_id}/description"): Case(lambda w, p: Call(
+        "PUT", f"/api/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}/description",
+        json={"source": "VariantValidator", "hgvs_c": "NM_017780.4:c.2501C>T"})),
+    ("DELETE", "/api/reports/cases/{case_id}/findings/{finding_id}"): Case(lambda w, p: Call(
+        "DELETE", f"/api/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}")),
+    ("PUT", "/api/reports/cases/{case_id}/draft"): Case(lambda w, p: Call(
+        "PUT", f"/api/reports/cases/{w['rep:check']}/draft", json={"recommendations": "Cascade testing."})),
+    ("PUT", "/api/reports/cases/{case_id}/exit-questions"): Case(lambda w, p: Call(
+        "PUT", f"/api/reports/cases/{w['rep:check']}/exit-questions", json={"explains": "partial"})),
+    ("POST", "/api/reports/cases/{case_id}/sign"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:in_review']}/sign")),
+    ("POST", "/api/reports/cases/{case_id}/authorise"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:check']}/authorise")),
+    ("POST", "/api/reports/cases/{case_id}/return"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:check']}/return", json={"reason": "walker: recheck"})),
+    ("POST", "/api/reports/cases/{case_id}/amend"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:released']}/amend", json={"reason": "walker: new information"})),
+    ("POST", "/api/reports/cases/{case_id}/close"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/cases/{w['rep:released']}/close", json={"reason": "walker"})),
+    ("POST", "/api/reports/{report_id}/delivery"): Case(lambda w, p: Call(
+        "POST", f"/api/reports/{w['rep:released_report']}/delivery", json={
+            "given_on": date.today().isoformat(), "given_by": "Dr W", "method": "telephone"})),
+    ("PUT", "/api/reports/rules/{arm}"): Case(lambda w, p: Call(
+        "PUT", "/api/reports/rules/cancer", json={"turnaround_days": 42, "mdt_required": False})),
+    ("POST", "/api/mdt/meetings/{meeting_id}/cases"): Case(lambda w, p: Call(
+        "POST", "/api/mdt/meetings/MDT000002/cases", json={"case_id": w["rep:check"]})),
+    ("POST", "/api/mdt/meetings/{meeting_id}/cases/{case_id}/outcome"): Case(lambda w, p: Call(
+        "POST", f"/api/mdt/meetings/MDT000001/cases/{w['rep:released']}/outcome",
+        json={"outcome": "further_tests", "minutes": "walker"})),
+    # research (the demo researcher's project; see _research_world) and the programme's national plans
+    ("POST", "/api/research/projects/{project_id}/decision"): Case(lambda w, p: Call(
+        "POST", f"/api/research/projects/{w['res:proposed']}/decision", json={"approve": False, "note": "walker"})),
+    ("POST", "/api/research/cohorts"): Case(lambda w, p: Call("POST", "/api/research/cohorts", json={
+        "project_id": w["res:project"], "name": "walker cohort", "criteria": {"genes": ["SCN1A"]}}),
+        owner="researcher"),
+    ("POST", "/api/research/cohorts/{cohort_id}/versions"): Case(lambda w, p: Call(
+        "POST", f"/api/research/cohorts/{w['res:cohort']}/versions", json={"criteria": {"genes": ["SCN2A"]},
+                                                                           "note": "walker"}), owner="researcher"),
+    ("POST", "/api/research/releases"): Case(lambda w, p: Call("POST", "/api/research/releases", json={
+        "cohort_id": w["res:cohort"], "purpose": "Walker's re-analysis of the cohort's genes, for the study."}),
+        owner="researcher"),
+    ("POST", "/api/research/releases/{release_id}/decision"): Case(lambda w, p: Call(
+        "POST", f"/api/research/releases/{w['res:requested']}/decision", json={"approve": False, "note": "walker"})),
+    ("POST", "/api/research/releases/{release_id}/build"): Case(lambda w, p: Call(
+        "POST", f"/api/research/releases/{w['res:failed']}/build")),
+    ("POST", "/api/research/releases/{release_id}/cancel"): Case(lambda w, p: Call(
+        "POST", f"/api/research/releases/{w['res:requested']}/cancel"), owner="researcher"),
+    ("POST", "/api/research/releases/{release_id}/recalls/{research_id}/confirm"): Case(lambda w, p: Call(
+        "POST", f"/api/research/releases/{w['res:built']}/recalls/{w['res:recalled']}/confirm"), owner="researcher"),
+    ("PUT", "/api/programme/plans"): Case(lambda w, p: Call("PUT", "/api/programme/plans", json={
+        "scope": "WMGMC", "measure": "genomes", "target": 2000, "starts_on": "2026-01-01", "ends_on": "2027-12-31"}),
+        owner="w-national"),
 }
 
 #: Write routes that name no record of any scope: they act only on the caller or shared, non-patient knowledge.
@@ -480,6 +615,11 @@ SELF_SCOPED: dict[tuple[str, str], str] = {
     ("POST", "/api/cancer/curation/proposals"): "proposes shared, non-patient knowledge (two curators decide)",
     ("POST", "/api/cancer/curation/proposals/{version_pk}/approve"): "reviews shared, non-patient knowledge",
     ("POST", "/api/cancer/curation/proposals/{version_pk}/reject"): "reviews shared, non-patient knowledge",
+    ("POST", "/api/mdt/meetings"): "creates a meeting of the caller's own centre (its cases are scoped when added)",
+    ("POST", "/api/research/projects"): "proposes a project led by the caller over the caller's own trusts",
+    ("POST", "/api/research/cohorts/count"): "counts within the caller's trusts (or a project the caller may see)",
+    ("POST", "/api/beacon/individuals"): "a Beacon query (POST carries the query): counts over consented records",
+    ("POST", "/api/beacon/g_variants"): "a Beacon query (POST carries the query): counts over consented records",
 }
 
 
@@ -665,6 +805,17 @@ READS: dict[str, Callable[[dict[str, Any]], Call]] = {
     "/api/uploads": lambda w: Call("GET", "/api/uploads"),
     "/api/users": lambda w: Call("GET", "/api/users"),
     "/api/users/{user_id}": lambda w: Call("GET", f"/api/users/{w['victim_user_id']}"),
+    "/api/reports": lambda w: Call("GET", "/api/reports"),
+    "/api/reports/worklists": lambda w: Call("GET", "/api/reports/worklists"),
+    "/api/reports/new-results": lambda w: Call("GET", "/api/reports/new-results"),
+    "/api/reports/turnaround": lambda w: Call("GET", "/api/reports/turnaround"),
+    "/api/reports/cases/{case_id}": lambda w: Call("GET", f"/api/reports/cases/{w['rep:check']}"),
+    "/api/reports/cases/{case_id}/candidates": lambda w: Call("GET", f"/api/reports/cases/{w['rep:in_review']}/candidates"),
+    "/api/reports/{report_id}": lambda w: Call("GET", f"/api/reports/{w['rep:released_report']}",
+                                               params={"format": "fhir"}),
+    "/api/reports/{report_id}/versions": lambda w: Call("GET", f"/api/reports/{w['rep:released_report']}/versions"),
+    "/api/mdt/meetings": lambda w: Call("GET", "/api/mdt/meetings"),
+    "/api/mdt/meetings/{meeting_id}": lambda w: Call("GET", "/api/mdt/meetings/MDT000001"),
 }
 
 #: GET routes that return nothing about an identifiable person, and why.
@@ -689,6 +840,29 @@ NOT_IDENTIFIABLE: dict[str, str] = {
     "/api/samples/config/qc-rules": "laboratory configuration",
     "/api/samples/turnaround": "medians per trust or sample type (no sample or person)",
     "/api/genomes/cohort-af": "allele counts over the cohort (no sample or person)",
+    "/api/refdata": "reference data versions",
+    "/api/reports/rules": "turnaround targets and MDT rules",
+    "/api/programme/dashboard": "counts and medians per centre and trust (no person)",
+    "/api/programme/charts/{key}.csv": "the dashboard's counts as CSV",
+    "/api/programme/plans": "recruitment targets",
+    "/api/beacon": "Beacon metadata",
+    "/api/beacon/": "Beacon metadata",
+    "/api/beacon/info": "Beacon metadata",
+    "/api/beacon/configuration": "Beacon metadata",
+    "/api/beacon/entry_types": "Beacon metadata",
+    "/api/beacon/map": "Beacon metadata",
+    "/api/beacon/individuals": "counts over consented, pseudonymised records (each query audited)",
+    "/api/beacon/g_variants": "counts over consented, pseudonymised records (each query audited)",
+    "/api/research/data-dictionary": "the release's data dictionary",
+    "/api/research/hpo": "the ontology",
+    "/api/research/projects": "project titles and decisions",
+    "/api/research/projects/{project_id}": "a project's title and decisions",
+    "/api/research/cohorts/{cohort_id}": "a cohort's criteria and counts",
+    "/api/research/releases": "release requests and their status",
+    "/api/research/releases/{release_id}": "a release's request, status and checksums",
+    "/api/research/releases/{release_id}/files/{name}": "pseudonymised release files, only for the researcher who "
+                                                        "holds the release; each download audited by research",
+    "/api/research/recalls": "pseudonymised research ids to delete",
 }
 
 
