@@ -177,9 +177,10 @@ def users_token(
 
 
 def _user_change(username: str, change) -> None:  # noqa: ANN001
-    """Runs one audited account change on the named user (actor: the command line) and says what happened."""
-    from gmc.audit.service import Actor
+    """Runs one audited account change on the named user (actor: `gmc --as USER`, else the OS operator) and says
+    what happened."""
     from gmc.auth import repository
+    from gmc.auth.operator import operator_principal
     from gmc.common.errors import DomainError
 
     db = _database()
@@ -188,7 +189,7 @@ def _user_change(username: str, change) -> None:  # noqa: ANN001
             user = repository.get_user_by_username(session, username)
             if user is None:
                 _fail(f"no user named {username!r}")
-            typer.echo(change(session, Actor.system("cli"), user))
+            typer.echo(change(session, operator_principal(session).actor, user))
     except DomainError as exc:
         _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
 
