@@ -195,6 +195,15 @@ def sqlite_full_demo(sqlite_templates: dict[str, Path], tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="session")
+def postgres_full_demo(postgres_server: PostgresServer, postgres_templates: dict[str, str]) -> str:
+    """A PostgreSQL template database with every feature's demo data (built once, on first use)."""
+    name = "gmc_template_full"
+    postgres_server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {postgres_templates['empty']}")
+    _load_demo_into(postgres_server.url(name), full=True)
+    return name
+
+
+@pytest.fixture(scope="session")
 def postgres_templates(postgres_server: PostgresServer) -> dict[str, str]:
     """Migrated PostgreSQL template databases, empty and with the demo centre."""
     from gmc.db.migrate import upgrade

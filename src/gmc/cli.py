@@ -82,8 +82,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Show the version and exit.")) -> None:
+                                      help="Show the version and exit."),
+         as_user: str | None = typer.Option(None, "--as", metavar="USER",
+                                            help="Act (and be audited) as this gmc user, with their roles and "
+                                                 "trusts; default: the operating-system user, national scope.")) -> None:
     """gmc: registry, samples, phenotypes, genomes and interpretation for a Genomic Medicine Centre."""
+    from gmc.auth.operator import set_operator
+
+    set_operator(as_user)
 
 
 def _database():
@@ -126,7 +132,7 @@ def users_create(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Creates a user; the password is prompted for (or read from stdin), never taken as an argument."""
-    from gmc.audit.service import Actor
+    from gmc.auth.operator import operator_principal
     from gmc.auth.service import create_user
     from gmc.common.errors import DomainError
 
@@ -134,9 +140,10 @@ def users_create(
     db = _database()
     try:
         with db.transaction() as session:
-            user = create_user(session, actor=Actor.system("cli"), username=username, password=password,
+            operator = operator_principal(session)
+            user = create_user(session, actor=operator.actor, username=username, password=password,
                                roles=role, full_name=full_name, centre_code=centre, trust_codes=trust,
-                               centre_wide=centre_wide)
+                               centre_wide=centre_wide, principal=operator)
             typer.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(user.role_names)}")
     except DomainError as exc:
         _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
@@ -149,8 +156,8 @@ def users_token(
     days: int = typer.Option(90, "--days", min=1, help="Days until it expires (at most GMC_TOKEN_MAX_DAYS)."),
 ) -> None:
     """Creates a personal access token for a user and prints it once."""
-    from gmc.audit.service import Actor
     from gmc.auth import repository, service
+    from gmc.auth.operator import operator_principal
     from gmc.common.errors import DomainError
 
     db = _database()
@@ -159,7 +166,8 @@ def users_token(
             user = repository.get_user_by_username(session, username)
             if user is None:
                 _fail(f"no user named {username!r}")
-            token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days,
+            token, secret = service.create_token(session, actor=operator_principal(session).actor, user=user,
+                                                 name=name, days=days,
                                                  max_days=db.settings.token_max_days)
             expires = token.expires_at.date().isoformat()
     except DomainError as exc:
@@ -169,9 +177,10 @@ def users_token(
 
 
 def _user_change(username: str, change) -> None:  # noqa: ANN001
-    """Runs one audited account change on the named user (actor: the command line) and says what happened."""
-    from gmc.audit.service import Actor
+    """Runs one audited account change on the named user (actor: `gmc --as USER`, else the OS operator) and says
+    what happened."""
     from gmc.auth import repository
+    from gmc.auth.operator import operator_principal
     from gmc.common.errors import DomainError
 
     db = _database()
@@ -180,7 +189,7 @@ def _user_change(username: str, change) -> None:  # noqa: ANN001
             user = repository.get_user_by_username(session, username)
             if user is None:
                 _fail(f"no user named {username!r}")
-            typer.echo(change(session, Actor.system("cli"), user))
+            typer.echo(change(session, operator_principal(session).actor, user))
     except DomainError as exc:
         _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
 

@@ -111,8 +111,9 @@ class Settings(BaseSettings):
     tmb_assays: str = ""
     #: In-silico score sites VCFs for ACMG PP3/BP4, "kind:path,..." with kind revel, cadd or spliceai.
     score_files: str = ""
-    #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
-    import_dirs: str = ""
+    #: Named folders web requests may name input files in: NAME=PATH[@CENTRE], comma-separated (a folder bound
+    #: to a centre serves only its staff). Requests name files as <folder>:<path> or upload them (gmc.files).
+    import_folders: str = ""
     #: Log level for the JSON logs.
     log_level: str = "INFO"
     #: Key of the keyed-HMAC research ids (research, family, sample): set per deployment, kept out of the database.
@@ -208,17 +209,6 @@ class Settings(BaseSettings):
         if not path.exists():
             raise MissingReferenceData.for_path(Path(self.refdata), "/".join(parts))
         return path
-
-
-def input_dirs(settings: Settings) -> list[Path]:
-    """Folders a web request may name input files in: data_dir, GMC_IMPORT_DIRS, and (outside production)
-    the reference data and the shared benchmark cases beside it."""
-    dirs = [Path(settings.data_dir).resolve()]
-    dirs += [Path(d.strip()).resolve() for d in settings.import_dirs.split(",") if d.strip()]
-    if not settings.is_production and settings.refdata is not None:
-        refdata = Path(settings.refdata).resolve()
-        dirs += [refdata, refdata.parent / "benchmarks"]
-    return dirs
 
 
 @lru_cache

@@ -121,7 +121,7 @@ def test_genome_page_chart_and_htmx_table(demo_client, login, ingested, demo_dat
 def test_api_ingest_reads_only_the_incoming_directory(demo_app, demo_client, bearer, demo_database, gkit, giab_trio):
     with demo_database.transaction() as session:
         case = gkit.make_trio_case(session, trust="RRK")
-    incoming = Path(demo_app.state.settings.data_dir) / "incoming"
+    incoming = Path(demo_app.state.settings.data_dir) / "incoming" / "WMGMC"
     incoming.mkdir(parents=True)
     (incoming / "trio.vcf.gz").symlink_to(giab_trio)  # the operator links the delivered file in
     headers = bearer(demo_client, "scientist")
@@ -145,7 +145,7 @@ def test_api_ingest_compacts_the_store_after_the_commit(demo_app, demo_client, b
 
     with demo_database.transaction() as session:
         case = gkit.make_trio_case(session, trust="RRK")
-    incoming = Path(demo_app.state.settings.data_dir) / "incoming"
+    incoming = Path(demo_app.state.settings.data_dir) / "incoming" / "WMGMC"
     incoming.mkdir(parents=True, exist_ok=True)
     (incoming / "trio_compact.vcf.gz").symlink_to(giab_trio)
     demo_app.state.settings.compact_after = 1  # this deployment compacts after every ingest

@@ -13,10 +13,10 @@ from gmc.settings import reset_settings_cache
 runner = CliRunner()
 
 
-def gmc(url: str, *args: str):
+def gmc(url: str, *args: str, stdin: str | None = None):
     """Runs `gmc ARGS` against a database."""
     reset_settings_cache()
-    result = runner.invoke(app, list(args), env={"GMC_DATABASE_URL": url, "GMC_ENVIRONMENT": "test"})
+    result = runner.invoke(app, list(args), input=stdin, env={"GMC_DATABASE_URL": url, "GMC_ENVIRONMENT": "test"})
     reset_settings_cache()
     return result
 
@@ -28,11 +28,22 @@ def test_import_hl7_and_fhir_round_trip(demo_db_url: str, tmp_path: Path) -> Non
                    "Jones,Tom,1955-13-30,male,,,RRK,U1\n")
     result = gmc(demo_db_url, "registry", "import", str(bad))
     assert result.exit_code == 1 and "bad.csv line 3" in result.output and "nothing imported" in result.output
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(bad.read_text().splitlines(keepends=True)[0].encode()
+                      + "Müller,Jürgen,1960-05-05,male,,,RBK,W4\n".encode("latin-1"))
+    result = gmc(demo_db_url, "registry", "import", str(latin))
+    assert result.exit_code == 1 and "latin.csv line 2: not UTF-8" in result.output
     good = tmp_path / "good.csv"
     good.write_text(bad.read_text().replace("1955-13-30", "1955-12-30"))
     result = gmc(demo_db_url, "registry", "import", str(good))
     assert result.exit_code == 0 and "2 created" in result.output
 
+    # The feed of RBK is bound to its trust and to a service user's token; the operator sends its file.
+    made = gmc(demo_db_url, "users", "create", "pas-rbk", "--role", "recruiter", "--trust", "RBK", "--password-stdin",
+               stdin="pas-rbk-password-2026\n")
+    assert made.exit_code == 0, made.output
+    bound = gmc(demo_db_url, "registry", "hl7-interface", "RBK", "--trust", "RBK", "--user", "pas-rbk")
+    assert bound.exit_code == 0 and bound.output.strip().splitlines()[0].startswith("gmc_pat_"), bound.output
     messages = tmp_path / "adt.hl7"
     messages.write_bytes(
         b"\x0bMSH|^~\\&|PAS|RBK|GMC|GMC|20250314093012||ADT^A08^ADT_A01|RBK1|P|2.4\r"
@@ -75,3 +86,30 @@ def test_dedupe_command_is_mounted(tmp_path: Path) -> None:
     rows = [line.split(",") for line in out.read_text().splitlines()]
     ids = {r[0]: r[-1] for r in rows[1:]}
     assert ids["a"] == ids["b"] != ids["c"]
+
+
+def test_cli_acts_and_is_audited_as_the_named_operator(demo_db_url: str, tmp_path: Path) -> None:
+    import getpass
+
+    import sqlalchemy as sa
+
+    from gmc.audit.models import AuditEvent
+    from gmc.db.core import Database
+
+    people = tmp_path / "people.csv"
+    people.write_text("family_name,given_name,date_of_birth,sex,trust_code\nWren,Ada,1970-02-02,female,RBK\n")
+    refused = gmc(demo_db_url, "--as", "recruiter", "registry", "import", str(people))
+    assert refused.exit_code == 1 and "outside your trusts" in refused.output  # the recruiter's scope applies
+    unknown = gmc(demo_db_url, "--as", "nobody", "registry", "import", str(people))
+    assert unknown.exit_code != 0
+    assert gmc(demo_db_url, "--as", "admin", "registry", "import", str(people)).exit_code == 0
+    other = tmp_path / "other.csv"
+    other.write_text("family_name,given_name,date_of_birth,sex,trust_code\nWren,Bea,1972-03-03,female,RBK\n")
+    assert gmc(demo_db_url, "registry", "import", str(other)).exit_code == 0
+    db = Database(demo_db_url)
+    with db.session() as s:
+        creators = s.execute(sa.select(AuditEvent.actor, AuditEvent.actor_id).where(
+            AuditEvent.verb == "create", AuditEvent.entity_type == "participant").order_by(AuditEvent.seq)).all()
+    db.dispose()
+    assert creators[0][0] == "admin" and creators[0][1] is not None
+    assert creators[1] == (f"os:{getpass.getuser()}", None)  # never an anonymous user 0

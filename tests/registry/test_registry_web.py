@@ -140,10 +140,22 @@ def test_duplicate_worklist_merge_and_unmerge(demo_client, login, bearer) -> Non
     assert demo_client.get("/api/duplicates", headers=h).json()[0]["id"] == dup_id
 
 
-def test_eligibility_rules_page_and_admin_edit(demo_client, login) -> None:
-    login(demo_client, "admin")
+def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login) -> None:
+    from gmc.audit.service import Actor
+    from gmc.auth.service import create_user
+
+    login(demo_client, "admin")  # a centre admin: the rules are the programme's, national
     page = demo_client.get("/eligibility")
     assert "Intellectual disability" in page.text and "chronic lymphocytic leukaemia" in page.text
+    refused = demo_client.post("/eligibility/rare_disease/conditions", data={
+        "csrf_token": _csrf(demo_client), "name": "Ehlers-Danlos syndrome", "structures": ["singleton"],
+        "action": "add"})
+    assert "Not changed" in refused.text and "national" in refused.text
+    with demo_database.transaction() as s:
+        create_user(s, actor=Actor.system("test"), username="national-admin", password="national-admin-2026",
+                    roles=["admin"], centre_wide=True)
+    demo_client.cookies.clear()
+    login(demo_client, "national-admin", "national-admin-2026")
     resp = demo_client.post("/eligibility/rare_disease/conditions", data={
         "csrf_token": _csrf(demo_client), "name": "Ehlers-Danlos syndrome", "structures": ["singleton", "trio"],
         "action": "add"})

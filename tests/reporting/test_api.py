@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 from datetime import date
 
 import pypdf
+import sqlalchemy as sa
 from tests.reporting.conftest import ankrd11_key, interpreted_case
 
 from gmc.audit.service import Actor
@@ -146,6 +148,12 @@ def test_cli_renders_and_lists_reports(demo_database, benchmarks_dir, kbg_vcf, t
     assert again.exit_code == 0 and f"case {case_id}: on request; 0 reported finding(s) moved" in again.output
     rules = runner.invoke(app, ["reports", "rules", "cancer", "--turnaround-days", "42", "--no-mdt"])
     assert rules.exit_code == 0 and "cancer" in rules.output and "42 days  MDT not required" in rules.output
+    with demo_database.session() as session:  # the command line acts as its operator, named in the audit trail
+        from gmc.audit.models import AuditEvent
+
+        changed_by = session.execute(sa.select(AuditEvent.actor).where(AuditEvent.entity_type == "review_rule")
+                                     .order_by(AuditEvent.seq.desc())).scalars().first()
+    assert changed_by == f"os:{getpass.getuser()}"
     unknown = runner.invoke(app, ["reports", "render", "C00000000", "--out", str(tmp_path / "y.pdf")])
     assert unknown.exit_code == 1 and "no case C00000000" in unknown.output
     get_settings.cache_clear()

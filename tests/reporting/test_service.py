@@ -201,3 +201,39 @@ def test_amendment_keeps_every_version_readable_and_marks_fhir_status(demo_datab
         doc1, overlay = service.open_report(session, user(session, "clinician"), first.report_id, version=1)
         assert doc1["fhir_status"] == "final" and overlay["current_version"] == 2
         assert [v["version"] for v in overlay["versions"]] == [2, 1]
+
+
+def test_review_rules_belong_to_a_centre_and_only_its_admins_change_them(demo_database, benchmarks_dir) -> None:
+    """A West Midlands admin's target applies to West Midlands cases only; the programme's default (national staff
+    only) stays for every other centre; a trust-confined admin of another centre changes nothing."""
+    from tests.reporting.conftest import make_case
+
+    from gmc.auth.permissions import Permission
+    from gmc.auth.principal import Principal
+    from gmc.auth.service import create_user
+
+    with demo_database.transaction() as session:
+        cases = {trust: session.execute(select(Case).where(Case.case_id == make_case(
+            session, benchmarks_dir, trust=trust, number=f"T-RULE-{trust}"))).scalar_one() for trust in ("RQ3", "RJ1")}
+
+        def due_days(trust: str) -> int:
+            case = cases[trust]
+            return (service.due_date(session, case) - case.referral.referral_date).days
+
+        default = service.rules(session)["rare_disease"].turnaround_days
+        service.set_rule(session, user(session, "admin"), "rare_disease", turnaround_days=42, mdt_required=False)
+        assert (due_days("RQ3"), due_days("RJ1")) == (42, default)
+        assert service.rules(session)["rare_disease"].turnaround_days == default
+        create_user(session, actor=user(session, "admin").actor, username="t-sl-admin", password="sl-admin-pass-2026",
+                    roles=["admin"], centre_code="SLGMC", trust_codes=["RJ1"])
+        events = session.execute(select(func.count(AuditEvent.id))).scalar_one()
+        with pytest.raises(PermissionDenied, match="centre-wide"):
+            service.set_rule(session, user(session, "t-sl-admin"), "rare_disease", turnaround_days=7,
+                             mdt_required=False)
+        assert session.execute(select(func.count(AuditEvent.id))).scalar_one() == events
+        national = Principal(user_id=0, username="system:test", full_name="test", roles=frozenset({"admin"}),
+                             permissions=frozenset(p.value for p in Permission), centre_id=None, trust_scope=None,
+                             auth_method="system")
+        service.set_rule(session, national, "rare_disease", turnaround_days=90, mdt_required=True)
+        assert (due_days("RQ3"), due_days("RJ1")) == (42, 90)
+        assert service.rules(session, service.centre_of_case(session, cases["RQ3"]))["rare_disease"].centre_id

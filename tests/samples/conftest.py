@@ -32,6 +32,13 @@ def trust_id(session, code: str) -> int:
     return session.execute(select(Trust.id).where(Trust.code == code)).scalar_one()
 
 
+def centre_id(session, code: str) -> int:
+    """The id of a demo centre by code."""
+    from gmc.organisations.models import Centre
+
+    return session.execute(select(Centre.id).where(Centre.code == code)).scalar_one()
+
+
 @dataclass
 class Case:
     """A participant with a referral and (optionally) consent."""
@@ -94,5 +101,6 @@ def kit():
     """The factory helpers (test modules cannot import conftest under importlib mode)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(principal=principal, trust_id=trust_id, make_case=make_case, collect=collect,
+    return SimpleNamespace(principal=principal, trust_id=trust_id, centre_id=centre_id, make_case=make_case,
+                           collect=collect,
                            GOOD_GERMLINE_QC=GOOD_GERMLINE_QC, GOOD_TUMOUR_QC=GOOD_TUMOUR_QC)

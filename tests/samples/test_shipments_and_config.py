@@ -40,16 +40,31 @@ def test_receive_by_scanning_and_reconcile_missing_and_unexpected(session, kit) 
 
 
 def test_qc_thresholds_and_targets_are_configurable(session, kit) -> None:
-    lab = kit.principal(session, "lab")
+    from dataclasses import replace
+
+    from gmc.common.errors import PermissionDenied
+
+    lab, admin = kit.principal(session, "lab"), kit.principal(session, "admin")
     kit.collect(session, lab, kit.make_case(session), "CFG-0001", days_ago=1.5)
     assert "CFG-0001" not in [o.barcode for o in service.overdue_worklist(session, lab)]  # 1.5 < 2 days
-    service.set_target(session, lab, state="collected", max_days=1)
+    with pytest.raises(PermissionDenied):  # lab staff use the configuration; admins change it
+        service.set_target(session, lab, state="collected", max_days=1)
+    # Another centre's admin changes its own centre's target, which leaves West Midlands' samples alone.
+    south = replace(admin, centre_id=kit.centre_id(session, "SLGMC"), trust_scope=frozenset({kit.trust_id(session,
+                                                                                                      "RJ1")}))
+    service.set_target(session, south, state="collected", max_days=1)
+    assert "CFG-0001" not in [o.barcode for o in service.overdue_worklist(session, lab)]
+    with pytest.raises(PermissionDenied):
+        service.set_target(session, south, state="collected", max_days=1, centre_code="WMGMC")
+    service.set_target(session, admin, state="collected", max_days=1)
     assert "CFG-0001" in [o.barcode for o in service.overdue_worklist(session, lab)]
     service.receive(session, lab, "CFG-0001")
     service.extract(session, lab, "CFG-0001", new_barcode="CFG-D001", method="m", kit_lot="k")
-    # DIN 6.5 fails the default germline minimum of 7; lowering it to 6 makes the same sample pass.
+    # DIN 6.5 fails the default germline minimum of 7; West Midlands lowering it to 6 makes the same sample pass.
     values = {**kit.GOOD_GERMLINE_QC, "din": 6.5}
-    service.set_qc_rule(session, lab, sample_type="blood_edta", metric="din", minimum=6.0, maximum=None)
+    service.set_qc_rule(session, south, sample_type="blood_edta", metric="din", minimum=6.0, maximum=None)
+    assert not service.record_qc(session, lab, "CFG-D001", values).passed
+    service.set_qc_rule(session, admin, sample_type="blood_edta", metric="din", minimum=6.0, maximum=None)
     assert service.record_qc(session, lab, "CFG-D001", values).passed
 
 

@@ -60,7 +60,8 @@ def test_admin_sees_admin_pages(demo_client, login) -> None:
     home = demo_client.get("/")
     assert 'href="/admin/users"' in home.text and 'href="/admin/audit"' in home.text
     users = demo_client.get("/admin/users")
-    assert users.status_code == 200 and "sl-recruiter" in users.text
+    # a centre admin lists and manages its own centre's users only (issue 20, item 5)
+    assert users.status_code == 200 and "<code>recruiter</code>" in users.text and "sl-recruiter" not in users.text
     audit = demo_client.get("/admin/audit?verify=true")
     assert "audit chain intact" in audit.text and "checkpoints match" in audit.text
     orgs = demo_client.get("/organisations")

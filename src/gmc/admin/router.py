@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gmc.audit import repository as audit_repository
 from gmc.audit.checkpoints import verify_audit
+from gmc.audit.service import record_trail_read
 from gmc.auth.dependencies import get_principal, require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
@@ -75,7 +76,10 @@ def audit_events(
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
     events = audit_repository.list_events(db, entity_type=entity_type, entity_id=entity_id, actor=actor,
                                           verb=verb, trust_ids=scope, limit=limit, offset=offset)
-    return [AuditEventOut.model_validate(e) for e in events]
+    out = [AuditEventOut.model_validate(e) for e in events]
+    record_trail_read(db, principal, entity_type=entity_type, entity_id=entity_id, actor=actor, verb=verb,
+                      shown=len(out))
+    return out
 
 
 @router.get("/audit/verify", response_model=ChainOut)

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from gmc.audit import repository as audit_repository
 from gmc.audit.checkpoints import verify_audit
+from gmc.audit.service import record_trail_read
 from gmc.auth import lifecycle
 from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
@@ -33,18 +34,20 @@ register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATI
 register_nav(NavItem("Reference data", "/refdata", None, order=910, section="account"))
 
 
-def _users_context(db: GmcSession) -> dict[str, object]:
-    centres = org_repository.list_centres(db)
-    trust_codes = {t.id: t.code for c in centres for t in c.trusts}
-    return {"users": auth_repository.list_users(db), "roles": [r.value for r in Role], "centres": centres,
-            "trust_codes": trust_codes, "min_length": MIN_PASSWORD_LENGTH}
+def _users_context(db: GmcSession, principal: Principal) -> dict[str, object]:
+    centres = [c for c in org_repository.list_centres(db)
+               if principal.centre_id is None or c.id == principal.centre_id]
+    trust_codes = {t.id: t.code for c in org_repository.list_centres(db) for t in c.trusts}
+    return {"users": auth_service.users_for(db, principal=principal), "roles": [r.value for r in Role],
+            "centres": centres, "trust_codes": trust_codes, "national": principal.centre_id is None,
+            "min_length": MIN_PASSWORD_LENGTH}
 
 
 @router.get("/admin/users")
-def users_page(request: Request, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+def users_page(request: Request, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                db: GmcSession = DB) -> Response:
-    """Lists users with a form to add one."""
-    return render(request, "admin/users.html", _users_context(db))
+    """Lists the users you administer with a form to add one."""
+    return render(request, "admin/users.html", _users_context(db, principal))
 
 
 @router.post("/admin/users")
@@ -66,17 +69,17 @@ def create_user_page(
         with db.begin_nested():
             auth_service.create_user(db, actor=principal.actor, username=username, password=password, roles=roles,
                                      full_name=full_name, centre_code=centre_code or None, trust_codes=trust_codes,
-                                     centre_wide=centre_wide)
+                                     centre_wide=centre_wide, principal=principal)
     except DomainError as exc:
-        return render(request, "admin/users.html", {**_users_context(db), "message": exc.message,
+        return render(request, "admin/users.html", {**_users_context(db, principal), "message": exc.message,
                       "message_kind": "error"}, status_code=exc.status_code)
-    return render(request, "admin/users.html", {**_users_context(db), "message": f"User {username} created.",
+    return render(request, "admin/users.html", {**_users_context(db, principal), "message": f"User {username} created.",
                   "message_kind": "ok"}, status_code=201)
 
 
-def _user_page(request: Request, db: GmcSession, user_id: int, *, status_code: int = 200,
+def _user_page(request: Request, db: GmcSession, principal: Principal, user_id: int, *, status_code: int = 200,
                **extra: object) -> Response:
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     policy = ThrottlePolicy.from_settings(request.app.state.settings)
     live_sessions, live_tokens = auth_repository.live_credentials(db, user.id)
     return render(request, "admin/user.html", {
@@ -85,22 +88,25 @@ def _user_page(request: Request, db: GmcSession, user_id: int, *, status_code: i
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+def user_page(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
               db: GmcSession = DB) -> Response:
-    """One user: status, second factor, failed sign-ins, and the forms to change roles and access."""
-    return _user_page(request, db, user_id)
+    """One user you administer: status, second factor, failed sign-ins, and the forms to change roles and access."""
+    return _user_page(request, db, principal, user_id)
 
 
-def _user_action(request: Request, db: GmcSession, user_id: int, action, done: str) -> Response:  # noqa: ANN001
-    """Runs one audited lifecycle change and shows the user's page with what happened (or why not)."""
+def _user_action(request: Request, db: GmcSession, principal: Principal, user_id: int, action,  # noqa: ANN001
+                 done: str) -> Response:
+    """Runs one audited lifecycle change on a user you administer and shows their page with what happened (or why
+    not); another centre's user is not found."""
+    user = lifecycle.require_user(db, user_id, principal=principal)
     try:
         with db.begin_nested():
-            result = action(lifecycle.require_user(db, user_id))
+            result = action(user)
     except DomainError as exc:
-        return _user_page(request, db, user_id, status_code=exc.status_code, message=exc.message,
+        return _user_page(request, db, principal, user_id, status_code=exc.status_code, message=exc.message,
                           message_kind="error")
     extra = {"temporary_password": result} if isinstance(result, str) else {}
-    return _user_page(request, db, user_id, message=done, message_kind="ok", **extra)
+    return _user_page(request, db, principal, user_id, message=done, message_kind="ok", **extra)
 
 
 @router.post("/admin/users/{user_id}/roles")
@@ -108,7 +114,7 @@ def user_roles_submit(request: Request, user_id: int, roles: list[str] = Form([]
                       principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                       db: GmcSession = DB) -> Response:
     """Replaces the user's roles."""
-    return _user_action(request, db, user_id, lambda u: lifecycle.set_roles(
+    return _user_action(request, db, principal, user_id, lambda u: lifecycle.set_roles(
         db, actor=principal.actor, user=u, roles=roles), "Roles saved.")
 
 
@@ -117,7 +123,7 @@ def user_password_reset(request: Request, user_id: int,
                         principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                         db: GmcSession = DB) -> Response:
     """Gives the user a temporary password; their sessions and tokens end."""
-    return _user_action(request, db, user_id, lambda u: lifecycle.reset_password(db, actor=principal.actor, user=u),
+    return _user_action(request, db, principal, user_id, lambda u: lifecycle.reset_password(db, actor=principal.actor, user=u),
                         "Password reset; the user was signed out everywhere.")
 
 
@@ -126,7 +132,7 @@ def user_second_factor_reset(request: Request, user_id: int,
                              principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                              db: GmcSession = DB) -> Response:
     """Forgets the user's authenticator (a lost phone)."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.reset_second_factor(db, actor=principal.actor, user=u),
                         "Two-step sign-in reset; the user was signed out everywhere.")
 
@@ -135,7 +141,7 @@ def user_second_factor_reset(request: Request, user_id: int,
 def user_deactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                     db: GmcSession = DB) -> Response:
     """Deactivates a leaver at once."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=False),
                         "Deactivated: sessions ended and API tokens revoked.")
 
@@ -144,7 +150,7 @@ def user_deactivate(request: Request, user_id: int, principal: Principal = Depen
 def user_reactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                     db: GmcSession = DB) -> Response:
     """Lets a deactivated user sign in again."""
-    return _user_action(request, db, user_id,
+    return _user_action(request, db, principal, user_id,
                         lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=True),
                         "Reactivated.")
 
@@ -157,6 +163,8 @@ def audit_page(request: Request, entity_type: str | None = None, actor: str | No
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
     events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
                                           verb=verb or None, trust_ids=scope, limit=200)
+    record_trail_read(db, principal, entity_type=entity_type or None, entity_id=None, actor=actor or None,
+                      verb=verb or None, shown=len(events))
     database = request.app.state.database
     report = (verify_audit(db, identity=database.identity, settings=database.settings)
               if verify and principal.has(Permission.USERS_MANAGE) else None)

@@ -60,6 +60,14 @@ def record(
     return ev
 
 
+def record_trail_read(session: Session, principal: Any, *, entity_type: str | None, entity_id: str | None,
+                      actor: str | None, verb: str | None, shown: int) -> AuditEvent:
+    """Audits a read of the audit trail itself (its summaries name participants): the filters and how many."""
+    return record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="audit_event",
+                  summary={"filters": {"entity_type": entity_type, "entity_id": entity_id, "actor": actor,
+                                       "verb": verb}, "shown": shown})
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The fields whose values changed, as {field: [before, after]}."""
     keys = sorted(set(before) | set(after))

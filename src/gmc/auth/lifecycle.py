@@ -14,20 +14,24 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, record
 from gmc.audit.verbs import AuditVerb
-from gmc.auth import second_factor, throttle
+from gmc.auth import scope, second_factor, throttle
 from gmc.auth.models import ApiToken, User, UserRole, WebSession
 from gmc.auth.passwords import check_password, hash_password, verify_password
 from gmc.auth.permissions import Role
+from gmc.auth.principal import Principal
 from gmc.auth.throttle import ThrottlePolicy
 from gmc.common.errors import Conflict, DomainError, NotFound, TooManyAttempts, ValidationFailed
 from gmc.common.time import utcnow
 
 
-def require_user(session: Session, user_id: int) -> User:
-    """The user with this id, or NotFound."""
+def require_user(session: Session, user_id: int, *, principal: Principal | None = None) -> User:
+    """The user with this id, or NotFound; with the acting admin's principal, also NotFound when the user is outside
+    the centre and trusts that admin manages (a centre admin never touches another centre's or national staff)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}", field="user_id")
+    if principal is not None:
+        scope.require_manageable_user(principal, user)
     return user
 
 

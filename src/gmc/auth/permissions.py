@@ -30,6 +30,8 @@ class Permission(StrEnum):
     CONSENT_WRITE = "consent:write"
     SAMPLE_READ = "sample:read"
     SAMPLE_WRITE = "sample:write"
+    #: Change a centre's laboratory configuration: QC thresholds and turnaround targets (admins).
+    LAB_CONFIGURE = "lab:configure"
     PHENOTYPE_READ = "phenotype:read"
     PHENOTYPE_WRITE = "phenotype:write"
     GENOME_READ = "genome:read"

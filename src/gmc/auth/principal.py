@@ -23,11 +23,13 @@ class Principal:
     #: "session" for a browser, "token" for the API.
     auth_method: str = "session"
     token_id: int | None = None
+    #: Works for every trust of the centre (may change the centre's resources: freezers, shipments, QC rules).
+    centre_wide: bool = False
 
     @property
     def actor(self) -> Actor:
-        """This caller as an audit actor."""
-        return Actor(user_id=self.user_id, name=self.username)
+        """This caller as an audit actor (id 0 is no user: the system or the command line's OS operator)."""
+        return Actor(user_id=self.user_id or None, name=self.username)
 
     def has(self, permission: str) -> bool:
         """True when the caller holds the permission."""

@@ -7,7 +7,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 
-from gmc.audit.service import Actor
+from gmc.audit.service import Actor, record
+from gmc.audit.verbs import AuditVerb
 from gmc.auth import lifecycle, repository, service
 from gmc.auth.dependencies import SESSION_COOKIE, get_principal, require
 from gmc.auth.models import User
@@ -145,31 +146,34 @@ def revoke_my_token(token_id: int, principal: Principal = Depends(get_principal)
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(_: Principal = MANAGE, db: GmcSession = DB) -> list[UserOut]:
-    """Every user (admins only)."""
-    return [_user_out(u) for u in repository.list_users(db)]
+def list_users(principal: Principal = MANAGE, db: GmcSession = DB) -> list[UserOut]:
+    """The users you administer (a centre admin: its centre's); the read is audited."""
+    return [_user_out(u) for u in service.users_for(db, principal=principal)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
-    """Creates a user with roles and trusts (admins only)."""
+    """Creates a user with roles and trusts: a centre admin only of its own centre and trusts; users without a
+    centre (national staff) only a national admin."""
     user = service.create_user(db, actor=principal.actor, username=body.username, password=body.password,
                                roles=body.roles, full_name=body.full_name, email=body.email,
                                centre_code=body.centre_code, trust_codes=body.trust_codes,
-                               centre_wide=body.centre_wide)
+                               centre_wide=body.centre_wide, principal=principal)
     return _user_out(user)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, _: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
-    """One user (admins only)."""
-    return _user_out(lifecycle.require_user(db, user_id))
+def get_user(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
+    """One user you administer (the read is audited)."""
+    user = lifecycle.require_user(db, user_id, principal=principal)
+    record(db, actor=principal.actor, verb=AuditVerb.READ, entity_type="user", entity_id=user.id)
+    return _user_out(user)
 
 
 @router.put("/users/{user_id}/roles", response_model=UserOut)
 def set_roles(user_id: int, body: RolesIn, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
     """Replaces a user's roles (audited; effective on their next request)."""
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     lifecycle.set_roles(db, actor=principal.actor, user=user, roles=body.roles)
     return _user_out(user)
 
@@ -177,7 +181,7 @@ def set_roles(user_id: int, body: RolesIn, principal: Principal = MANAGE, db: Gm
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
 def deactivate(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
     """Deactivates a leaver: their sessions and tokens end at once (audited)."""
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     lifecycle.set_active(db, actor=principal.actor, user=user, active=False)
     return _user_out(user)
 
@@ -185,7 +189,7 @@ def deactivate(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB)
 @router.post("/users/{user_id}/reactivate", response_model=UserOut)
 def reactivate(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
     """Lets a deactivated user sign in again (audited)."""
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     lifecycle.set_active(db, actor=principal.actor, user=user, active=True)
     return _user_out(user)
 
@@ -194,7 +198,7 @@ def reactivate(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB)
 def reset_password(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB) -> PasswordResetOut:
     """Gives the user a temporary password (shown once) to change at their next sign-in; their sessions and
     tokens end (audited)."""
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     temporary = lifecycle.reset_password(db, actor=principal.actor, user=user)
     return PasswordResetOut(user=_user_out(user), temporary_password=temporary)
 
@@ -202,6 +206,6 @@ def reset_password(user_id: int, principal: Principal = MANAGE, db: GmcSession =
 @router.post("/users/{user_id}/second-factor-reset", response_model=UserOut)
 def reset_second_factor(user_id: int, principal: Principal = MANAGE, db: GmcSession = DB) -> UserOut:
     """Forgets a user's authenticator (a lost phone); their sessions and tokens end (audited)."""
-    user = lifecycle.require_user(db, user_id)
+    user = lifecycle.require_user(db, user_id, principal=principal)
     lifecycle.reset_second_factor(db, actor=principal.actor, user=user)
     return _user_out(user)

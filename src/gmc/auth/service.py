@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, record
 from gmc.audit.verbs import AuditVerb
-from gmc.auth import repository, second_factor, throttle
+from gmc.auth import repository, scope, second_factor, throttle
 from gmc.auth.models import ApiToken, User, UserRole, UserTrust, WebSession
 from gmc.auth.passwords import check_password, hash_password, verify_password
 from gmc.auth.permissions import Role, permissions_for
@@ -23,6 +23,7 @@ from gmc.common.errors import (
     DomainError,
     NotAuthenticated,
     NotFound,
+    PermissionDenied,
     TooManyAttempts,
     ValidationFailed,
 )
@@ -56,8 +57,13 @@ def create_user(
     centre_code: str | None = None,
     trust_codes: list[str] | None = None,
     centre_wide: bool = False,
+    principal: Principal | None = None,
 ) -> User:
-    """Creates a user with roles and trusts; refuses bad names, weak passwords and unknown codes."""
+    """Creates a user with roles and trusts; refuses bad names, weak passwords and unknown codes.
+
+    principal: the admin creating the user (None: the command line's operator). A centre admin creates users
+    only of its own centre and trusts; national users (no centre) come only from a national admin or the CLI.
+    """
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise ValidationFailed("username must be 2-80 characters: letters, digits, dot, dash, underscore",
@@ -81,6 +87,12 @@ def create_user(
     if not centre_wide and not trusts and centre is not None:
         raise ValidationFailed("a user of a centre needs at least one trust, or centre-wide access",
                                field="trust_codes")
+    if principal is not None and not scope.may_manage_user(principal, centre.id if centre else None,
+                                                           [t.id for t in trusts], centre_wide or centre is None):
+        if centre is None:
+            raise PermissionDenied("a user without a centre is national staff: only a national admin or the "
+                                   "command line creates one")
+        raise PermissionDenied("you may create users only of your own centre and of the trusts you administer")
     user = User(
         username=username,
         full_name=full_name,
@@ -101,6 +113,15 @@ def create_user(
     return user
 
 
+def users_for(session: Session, *, principal: Principal) -> list[User]:
+    """The users the caller administers (a centre admin: its centre's), by username; the read is audited."""
+    users = [u for u in repository.list_users(session)
+             if scope.may_manage_user(principal, u.centre_id, u.trust_ids, u.centre_wide)]
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="user",
+           summary={"results": len(users)})
+    return users
+
+
 def principal_for(session: Session, user: User, *, auth_method: str, token_id: int | None = None) -> Principal:
     """Builds the caller's principal: permissions from roles, scope from trusts or centre."""
     if user.centre_wide:
@@ -117,6 +138,7 @@ def principal_for(session: Session, user: User, *, auth_method: str, token_id: i
         trust_scope=scope,
         auth_method=auth_method,
         token_id=token_id,
+        centre_wide=bool(user.centre_wide),
     )
 
 
@@ -325,9 +347,12 @@ def user_for_token(session: Session, secret: str, *, max_days: int | None = None
 
 
 def revoke_token(session: Session, *, actor: Actor, principal: Principal, token_id: int) -> ApiToken:
-    """Revokes one of the caller's tokens (admins may revoke anyone's)."""
+    """Revokes one of the caller's tokens (admins may revoke those of the users they administer)."""
     token = session.get(ApiToken, token_id)
-    if token is None or (token.user_id != principal.user_id and not principal.has("users:manage")):
+    owner = repository.get_user(session, token.user_id) if token is not None else None
+    if token is None or owner is None or (token.user_id != principal.user_id and not (
+            principal.has("users:manage") and scope.may_manage_user(principal, owner.centre_id, owner.trust_ids,
+                                                                     owner.centre_wide))):
         raise NotFound(f"no token {token_id}", field="token_id")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

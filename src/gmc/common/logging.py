@@ -1,4 +1,5 @@
-"""JSON logs with the request id; a filter keeps NHS-number-like digits out as a safety net."""
+"""JSON logs with the request id; redaction keeps identifiers out as a safety net (NHS-number-like digits, and the
+values databases quote in their errors: SQL parameters, PostgreSQL's Key (...)=(...) and failing rows)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,19 @@ _NHS_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime", "color_message"}
 
 
+# What database errors quote of a row: the statement's parameters (SQLAlchemy, when not hidden), the key of a
+# unique or foreign-key violation and the whole failing row (PostgreSQL) - names, dates of birth, postcodes.
+_DB_VALUES = [
+    (re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|$))", re.S), "[parameters: redacted]"),
+    (re.compile(r"(Key \([^)]*\)=)\((?:[^()]|\([^()]*\))*\)"), r"\1(redacted)"),
+    (re.compile(r"(Failing row contains )\((?:[^()]|\([^()]*\))*\)"), r"\1(redacted)"),
+]
+
+
 def redact(text: str) -> str:
-    """Masks identifier-shaped digit runs in a log message."""
+    """Masks identifier-shaped digit runs and the row values database errors quote in a log message."""
+    for pattern, replacement in _DB_VALUES:
+        text = pattern.sub(replacement, text)
     return _NHS_LIKE.sub("[redacted]", text)
 
 

@@ -124,6 +124,7 @@ def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: obj
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_seconds},
+                               hide_parameters=True,
                                **kwargs)
         _configure_sqlite(engine, int(sqlite_busy_seconds * 1000))
         return engine
@@ -134,7 +135,8 @@ def create_db_engine(url: str, *, sqlite_busy_seconds: float = 30, **kwargs: obj
     # handler's response in the thread pool before the request's commit), so a burst of writers to one row that
     # fills the pool while waiting would otherwise wait for it forever.
     kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"})
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: errors never quote a statement's values (names, dates of birth) into logs or messages.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def database_identity(url: str) -> str:

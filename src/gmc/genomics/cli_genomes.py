@@ -26,14 +26,11 @@ def variants() -> None:
     """Variant queries."""
 
 
-def _principal(what: str):  # noqa: ANN202
-    """A national-scope operator principal (audited as system:<what>)."""
-    from gmc.auth.permissions import Permission
-    from gmc.auth.principal import Principal
+def _principal(session):  # noqa: ANN001, ANN202
+    """The command line's principal: `gmc --as USER` (their roles and scope), else the OS operator."""
+    from gmc.auth.operator import operator_principal
 
-    return Principal(user_id=0, username=f"system:{what}", full_name=what, roles=frozenset({"admin"}),
-                     permissions=frozenset(p.value for p in Permission), centre_id=None, trust_scope=None,
-                     auth_method="cli")
+    return operator_principal(session)
 
 
 def _database():  # noqa: ANN202
@@ -82,7 +79,7 @@ def ingest(
 
         try:
             with db.transaction() as session:
-                report = service.ingest_manifest(session, principal=_principal("genomes-ingest"), manifest=parsed,
+                report = service.ingest_manifest(session, principal=_principal(session), manifest=parsed,
                                                  base_dir=manifest.parent, store_base=store, annotate=annotate,
                                                  progress=update)
         except DomainError as exc:
@@ -127,7 +124,7 @@ def qc(
                 if dataset is None:
                     _fail(f"no dataset {case_or_dataset}")
                 case_id = session.get(Case, dataset.case_id).case_id
-            summary = service.qc_summary(session, principal=_principal("genomes-qc"), case_id=case_id)
+            summary = service.qc_summary(session, principal=_principal(session), case_id=case_id)
     except DomainError as exc:
         _fail(exc.message)
     finally:
@@ -185,7 +182,7 @@ def query(
     db = _database()
     try:
         with db.transaction() as session:
-            principal = _principal("variants-query")
+            principal = _principal(session)
             if out is not None:
                 fmt = "vcf" if out.suffix == ".vcf" else "tsv"
                 n = service.export_case_variants(session, principal=principal, case_id=case_id, query=q, fmt=fmt,

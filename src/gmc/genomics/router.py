@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,10 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import ValidationFailed
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_path
 from gmc.genomics import service
 from gmc.genomics.schemas import DatasetOut, QcSummaryOut, VariantPageOut
+from gmc.registry.service import view_case
 
 router = APIRouter(prefix="/api/genomes", tags=["genomes"])
 
@@ -66,15 +67,11 @@ def variant_query(
 QUERY = Depends(variant_query)
 
 
-def incoming_dir(request: Request) -> Path:
-    """Where VCFs wait for an API ingest: the API reads files only from here, never elsewhere on the server."""
-    return (Path(request.app.state.settings.data_dir) / "incoming").resolve()
-
-
 @router.post("/ingest", status_code=201)
 def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, principal: Principal = WRITE,
            db: GmcSession = DB) -> dict[str, Any]:
-    """Ingests a case manifest (JSON) whose files sit in GMC_DATA_DIR/incoming; all or nothing."""
+    """Ingests a case manifest (JSON); each file is upload:<id>, <folder>:<path>, or a path in your centre's
+    incoming folder (GMC_DATA_DIR/incoming/<CENTRE>); all or nothing."""
     from dataclasses import asdict
 
     from gmc.genomics.manifest import ManifestError, parse_manifest
@@ -83,11 +80,13 @@ def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, 
         manifest = parse_manifest(body, source="manifest")
     except ManifestError as exc:
         raise ValidationFailed(str(exc), field=exc.field) from None
-    base = incoming_dir(request)
+    settings = request.app.state.settings
+    view_case(db, principal=principal, case_id=manifest.case_id)  # scope first: files of a case you cannot see are moot
     for i, entry in enumerate(manifest.files):
-        # Lexical check: an operator may link files into incoming/, but a manifest may not climb out of it.
-        if not Path(os.path.normpath(base / entry.path)).is_relative_to(base):
-            raise ValidationFailed(f"files[{i}].path must be inside the incoming directory", field=f"files[{i}].path")
+        reference = entry.path if ":" in entry.path else f"incoming:{entry.path}"
+        resolved = resolve_path(db, principal, reference, field=f"files[{i}].path", settings=settings)
+        entry.path = str(resolved)
+    base = Path(settings.data_dir).resolve()
     # In-process annotation: forking a server holding other requests' threads (and their locks) is unsafe;
     # whole genomes go through `gmc genomes ingest`, which uses both cores.
     report = service.ingest_manifest(db, principal=principal, manifest=manifest, base_dir=base,

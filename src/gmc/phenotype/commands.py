@@ -61,6 +61,7 @@ def import_command(
     paths: list[Path] = typer.Argument(..., help="Phenopacket JSON files, or directories holding them."),
 ) -> None:
     """Import phenopackets into participants' records, all or nothing (subjects matched by programme id)."""
+    from gmc.auth.operator import operator_principal
     from gmc.phenotype import phenopackets as pp
     from gmc.phenotype.ontology import get_ontology
     from gmc.phenotype.service import Caller, PhenotypeImportError, import_phenopackets
@@ -91,7 +92,7 @@ def import_command(
         db = _database()
         try:
             with db.transaction() as session:
-                summary = import_phenopackets(session, Caller.system("cli"), packets,
+                summary = import_phenopackets(session, Caller.of(operator_principal(session)), packets,
                                               progress=lambda n: progress.advance(task, n))
         except PhenotypeImportError as exc:
             progress.stop()
@@ -117,6 +118,7 @@ def export_command(
     out: Path | None = typer.Option(None, "--out", "-o", dir_okay=False, help="Write here instead of stdout."),
 ) -> None:
     """Export a participant's phenotype as a v2 phenopacket."""
+    from gmc.auth.operator import operator_principal
     from gmc.common.errors import DomainError
     from gmc.phenotype.service import Caller, export_phenopacket
 
@@ -124,7 +126,7 @@ def export_command(
     db = _database()
     try:
         with db.transaction() as session:
-            document = export_phenopacket(session, Caller.system("cli"), participant_id)
+            document = export_phenopacket(session, Caller.of(operator_principal(session)), participant_id)
     except DomainError as exc:
         console.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(code=1) from exc
@@ -144,6 +146,7 @@ def hpo_csv_command(
                                 "term_id, status, onset, notes."),
 ) -> None:
     """Add participants' HPO terms from a CSV, all or nothing (every bad row is listed)."""
+    from gmc.auth.operator import operator_principal
     from gmc.phenotype.service import Caller, PhenotypeImportError, import_hpo_csv
 
     console = Console(stderr=True, soft_wrap=True)
@@ -155,7 +158,7 @@ def hpo_csv_command(
     db = _database()
     try:
         with db.transaction() as session:
-            summary = import_hpo_csv(session, Caller.system("cli"), text, source=str(path))
+            summary = import_hpo_csv(session, Caller.of(operator_principal(session)), text, source=str(path))
     except PhenotypeImportError as exc:
         _fail(console, exc, exc.problems)
     finally:

@@ -72,7 +72,7 @@ SEX_TO_PHENOPACKET = {"male": "MALE", "female": "FEMALE", "other": "OTHER_SEX"}
 class PhenotypeImportError(ValidationFailed):
     """An import (phenopackets, HPO CSV, PED) was refused; `problems` lists (where, field, message) for each."""
 
-    def __init__(self, source: str, problems: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(self, source: str, problems: Sequence[tuple[str, str, str]], *, outside_scope: bool = False) -> None:
         self.source = source
         self.problems = list(problems)
         shown = "; ".join(f"{where}{f' {name}' if name else ''}: {message}"
@@ -81,6 +81,9 @@ class PhenotypeImportError(ValidationFailed):
         first_field = self.problems[0][1] if self.problems else None
         super().__init__(f"{source}: {len(self.problems)} problem(s), nothing was imported: {shown}{more}",
                          field=first_field or None)
+        if outside_scope:
+            # A file naming a record the caller may not see is refused as a whole, as the record itself would be.
+            self.status_code = 404
 
     def to_dict(self) -> dict[str, object]:
         """The JSON error with every problem listed."""
@@ -576,6 +579,7 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
     prior = repository.participants_by_pk(session, prior_pks)
     plans: list[dict[str, Any]] = []
     seen_packets: dict[str, str] = {}
+    outside_scope = False
     for source, data in packets:
         if data.id in seen_packets:
             problems.append((source, "id", f"phenopacket {data.id!r} is also in {seen_packets[data.id]}"))
@@ -587,7 +591,8 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
         subject_id = data.subject.id
         participant: Participant | None = None
         if subject_id in outside:
-            problems.append((source, "subject.id", f"participant {subject_id} is outside your trusts"))
+            problems.append((source, "subject.id", f"no participant {subject_id} at your trusts"))
+            outside_scope = True
             continue
         if subject_id in by_programme_id:
             participant = by_programme_id[subject_id]
@@ -597,6 +602,7 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
                                        not in repository.participants_by_programme_ids(
                                            session, [participant.participant_id], caller.trust_scope)):
                 problems.append((source, "id", f"phenopacket {data.id!r} went to a participant outside your trusts"))
+                outside_scope = True
                 continue
         elif not caller.may_create_participants:
             problems.append((source, "subject.id", f"{subject_id!r} is not a programme participant id, and only "
@@ -629,7 +635,7 @@ def import_phenopackets(session: Session, caller: Caller, packets: Sequence[tupl
         plans.append({"source": source, "data": data, "participant": participant, "features": features,
                       "diseases": diseases, "warnings": warnings, "hpo_version": hpo_versions[0] if hpo_versions else ""})
     if problems:
-        raise PhenotypeImportError(f"{len(packets)} phenopacket(s)", problems)
+        raise PhenotypeImportError(f"{len(packets)} phenopacket(s)", problems, outside_scope=outside_scope)
     # Existing profiles, for duplicate and contradiction checks against what is already stored.
     known_pks = [p["participant"].id for p in plans if p["participant"] is not None]
     active = repository.active_observations_of(session, known_pks)
@@ -811,6 +817,7 @@ def import_hpo_csv(session: Session, caller: Caller, text: str, *, source: str =
                                                             caller.trust_scope)
     active = repository.active_observations_of(session, [p.id for p in participants.values()])
     problems: list[tuple[str, str, str]] = []
+    outside_scope = False
     built: list[tuple[Participant, PhenotypeObservation]] = []
     summary = ImportSummary(files=1)
     for row in rows:
@@ -818,6 +825,7 @@ def import_hpo_csv(session: Session, caller: Caller, text: str, *, source: str =
         participant = participants.get(row.participant_id)
         if participant is None:
             problems.append((where, "participant_id", f"no participant {row.participant_id} within your trusts"))
+            outside_scope = True
             continue
         try:
             ensure_use_allowed(session, participant)
@@ -837,7 +845,7 @@ def import_hpo_csv(session: Session, caller: Caller, text: str, *, source: str =
         summary.warnings.extend(f"{where}: {w}" for w in warnings)
         built.append((participant, observation))
     if problems:
-        raise PhenotypeImportError(source, problems)
+        raise PhenotypeImportError(source, problems, outside_scope=outside_scope)
     per_participant: dict[str, int] = {}
     for participant, observation in built:
         session.add(observation)

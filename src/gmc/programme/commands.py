@@ -22,8 +22,6 @@ _err = Console(stderr=True, soft_wrap=True)
 def _run(user: str | None, work: Any) -> Any:
     """Runs work(session, principal) in a transaction as a named user, or as the national operator."""
     from gmc.auth import repository as auth_repository
-    from gmc.auth.permissions import Permission
-    from gmc.auth.principal import Principal
     from gmc.auth.service import principal_for
     from gmc.bootstrap import load_models
     from gmc.common.errors import DomainError
@@ -40,9 +38,9 @@ def _run(user: str | None, work: Any) -> Any:
                     _fail(f"--user: no active user named {user!r}")
                 principal = principal_for(session, found, auth_method="cli")
             else:
-                principal = Principal(user_id=0, username="system:programme-cli", full_name="operator",
-                                      roles=frozenset({"admin"}), permissions=frozenset(p.value for p in Permission),
-                                      centre_id=None, trust_scope=None, auth_method="cli")
+                from gmc.auth.operator import operator_principal
+
+                principal = operator_principal(session)  # `gmc --as USER`, else the OS operator, named in the audit
             return work(session, principal)
     except DomainError as exc:
         _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")

@@ -65,12 +65,11 @@ def dedupe(
         console.print(f"Wrote {count:,} possible matches to {review}")
 
 
-def _system_principal(what: str):  # noqa: ANN202
-    """A national-scope principal for operator commands (audited as system:<what>)."""
-    from gmc.auth.principal import Principal
+def _operator(session):  # noqa: ANN001, ANN202
+    """The command line's principal: `gmc --as USER` (their roles and scope), else the OS operator."""
+    from gmc.auth.operator import operator_principal
 
-    return Principal(user_id=0, username=f"system:{what}", full_name=what, roles=frozenset({"admin"}),
-                     permissions=frozenset(), centre_id=None, trust_scope=None, auth_method="cli")
+    return operator_principal(session)
 
 
 def _database():  # noqa: ANN202
@@ -95,8 +94,8 @@ def import_participants(
     db = _database()
     try:
         with db.transaction() as session:
-            report = import_csv(session, principal=_system_principal("registry-import"),
-                                text=input_csv.read_text(encoding="utf-8-sig"), source=input_csv.name)
+            report = import_csv(session, principal=_operator(session),
+                                text=input_csv.read_bytes(), source=input_csv.name)
     except CsvImportFailed as exc:
         for problem in exc.report.problems:
             console.print(f"[red]{problem['message']}[/red]" + (f" (field {problem['field']})" if problem["field"] else ""))
@@ -116,13 +115,37 @@ def hl7_file(
 
     db = _database()
     with db.transaction() as session:
-        outcomes = process_adt_batch(session, principal=_system_principal("hl7"), text=path.read_bytes())
+        outcomes = process_adt_batch(session, principal=_operator(session), text=path.read_bytes())
     for outcome in outcomes:
         typer.echo(outcome.ack.replace("\r", "\n"))
         typer.secho(f"{outcome.event or '?'}: {outcome.outcome or outcome.error}", err=True,
                     fg=typer.colors.GREEN if outcome.accepted else typer.colors.RED)
     if not all(o.accepted for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command("hl7-interface")
+def hl7_interface(
+    facility: str = typer.Argument(..., help="MSH-4 sending facility of the feed (e.g. the trust's ODS code)."),
+    trust: str = typer.Option(..., "--trust", help="The trust the feed belongs to (ODS code)."),
+    user: str = typer.Option(..., "--user", help="The service user whose new API token will send the feed."),
+    days: int = typer.Option(90, "--days", min=1, help="Days until the token expires (at most GMC_TOKEN_MAX_DAYS)."),
+) -> None:
+    """Binds a sending facility to its trust and a new API token; prints the token once."""
+    from gmc.common.errors import DomainError
+    from gmc.registry.interop import register_interface
+
+    db = _database()
+    try:
+        with db.transaction() as session:
+            interface, secret = register_interface(session, principal=_operator(session), facility=facility,
+                                                   trust_code=trust, username=user, days=days)
+            name = interface.facility
+    except DomainError as exc:
+        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(secret)
+    typer.secho(f"facility {name} now feeds trust {trust.upper()} with this token (shown only once)", err=True)
 
 
 @app.command("fhir-export")
@@ -137,7 +160,7 @@ def fhir_export(
 
     db = _database()
     with db.transaction() as session:
-        p = service.view_participant(session, principal=_system_principal("fhir-export"), participant_id=participant_id)
+        p = service.view_participant(session, principal=_operator(session), participant_id=participant_id)
         resources = [interop.patient_resource(session, p), *interop.consent_resources(session, p)]
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
     text = json.dumps(bundle, indent=2, default=str)
@@ -156,34 +179,16 @@ def fhir_import(
     new: bool = typer.Option(False, "--new", help="Register as new even when a possible match exists."),
 ) -> None:
     """Imports FHIR Patient and Consent resources, all-or-nothing."""
-    import json
-
     from gmc.common.errors import DomainError
     from gmc.registry import interop
 
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        typer.secho(f"error: {path.name} is not JSON: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
-    resources = [e["resource"] for e in data.get("entry", [])] if data.get("resourceType") == "Bundle" else [data]
     db = _database()
-    principal = _system_principal("fhir-import")
     try:
         with db.transaction() as session:
-            for i, resource in enumerate(sorted(resources, key=lambda r: r.get("resourceType") != "Patient")):
-                kind = resource.get("resourceType")
-                if kind == "Patient":
-                    reg = interop.import_patient(session, principal=principal, resource=resource, trust_code=trust,
-                                                 decision="new" if new else "check")
-                    typer.echo(f"Patient {resource.get('id', i)}: {'created' if reg.created else 'linked'} "
-                               f"{reg.participant.participant_id}")
-                elif kind == "Consent":
-                    interop.import_consent(session, principal=principal, resource=resource)
-                    typer.echo(f"Consent {resource.get('id', i)}: recorded")
-                else:
-                    raise interop.ValidationFailed(f"resource {i} is a {kind}, not a Patient or Consent",
-                                                   field="resourceType")
+            result = interop.import_bundle(session, principal=_operator(session), document=path.read_bytes(),
+                                           trust_code=trust, decision="new" if new else "check")
     except DomainError as exc:
-        typer.secho(f"error: {exc.message}; nothing imported", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {path.name}: {exc.message}; nothing imported", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
+    for line in result.lines:
+        typer.echo(line)

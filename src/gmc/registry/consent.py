@@ -159,27 +159,17 @@ def record_consent(
     trust_id: int | None = None,
 ) -> Consent:
     """Records a consent on a form version; it supersedes the participant's previous consent."""
-    if given_by not in GIVEN_BY:
-        raise ValidationFailed(f"given_by must be one of {', '.join(GIVEN_BY)}", field="given_by")
+    consent = _validated(participant, form, consented_on, given_by, given_by_name,
+                         {k: bool(v) for k, v in choices.items()})
     if given_by != "participant" and not (given_by_name or "").strip():
         raise ValidationFailed("name the parent, guardian or consultee who consented", field="given_by_name")
-    if consented_on > date.today():
-        raise ValidationFailed("the consent date is in the future", field="consented_on")
-    if participant.date_of_birth and consented_on < participant.date_of_birth:
-        raise ValidationFailed("the consent date is before the participant's birth", field="consented_on")
-    unknown = set(choices) - set(form.choices)
-    if unknown:
-        raise ValidationFailed(f"form {form.code} v{form.version} does not ask: {', '.join(sorted(unknown))}",
-                               field="choices")
     missing = [c for c in form.choices if c not in choices]
     if missing:
         raise ValidationFailed(f"answer every choice on the form; missing: {', '.join(missing)}", field="choices")
     for previous in consents_of(session, participant.id):
         if previous.status in {"active", "withdrawn"}:
             previous.status = "superseded"
-    consent = Consent(participant_id=participant.id, form_id=form.id, consented_on=consented_on, given_by=given_by,
-                      given_by_name=given_by_name, choices={k: bool(v) for k, v in choices.items()},
-                      status="active", recorded_by=actor.name, recorded_at=utcnow())
+    consent.status, consent.recorded_by = "active", actor.name
     session.add(consent)
     session.flush()
     record(session, actor=actor, verb=AuditVerb.CONSENT_RECORD, entity_type="participant", entity_id=participant.id,
@@ -214,6 +204,89 @@ def withdraw(
            entity_id=participant.id, trust_id=trust_id,
            summary={"consent_id": consent.id, "level": [before, level.value]})
     return consent
+
+
+_LEVEL_RANK = {None: 0, WithdrawalLevel.NO_FURTHER_CONTACT.value: 1, WithdrawalLevel.NO_FURTHER_USE.value: 2}
+
+
+def import_consent_state(
+    session: Session,
+    *,
+    actor: Actor,
+    participant: Participant,
+    form: ConsentForm,
+    consented_on: date,
+    given_by: str,
+    choices: dict[str, bool],
+    state: str,
+    given_by_name: str | None = None,
+    withdrawal_level: str | None = None,
+    withdrawn_at: datetime | None = None,
+    trust_id: int | None = None,
+) -> tuple[Consent, bool]:
+    """Brings in a consent from another system or an earlier export, in the state it was in: active, superseded
+    (history) or withdrawn (level and date). Safe to repeat: a consent already held (same form, date, giver and
+    choices) is not added again. Never undoes a withdrawal: a held withdrawal only escalates (no further contact
+    to no further use), and a consent dated on or before a withdrawal is kept as history, never made current.
+    Returns the consent and whether anything changed."""
+    if state not in {"active", "superseded", "withdrawn"}:
+        raise ValidationFailed(f"consent state {state!r} is not active, superseded or withdrawn", field="status")
+    if state == "withdrawn":
+        withdrawal_level = WithdrawalLevel(withdrawal_level or WithdrawalLevel.NO_FURTHER_USE).value
+    normal = {k: bool(v) for k, v in choices.items()}
+    same = next((c for c in consents_of(session, participant.id) if c.form_id == form.id
+                 and c.consented_on == consented_on and c.given_by == given_by and c.choices == normal), None)
+    if same is not None:
+        if state == "withdrawn" and _LEVEL_RANK[withdrawal_level] > _LEVEL_RANK[same.withdrawal_level if
+                                                                                 same.status == "withdrawn" else None]:
+            if same.status == "superseded":
+                # A withdrawal of a consent since superseded here: kept as history, the current one stands.
+                same.withdrawal_level, same.withdrawn_at = withdrawal_level, withdrawn_at or utcnow()
+                return same, True
+            return withdraw(session, actor=actor, participant=participant, level=withdrawal_level,
+                            reason="as recorded by the exporting system", trust_id=trust_id,
+                            when=withdrawn_at), True
+        return same, False
+    current = current_consent(session, participant.id)
+    newer = current is None or consented_on > current.consented_on
+    revives = (current is not None and current.status == "withdrawn" and current.withdrawn_at is not None
+               and consented_on <= current.withdrawn_at.date())
+    if state == "superseded" or not newer or revives:
+        consent = _validated(participant, form, consented_on, given_by, given_by_name, normal)
+        consent.status, consent.recorded_by, consent.recorded_at = "superseded", actor.name, utcnow()
+        if state == "withdrawn":
+            consent.withdrawal_level, consent.withdrawn_at = withdrawal_level, withdrawn_at
+        session.add(consent)
+        session.flush()
+        record(session, actor=actor, verb=AuditVerb.CONSENT_RECORD, entity_type="participant",
+               entity_id=participant.id, trust_id=trust_id,
+               summary={"consent_id": consent.id, "form": f"{form.code} v{form.version}", "history": True,
+                        "state": state})
+        return consent, True
+    consent = record_consent(session, actor=actor, participant=participant, form=form, consented_on=consented_on,
+                             given_by=given_by, choices=normal, given_by_name=given_by_name, trust_id=trust_id)
+    if state == "withdrawn":
+        withdraw(session, actor=actor, participant=participant, level=withdrawal_level,
+                 reason="as recorded by the exporting system", trust_id=trust_id, when=withdrawn_at)
+    return consent, True
+
+
+def _validated(participant: Participant, form: ConsentForm, consented_on: date, given_by: str,
+               given_by_name: str | None, choices: dict[str, bool]) -> Consent:
+    """A consent row checked as record_consent checks it (not yet added)."""
+    if given_by not in GIVEN_BY:
+        raise ValidationFailed(f"given_by must be one of {', '.join(GIVEN_BY)}", field="given_by")
+    if consented_on > date.today():
+        raise ValidationFailed("the consent date is in the future", field="consented_on")
+    if participant.date_of_birth and consented_on < participant.date_of_birth:
+        raise ValidationFailed("the consent date is before the participant's birth", field="consented_on")
+    unknown = set(choices) - set(form.choices)
+    if unknown:
+        raise ValidationFailed(f"form {form.code} v{form.version} does not ask: {', '.join(sorted(unknown))}",
+                               field="choices")
+    return Consent(participant_id=participant.id, form_id=form.id, consented_on=consented_on, given_by=given_by,
+                   given_by_name=given_by_name, choices=choices, status="superseded", recorded_by="",
+                   recorded_at=utcnow())
 
 
 def reconsent_due(participant: Participant, consent: Consent | None, today: date) -> bool:

@@ -23,6 +23,11 @@ V2_IDENTIFIER_TYPES = "http://terminology.hl7.org/CodeSystem/v2-0203"
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 #: Codes of the individual choices on a gmc consent form (research use, recontact, ...).
 CONSENT_CHOICE_SYSTEM = "https://gmc.nhs.uk/CodeSystem/consent-choice"
+#: A consent's withdrawal: level (valueCode no_further_contact or no_further_use) and date (valueDateTime).
+WITHDRAWAL_EXTENSION = "https://gmc.nhs.uk/StructureDefinition/consent-withdrawal"
+WITHDRAWAL_LEVELS = frozenset({"no_further_contact", "no_further_use"})
+#: A gmc consent record's identifier (Consent.identifier), for provenance across systems.
+CONSENT_ID_SYSTEM = "https://gmc.nhs.uk/Id/consent"
 LOINC = "http://loinc.org"
 
 GENDERS = frozenset({"male", "female", "other", "unknown"})
@@ -101,6 +106,13 @@ class ConsentData:
     verification_date: datetime | None = None
     #: ODS code of the organisation that recorded the consent.
     organisation_code: str | None = None
+    #: The patient's NHS number, carried in Consent.patient.identifier so another system can find the patient.
+    patient_nhs_number: str | None = None
+    #: Withdrawal (the WITHDRAWAL_EXTENSION): no_further_contact or no_further_use, and when.
+    withdrawal_level: str | None = None
+    withdrawn_at: datetime | None = None
+    #: Identifiers of the consent in the systems that held it (system, value).
+    identifiers: tuple[tuple[str, str], ...] = ()
 
 
 def _validation_error(resource: str, error: ValidationError) -> FhirError:
@@ -274,9 +286,12 @@ def consent_to_fhir(data: ConsentData) -> dict[str, Any]:
         )
     if data.scope not in CONSENT_SCOPES:
         raise FhirError(f"Consent.scope: {data.scope!r} is not one of {', '.join(sorted(CONSENT_SCOPES))}")
+    if data.withdrawal_level is not None and data.withdrawal_level not in WITHDRAWAL_LEVELS:
+        raise FhirError(f"Consent.extension (withdrawal): level {data.withdrawal_level!r} is not one of "
+                        f"{', '.join(sorted(WITHDRAWAL_LEVELS))}")
     if not data.patient_id:
         raise FhirError("Consent.patient: patient id is empty")
-    for moment in (data.date_time, data.verification_date):
+    for moment in (data.date_time, data.verification_date, data.withdrawn_at):
         if moment is not None and moment.tzinfo is None:
             # FHIR dateTime with a time part must carry a zone; a naive time would be read differently later.
             raise FhirError(f"Consent.dateTime: {moment.isoformat()} has no time zone")
@@ -287,8 +302,17 @@ def consent_to_fhir(data: ConsentData) -> dict[str, Any]:
         "category": [{"coding": [{"system": LOINC, "code": "59284-0", "display": "Consent Document"}]}],
         "patient": {"reference": f"Patient/{data.patient_id}"},
     }
+    if data.patient_nhs_number:
+        resource["patient"]["identifier"] = {"system": NHS_NUMBER_SYSTEM, "value": data.patient_nhs_number}
     if data.id:
         resource["id"] = data.id
+    if data.identifiers:
+        resource["identifier"] = [{"system": system, "value": value} for system, value in data.identifiers]
+    if data.withdrawal_level:
+        parts: list[dict[str, Any]] = [{"url": "level", "valueCode": data.withdrawal_level}]
+        if data.withdrawn_at:
+            parts.append({"url": "date", "valueDateTime": _instant(data.withdrawn_at)})
+        resource["extension"] = [{"url": WITHDRAWAL_EXTENSION, "extension": parts}]
     if data.date_time:
         resource["dateTime"] = _instant(data.date_time)
     if data.consenter:
@@ -354,7 +378,9 @@ def consent_from_fhir(resource: dict[str, Any] | str | bytes | Consent) -> Conse
         raise FhirError(f"Consent.scope: no code from {', '.join(sorted(CONSENT_SCOPES))} (got {found})")
     patient_id = _reference_id(
         consent.patient.reference if consent.patient else None, "Patient", "Consent.patient"
-    )
+    ) if consent.patient and consent.patient.reference else ""
+    if not patient_id and not (consent.patient and consent.patient.identifier):
+        raise FhirError("Consent.patient: expected a reference like 'Patient/<id>' or an NHS number identifier")
     choices: list[ConsentChoice] = []
     if consent.provision:
         for i, provision in enumerate(consent.provision.provision or []):
@@ -369,6 +395,25 @@ def consent_from_fhir(resource: dict[str, Any] | str | bytes | Consent) -> Conse
                 choices.append(ConsentChoice(coding.code, provision.type == "permit", coding.display))
     policy_uri = next((p.uri for p in (consent.policy or []) if p.uri), None)
     verification = (consent.verification or [None])[0]
+    withdrawal_level, withdrawn_at = None, None
+    for ext in consent.extension or []:
+        if ext.url != WITHDRAWAL_EXTENSION:
+            continue
+        for part in ext.extension or []:
+            if part.url == "level":
+                withdrawal_level = part.valueCode
+            elif part.url == "date":
+                withdrawn_at = part.valueDateTime
+        if withdrawal_level not in WITHDRAWAL_LEVELS:
+            raise FhirError(f"Consent.extension (withdrawal).level: {withdrawal_level!r} is not one of "
+                            f"{', '.join(sorted(WITHDRAWAL_LEVELS))}")
+    patient_nhs = None
+    reference_identifier = consent.patient.identifier if consent.patient else None
+    if reference_identifier is not None and reference_identifier.system == NHS_NUMBER_SYSTEM:
+        try:
+            patient_nhs = normalise_nhs_number(reference_identifier.value or "")
+        except InvalidNhsNumber as error:
+            raise FhirError(f"Consent.patient.identifier.value: {error}") from error
     organisation = None
     for org in consent.organization or []:
         if org.identifier and org.identifier.value:
@@ -390,4 +435,8 @@ def consent_from_fhir(resource: dict[str, Any] | str | bytes | Consent) -> Conse
         ),
         verification_date=verification.verificationDate if verification is not None else None,
         organisation_code=organisation,
+        patient_nhs_number=patient_nhs,
+        withdrawal_level=withdrawal_level,
+        withdrawn_at=withdrawn_at,
+        identifiers=tuple((i.system or "", i.value or "") for i in consent.identifier or [] if i.value),
     )

@@ -22,6 +22,7 @@ ERROR_CODES: dict[int, str] = {
     103: "Table value not found",
     200: "Unsupported message type",
     201: "Unsupported event code",
+    204: "Unknown key identifier",
     207: "Application internal error",
 }
 
@@ -400,6 +401,30 @@ def _raw_msh_fields(original: str | bytes) -> list[str]:
     return parts
 
 
+def _ack_source(original: str | bytes | AdtMessage) -> tuple[hl7.Message, str]:
+    """A clean MSH of the message being acknowledged, as an hl7.Message (the library builds the reply from it),
+    and its trigger event. Read by plain splitting for text, so even a message the parser refused is answered."""
+    if isinstance(original, AdtMessage):
+        fields = {3: original.sending_application, 4: original.sending_facility, 5: original.receiving_application,
+                  6: original.receiving_facility, 10: original.message_control_id, 11: original.processing_id,
+                  12: original.version}
+        event = original.event
+    else:
+        parts = _raw_msh_fields(original)
+
+        def msh(n: int) -> str:
+            return parts[n - 1] if len(parts) >= n else ""
+
+        fields = {3: msh(3).split("^")[0], 4: msh(4).split("^")[0], 5: msh(5).split("^")[0],
+                  6: msh(6).split("^")[0], 10: msh(10), 11: msh(11).split("^")[0], 12: msh(12).split("^")[0]}
+        event = msh(9).split("^")[1] if "^" in msh(9) else ""
+    fields[11] = fields[11] or "P"
+    fields[12] = fields[12] or "2.4"
+    values = [_escape(fields.get(n, "")) for n in range(3, 13)]
+    values[9 - 3] = f"ADT^{_escape(event)}"
+    return hl7.parse("MSH|^~\\&|" + "|".join(values)), event
+
+
 def build_ack(
     original: str | bytes | AdtMessage,
     error: Hl7Error | None = None,
@@ -410,58 +435,32 @@ def build_ack(
     now: datetime | None = None,
     acknowledgement: Literal["AA", "AE", "AR"] | None = None,
 ) -> str:
-    """Returns an ACK (AA) for a message, or a NAK (AE/AR with an ERR segment) when an Hl7Error is given."""
+    """Returns an ACK (AA) for a message, or a NAK (AE/AR with an ERR segment) when an Hl7Error is given.
+
+    Built with the hl7 library's create_ack from the message's MSH; the error text goes to MSA-3 and ERR-8."""
     now = now or datetime.now()
-    if isinstance(original, AdtMessage):
-        original_control_id, event = original.message_control_id, original.event
-        to_app, to_facility, version = (
-            original.sending_application,
-            original.sending_facility,
-            original.version,
-        )
-        processing = original.processing_id or "P"
-    else:
-        parts = _raw_msh_fields(original)
-
-        def msh(n: int) -> str:
-            return parts[n - 1] if len(parts) >= n else ""
-
-        original_control_id = msh(10)
-        event = msh(9).split("^")[1] if "^" in msh(9) else ""
-        to_app, to_facility = msh(3).split("^")[0], msh(4).split("^")[0]
-        version, processing = msh(12).split("^")[0], msh(11).split("^")[0] or "P"
+    source, event = _ack_source(original)
     code = acknowledgement or ("AA" if error is None else ("AR" if error.reject else "AE"))
     stamp = now.strftime("%Y%m%d%H%M%S")
-    ack_control_id = control_id or f"ACK{stamp}{original_control_id}"[:199]
-    segments = [
-        "|".join(
-            [
-                "MSH",
-                "^~\\&",
-                _escape(sending_application),
-                _escape(sending_facility),
-                _escape(to_app),
-                _escape(to_facility),
-                stamp,
-                "",
-                f"ACK^{event}^ACK" if event else "ACK",
-                _escape(ack_control_id),
-                processing,
-                version or "2.4",
-            ]
-        )
-    ]
-    msa = ["MSA", code, _escape(original_control_id)]
+    original_control_id = str(source.segment("MSH")(10))
+    ack = source.create_ack(code, message_id=_escape(control_id or f"ACK{stamp}{original_control_id}"[:199]),
+                            application=_escape(sending_application), facility=_escape(sending_facility))
+    msh = ack.segment("MSH")
+    msh.assign_field(stamp, 7)
+    if not event:
+        msh.assign_field("ACK", 9)
     if error is not None:
-        msa.append(_escape(str(error))[:80])
-    segments.append("|".join(msa))
-    if error is not None:
+        ack.segment("MSA").assign_field(_escape(str(error))[:80], 3)
         location = ""
         if error.segment:
             location = f"{error.segment}^1^{error.field}" if error.field is not None else error.segment
-        condition = f"{error.code}^{ERROR_CODES.get(error.code, 'Application error')}^HL70357"
-        segments.append("|".join(["ERR", "", location, condition, "E", "", "", "", _escape(str(error))]))
-    return "\r".join(segments) + "\r"
+        err = ack.create_segment([ack.create_field(["ERR"])])
+        err.assign_field(location, 2)
+        err.assign_field(f"{error.code}^{ERROR_CODES.get(error.code, 'Application error')}^HL70357", 3)
+        err.assign_field("E", 4)
+        err.assign_field(_escape(str(error)), 8)
+        ack.append(err)
+    return str(ack)
 
 
 def frame_mllp(message: str) -> bytes:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gmc.db.core import Base
@@ -18,6 +30,10 @@ class Participant(Base):
     __table_args__ = (
         Index("ix_participant_names", "family_name", "given_name"),
         Index("ix_participant_dob", "date_of_birth"),
+        # One live record per NHS number: a merged record keeps its number for unmerge and audit.
+        Index("uq_participant_live_nhs_number", "nhs_number", unique=True,
+              sqlite_where=text("merged_into_id IS NULL AND nhs_number IS NOT NULL"),
+              postgresql_where=text("merged_into_id IS NULL AND nhs_number IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,6 +61,16 @@ class Participant(Base):
     referrals: Mapped[list[Referral]] = relationship(back_populates="participant", order_by="Referral.referral_date")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ParticipantBlockKey(Base):
+    """A blocking key of a live participant (gmc.registry.linkage.blocking_keys): registration compares a new
+    person only with the records sharing one of its keys, found through this indexed table."""
+
+    __tablename__ = "participant_block_key"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True, index=True)
 
 
 class HospitalNumber(Base):
@@ -290,3 +316,64 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     referral: Mapped[Referral] = relationship(lazy="joined")
+
+
+class LinkRequest(Base):
+    """A registration that needs another scope's decision before it may touch an existing record.
+
+    Made when a person being registered (by a user, an HL7 feed or a FHIR import) matches records the
+    registering side may not see (another trust's or centre's), or when a feed meets a probable match it cannot
+    decide alone. The registering side learns only which centre holds the candidates; that centre's staff see
+    the person as entered and approve a link (the record is then registered at the requesting trust too) or
+    reject it; the requesting side may then register the person as new.
+    """
+
+    __tablename__ = "link_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: pending, linked, rejected, registered_new or cancelled.
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending", index=True)
+    #: registration (a user), hl7 or fhir.
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    #: The trust registering the person (the record is registered there when a link is approved).
+    requesting_trust_id: Mapped[int] = mapped_column(ForeignKey("trust.id"), nullable=False, index=True)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(nullable=False)
+    #: The person as entered or received (demographics, hospital number): what the holding centre compares.
+    person: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    #: The candidate records: [{"participant": pk, "band": ..., "score": ..., "reasons": [...]}].
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    #: True when a candidate has the same NHS number (the person cannot be registered as new).
+    exact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: The held HL7 message (sending facility and control id), when a feed made the request.
+    message_ref: Mapped[str | None] = mapped_column(String(250))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: The record the person ended up in (linked or registered new).
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+
+
+class Hl7Interface(Base):
+    """A hospital's ADT feed: its sending facility (MSH-4) bound to one trust and to the API token it sends with.
+
+    A message is applied only when its MSH-4 names a registered interface and it arrives with that interface's
+    token (or from the command line, by an operator whose scope holds the trust); it then acts only on the
+    patients registered at that trust.
+    """
+
+    __tablename__ = "hl7_interface"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: MSH-4 as the feed sends it (namespace id), upper-case.
+    facility: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    trust_id: Mapped[int] = mapped_column(ForeignKey("trust.id"), nullable=False, index=True)
+    #: The only API token that may send this facility's messages (None: command line only).
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+# Blocking keys follow every flush of a participant; registered wherever the schema is loaded.
+from gmc.registry import blocking as _blocking  # noqa: E402, F401

@@ -18,6 +18,7 @@ from gmc.registry.models import (
     HospitalNumber,
     MergeRecord,
     Participant,
+    ParticipantBlockKey,
     Referral,
     TrustRegistration,
 )
@@ -68,24 +69,20 @@ def get_by_hospital_number(session: Session, trust_id: int, number: str) -> Part
     return session.execute(stmt).scalar_one_or_none()
 
 
-def linkage_candidates(session: Session, *, nhs_number: str | None, dob: date | None, family_name: str,
-                       given_name: str, postcode: str | None, limit: int = 5000) -> Sequence[Participant]:
-    """Live participants sharing a blocking field with a new record (NHS number, birth year, names, postcode)."""
-    conditions = []
-    if nhs_number:
-        conditions.append(Participant.nhs_number == nhs_number)
-    if dob:
-        conditions.append(Participant.date_of_birth.between(date(dob.year - 1, 1, 1), date(dob.year + 1, 12, 31)))
-    if family_name and given_name:
-        conditions.append(func.upper(Participant.family_name) == family_name.upper())
-        conditions.append(func.upper(Participant.given_name) == given_name.upper())
-        conditions.append(func.upper(Participant.family_name) == given_name.upper())
-    if postcode:
-        conditions.append(Participant.postcode == postcode)
-    if not conditions:
+def linkage_candidates(session: Session, keys: set[str], *, max_block_size: int) -> Sequence[Participant]:
+    """Every live participant sharing a blocking key with a new record (through the key index; no cap). Keys
+    shared by more than max_block_size records carry little evidence and are skipped, as the in-memory linkage
+    index skips such blocks."""
+    if not keys:
         return []
-    stmt = select(Participant).where(Participant.merged_into_id.is_(None), or_(*conditions)).limit(limit)
-    return session.execute(stmt).scalars().all()
+    sizes = session.execute(select(ParticipantBlockKey.key, func.count()).where(ParticipantBlockKey.key.in_(keys))
+                            .group_by(ParticipantBlockKey.key)).all()
+    usable = [key for key, size in sizes if size <= max_block_size]
+    if not usable:
+        return []
+    ids = select(ParticipantBlockKey.participant_id).where(ParticipantBlockKey.key.in_(usable)).distinct()
+    stmt = select(Participant).where(Participant.id.in_(ids), Participant.merged_into_id.is_(None))
+    return session.execute(stmt.order_by(Participant.id)).scalars().all()
 
 
 def search(session: Session, *, text: str, trust_scope: frozenset[int] | None, limit: int = 50) -> Sequence[Participant]:
@@ -171,12 +168,13 @@ def get_consent_form(session: Session, code: str, version: str) -> ConsentForm |
 
 
 def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 200) -> Sequence[DuplicateCandidate]:
-    """Duplicate candidates waiting for a decision, highest score first, where one side is in scope."""
+    """Duplicate candidates waiting for a decision, highest score first, where both records are in scope (a pair
+    across scopes is never shown: each side learns of the other only through a link request)."""
     stmt = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
     if trust_scope is not None:
         visible = scoped(select(Participant.id), trust_scope)
-        stmt = stmt.where(or_(DuplicateCandidate.participant_a_id.in_(visible),
-                              DuplicateCandidate.participant_b_id.in_(visible)))
+        stmt = stmt.where(DuplicateCandidate.participant_a_id.in_(visible),
+                          DuplicateCandidate.participant_b_id.in_(visible))
     return session.execute(stmt.order_by(DuplicateCandidate.score.desc()).limit(limit)).scalars().all()
 
 

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import NotFound
-from gmc.common.requests import RawBody, decode_text, import_max_bytes
+from gmc.common.errors import NotFound, ValidationFailed
+from gmc.common.requests import RawBody, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry import consent as consent_service
@@ -20,6 +21,8 @@ from gmc.registry.schemas import (
     ConsentIn,
     FamilyIn,
     FamilyMemberIn,
+    LinkDecisionIn,
+    LinkRequestOut,
     MergeIn,
     ParticipantOut,
     ParticipantSummary,
@@ -49,9 +52,13 @@ def search_participants(q: str = Query(..., min_length=2), principal: Principal 
 
 @router.post("/participants", response_model=RegistrationOut, status_code=201)
 def register_participant(body: PersonIn, principal: Principal = WRITE, db: GmcSession = DB) -> Any:
-    """Registers a person: 201 when created, 200 when linked to the same person, 409 with candidates to confirm."""
+    """Registers a person: 201 when created, 200 when linked to the same person, 409 with the candidates you may
+    see (and the centres holding any you may not), 202 with a link request when decision is request_link."""
     person = service.PersonInput(**body.model_dump(exclude={"decision"}))
     reg = service.register_person(db, principal=principal, person=person, decision=body.decision)
+    if reg.link_request is not None:
+        view = service.link_request_view(db, principal, reg.link_request)
+        return JSONResponse(LinkRequestOut(**view).model_dump(mode="json"), status_code=202)
     out = RegistrationOut(participant=ParticipantOut(**service.participant_detail(db, reg.participant)),
                           created=reg.created, linked_reason=reg.linked_reason,
                           possible_duplicates=[service.candidate_summary(c) for c in reg.candidates])
@@ -100,9 +107,9 @@ def add_consent(participant_id: str, body: ConsentIn, principal: Principal = CON
     p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
     service.ensure_consent_forms(db)
     form = service.require_form(db, body.form_code, body.form_version)
-    consent_service.record_consent(db, actor=principal.actor, participant=p, form=form,
-                                   consented_on=body.consented_on, given_by=body.given_by,
-                                   given_by_name=body.given_by_name, choices=body.choices)
+    service.record_participant_consent(db, principal=principal, participant=p, form=form,
+                                       consented_on=body.consented_on, given_by=body.given_by,
+                                       given_by_name=body.given_by_name, choices=body.choices)
     return ParticipantOut(**service.participant_detail(db, p))
 
 
@@ -111,7 +118,7 @@ def withdraw(participant_id: str, body: WithdrawalIn, principal: Principal = CON
              db: GmcSession = DB) -> ParticipantOut:
     """Withdraws the participant (no_further_contact or no_further_use), effective everywhere at once."""
     p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
-    consent_service.withdraw(db, actor=principal.actor, participant=p, level=body.level, reason=body.reason)
+    service.withdraw_participant(db, principal=principal, participant=p, level=body.level, reason=body.reason)
     return ParticipantOut(**service.participant_detail(db, p))
 
 
@@ -119,7 +126,7 @@ def withdraw(participant_id: str, body: WithdrawalIn, principal: Principal = CON
 def consent_check(participant_id: str, action: consent_service.ConsentAction, principal: Principal = READ,
                   db: GmcSession = DB) -> dict[str, Any]:
     """Whether the participant's consent allows an action now, and why."""
-    p = service.view_participant(db, principal=principal, participant_id=participant_id, audit=False)
+    p = service.view_participant(db, principal=principal, participant_id=participant_id)
     decision = consent_service.is_allowed(db, p.id, action)
     return {"action": action.value, "allowed": decision.allowed, "reason": decision.reason}
 
@@ -137,9 +144,7 @@ def create_family(body: FamilyIn, principal: Principal = WRITE, db: GmcSession =
 def add_family_member(family_id: str, body: FamilyMemberIn, principal: Principal = WRITE,
                       db: GmcSession = DB) -> dict[str, Any]:
     """Adds a relative to a family."""
-    family = repository.get_family(db, family_id)
-    if family is None:
-        raise NotFound(f"no family {family_id}", field="family_id")
+    family = service.view_family(db, principal=principal, family_id=family_id)
     relative = service.view_participant(db, principal=principal, participant_id=body.participant_id, audit=False)
     service.add_family_member(db, principal=principal, family=family, participant=relative, relation=body.relation,
                               affected=body.affected)
@@ -149,11 +154,8 @@ def add_family_member(family_id: str, body: FamilyMemberIn, principal: Principal
 @router.get("/duplicates")
 def duplicates(principal: Principal = WRITE, db: GmcSession = DB) -> list[dict[str, Any]]:
     """Likely duplicate pairs waiting for a decision."""
-    from gmc.registry.models import Participant
-
     out = []
-    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
-        a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
+    for d, a, b in service.duplicate_worklist(db, principal=principal):
         out.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
                     "a": service.participant_summary(db, a), "b": service.participant_summary(db, b)})
     return out
@@ -162,11 +164,9 @@ def duplicates(principal: Principal = WRITE, db: GmcSession = DB) -> list[dict[s
 @router.post("/duplicates/{candidate_id}/merge")
 def merge_duplicate(candidate_id: int, body: MergeIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
     """Merges a duplicate pair into the chosen survivor (reversible)."""
-    from gmc.registry.models import DuplicateCandidate, Participant
+    from gmc.registry.models import Participant
 
-    dup = db.get(DuplicateCandidate, candidate_id)
-    if dup is None or dup.status != "open":
-        raise NotFound(f"no open duplicate candidate {candidate_id}", field="candidate_id")
+    dup = service.view_duplicate(db, principal=principal, candidate_id=candidate_id)
     a, b = db.get(Participant, dup.participant_a_id), db.get(Participant, dup.participant_b_id)
     survivor, merged = (a, b) if a.participant_id == body.survivor_participant_id else (b, a)
     if survivor.participant_id != body.survivor_participant_id:
@@ -189,6 +189,42 @@ def unmerge(merge_id: int, body: ReasonIn, principal: Principal = WRITE, db: Gmc
     return {"merge_id": row.id, "unmerged_at": row.unmerged_at.isoformat()}
 
 
+@router.get("/link-requests", response_model=list[LinkRequestOut])
+def link_requests(status: str | None = "pending", principal: Principal = WRITE,
+                  db: GmcSession = DB) -> list[LinkRequestOut]:
+    """Requests to link a registration to a record of another scope: those your trusts hold a candidate of (you
+    decide) and those your trusts made (you follow); the read is audited."""
+    return [LinkRequestOut(**service.link_request_view(db, principal, r))
+            for r in service.link_requests_for(db, principal=principal, status=status or None)]
+
+
+@router.post("/link-requests/{request_id}/approve", response_model=LinkRequestOut)
+def approve_link_request(request_id: int, body: LinkDecisionIn, principal: Principal = WRITE,
+                         db: GmcSession = DB) -> LinkRequestOut:
+    """The holding centre links the registration to one of its candidate records (participant_id)."""
+    if not body.participant_id:
+        raise ValidationFailed("name the record (participant_id) the person is", field="participant_id")
+    row = service.approve_link_request(db, principal=principal, request_id=request_id,
+                                       participant_id=body.participant_id, reason=body.reason)
+    return LinkRequestOut(**service.link_request_view(db, principal, row))
+
+
+@router.post("/link-requests/{request_id}/reject", response_model=LinkRequestOut)
+def reject_link_request(request_id: int, body: LinkDecisionIn, principal: Principal = WRITE,
+                        db: GmcSession = DB) -> LinkRequestOut:
+    """The holding centre says none of its records is this person."""
+    row = service.reject_link_request(db, principal=principal, request_id=request_id, reason=body.reason)
+    return LinkRequestOut(**service.link_request_view(db, principal, row))
+
+
+@router.post("/link-requests/{request_id}/register-new", response_model=LinkRequestOut)
+def register_new_from_link_request(request_id: int, body: LinkDecisionIn, principal: Principal = WRITE,
+                                   db: GmcSession = DB) -> LinkRequestOut:
+    """The requesting trust registers the person as new (after a rejection, or when the match was only probable)."""
+    row = service.register_new_from_request(db, principal=principal, request_id=request_id, reason=body.reason)
+    return LinkRequestOut(**service.link_request_view(db, principal, row))
+
+
 @router.get("/consent-forms")
 def consent_forms(_: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
     """The active consent forms and the choices each asks."""
@@ -206,8 +242,9 @@ def eligibility_rules(arm: str, _: Principal = READ, db: GmcSession = DB) -> lis
 @router.post("/eligibility/{arm}", status_code=201)
 def publish_eligibility_rules(arm: str, body: RulesIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                               db: GmcSession = DB) -> dict[str, Any]:
-    """Publishes a new version of an arm's rules (admins)."""
-    rule_set = service.publish_rules(db, actor=principal.actor, arm=arm, rules=body.rules, note=body.note)
+    """Publishes a new version of an arm's rules (national admins: the rules are the programme's)."""
+    rule_set = service.publish_rules(db, actor=principal.actor, arm=arm, rules=body.rules, note=body.note,
+                                     principal=principal)
     return {"version": rule_set.version}
 
 
@@ -222,10 +259,44 @@ def reconsent_worklist(principal: Principal = CONSENT, db: GmcSession = DB) -> l
 
 @router.post("/hl7/adt", tags=["interoperability"])
 def hl7_adt_endpoint(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """Receives one HL7 v2 ADT message (A04, A08, A40) as text; answers with an ACK (AA) or NAK (AE/AR)."""
+    """Receives one HL7 v2 ADT message (A04, A08, A40) as text; answers with an ACK (AA, 200) or a NAK (AE/AR)
+    whose HTTP status names the cause (400 unreadable, 403/404 outside the sender's trust, 409/422 the data)."""
     outcome = interop.process_adt(db, principal=principal, text=body)
-    return Response(outcome.ack, media_type="x-application/hl7-v2+er7",
+    return Response(outcome.ack, media_type="x-application/hl7-v2+er7", status_code=outcome.status,
                     headers={"X-GMC-Accepted": "true" if outcome.accepted else "false"})
+
+
+class Hl7InterfaceIn(BaseModel):
+    """A sending facility to bind to a trust, and the service user whose new token will send its messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facility: str
+    trust_code: str
+    username: str
+    days: int = Field(90, ge=1, le=3650)
+
+
+@router.post("/hl7/interfaces", status_code=201, tags=["interoperability"])
+def create_hl7_interface(body: Hl7InterfaceIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                         db: GmcSession = DB) -> dict[str, Any]:
+    """Binds a sending facility (MSH-4) to a trust and a new API token of a service user (admins of that trust);
+    the token is shown only in this answer. The feed then acts only on that trust's patients."""
+    interface, secret = interop.register_interface(db, principal=principal, facility=body.facility,
+                                                   trust_code=body.trust_code, username=body.username, days=body.days)
+    return {"facility": interface.facility, "trust_code": body.trust_code.strip().upper(), "token": secret}
+
+
+@router.get("/hl7/interfaces", tags=["interoperability"])
+def hl7_interfaces(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                   db: GmcSession = DB) -> list[dict[str, Any]]:
+    """The HL7 interfaces of your trusts."""
+    from gmc.organisations.models import Trust
+
+    codes = {t.id: t.code for t in db.query(Trust).all()}
+    return [{"facility": i.facility, "trust_code": codes.get(i.trust_id), "active": i.active,
+             "token_bound": i.token_id is not None, "created_by": i.created_by, "created_at": i.created_at}
+            for i in interop.interfaces_for(db, principal)]
 
 
 @router.get("/fhir/Patient/{participant_id}", tags=["interoperability"])
@@ -247,25 +318,44 @@ def fhir_consents(patient: str, principal: Principal = READ, db: GmcSession = DB
 @router.post("/fhir/Patient", tags=["interoperability"])
 def fhir_patient_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
                         principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
-    """Registers or links the person in a FHIR Patient (409 with candidates when a human must decide)."""
+    """Registers or links the person in a FHIR Patient (409 with candidates when a human must decide; 202 with a
+    link request for decision request_link)."""
     reg = interop.import_patient(db, principal=principal, resource=body, trust_code=trust_code,
                                  decision=decision)
+    if reg.link_request is not None:
+        view = service.link_request_view(db, principal, reg.link_request)
+        return JSONResponse(LinkRequestOut(**view).model_dump(mode="json"), status_code=202)
     return JSONResponse(interop.patient_resource(db, reg.participant), status_code=201 if reg.created else 200,
                         media_type="application/fhir+json")
 
 
 @router.post("/fhir/Consent", status_code=201, tags=["interoperability"])
-def fhir_consent_import(body: RawBody, principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
-    """Records the consent in a FHIR Consent."""
-    consent = interop.import_consent(db, principal=principal, resource=body)
-    return {"consent_id": consent.id, "status": consent.status}
+def fhir_consent_import(body: RawBody, principal: Principal = CONSENT, db: GmcSession = DB) -> Any:
+    """Records the consent in a FHIR Consent in its state (active, inactive, withdrawn); 200 when already held."""
+    consent, changed = interop.import_consent(db, principal=principal, resource=body)
+    body = {"consent_id": consent.id, "status": consent.status, "withdrawal_level": consent.withdrawal_level,
+            "changed": changed}
+    return body if changed else JSONResponse(body, status_code=200)
+
+
+@router.post("/fhir", tags=["interoperability"], max_body_size=import_max_bytes())
+def fhir_bundle_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
+                       principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+    """Imports a FHIR Bundle of Patients and Consents (e.g. another gmc's export): Patients matched by NHS number and
+    identifiers, Consents in their state; all or nothing, and safe to repeat."""
+    principal.require(Permission.PARTICIPANT_WRITE)
+    result = interop.import_bundle(db, principal=principal, document=body, trust_code=trust_code,
+                                   decision=decision)
+    return {"created": result.created, "linked": result.linked, "consents_added": result.consents_added,
+            "consents_unchanged": result.consents_unchanged, "link_requests": result.link_requests,
+            "lines": result.lines}
 
 
 @router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes())
 def import_participants_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
     """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
-    text = decode_text(body, "CSV", field="file")
-    report = interop.import_csv(db, principal=principal, text=text)
+    # bytes: rows that are not UTF-8 are reported by line like any other bad row
+    report = interop.import_csv(db, principal=principal, text=body)
     return {"rows": report.rows, "created": report.created, "linked": report.linked,
             "worklisted": report.worklisted}
 
@@ -274,11 +364,10 @@ def import_participants_csv(body: RawBody, principal: Principal = WRITE, db: Gmc
 def list_cases(arm: str | None = None, status: str | None = None, principal: Principal = READ,
                db: GmcSession = DB) -> list[dict[str, Any]]:
     """Genomic cases at your trusts, newest first."""
-    return [service.case_summary(db, c)
-            for c in repository.list_cases(db, trust_scope=principal.trust_scope, arm=arm, status=status)]
+    return [service.case_summary(db, c) for c in service.list_cases(db, principal=principal, arm=arm, status=status)]
 
 
 @router.get("/cases/{case_id}", tags=["registry"])
 def get_case(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One genomic case."""
-    return service.case_summary(db, service.view_case(db, principal=principal, case_id=case_id))
+    return service.case_summary(db, service.read_case(db, principal=principal, case_id=case_id))

@@ -21,7 +21,8 @@ class PersonIn(BaseModel):
     postcode: str | None = None
     trust_code: str | None = None
     hospital_number: str | None = None
-    #: check (default), new, or link:<participant id>.
+    #: check (default), new, request_link (ask the centre holding a matching record to link it), or
+    #: link:<participant id> (a record you may see).
     decision: str = "check"
 
 
@@ -183,3 +184,37 @@ class RegistrationOut(BaseModel):
     created: bool
     linked_reason: str | None
     possible_duplicates: list[dict[str, Any]]
+
+
+class LinkRequestOut(BaseModel):
+    """A request to link a registration to a record held by another scope."""
+
+    id: int
+    status: str
+    source: str
+    exact: bool
+    requesting_trust: str | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    #: The centres holding the candidate records (all the requesting side learns of them).
+    centres: list[dict[str, str]]
+    you_decide: bool
+    you_requested: bool
+    #: The person as entered (the deciding and requesting sides only).
+    person: dict[str, Any] | None = None
+    #: The deciding side's own candidate records.
+    candidates: list[dict[str, Any]] = []
+    #: The record the person ended up in, once linked or registered (when you may see it).
+    participant_id: str | None = None
+
+
+class LinkDecisionIn(BaseModel):
+    """A decision on a link request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    participant_id: str | None = None
+    reason: str = ""

@@ -8,16 +8,18 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, diff, record
 from gmc.audit.verbs import AuditVerb
+from gmc.auth import scope
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.organisations import service as org_service
+from gmc.registry import blocking, eligibility, merging, repository
 from gmc.registry import consent as consent_service
-from gmc.registry import eligibility, repository
 from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
 from gmc.registry.models import (
     Case,
@@ -28,6 +30,7 @@ from gmc.registry.models import (
     Family,
     FamilyMember,
     HospitalNumber,
+    LinkRequest,
     MergeRecord,
     Participant,
     Referral,
@@ -121,13 +124,17 @@ class MatchCandidate:
 
 def find_matches(session: Session, person: PersonInput, *, exclude_pk: int | None = None) -> list[MatchCandidate]:
     """Existing live participants who may be this person: exact NHS number first, then probabilistic linkage."""
-    candidates = [p for p in repository.linkage_candidates(
-        session, nhs_number=person.nhs_number, dob=person.date_of_birth, family_name=person.family_name,
-        given_name=person.given_name, postcode=person.postcode) if p.id != exclude_pk]
+    keys = blocking.person_keys(nhs_number=person.nhs_number, family_name=person.family_name,
+                                given_name=person.given_name, date_of_birth=person.date_of_birth, sex=person.sex,
+                                postcode=person.postcode)
+    index = LinkageIndex()
+    candidates = [p for p in repository.linkage_candidates(session, keys, max_block_size=index.max_block_size)
+                  if p.id != exclude_pk]
     if not candidates:
         return []
     by_id = {str(p.id): p for p in candidates}
-    index = LinkageIndex(_person_record(p) for p in candidates)
+    for p in candidates:
+        index.add(_person_record(p))
     new = PersonRecord(record_id="new", nhs_number=person.nhs_number, family_name=person.family_name,
                        given_name=person.given_name, date_of_birth=person.date_of_birth,
                        sex={"female": "F", "male": "M", "other": "O"}.get(person.sex), postcode=person.postcode)
@@ -138,17 +145,55 @@ def find_matches(session: Session, person: PersonInput, *, exclude_pk: int | Non
 class PossibleDuplicate(Conflict):
     """The new record looks like someone already registered: a human must choose."""
 
-    def __init__(self, candidates: list[MatchCandidate]) -> None:
-        super().__init__("this person may already be registered: use the existing record or confirm a new one",
-                         field="participant")
+    def __init__(self, candidates: list[MatchCandidate], elsewhere: list[dict[str, str]] | None = None) -> None:
+        message = "this person may already be registered: use the existing record or confirm a new one"
+        if elsewhere:
+            message += "; a record may also exist at " + _centres_text(elsewhere)
+        super().__init__(message, field="participant")
         # Summarised now: the session is rolled back before the error is rendered.
         self.candidates = [candidate_summary(c) for c in candidates]
+        self.elsewhere = elsewhere or []
 
     def to_dict(self) -> dict[str, object]:
-        """The error with the candidate records (minimal details for confirming identity)."""
+        """The error with the candidate records in the caller's scope (minimal details for confirming identity)
+        and, for records the caller may not see, only the centres to contact."""
         out = super().to_dict()
         out["candidates"] = self.candidates
+        out["elsewhere"] = self.elsewhere
         return out
+
+
+class RecordElsewhere(Conflict):
+    """The person may already be registered by a centre (or trust) the caller may not see: the caller learns only
+    whom to contact, and may ask that centre to link the registration (decision request_link)."""
+
+    def __init__(self, elsewhere: list[dict[str, str]], *, exact: bool) -> None:
+        what = "a record with this NHS number exists" if exact else "a record of this person may exist"
+        super().__init__(f"{what} at {_centres_text(elsewhere)}: contact them, or send decision request_link to "
+                         "ask them to link your registration" + ("" if exact else " (or new to register anyway)"),
+                         field="participant")
+        self.elsewhere = elsewhere
+        self.exact = exact
+
+    def to_dict(self) -> dict[str, object]:
+        """The error with the centres to contact (never the records themselves)."""
+        return {**super().to_dict(), "elsewhere": self.elsewhere, "nhs_number_match": self.exact}
+
+
+def _centres_text(elsewhere: list[dict[str, str]]) -> str:
+    return ", ".join(f"{e['centre_name']} ({e['centre_code']})" for e in elsewhere)
+
+
+def holder_centres(session: Session, participants: list[Participant]) -> list[dict[str, str]]:
+    """The centres holding these records: all another scope is told about them."""
+    from gmc.organisations.models import Centre, Trust
+
+    trust_ids = set().union(*(holding_trusts(session, p) for p in participants)) if participants else set()
+    if not trust_ids:
+        return []
+    rows = session.execute(select(Centre.code, Centre.name).join(Trust, Trust.centre_id == Centre.id)
+                           .where(Trust.id.in_(trust_ids)).distinct().order_by(Centre.code)).all()
+    return [{"centre_code": code, "centre_name": name} for code, name in rows]
 
 
 def candidate_summary(c: MatchCandidate) -> dict[str, Any]:
@@ -170,12 +215,14 @@ def _new_programme_id(session: Session, prefix: str, model: type, column: str) -
 
 @dataclass
 class Registration:
-    """What registering a person did: created a participant, or linked to an existing one."""
+    """What registering a person did: created a participant, linked to an existing one, or (link_request) asked
+    the centre holding a matching record to decide (participant is then None)."""
 
-    participant: Participant
+    participant: Participant | None
     created: bool
     linked_reason: str | None = None
     candidates: list[MatchCandidate] = field(default_factory=list)
+    link_request: LinkRequest | None = None
 
 
 def _trust_in_scope(session: Session, principal: Principal, trust_code: str | None) -> int | None:
@@ -207,11 +254,19 @@ def _add_hospital_number(session: Session, participant: Participant, trust_id: i
         participant.hospital_numbers.append(HospitalNumber(trust_id=trust_id, number=number))
 
 
-def register_person(session: Session, *, principal: Principal, person: PersonInput, decision: str = "check") -> Registration:
+DECISIONS = "check, new, request_link or link:<participant id>"
+
+
+def register_person(session: Session, *, principal: Principal, person: PersonInput, decision: str = "check",
+                    source: str = "registration", message_ref: str | None = None) -> Registration:
     """Registers a person once: links to the same person when found, asks a human when unsure.
 
-    decision: "check" (refuse with PossibleDuplicate when likely matches exist), "new" (create anyway; the
-    likely matches go on the duplicate worklist), or "link:<participant_id>" (use that existing record).
+    decision: "check" (refuse with PossibleDuplicate or RecordElsewhere when likely matches exist), "new" (create
+    anyway; likely matches in scope go on the duplicate worklist), "link:<participant_id>" (use that existing
+    record, which the caller must be able to see), or "request_link" (ask the centre holding a matching record the
+    caller may not see to link the registration to it). Records outside the caller's scope are never shown nor
+    linked: the caller learns only which centre holds them, and an NHS number held elsewhere cannot be registered
+    again as new.
     """
     person = clean_person(person)
     trust_id = _trust_in_scope(session, principal, person.trust_code)
@@ -220,41 +275,256 @@ def register_person(session: Session, *, principal: Principal, person: PersonInp
         holder = repository.get_by_hospital_number(session, trust_id, person.hospital_number)
         if holder is not None and not decision.startswith("link:"):
             # A trust's hospital number identifies one person there: a re-sent record links, never duplicates.
-            return Registration(_live(session, holder), created=False, linked_reason="same hospital number")
+            return Registration(live_record(session, holder), created=False, linked_reason="same hospital number")
     if decision.startswith("link:"):
-        target = repository.get_by_participant_id(session, decision.removeprefix("link:"))
-        if target is None:
-            raise NotFound(f"no participant {decision.removeprefix('link:')}", field="participant_id")
-        return _link(session, actor, _live(session, target), person, trust_id, "confirmed by the user")
+        wanted = decision.removeprefix("link:").strip()
+        target = repository.get_by_participant_id(session, wanted)
+        if target is None or not scope.sees_any(principal, holding_trusts(session, target)):
+            raise NotFound(f"no participant {wanted} at your trusts", field="participant_id")
+        return _link(session, actor, live_record(session, target), person, trust_id, "confirmed by the user")
     matches = find_matches(session, person)
-    exact = [m for m in matches if person.nhs_number and m.participant.nhs_number == person.nhs_number]
-    if exact:
-        return _link(session, actor, exact[0].participant, person, trust_id, "same NHS number")
-    if matches and decision == "check":
+    inside = [m for m in matches if scope.sees_any(principal, holding_trusts(session, m.participant))]
+    outside = [m for m in matches if m not in inside]
+    same_nhs = [m for m in matches if person.nhs_number and m.participant.nhs_number == person.nhs_number]
+    if same_nhs and same_nhs[0] in inside:
+        return _link(session, actor, same_nhs[0].participant, person, trust_id, "same NHS number")
+    elsewhere = holder_centres(session, [m.participant for m in outside])
+    if outside:
         record(session, actor=actor, verb=AuditVerb.SEARCH, entity_type="participant", trust_id=trust_id,
-               summary={"linkage_candidates_shown": [m.participant.participant_id for m in matches]})
-        raise PossibleDuplicate(matches)
+               summary={"linkage_elsewhere": [e["centre_code"] for e in elsewhere], "exact": bool(same_nhs)})
+    if decision == "request_link":
+        if not outside:
+            raise ValidationFailed("no record at another centre or trust matches this person: register it (decision "
+                                   "check or new)", field="decision")
+        if trust_id is None:
+            raise ValidationFailed("name the trust registering this person", field="trust_code")
+        return Registration(None, created=False, link_request=request_link(
+            session, actor=actor, person=person, trust_id=trust_id, matches=outside, exact=bool(same_nhs),
+            source=source, message_ref=message_ref))
     if decision not in {"check", "new"}:
-        raise ValidationFailed("decision must be check, new or link:<participant id>", field="decision")
+        raise ValidationFailed(f"decision must be {DECISIONS}", field="decision")
+    if inside and decision == "check":
+        record(session, actor=actor, verb=AuditVerb.SEARCH, entity_type="participant", trust_id=trust_id,
+               summary={"linkage_candidates_shown": [m.participant.participant_id for m in inside]})
+        raise PossibleDuplicate(inside, elsewhere)
+    if outside and (decision == "check" or same_nhs):
+        raise RecordElsewhere(elsewhere, exact=bool(same_nhs))
+    return _create(session, actor, person, trust_id, inside, outside)
+
+
+def register_from_feed(session: Session, *, principal: Principal, person: PersonInput, source: str,
+                       message_ref: str | None = None) -> Registration:
+    """Registers a person a feed sent (HL7, whose scope is its own trust): links on the trust's hospital number or
+    an NHS number the trust holds, creates when nothing matches, and otherwise holds the registration for a human
+    (a link request): a feed cannot decide a probable match, nor reach another trust's record."""
+    person = clean_person(person)
+    trust_id = _trust_in_scope(session, principal, person.trust_code)
+    if person.hospital_number and trust_id is not None:
+        holder = repository.get_by_hospital_number(session, trust_id, person.hospital_number)
+        if holder is not None:
+            return Registration(live_record(session, holder), created=False, linked_reason="same hospital number")
+    matches = find_matches(session, person)
+    same_nhs = [m for m in matches if person.nhs_number and m.participant.nhs_number == person.nhs_number]
+    if same_nhs and scope.sees_any(principal, holding_trusts(session, same_nhs[0].participant)):
+        return _link(session, principal.actor, same_nhs[0].participant, person, trust_id, "same NHS number")
+    if matches:
+        if trust_id is None:
+            raise ValidationFailed("name the trust registering this person", field="trust_code")
+        return Registration(None, created=False, link_request=request_link(
+            session, actor=principal.actor, person=person, trust_id=trust_id, matches=matches, exact=bool(same_nhs),
+            source=source, message_ref=message_ref))
+    return _create(session, principal.actor, person, trust_id, [], [])
+
+
+def _create(session: Session, actor: Actor, person: PersonInput, trust_id: int | None, inside: list[MatchCandidate],
+            outside: list[MatchCandidate]) -> Registration:
+    """Creates the participant; likely matches become duplicate candidates (those across scopes are shown only to
+    national staff, who may see both records)."""
     now = utcnow()
     participant = Participant(
         participant_id=_new_programme_id(session, "P", Participant, "participant_id"),
         nhs_number=person.nhs_number, family_name=person.family_name, given_name=person.given_name,
         date_of_birth=person.date_of_birth, sex=person.sex, postcode=person.postcode, created_at=now, updated_at=now)
     session.add(participant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another registration of the same NHS number committed first: one live record per NHS number.
+        raise Conflict("a record with this NHS number was registered at the same time; search for it and "
+                       "link to it", field="nhs_number") from None
     _register_at(session, participant, trust_id, actor)
     _add_hospital_number(session, participant, trust_id, person.hospital_number)
     record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="participant", entity_id=participant.id,
            trust_id=trust_id, summary={"participant_id": participant.participant_id,
                                        "nhs_number_known": person.nhs_number is not None})
-    for m in matches:
+    for m in [*inside, *outside]:
         _open_duplicate(session, participant, m)
     session.flush()
-    return Registration(participant, created=True, candidates=matches)
+    return Registration(participant, created=True, candidates=inside)
 
 
-def _live(session: Session, participant: Participant) -> Participant:
+# ----------------------------------------------------------------------------- link requests across scopes
+
+
+def _person_json(person: PersonInput) -> dict[str, Any]:
+    return {"family_name": person.family_name, "given_name": person.given_name,
+            "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None, "sex": person.sex,
+            "nhs_number": person.nhs_number, "postcode": person.postcode, "trust_code": person.trust_code,
+            "hospital_number": person.hospital_number}
+
+
+def _person_from_json(data: dict[str, Any]) -> PersonInput:
+    born = data.get("date_of_birth")
+    return PersonInput(data["family_name"], data["given_name"], date.fromisoformat(born) if born else None,
+                       data.get("sex") or "unknown", data.get("nhs_number"), data.get("postcode"),
+                       data.get("trust_code"), data.get("hospital_number"))
+
+
+def request_link(session: Session, *, actor: Actor, person: PersonInput, trust_id: int, matches: list[MatchCandidate],
+                 exact: bool, source: str, message_ref: str | None = None) -> LinkRequest:
+    """Asks the centre(s) holding matching records to decide whether the person registered at the trust is theirs;
+    filed under the requesting trust and under each trust holding a candidate."""
+    request = LinkRequest(status="pending", source=source, requesting_trust_id=trust_id, requested_by=actor.name,
+                          requested_at=utcnow(), person=_person_json(person), exact=exact, message_ref=message_ref,
+                          candidates=[{"participant": m.participant.id, "band": m.band, "score": m.score,
+                                       "reasons": m.reasons} for m in matches])
+    session.add(request)
+    session.flush()
+    holders = set().union(*(holding_trusts(session, m.participant) for m in matches))
+    for filed_under in sorted({trust_id, *holders}):
+        record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="link_request", entity_id=request.id,
+               trust_id=filed_under, summary={"source": source, "exact": exact, "candidates": len(matches),
+                                              "requesting_trust_id": trust_id})
+    return request
+
+
+def _candidates_of(session: Session, request: LinkRequest) -> list[Participant]:
+    found = [session.get(Participant, c["participant"]) for c in request.candidates]
+    return [live_record(session, p) for p in found if p is not None]
+
+
+def may_decide(session: Session, principal: Principal, request: LinkRequest) -> bool:
+    """True when the caller holds one of the candidate records (their centre decides)."""
+    return any(scope.sees_any(principal, holding_trusts(session, p)) for p in _candidates_of(session, request))
+
+
+def may_follow(principal: Principal, request: LinkRequest) -> bool:
+    """True when the caller works for the requesting trust (they see the request's outcome)."""
+    return principal.can_see_trust(request.requesting_trust_id)
+
+
+def link_requests_for(session: Session, *, principal: Principal, status: str | None = "pending") -> list[LinkRequest]:
+    """Link requests the caller decides (they hold a candidate) or made (their trust asked); the read is audited."""
+    stmt = select(LinkRequest).order_by(LinkRequest.requested_at.desc(), LinkRequest.id.desc()).limit(500)
+    if status:
+        stmt = stmt.where(LinkRequest.status == status)
+    rows = [r for r in session.execute(stmt).scalars() if may_follow(principal, r) or may_decide(session, principal, r)]
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="link_request",
+           summary={"results": [r.id for r in rows][:100], "status": status})
+    return rows
+
+
+def view_link_request(session: Session, *, principal: Principal, request_id: int) -> LinkRequest:
+    """A link request the caller decides or made; else 404."""
+    request = session.get(LinkRequest, request_id)
+    if request is None or not (may_follow(principal, request) or may_decide(session, principal, request)):
+        raise NotFound(f"no link request {request_id} of your trusts", field="link_request")
+    return request
+
+
+def link_request_view(session: Session, principal: Principal, request: LinkRequest) -> dict[str, Any]:
+    """A link request as its reader may see it: the deciding side sees the person asked about and its own
+    candidate records; the requesting side sees only which centres hold them and, once linked, the record."""
+    from gmc.organisations.models import Trust
+
+    trust = session.get(Trust, request.requesting_trust_id)
+    deciding = may_decide(session, principal, request)
+    out: dict[str, Any] = {
+        "id": request.id, "status": request.status, "source": request.source, "exact": request.exact,
+        "requesting_trust": trust.code if trust else None, "requested_by": request.requested_by,
+        "requested_at": request.requested_at, "decided_by": request.decided_by, "decided_at": request.decided_at,
+        "reason": request.reason, "centres": holder_centres(session, _candidates_of(session, request)),
+        "you_decide": deciding, "you_requested": may_follow(principal, request)}
+    if deciding or may_follow(principal, request):
+        out["person"] = request.person
+    if deciding:
+        mine = {p.id: p for p in _candidates_of(session, request)
+                if scope.sees_any(principal, holding_trusts(session, p))}
+        out["candidates"] = [{**candidate_summary(MatchCandidate(mine[c["participant"]], c["band"], c["score"],
+                                                                 c["reasons"]))}
+                             for c in request.candidates if c["participant"] in mine]
+    if request.participant_id is not None:
+        result = session.get(Participant, request.participant_id)
+        if result is not None and scope.sees_any(principal, holding_trusts(session, result)):
+            out["participant_id"] = result.participant_id
+    return out
+
+
+def _pending(request: LinkRequest) -> None:
+    if request.status != "pending":
+        raise Conflict(f"link request {request.id} is already {request.status.replace('_', ' ')}", field="status")
+
+
+def approve_link_request(session: Session, *, principal: Principal, request_id: int, participant_id: str,
+                         reason: str = "") -> LinkRequest:
+    """The holding centre confirms the person is one of its candidate records: the record is registered at the
+    requesting trust (with its hospital number), filed under every trust concerned."""
+    request = view_link_request(session, principal=principal, request_id=request_id)
+    _pending(request)
+    chosen = next((p for p in _candidates_of(session, request) if p.participant_id == participant_id), None)
+    if chosen is None or not scope.sees_any(principal, holding_trusts(session, chosen)):
+        raise NotFound(f"{participant_id} is not a candidate of link request {request.id} at your trusts",
+                       field="participant_id")
+    person = _person_from_json(request.person)
+    _link(session, principal.actor, chosen, person, request.requesting_trust_id,
+          f"link request {request.id} approved" + (f": {reason}" if reason else ""))
+    request.status, request.participant_id = "linked", chosen.id
+    request.decided_by, request.decided_at, request.reason = principal.actor.name, utcnow(), reason or None
+    session.flush()
+    return request
+
+
+def reject_link_request(session: Session, *, principal: Principal, request_id: int, reason: str) -> LinkRequest:
+    """The holding centre says none of its records is this person."""
+    request = view_link_request(session, principal=principal, request_id=request_id)
+    if not may_decide(session, principal, request):
+        raise PermissionDenied("only the centre holding the candidate records decides this request")
+    _pending(request)
+    if not reason.strip():
+        raise ValidationFailed("say why the records are not this person", field="reason")
+    request.status, request.decided_by, request.decided_at, request.reason = ("rejected", principal.actor.name,
+                                                                              utcnow(), reason.strip())
+    for filed_under in sorted({request.requesting_trust_id, *set().union(
+            *(holding_trusts(session, p) for p in _candidates_of(session, request)))}):
+        record(session, actor=principal.actor, verb=AuditVerb.REJECT, entity_type="link_request",
+               entity_id=request.id, trust_id=filed_under, summary={"reason": reason.strip()})
+    return request
+
+
+def register_new_from_request(session: Session, *, principal: Principal, request_id: int,
+                              reason: str = "") -> LinkRequest:
+    """The requesting trust registers the person as new: after a rejection, or at once when the candidates were
+    only probable (never over an NHS number another record holds)."""
+    request = view_link_request(session, principal=principal, request_id=request_id)
+    if not may_follow(principal, request):
+        raise PermissionDenied("only the requesting trust registers this person")
+    if request.status not in {"pending", "rejected"}:
+        raise Conflict(f"link request {request.id} is already {request.status.replace('_', ' ')}", field="status")
+    person = _person_from_json(request.person)
+    if person.nhs_number and repository.get_by_nhs_number(session, person.nhs_number):
+        raise Conflict("another record holds this NHS number: an NHS number identifies one person, so the "
+                       "registration cannot be new; correct the number or ask the holding centre again",
+                       field="nhs_number")
+    registration = _create(session, principal.actor, person, request.requesting_trust_id, [], [])
+    assert registration.participant is not None
+    request.status, request.participant_id = "registered_new", registration.participant.id
+    request.decided_by, request.decided_at, request.reason = principal.actor.name, utcnow(), reason or None
+    session.flush()
+    return request
+
+
+def live_record(session: Session, participant: Participant) -> Participant:
+    """The record a participant's data now lives in (the survivor of any merges)."""
     while participant.merged_into_id is not None:
         participant = session.get(Participant, participant.merged_into_id)  # type: ignore[assignment]
     return participant
@@ -262,15 +532,19 @@ def _live(session: Session, participant: Participant) -> Participant:
 
 def _link(session: Session, actor: Actor, participant: Participant, person: PersonInput, trust_id: int | None,
           reason: str) -> Registration:
+    """Registers an existing record at the trust; the event is filed under the new trust and under each trust that
+    already held the record, so every holder's staff see who linked it."""
+    holders = holding_trusts(session, participant)
     before = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
     if participant.nhs_number is None and person.nhs_number:
         participant.nhs_number = person.nhs_number
     _register_at(session, participant, trust_id, actor)
     _add_hospital_number(session, participant, trust_id, person.hospital_number)
     after = {"nhs_number": participant.nhs_number, "postcode": participant.postcode}
-    record(session, actor=actor, verb=AuditVerb.LINK, entity_type="participant", entity_id=participant.id,
-           trust_id=trust_id, summary={"reason": reason, "trust_id": trust_id,
-                                       "changed": sorted(diff(before, after))})
+    for filed_under in sorted({trust_id, *holders} - {None}) or [None]:
+        record(session, actor=actor, verb=AuditVerb.LINK, entity_type="participant", entity_id=participant.id,
+               trust_id=filed_under, summary={"reason": reason, "trust_id": trust_id,
+                                              "changed": sorted(diff(before, after))})
     session.flush()
     return Registration(participant, created=False, linked_reason=reason)
 
@@ -287,15 +561,50 @@ def view_participant(session: Session, *, principal: Principal, participant_id: 
     participant = repository.get_by_participant_id(session, participant_id)
     if participant is None:
         raise NotFound(f"no participant {participant_id}", field="participant_id")
-    # A merged record is visible to whoever may see the record it was merged into.
-    trusts = repository.participant_trust_ids(session, participant.id) | repository.participant_trust_ids(
-        session, _live(session, participant).id)
-    if principal.trust_scope is not None and not (trusts & principal.trust_scope):
+    trusts = holding_trusts(session, participant)
+    if not scope.sees_any(principal, trusts):
         raise NotFound(f"no participant {participant_id} at your trusts", field="participant_id")
     if audit:
         record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="participant",
                entity_id=participant.id, trust_id=min(trusts) if trusts else None)
     return participant
+
+
+def holding_trusts(session: Session, participant: Participant) -> set[int]:
+    """The trusts holding a participant's record: those it is registered or referred at (a merged record is
+    also held by the trusts of the record it was merged into)."""
+    return repository.participant_trust_ids(session, participant.id) | repository.participant_trust_ids(
+        session, live_record(session, participant).id)
+
+
+def require_participant(session: Session, principal: Principal, participant: Participant) -> None:
+    """The scope rule for a participant: a caller who cannot see the record is told it does not exist (404)."""
+    scope.require_record(principal, holding_trusts(session, participant),
+                         what=f"participant {participant.participant_id}", field="participant_id")
+
+
+def audit_trust(session: Session, participant: Participant) -> int | None:
+    """The trust an event about a participant is filed under (the lowest of those holding the record)."""
+    trusts = holding_trusts(session, participant)
+    return min(trusts) if trusts else None
+
+
+def record_participant_consent(session: Session, *, principal: Principal, participant: Participant,
+                               form: ConsentForm, consented_on: date, given_by: str, choices: dict[str, bool],
+                               given_by_name: str | None = None) -> Any:
+    """Records a consent of a participant in the caller's scope (filed under the participant's trust)."""
+    require_participant(session, principal, participant)
+    return consent_service.record_consent(session, actor=principal.actor, participant=participant, form=form,
+                                          consented_on=consented_on, given_by=given_by, choices=choices,
+                                          given_by_name=given_by_name, trust_id=audit_trust(session, participant))
+
+
+def withdraw_participant(session: Session, *, principal: Principal, participant: Participant, level: str,
+                         reason: str = "") -> Any:
+    """Withdraws a participant in the caller's scope (filed under the participant's trust)."""
+    require_participant(session, principal, participant)
+    return consent_service.withdraw(session, actor=principal.actor, participant=participant, level=level,
+                                    reason=reason, trust_id=audit_trust(session, participant))
 
 
 EDITABLE = ("family_name", "given_name", "date_of_birth", "sex", "nhs_number", "postcode", "date_of_death")
@@ -304,6 +613,7 @@ EDITABLE = ("family_name", "given_name", "date_of_birth", "sex", "nhs_number", "
 def update_participant(session: Session, *, principal: Principal, participant: Participant,
                        changes: dict[str, Any], expected_version: int | None = None) -> Participant:
     """Changes demographics (validated, audited with before/after); a stale version is a conflict."""
+    require_participant(session, principal, participant)
     if participant.merged_into_id is not None:
         raise Conflict("this record was merged; edit the surviving record", field="participant_id")
     if expected_version is not None and expected_version != participant.version:
@@ -349,8 +659,14 @@ def ensure_rule_sets(session: Session, *, actor: Actor) -> None:
                           note="programme defaults")
 
 
-def publish_rules(session: Session, *, actor: Actor, arm: str, rules: dict[str, Any], note: str) -> EligibilityRuleSet:
-    """Publishes a new version of an arm's rules; earlier versions stay for the decisions that used them."""
+def publish_rules(session: Session, *, actor: Actor, arm: str, rules: dict[str, Any], note: str,
+                  principal: Principal | None = None) -> EligibilityRuleSet:
+    """Publishes a new version of an arm's rules; earlier versions stay for the decisions that used them.
+
+    The rules are the programme's, national: a caller (principal) must be national staff; None is the system.
+    """
+    if principal is not None:
+        scope.require_national(principal, what="the programme's eligibility rules")
     if arm not in eligibility.ARMS:
         raise ValidationFailed(f"programme arm must be one of {', '.join(eligibility.ARMS)}", field="programme_arm")
     if arm == "rare_disease":
@@ -420,6 +736,7 @@ class ReferralInput:
 
 def create_referral(session: Session, *, principal: Principal, participant: Participant, data: ReferralInput) -> Referral:
     """Records a referral at a trust in the caller's scope and decides its eligibility."""
+    require_participant(session, principal, participant)
     if participant.merged_into_id is not None:
         raise Conflict("this record was merged; refer the surviving record", field="participant_id")
     trust = org_service.require_trust(session, data.trust_code.strip().upper())
@@ -435,11 +752,7 @@ def create_referral(session: Session, *, principal: Principal, participant: Part
     if data.family_structure is not None and data.family_structure not in eligibility.FAMILY_STRUCTURES:
         raise ValidationFailed(f"family structure must be one of {', '.join(eligibility.FAMILY_STRUCTURES)}",
                                field="family_structure")
-    family = None
-    if data.family_id:
-        family = repository.get_family(session, data.family_id)
-        if family is None:
-            raise NotFound(f"no family {data.family_id}", field="family_id")
+    family = view_family(session, principal=principal, family_id=data.family_id) if data.family_id else None
     referral = Referral(
         referral_id=_new_programme_id(session, "R", Referral, "referral_id"), participant_id=participant.id,
         trust_id=trust.id, family_id=family.id if family else None,
@@ -481,6 +794,33 @@ def view_case(session: Session, *, principal: Principal, case_id: str) -> Case:
     return case
 
 
+def record_case_read(session: Session, principal: Principal, case: Case, what: str) -> None:
+    """Audits that the caller was shown something of a case (it leads to its proband), filed under its trust."""
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "read": what})
+
+
+def record_list_read(session: Session, principal: Principal, what: str, shown: list[str]) -> None:
+    """Audits that the caller was shown a list of people's records (what, and which ids; capped at 100)."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="participant",
+           summary={"worklist": what, "results": shown[:100], "count": len(shown)})
+
+
+def list_cases(session: Session, *, principal: Principal, arm: str | None = None,
+               status: str | None = None) -> list[Case]:
+    """Genomic cases at the caller's trusts, newest first; the read is audited."""
+    cases = list(repository.list_cases(session, trust_scope=principal.trust_scope, arm=arm, status=status))
+    record_list_read(session, principal, "cases", [c.case_id for c in cases])
+    return cases
+
+
+def read_case(session: Session, *, principal: Principal, case_id: str) -> Case:
+    """A case within the caller's scope, shown to them (audited)."""
+    case = view_case(session, principal=principal, case_id=case_id)
+    record_case_read(session, principal, case, "case")
+    return case
+
+
 def case_summary(session: Session, case: Case) -> dict[str, Any]:
     """A case as plain data for lists and other features' pages (no identifiers beyond programme ids)."""
     proband = session.get(Participant, case.proband_id)
@@ -495,8 +835,18 @@ def case_summary(session: Session, case: Case) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- families
 
 
+def view_family(session: Session, *, principal: Principal, family_id: str) -> Family:
+    """A family whose proband the caller may see (families are recruited at the proband's trusts); else 404."""
+    family = repository.get_family(session, family_id)
+    proband = session.get(Participant, family.proband_id) if family is not None and family.proband_id else None
+    if family is None or proband is None or not scope.sees_any(principal, holding_trusts(session, proband)):
+        raise NotFound(f"no family {family_id} at your trusts", field="family_id")
+    return family
+
+
 def create_family(session: Session, *, principal: Principal, proband: Participant) -> Family:
-    """Starts a family around a proband."""
+    """Starts a family around a proband in the caller's scope."""
+    require_participant(session, principal, proband)
     family = Family(family_id=_new_programme_id(session, "F", Family, "family_id"), proband_id=proband.id,
                     created_at=utcnow())
     family.members.append(FamilyMember(participant_id=proband.id, relation="proband", affected="affected"))
@@ -510,7 +860,10 @@ def create_family(session: Session, *, principal: Principal, proband: Participan
 
 def add_family_member(session: Session, *, principal: Principal, family: Family, participant: Participant,
                       relation: str, affected: str) -> FamilyMember:
-    """Adds a relative to a family with their relationship to the proband and affected status."""
+    """Adds a relative to a family with their relationship to the proband and affected status (the caller must
+    see both the family and the relative)."""
+    view_family(session, principal=principal, family_id=family.family_id)
+    require_participant(session, principal, participant)
     if relation not in RELATIONS or relation == "proband":
         raise ValidationFailed(f"relation must be one of {', '.join(r for r in RELATIONS if r != 'proband')}",
                                field="relation")
@@ -566,9 +919,7 @@ def merge(session: Session, *, principal: Principal, survivor: Participant, merg
     if survivor.nhs_number and merged.nhs_number and survivor.nhs_number != merged.nhs_number:
         raise Conflict("the records have different NHS numbers: they are different people", field="nhs_number")
     for p in (survivor, merged):
-        trusts = repository.participant_trust_ids(session, p.id)
-        if principal.trust_scope is not None and not (trusts & principal.trust_scope):
-            raise PermissionDenied(f"participant {p.participant_id} is outside your trusts")
+        require_participant(session, principal, p)
     from gmc.registry.models import Consent
 
     moved: dict[str, list[int]] = {"hospital_number": [], "referral": [], "consent": [], "family_member": [],
@@ -593,12 +944,17 @@ def merge(session: Session, *, principal: Principal, survivor: Participant, merg
         if member.family_id not in survivor_families:
             member.participant_id = survivor.id
             moved["family_member"].append(member.id)
+    for follower in merging.followers():
+        for kind, ids in follower.move(session, principal, survivor, merged).items():
+            moved[f"{follower.name}:{kind}"] = ids
     before = {k: (str(getattr(survivor, k)) if getattr(survivor, k) is not None else None)
               for k in ("nhs_number", "postcode", "date_of_birth")}
+    # The merged record stops being live first: a live NHS number is unique, and the survivor may take it.
+    merged.merged_into_id = survivor.id
+    session.flush()
     for key in ("nhs_number", "postcode", "date_of_birth"):
         if getattr(survivor, key) is None and getattr(merged, key) is not None:
             setattr(survivor, key, getattr(merged, key))
-    merged.merged_into_id = survivor.id
     survivor.updated_at = merged.updated_at = utcnow()
     row = MergeRecord(survivor_id=survivor.id, merged_id=merged.id, moved=moved, survivor_before=before,
                       merged_at=utcnow(), merged_by=principal.actor.name, reason=reason)
@@ -627,9 +983,17 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
     survivor = session.get(Participant, row.survivor_id)
     merged = session.get(Participant, row.merged_id)
     assert survivor is not None and merged is not None
+    if not all(scope.sees_any(principal, holding_trusts(session, p)) for p in (survivor, merged)):
+        raise NotFound(f"no merge {merge_id} of records at your trusts", field="merge_id")
     models = {"hospital_number": HospitalNumber, "referral": Referral, "consent": Consent, "family_member": FamilyMember,
               "trust_registration": TrustRegistration}
+    for follower in merging.followers():
+        prefix = f"{follower.name}:"
+        follower.move_back(session, principal, survivor, merged,
+                           {k.removeprefix(prefix): v for k, v in row.moved.items() if k.startswith(prefix)})
     for table, ids in row.moved.items():
+        if table not in models:
+            continue
         for pk in ids:
             obj = session.get(models[table], pk)
             if isinstance(obj, HospitalNumber):
@@ -639,6 +1003,8 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
     for key, value in row.survivor_before.items():
         if value is None:
             setattr(survivor, key, None)
+    # The survivor gives back what it took before the merged record is live again (a live NHS number is unique).
+    session.flush()
     merged.merged_into_id = None
     row.unmerged_at, row.unmerged_by = utcnow(), principal.actor.name
     dup = repository.duplicate_between(session, survivor.id, merged.id)
@@ -651,11 +1017,31 @@ def unmerge(session: Session, *, principal: Principal, merge_id: int, reason: st
     return row
 
 
+def view_duplicate(session: Session, *, principal: Principal, candidate_id: int) -> DuplicateCandidate:
+    """An open duplicate candidate both of whose records the caller may see; else 404."""
+    dup = session.get(DuplicateCandidate, candidate_id)
+    pair = [session.get(Participant, pk) for pk in (dup.participant_a_id, dup.participant_b_id)] if dup else []
+    if dup is None or dup.status != "open" or not all(
+            p is not None and scope.sees_any(principal, holding_trusts(session, p)) for p in pair):
+        raise NotFound(f"no open duplicate candidate {candidate_id} at your trusts", field="candidate_id")
+    return dup
+
+
+def duplicate_worklist(session: Session, *, principal: Principal) -> list[tuple[DuplicateCandidate, Participant,
+                                                                               Participant]]:
+    """Open duplicate pairs both of whose records the caller may see, highest score first; the read is audited."""
+    pairs = []
+    for d in repository.open_duplicates(session, trust_scope=principal.trust_scope):
+        a, b = session.get(Participant, d.participant_a_id), session.get(Participant, d.participant_b_id)
+        if a is not None and b is not None:
+            pairs.append((d, a, b))
+    record_list_read(session, principal, "duplicates", [p.participant_id for _, a, b in pairs for p in (a, b)])
+    return pairs
+
+
 def reject_duplicate(session: Session, *, principal: Principal, candidate_id: int, reason: str) -> DuplicateCandidate:
     """Records that a proposed pair are different people."""
-    dup = session.get(DuplicateCandidate, candidate_id)
-    if dup is None or dup.status != "open":
-        raise NotFound(f"no open duplicate candidate {candidate_id}", field="candidate_id")
+    dup = view_duplicate(session, principal=principal, candidate_id=candidate_id)
     dup.status, dup.decided_by, dup.decided_at = "rejected", principal.actor.name, utcnow()
     for pk in (dup.participant_a_id, dup.participant_b_id):
         record(session, actor=principal.actor, verb=AuditVerb.REJECT, entity_type="participant", entity_id=pk,
@@ -743,4 +1129,5 @@ def reconsent_worklist(session: Session, *, principal: Principal, today: date | 
     for p in repository.reconsent_candidates(session, born_on_or_before=cutoff, trust_scope=principal.trust_scope):
         if consent_service.reconsent_due(p, consent_service.current_consent(session, p.id), today):
             out.append(p)
+    record_list_read(session, principal, "re-consent", [p.participant_id for p in out])
     return out

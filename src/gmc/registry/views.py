@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from gmc.auth import scope
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
@@ -22,12 +23,13 @@ from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import eligibility, repository, service
-from gmc.registry.models import DuplicateCandidate, Participant
+from gmc.registry.models import Participant
 
 router = APIRouter(include_in_schema=False)
 
 register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100))
 register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110))
+register_nav(NavItem("Link requests", "/link-requests", Permission.PARTICIPANT_WRITE, order=115))
 register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120))
 register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130))
 
@@ -104,10 +106,15 @@ def register_submit(request: Request, form_fields: FormFields, principal: Princi
     reg, error = _attempt(db, _do)
     if error is not None:
         candidates = getattr(error, "candidates", [])
+        elsewhere = getattr(error, "elsewhere", [])
         return render(request, "registry/register.html", {
             "trusts": _trusts_in_scope(db, principal), "form": form, "candidates": candidates,
-            "message": error.message, "message_kind": "error" if not candidates else "info",
+            "elsewhere": elsewhere, "nhs_held_elsewhere": getattr(error, "exact", False),
+            "message": error.message, "message_kind": "error" if not (candidates or elsewhere) else "info",
             "error_field": error.field}, status_code=error.status_code)
+    if reg.link_request is not None:
+        return RedirectResponse(f"/link-requests?msg={quote(f'Link request {reg.link_request.id} sent.')}",
+                                status_code=303)
     verb = "Registered" if reg.created else f"Linked to the existing record ({reg.linked_reason})"
     return _back(reg.participant.participant_id, f"{verb}.")
 
@@ -188,10 +195,10 @@ def consent_submit(request: Request, form_fields: FormFields, participant_id: st
             if answer not in {"yes", "no"}:
                 raise ValidationFailed(f"answer yes or no to {choice.replace('_', ' ')}", field=choice)
             choices[choice] = answer == "yes"
-        consent_service.record_consent(db, actor=principal.actor, participant=p,
-                                       form=service.require_form(db, code, version), consented_on=consented_on,
-                                       given_by=str(form.get("given_by", "participant")),
-                                       given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
+        service.record_participant_consent(db, principal=principal, participant=p,
+                                           form=service.require_form(db, code, version), consented_on=consented_on,
+                                           given_by=str(form.get("given_by", "participant")),
+                                           given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
 
     return _participant_action(request, db, principal, participant_id, _do, "Consent recorded.")
 
@@ -202,7 +209,7 @@ def withdrawal_submit(request: Request, participant_id: str, level: str = Form(.
     """Withdraws the participant at a level."""
     return _participant_action(
         request, db, principal, participant_id,
-        lambda p: consent_service.withdraw(db, actor=principal.actor, participant=p, level=level, reason=reason),
+        lambda p: service.withdraw_participant(db, principal=principal, participant=p, level=level, reason=reason),
         "Withdrawal recorded: it applies everywhere from now.")
 
 
@@ -227,8 +234,7 @@ def family_submit(request: Request, participant_id: str, relative_id: str = Form
 def duplicates_page(request: Request, msg: str = "", principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Likely duplicate pairs side by side, with merge and reject."""
     pairs = []
-    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
-        a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
+    for d, a, b in service.duplicate_worklist(db, principal=principal):
         pairs.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
                       "a": service.participant_detail(db, a), "b": service.participant_detail(db, b)})
     context: dict[str, Any] = {"pairs": pairs}
@@ -248,9 +254,7 @@ def duplicate_decide(request: Request, candidate_id: int, action: str = Form(...
         if action == "reject":
             service.reject_duplicate(db, principal=principal, candidate_id=candidate_id, reason=reason)
             return "Recorded as different people."
-        dup = db.get(DuplicateCandidate, candidate_id)
-        if dup is None or dup.status != "open":
-            raise NotFound(f"no open duplicate candidate {candidate_id}")
+        dup = service.view_duplicate(db, principal=principal, candidate_id=candidate_id)
         a, b = db.get(Participant, dup.participant_a_id), db.get(Participant, dup.participant_b_id)
         keep, drop = (a, b) if a.participant_id == survivor else (b, a)
         service.merge(db, principal=principal, survivor=keep, merged=drop, reason=reason)
@@ -260,6 +264,42 @@ def duplicate_decide(request: Request, candidate_id: int, action: str = Form(...
     if error is not None:
         return RedirectResponse(f"/duplicates?msg={quote('Not done: ' + error.message)}", status_code=303)
     return RedirectResponse(f"/duplicates?msg={quote(done)}", status_code=303)
+
+
+@router.get("/link-requests")
+def link_requests_page(request: Request, msg: str = "", status: str = "pending", principal: Principal = WRITE,
+                       db: GmcSession = DB) -> Response:
+    """Requests to link a registration to a record of another scope: yours to decide, and yours to follow."""
+    shown = status if status in ("pending", "linked", "rejected", "registered_new") else "pending"
+    rows = [service.link_request_view(db, principal, r)
+            for r in service.link_requests_for(db, principal=principal, status=shown)]
+    context: dict[str, Any] = {"rows": rows, "status": shown}
+    if msg:
+        context.update(message=msg, message_kind="ok")
+    return render(request, "registry/link_requests.html", context)
+
+
+@router.post("/link-requests/{request_id}")
+def link_request_decide(request_id: int, action: str = Form(...), participant_id: str = Form(""),
+                        reason: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Approves (link to one of your records), rejects, or registers the person as new."""
+
+    def _do() -> str:
+        if action == "approve":
+            service.approve_link_request(db, principal=principal, request_id=request_id,
+                                         participant_id=participant_id, reason=reason)
+            return f"Linked: {participant_id} is now registered at the requesting trust too."
+        if action == "reject":
+            service.reject_link_request(db, principal=principal, request_id=request_id, reason=reason)
+            return "Recorded: none of your records is this person."
+        if action == "register_new":
+            row = service.register_new_from_request(db, principal=principal, request_id=request_id, reason=reason)
+            return f"Registered as a new participant ({row.id})."
+        raise ValidationFailed("choose approve, reject or register_new", field="action")
+
+    done, error = _attempt(db, _do)
+    text = done if error is None else f"Not done: {error.message}"
+    return RedirectResponse(f"/link-requests?msg={quote(text)}", status_code=303)
 
 
 @router.get("/reconsent")
@@ -275,7 +315,7 @@ def eligibility_page(request: Request, msg: str = "", principal: Principal = REA
     _attempt(db, lambda: service.ensure_rule_sets(db, actor=principal.actor))
     context: dict[str, Any] = {"arms": {arm: repository.rule_sets(db, arm) for arm in eligibility.ARMS},
                                "structures": eligibility.FAMILY_STRUCTURES,
-                               "can_edit": principal.has(Permission.USERS_MANAGE)}
+                               "can_edit": principal.has(Permission.USERS_MANAGE) and scope.is_national(principal)}
     if msg:
         context.update(message=msg, message_kind="ok")
     return render(request, "registry/eligibility.html", context)
@@ -303,7 +343,7 @@ def eligibility_condition_submit(request: Request, form_fields: FormFields, prin
         else:
             conditions[name] = structures
         service.publish_rules(db, actor=principal.actor, arm="rare_disease", rules={**rules, "conditions": conditions},
-                              note=f"{action} {name}")
+                              note=f"{action} {name}", principal=principal)
         return f"{'Removed' if action == 'remove' else 'Added'} {name}: new rules version published."
 
     done, error = _attempt(db, _do)

@@ -12,14 +12,12 @@ import typer
 app = typer.Typer(help="Clinical reports: render, list, review rules, reanalysis.", no_args_is_help=True)
 
 
-def _principal():  # noqa: ANN202
-    """The operator principal of the command line (national scope; audited as system:cli)."""
-    from gmc.auth.permissions import Permission
-    from gmc.auth.principal import Principal
+def _principal(session):  # noqa: ANN001, ANN202
+    """The operator principal of the command line: the `gmc --as USER` user, else the OS operator (national scope),
+    named in the audit trail either way."""
+    from gmc.auth.operator import operator_principal
 
-    return Principal(user_id=0, username="system:cli", full_name="command line", roles=frozenset({"admin"}),
-                     permissions=frozenset(p.value for p in Permission), centre_id=None, trust_scope=None,
-                     auth_method="system")
+    return operator_principal(session)
 
 
 def _database():  # noqa: ANN202
@@ -65,8 +63,8 @@ def render_report(
     database = _database()
     try:
         with database.transaction() as session:
-            report_id = service.report_id_for(session, _principal(), case_id)
-            document, overlay = service.open_report(session, _principal(), report_id, version=version, fmt=format)
+            report_id = service.report_id_for(session, _principal(session), case_id)
+            document, overlay = service.open_report(session, _principal(session), report_id, version=version, fmt=format)
             data = render.render(document, format, overlay)
             _write_atomically(out, data)
     except DomainError as exc:
@@ -90,7 +88,7 @@ def list_reports(
     database = _database()
     try:
         with database.transaction() as session:
-            rows = service.report_list(session, _principal(), status or None)
+            rows = service.report_list(session, _principal(session), status or None)
     except DomainError as exc:
         _fail(exc.message)
     finally:
@@ -121,7 +119,7 @@ def rules(
         with database.transaction() as session:
             if arm is not None:
                 current = service.rules(session).get(arm)
-                service.set_rule(session, _principal(), arm,
+                service.set_rule(session, _principal(session), arm,
                                  turnaround_days=turnaround_days or (current.turnaround_days if current else 0),
                                  mdt_required=mdt if mdt is not None else (current.mdt_required if current else True))
             lines = [f"{r.programme_arm:<13} {r.turnaround_days:>4} days  MDT {'required' if r.mdt_required else 'not required'}"
@@ -147,7 +145,7 @@ def reanalyse(
     lines: list[str] = []
     try:
         with database.transaction() as session:
-            principal = _principal()
+            principal = _principal(session)
             if check:
                 for due in reanalysis.cases_due_for_reanalysis(session, principal):
                     changed = "; ".join(f"{k}: {v['previous']} -> {v['current']}" for k, v in due["changes"].items())

@@ -5,20 +5,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gmc.db.core import Base
 
 
 class ReviewRule(Base):
-    """A programme arm's review rules: the turnaround target from referral to report and whether an MDT is needed."""
+    """A programme arm's review rules: the turnaround target from referral to report and whether an MDT is needed.
+
+    A centre's own rule (centre_id set) overrides the programme default (centre_id None) for its cases.
+    """
 
     __tablename__ = "review_rule"
+    __table_args__ = (
+        UniqueConstraint("centre_id", "programme_arm", name="uq_review_rule_centre_arm"),
+        Index("uq_review_rule_default_arm", "programme_arm", unique=True,
+              sqlite_where=text("centre_id IS NULL"), postgresql_where=text("centre_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The centre whose rule this is; None for the programme's default.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"))
     #: rare_disease or cancer.
-    programme_arm: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    programme_arm: Mapped[str] = mapped_column(String(20), nullable=False)
     #: Days from referral to the released report (the due date of a case).
     turnaround_days: Mapped[int] = mapped_column(Integer, nullable=False)
     #: True when an MDT must agree the findings before a report is released.

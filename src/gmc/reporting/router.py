@@ -42,8 +42,9 @@ MDT = Depends(require(Permission.MDT_WRITE))
 CONFIGURE = Depends(require(Permission.REPORT_CONFIGURE))
 
 
-def _case(db: GmcSession, principal: Principal, case_id: str) -> dict[str, Any]:
-    case = service.case_in_scope(db, principal, case_id, Permission.INTERPRETATION_READ)
+def _case(db: GmcSession, principal: Principal, case_id: str, *, read: bool = False) -> dict[str, Any]:
+    case = (service.read_case(db, principal, case_id) if read else
+            service.case_in_scope(db, principal, case_id, Permission.INTERPRETATION_READ))
     review = repo.review_of(db, case.id)
     return {**service.review_dict(case, review),
             "findings": [service.finding_dict(f) for f in repo.findings_of(db, case.id)],
@@ -72,14 +73,16 @@ def new_results(principal: Principal = RECEIVE, db: GmcSession = DB) -> dict[str
 
 @router.get("/rules")
 def rules(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
-    """Each programme arm's turnaround target and whether an MDT must agree findings."""
+    """Each programme arm's turnaround target and whether an MDT must agree findings, as they apply at your centre
+    (its own rule, else the programme's default: `centre_rule` says which)."""
     return [{"programme_arm": r.programme_arm, "turnaround_days": r.turnaround_days, "mdt_required": r.mdt_required,
-             "updated_by": r.updated_by, "updated_at": r.updated_at} for r in service.rules(db).values()]
+             "centre_rule": r.centre_id is not None, "updated_by": r.updated_by, "updated_at": r.updated_at}
+            for r in service.rules(db, principal.centre_id).values()]
 
 
 @router.put("/rules/{arm}")
 def set_rule(arm: str, body: RuleIn, principal: Principal = CONFIGURE, db: GmcSession = DB) -> dict[str, Any]:
-    """Changes an arm's review rules."""
+    """Changes an arm's review rules: your centre's (centre-wide admins), or the programme's default (national)."""
     rule = service.set_rule(db, principal, arm, turnaround_days=body.turnaround_days, mdt_required=body.mdt_required)
     return {"programme_arm": rule.programme_arm, "turnaround_days": rule.turnaround_days,
             "mdt_required": rule.mdt_required}
@@ -93,8 +96,8 @@ def turnaround(principal: Principal = READ, db: GmcSession = DB) -> dict[str, An
 
 @router.get("/cases/{case_id}")
 def case(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
-    """A case's review state, allowed moves, findings and report versions."""
-    return _case(db, principal, case_id)
+    """A case's review state, allowed moves, findings and report versions (the read is audited)."""
+    return _case(db, principal, case_id, read=True)
 
 
 @router.get("/cases/{case_id}/candidates")
@@ -228,27 +231,27 @@ def delivery(report_id: str, body: DeliveryIn, principal: Principal = RECEIVE, d
 @mdt_router.get("/meetings")
 def meetings(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
     """MDT meetings of your centre, newest first."""
-    return [service.meeting_dict(m, db) for m in service.meeting_list(db, principal)]
+    return [service.meeting_dict(m, db, principal) for m in service.meeting_list(db, principal)]
 
 
 @mdt_router.post("/meetings", status_code=201)
 def create_meeting(body: MeetingIn, principal: Principal = MDT, db: GmcSession = DB) -> dict[str, Any]:
     """Creates an MDT meeting."""
     meeting = service.create_meeting(db, principal, title=body.title, held_on=body.held_on, attendees=body.attendees)
-    return service.meeting_dict(meeting, db)
+    return service.meeting_dict(meeting, db, principal)
 
 
 @mdt_router.get("/meetings/{meeting_id}")
 def meeting(meeting_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
-    """A meeting with its cases and outcomes."""
-    return service.meeting_dict(service.get_meeting(db, principal, meeting_id), db)
+    """A meeting with its cases (at your trusts) and outcomes; the read is audited."""
+    return service.meeting_dict(service.read_meeting(db, principal, meeting_id), db, principal)
 
 
 @mdt_router.post("/meetings/{meeting_id}/cases", status_code=201)
 def add_case(meeting_id: str, body: MeetingCaseIn, principal: Principal = MDT, db: GmcSession = DB) -> dict[str, Any]:
     """Lists a case for discussion."""
     service.add_case_to_meeting(db, principal, meeting_id, body.case_id)
-    return service.meeting_dict(service.get_meeting(db, principal, meeting_id), db)
+    return service.meeting_dict(service.get_meeting(db, principal, meeting_id), db, principal)
 
 
 @mdt_router.post("/meetings/{meeting_id}/cases/{case_id}/outcome")
@@ -257,4 +260,4 @@ def outcome(meeting_id: str, case_id: str, body: OutcomeIn, principal: Principal
     """Records the MDT outcome of a case (agreed releases an authorised report)."""
     service.record_outcome(db, principal, meeting_id, case_id, outcome=body.outcome, minutes=body.minutes,
                            actions=body.actions, agreed_classes=body.agreed_classes)
-    return service.meeting_dict(service.get_meeting(db, principal, meeting_id), db)
+    return service.meeting_dict(service.get_meeting(db, principal, meeting_id), db, principal)

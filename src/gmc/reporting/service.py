@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
+from gmc.auth import scope
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -69,24 +70,54 @@ def case_in_scope(session: Session, principal: Principal, case_id: str, permissi
     return case
 
 
-def rules(session: Session) -> dict[str, ReviewRule]:
-    """Review rules by programme arm."""
-    return {r.programme_arm: r for r in repo.review_rules(session)}
+def read_case(session: Session, principal: Principal, case_id: str, *, what: str = "case_review") -> Case:
+    """A case in scope, for reading its review, findings or candidates: the read is audited."""
+    case = case_in_scope(session, principal, case_id, Permission.INTERPRETATION_READ)
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="case", entity_id=case.id,
+           trust_id=case.trust_id, summary={"view": what})
+    return case
+
+
+def _audit_list(session: Session, principal: Principal, entity_type: str, what: str, count: int) -> None:
+    """Audits a list of identifiable records the caller read (what list, how many rows; never the rows)."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type=entity_type,
+           summary={"list": what, "results": count})
+
+
+def rules(session: Session, centre_id: int | None = None) -> dict[str, ReviewRule]:
+    """Review rules by programme arm as they apply at a centre: its own rules over the programme's defaults (the
+    defaults alone for centre_id None)."""
+    every = repo.review_rules(session)
+    out = {r.programme_arm: r for r in every if r.centre_id is None}
+    if centre_id is not None:
+        out.update({r.programme_arm: r for r in every if r.centre_id == centre_id})
+    return out
+
+
+def centre_of_case(session: Session, case: Case) -> int | None:
+    """The centre of the case's trust (whose review rules apply to it)."""
+    trust = session.get(Trust, case.trust_id)
+    return trust.centre_id if trust else None
 
 
 def set_rule(session: Session, principal: Principal, arm: str, *, turnaround_days: int,
              mdt_required: bool) -> ReviewRule:
-    """Changes an arm's turnaround target and MDT rule (existing due dates keep the target they started with)."""
+    """Changes an arm's turnaround target and MDT rule (existing due dates keep the target they started with): a
+    centre's centre-wide admin changes its centre's rule, national staff (and the command line) the programme's
+    default; nobody another centre's."""
     principal.require(Permission.REPORT_CONFIGURE)
     if arm not in RUN_KINDS:
         raise ValidationFailed(f"programme arm must be one of {', '.join(RUN_KINDS)}", field="programme_arm")
     if not 1 <= int(turnaround_days) <= 730:
         raise ValidationFailed("the turnaround target must be 1 to 730 days", field="turnaround_days")
-    rule = rules(session).get(arm)
-    before = {"turnaround_days": rule.turnaround_days, "mdt_required": rule.mdt_required} if rule else {}
+    centre_id = None if scope.is_national(principal) else principal.centre_id
+    scope.require_centre(principal, centre_id, what="review rules")
+    current = rules(session, centre_id).get(arm)
+    before = {"turnaround_days": current.turnaround_days, "mdt_required": current.mdt_required} if current else {}
+    rule = current if current is not None and current.centre_id == centre_id else None
     if rule is None:
-        rule = ReviewRule(programme_arm=arm, turnaround_days=int(turnaround_days), mdt_required=mdt_required,
-                          updated_at=utcnow(), updated_by=principal.username)
+        rule = ReviewRule(centre_id=centre_id, programme_arm=arm, turnaround_days=int(turnaround_days),
+                          mdt_required=mdt_required, updated_at=utcnow(), updated_by=principal.username)
         session.add(rule)
     rule.turnaround_days, rule.mdt_required = int(turnaround_days), bool(mdt_required)
     rule.updated_at, rule.updated_by = utcnow(), principal.username
@@ -96,8 +127,9 @@ def set_rule(session: Session, principal: Principal, arm: str, *, turnaround_day
     return rule
 
 
-def _rule(session: Session, arm: str) -> ReviewRule:
-    rule = rules(session).get(arm)
+def _rule(session: Session, case: Case) -> ReviewRule:
+    arm = case.programme_arm
+    rule = rules(session, centre_of_case(session, case)).get(arm)
     if rule is None:
         raise Conflict(f"no review rule for the {arm} arm; set one (gmc reports rules)", field="programme_arm")
     return rule
@@ -105,7 +137,7 @@ def _rule(session: Session, arm: str) -> ReviewRule:
 
 def due_date(session: Session, case: Case) -> date:
     """Referral date plus the arm's turnaround target."""
-    return case.referral.referral_date + timedelta(days=_rule(session, case.programme_arm).turnaround_days)
+    return case.referral.referral_date + timedelta(days=_rule(session, case).turnaround_days)
 
 
 # ----------------------------------------------------------------------------- the state machine
@@ -134,7 +166,7 @@ def _move(session: Session, principal: Principal, case: Case, review: CaseReview
     """Moves a case by one action (refused naming the current state); audited."""
     before = State(review.state)
     try:
-        after = next_state(before, action, mdt_required=_rule(session, case.programme_arm).mdt_required)
+        after = next_state(before, action, mdt_required=_rule(session, case).mdt_required)
     except IllegalTransition as exc:
         raise Conflict(f"case {case.case_id}: {exc}", field="state") from exc
     review.state, review.updated_at = after.value, utcnow()
@@ -385,8 +417,8 @@ def candidates_of_run(session: Session, case: Case, run: InterpretationRun, *,
 
 
 def candidates(session: Session, principal: Principal, case_id: str, *, top: int = 20) -> dict[str, Any]:
-    """What may be reported from the case's latest run, with what is already selected."""
-    case = case_in_scope(session, principal, case_id, Permission.INTERPRETATION_READ)
+    """What may be reported from the case's latest run, with what is already selected (the read is audited)."""
+    case = read_case(session, principal, case_id, what="report_candidates")
     runs = _runs_for(session, case)
     selected = {(f.run_id, f.finding_key) for f in repo.findings_of(session, case.id)}
     rows = []
@@ -724,10 +756,13 @@ def document_of(session: Session, case: Case, report: ClinicalReport) -> dict[st
 def _rows(session: Session, pairs: Sequence[tuple[Case, CaseReview | None]]) -> list[dict[str, Any]]:
     """Worklist rows: case, state, assignee, due date and whether it is overdue."""
     today = utcnow().date()
-    arm_rules = rules(session)
+    by_centre: dict[int | None, dict[str, ReviewRule]] = {}
     out = []
     for case, review in pairs:
-        rule = arm_rules.get(case.programme_arm)
+        centre_id = centre_of_case(session, case)
+        if centre_id not in by_centre:
+            by_centre[centre_id] = rules(session, centre_id)
+        rule = by_centre[centre_id].get(case.programme_arm)
         due = review.due_on if review else (
             case.referral.referral_date + timedelta(days=rule.turnaround_days) if rule else None)
         state = state_of(review)
@@ -748,6 +783,7 @@ def worklists(session: Session, principal: Principal) -> dict[str, list[dict[str
     """The caller's worklists: my cases, awaiting my check, awaiting review, awaiting MDT, overdue, flagged."""
     principal.require(Permission.INTERPRETATION_READ)
     rows = _rows(session, repo.interpreted_cases(session, principal.trust_scope))
+    _audit_list(session, principal, "case_review", "reporting_worklists", len(rows))
     me = principal.username
     return {
         "my_cases": [r for r in rows if r["assigned_to"] == me and r["state"] not in ("closed",)],
@@ -817,7 +853,7 @@ def case_view(session: Session, principal: Principal, case_id: str) -> dict[str,
         "row": _rows(session, [(case, review)])[0], "reports": reports, "report": latest,
         "findings": findings, "editable": state in EDITABLE and latest is not None and latest.status in OPEN_REPORT,
         "mdt": repo.mdt_entries_of_case(session, case.id), "reanalyses": list(repo.reanalyses_of(session, case.id)),
-        "rule": rules(session).get(case.programme_arm),
+        "rule": rules(session, centre_of_case(session, case)).get(case.programme_arm),
         "additional_allowed": is_allowed(session, case.proband_id, ConsentAction.ADDITIONAL_FINDINGS),
         "report_allowed": is_allowed(session, case.proband_id, ConsentAction.REPORT),
         "can_write": principal.has(Permission.INTERPRETATION_WRITE),
@@ -890,8 +926,10 @@ def report_id_for(session: Session, principal: Principal, case_or_report_id: str
 
 def versions_of(session: Session, principal: Principal, report_id: str) -> list[dict[str, Any]]:
     """Every version of a report the caller may open, newest first, marking the current one (not a read of it)."""
-    _, _, versions = _report_for(session, principal, report_id, None)
+    case, _, versions = _report_for(session, principal, report_id, None)
     current = next((v for v in versions if v.status == "released"), None)
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="clinical_report", entity_id=report_id,
+           trust_id=case.trust_id, summary={"case": case.case_id, "view": "versions"})
     return [report_dict(v, current=current is not None and v.id == current.id) for v in versions]
 
 
@@ -925,6 +963,7 @@ def report_list(session: Session, principal: Principal, statuses: Sequence[str] 
     out = []
     for report, case in repo.reports_by_status(session, principal.trust_scope, statuses):
         out.append({**report_dict(report), "case_id": case.case_id, "programme_arm": case.programme_arm})
+    _audit_list(session, principal, "clinical_report", "reports", len(out))
     return out
 
 
@@ -935,6 +974,7 @@ def clinician_worklist(session: Session, principal: Principal) -> dict[str, list
     """Released reports at the clinician's trusts: new (patient not told yet) and done, newest first."""
     principal.require(Permission.REPORT_RECEIVE)
     pairs = repo.released_reports(session, principal.trust_scope)
+    _audit_list(session, principal, "clinical_report", "new_results", len(pairs))
     delivered = {d.report_pk for d in repo.deliveries_of(session, [r.id for r, _ in pairs])}
     opened = repo.report_reads_by(session, principal.username, [f"{r.report_id}v{r.version}" for r, _ in pairs])
     rows = [{"report_id": r.report_id, "version": r.version, "case_id": c.case_id, "programme_arm": c.programme_arm,
@@ -1081,18 +1121,28 @@ def record_outcome(session: Session, principal: Principal, meeting_id: str, case
     return entry
 
 
-def meeting_dict(meeting: MdtMeeting, session: Session) -> dict[str, Any]:
-    """A meeting with its cases and outcomes as plain data."""
+def meeting_dict(meeting: MdtMeeting, session: Session, principal: Principal) -> dict[str, Any]:
+    """A meeting with its cases (those at the caller's trusts) and outcomes as plain data."""
+    cases = [(e, session.get(Case, e.case_id)) for e in meeting.cases]
     return {"meeting_id": meeting.meeting_id, "title": meeting.title, "held_on": meeting.held_on.isoformat(),
             "attendees": meeting.attendees, "created_by": meeting.created_by,
-            "cases": [{"case_id": session.get(Case, e.case_id).case_id, "outcome": e.outcome, "actions": e.actions,
+            "cases": [{"case_id": case.case_id, "outcome": e.outcome, "actions": e.actions,
                        "agreed_classes": e.agreed_classes, "minutes": e.minutes, "recorded_by": e.recorded_by,
-                       "recorded_at": e.recorded_at} for e in meeting.cases]}
+                       "recorded_at": e.recorded_at} for e, case in cases
+                      if case is not None and principal.can_see_trust(case.trust_id)]}
+
+
+def read_meeting(session: Session, principal: Principal, meeting_id: str) -> MdtMeeting:
+    """A meeting of the caller's centre, for reading its cases and minutes: the read is audited."""
+    meeting = get_meeting(session, principal, meeting_id)
+    record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="mdt_meeting",
+           entity_id=meeting.meeting_id, summary={"cases": len(meeting.cases)})
+    return meeting
 
 
 def meeting_view(session: Session, principal: Principal, meeting_id: str) -> dict[str, Any]:
     """A meeting with its cases in the caller's scope (state and reported findings) and the cases awaiting MDT."""
-    meeting = get_meeting(session, principal, meeting_id)
+    meeting = read_meeting(session, principal, meeting_id)
     entries = []
     for entry in meeting.cases:
         case = session.get(Case, entry.case_id)
@@ -1108,7 +1158,9 @@ def meeting_list(session: Session, principal: Principal) -> list[MdtMeeting]:
     """MDT meetings of the caller's centre, newest first."""
     principal.require(Permission.INTERPRETATION_READ)
     centres = None if principal.trust_scope is None or principal.centre_id is None else [principal.centre_id]
-    return list(repo.meetings(session, centres))
+    meetings = list(repo.meetings(session, centres))
+    _audit_list(session, principal, "mdt_meeting", "meetings", len(meetings))
+    return meetings
 
 
 # ----------------------------------------------------------------------------- turnaround
@@ -1129,7 +1181,7 @@ def turnaround(session: Session, principal: Principal) -> dict[str, Any]:
             continue
         days = (as_utc(at).date() - case.referral.referral_date).days  # type: ignore[arg-type]
         groups.setdefault((trusts.get(case.trust_id, "?"), case.programme_arm), []).append(float(days))
-    arm_rules = rules(session)
+    arm_rules = rules(session, principal.centre_id)
     stats = []
     for (trust, arm), values in sorted(groups.items()):
         ordered = sorted(values)

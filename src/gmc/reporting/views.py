@@ -53,7 +53,7 @@ def _guarded(request: Request, db: GmcSession, action: Callable[[], Any],
 def worklists_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """The scientist's worklists: my cases, awaiting my check, awaiting review, awaiting MDT, overdue, flagged."""
     return render(request, "reporting/worklists.html", {
-        "lists": service.worklists(db, principal), "rules": service.rules(db),
+        "lists": service.worklists(db, principal), "rules": service.rules(db, principal.centre_id),
         "can_configure": principal.has(Permission.REPORT_CONFIGURE)})
 
 
@@ -70,7 +70,7 @@ def rules_form(request: Request, programme_arm: str = Form(""), turnaround_days:
 
     def on_error(message: str, status: int) -> Response:
         return render(request, "reporting/worklists.html", {
-            "lists": service.worklists(db, principal), "rules": service.rules(db), "message": message,
+            "lists": service.worklists(db, principal), "rules": service.rules(db, principal.centre_id), "message": message,
             "message_kind": "error", "can_configure": True}, status_code=status)
 
     return _guarded(request, db, action, on_error, "/reports#rules")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
+from gmc.auth import scope
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -60,7 +61,15 @@ def count_cohort(session: Session, principal: Principal, raw: Mapping[str, Any] 
 
 
 def _may_see_project(principal: Principal, project: ResearchProject) -> bool:
-    return project.lead_id == principal.user_id or principal.has(Permission.RESEARCH_APPROVE)
+    """Its lead, or a data-access approver whose scope covers every trust whose data the project reads (a national
+    project only national approvers): an approver of one centre neither sees nor decides another centre's data."""
+    if project.lead_id == principal.user_id:
+        return True
+    if not principal.has(Permission.RESEARCH_APPROVE):
+        return False
+    if project.trust_scope is None:
+        return principal.trust_scope is None
+    return scope.sees_all(principal, project.trust_scope)
 
 
 def get_project(session: Session, principal: Principal, project_id: str) -> ResearchProject:
@@ -72,9 +81,9 @@ def get_project(session: Session, principal: Principal, project_id: str) -> Rese
 
 
 def visible_projects(session: Session, principal: Principal) -> list[ResearchProject]:
-    """Projects the caller leads, or every project for a data-access approver."""
+    """Projects the caller leads, or (for a data-access approver) every project within the approver's scope."""
     if principal.has(Permission.RESEARCH_APPROVE):
-        return list(repo.projects(session))
+        return [p for p in repo.projects(session) if _may_see_project(principal, p)]
     return list(repo.projects(session, lead_id=principal.user_id))
 
 
@@ -426,8 +435,10 @@ def release_dict(release: DataRelease) -> dict[str, Any]:
 def approval_queue(session: Session, principal: Principal) -> dict[str, list[Any]]:
     """What awaits a data-access decision: proposed projects and requested releases, oldest first."""
     principal.require(Permission.RESEARCH_APPROVE)
-    return {"projects": list(reversed(repo.projects(session, status="proposed"))),
-            "releases": list(reversed(repo.releases(session, status="requested")))}
+    return {"projects": [p for p in reversed(repo.projects(session, status="proposed"))
+                         if _may_see_project(principal, p)],
+            "releases": [r for r in reversed(repo.releases(session, status="requested"))
+                         if _may_see_project(principal, r.project)]}
 
 
 def visible_releases(session: Session, principal: Principal) -> list[DataRelease]:

@@ -24,22 +24,21 @@ def _database():  # noqa: ANN202
     return Database(get_settings().database_url)
 
 
-def _principal(session, username: str):  # noqa: ANN001, ANN202
-    from sqlalchemy import select
+def _principal(session, username: str | None):  # noqa: ANN001, ANN202
+    """The named lab user (--as here or `gmc --as`), else the OS operator."""
+    from gmc.auth.operator import operator_principal
+    from gmc.common.errors import NotAuthenticated
 
-    from gmc.auth.models import User
-    from gmc.auth.service import principal_for
-
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.is_active:
-        raise typer.BadParameter(f"no active user {username}", param_hint="--as")
-    return principal_for(session, user, auth_method="cli")
+    try:
+        return operator_principal(session, as_user=username)
+    except NotAuthenticated as exc:
+        raise typer.BadParameter(exc.message, param_hint="--as") from None
 
 
 @app.command("import")
 def import_csv(
     csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Specimen CSV."),
-    as_user: str = typer.Option(..., "--as", help="The lab user the import is recorded for."),
+    as_user: str | None = typer.Option(None, "--as", help="The lab user the import is recorded for."),
 ) -> None:
     """Import collected specimens from CSV_FILE; one bad row refuses the whole file."""
     from gmc.common.errors import DomainError
@@ -62,7 +61,7 @@ def import_csv(
 @app.command("export")
 def export_csv(
     out: Path = typer.Option(..., "--out", "-o", dir_okay=False, help="Where to write the CSV."),
-    as_user: str = typer.Option(..., "--as", help="Whose trust scope limits the export."),
+    as_user: str | None = typer.Option(None, "--as", help="Whose trust scope limits the export."),
 ) -> None:
     """Export every sample in the user's trusts as CSV."""
     from gmc.samples import csvio, service
@@ -78,7 +77,7 @@ def export_csv(
 
 
 @app.command("overdue")
-def overdue_list(as_user: str = typer.Option(..., "--as", help="Whose trust scope limits the list.")) -> None:
+def overdue_list(as_user: str | None = typer.Option(None, "--as", help="Whose trust scope limits the list.")) -> None:
     """List samples waiting longer than their turnaround target."""
     from gmc.samples import service
 

@@ -40,7 +40,9 @@ TRANSITIONS: dict[SampleState, frozenset[SampleState]] = {
     S.DISPATCHED: frozenset({S.SEQUENCED, S.RETURNED_TO_SENDER}),
     S.SEQUENCED: frozenset({S.DATA_RECEIVED}),
     S.DATA_RECEIVED: frozenset({S.ARCHIVED, S.DESTROYED}),
-    S.ARCHIVED: frozenset({S.DISPATCHED, S.DESTROYED}),
+    # An archived sample goes back only to the state it left (see archived_from), or is destroyed: archiving is
+    # never a way around QC to sequencing.
+    S.ARCHIVED: frozenset({S.DESTROYED}),
     S.RETURNED_TO_SENDER: frozenset({S.RECEIVED, S.DESTROYED}),
     S.DESTROYED: frozenset(),
 }
@@ -74,24 +76,29 @@ def parse_state(value: str, *, field: str = "state") -> SampleState:
         raise IllegalTransition(f"unknown state {value!r}; states are: {known}", field=field) from None
 
 
-def allowed_next(current: SampleState | str) -> list[SampleState]:
-    """The states that may follow the current one, in lifecycle order."""
-    nxt = TRANSITIONS[SampleState(current)]
+def allowed_next(current: SampleState | str, archived_from: SampleState | str | None = None) -> list[SampleState]:
+    """The states that may follow the current one, in lifecycle order (an archived sample: the state it left)."""
+    nxt = set(TRANSITIONS[SampleState(current)])
+    if SampleState(current) == S.ARCHIVED and archived_from:
+        nxt.add(SampleState(archived_from))
     return [s for s in SampleState if s in nxt]
 
 
-def manual_next(current: SampleState | str) -> list[SampleState]:
-    """The states staff may move a sample to directly (QC verdicts come from recorded measurements)."""
-    return [s for s in allowed_next(current) if s not in QC_STATES]
+def manual_next(current: SampleState | str, archived_from: SampleState | str | None = None) -> list[SampleState]:
+    """The states staff may move a sample to directly (QC verdicts come from recorded measurements; taking a
+    sample out of the archive restores the one it had)."""
+    return [s for s in allowed_next(current, archived_from)
+            if s not in QC_STATES or SampleState(current) == S.ARCHIVED]
 
 
-def check_transition(current: SampleState | str, target: SampleState | str, *, barcode: str = "") -> None:
+def check_transition(current: SampleState | str, target: SampleState | str, *, barcode: str = "",
+                     archived_from: SampleState | str | None = None) -> None:
     """Raises IllegalTransition, naming the current state, unless current -> target is allowed."""
     current, target = SampleState(current), SampleState(target)
-    if target in TRANSITIONS[current]:
+    if target in allowed_next(current, archived_from):
         return
     who = f"sample {barcode} " if barcode else "the sample "
-    options = ", ".join(s.value for s in allowed_next(current)) or "none (it is final)"
+    options = ", ".join(s.value for s in allowed_next(current, archived_from)) or "none (it is final)"
     if target == current:
         raise IllegalTransition(f"{who}is already {current.value}", field="to_state")
     raise IllegalTransition(f"{who}is {current.value}: it cannot go to {target.value}; next states: {options}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gmc.db.core import Base
@@ -30,12 +30,21 @@ class SampleType(Base):
 
 
 class QcRule(Base):
-    """A configurable QC threshold: for samples from this type, the metric must lie within the bounds."""
+    """A configurable QC threshold: for samples from this type, the metric must lie within the bounds.
+
+    A centre's own rule (centre_id set) overrides the programme default (centre_id None) for its samples.
+    """
 
     __tablename__ = "qc_rule"
-    __table_args__ = (UniqueConstraint("sample_type_code", "metric", name="uq_qc_rule_type_metric"),)
+    __table_args__ = (
+        UniqueConstraint("centre_id", "sample_type_code", "metric", name="uq_qc_rule_centre_type_metric"),
+        Index("uq_qc_rule_default_type_metric", "sample_type_code", "metric", unique=True,
+              sqlite_where=text("centre_id IS NULL"), postgresql_where=text("centre_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The centre whose samples the rule judges (None: the programme default).
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"))
     #: The specimen type the DNA came from (rules follow the origin, so FFPE DNA is judged as FFPE).
     sample_type_code: Mapped[str] = mapped_column(ForeignKey("sample_type.code"), nullable=False)
     #: One of gmc.samples.qc.METRICS.
@@ -47,12 +56,27 @@ class QcRule(Base):
 
 
 class TurnaroundTarget(Base):
-    """How many days a sample may stay in a state before it is overdue (per type, or for all types)."""
+    """How many days a sample may stay in a state before it is overdue (per type, or for all types).
+
+    A centre's own target (centre_id set) overrides the programme default (centre_id None) for its samples.
+    """
 
     __tablename__ = "turnaround_target"
-    __table_args__ = (UniqueConstraint("state", "sample_type_code", name="uq_turnaround_target_state_type"),)
+    # One target per (centre or default, state, type or every type); NULLs need partial indexes to be unique.
+    __table_args__ = (
+        UniqueConstraint("centre_id", "state", "sample_type_code", name="uq_turnaround_target_centre_state_type"),
+        Index("uq_turnaround_target_default_type", "state", "sample_type_code", unique=True,
+              sqlite_where=text("centre_id IS NULL"), postgresql_where=text("centre_id IS NULL")),
+        Index("uq_turnaround_target_centre_all", "centre_id", "state", unique=True,
+              sqlite_where=text("sample_type_code IS NULL"), postgresql_where=text("sample_type_code IS NULL")),
+        Index("uq_turnaround_target_default_all", "state", unique=True,
+              sqlite_where=text("centre_id IS NULL AND sample_type_code IS NULL"),
+              postgresql_where=text("centre_id IS NULL AND sample_type_code IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The centre whose samples the target applies to (None: the programme default).
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"))
     #: The lifecycle state being waited in.
     state: Mapped[str] = mapped_column(String(30), nullable=False)
     #: The sample type it applies to (None: every type without its own target).
@@ -65,10 +89,11 @@ class Freezer(Base):
     """A freezer (or fridge, or room-temperature store) in the biobank."""
 
     __tablename__ = "freezer"
+    __table_args__ = (UniqueConstraint("centre_id", "name", name="uq_freezer_centre_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: Name on the door, unique in the biobank.
-    name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    #: Name on the door, unique in the centre's biobank.
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"))
     #: Room or building.
     location: Mapped[str] = mapped_column(String(200), nullable=False, default="")
@@ -143,6 +168,8 @@ class Sample(Base):
     state: Mapped[str] = mapped_column(String(30), nullable=False)
     #: When the sample entered its current state (turnaround and overdue work from it).
     state_changed_at: Mapped[datetime] = mapped_column(nullable=False)
+    #: The state an archived sample left, the only one it may go back to.
+    archived_from: Mapped[str | None] = mapped_column(String(20))
     collected_at: Mapped[datetime] = mapped_column(nullable=False)
     #: Who collected (or extracted / aliquoted) it.
     collected_by: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -278,3 +305,7 @@ class ShipmentItem(Base):
 
     shipment: Mapped[Shipment] = relationship(back_populates="items")
     sample: Mapped[Sample | None] = relationship(lazy="joined")
+
+
+# Samples follow their participant through registry merges; registered wherever the schema is loaded.
+from gmc.samples import merging as _merging  # noqa: E402, F401

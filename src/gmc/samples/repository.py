@@ -128,12 +128,24 @@ def sample_type(session: Session, code: str) -> SampleType | None:
     return session.execute(select(SampleType).where(SampleType.code == code)).scalar_one_or_none()
 
 
-def qc_rules(session: Session, sample_type_code: str | None = None) -> Sequence[QcRule]:
-    """The QC thresholds of one type (or all)."""
+def qc_rules(session: Session, sample_type_code: str | None = None, *, centre_id: int | None = None,
+             own_only: bool = False) -> Sequence[QcRule]:
+    """The QC thresholds of one type (or all) that apply to a centre: its own rule for a metric over the
+    programme default (own_only: only the rows of that centre, or only the defaults for None)."""
     stmt = select(QcRule).order_by(QcRule.sample_type_code, QcRule.metric)
     if sample_type_code:
         stmt = stmt.where(QcRule.sample_type_code == sample_type_code)
-    return session.execute(stmt).scalars().all()
+    rows = session.execute(stmt).scalars().all()
+    if own_only:
+        return [r for r in rows if r.centre_id == centre_id]
+    chosen: dict[tuple[str, str], QcRule] = {}
+    for r in rows:
+        if r.centre_id is None:
+            chosen.setdefault((r.sample_type_code, r.metric), r)
+    for r in rows:
+        if centre_id is not None and r.centre_id == centre_id:
+            chosen[(r.sample_type_code, r.metric)] = r
+    return sorted(chosen.values(), key=lambda r: (r.sample_type_code, r.metric))
 
 
 def turnaround_targets(session: Session) -> Sequence[TurnaroundTarget]:
@@ -152,6 +164,16 @@ def participants_withdrawn_from_use(session: Session) -> list[int]:
     stmt = select(Consent.participant_id).where(Consent.status == "withdrawn",
                                                 Consent.withdrawal_level == "no_further_use").distinct()
     return list(session.execute(stmt).scalars())
+
+
+def with_merged_records(session: Session, participant_ids: list[int]) -> list[int]:
+    """These participants and every record merged into them, however many merges deep."""
+    found, frontier = set(participant_ids), set(participant_ids)
+    while frontier:
+        frontier = set(session.execute(select(Participant.id).where(Participant.merged_into_id.in_(frontier))
+                                       ).scalars()) - found
+        found |= frontier
+    return sorted(found)
 
 
 def live_samples_of(session: Session, scope: Scope, participant_ids: list[int]) -> Sequence[Sample]:
@@ -187,14 +209,20 @@ def referral_by_code(session: Session, referral_id: str) -> Referral | None:
 
 # Storage --------------------------------------------------------------------------------------------
 
-def freezers(session: Session) -> Sequence[Freezer]:
-    """Every freezer by name."""
-    return session.execute(select(Freezer).order_by(Freezer.name)).scalars().all()
+def freezers(session: Session, centre_id: int | None = None, *, any_centre: bool = True) -> Sequence[Freezer]:
+    """The freezers of a centre (any_centre: every centre's), by name."""
+    stmt = select(Freezer).order_by(Freezer.name)
+    if not any_centre:
+        stmt = stmt.where(Freezer.centre_id == centre_id)
+    return session.execute(stmt).scalars().all()
 
 
-def freezer_by_name(session: Session, name: str) -> Freezer | None:
-    """A freezer by name."""
-    return session.execute(select(Freezer).where(Freezer.name == name)).scalar_one_or_none()
+def freezer_by_name(session: Session, name: str, centre_id: int | None, *, any_centre: bool = False) -> Freezer | None:
+    """A centre's freezer by name (any_centre: the first of any centre, for national staff)."""
+    stmt = select(Freezer).where(Freezer.name == name)
+    if not any_centre:
+        stmt = stmt.where(Freezer.centre_id.is_(None) if centre_id is None else Freezer.centre_id == centre_id)
+    return session.execute(stmt.order_by(Freezer.id)).scalars().first()
 
 
 def unit_by_name(session: Session, freezer_id: int, name: str) -> StorageUnit | None:

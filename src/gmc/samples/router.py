@@ -55,7 +55,7 @@ def sample_out(db: GmcSession, sample: Sample) -> SampleOut:
                      parent_barcode=parent.barcode if parent else None, state=sample.state,
                      state_changed_at=sample.state_changed_at, collected_at=sample.collected_at,
                      location=service.location_of(sample), version=sample.version,
-                     allowed_next=[s.value for s in manual_next(sample.state)])
+                     allowed_next=[s.value for s in manual_next(sample.state, sample.archived_from)])
 
 
 def _shipment_out(shipment, principal: Principal) -> ShipmentOut:  # noqa: ANN001
@@ -105,11 +105,13 @@ def destruction_list(principal: Principal = READ, db: GmcSession = DB) -> list[d
 @router.get("/worklists/resample")
 def resample_list(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, object]]:
     """Open re-sample requests."""
-    out = []
+    out, shown = [], []
     for r in repo.open_resample_requests(db, principal.trust_scope):
         sample = db.get(Sample, r.sample_id)
         out.append({"id": r.id, "barcode": sample.barcode if sample else None, "reason": r.reason,
                     "created_at": r.created_at})
+        shown += [sample] if sample else []
+    service.record_samples_shown(db, principal, "re-sample", shown)
     return out
 
 
@@ -123,42 +125,46 @@ def turnaround_stats(by: str = "trust", principal: Principal = READ, db: GmcSess
     return [asdict(s) for s in turnaround(service.turnaround_clocks(db, principal), by=by)]
 
 
+CONFIGURE = Depends(require(Permission.LAB_CONFIGURE))
+
+
 @router.put("/config/targets")
-def put_target(body: TargetIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
-    """Sets how long a sample may wait in a state."""
-    service.set_target(db, principal, state=body.state, max_days=body.max_days, sample_type=body.sample_type)
-    return {"state": body.state, "sample_type": body.sample_type, "max_days": body.max_days}
+def put_target(body: TargetIn, principal: Principal = CONFIGURE, db: GmcSession = DB) -> dict[str, object]:
+    """Sets how long a centre's samples may wait in a state (admins; your centre unless you name one)."""
+    service.set_target(db, principal, state=body.state, max_days=body.max_days, sample_type=body.sample_type,
+                       centre_code=body.centre_code)
+    return {"state": body.state, "sample_type": body.sample_type, "max_days": body.max_days,
+            "centre_code": body.centre_code}
 
 
 @router.put("/config/qc-rules")
-def put_qc_rule(body: QcRuleIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
-    """Sets a QC threshold for a sample type."""
+def put_qc_rule(body: QcRuleIn, principal: Principal = CONFIGURE, db: GmcSession = DB) -> dict[str, object]:
+    """Sets a centre's QC threshold for a sample type (admins; your centre unless you name one)."""
     service.set_qc_rule(db, principal, sample_type=body.sample_type, metric=body.metric, minimum=body.minimum,
-                        maximum=body.maximum)
+                        maximum=body.maximum, centre_code=body.centre_code)
     return body.model_dump()
 
 
 @router.get("/config/qc-rules")
-def get_qc_rules(_: Principal = READ, db: GmcSession = DB) -> list[dict[str, object]]:
-    """Every QC threshold."""
-    return [{"sample_type": r.sample_type_code, "metric": r.metric, "minimum": r.minimum, "maximum": r.maximum}
-            for r in repo.qc_rules(db)]
+def get_qc_rules(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, object]]:
+    """The QC thresholds that judge your centre's samples (its own over the programme defaults)."""
+    return [{"sample_type": r.sample_type_code, "metric": r.metric, "minimum": r.minimum, "maximum": r.maximum,
+             "centre_specific": r.centre_id is not None}
+            for r in repo.qc_rules(db, centre_id=principal.centre_id)]
 
 
 @router.post("/storage/freezers", status_code=201)
 def add_freezer(body: FreezerIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
     """Adds a freezer."""
     f = service.create_freezer(db, principal, name=body.name, location=body.location,
-                               temperature_c=body.temperature_c)
+                               temperature_c=body.temperature_c, centre_code=body.centre_code)
     return {"id": f.id, "name": f.name}
 
 
 @router.post("/storage/units", status_code=201)
 def add_unit(body: UnitIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
     """Adds a rack or shelf to a freezer."""
-    freezer = repo.freezer_by_name(db, body.freezer)
-    if freezer is None:
-        raise NotFound(f"unknown freezer {body.freezer}", field="freezer")
+    freezer = service.find_freezer(db, principal, body.freezer)
     u = service.create_unit(db, principal, freezer_id=freezer.id, name=body.name, kind=body.kind,
                             capacity=body.capacity)
     return {"id": u.id, "name": u.name}
@@ -167,8 +173,8 @@ def add_unit(body: UnitIn, principal: Principal = WRITE, db: GmcSession = DB) ->
 @router.post("/storage/boxes", status_code=201)
 def add_box(body: BoxIn, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
     """Adds a box to a rack or shelf."""
-    freezer = repo.freezer_by_name(db, body.freezer)
-    unit = repo.unit_by_name(db, freezer.id, body.unit) if freezer else None
+    freezer = service.find_freezer(db, principal, body.freezer)
+    unit = repo.unit_by_name(db, freezer.id, body.unit)
     if unit is None:
         raise NotFound(f"unknown rack or shelf {body.freezer} / {body.unit}", field="unit")
     b = service.create_box(db, principal, unit_id=unit.id, barcode=body.barcode, name=body.name, rows=body.rows,
@@ -181,9 +187,12 @@ def box_contents(box_barcode: str, principal: Principal = READ, db: GmcSession =
     """A box's layout and the samples (in your trusts) at each position."""
     from gmc.samples.layout import position_label
 
-    box = service.get_box(db, box_barcode)
+    box = service.get_box(db, box_barcode, principal)
+    held = repo.box_contents(db, box.id)
     contents = {position_label(s.box_row, s.box_col): (s.barcode if principal.can_see_trust(s.trust_id)
-                                                       else "occupied") for s in repo.box_contents(db, box.id)}
+                                                       else "occupied") for s in held}
+    service.record_samples_shown(db, principal, f"box {box.barcode}",
+                                 [s for s in held if principal.can_see_trust(s.trust_id)])
     return {"barcode": box.barcode, "name": box.name, "rows": box.rows, "cols": box.cols,
             "free": box.rows * box.cols - len(contents), "positions": contents}
 
@@ -192,13 +201,18 @@ def box_contents(box_barcode: str, principal: Principal = READ, db: GmcSession =
 def new_shipment(body: ShipmentIn, principal: Principal = WRITE, db: GmcSession = DB) -> ShipmentOut:
     """Opens a draft shipment."""
     return _shipment_out(service.create_shipment(db, principal, kind=body.kind, origin=body.origin,
-                                                 destination=body.destination, reference=body.reference), principal)
+                                                 destination=body.destination, reference=body.reference,
+                                                 centre_code=body.centre_code), principal)
 
 
 @router.get("/shipments/{reference}")
 def get_shipment(reference: str, principal: Principal = READ, db: GmcSession = DB) -> ShipmentOut:
-    """A shipment with its manifest reconciliation (only the samples in your trusts)."""
-    return _shipment_out(service.get_shipment(db, principal, reference), principal)
+    """A shipment with its manifest reconciliation (only the samples in your trusts); the read is audited."""
+    shipment = service.get_shipment(db, principal, reference)
+    out = _shipment_out(shipment, principal)
+    service.record_samples_shown(db, principal, f"shipment {shipment.reference}",
+                                 [i.sample for i in service.visible_items(shipment, principal) if i.sample])
+    return out
 
 
 @router.post("/shipments/{reference}/items", status_code=201)

@@ -111,6 +111,8 @@ class FreezerIn(BaseModel):
     name: str
     location: str = ""
     temperature_c: int = -80
+    #: The centre it is for (default: yours; naming another needs national staff).
+    centre_code: str | None = None
 
 
 class UnitIn(BaseModel):
@@ -140,6 +142,8 @@ class ShipmentIn(BaseModel):
     destination: str
     origin: str = ""
     reference: str | None = None
+    #: The centre it is for (default: yours; naming another needs national staff).
+    centre_code: str | None = None
 
 
 class ScanIn(BaseModel):
@@ -174,6 +178,8 @@ class TargetIn(BaseModel):
     state: str
     max_days: float
     sample_type: str | None = None
+    #: The centre it is for (default: yours; naming another needs national staff).
+    centre_code: str | None = None
 
 
 class QcRuleIn(BaseModel):
@@ -183,3 +189,5 @@ class QcRuleIn(BaseModel):
     metric: str
     minimum: float | None = None
     maximum: float | None = None
+    #: The centre it is for (default: yours; naming another needs national staff).
+    centre_code: str | None = None

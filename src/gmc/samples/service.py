@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
+from gmc.auth import scope
+from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import as_utc, utcnow
 from gmc.registry.consent import ConsentAction, current_consent, is_allowed
 from gmc.registry.models import Participant, Referral
@@ -44,7 +47,7 @@ from gmc.samples.turnaround import Overdue, SampleClock, overdue
 S = SampleState
 _BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{3,39}$")
 #: States from which a sample may be put on a manifest to the sequencing provider.
-_SEQUENCING_READY = {S.QC_PASSED.value, S.ARCHIVED.value}
+_SEQUENCING_READY = {S.QC_PASSED.value}
 #: States from which a sample may travel to the lab.
 _LAB_READY = {S.COLLECTED.value, S.RECEIVED.value}
 #: States meaning a sample has already gone to sequencing (a pair partner there counts as dispatched).
@@ -54,6 +57,38 @@ _ALREADY_SENT = {S.DISPATCHED.value, S.SEQUENCED.value, S.DATA_RECEIVED.value}
 def scope_of(principal: Principal) -> repo.Scope:
     """The caller's trust scope for repository queries."""
     return principal.trust_scope
+
+
+def _named_centre(session: Session, principal: Principal, centre_code: str | None) -> int | None:
+    """The id of the centre a request names (unknown: refused naming it), else the caller's own centre."""
+    from gmc.organisations.models import Centre
+
+    if not (centre_code and centre_code.strip()):
+        return principal.centre_id
+    centre_id = session.execute(select(Centre.id).where(Centre.code == centre_code.strip().upper())
+                                ).scalar_one_or_none()
+    if centre_id is None:
+        raise ValidationFailed(f"unknown centre {centre_code.strip()}", field="centre_code")
+    return centre_id
+
+
+def centre_for(session: Session, principal: Principal, centre_code: str | None, *, what: str) -> int | None:
+    """The centre a centre resource is for: the one named (which the caller must be centre-wide staff of, or
+    national) or else the caller's own; national staff naming none mean the programme default (None)."""
+    centre_id = _named_centre(session, principal, centre_code)
+    if centre_id is None:
+        scope.require_national(principal, what=f"the programme's default {what}")
+    else:
+        scope.require_centre(principal, centre_id, what=what)
+    return centre_id
+
+
+def sample_centre_id(session: Session, sample: Sample) -> int | None:
+    """The centre of the trust that holds a sample."""
+    from gmc.organisations.models import Trust
+
+    trust = session.get(Trust, sample.trust_id)
+    return trust.centre_id if trust else None
 
 
 def clean_barcode(barcode: str, *, field: str = "barcode") -> str:
@@ -91,6 +126,12 @@ def search_samples(session: Session, principal: Principal, *, text: str = "", st
                    sample_type: str = "") -> Sequence[Sample]:
     """Samples in the caller's trusts matching a search, newest first (audit it with record_sample_search)."""
     return repo.search_samples(session, scope_of(principal), text=text, state=state, sample_type=sample_type)
+
+
+def record_samples_shown(session: Session, principal: Principal, what: str, samples: Sequence[Sample]) -> None:
+    """Audits a list of samples shown (a worklist, a shipment, a box): which barcodes, never more than 100."""
+    record(session, actor=principal.actor, verb=AuditVerb.SEARCH, entity_type="sample",
+           summary={"worklist": what, "barcodes": [s.barcode for s in samples][:100], "count": len(samples)})
 
 
 def record_sample_search(session: Session, principal: Principal, found: Sequence[Sample], *, state: str = "",
@@ -205,7 +246,7 @@ def transition(session: Session, principal: Principal, barcode: str, to_state: s
     """Moves a sample to a new state if the lifecycle allows it; a stale expected_version is a 409."""
     sample = get_sample(session, principal, barcode)
     target = parse_state(to_state, field="to_state")
-    if target in QC_STATES:
+    if target in QC_STATES and not (sample.state == S.ARCHIVED.value and sample.archived_from == target.value):
         raise IllegalTransition(f"sample {sample.barcode} is {sample.state}: record QC measurements to pass or "
                                 "fail it", field="to_state")
     return _transition(session, principal, sample, target,
@@ -221,12 +262,14 @@ def _transition(session: Session, principal: Principal, sample: Sample, target: 
         raise Conflict(f"sample {sample.barcode} changed since you loaded it (version {expected_version}, now "
                        f"{sample.version}, state {sample.state}); reload and try again", field="version")
     current = sample.state
-    check_transition(current, target, barcode=sample.barcode)
+    check_transition(current, target, barcode=sample.barcode, archived_from=sample.archived_from)
     if target == S.DISPATCHED:
+        _check_sequencing_ready(session, sample)
         _check_dispatch_consent(session, sample)
         if not in_shipment:
             _check_pairs(session, [sample])
     at = when or utcnow()
+    sample.archived_from = current if target == S.ARCHIVED else None
     sample.state = target.value
     sample.state_changed_at = at
     where = location
@@ -258,6 +301,22 @@ def _check_dispatch_consent(session: Session, sample: Sample) -> None:
         raise Conflict(f"sample {sample.barcode} may not be dispatched: {decision.reason}", field="barcode")
 
 
+def _passed_qc(session: Session, sample: Sample) -> bool:
+    """True when the sample's latest QC measurement passed."""
+    results = repo.qc_results_of(session, sample.id)  # newest first
+    return bool(results) and results[0].passed
+
+
+def _check_sequencing_ready(session: Session, sample: Sample) -> None:
+    """Sequencing takes extracted DNA (or RNA) whose latest QC passed, and nothing else."""
+    if sample.kind == "specimen":
+        raise Conflict(f"sample {sample.barcode} is a {sample.sample_type_code} specimen: sequencing takes extracted "
+                       "DNA or RNA that passed QC", field="barcode")
+    if sample.state != S.QC_PASSED.value or not _passed_qc(session, sample):
+        raise Conflict(f"sample {sample.barcode} is {sample.state}: only a sample whose QC passed is dispatched for "
+                       "sequencing", field="barcode")
+
+
 def _is_cancer(session: Session, sample: Sample) -> bool:
     if sample.tissue == "tumour":
         return True
@@ -279,7 +338,9 @@ def _check_pairs(session: Session, batch: list[Sample]) -> None:
         else:
             relatives = repo.samples_of_participant(session, sample.participant_id)
         partners = [r for r in relatives if r.tissue == partner_tissue]
-        ok = [p for p in partners if p.id in in_batch or p.state in _ALREADY_SENT]
+        # A partner counts when it travels in this batch (which holds only QC-passed samples) or has gone already
+        # having passed QC: a pair never leaves with a failed member.
+        ok = [p for p in partners if p.id in in_batch or (p.state in _ALREADY_SENT and _passed_qc(session, p))]
         if not ok:
             passed = [p for p in partners if p.state == S.QC_PASSED.value]
             hint = (f"add {partner_tissue} sample {passed[0].barcode} (QC passed) to the same shipment" if passed
@@ -361,9 +422,14 @@ def aliquot(session: Session, principal: Principal, barcode: str, *, count: int,
 # QC -------------------------------------------------------------------------------------------------
 
 def thresholds_for(session: Session, sample: Sample) -> list[QcThreshold]:
-    """The QC rules that judge a sample: those of its own type, else of the specimen it came from."""
-    rules = repo.qc_rules(session, sample.sample_type_code) or repo.qc_rules(session, sample.origin_type_code)
-    return [QcThreshold(r.metric, r.minimum, r.maximum) for r in rules]
+    """The QC rules that judge a sample: those of its own type, else of the specimen it came from; for each
+    metric the sample's centre's own rule, else the programme default."""
+    centre_id = sample_centre_id(session, sample)
+    for code in (sample.sample_type_code, sample.origin_type_code):
+        rules = repo.qc_rules(session, code, centre_id=centre_id)
+        if rules:
+            return [QcThreshold(r.metric, r.minimum, r.maximum) for r in rules]
+    return []
 
 
 def record_qc(session: Session, principal: Principal, barcode: str, values: dict[str, Any], *,
@@ -426,14 +492,17 @@ def close_resample(session: Session, principal: Principal, request_id: int, *, n
 # Storage --------------------------------------------------------------------------------------------
 
 def create_freezer(session: Session, principal: Principal, *, name: str, location: str = "",
-                   temperature_c: int = -80, centre_id: int | None = None) -> Freezer:
-    """Adds a freezer (unique name)."""
+                   temperature_c: int = -80, centre_id: int | None = None, centre_code: str | None = None) -> Freezer:
+    """Adds a freezer to a centre's biobank (centre-wide staff of the centre; the name is unique there)."""
+    if centre_id is None:
+        centre_id = centre_for(session, principal, centre_code, what="freezers")
+    else:
+        scope.require_centre(principal, centre_id, what="freezers")
     if not name.strip():
         raise ValidationFailed("name the freezer", field="name")
-    if repo.freezer_by_name(session, name.strip()):
+    if repo.freezer_by_name(session, name.strip(), centre_id):
         raise Conflict(f"a freezer named {name.strip()} exists already", field="name")
-    freezer = Freezer(name=name.strip(), location=location, temperature_c=temperature_c,
-                      centre_id=centre_id if centre_id is not None else principal.centre_id)
+    freezer = Freezer(name=name.strip(), location=location, temperature_c=temperature_c, centre_id=centre_id)
     session.add(freezer)
     _flush(session, f"freezer {name}")
     record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="freezer", entity_id=freezer.id,
@@ -443,10 +512,11 @@ def create_freezer(session: Session, principal: Principal, *, name: str, locatio
 
 def create_unit(session: Session, principal: Principal, *, freezer_id: int, name: str, kind: str = "rack",
                 capacity: int = 10) -> StorageUnit:
-    """Adds a rack or shelf to a freezer."""
+    """Adds a rack or shelf to a freezer (centre-wide staff of the freezer's centre)."""
     freezer = session.get(Freezer, freezer_id)
     if freezer is None:
         raise NotFound(f"no freezer {freezer_id}", field="freezer_id")
+    scope.require_centre(principal, freezer.centre_id, what="freezer", hidden=True)
     if kind not in ("rack", "shelf"):
         raise ValidationFailed("a storage unit is a rack or a shelf", field="kind")
     if repo.unit_by_name(session, freezer.id, name.strip()):
@@ -463,10 +533,11 @@ def create_unit(session: Session, principal: Principal, *, freezer_id: int, name
 
 def create_box(session: Session, principal: Principal, *, unit_id: int, barcode: str, name: str, rows: int,
                cols: int) -> StorageBox:
-    """Adds a box of rows x cols positions to a rack or shelf that has room."""
+    """Adds a box of rows x cols positions to a rack or shelf that has room (centre-wide staff of its centre)."""
     unit = session.get(StorageUnit, unit_id)
     if unit is None:
         raise NotFound(f"no rack or shelf {unit_id}", field="unit_id")
+    scope.require_centre(principal, unit.freezer.centre_id, what="rack or shelf", hidden=True)
     code = clean_barcode(barcode)
     if repo.box_by_barcode(session, code) or repo.barcode_exists(session, code):
         raise Conflict(f"duplicate barcode {code}", field="barcode")
@@ -483,19 +554,33 @@ def create_box(session: Session, principal: Principal, *, unit_id: int, barcode:
     return box
 
 
-def get_box(session: Session, barcode: str) -> StorageBox:
-    """A box by barcode; NotFound names it."""
+def get_box(session: Session, barcode: str, principal: Principal) -> StorageBox:
+    """A box of the caller's centre by barcode (another centre's box is not found); NotFound names it."""
     box = repo.box_by_barcode(session, barcode or "")
-    if box is None:
+    if box is None or not (principal.trust_scope is None or box.unit.freezer.centre_id == principal.centre_id):
         raise NotFound(f"unknown box barcode {(barcode or '').strip()}", field="box")
     return box
+
+
+def freezers_for(session: Session, principal: Principal) -> Sequence[Freezer]:
+    """The freezers of the caller's centre (every centre's for national staff), by name."""
+    return repo.freezers(session, principal.centre_id, any_centre=principal.trust_scope is None)
+
+
+def find_freezer(session: Session, principal: Principal, name: str) -> Freezer:
+    """A freezer of the caller's centre by name (another centre's is not found)."""
+    freezer = repo.freezer_by_name(session, (name or "").strip(), principal.centre_id,
+                                   any_centre=principal.trust_scope is None)
+    if freezer is None:
+        raise NotFound(f"unknown freezer {name}", field="freezer")
+    return freezer
 
 
 def put_away(session: Session, principal: Principal, barcode: str, *, box_barcode: str, position: str,
              expected_version: int | None = None) -> Sample:
     """Stores a sample at a free box position, or moves it there if it is stored elsewhere."""
     sample = get_sample(session, principal, barcode)
-    box = get_box(session, box_barcode)
+    box = get_box(session, box_barcode, principal)
     row, col = parse_position(position, box.rows, box.cols)
     if expected_version is not None and expected_version != sample.version:
         raise Conflict(f"sample {sample.barcode} changed since you loaded it; reload and try again", field="version")
@@ -542,8 +627,12 @@ SHIPMENT_KINDS = ("to_lab", "to_sequencing")
 
 
 def create_shipment(session: Session, principal: Principal, *, kind: str, origin: str, destination: str,
-                    reference: str | None = None) -> Shipment:
-    """Opens a draft shipment (manifest) to the lab or to the sequencing provider."""
+                    reference: str | None = None, centre_code: str | None = None) -> Shipment:
+    """Opens a draft shipment (manifest) to the lab or to the sequencing provider, for the caller's centre (any of
+    its staff; what goes on it is checked sample by sample)."""
+    centre_id = _named_centre(session, principal, centre_code)
+    if principal.trust_scope is not None and centre_id != principal.centre_id:
+        raise PermissionDenied("shipments are opened by the centre's own staff")
     if kind not in SHIPMENT_KINDS:
         raise ValidationFailed(f"a shipment goes {' or '.join(SHIPMENT_KINDS)}", field="kind")
     if not destination.strip():
@@ -553,7 +642,7 @@ def create_shipment(session: Session, principal: Principal, *, kind: str, origin
         raise Conflict(f"shipment {ref} exists already", field="reference")
     shipment = Shipment(reference=ref, kind=kind, origin=origin.strip() or "GMC laboratory",
                         destination=destination.strip(), status="draft", created_at=utcnow(),
-                        created_by=principal.username, centre_id=principal.centre_id)
+                        created_by=principal.username, centre_id=centre_id)
     session.add(shipment)
     _flush(session, f"shipment {ref}")
     record(session, actor=principal.actor, verb=AuditVerb.CREATE, entity_type="shipment", entity_id=shipment.id,
@@ -579,6 +668,14 @@ def get_shipment(session: Session, principal: Principal, reference: str) -> Ship
     return shipment
 
 
+def change_shipment(session: Session, principal: Principal, reference: str) -> Shipment:
+    """A shipment the caller may change: of their centre, and every sample on it within their trusts."""
+    shipment = get_shipment(session, principal, reference)
+    if not scope.sees_all(principal, [i.sample.trust_id for i in shipment.items if i.sample is not None]):
+        raise PermissionDenied(f"shipment {shipment.reference} holds samples of trusts outside your scope")
+    return shipment
+
+
 def shipments_for(session: Session, principal: Principal) -> list[Shipment]:
     """The shipments the caller may see, newest first."""
     return [s for s in repo.shipments(session) if can_see_shipment(principal, s)]
@@ -591,7 +688,7 @@ def visible_items(shipment: Shipment, principal: Principal) -> list[ShipmentItem
 
 def add_to_shipment(session: Session, principal: Principal, reference: str, barcode: str) -> ShipmentItem:
     """Puts a sample on a draft manifest after checking it is ready for that kind of shipment."""
-    shipment = get_shipment(session, principal, reference)
+    shipment = change_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: its manifest is closed")
     sample = get_sample(session, principal, barcode)
@@ -602,6 +699,7 @@ def add_to_shipment(session: Session, principal: Principal, reference: str, barc
         raise Conflict(f"sample {sample.barcode} is {sample.state}: a {shipment.kind.replace('_', ' ')} shipment "
                        f"takes samples that are {' or '.join(sorted(ready))}", field="barcode")
     if shipment.kind == "to_sequencing":
+        _check_sequencing_ready(session, sample)
         _check_dispatch_consent(session, sample)
     item = ShipmentItem(shipment_id=shipment.id, sample_id=sample.id, barcode=sample.barcode, on_manifest=True)
     shipment.items.append(item)
@@ -613,7 +711,7 @@ def add_to_shipment(session: Session, principal: Principal, reference: str, barc
 
 def remove_from_shipment(session: Session, principal: Principal, reference: str, barcode: str) -> None:
     """Takes a sample off a draft manifest."""
-    shipment = get_shipment(session, principal, reference)
+    shipment = change_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: its manifest is closed")
     sample = get_sample(session, principal, barcode)
@@ -628,7 +726,7 @@ def remove_from_shipment(session: Session, principal: Principal, reference: str,
 
 def ship(session: Session, principal: Principal, reference: str, *, courier_tracking: str = "") -> Shipment:
     """Marks a shipment sent: every sample moves to in transit (to the lab) or dispatched (to sequencing)."""
-    shipment = get_shipment(session, principal, reference)
+    shipment = change_shipment(session, principal, reference)
     if shipment.status != "draft":
         raise Conflict(f"shipment {shipment.reference} is already {shipment.status}")
     samples = [i.sample for i in shipment.items if i.sample is not None]
@@ -665,7 +763,7 @@ class ScanResult:
 
 def receive_scan(session: Session, principal: Principal, reference: str, barcode: str) -> ScanResult:
     """Scans one arriving sample: ticks it off the manifest (and receives it), or records it as unexpected."""
-    shipment = get_shipment(session, principal, reference)
+    shipment = change_shipment(session, principal, reference)
     if shipment.status == "draft":
         raise Conflict(f"shipment {shipment.reference} has not been shipped yet")
     sample = get_sample(session, principal, barcode)
@@ -724,7 +822,7 @@ def reconcile(shipment: Shipment, principal: Principal | None = None) -> Reconci
 
 def close_receipt(session: Session, principal: Principal, reference: str) -> Reconciliation:
     """Closes receiving of a shipment and records the reconciliation (missing and unexpected samples)."""
-    shipment = get_shipment(session, principal, reference)
+    shipment = change_shipment(session, principal, reference)
     if shipment.status != "shipped":
         raise Conflict(f"shipment {shipment.reference} is {shipment.status}: only a shipped one can be received")
     result = reconcile(shipment)
@@ -747,7 +845,8 @@ class DestructionDue:
 
 
 def destruction_worklist(session: Session, principal: Principal) -> list[DestructionDue]:
-    """Samples, not yet destroyed, of participants whose consent now forbids any further use."""
+    """Samples, not yet destroyed, of participants whose consent now forbids any further use, including the
+    samples still held under every record merged into theirs."""
     due: list[DestructionDue] = []
     candidates = repo.participants_withdrawn_from_use(session)
     confirmed = []
@@ -755,8 +854,10 @@ def destruction_worklist(session: Session, principal: Principal) -> list[Destruc
         consent = current_consent(session, pid)
         if consent is not None and consent.status == "withdrawn" and consent.withdrawal_level == "no_further_use":
             confirmed.append(pid)
+    confirmed = repo.with_merged_records(session, confirmed)
     for sample in repo.live_samples_of(session, scope_of(principal), confirmed):
         due.append(DestructionDue(sample, "participant withdrew: no further use"))
+    record_samples_shown(session, principal, "destruction", [d.sample for d in due])
     return due
 
 
@@ -802,63 +903,91 @@ def turnaround_clocks(session: Session, principal: Principal) -> list[SampleCloc
     return [SampleClock(info[r][2], info[r][3], info[r][4], states) for r, states in entered.items() if r in info]
 
 
-def target_table(session: Session) -> dict[tuple[str, str | None], float]:
-    """The overdue targets as (state, sample type or None) -> days."""
-    return {(t.state, t.sample_type_code): t.max_days for t in repo.turnaround_targets(session)}
+def target_table(session: Session, centre_id: int | None = None) -> dict[tuple[str, str | None], float]:
+    """The overdue targets of a centre as (state, sample type or None) -> days: its own over the defaults."""
+    rows = repo.turnaround_targets(session)
+    table = {(t.state, t.sample_type_code): t.max_days for t in rows if t.centre_id is None}
+    if centre_id is not None:
+        table.update({(t.state, t.sample_type_code): t.max_days for t in rows if t.centre_id == centre_id})
+    return table
 
 
 def overdue_worklist(session: Session, principal: Principal, now: datetime | None = None) -> list[Overdue]:
-    """Samples in scope waiting in a state longer than its target, most overdue first."""
-    targets = target_table(session)
-    states = sorted({state for state, _ in targets})
+    """Samples in scope waiting in a state longer than their centre's target, most overdue first."""
+    from gmc.organisations.models import Trust
+
+    rows = repo.turnaround_targets(session)
+    states = sorted({t.state for t in rows})
     candidates = repo.samples_in_states(session, scope_of(principal), states)
     # An extracted specimen rests once its DNA exists; the clock runs on the DNA instead.
     parents = repo.ids_with_children(session, [s.id for s in candidates])
-    waiting = [(s.barcode, s.state, s.origin_type_code, s.state_changed_at) for s in candidates
-               if s.id not in parents]
-    return overdue(waiting, targets, now or utcnow())
+    centre_of = {t.id: t.centre_id for t in session.execute(select(Trust)).scalars()}
+    by_centre: dict[int | None, list[tuple[str, str, str, datetime]]] = {}
+    for s in candidates:
+        if s.id not in parents:
+            by_centre.setdefault(centre_of.get(s.trust_id), []).append(
+                (s.barcode, s.state, s.origin_type_code, s.state_changed_at))
+    found: list[Overdue] = []
+    for centre_id, waiting in by_centre.items():
+        found += overdue(waiting, target_table(session, centre_id), now or utcnow())
+    late = {o.barcode for o in found}
+    record_samples_shown(session, principal, "overdue", [s for s in candidates if s.barcode in late])
+    return sorted(found, key=lambda o: o.days_in_state - o.target_days, reverse=True)
 
 
 def set_target(session: Session, principal: Principal, *, state: str, max_days: float,
-               sample_type: str | None = None) -> None:
-    """Sets (or changes) how many days a sample may wait in a state."""
+               sample_type: str | None = None, centre_code: str | None = None) -> None:
+    """Sets (or changes) how many days a centre's samples may wait in a state (lab configuration permission;
+    centre-wide staff of that centre, or national staff for the programme default)."""
     from gmc.samples.models import TurnaroundTarget
 
+    principal.require(Permission.LAB_CONFIGURE)
+    centre_id = centre_for(session, principal, centre_code, what="turnaround targets")
     parse_state(state, field="state")
     if max_days <= 0:
         raise ValidationFailed("the target must be a positive number of days", field="max_days")
     if sample_type and repo.sample_type(session, sample_type) is None:
         raise ValidationFailed(f"unknown sample type {sample_type!r}", field="sample_type")
-    existing = next((t for t in repo.turnaround_targets(session)
-                     if t.state == state and t.sample_type_code == (sample_type or None)), None)
+    existing = next((t for t in repo.turnaround_targets(session) if t.state == state and t.centre_id == centre_id
+                     and t.sample_type_code == (sample_type or None)), None)
     before = existing.max_days if existing else None
     if existing is None:
-        session.add(TurnaroundTarget(state=state, sample_type_code=sample_type or None, max_days=max_days))
+        session.add(TurnaroundTarget(state=state, sample_type_code=sample_type or None, max_days=max_days,
+                                     centre_id=centre_id))
     else:
         existing.max_days = max_days
+    _flush(session, "turnaround target")
     record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="turnaround_target",
-           entity_id=f"{state}:{sample_type or '*'}", summary={"max_days": [before, max_days]})
+           entity_id=f"{centre_id or 'default'}:{state}:{sample_type or '*'}",
+           summary={"max_days": [before, max_days], "centre_id": centre_id})
 
 
 def set_qc_rule(session: Session, principal: Principal, *, sample_type: str, metric: str,
-                minimum: float | None, maximum: float | None) -> None:
-    """Sets (or changes) a QC threshold for a sample type."""
+                minimum: float | None, maximum: float | None, centre_code: str | None = None) -> None:
+    """Sets (or changes) a centre's QC threshold for a sample type (lab configuration permission; centre-wide
+    staff of that centre, or national staff for the programme default)."""
     from gmc.samples.models import QcRule
 
+    principal.require(Permission.LAB_CONFIGURE)
+    centre_id = centre_for(session, principal, centre_code, what="QC thresholds")
     if repo.sample_type(session, sample_type) is None:
         raise ValidationFailed(f"unknown sample type {sample_type!r}", field="sample_type")
     if metric not in METRICS:
         raise ValidationFailed(f"unknown QC metric {metric!r}", field="metric")
     if minimum is not None and maximum is not None and minimum > maximum:
         raise ValidationFailed("the minimum is above the maximum", field="minimum")
-    rule = next((r for r in repo.qc_rules(session, sample_type) if r.metric == metric), None)
+    rule = next((r for r in repo.qc_rules(session, sample_type, centre_id=centre_id, own_only=True)
+                 if r.metric == metric), None)
     before = None if rule is None else [rule.minimum, rule.maximum]
     if rule is None:
-        session.add(QcRule(sample_type_code=sample_type, metric=metric, minimum=minimum, maximum=maximum))
+        session.add(QcRule(sample_type_code=sample_type, metric=metric, minimum=minimum, maximum=maximum,
+                           centre_id=centre_id))
     else:
         rule.minimum, rule.maximum = minimum, maximum
+    _flush(session, "QC threshold")
     record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="qc_rule",
-           entity_id=f"{sample_type}:{metric}", summary={"bounds": [before, [minimum, maximum]]})
+           entity_id=f"{centre_id or 'default'}:{sample_type}:{metric}",
+           summary={"bounds": [before, [minimum, maximum]], "centre_id": centre_id})
 
 
 # Import, export, labels and manifests ---------------------------------------------------------------
@@ -873,6 +1002,7 @@ def import_specimens(session: Session, principal: Principal, text: str, *, sourc
     taken = repo.existing_barcodes(session, [r.barcode for r in rows])
     trusts = {t.code: t.id for t in session.query(Trust).all()}
     problems: list[RowProblem] = []
+    refused: set[int] = set()
     made: list[Sample] = []
     for row in rows:
         if row.barcode in taken:
@@ -890,8 +1020,14 @@ def import_specimens(session: Session, principal: Principal, text: str, *, sourc
                     tumour_content_pct=row.tumour_content_pct, volume_ul=row.volume_ul)))
         except DomainError as exc:
             problems.append(RowProblem(row.line, exc.field or "row", exc.message))
+            if exc.status_code in (403, 404):
+                refused.add(exc.status_code)
     if problems:
-        raise SampleCsvError(problems, source=source)
+        error = SampleCsvError(problems, source=source)
+        if refused:
+            # A row naming a trust or participant outside the caller's scope refuses the file as the record would be.
+            error.status_code = 403 if 403 in refused else 404
+        raise error
     record(session, actor=principal.actor, verb=AuditVerb.IMPORT, entity_type="sample",
            summary={"source": source, "rows": len(made)})
     return made

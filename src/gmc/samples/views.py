@@ -224,7 +224,7 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
         "location": service.location_of(sample), "tree": _tree(db, root),
         "events": repo.events_of(db, sample.id),
         "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
-        "qc_results": repo.qc_results_of(db, sample.id), "next_states": manual_next(sample.state),
+        "qc_results": repo.qc_results_of(db, sample.id), "next_states": manual_next(sample.state, sample.archived_from),
         "metrics": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
         "datamatrix": Markup(printing.datamatrix_svg(sample.barcode).split("?>", 1)[-1]),
         "thresholds": service.thresholds_for(db, sample), "can_write": principal.has(Permission.SAMPLE_WRITE),
@@ -288,7 +288,7 @@ def sample_action(request: Request, form_fields: FormFields, barcode: str, princ
 def storage_page(request: Request, find: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Freezers, racks and boxes with how full each box is; find a sample's location."""
     found = None
-    ctx: dict[str, object] = {"freezers": repo.freezers(db), "fill": repo.box_fill(db), "find": find,
+    ctx: dict[str, object] = {"freezers": service.freezers_for(db, principal), "fill": repo.box_fill(db), "find": find,
                               "layouts": LAYOUTS}
     if find:
         try:
@@ -314,9 +314,7 @@ def storage_add(request: Request, form_fields: FormFields, principal: Principal 
                 service.create_freezer(db, principal, name=form.get("name", ""), location=form.get("location", ""),
                                        temperature_c=int(form.get("temperature_c") or -80))
             elif what in ("unit", "box"):
-                freezer = repo.freezer_by_name(db, form.get("freezer", ""))
-                if freezer is None:
-                    raise ValidationFailed(f"unknown freezer {form.get('freezer')!r}", field="freezer")
+                freezer = service.find_freezer(db, principal, form.get("freezer", ""))
                 if what == "unit":
                     service.create_unit(db, principal, freezer_id=freezer.id, name=form.get("name", ""),
                                         kind=form.get("kind", "rack"), capacity=int(form.get("capacity") or 10))
@@ -333,10 +331,10 @@ def storage_add(request: Request, form_fields: FormFields, principal: Principal 
     except (DomainError, ValueError) as exc:
         message = exc.message if isinstance(exc, DomainError) else f"check the numbers: {exc}"
         status = exc.status_code if isinstance(exc, DomainError) else 422
-        return render(request, "samples/storage.html", {"freezers": repo.freezers(db), "fill": repo.box_fill(db),
+        return render(request, "samples/storage.html", {"freezers": service.freezers_for(db, principal), "fill": repo.box_fill(db),
                       "find": "", "found": None, "message": message, "message_kind": "error",
                       "layouts": LAYOUTS}, status_code=status)
-    return render(request, "samples/storage.html", {"freezers": repo.freezers(db), "fill": repo.box_fill(db),
+    return render(request, "samples/storage.html", {"freezers": service.freezers_for(db, principal), "fill": repo.box_fill(db),
                   "find": "", "found": None, "message": f"Added {what} {form.get('name') or form.get('barcode')}.",
                   "message_kind": "ok", "layouts": LAYOUTS}, status_code=201)
 
@@ -344,7 +342,7 @@ def storage_add(request: Request, form_fields: FormFields, principal: Principal 
 @router.get("/samples/storage/boxes/{box_barcode}")
 def box_page(request: Request, box_barcode: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """A box as a grid: each position with its sample (or free)."""
-    box = service.get_box(db, box_barcode)
+    box = service.get_box(db, box_barcode, principal)
     at = {(s.box_row, s.box_col): s for s in repo.box_contents(db, box.id)}
     grid = [[(position_label(r, c), at.get((r, c))) for c in range(1, box.cols + 1)]
             for r in range(1, box.rows + 1)]
@@ -431,9 +429,11 @@ def shipment_action(request: Request, reference: str, what: str, barcode: str = 
 def worklists_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Overdue samples, samples to destroy, open re-sample requests and QC failures."""
     resample = [(r, db.get(Sample, r.sample_id)) for r in repo.open_resample_requests(db, principal.trust_scope)]
+    service.record_samples_shown(db, principal, "re-sample", [s for _, s in resample if s is not None])
     return render(request, "samples/worklists.html", {
         "overdue": service.overdue_worklist(db, principal), "destruction": service.destruction_worklist(db, principal),
-        "resample": resample, "targets": repo.turnaround_targets(db),
+        "resample": resample, "targets": [t for t in repo.turnaround_targets(db)
+                                           if t.centre_id in (None, principal.centre_id)],
         "state_labels": {s.value: label for s, label in STATE_LABELS.items()}})
 
 
@@ -454,7 +454,7 @@ def turnaround_page(request: Request, by: str = "trust", principal: Principal = 
     """Median days per lifecycle step by trust or sample type, as bar charts against the targets."""
     by = by if by in ("trust", "sample_type") else "trust"
     stats = turnaround(service.turnaround_clocks(db, principal), by=by)
-    charts = turnaround_charts(stats, service.target_table(db), by)
+    charts = turnaround_charts(stats, service.target_table(db, principal.centre_id), by)
     overdue = service.overdue_worklist(db, principal)
     sections = [found for section in TURNAROUND_SECTIONS if (found := section(db, principal))]
     return render(request, "samples/turnaround.html", {"charts": charts, "stats": stats, "by": by,

@@ -16,6 +16,8 @@ from gmc.auth import views as auth_views
 from gmc.bootstrap import load_models
 from gmc.common.logging import configure_logging
 from gmc.db.core import Database
+from gmc.files import router as files_router
+from gmc.files.folders import check_import_folders
 from gmc.genomics import router as genomics_router
 from gmc.genomics import views as genomics_views
 from gmc.interpretation.cancer import router as cancer_router
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """Builds the web app for these settings (production refuses unsafe secrets)."""
     settings = settings or get_settings()
     settings.check_production_safety()
+    check_import_folders(settings)
     configure_logging(settings.log_level)
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
@@ -64,7 +67,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_views.health_router)
     app.include_router(web_docs.router)
-    for router in (auth_router.router, admin_router.router, registry_router.router, samples_router.router,
+    for router in (auth_router.router, admin_router.router, files_router.router, registry_router.router,
+                   samples_router.router,
                    phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router,
                    reporting_router.router, reporting_router.mdt_router,
                    research_router.router, research_router.beacon_router, programme_router.router):

@@ -125,7 +125,7 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
     with demo_database.transaction() as session:
         before = session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one()
     bad = demo_client.post(f"/api/cancer/cases/{case_id}/runs", headers=scientist, json={
-        "tumour_type": "NOPE", "vcf": str(benchmarks_dir / "cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz")})
+        "tumour_type": "NOPE", "vcf": "benchmarks:cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz"})
     assert bad.status_code == 422 and bad.json()["field"] == "tumour_type"
     with demo_database.transaction() as session:
         assert session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one() == before
@@ -135,12 +135,12 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
     assert unparsable.status_code == 422 and unparsable.json()["field"] == "therapies"
     assert "Sotorasib, Panitumumab" in unparsable.json()["detail"]
     # a callable BED of the other build is refused with the field named, and no run is stored
-    data_dir = Path(demo_client.app.state.settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    hg19 = exome_bed("GRCh37", data_dir / "panel_hg19.bed", genes=3000)
+    incoming = Path(demo_client.app.state.settings.data_dir) / "incoming" / "WMGMC"
+    incoming.mkdir(parents=True, exist_ok=True)
+    exome_bed("GRCh37", incoming / "panel_hg19.bed", genes=3000)
     wrong = demo_client.post(f"/api/cancer/cases/{case_id}/runs", headers=scientist, json={
-        "tumour_type": "BRCA", "callable": str(hg19),
-        "vcf": str(benchmarks_dir / "cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz")})
+        "tumour_type": "BRCA", "callable": "incoming:panel_hg19.bed",
+        "vcf": "benchmarks:cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz"})
     assert wrong.status_code == 422 and wrong.json()["field"] == "callable" and "GRCh37" in wrong.json()["detail"]
     with demo_database.transaction() as session:
         assert session.execute(select(func.count()).select_from(InterpretationRun)).scalar_one() == before

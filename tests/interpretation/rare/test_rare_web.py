@@ -92,16 +92,17 @@ def test_queued_run_through_the_api_finishes_in_the_background(
     case_id, first = _case_with_run(demo_database, benchmarks_dir, kbg_vcf)
     headers = bearer(demo_client, "scientist")
     outside = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(kbg_vcf)}, headers=headers)
-    assert outside.status_code == 403  # only files inside the import folders may be named over the web
-    incoming = Path(demo_client.app.state.settings.data_dir) / "incoming"
+    assert outside.status_code == 422 and "server paths are not accepted" in outside.json()["detail"]
+    incoming = Path(demo_client.app.state.settings.data_dir) / "incoming" / "WMGMC"
     incoming.mkdir(parents=True, exist_ok=True)
-    bad = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(incoming / "none.vcf.gz")},
+    bad = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": "incoming:none.vcf.gz"},
                            headers=headers)
     assert bad.status_code == 422 and bad.json()["field"] == "vcf"
-    import shutil
-
-    staged = Path(shutil.copy(kbg_vcf, incoming / kbg_vcf.name))
-    queued = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": str(staged)}, headers=headers)
+    uploaded = demo_client.post("/api/uploads", params={"filename": kbg_vcf.name}, content=kbg_vcf.read_bytes(),
+                                headers=headers)
+    assert uploaded.status_code == 201 and uploaded.json()["reference"].startswith("upload:U")
+    queued = demo_client.post(f"/api/rare/cases/{case_id}/runs", json={"vcf": uploaded.json()["reference"]},
+                              headers=headers)
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
     # The test client runs background tasks before returning; the run is finished by now.
     runs = demo_client.get(f"/api/rare/cases/{case_id}/runs", headers=headers).json()
@@ -119,3 +120,23 @@ def test_queued_run_through_the_api_finishes_in_the_background(
         waiting = service.queue_rare_run(session, helpers.user(session, "scientist"), case_id).run_id
     page = demo_client.get(f"/cases/{case_id}/interpretation", headers=headers)
     assert f"Run {waiting} started" in page.text and 'hx-trigger="every 2s"' in page.text
+
+
+def test_run_form_takes_the_vcf_as_an_upload(demo_database, demo_client, login, benchmarks_dir, kbg_vcf) -> None:
+    from gmc.files.models import Upload
+
+    case_id, first = _case_with_run(demo_database, benchmarks_dir, kbg_vcf)
+    login(demo_client, "scientist")
+    csrf = demo_client.cookies.get("gmc_csrf")
+    refused = demo_client.post(f"/cases/{case_id}/interpretation/runs", data={"csrf_token": csrf, "vcf": str(kbg_vcf)})
+    assert refused.status_code == 422 and "server paths are not accepted" in refused.text
+    done = demo_client.post(f"/cases/{case_id}/interpretation/runs", data={"csrf_token": csrf},
+                            files={"vcf_file": (kbg_vcf.name, kbg_vcf.read_bytes(), "application/gzip")},
+                            follow_redirects=False)
+    assert done.status_code == 303, done.text
+    with demo_database.transaction() as session:
+        upload = session.execute(select(Upload)).scalar_one()
+        runs = session.execute(select(InterpretationRun).order_by(InterpretationRun.id)).scalars().all()
+    assert upload.filename == kbg_vcf.name and upload.size == kbg_vcf.stat().st_size
+    assert runs[-1].status == "done" and runs[-1].inputs["vcf"].endswith(upload.stored_name.split("/")[-1])
+    assert runs[-1].results["comparison"]["previous_run"] == first

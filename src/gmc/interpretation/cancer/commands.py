@@ -109,8 +109,7 @@ def somatic_case(
     out: Path | None = typer.Option(None, "--out", help="Also write the RESULT.json here."),
 ) -> None:
     """Interprets a cancer case in the database with the live (curated) knowledge base and stores the run."""
-    from gmc.auth.permissions import Permission
-    from gmc.auth.principal import Principal
+    from gmc.auth.operator import operator_principal
     from gmc.bootstrap import load_models
     from gmc.common.errors import DomainError
     from gmc.db.core import Database
@@ -119,12 +118,10 @@ def somatic_case(
     from gmc.settings import get_settings
 
     load_models()
-    principal = Principal(user_id=0, username="system:cli", full_name="cli", roles=frozenset({"admin"}),
-                          permissions=frozenset(str(p) for p in Permission), centre_id=None, trust_scope=None,
-                          auth_method="cli")
     db = Database(get_settings().database_url)
     try:
         with db.transaction() as session:
+            principal = operator_principal(session)
             case = view_case(session, principal=principal, case_id=case_id)
             run = service.run_somatic(session, principal, case, tumour_type=tumour_type, vcf_path=vcf, cna_path=cna,
                                       fusions_path=fusions, germline_vcf=germline_vcf, germline_build=germline_build,

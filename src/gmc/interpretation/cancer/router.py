@@ -10,16 +10,15 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import ValidationFailed
-from gmc.common.files import allowed_input_file
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_path
 from gmc.interpretation.cancer import repository as repo
 from gmc.interpretation.cancer import service
 from gmc.interpretation.cancer.levels import level_table
 from gmc.interpretation.cancer.schemas import NoteIn, ProposalIn, ReviewIn, RunIn
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
-from gmc.settings import input_dirs
 
 router = APIRouter(prefix="/api/cancer", tags=["cancer interpretation"])
 
@@ -92,11 +91,11 @@ def cancer_cases(principal: Principal = READ, db: GmcSession = DB) -> list[dict[
 @router.post("/cases/{case_id}/runs", status_code=201)
 def run_somatic(request: Request, case_id: str, body: RunIn, principal: Principal = WRITE,
                 db: GmcSession = DB) -> dict[str, Any]:
-    """Interprets the case's tumour-normal VCF (path given or its stored tumour data set); stores the run."""
+    """Interprets the case's tumour-normal VCF (upload:<id> or <folder>:<path>, else its stored tumour data set)."""
     case = view_case(db, principal=principal, case_id=case_id)
-    allowed = input_dirs(request.app.state.settings)
     for name in ("vcf", "cna", "fusions", "germline_vcf", "callable"):
-        setattr(body, name, allowed_input_file(getattr(body, name), allowed=allowed, field=name))
+        setattr(body, name, resolve_path(db, principal, getattr(body, name), field=name,
+                                         settings=request.app.state.settings))
     settings = SomaticSettings(min_tumour_vaf=body.min_tumour_vaf, min_tumour_depth=body.min_tumour_depth,
                                max_normal_vaf=body.max_normal_vaf, tmb_territory_mb=body.tmb_territory_mb,
                                tmb_assay=body.assay)
@@ -119,7 +118,7 @@ def case_runs(case_id: str, principal: Principal = READ, db: GmcSession = DB) ->
 @router.get("/runs/{run_id}")
 def get_run(run_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One run with its RESULT document and provenance."""
-    return service.run_dict(service.get_run(db, principal, run_id))
+    return service.run_dict(service.read_run(db, principal, run_id))
 
 
 @router.get("/cases/{case_id}/board")

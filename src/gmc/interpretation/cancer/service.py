@@ -34,7 +34,7 @@ from gmc.interpretation.models import InterpretationRun
 from gmc.refdata.manifest import require
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
-from gmc.registry.service import case_summary, view_case
+from gmc.registry.service import case_summary, record_case_read, record_list_read, view_case
 from gmc.settings import get_settings
 
 #: The programme's cancer types -> the OncoTree code a run uses unless told otherwise.
@@ -421,7 +421,9 @@ def run_dict(run: InterpretationRun, *, with_results: bool = True) -> dict[str, 
 def case_runs(session: Session, principal: Principal, case_id: str) -> tuple[Case, list[InterpretationRun]]:
     """A case in the caller's scope and its runs, newest first."""
     case = view_case(session, principal=principal, case_id=case_id)
-    return case, list(repo.runs_of_case(session, case.id))
+    runs = list(repo.runs_of_case(session, case.id))
+    record_case_read(session, principal, case, "cancer runs")
+    return case, runs
 
 
 def get_run(session: Session, principal: Principal, run_id: str) -> InterpretationRun:
@@ -447,6 +449,13 @@ def _germline_view(session: Session, participant_pk: int, germline: dict[str, An
     view["additional_findings_allowed"] = decision.allowed
     view["additional_findings_reason"] = decision.reason
     return view
+
+
+def read_run(session: Session, principal: Principal, run_id: str) -> InterpretationRun:
+    """A run shown to the caller (its results are a person's genome findings): audited under its case."""
+    run = get_run(session, principal, run_id)
+    record_case_read(session, principal, session.get(Case, run.case_id), f"run {run.run_id}")
+    return run
 
 
 def tumour_board(session: Session, principal: Principal, case_id: str) -> dict[str, Any]:
@@ -490,5 +499,7 @@ def cancer_case_list(session: Session, principal: Principal) -> list[dict[str, A
     """Cancer cases in the caller's scope with whether each has a finished somatic run."""
     cases = list(repo.cancer_cases(session, trust_scope=principal.trust_scope))
     done = repo.interpreted_case_ids(session, [case.id for case in cases])
-    return [{**case_summary(session, case), "interpreted": case.id in done,
-             "tumour_type": default_tumour_type(case)} for case in cases]
+    out = [{**case_summary(session, case), "interpreted": case.id in done,
+            "tumour_type": default_tumour_type(case)} for case in cases]
+    record_list_read(session, principal, "cancer cases", [c.case_id for c in cases])
+    return out

@@ -5,26 +5,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
-from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_form_input
 from gmc.interpretation.cancer import repository as repo
 from gmc.interpretation.cancer import service
 from gmc.interpretation.cancer.knowledgebase import EVIDENCE_TYPES
 from gmc.interpretation.cancer.levels import level_table
 from gmc.interpretation.cancer.somatic import SomaticSettings
 from gmc.registry.service import view_case
-from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
@@ -108,16 +107,21 @@ def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: s
              cna: str = Form(""), fusions: str = Form(""), germline_vcf: str = Form(""), vcf_build: str = Form(""),
              germline_build: str = Form(""), min_tumour_vaf: float = Form(0.05), min_tumour_depth: int = Form(10),
              callable_bed: str = Form("", alias="callable"), assay: str = Form(""),
+             vcf_file: UploadFile | None = File(None), cna_file: UploadFile | None = File(None),
+             fusions_file: UploadFile | None = File(None), germline_vcf_file: UploadFile | None = File(None),
+             callable_file: UploadFile | None = File(None),
              principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Runs the somatic interpretation of the case from the form; errors are shown and nothing is stored."""
     try:
         with db.begin_nested():
             case = view_case(db, principal=principal, case_id=case_id)
-            allowed = input_dirs(request.app.state.settings)
             vcf_path, cna_path, fusions_path, germline_path, callable_path = (
-                allowed_input_file(value, allowed=allowed, field=name)
-                for name, value in (("vcf", vcf), ("cna", cna), ("fusions", fusions), ("germline_vcf", germline_vcf),
-                                    ("callable", callable_bed)))
+                resolve_form_input(db, principal, field=name, settings=request.app.state.settings, reference=value,
+                                   upload=upload)
+                for name, value, upload in (("vcf", vcf, vcf_file), ("cna", cna, cna_file),
+                                            ("fusions", fusions, fusions_file),
+                                            ("germline_vcf", germline_vcf, germline_vcf_file),
+                                            ("callable", callable_bed, callable_file)))
             run = service.run_somatic(
                 db, principal, case, tumour_type=tumour_type or None, vcf_path=vcf_path,
                 cna_path=cna_path, fusions_path=fusions_path,

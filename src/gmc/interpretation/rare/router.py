@@ -10,13 +10,12 @@ from pydantic import BaseModel, Field
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.files import allowed_input_file
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_path
 from gmc.interpretation.rare import repository as repo
 from gmc.interpretation.rare import service
-from gmc.registry.service import view_case
-from gmc.settings import input_dirs
+from gmc.registry.service import record_case_read, view_case
 
 router = APIRouter(prefix="/api/rare", tags=["rare disease interpretation"])
 
@@ -25,7 +24,8 @@ WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 
 
 class RunIn(BaseModel):
-    """A run request: the VCF path when the case has no stored genome data, and whether to wait for it."""
+    """A run request: the VCF (upload:<id> or <folder>:<path>) when the case has no stored genome data, and
+    whether to wait for it."""
 
     vcf: str | None = None
     build: str | None = None
@@ -99,6 +99,7 @@ def cases(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, An
 def case_panels(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """Panels applied to a case and those suggested by its clinical indication."""
     case = view_case(db, principal=principal, case_id=case_id)
+    record_case_read(db, principal, case, "panels")
     return {"applied": [{"id": a.id, "reason": a.reason, **service.panel_dict(p)}
                         for a, p in repo.applied_panels(db, case.id)],
             "suggested": service.suggest_panels(db, case)}
@@ -123,7 +124,8 @@ def custom_panel(case_id: str, body: CustomPanelIn, principal: Principal = WRITE
 def start_run(case_id: str, body: RunIn, request: Request, background: BackgroundTasks, principal: Principal = WRITE,
               db: GmcSession = DB) -> dict[str, Any]:
     """Queues a run (computed after the response) or, with wait, runs it now; bad input is refused up front."""
-    body.vcf = allowed_input_file(body.vcf, allowed=input_dirs(request.app.state.settings), field="vcf")
+    view_case(db, principal=principal, case_id=case_id)  # scope first, then the file
+    body.vcf = resolve_path(db, principal, body.vcf, field="vcf", settings=request.app.state.settings)
     if body.wait:
         run = service.run_rare(db, principal, case_id, vcf_path=body.vcf, build=body.build)
         return service.run_dict(run, with_results=False)
@@ -136,13 +138,14 @@ def start_run(case_id: str, body: RunIn, request: Request, background: Backgroun
 def runs(case_id: str, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
     """A case's rare-disease runs, newest first (without results)."""
     case = view_case(db, principal=principal, case_id=case_id)
+    record_case_read(db, principal, case, "runs")
     return [service.run_dict(r, with_results=False) for r in repo.runs_of_case(db, case.id)]
 
 
 @router.get("/runs/{run_id}")
 def run(run_id: str, principal: Principal = READ, db: GmcSession = DB) -> dict[str, Any]:
     """One run with its results and provenance."""
-    return service.run_dict(service.get_run(db, principal, run_id))
+    return service.run_dict(service.read_run(db, principal, run_id))
 
 
 @router.post("/runs/{run_id}/acmg", status_code=201)

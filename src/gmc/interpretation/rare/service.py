@@ -54,7 +54,7 @@ from gmc.interpretation.rare.panels import (
 from gmc.refdata.manifest import provenance_versions
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Participant
-from gmc.registry.service import case_summary, view_case
+from gmc.registry.service import case_summary, record_case_read, record_list_read, view_case
 from gmc.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -572,6 +572,13 @@ def get_run(session: Session, principal: Principal, run_id: str) -> Interpretati
     return run
 
 
+def read_run(session: Session, principal: Principal, run_id: str) -> InterpretationRun:
+    """A run shown to the caller (its results are a person's genome findings): audited under its case."""
+    run = get_run(session, principal, run_id)
+    record_case_read(session, principal, session.get(Case, run.case_id), f"run {run.run_id}")
+    return run
+
+
 def run_dict(run: InterpretationRun, *, with_results: bool = True) -> dict[str, Any]:
     """A run as plain data for the API."""
     out = {"run_id": run.run_id, "kind": run.kind, "status": run.status, "inputs": run.inputs,
@@ -660,6 +667,7 @@ def override_history(session: Session, principal: Principal, case_id: str,
                      variant_id: str | None = None) -> list[dict[str, Any]]:
     """Every override of a case (of one variant), oldest first, with who, when, why and the classes."""
     case = _require_rare_case(session, principal, case_id, Permission.INTERPRETATION_READ)
+    record_case_read(session, principal, case, "ACMG overrides")
     return [{"variant": o.variant_id, "gene": o.gene, "code": o.code, "met": o.met, "strength": o.strength,
              "reason": o.reason, "class_before": o.class_before, "class_after": o.class_after,
              "by": o.created_by, "at": o.created_at, "active": o.superseded_at is None}
@@ -839,4 +847,5 @@ def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any
                     "last_run_at": last.finished_at or last.created_at if last else None,
                     "top_gene": top["gene"] if top else None, "top_tier": top["tier"] if top else None,
                     "diagnosis": diagnosis.gene if diagnosis else None})
+    record_list_read(session, principal, "rare-disease cases", [c["case_id"] for c in out])
     return out

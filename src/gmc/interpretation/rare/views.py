@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
-from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.files.service import resolve_form_input
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
-from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,12 +77,14 @@ def _guard(request: Request, db: GmcSession, principal: Principal, case_id: str,
 
 @router.post("/cases/{case_id}/interpretation/runs")
 def run_page(request: Request, case_id: str, background: BackgroundTasks, vcf: str = Form(""),
-             build: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+             vcf_file: UploadFile | None = File(None), build: str = Form(""), principal: Principal = WRITE,
+             db: GmcSession = DB) -> Response:
     """Queues a run from the form; it is computed after the response and the page polls its status."""
     queued: list[int] = []
 
     def action() -> None:
-        vcf_path = allowed_input_file(vcf, allowed=input_dirs(request.app.state.settings), field="vcf")
+        vcf_path = resolve_form_input(db, principal, field="vcf", settings=request.app.state.settings,
+                                      reference=vcf, upload=vcf_file)
         queued.append(service.queue_rare_run(db, principal, case_id, vcf_path=vcf_path,
                                              build=build.strip() or None).id)
 
