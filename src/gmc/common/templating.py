@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from gmc import __version__
 from gmc.common.charts import format_value
+from gmc.common.flash import clear_message, pop_message
 from gmc.common.nav import nav_for
 from gmc.common.time import as_utc
 
@@ -48,5 +49,12 @@ def _format_datetime(value: datetime | None) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
-    """Renders a page template with the request in its context."""
-    return get_templates().TemplateResponse(request, name, context or {}, status_code=status_code)
+    """Renders a page template with the request in its context (a full page shows a redirected form's message)."""
+    context = dict(context or {})
+    flashed = None if request.headers.get("hx-request") else pop_message(request)
+    if flashed and not context.get("message"):
+        context["message"], context["message_kind"] = flashed
+    response = get_templates().TemplateResponse(request, name, context, status_code=status_code)
+    if flashed:
+        clear_message(response)
+    return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -13,6 +15,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -38,11 +41,15 @@ register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ
 READ = Depends(require(Permission.SAMPLE_READ))
 WRITE = Depends(require(Permission.SAMPLE_WRITE))
 
-#: Actions offered at the scanning station.
-SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "store": "Put away in a box",
-                "retrieve": "Retrieve from storage", "sequenced": "Sequencing confirmed",
+#: Actions offered at the scanning station, in the order of a sample's day in the lab.
+SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "extract": "Extract DNA (scan sample, then new tube)",
+                "qc": "Record QC (type the values, then scan)", "store": "Put away in a box",
+                "retrieve": "Retrieve from storage", "add_to_shipment": "Add to a shipment",
+                "ship": "Ship (scan the shipment reference)", "sequenced": "Sequencing confirmed",
                 "data_received": "Sequencing data received", "archived": "Archive",
                 "returned_to_sender": "Return to sender"}
+#: The QC values typed at the station (the rest are recorded on the sample page or through the API).
+SCAN_QC_METRICS = ("concentration_ng_ul", "volume_ul", "a260_280", "din", "tumour_purity")
 
 
 def _base(request: Request) -> dict[str, object]:
@@ -131,25 +138,122 @@ async def import_page(request: Request, file: UploadFile, principal: Principal =
 
 # Scanning station ---------------------------------------------------------------------------------
 
+@dataclass
+class ScanStation:
+    """What the station keeps between scans: the action and the fields that stay filled for a batch."""
+
+    action: str = "receive"
+    box: str = ""
+    position: str = ""
+    shipment: str = ""
+    method: str = ""
+    kit_lot: str = ""
+    #: Extraction: the sample scanned first, waiting for its new tube.
+    source: str = ""
+
+    def query(self) -> str:
+        """The station as URL parameters (for the redirect after a scan without JavaScript)."""
+        return urlencode({k: v for k, v in asdict(self).items() if v})
+
+
+@dataclass
+class ScanOutcome:
+    """What one scan did, as the station shows and announces it."""
+
+    ok: bool
+    barcode: str
+    message: str
+    link: str | None = None
+    state: str | None = None
+
+
+def _scan_context(station: ScanStation, outcome: ScanOutcome | None = None) -> dict[str, object]:
+    return {"actions": SCAN_ACTIONS, "station": station, "result": outcome, "qc_metrics": SCAN_QC_METRICS,
+            "metric_labels": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
+            "state_labels": {st.value: label for st, label in STATE_LABELS.items()}}
+
+
 @router.get("/samples/scan")
-def scan_page(request: Request, action: str = "receive", _: Principal = WRITE) -> Response:
-    """The scanning station: an always-focused field that a keyboard-wedge scanner fills and submits."""
-    return render(request, "samples/scan.html", {"actions": SCAN_ACTIONS, "action": action, "box": "",
-                                                 "position": "", "result": None})
+def scan_page(request: Request, action: str = "receive", box: str = "", position: str = "", shipment: str = "",
+              method: str = "", kit_lot: str = "", source: str = "", _: Principal = WRITE) -> Response:
+    """The scanning station: a focused field that a keyboard-wedge scanner fills and submits with Enter."""
+    station = ScanStation(action if action in SCAN_ACTIONS else "receive", box, position, shipment, method, kit_lot,
+                          source)
+    return render(request, "samples/scan.html", _scan_context(station))
 
 
-def _do_scan(db: GmcSession, principal: Principal, action: str, barcode: str, box: str, position: str) -> Sample:
+def _sample_outcome(sample: Sample, message: str) -> ScanOutcome:
+    label = STATE_LABELS.get(SampleState(sample.state), sample.state)
+    where = service.location_of(sample)
+    text = f"{sample.barcode}: {message}. Now {label}" + (f", {where}" if where else "") + "."
+    return ScanOutcome(True, sample.barcode, text, f"/samples/{sample.barcode}", sample.state)
+
+
+def _do_scan(db: GmcSession, principal: Principal, station: ScanStation, barcode: str,
+             qc_values: dict[str, str]) -> ScanOutcome:
+    """Applies the station's action to one scanned barcode (raises DomainError, changing nothing, when refused)."""
+    action = station.action
+    code = barcode.strip()
+    if not code:
+        raise ValidationFailed("scan a barcode", field="barcode")
     if action == "lookup":
-        return service.get_sample(db, principal, barcode)
+        sample = service.get_sample(db, principal, code)
+        service.record_sample_read(db, principal, sample)
+        return _sample_outcome(sample, "found")
     if action == "receive":
-        return service.receive(db, principal, barcode)
+        return _sample_outcome(service.receive(db, principal, code), "received")
+    if action == "extract":
+        if not station.source:
+            sample = service.get_sample(db, principal, code)
+            if sample.state != SampleState.RECEIVED.value:
+                raise ValidationFailed(f"sample {sample.barcode} is {sample.state}: only a received sample can be "
+                                       "extracted", field="barcode")
+            station.source = sample.barcode
+            return ScanOutcome(True, sample.barcode, f"{sample.barcode}: now scan the new DNA tube.",
+                               f"/samples/{sample.barcode}", sample.state)
+        source, station.source = station.source, ""
+        child = service.extract(db, principal, source, new_barcode=code, method=station.method,
+                                kit_lot=station.kit_lot)
+        return _sample_outcome(child, f"DNA extracted from {source}")
+    if action == "qc":
+        values = {k: v.strip() for k, v in qc_values.items() if v.strip()}
+        if not values:
+            raise ValidationFailed("type the QC values before scanning the sample", field="concentration_ng_ul")
+        result = service.record_qc(db, principal, code, values)
+        sample = service.get_sample(db, principal, code)
+        verdict = "QC passed" if result.passed else "QC failed: " + "; ".join(result.reasons)
+        return _sample_outcome(sample, verdict)
     if action == "store":
-        return service.put_away(db, principal, barcode, box_barcode=box, position=position)
+        sample = service.put_away(db, principal, code, box_barcode=station.box, position=station.position)
+        station.position = _next_position(db, station.box, station.position)
+        outcome = _sample_outcome(sample, f"put away at {station.box} {sample_position(sample)}")
+        if station.position:
+            outcome.message += f" Next free position {station.position}."
+        return outcome
     if action == "retrieve":
-        return service.retrieve(db, principal, barcode)
+        return _sample_outcome(service.retrieve(db, principal, code), "retrieved")
+    if action == "add_to_shipment":
+        if not station.shipment.strip():
+            raise ValidationFailed("scan or type the shipment reference first", field="shipment")
+        item = service.add_to_shipment(db, principal, station.shipment, code)
+        shipment = service.get_shipment(db, principal, station.shipment)
+        return _sample_outcome(item.sample, f"added to shipment {shipment.reference} "
+                                            f"({len(shipment.items)} on the manifest)")
+    if action == "ship":
+        shipment = service.ship(db, principal, code)
+        return ScanOutcome(True, shipment.reference, f"Shipment {shipment.reference} shipped with "
+                           f"{len(shipment.items)} samples to {shipment.destination}.",
+                           f"/samples/shipments/{shipment.reference}", shipment.status)
     if action in SCAN_ACTIONS:
-        return service.transition(db, principal, barcode, action)
-    raise DomainError(f"unknown scanning action {action!r}")
+        return _sample_outcome(service.transition(db, principal, code, action), SCAN_ACTIONS[action].lower())
+    raise ValidationFailed(f"unknown scanning action {action!r}", field="action")
+
+
+def sample_position(sample: Sample) -> str:
+    """A stored sample's position label (e.g. A1), or '' when not in a box."""
+    if sample.box_row is None or sample.box_col is None:
+        return ""
+    return position_label(sample.box_row, sample.box_col)
 
 
 def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
@@ -165,30 +269,32 @@ def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
 
 
 @router.post("/samples/scan")
-def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("lookup"), box: str = Form(""),
-                position: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """Applies the chosen action to the scanned barcode; errors change nothing and are shown in red."""
-    htmx = bool(request.headers.get("hx-request"))
-    template = "samples/_scan_result.html" if htmx else "samples/scan.html"
-    ctx: dict[str, object] = {"actions": SCAN_ACTIONS, "action": action, "box": box, "position": position}
+async def scan_submit(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Applies the chosen action to the scanned barcode; a refusal changes nothing and says why.
+
+    From the station's script (header HX-Request) the answer is the result fragment, always 200 with the real
+    status in X-Scan-Status; without JavaScript the browser is redirected back to the station (post/redirect/get).
+    """
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    station = ScanStation(**{k: form.get(k, "").strip() for k in ScanStation.__dataclass_fields__})
+    if station.action not in SCAN_ACTIONS:
+        station.action = "lookup"
+    barcode = form.get("barcode", "")
+    status = 200
     try:
         with db.begin_nested():
-            sample = _do_scan(db, principal, action, barcode, box, position)
-        ctx["result"] = {"ok": True, "barcode": sample.barcode, "state": sample.state,
-                         "location": service.location_of(sample), "action": SCAN_ACTIONS.get(action, action)}
-        if action == "store":
-            ctx["position"] = _next_position(db, box, position)
-        status = 200
+            outcome = _do_scan(db, principal, station, barcode, {k: form.get(k, "") for k in SCAN_QC_METRICS})
     except DomainError as exc:
-        ctx["result"] = {"ok": False, "barcode": barcode.strip(), "message": exc.message}
-        # htmx does not swap 4xx answers into the page: the station must show the refusal, so the
-        # fragment comes back as 200 and carries the real status in a header.
-        status = 200 if htmx else exc.status_code
-        ctx["status"] = exc.status_code
-    response = render(request, template, ctx, status_code=status)
-    response.headers["X-Scan-Status"] = str(ctx.get("status", 200))
-    if action == "lookup" and status == 200 and "status" not in ctx:
-        service.record_sample_read(db, principal, sample)
+        if exc.field == "barcode":  # the waiting extraction's source itself was refused
+            station.source = ""
+        outcome = ScanOutcome(False, barcode.strip(), f"{barcode.strip() or 'Nothing scanned'}: {exc.message}. "
+                                                      "Nothing was changed.")
+        status = exc.status_code
+    if not request.headers.get("hx-request"):
+        return redirect_with_message(f"/samples/scan?{station.query()}", outcome.message,
+                                     "ok" if outcome.ok else "error")
+    response = render(request, "samples/_scan_result.html", {**_scan_context(station, outcome)})
+    response.headers["X-Scan-Status"] = str(status)
     return response
 
 
