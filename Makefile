@@ -15,10 +15,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## make demo: environment, embedded database, demo centre, web app on http://127.0.0.1:8000
+PORT ?= 8000
+# A data directory given on the command line (make demo GMC_DATA_DIR=/srv/gmc) reaches gmc.
+ifdef GMC_DATA_DIR
+export GMC_DATA_DIR
+endif
+
+## make demo: environment, embedded database, demo centre (with progress), web app on http://127.0.0.1:$(PORT)
 demo: $(STAMP)
 	$(BIN)/gmc demo
-	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
+	$(BIN)/gmc serve --host 127.0.0.1 --port $(PORT)
 
 ## make test: environment with test extras, PostgreSQL and Chromium if missing, the whole suite
 test: $(STAMP) postgres chromium

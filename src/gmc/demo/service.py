@@ -108,11 +108,21 @@ def feature_loaders() -> list[DemoLoader]:
     return loaders
 
 
-def load_demo(session: Session) -> DemoSummary:
-    """Loads the whole demo centre (idempotent); the caller commits."""
+def describe_loader(loader: DemoLoader) -> str:
+    """What a loader loads, for progress lines: its feature module's summary (or its own docstring)."""
+    module = importlib.import_module(loader.__module__)
+    doc = (module.__doc__ if loader.__module__ != __name__ else loader.__doc__) or loader.__name__
+    return doc.strip().splitlines()[0].rstrip(",.;:")
+
+
+def load_demo(session: Session, progress: Callable[[int, int, DemoLoader], None] | None = None) -> DemoSummary:
+    """Loads the whole demo centre (idempotent); the caller commits. progress(i, n, loader) runs before each step."""
     actor = Actor.system("demo")
     summary = DemoSummary()
-    for loader in [*DEMO_LOADERS, *feature_loaders()]:
+    loaders = [*DEMO_LOADERS, *feature_loaders()]
+    for i, loader in enumerate(loaders, start=1):
+        if progress is not None:
+            progress(i, len(loaders), loader)
         loader(session, actor, summary)
     record(session, actor=actor, verb=AuditVerb.DEMO_LOAD, entity_type="demo", summary=summary.created)
     return summary
