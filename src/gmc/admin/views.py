@@ -21,9 +21,9 @@ from gmc.organisations import repository as org_repository
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Users", "/admin/users", Permission.USERS_MANAGE, order=800))
-register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order=810))
-register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820))
+register_nav(NavItem("Users", "/admin/users", Permission.USERS_MANAGE, order=800, roles=frozenset({"admin"})))
+register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order=810, roles=frozenset({"admin"})))
+register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820, roles=frozenset({"admin"})))
 
 
 def _users_context(db: GmcSession) -> dict[str, object]:

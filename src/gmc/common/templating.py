@@ -14,7 +14,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from gmc import __version__
 from gmc.common.charts import format_value
 from gmc.common.flash import clear_message, pop_message
-from gmc.common.nav import nav_for
+from gmc.common.labels import label, tone
+from gmc.common.nav import current_nav, menu_for, nav_for
 from gmc.common.time import as_utc
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +38,13 @@ def get_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["nav_items"] = lambda principal: nav_for(principal.permissions) if principal else []
+    env.globals["menu"] = menu_for
+    env.globals["current_nav"] = current_nav
     env.globals["gmc_version"] = __version__
     env.filters["dt"] = _format_datetime
     env.filters["chart_value"] = format_value
+    env.filters["label"] = label
+    env.filters["tone"] = tone
     return Jinja2Templates(env=env)
 
 

@@ -23,7 +23,7 @@ from gmc.genomics.router import store_base, variant_query
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Genomes", "/genomes", Permission.GENOME_READ, order=400))
+register_nav(NavItem("Genomes", "/genomes", Permission.GENOME_READ, order=400, roles=frozenset({"scientist", "lab"})))
 
 READ = Depends(require(Permission.GENOME_READ))
 PAGE_SIZE = 50

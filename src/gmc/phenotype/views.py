@@ -21,7 +21,7 @@ from gmc.phenotype.service import Caller, ObservationInput
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Phenotypes", "/phenotype", Permission.PHENOTYPE_READ, order=300))
+register_nav(NavItem("Phenotypes", "/phenotype", Permission.PHENOTYPE_READ, order=300, roles=frozenset({"recruiter", "clinician", "scientist"})))
 
 READ = Depends(require(Permission.PHENOTYPE_READ))
 WRITE = Depends(require(Permission.PHENOTYPE_WRITE))

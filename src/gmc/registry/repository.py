@@ -8,8 +8,10 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from gmc.organisations.models import Centre, Trust
 from gmc.registry.models import (
     Case,
+    Consent,
     ConsentForm,
     DuplicateCandidate,
     EligibilityRuleSet,
@@ -231,3 +233,23 @@ def list_cases(session: Session, *, trust_scope: frozenset[int] | None, arm: str
     if status:
         stmt = stmt.where(Case.status == status)
     return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+
+
+def referrals_awaiting_consent(session: Session, *, trust_scope: frozenset[int] | None,
+                               limit: int = 50) -> tuple[int, Sequence[Referral]]:
+    """Open referrals in scope whose participant has no current consent at all: (how many, the oldest few)."""
+    has_consent = select(Consent.id).where(Consent.participant_id == Referral.participant_id,
+                                           Consent.status.in_(("active", "withdrawn"))).exists()
+    stmt = select(Referral).where(Referral.status.in_(("received", "eligible")), ~has_consent)
+    if trust_scope is not None:
+        stmt = stmt.where(Referral.trust_id.in_(list(trust_scope)))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return total, session.execute(stmt.order_by(Referral.referral_date, Referral.id).limit(limit)).scalars().all()
+
+
+def cases_per_centre(session: Session) -> list[tuple[Centre, int]]:
+    """Every centre with the number of genomic cases opened at its trusts."""
+    counts = dict(session.execute(select(Trust.centre_id, func.count(Case.id)).join(Case, Case.trust_id == Trust.id)
+                                  .group_by(Trust.centre_id)).all())
+    centres = session.execute(select(Centre).order_by(Centre.name)).scalars().all()
+    return [(c, counts.get(c.id, 0)) for c in centres]

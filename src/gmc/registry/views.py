@@ -14,8 +14,10 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, ValidationFailed
+from gmc.common.labels import label
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
@@ -25,14 +27,63 @@ from gmc.registry.models import DuplicateCandidate, Participant
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100))
-register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110))
-register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120))
-register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130))
+register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100, roles=frozenset({"recruiter", "clinician"})))
+register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110, roles=frozenset({"recruiter", "admin"})))
+register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120, roles=frozenset({"recruiter"})))
+register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130, roles=frozenset({"recruiter"})))
 
 READ = Depends(require(Permission.PARTICIPANT_READ))
 WRITE = Depends(require(Permission.PARTICIPANT_WRITE))
 CONSENT = Depends(require(Permission.CONSENT_WRITE))
+
+
+# Home-page worklists --------------------------------------------------------------------------------
+
+def _awaiting_consent(db: GmcSession, principal: Principal) -> Worklist:
+    total, referrals = repository.referrals_awaiting_consent(db, trust_scope=principal.trust_scope)
+    items = [WorkItem(f"{r.participant.participant_id} · {label(r.programme_arm)}",
+                      f"/participants/{r.participant.participant_id}#consent",
+                      f"referral {r.referral_id} of {r.referral_date:%d %b %Y}, {label(r.status).lower()}")
+             for r in referrals]
+    return worklist("Referrals awaiting consent", items, count=total, href="/participants?consent=none")
+
+
+def _duplicates(db: GmcSession, principal: Principal) -> Worklist:
+    pairs = repository.open_duplicates(db, trust_scope=principal.trust_scope)
+    items = []
+    for c in pairs:
+        a, b = db.get(Participant, c.participant_a_id), db.get(Participant, c.participant_b_id)
+        items.append(WorkItem(f"{a.participant_id} and {b.participant_id}", f"/duplicates#candidate-{c.id}",
+                              f"{c.band} match, score {c.score:.2f}"))
+    return worklist("Possible duplicates to review", items, href="/duplicates")
+
+
+def _reconsent(db: GmcSession, principal: Principal) -> Worklist:
+    due = service.reconsent_worklist(db, principal=principal)
+    items = [WorkItem(p.participant_id, f"/participants/{p.participant_id}#consent",
+                      f"consented by a parent; now {consent_service.RECONSENT_AGE} or older") for p in due]
+    return worklist("Young people due to consent for themselves", items, href="/reconsent")
+
+
+register_worklist(WorklistSource("registry.awaiting_consent", frozenset({"recruiter", "clinician"}), _awaiting_consent,
+                                 order=10))
+register_worklist(WorklistSource("registry.duplicates", frozenset({"recruiter", "admin"}), _duplicates, order=20))
+register_worklist(WorklistSource("registry.reconsent", frozenset({"recruiter"}), _reconsent, order=30))
+
+
+def _recruitment(db: GmcSession, principal: Principal) -> Worklist:
+    """Genomic cases opened per centre against its genome target (counts only, no one identifiable)."""
+    items, total = [], 0
+    for centre, cases in repository.cases_per_centre(db):
+        total += cases
+        share = f" ({100 * cases / centre.genome_target:.1f} %)" if centre.genome_target else ""
+        items.append(WorkItem(centre.name, "/organisations",
+                              f"{cases:,} cases of a {centre.genome_target or 0:,}-genome target{share}"))
+    return Worklist("Recruitment against targets", total, items, href=None, tone="ok",
+                    empty="No centre has cases yet.")
+
+
+register_worklist(WorklistSource("registry.recruitment", frozenset({"programme"}), _recruitment, order=40))
 
 
 def _trusts_in_scope(db: GmcSession, principal: Principal) -> list[Trust]:

@@ -16,8 +16,10 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
+from gmc.common.labels import add_labels, label
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry.consent import consent_status
@@ -31,15 +33,64 @@ from gmc.samples.turnaround import turnaround, turnaround_charts
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Samples", "/samples", Permission.SAMPLE_READ, order=200))
-register_nav(NavItem("Scan", "/samples/scan", Permission.SAMPLE_WRITE, order=201))
-register_nav(NavItem("Storage", "/samples/storage", Permission.SAMPLE_READ, order=202))
-register_nav(NavItem("Shipments", "/samples/shipments", Permission.SAMPLE_READ, order=203))
-register_nav(NavItem("Worklists", "/samples/worklists", Permission.SAMPLE_READ, order=204))
-register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ, order=205))
+register_nav(NavItem("Samples", "/samples", Permission.SAMPLE_READ, order=200, roles=frozenset({"lab"})))
+register_nav(NavItem("Scan", "/samples/scan", Permission.SAMPLE_WRITE, order=201, roles=frozenset({"lab"})))
+register_nav(NavItem("Storage", "/samples/storage", Permission.SAMPLE_READ, order=202, roles=frozenset({"lab"})))
+register_nav(NavItem("Shipments", "/samples/shipments", Permission.SAMPLE_READ, order=203, roles=frozenset({"lab"})))
+register_nav(NavItem("Worklists", "/samples/worklists", Permission.SAMPLE_READ, order=204, roles=frozenset({"lab"})))
+register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ, order=205, roles=frozenset({"lab"})))
 
 READ = Depends(require(Permission.SAMPLE_READ))
 WRITE = Depends(require(Permission.SAMPLE_WRITE))
+
+add_labels({st.value: text for st, text in STATE_LABELS.items()}, {
+    "collected": "info", "in_transit": "info", "received": "info", "extracted": "info", "qc_passed": "ok",
+    "qc_failed": "bad", "dispatched": "info", "sequenced": "info", "data_received": "ok",
+    "returned_to_sender": "bad"})
+
+
+# Home-page worklists --------------------------------------------------------------------------------
+
+def _to_receive(db: GmcSession, principal: Principal) -> Worklist:
+    waiting = repo.samples_in_states(db, service.scope_of(principal), ["collected", "in_transit"])
+    items = [WorkItem(s.barcode, f"/samples/{s.barcode}", f"{label(s.state).lower()} since {s.state_changed_at:%d %b}")
+             for s in waiting]
+    return worklist("Samples to receive", items, href="/samples?state=collected")
+
+
+def _overdue(db: GmcSession, principal: Principal) -> Worklist:
+    late = service.overdue_worklist(db, principal)
+    items = [WorkItem(o.barcode, f"/samples/{o.barcode}", f"{label(o.state).lower()} for {o.days_in_state:g} days "
+                      f"(target {o.target_days:g})") for o in late]
+    return worklist("Overdue samples", items, href="/samples/worklists", late=True)
+
+
+def _open_shipments(db: GmcSession, principal: Principal) -> Worklist:
+    open_ = [s for s in service.shipments_for(db, principal)
+             if s.status == "draft" or (s.status == "shipped" and s.kind == "to_lab")]
+    items = [WorkItem(s.reference, f"/samples/shipments/{s.reference}",
+                      f"{label(s.status).lower()}, {len(s.items)} samples, {label(s.kind).lower()}") for s in open_]
+    return worklist("Shipments to fill or receive", items, href="/samples/shipments")
+
+
+def _to_destroy(db: GmcSession, principal: Principal) -> Worklist:
+    due = service.destruction_worklist(db, principal)
+    items = [WorkItem(d.sample.barcode, f"/samples/{d.sample.barcode}", d.reason) for d in due]
+    return worklist("Samples to destroy", items, href="/samples/worklists", late=True)
+
+
+def _resample(db: GmcSession, principal: Principal) -> Worklist:
+    items = []
+    for r in repo.open_resample_requests(db, service.scope_of(principal)):
+        sample = db.get(Sample, r.sample_id)
+        items.append(WorkItem(sample.barcode, f"/samples/{sample.barcode}", f"{r.reason} (since {r.created_at:%d %b})"))
+    return worklist("Re-sample requests", items, href="/samples/worklists")
+
+
+for _order, (_key, _build) in enumerate((("to_receive", _to_receive), ("overdue", _overdue),
+                                         ("shipments", _open_shipments), ("destroy", _to_destroy),
+                                         ("resample", _resample))):
+    register_worklist(WorklistSource(f"samples.{_key}", frozenset({"lab"}), _build, order=100 + _order))
 
 #: Actions offered at the scanning station, in the order of a sample's day in the lab.
 SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "extract": "Extract DNA (scan sample, then new tube)",

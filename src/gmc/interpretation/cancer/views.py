@@ -15,6 +15,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.interpretation.cancer import repository as repo
@@ -27,13 +28,34 @@ from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Tumour boards", "/cancer", Permission.INTERPRETATION_READ, order=500))
-register_nav(NavItem("Cancer knowledge", "/cancer/knowledge", Permission.INTERPRETATION_READ, order=501))
-register_nav(NavItem("Curation", "/cancer/curation", Permission.KNOWLEDGE_CURATE, order=502))
+register_nav(NavItem("Tumour boards", "/cancer", Permission.INTERPRETATION_READ, order=500, roles=frozenset({"scientist", "clinician"})))
+register_nav(NavItem("Cancer knowledge", "/cancer/knowledge", Permission.INTERPRETATION_READ, order=501, roles=frozenset({"scientist"})))
+register_nav(NavItem("Curation", "/cancer/curation", Permission.KNOWLEDGE_CURATE, order=502, roles=frozenset({"scientist"})))
 
 READ = Depends(require(Permission.INTERPRETATION_READ))
 WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 CURATE = Depends(require(Permission.KNOWLEDGE_CURATE))
+
+
+def _boards(db: GmcSession, principal: Principal) -> Worklist:
+    """Cancer cases whose somatic interpretation is ready for the tumour board."""
+    cases = repo.cancer_cases(db, trust_scope=principal.trust_scope)
+    done = repo.interpreted_case_ids(db, [c.id for c in cases])
+    items = [WorkItem(c.case_id, f"/cancer/cases/{c.case_id}", c.referral.clinical_indication)
+             for c in cases if c.id in done]
+    return worklist("Tumour boards ready", items, href="/cancer")
+
+
+def _second_curator(db: GmcSession, principal: Principal) -> Worklist:
+    """Knowledge-base proposals waiting for a second curator (not the proposer)."""
+    queue = [v for v in repo.review_queue(db) if v.proposed_by != principal.username]
+    items = [WorkItem(f"proposal {v.id}", "/cancer/curation", f"by {v.proposed_by}, {v.proposed_at:%d %b %Y}")
+             for v in queue]
+    return worklist("Evidence awaiting your check", items, href="/cancer/curation")
+
+
+register_worklist(WorklistSource("cancer.boards", frozenset({"scientist", "clinician"}), _boards, order=210))
+register_worklist(WorklistSource("cancer.curation", frozenset({"scientist"}), _second_curator, order=220))
 
 #: Fields a curator fills in for an evidence item, in form order.
 RECORD_FIELDS = ("gene", "alteration", "evidence_type", "level", "significance", "tumour_type", "disease",

@@ -14,17 +14,30 @@ from gmc.common.errors import DomainError
 from gmc.common.files import allowed_input_file
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.interpretation.rare import repository as rare_repo
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
 from gmc.settings import input_dirs
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Rare disease", "/rare", Permission.INTERPRETATION_READ, order=490))
+register_nav(NavItem("Rare disease", "/rare", Permission.INTERPRETATION_READ, order=490, roles=frozenset({"scientist", "clinician"})))
 
 READ = Depends(require(Permission.INTERPRETATION_READ))
+
+
+def _to_review(db: GmcSession, principal: Principal) -> Worklist:
+    """Rare-disease cases whose interpretation has results and no diagnosis chosen yet."""
+    cases = [c for c in rare_repo.cases_with_finished_runs(db, principal.trust_scope, "rare_disease", "rare")
+             if not any(d.superseded_at is None for d in rare_repo.diagnoses_of(db, c.id))]
+    items = [WorkItem(c.case_id, f"/cases/{c.case_id}/interpretation", c.referral.clinical_indication) for c in cases]
+    return worklist("Rare-disease cases to review", items, href="/rare")
+
+
+register_worklist(WorklistSource("rare.to_review", frozenset({"scientist"}), _to_review, order=200))
 WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 
 
