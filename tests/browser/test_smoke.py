@@ -10,7 +10,6 @@ import pytest
 
 from gmc.demo.service import DEMO_USERS
 
-
 #: The worklists each role finds on its home page (the ones from features that exist now).
 ROLE_WORKLISTS = {
     "admin": ["Possible duplicates to review"],
