@@ -14,6 +14,7 @@ from gmc.auth.permissions import Permission, Role
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -68,16 +69,19 @@ async def create_user_page(
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, entity_type: str | None = None, actor: str | None = None, verb: str | None = None,
-               verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
+def audit_page(request: Request, verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
                db: GmcSession = DB) -> Response:
-    """The newest audit events, filterable, with an on-demand chain check."""
+    """The audit trail, a page at a time: filterable by entity type, actor and verb, sortable, chain check on demand."""
+    state = ListState.from_query("/admin/audit", request.query_params, sorts=list(audit_repository.EVENT_ORDER),
+                                 default_sort="when", default_descending=True, filters=("entity_type", "actor", "verb"))
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
-    events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
-                                          verb=verb or None, trust_ids=scope, limit=200)
+    stmt = audit_repository.events_query(entity_type=state.filters.get("entity_type"),
+                                         actor=state.filters.get("actor"), verb=state.filters.get("verb"),
+                                         trust_ids=scope)
+    page = paginate(db, stmt, state, audit_repository.EVENT_ORDER)
     report = verify_chain(db) if verify and principal.has(Permission.USERS_MANAGE) else None
-    return render(request, "admin/audit.html", {"events": events, "report": report, "entity_type": entity_type or "",
-                  "actor": actor or "", "verb": verb or "", "total": audit_repository.count_events(db)})
+    return render(request, "admin/audit.html", {"page": page, "events": page.items, "report": report,
+                                                "filters": state.filters, "total": audit_repository.count_events(db)})
 
 
 @router.get("/organisations")

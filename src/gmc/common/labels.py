@@ -55,3 +55,17 @@ def tone(value: object) -> str:
     """The colour tone of a state (ok, warn, bad, info) or '' for a neutral one."""
     text = str(value or "")
     return _TONES.get(text, _TONES.get(text.split(":", 1)[0], ""))
+
+
+def readable(value: object) -> str:
+    """A stored summary (dict, list or value) as a sentence people read: 'Form: RD-CHILD v3.0; Given by: ...'."""
+    if isinstance(value, dict):
+        parts = []
+        for key, inner in value.items():
+            if inner in (None, "", [], {}):
+                continue
+            parts.append(f"{label(key).capitalize()}: {readable(inner)}")
+        return "; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(readable(v) for v in value)
+    return label(value)

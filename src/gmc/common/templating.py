@@ -14,7 +14,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from gmc import __version__
 from gmc.common.charts import format_value
 from gmc.common.flash import clear_message, pop_message
-from gmc.common.labels import label, tone
+from gmc.common.labels import label, readable, tone
 from gmc.common.nav import current_nav, menu_for, nav_for
 from gmc.common.time import as_utc
 
@@ -45,6 +45,7 @@ def get_templates() -> Jinja2Templates:
     env.filters["chart_value"] = format_value
     env.filters["label"] = label
     env.filters["tone"] = tone
+    env.filters["readable"] = readable
     return Jinja2Templates(env=env)
 
 

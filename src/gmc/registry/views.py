@@ -22,7 +22,7 @@ from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
-from gmc.registry import eligibility, repository, service
+from gmc.registry import consent_fit, eligibility, repository, service
 from gmc.registry.models import DuplicateCandidate, Participant
 
 router = APIRouter(include_in_schema=False)
@@ -162,11 +162,33 @@ async def register_submit(request: Request, principal: Principal = WRITE, db: Gm
     return _back(reg.participant.participant_id, f"{verb}.")
 
 
+def _consent_guide(db: GmcSession, participant: Participant) -> dict[str, Any]:
+    """What the consent form offers first for this person today: the fitting forms, and whether to ask for
+    assent (7 to 15) or capacity (16 and over)."""
+    forms = service.ensure_consent_forms(db)
+    facts = [consent_fit.FormFacts(f.code, f.version, f.audience, f.programme_arm) for f in forms]
+    arms = {r.programme_arm for r in repository.referrals_of(db, participant.id)}
+    age = consent_fit.age_on(participant.date_of_birth, date.today())
+    fitting = consent_fit.suitable_forms(facts, arms=arms, age=age)
+    capacity = age is not None and age >= consent_fit.ADULT_AGE
+    if capacity:  # an adult lacking capacity: the consultee declaration fits too
+        fitting += [f for f in consent_fit.suitable_forms(facts, arms=arms, age=age, lacks_capacity=True)
+                    if f not in fitting]
+    return {"age": age, "arms": sorted(arms), "fitting": {f"{f.code}|{f.version}" for f in fitting},
+            "first": f"{fitting[0].code}|{fitting[0].version}" if fitting else None,
+            "ask_assent": age is None or consent_fit.ASSENT_FROM_AGE <= age < consent_fit.ADULT_AGE,
+            "ask_capacity": age is None or capacity,
+            "giver": consent_fit.GIVER_FOR_AUDIENCE.get(
+                next((f.audience for f in fitting), "adult"), "participant"),
+            "assent_values": consent_fit.ASSENT}
+
+
 def _participant_context(db: GmcSession, principal: Principal, participant: Participant) -> dict[str, Any]:
     detail = service.participant_detail(db, participant)
     return {
         "p": detail, "timeline": service.timeline(db, participant),
         "forms": service.ensure_consent_forms(db), "choices": consent_service.CHOICES,
+        "consent_guide": _consent_guide(db, participant),
         "trusts": _trusts_in_scope(db, principal), "arms": eligibility.ARMS,
         "structures": eligibility.FAMILY_STRUCTURES, "relations": [r for r in service.RELATIONS if r != "proband"],
         "affected_values": service.AFFECTED, "levels": [level.value for level in consent_service.WithdrawalLevel],
@@ -238,10 +260,19 @@ async def consent_submit(request: Request, participant_id: str, principal: Princ
             if answer not in {"yes", "no"}:
                 raise ValidationFailed(f"answer yes or no to {choice.replace('_', ' ')}", field=choice)
             choices[choice] = answer == "yes"
+        age = consent_fit.age_on(p.date_of_birth, consented_on)
+        assent = str(form.get("assent", "")) or None
+        if age is not None and consent_fit.ASSENT_FROM_AGE <= age < consent_fit.ADULT_AGE and assent is None:
+            raise ValidationFailed(f"the participant is {age}: record whether they assent (or cannot say)",
+                                   field="assent")
+        capacity = str(form.get("capacity", ""))
         consent_service.record_consent(db, actor=principal.actor, participant=p,
                                        form=service.require_form(db, code, version), consented_on=consented_on,
                                        given_by=str(form.get("given_by", "participant")),
-                                       given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
+                                       given_by_name=str(form.get("given_by_name", "")) or None, choices=choices,
+                                       assent=assent if age is None or age < consent_fit.ADULT_AGE else None,
+                                       lacks_capacity={"yes": False, "no": True}.get(capacity),
+                                       fit_reason=str(form.get("fit_reason", "")) or None)
 
     return _participant_action(request, db, principal, participant_id, _do, "Consent recorded.")
 
