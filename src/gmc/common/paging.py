@@ -116,3 +116,9 @@ def paginate_list(items: Sequence[Any], state: ListState, keys: Mapping[str, Any
     if state.offset >= len(ordered) > 0:
         state.page = max(1, -(-len(ordered) // state.per_page))
     return Page(ordered[state.offset:state.offset + state.per_page], len(ordered), state)
+
+
+def matches_text(row: Mapping[str, Any], text: str, fields: Sequence[str]) -> bool:
+    """True when every word of text appears (case-insensitively) in one of the row's fields."""
+    haystack = " ".join(str(row.get(f) or "") for f in fields).lower()
+    return all(word in haystack for word in text.lower().split())

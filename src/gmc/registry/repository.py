@@ -253,3 +253,27 @@ def cases_per_centre(session: Session) -> list[tuple[Centre, int]]:
                                   .group_by(Trust.centre_id)).all())
     centres = session.execute(select(Centre).order_by(Centre.name)).scalars().all()
     return [(c, counts.get(c.id, 0)) for c in centres]
+
+
+def participants_query(*, trust_scope: frozenset[int] | None, consent: str | None = None,
+                       arm: str | None = None) -> Select:
+    """Live participants in scope as a select for a paged list; consent=none keeps those with no current
+    consent, consent=withdrawn those who withdrew; arm keeps those referred for it."""
+    stmt = scoped(select(Participant).where(Participant.merged_into_id.is_(None)), trust_scope)
+    current = select(Consent.id).where(Consent.participant_id == Participant.id)
+    if consent == "none":
+        stmt = stmt.where(~current.where(Consent.status.in_(("active", "withdrawn"))).exists())
+    elif consent == "withdrawn":
+        stmt = stmt.where(current.where(Consent.status == "withdrawn").exists())
+    elif consent == "active":
+        stmt = stmt.where(current.where(Consent.status == "active").exists())
+    if arm:
+        stmt = stmt.where(select(Referral.id).where(Referral.participant_id == Participant.id,
+                                                    Referral.programme_arm == arm).exists())
+    return stmt
+
+
+#: The columns the participant list sorts by.
+PARTICIPANT_ORDER = {"registered": [Participant.created_at, Participant.id], "id": Participant.participant_id,
+                     "name": [Participant.family_name, Participant.given_name, Participant.id],
+                     "born": [Participant.date_of_birth, Participant.id]}

@@ -16,6 +16,7 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, ValidationFailed
 from gmc.common.labels import label
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -117,13 +118,19 @@ def _back(pid: str, message: str) -> RedirectResponse:
 
 @router.get("/participants")
 def participants_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Search and the most recent registrations."""
-    results, error = None, None
+    """Search (best matches first), or every participant in scope a page at a time, filtered and sorted."""
+    state = ListState.from_query("/participants", request.query_params, sorts=list(repository.PARTICIPANT_ORDER),
+                                 default_sort="registered", default_descending=True, filters=("consent", "arm"))
+    results, error, page = None, None, None
     if q.strip():
         results, error = _attempt(db, lambda: service.search_participants(db, principal=principal, text=q))
-    rows = [service.participant_summary(db, p) for p in (results if results is not None else
-                                                          repository.recent(db, trust_scope=principal.trust_scope))]
-    context = {"rows": rows, "q": q, "searched": results is not None,
+    if results is None:
+        page = paginate(db, repository.participants_query(
+            trust_scope=principal.trust_scope, consent=state.filters.get("consent"), arm=state.filters.get("arm")),
+            state, repository.PARTICIPANT_ORDER)
+    rows = [service.participant_summary(db, p) for p in (results if results is not None else page.items)]
+    context = {"rows": rows, "q": q, "searched": results is not None, "page": page, "filters": state.filters,
+               "arms": eligibility.ARMS,
                "total": repository.count_participants(db, trust_scope=principal.trust_scope)}
     if error:
         context.update(message=error.message, message_kind="error")

@@ -256,3 +256,12 @@ def ids_with_children(session: Session, ids: list[int]) -> set[int]:
         return set()
     stmt = select(Sample.parent_id).where(Sample.parent_id.in_(ids)).distinct()
     return {i for i in session.execute(stmt).scalars() if i is not None}
+
+
+def participant_numbers(session: Session, participant_pks: set[int]) -> dict[int, str]:
+    """Programme participant ids (P-numbers) by participant key, for showing samples (never names)."""
+    if not participant_pks:
+        return {}
+    rows = session.execute(select(Participant.id, Participant.participant_id)
+                           .where(Participant.id.in_(sorted(participant_pks)))).all()
+    return dict(rows)

@@ -18,6 +18,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.labels import add_labels, label
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate_list
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -120,15 +121,23 @@ def _register_context(db: GmcSession, principal: Principal) -> dict[str, object]
 @router.get("/samples")
 def samples_page(request: Request, q: str = "", state: str = "", principal: Principal = READ,
                  db: GmcSession = DB) -> Response:
-    """Samples in your trusts with search, export and CSV import."""
+    """Samples in your trusts with search, export and CSV import: filtered, sorted and paged."""
     samples = service.search_samples(db, principal, text=q, state=state)
     if q and len(samples) == 1 and samples[0].barcode == q.strip():
         return RedirectResponse(f"/samples/{samples[0].barcode}", status_code=303)
+    list_state = ListState.from_query("/samples", request.query_params, sorts=list(_SAMPLE_SORTS),
+                                      default_sort="since", default_descending=True, filters=("q", "state"))
+    page = paginate_list(samples, list_state, _SAMPLE_SORTS)
     response = render(request, "samples/list.html", {**_base(request), **_register_context(db, principal),
-                                                     "samples": samples, "q": q, "state": state,
-                                                     "states": list(SampleState)})
+                                                     "samples": page.items, "page": page, "q": q, "state": state,
+                                                     "states": list(SampleState), "pnumbers": repo.participant_numbers(
+                                                         db, {s.participant_id for s in page.items})})
     service.record_sample_search(db, principal, samples, state=state)
     return response
+
+
+_SAMPLE_SORTS = {"barcode": lambda s: s.barcode, "type": lambda s: (s.sample_type_code, s.barcode),
+                 "state": lambda s: (s.state, s.barcode), "since": lambda s: (s.state_changed_at, s.barcode)}
 
 
 @router.post("/samples/register")
