@@ -192,6 +192,7 @@ async def import_page(request: Request, file: UploadFile, principal: Principal =
         return render(request, "samples/list.html", {**ctx, "message": exc.message, "message_kind": "error",
                                                      "problems": problems}, status_code=exc.status_code)
     ctx["samples"] = made
+    ctx["pnumbers"] = repo.participant_numbers(db, {s.participant_id for s in made})
     return render(request, "samples/list.html", {**ctx, "message": f"Imported {len(made)} samples.",
                                                  "message_kind": "ok"}, status_code=201)
 
