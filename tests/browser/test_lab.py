@@ -87,3 +87,27 @@ def test_scanning_station_without_javascript_redirects_back(page_as) -> None:
     expect(page.get_by_role("status")).to_contain_text("NOPE-0002: unknown barcode NOPE-0002")
     page.reload()
     expect(page.get_by_role("status")).to_have_count(0)
+
+
+def test_destruction_asks_first_and_the_page_after_is_safe_to_reload(page_as) -> None:
+    page = page_as("lab")
+    page.goto("/samples/DEMO-B950")  # withdrawn from all further use: on the destruction list
+    page.locator("#d_method").fill("incineration")
+    page.locator("#d_reason").fill("participant withdrew: no further use")
+    questions = []
+
+    def answer(dialog, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_role("button", name="Record destruction").click()
+    assert questions == ["Record that DEMO-B950 was destroyed? This cannot be undone."]
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Received")  # nothing happened
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="Record destruction").click()
+    expect(page.get_by_role("status")).to_contain_text("Destruction recorded")
+    assert page.url.endswith("/samples/DEMO-B950")  # redirected after the post
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Destroyed")
+    page.reload()  # a refresh repeats nothing and shows the message no more
+    expect(page.get_by_role("status")).to_have_count(0)

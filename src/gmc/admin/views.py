@@ -13,6 +13,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission, Role
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, paginate
 from gmc.common.templating import render
@@ -64,8 +65,7 @@ async def create_user_page(
     except DomainError as exc:
         return render(request, "admin/users.html", {**_users_context(db), "message": exc.message,
                       "message_kind": "error"}, status_code=exc.status_code)
-    return render(request, "admin/users.html", {**_users_context(db), "message": f"User {username} created.",
-                  "message_kind": "ok"}, status_code=201)
+    return redirect_with_message("/admin/users", f"User {username} created.")
 
 
 @router.get("/admin/audit")

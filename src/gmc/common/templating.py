@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from gmc import __version__
+from gmc.common import links
 from gmc.common.charts import format_value
 from gmc.common.flash import clear_message, pop_message
 from gmc.common.labels import label, readable, tone
@@ -46,6 +47,7 @@ def get_templates() -> Jinja2Templates:
     env.filters["label"] = label
     env.filters["tone"] = tone
     env.filters["readable"] = readable
+    env.globals["links"] = links
     return Jinja2Templates(env=env)
 
 

@@ -59,13 +59,37 @@ def qc_charts(datasets: list[dict[str, Any]], limits: dict[str, list[float]]) ->
     return [ratio("titv", "titv", "Ti/Tv"), ratio("het_hom_ratio", "het_hom", "het/hom"), counts]
 
 
+def _variant_table(request: Request, db: GmcSession, principal: Principal, case_id: str,
+                   query: service.VariantQuery, dataset: str | None, sort: str, desc: bool, page: int,
+                   path: str) -> dict[str, Any]:
+    """One page of the variant table with the filters it was asked with (kept in every link)."""
+    error = None
+    result: dict[str, Any] = {"rows": [], "total": 0, "build": None}
+    try:
+        result = service.case_variants(db, principal=principal, case_id=case_id, query=query, dataset_id=dataset,
+                                       sort=sort, descending=desc, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                       store_base=store_base(request))
+    except DomainError as exc:
+        if exc.status_code == 404 and exc.field == "case_id":
+            raise
+        error = exc.message
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return {"case_id": case_id, "result": result, "error": error, "page": page,
+            "pages": max(1, -(-result["total"] // PAGE_SIZE)), "base": urlencode(params), "table_path": path,
+            "sort": sort, "desc": desc, "filters": dict(params), "build": result.get("build")}
+
+
 @router.get("/genomes/cases/{case_id}")
-def case_genome_page(request: Request, case_id: str, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """A case's genome page: QC summary with flags and chart, then the variant table."""
+def case_genome_page(request: Request, case_id: str, query: service.VariantQuery = Depends(variant_query),
+                     dataset: str | None = None, sort: str = "position", desc: bool = False,
+                     page: int = Query(1, ge=1), principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """A case's genome page: QC summary with flags and charts, then the variant table with its filters in the URL."""
     summary = service.qc_summary(db, principal=principal, case_id=case_id)
     charts = qc_charts(summary["datasets"], summary["limits"]) if summary["datasets"] else []
+    table = _variant_table(request, db, principal, case_id, query, dataset, sort, desc, page,
+                           f"/genomes/cases/{case_id}") if summary["datasets"] else {}
     return render(request, "genomics/case.html", {"summary": summary, "charts": charts, "principal": principal,
-                                                  "sorts": list(repo.SORTS)})
+                                                  "sorts": list(repo.SORTS), **table})
 
 
 @router.get("/genomes/cases/{case_id}/variants")
@@ -80,21 +104,8 @@ def case_variant_table(
     principal: Principal = READ,
     db: GmcSession = DB,
 ) -> Response:
-    """The variant table (a fragment for htmx, a whole page otherwise): filtered, sorted, one page."""
-    error = None
-    result: dict[str, Any] = {"rows": [], "total": 0}
-    try:
-        result = service.case_variants(db, principal=principal, case_id=case_id, query=query, dataset_id=dataset,
-                                       sort=sort, descending=desc, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-                                       store_base=store_base(request))
-    except DomainError as exc:
-        if exc.status_code == 404 and exc.field == "case_id":
-            raise
-        error = exc.message
-    params = request.query_params.multi_items()
-    base = urlencode([(k, v) for k, v in params if k != "page"])
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
-    context = {"case_id": case_id, "result": result, "error": error, "page": page, "pages": pages, "base": base,
-               "sort": sort, "desc": desc}
+    """The variant table alone (a fragment for htmx, a whole page otherwise): filtered, sorted, one page."""
+    context = _variant_table(request, db, principal, case_id, query, dataset, sort, desc, page,
+                             f"/genomes/cases/{case_id}/variants")
     template = "genomics/_variants.html" if request.headers.get("HX-Request") else "genomics/variants.html"
     return render(request, template, {**context, "principal": principal})

@@ -11,6 +11,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -126,8 +127,8 @@ async def add_observation_form(
     message = f"Added {row.hpo_id} {row.label} ({'excluded' if row.excluded else 'observed'})."
     if result.warnings:
         message += " " + "; ".join(result.warnings) + "."
-    return _participant_page(request, db, principal, participant_id, message=message,
-                             kind="warn" if result.warnings else "ok", status=201)
+    return redirect_with_message(f"/phenotype/participants/{participant_id}", message,
+                                 "info" if result.warnings else "ok")
 
 
 @router.post("/phenotype/participants/{participant_id}/observations/{observation_id}/remove")
@@ -140,7 +141,7 @@ def remove_observation_form(request: Request, participant_id: str, observation_i
     except DomainError as exc:
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
-    return _participant_page(request, db, principal, participant_id, message=f"Removed {row.hpo_id} {row.label}.")
+    return redirect_with_message(f"/phenotype/participants/{participant_id}", f"Removed {row.hpo_id} {row.label}.")
 
 
 @router.post("/phenotype/participants/{participant_id}/diagnoses")

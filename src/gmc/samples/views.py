@@ -441,9 +441,7 @@ async def sample_action(request: Request, barcode: str, principal: Principal = W
         status = exc.status_code if isinstance(exc, DomainError) else 422
         return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": text,
                       "message_kind": "error"}, status_code=status)
-    sample = service.get_sample(db, principal, target)
-    return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": message,
-                  "message_kind": "ok"})
+    return redirect_with_message(f"/samples/{target}", message)
 
 
 # Storage ------------------------------------------------------------------------------------------
@@ -582,11 +580,10 @@ def shipment_action(request: Request, reference: str, what: str, barcode: str = 
                 kind = "ok" if rec.complete else "error"
             else:
                 raise DomainError(f"unknown shipment action {what!r}")
-        status = 200
     except DomainError as exc:
-        message, kind, status = exc.message, "error", exc.status_code
-    return render(request, "samples/shipment.html", {**_shipment_context(db, principal, reference),
-                  "message": message, "message_kind": kind}, status_code=status)
+        return render(request, "samples/shipment.html", {**_shipment_context(db, principal, reference),
+                      "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
+    return redirect_with_message(f"/samples/shipments/{reference}", message, kind)
 
 
 # Worklists and turnaround -------------------------------------------------------------------------

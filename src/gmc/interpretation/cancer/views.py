@@ -13,6 +13,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.files import allowed_input_file
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, matches_text, paginate_list
 from gmc.common.templating import render
@@ -163,7 +164,7 @@ def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: s
     except DomainError as exc:
         return _board(request, db, principal, case_id, status_code=exc.status_code,
                       message=exc.message, message_kind="error")
-    return _board(request, db, principal, case_id, message=f"Run {run.run_id} finished.", message_kind="ok")
+    return redirect_with_message(f"/cancer/cases/{case_id}", f"Run {run.run_id} finished.")
 
 
 @router.post("/cancer/cases/{case_id}/notes")
@@ -234,8 +235,8 @@ async def propose_page(request: Request, principal: Principal = CURATE, db: GmcS
     except DomainError as exc:
         return _curation(request, db, status_code=exc.status_code, message=exc.message, message_kind="error",
                          form={**record, "reason": reason, "evidence_id": evidence_id, "action": action})
-    return _curation(request, db, message=f"Proposed {version.action} of {version.item.evidence_id} "
-                     f"(version {version.version}); a second curator must approve it.", message_kind="ok")
+    return redirect_with_message("/cancer/curation", f"Proposed {version.action} of {version.item.evidence_id} "
+                                 f"(version {version.version}); a second curator must approve it.")
 
 
 @router.post("/cancer/curation/{version_pk}/{decision}")
@@ -252,8 +253,8 @@ def review_page(request: Request, version_pk: int, decision: str, reason: str = 
                 raise ValidationFailed("decision must be approve or reject", field="decision")
     except DomainError as exc:
         return _curation(request, db, status_code=exc.status_code, message=exc.message, message_kind="error")
-    return _curation(request, db, message=f"{version.item.evidence_id} version {version.version} {version.status}.",
-                     message_kind="ok")
+    return redirect_with_message("/cancer/curation",
+                                 f"{version.item.evidence_id} version {version.version} {version.status}.")
 
 
 @router.get("/cancer/curation/items/{evidence_id}")
