@@ -1,6 +1,7 @@
 /* Site-wide behaviour, no inline script needed:
    - the menu folds behind a "Menu" button on narrow screens;
-   - a button or form with data-confirm="question" asks before submitting (destructive actions). */
+   - a button or form with data-confirm="question" asks before submitting (destructive actions);
+   - data-arrow-into lets the down arrow move from a search box into its results. */
 (function () {
   "use strict";
 
@@ -16,6 +17,19 @@
       nav.classList.toggle("open", open);
     });
   }
+
+  // A search box with data-arrow-into="selector": the down arrow moves into its results (usable without a mouse).
+  document.addEventListener("keydown", function (ev) {
+    var from = ev.target;
+    if (ev.key !== "ArrowDown" || !from.dataset || !from.dataset.arrowInto) return;
+    var into = document.querySelector(from.dataset.arrowInto);
+    if (into) { ev.preventDefault(); into.focus(); }
+  });
+
+  // A button with data-print prints the page (the printable manifest).
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
+  });
 
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
