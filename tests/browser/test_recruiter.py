@@ -71,4 +71,6 @@ def test_register_refer_and_consent_a_child(page_as, axe, browser_problems) -> N
     expect(page.get_by_role("status")).to_contain_text("Consent recorded")
     expect(page.locator("#consent-status")).to_have_text("consented")
     expect(cases).to_contain_text(re.compile(r"C\d{8}"))  # the case opened once consent was valid
+    expect(page.locator(".timeline")).to_contain_text("recorded consent: Consent id:")  # a sentence, not JSON
+    expect(page.locator(".timeline")).to_contain_text("Given by: a parent or guardian; Choices: Taking part: Yes")
     assert participant_id in page.url

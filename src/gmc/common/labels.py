@@ -69,3 +69,21 @@ def readable(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(readable(v) for v in value)
     return label(value)
+
+
+#: What an audit verb says someone did, for timelines written as sentences.
+_DID = {
+    "create": "created", "update": "updated", "delete": "deleted", "read": "viewed", "search": "searched",
+    "export": "exported", "import": "imported", "merge": "merged records", "unmerge": "undid a merge",
+    "link": "linked a record", "consent_record": "recorded consent", "consent_withdraw": "recorded a withdrawal",
+    "eligibility_decide": "decided eligibility", "transition": "changed the state", "store": "stored",
+    "move": "moved", "ship": "shipped", "receive": "received", "destroy": "destroyed", "ingest": "ingested data",
+    "interpret": "ran an interpretation", "classify": "classified", "override": "overrode a criterion",
+    "approve": "approved", "reject": "rejected", "sign_off": "signed off",
+}
+
+
+def event_sentence(actor: str, verb: str, summary: object) -> str:
+    """An audit event as a sentence: 'rita recorded consent: Form: RD-CHILD 3.0; Given by: a parent or guardian.'"""
+    detail = readable(summary)
+    return f"{actor} {_DID.get(verb, label(verb).lower())}" + (f": {detail}." if detail else ".")

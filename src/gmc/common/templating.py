@@ -15,7 +15,7 @@ from gmc import __version__
 from gmc.common import links
 from gmc.common.charts import format_value
 from gmc.common.flash import clear_message, pop_message
-from gmc.common.labels import label, readable, tone
+from gmc.common.labels import event_sentence, label, readable, tone
 from gmc.common.nav import current_nav, menu_for, nav_for
 from gmc.common.time import as_utc
 
@@ -48,6 +48,7 @@ def get_templates() -> Jinja2Templates:
     env.filters["tone"] = tone
     env.filters["readable"] = readable
     env.globals["links"] = links
+    env.globals["event_sentence"] = event_sentence
     return Jinja2Templates(env=env)
 
 
