@@ -20,7 +20,11 @@ def test_variant_table_fits_the_window_and_keeps_its_filters_in_the_url(page_as,
     assert parse_qs(urlparse(page.url).query)["gene"] == ["MTHFR"]
     rows = page.locator("table.variants tbody tr")
     assert rows.count() > 0
-    genes = rows.locator("td:nth-child(5)").all_inner_texts()
+    headers = page.locator("table.variants thead th").all_inner_texts()
+    assert headers[4].startswith("Father") and headers[5].startswith("Mother")  # the family beside the proband
+    parents = rows.locator("td:nth-child(5), td:nth-child(6)").all_inner_texts()
+    assert {"het", "hom"} & set(parents) and set(parents) <= {"het", "hom", "hemizygous", "–\nno call (reference or not covered)", "–"}
+    genes = rows.locator("td:nth-child(7)").all_inner_texts()
     assert "MTHFR" in genes  # calls in the gene (an overlapping gene may head a row)
     first = rows.nth(genes.index("MTHFR"))
     assert first.get_by_role("link", name="ClinVar").get_attribute("href").startswith("https://www.ncbi.nlm.nih.gov/clinvar/")

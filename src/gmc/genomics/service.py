@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -468,6 +468,48 @@ def case_variants(
     participant = session.get(Participant, dataset.participant_id)
     return {"case_id": case.case_id, "dataset_id": dataset.dataset_id, "build": dataset.build,
             "participant_id": participant.participant_id if participant else None, **page}
+
+
+def family_genotypes(session: Session, *, principal: Principal, case_id: str, dataset_id: str,
+                     rows: Sequence[dict[str, Any]], store_base: Path | None = None) -> dict[str, Any]:
+    """The other germline datasets of a case (the family) and their calls at the sites of one page of rows.
+
+    Returns {"members": [{dataset_id, participant_id, relation}], "calls": {"chrom:pos:ref:alt": {dataset_id:
+    "het"|"hom"|"hemizygous"}}}; a member without a call at a site has no entry there (reference or not covered:
+    a VCF of variant calls cannot tell which, so the page says so). Audited as a read of each member's data.
+    """
+    case = view_case(session, principal=principal, case_id=case_id)
+    shown = _dataset_for(session, case, dataset_id)
+    others = [d for d in repo.datasets_of_case(session, case.id)
+              if d.id != shown.id and d.kind == "germline" and d.build == shown.build]
+    if not others or not rows:
+        return {"members": [], "calls": {}}
+    relations = {}
+    if case.family_id is not None:
+        relations = {m.participant_id: m.relation for m in repo.family_members(session, case.family_id)}
+    spans = sorted({(str(r["chrom"]), int(r["pos"]), int(r["pos"])) for r in rows})
+    try:
+        found = repo.carrier_calls(store_root(shown.build, store_base), spans, query=VariantQuery(),
+                                   samples=[d.store_sample for d in others])
+    except (StoreError, ValueError) as exc:
+        raise ValidationFailed(str(exc), field="query") from None
+    by_sample = {d.store_sample: d for d in others}
+    calls: dict[str, dict[str, str]] = {}
+    for c in found:
+        d = by_sample.get(c["sample"])
+        if d is None:
+            continue
+        genotype = "hemizygous" if c.get("ploidy") == 1 else ("het" if c.get("gt") == 1 else "hom")
+        calls.setdefault(f'{c["chrom"]}:{c["pos"]}:{c["ref"]}:{c["alt"]}', {})[d.dataset_id] = genotype
+    members = []
+    for d in others:
+        participant = session.get(Participant, d.participant_id)
+        members.append({"dataset_id": d.dataset_id, "participant_id": participant.participant_id if participant else "?",
+                        "relation": relations.get(d.participant_id, "relative")})
+        record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="genome_dataset", entity_id=d.id,
+               trust_id=case.trust_id, summary={"case": case.case_id, "dataset": d.dataset_id,
+                                                "what": "genotypes beside the proband's", "sites": len(spans)})
+    return {"members": members, "calls": calls}
 
 
 def _spans(query: VariantQuery, build: str) -> list[tuple[str, int, int]] | None:

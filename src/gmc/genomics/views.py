@@ -73,10 +73,15 @@ def _variant_table(request: Request, db: GmcSession, principal: Principal, case_
         if exc.status_code == 404 and exc.field == "case_id":
             raise
         error = exc.message
+    family: dict[str, Any] = {"members": [], "calls": {}}
+    if error is None and result["rows"]:
+        # The family's genotypes beside the proband's: the other germline datasets of the case at these sites.
+        family = service.family_genotypes(db, principal=principal, case_id=case_id, dataset_id=result["dataset_id"],
+                                          rows=result["rows"], store_base=store_base(request))
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
     return {"case_id": case_id, "result": result, "error": error, "page": page,
             "pages": max(1, -(-result["total"] // PAGE_SIZE)), "base": urlencode(params), "table_path": path,
-            "sort": sort, "desc": desc, "filters": dict(params), "build": result.get("build")}
+            "sort": sort, "desc": desc, "filters": dict(params), "build": result.get("build"), "family": family}
 
 
 @router.get("/genomes/cases/{case_id}")
