@@ -103,7 +103,8 @@ def _helpers() -> dict[str, Any]:
 @router.get("/cancer")
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Cancer cases at your trusts, with links to their tumour boards: filtered, sorted, paged."""
-    state = ListState.from_query("/cancer", request.query_params, sorts=list(_CASE_SORTS), default_sort="opened",
+    # Cases ready for a tumour board (interpreted) first, newest first within each.
+    state = ListState.from_query("/cancer", request.query_params, sorts=list(_CASE_SORTS), default_sort="interpreted",
                                  default_descending=True, filters=("q", "interpreted"))
     f = state.filters
     rows = [r for r in service.cancer_case_list(db, principal)
@@ -116,7 +117,7 @@ def cases_page(request: Request, principal: Principal = READ, db: GmcSession = D
 
 _CASE_SORTS = {"case": lambda r: r["case_id"], "opened": lambda r: (r["created_at"], r["case_id"]),
                "cancer": lambda r: (r["clinical_indication"] or "", r["case_id"]),
-               "interpreted": lambda r: (r["interpreted"], r["case_id"])}
+               "interpreted": lambda r: (r["interpreted"], r["created_at"], r["case_id"])}
 
 
 def _board(request: Request, db: GmcSession, principal: Principal, case_id: str, status_code: int = 200,
