@@ -52,8 +52,11 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     #: Variant store query engine: duckdb (a centre) or spark (national scale).
     variant_engine: str = "duckdb"
-    #: Optional genome FASTA (bgzipped + faidx) for codon-level annotation.
+    #: GRCh38 genome FASTA (faidx-indexed, plain or bgzipped) for HGVS and codon-level annotation; by default the
+    #: one in GMC_REFDATA/grch38/sequence. "none" turns sequence off (descriptions that need it are withheld).
     reference_fasta: Path | None = None
+    #: The same for GRCh37 (default: a FASTA in GMC_REFDATA/grch37/sequence, when there is one).
+    reference_fasta_grch37: Path | None = None
     #: The HPO release scored against: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
     hpo_release: str = "2025-01-16"
     #: Compact a variant store once this many datasets sit outside its segments (0: only by `gmc variants compact`).
@@ -97,6 +100,19 @@ class Settings(BaseSettings):
             )
         if self.database_url.startswith("sqlite") and "/var/" not in self.database_url:
             pass  # SQLite is allowed in production for a single-site install
+
+    def genome_fasta(self, build: str) -> Path | None:
+        """The genome FASTA of a build: GMC_REFERENCE_FASTA(_GRCH37), else the indexed FASTA in
+        GMC_REFDATA/<build>/sequence; None when there is none or the setting is "none"."""
+        configured = self.reference_fasta_grch37 if build == "GRCh37" else self.reference_fasta
+        if configured is not None:
+            return None if str(configured).lower() == "none" else Path(configured)
+        if self.refdata is None:
+            return None
+        folder = Path(self.refdata) / build.lower() / "sequence"
+        found = sorted(p for pattern in ("*.fa", "*.fa.gz", "*.fasta", "*.fasta.gz", "*.fna.gz")
+                       for p in folder.glob(pattern) if Path(f"{p}.fai").is_file())
+        return found[0] if found else None
 
     def refdata_dir(self) -> Path:
         """The reference-data directory, or a clear error naming GMC_REFDATA."""

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gmc.genomics.annotation.annotate import annotate_vcf, load_sources
+from gmc.genomics.annotation.annotate import WithheldCount, annotate_vcf, load_sources
 from gmc.genomics.annotation.frequencies import DEFAULT_AF_KEYS, cohort_frequencies
 from gmc.genomics.annotation.writers import output_format, write_parquet, write_tsv, write_vcf
 from gmc.genomics.vcf import VariantBatch, VcfFormatError, count_header_lines, is_bcf, open_vcf
@@ -49,7 +49,12 @@ def annotate(
         ..., exists=True, dir_okay=False, help="Input VCF/BCF (plain or bgzipped)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output: .vcf/.vcf.gz/.bcf, .tsv(.gz) or .parquet."),
-    fasta: Path | None = typer.Option(None, "--fasta", help="Reference FASTA (faidx) for codon-level terms."),
+    fasta: Path | None = typer.Option(
+        None, "--fasta", help="Genome FASTA (faidx) for HGVS and codon terms; default: the build's in GMC_REFDATA."
+    ),
+    no_fasta: bool = typer.Option(
+        False, "--no-fasta", help="Annotate without sequence (HGVS that needs it is withheld, with a note)."
+    ),
     frequencies: list[Path] = typer.Option(
         [], "--frequencies", help="Sites file(s) with allele frequencies."
     ),
@@ -67,14 +72,9 @@ def annotate(
         reader = open_vcf(source, samples=[], build=build)
         detected = reader.build
         reader.close()
-        if fasta is None and detected == "GRCh38":
-            # the configured reference is a GRCh38 genome; a GRCh37 input needs --fasta explicitly
-            from gmc.settings import get_settings
-
-            fasta = get_settings().reference_fasta
         sources = load_sources(
             detected,
-            fasta=fasta,
+            fasta=False if no_fasta else fasta,
             frequency_files=frequencies,
             af_keys=tuple(af_key) or DEFAULT_AF_KEYS,
             frequency_af_key=frequency_key,
@@ -99,6 +99,7 @@ def annotate(
             transient=False,
         ) as progress:
             task = progress.add_task("records", total=total)
+            withheld = WithheldCount()
 
             def tracked() -> Iterator[tuple[VariantBatch, pa.Table]]:
                 """Annotated batches, advancing the progress bar by the file lines they cover."""
@@ -108,7 +109,7 @@ def annotate(
                     done = last - header_lines
                     progress.update(task, completed=max(done, seen))
                     seen = done
-                    yield batch, table
+                    yield batch, withheld.add(table)
 
             if fmt == "vcf":
                 count = write_vcf(source, tracked(), out, provenance)
@@ -122,3 +123,7 @@ def annotate(
         console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(code=2) from None
     console.print(f"wrote {count} {'records' if fmt == 'vcf' else 'alleles'} to {out} ({detected})")
+    if withheld.total:
+        sequence = f"reference {sources.genome.path.name}" if sources.genome else "no reference FASTA"
+        console.print(f"[yellow]warning:[/yellow] descriptions withheld where the sequence that decides them is "
+                      f"unknown ({sequence}): {escape(withheld.summary())}; see the hgvs_note column")

@@ -26,6 +26,7 @@ from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
 from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
 from gmc.genomics.vcf import (
+    SV_COLUMNS,
     TextSpec,
     VcfFormatError,
     VcfReader,
@@ -38,7 +39,7 @@ from gmc.genomics.vcf import (
 #: Annotation columns kept in the store's sites table (the rest of the annotation table is recomputable).
 STORED_ANNOTATION = (
     "gene", "hgnc_id", "transcript", "consequence", "impact", "hgvs_c", "hgvs_p", "clinvar",
-    "clinvar_significance", "clinvar_stars", "pli", "loeuf", "gnomad_af",
+    "clinvar_significance", "clinvar_stars", "pli", "loeuf", "gnomad_af", "hgvs_note",
 )
 
 #: Alleles annotated at a time (see annotator): whole-genome arrays cost page faults, slices do not.
@@ -321,7 +322,7 @@ def annotate_new_sites(
     sites = parsed.sites
     # The row number rides along through the store's filter, so annotated rows map back to the file's
     # rows directly instead of hashing every allele's variant key twice more to join them.
-    query = sites.select(["chrom", "pos", "ref", "alt"]).append_column(
+    query = sites.select(_annotation_input(sites)).append_column(
         _ROW, pa.array(np.arange(len(sites), dtype=np.int64)))
     new = filter_new_sites(store_root, query)
     if annotate is None:
@@ -419,7 +420,7 @@ class NewSiteAnnotation:
             self._parts.append(annotated)
             return
         self._rows.append(rows + offset)
-        query = sites.select(["chrom", "pos", "ref", "alt"])
+        query = sites.select(_annotation_input(sites))
         self._queue.append(query if len(rows) == len(sites) else query.take(pa.array(rows)))
         self._queued += len(rows)
         while self._queued >= ANNOTATION_SLICE:
@@ -427,7 +428,7 @@ class NewSiteAnnotation:
 
     def _submit(self, n: int, *, final: bool) -> None:
         """Sends the first n queued sites off to be annotated (in this process when they are all there are)."""
-        queued = pa.concat_tables(self._queue) if len(self._queue) != 1 else self._queue[0]
+        queued = pa.concat_tables(self._queue, promote_options="default") if len(self._queue) != 1 else self._queue[0]
         part = queued.slice(0, n).combine_chunks()  # contiguous: a pickled slice would carry whole buffers
         rest = queued.slice(n)
         self._queue, self._queued = ([rest] if len(rest) else []), len(rest)
@@ -570,7 +571,7 @@ def _parse_in_worker(spec: TextSpec, start: int, length: int, result: Path) -> t
     annotated = None
     rows = np.flatnonzero(new)
     if annotate is not None and len(rows):
-        query = sites.select(["chrom", "pos", "ref", "alt"])
+        query = sites.select(_annotation_input(sites))
         annotated = annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
     _spool_write(result, (*batch[:6], (keys, new, annotated)))
     return result, part.num_rows
@@ -583,11 +584,14 @@ _TRANSCRIPT_ARRAYS: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
 _ROW = "__row"
 
 
-def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], pa.Table]:
-    """An annotate(sites) function over the reference data of a build (loaded once per process)."""
+def annotator(build: str, *, fasta: Path | None | bool = None) -> Callable[[pa.Table], pa.Table]:
+    """An annotate(sites) function over the reference data of a build (loaded once per process).
+
+    `fasta`: the build's genome FASTA by default (see load_sources); False for none.
+    """
     from gmc.genomics.annotation.annotate import annotate_alleles, load_sources
 
-    sources = load_sources(build, fasta=fasta if build == "GRCh38" else None)
+    sources = load_sources(build, fasta=fasta)
     # The transcript models and gene knowledge are cached per process, but their flat arrays hang off each
     # new sources object: reuse them so every ingested file does not rebuild them.
     held = _TRANSCRIPT_ARRAYS.get((id(sources.transcripts), id(sources.genes)))
@@ -611,10 +615,17 @@ def annotator(build: str, *, fasta: Path | None = None) -> Callable[[pa.Table], 
                 _objects(part.column("alt")),
                 sources,
                 columns=STORED_ANNOTATION,
+                # structural alleles are annotated by the interval they span
+                sv={name: part.column(name) for name in SV_COLUMNS if name in part.column_names} or None,
             ))
         return pa.concat_tables(parts) if len(parts) != 1 else parts[0]
 
     return run
+
+
+def _annotation_input(sites: pa.Table) -> list[str]:
+    """The sites columns annotation reads: the allele, and a structural allele's END, SVLEN, SVTYPE and CN."""
+    return ["chrom", "pos", "ref", "alt", *(c for c in SV_COLUMNS if c in sites.column_names)]
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:

@@ -90,7 +90,7 @@ def cases_with_genomes(session: Session, trust_scope: frozenset[int] | None) -> 
 
 #: Annotation columns a page shows; absent ones read as NULL.
 PAGE_ANNOTATION = ("gene", "consequence", "impact", "hgvs_c", "hgvs_p", "clinvar", "clinvar_stars", "gnomad_af",
-                   "loeuf")
+                   "loeuf", "hgvs_note", "sv_end", "sv_length", "sv_type", "copy_number")
 _IMPACTS = ("HIGH", "MODERATE", "LOW", "MODIFIER")
 _TERM = re.compile(r"^[A-Za-z0-9_]+$")
 #: Sort keys the table offers -> SQL (the variant key orders by chromosome then position).
@@ -150,9 +150,17 @@ def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[An
         bad = [i for i in query.impacts if i.upper() not in _IMPACTS]
         if bad:
             raise ValueError(f"impact {bad[0]!r} is not one of {', '.join(_IMPACTS)}")
-        where.append("s.impact IN (" + ", ".join("?" for _ in query.impacts) + ")" if "impact" in columns else "FALSE")
-        if "impact" in columns:
-            params += [i.upper() for i in query.impacts]
+        wanted = [i.upper() for i in query.impacts]
+        if "impact" not in columns:
+            where.append("FALSE")
+        else:
+            condition = "s.impact IN (" + ", ".join("?" for _ in wanted) + ")"
+            if {"HIGH", "MODERATE"} & set(wanted):
+                # a coding change whose codon is unknown (no sequence) has no impact: it may be a stop or a
+                # missense, so a filter for HIGH or MODERATE keeps it rather than drop it unseen
+                condition = f"({condition} OR (s.impact IS NULL AND s.consequence LIKE '%coding_sequence_variant%'))"
+            where.append(condition)
+            params += wanted
     if query.max_af is not None:
         if "gnomad_af" in columns:
             where.append("(s.gnomad_af IS NULL OR s.gnomad_af <= ?)")
@@ -196,6 +204,24 @@ def _plan(root: Path, samples: Sequence[str], spans: Sequence[tuple[str, int, in
     return geno, sites, [index[s] for s in wanted]
 
 
+def _with_structural(sites: list[str], spans: Sequence[tuple[str, int, int]] | None
+                     ) -> Sequence[tuple[str, int, int]] | None:
+    """The spans, plus the start of every structural allele (sv_end stored) that begins before one and reaches
+    into it: a deletion spanning a gene is keyed by where it starts, often far outside the gene."""
+    if not spans:
+        return spans
+    extra: list[tuple[str, int, int]] = []
+    with _page_connection() as con:
+        for chrom, start, _ in spans:
+            files = [f for f in sites if Path(f).name == f"chr{chrom}.parquet" and "sv_end" in _site_columns([f])]
+            if not files:
+                continue
+            found = con.sql(f"SELECT DISTINCT pos FROM read_parquet({_list(files)}, union_by_name = true) "
+                            "WHERE sv_end >= ? AND pos < ?", params=[start, start]).fetchall()
+            extra += [(chrom, int(p), int(p)) for (p,) in found]
+    return [*spans, *extra]
+
+
 def _select(sites: list[str], extra: Sequence[str] = ()) -> str:
     """The SELECT list of a variant row: call, site and annotation columns (NULL when not stored)."""
     columns = _site_columns(sites)
@@ -221,6 +247,7 @@ def variant_page(
     if plan is None:
         return {"total": 0, "rows": [], "offset": offset, "limit": limit}
     geno, sites, idx = plan
+    spans = _with_structural(sites, spans)
     where, params = _filters(query, _site_columns(sites))
     ranges = _ranges(spans)
     conditions = [f"g.sample_idx = {int(idx[0])}", *([ranges] if ranges else []), *where]
@@ -437,6 +464,7 @@ def variant_table(
                          "pos": pa.array([], pa.int32()), "ref": pa.array([], pa.string()),
                          "alt": pa.array([], pa.string()), "gt": pa.array([], pa.int8())})
     geno, sites, idx = plan
+    spans = _with_structural(sites, spans)
     where, params = _filters(query, _site_columns(sites))
     ranges = _ranges(spans)
     conditions = [f"g.sample_idx = {int(idx[0])}", *([ranges] if ranges else []), *where]
@@ -454,6 +482,7 @@ def carrier_calls(
     if plan is None:
         return []
     geno, sites, idx = plan
+    spans = _with_structural(sites, spans)
     layout = StoreLayout(root)
     names = {i: s for s, i in layout.read_manifest().sample_index().items()}
     where, params = _filters(query, _site_columns(sites))

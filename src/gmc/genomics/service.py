@@ -199,7 +199,7 @@ def ingest_manifest(
         root = store_root(plan.build, store_base)
         annotate_fn = None
         if annotate:
-            annotate_fn = core.annotator(plan.build, fasta=get_settings().reference_fasta)
+            annotate_fn = core.annotator(plan.build)
         # new sites are annotated by worker processes while the file is read and QC'd
         annotation = core.NewSiteAnnotation(root, annotate_fn, workers=workers)
         try:
@@ -474,7 +474,7 @@ def family_genotypes(session: Session, *, principal: Principal, case_id: str, da
                      rows: Sequence[dict[str, Any]], store_base: Path | None = None) -> dict[str, Any]:
     """The other germline datasets of a case (the family) and their calls at the sites of one page of rows.
 
-    Returns {"members": [{dataset_id, participant_id, relation}], "calls": {"chrom:pos:ref:alt": {dataset_id:
+    Returns {"members": [{dataset_id, participant_id, relation}], "calls": {"chrom:pos:ref:alt[:END=end]": {dataset_id:
     "het"|"hom"|"hemizygous"}}}; a member without a call at a site has no entry there (reference or not covered:
     a VCF of variant calls cannot tell which, so the page says so). Audited as a read of each member's data.
     """
@@ -500,7 +500,9 @@ def family_genotypes(session: Session, *, principal: Principal, case_id: str, da
         if d is None:
             continue
         genotype = "hemizygous" if c.get("ploidy") == 1 else ("het" if c.get("gt") == 1 else "hom")
-        calls.setdefault(f'{c["chrom"]}:{c["pos"]}:{c["ref"]}:{c["alt"]}', {})[d.dataset_id] = genotype
+        # a structural variant's site is its END too: two deletions from one position are different sites
+        end = f':END={c["sv_end"]}' if c.get("sv_end") else ""
+        calls.setdefault(f'{c["chrom"]}:{c["pos"]}:{c["ref"]}:{c["alt"]}{end}', {})[d.dataset_id] = genotype
     members = []
     for d in others:
         participant = session.get(Participant, d.participant_id)

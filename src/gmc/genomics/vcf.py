@@ -87,6 +87,13 @@ _BUILD_ALIASES = {
 #: ALT alleles that are not real alternate sequences and so produce no allele row.
 _NON_ALLELES = frozenset({"*", "<*>", "<NON_REF>", ".", "<X>"})
 
+#: INFO keys that describe a structural variant or copy-number change; kept through reading, ingest and the store.
+SV_INFO_KEYS = ("END", "SVLEN", "SVTYPE", "CN")
+#: The site columns they become (only on files with structural or long alleles).
+SV_COLUMNS = ("sv_end", "sv_length", "sv_type", "copy_number")
+#: A sequence allele at least this long (REF or ALT) is a structural variant too (the usual 50 bp convention).
+SV_MIN_LENGTH = 50
+
 #: Above this many samples htslib's C genotype parsing beats the text path's per-sample Arrow calls.
 TEXT_PATH_MAX_SAMPLES = 8
 
@@ -140,6 +147,48 @@ def detect_build(contig_lengths: dict[str, int]) -> str | None:
     return None
 
 
+def is_symbolic(alt: str) -> bool:
+    """True for a symbolic (<DEL>, <CNV> ...) or breakend ALT allele."""
+    return alt.startswith("<") or "[" in alt or "]" in alt
+
+
+def structural_fields(
+    pos: int, ref: str, alt: str, info: dict[str, Any], allele: int, where: tuple[Path, int]
+) -> tuple[int, int | None, str, float | None] | None:
+    """(end, SVLEN, SVTYPE, CN) of a structural allele (symbolic, breakend, or 50+ bases), else None.
+
+    A symbolic allele must say where it ends (INFO/END); a breakend needs no END (it is one joined position).
+    `info` holds the record's END/SVLEN/SVTYPE/CN values as parsed (tuples for several ALTs).
+    """
+    breakend = "[" in alt or "]" in alt
+    symbolic = alt.startswith("<")
+    if not (symbolic or breakend or max(len(ref), len(alt)) >= SV_MIN_LENGTH):
+        return None
+
+    def pick(value: Any) -> Any:
+        return value[min(allele, len(value)) - 1] if isinstance(value, tuple) else value
+
+    svtype = pick(info.get("SVTYPE"))
+    svlen = pick(info.get("SVLEN"))
+    cn = pick(info.get("CN"))
+    end = info.get("END")
+    if symbolic:
+        if end is None:
+            raise VcfFormatError(where[0], where[1], f"symbolic allele {alt} has no INFO/END: where it ends is unknown")
+        svtype = svtype or alt.strip("<>").split(":")[0]
+    elif breakend:
+        end, svtype = pos, svtype or "BND"
+    else:
+        end = pos + len(ref) - 1
+        svlen = svlen if svlen is not None else len(alt) - len(ref)
+        svtype = svtype or ("DEL" if len(alt) < len(ref) else "INS" if len(alt) > len(ref) else "MNV")
+    try:
+        return (int(end), None if svlen in (None, ".") else int(float(svlen)), str(svtype),
+                None if cn in (None, ".") else float(cn))
+    except (TypeError, ValueError):
+        raise VcfFormatError(where[0], where[1], f"END/SVLEN/CN of {alt} are not numbers") from None
+
+
 def trim_alleles(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     """Removes the bases REF and ALT share at the end, then at the start, keeping one base each."""
     if alt.startswith("<") or "[" in alt or "]" in alt:
@@ -182,6 +231,9 @@ class VariantBatch:
     samples: list[str] = field(default_factory=list)
     #: Which ALT of its record each row is (1-based), to map rows back to the VCF as written.
     allele: np.ndarray | None = None
+    #: Structural alleles' sv_end, sv_length, sv_type, copy_number (object arrays, None elsewhere); empty when
+    #: the batch has none.
+    sv: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -199,8 +251,31 @@ class VariantBatch:
         }
         for key, values in self.info.items():
             columns[key] = _info_array(values)
+        columns.update(sv_arrays(self.sv))
         sites = pa.table(columns)
         return sites, _calls_table(self.samples, self.gt, self.ploidy, self.gq, self.dp, self.ad_ref, self.ad_alt)
+
+
+#: How END/SVLEN/SVTYPE/CN are read when a header does not declare them.
+_SV_DEFAULT_TYPES = {"END": "Integer", "SVLEN": "Integer", "SVTYPE": "String", "CN": "Float"}
+_SV_TYPES = {"sv_end": pa.int64(), "sv_length": pa.int64(), "sv_type": pa.string(), "copy_number": pa.float64()}
+
+
+def sv_arrays(sv: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    """The structural columns of a batch as typed Arrow arrays (none when the batch has no structural allele)."""
+    return {name: pa.array(sv[name], _SV_TYPES[name], from_pandas=True) for name in SV_COLUMNS if name in sv}
+
+
+def _sv_columns(values: list[tuple[int, int | None, str, float | None] | None]) -> dict[str, np.ndarray]:
+    """Per-row structural fields (None for other rows) as the batch's sv columns; {} when no row has any."""
+    if not any(v is not None for v in values):
+        return {}
+    out = {}
+    for i, name in enumerate(SV_COLUMNS):
+        column = np.empty(len(values), dtype=object)
+        column[:] = [None if v is None else v[i] for v in values]
+        out[name] = column
+    return out
 
 
 def _calls_table(samples: list[str], gt: np.ndarray, ploidy: np.ndarray, gq: np.ndarray, dp: np.ndarray,
@@ -280,13 +355,16 @@ class VcfReader:
         self._format_keys = {key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header}
         self._info_number: dict[str, str] = {}
         self._info_types: dict[str, str] = {}
-        for key in self.info_keys:
+        #: Structural INFO keys the header declares: the text path then keeps the INFO column to read them
+        self.sv_keys = tuple(k for k in SV_INFO_KEYS if f"##INFO=<ID={k}," in header)
+        for key in (*self.info_keys, *SV_INFO_KEYS):
             try:
                 declared = self._vcf.get_header_type(key)
             except KeyError:
                 declared = {}
-            self._info_number[key] = declared.get("Number", ".")
-            self._info_types[key] = declared.get("Type", "String")
+            default = _SV_DEFAULT_TYPES.get(key, "String")
+            self._info_number[key] = declared.get("Number", "." if key not in _SV_DEFAULT_TYPES else "A")
+            self._info_types[key] = declared.get("Type", default)
 
     def _resolve_build(self, expected: str | None) -> str:
         try:
@@ -346,7 +424,7 @@ class VcfReader:
                 skip_rows=self._header_lines, column_names=names, block_size=block_bytes
             ),
             parse_options=_TEXT_PARSE,
-            convert_options=_text_convert_options(names, self.info_keys, self.samples),
+            convert_options=_text_convert_options(names, (*self.info_keys, *self.sv_keys), self.samples),
         )
         first_line = self._header_lines + 1
         for record_batch in reader:
@@ -411,7 +489,7 @@ class VcfReader:
     def text_spec(self) -> TextSpec:
         """What the text path needs to turn a block into allele rows (picklable, for worker processes)."""
         return TextSpec(self.info_keys, dict(self._info_number), dict(self._info_types), list(self.samples),
-                        tuple(self._column_names()))
+                        tuple(self._column_names()), self.sv_keys, str(self.path))
 
     @property
     def records_start_line(self) -> int:
@@ -461,6 +539,10 @@ class TextSpec:
     samples: list[str]
     #: The file's columns, as its #CHROM line names them (text_block parses raw record text by them).
     columns: tuple[str, ...] = ()
+    #: Structural INFO keys the header declares (the INFO column is then kept for structural records).
+    sv_keys: tuple[str, ...] = ()
+    #: The file, for errors that name it.
+    path: str = ""
 
 
 #: The VCF body as Arrow CSV sees it: tab-separated, no quoting or escapes.
@@ -494,7 +576,7 @@ def text_block(spec: TextSpec, text: pa.Buffer | memoryview | bytes) -> pa.Recor
         read_options=pacsv.ReadOptions(column_names=list(spec.columns), block_size=max(buffer.size, 1) + 1,
                                        use_threads=False),
         parse_options=_TEXT_PARSE,
-        convert_options=_text_convert_options(spec.columns, spec.info_keys, spec.samples),
+        convert_options=_text_convert_options(spec.columns, (*spec.info_keys, *spec.sv_keys), spec.samples),
     ).combine_chunks()
     batches = table.to_batches()
     if batches:
@@ -522,7 +604,8 @@ def _records_after_header(stream: pa.NativeFile, path: Path) -> bytes:
 
 
 def _special_records(table: pa.RecordBatch) -> np.ndarray:
-    """True for the records of a text block that need splitting or trimming (the rest are one row each)."""
+    """True for the records of a text block that need splitting or trimming, or hold a structural allele (the
+    rest are one row each, as written)."""
     alt_column, ref_column = table.column("ALT"), table.column("REF")
     ref_len = pc.utf8_length(ref_column).to_numpy(zero_copy_only=False)
     alt_len = pc.utf8_length(alt_column).to_numpy(zero_copy_only=False)
@@ -531,6 +614,16 @@ def _special_records(table: pa.RecordBatch) -> np.ndarray:
         pc.match_substring(alt_column, ",").to_numpy(zero_copy_only=False)
         | pc.is_in(alt_column, pa.array(sorted(_NON_ALLELES))).to_numpy(zero_copy_only=False)
         | ((ref_len > 1) & (alt_len > 1))
+        | _structural_records(table, ref_len, alt_len)
+    )
+
+
+def _structural_records(table: pa.RecordBatch, ref_len: np.ndarray, alt_len: np.ndarray) -> np.ndarray:
+    """True for records with a symbolic or breakend ALT, or an allele of SV_MIN_LENGTH bases or more."""
+    alt_column = table.column("ALT")
+    return (
+        pc.match_substring_regex(alt_column, r"[<\[\]]").to_numpy(zero_copy_only=False)
+        | (ref_len >= SV_MIN_LENGTH) | (alt_len >= SV_MIN_LENGTH)
     )
 
 
@@ -621,6 +714,7 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
     out_ref = np.concatenate([refs[simple], np.asarray(extra_ref, dtype=object)])[order]
     out_alt = np.concatenate([alts[simple], np.asarray(extra_alt, dtype=object)])[order]
     n = len(rec)
+    sv = _text_structural(spec, table, first_line, rec, allele_of_row, out_pos, out_ref, out_alt)
     info = {}
     for key in spec.info_keys:
         number = spec.info_number.get(key)
@@ -650,7 +744,31 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
         info=info,
         samples=list(spec.samples),
         allele=allele_of_row,
+        sv=sv,
     )
+
+
+def _text_structural(spec: TextSpec, table: pa.RecordBatch, first_line: int, rec: np.ndarray, allele: np.ndarray,
+                     pos: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> dict[str, np.ndarray]:
+    """The sv columns of a text block's rows: INFO read only for the records holding a structural allele."""
+    ref_len = pc.utf8_length(table.column("REF")).to_numpy(zero_copy_only=False)
+    alt_len = pc.utf8_length(table.column("ALT")).to_numpy(zero_copy_only=False)
+    structural = _structural_records(table, ref_len, alt_len)
+    if not structural.any():
+        return {}
+    symbolic = pc.match_substring_regex(table.column("ALT"), r"[<]").to_numpy(zero_copy_only=False)
+    if (symbolic & structural).any() and "INFO" not in table.column_names:
+        # the header declares no END: htslib (which the text path falls back to) reads the records instead
+        raise VcfFormatError(spec.path, None, "symbolic alleles in a file whose header declares no INFO/END")
+    infos = table.column("INFO").to_pylist() if "INFO" in table.column_names else None
+    keys = SV_INFO_KEYS
+    values: list[tuple[int, int | None, str, float | None] | None] = [None] * len(rec)
+    for i in np.nonzero(structural[rec])[0].tolist():
+        r = int(rec[i])
+        parsed = _parse_info(infos[r], keys, spec.info_types) if infos is not None else {}
+        values[i] = structural_fields(int(pos[i]), ref[i], alt[i], parsed, int(allele[i]),
+                                      (Path(spec.path), first_line + r))
+    return _sv_columns(values)
 
 
 def open_vcf(
@@ -775,6 +893,9 @@ class _BatchBuilder:
         self.info: dict[str, list[Any]] = {k: [] for k in reader.info_keys}
         self.rows = 0
         self._chrom_cache: dict[str, str] = {}
+        #: per row: (end, SVLEN, SVTYPE, CN) of a structural allele, else None
+        self.sv: list[tuple[int, int | None, str, float | None] | None] = []
+        self.has_sv = False
 
     def add(self, record: Any, line: int) -> None:
         """Adds the allele rows of one htslib record (none for a record without real ALT alleles)."""
@@ -798,6 +919,12 @@ class _BatchBuilder:
             if alt in _NON_ALLELES:
                 continue
             row_pos, row_ref, row_alt = trim_alleles(pos, ref, alt)
+            structural = None
+            if alt[0] == "<" or "[" in alt or "]" in alt or max(len(ref), len(alt)) >= SV_MIN_LENGTH:
+                structural = structural_fields(row_pos, row_ref, row_alt, _htslib_sv_info(record), allele,
+                                               (self.reader.path, line))
+                self.has_sv = True
+            self.sv.append(structural)
             self.chrom.append(chrom)
             self.pos.append(row_pos)
             self.ref.append(row_ref)
@@ -881,6 +1008,7 @@ class _BatchBuilder:
             info=info,
             samples=list(self.reader.samples),
             allele=allele,
+            sv=_sv_columns(self.sv) if self.has_sv else {},
         )
 
     def _per_record(self, values: list[np.ndarray | None]) -> np.ndarray:
@@ -1016,6 +1144,19 @@ def _text_genotypes(table: pa.RecordBatch, samples: list[str]) -> tuple[np.ndarr
         calls[:, j, : call_parts[j].shape[1]] = call_parts[j]
         ad[:, j, : ad_parts[j].shape[1]] = ad_parts[j]
     return calls, gq, dp, ad
+
+
+def _htslib_sv_info(record: Any) -> dict[str, Any]:
+    """END, SVLEN, SVTYPE and CN of an htslib record's INFO (absent keys left out)."""
+    found = {}
+    for key in SV_INFO_KEYS:
+        try:
+            value = record.INFO.get(key)
+        except KeyError:
+            value = None
+        if value is not None:
+            found[key] = value
+    return found
 
 
 def _format_or_none(record: Any, key: str) -> np.ndarray | None:

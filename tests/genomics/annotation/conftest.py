@@ -31,4 +31,4 @@ def grch38_sources(sparse_fasta: Path) -> AnnotationSources:
 @pytest.fixture(scope="session")
 def grch38_no_fasta() -> AnnotationSources:
     """GRCh38 sources without a reference sequence."""
-    return load_sources("GRCh38")
+    return load_sources("GRCh38", fasta=False)

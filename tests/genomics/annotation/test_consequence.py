@@ -178,7 +178,7 @@ def test_without_sequence_consequences_stay_exact(grch38_no_fasta: AnnotationSou
     assert annotate_allele("12", 25_000_000, "A", "G", grch38_no_fasta)["consequence"] == "intergenic_variant"
 
 
-def test_large_deletion_ablates_and_symbolic_alleles_stay_unannotated(grch38_no_fasta: AnnotationSources):
+def test_large_deletion_ablates_and_symbolic_alleles_need_their_end(grch38_no_fasta: AnnotationSources):
     import time
 
     brca1 = next(t for t in grch38_no_fasta.transcripts.transcripts if t.gene == "BRCA1")
@@ -188,8 +188,12 @@ def test_large_deletion_ablates_and_symbolic_alleles_stay_unannotated(grch38_no_
     row = annotate_allele("17", start, ref, "A", grch38_no_fasta)
     assert time.perf_counter() - started < 2
     assert row["gene"] == "BRCA1" and row["consequence"] == "transcript_ablation" and row["impact"] == "HIGH"
+    # a symbolic deletion is annotated by the interval its END gives; without END its extent is not guessed
     symbolic = annotate_allele("17", start, "A", "<DEL>", grch38_no_fasta)
     assert symbolic["consequence"] is None and symbolic["gene"] is None
+    spanning = annotate_allele("17", start, "A", "<DEL>", grch38_no_fasta,
+                               structural=(brca1.tx_end + 10, None, "DEL", None))
+    assert spanning["gene"] == "BRCA1" and spanning["consequence"] == "transcript_ablation"
 
 
 def test_phenopacket_protein_changes_in_sequenced_genes(

@@ -1,30 +1,61 @@
-"""Tests for the genetic code and protein change notation, on hand-worked examples."""
+"""Tests for the genetic codes and protein change notation, on hand-worked examples of the HGVS rules."""
 
 from __future__ import annotations
 
-from gmc.genomics.annotation.hgvs import CODON_TABLE, protein_change, three, translate
+import pytest
+
+from gmc.genomics.annotation.hgvs import (
+    CODON_TABLE,
+    MITOCHONDRIAL_CODON_TABLE,
+    protein_change,
+    three,
+    translate,
+)
 
 
-def test_genetic_code():
+def test_genetic_codes():
     assert len(CODON_TABLE) == 64
     assert sorted(c for c, a in CODON_TABLE.items() if a == "*") == ["TAA", "TAG", "TGA"]
     assert CODON_TABLE["ATG"] == "M" and CODON_TABLE["TGG"] == "W" and CODON_TABLE["GGC"] == "G"
     assert translate("ATGGCCTAAGGG") == "MA*G"
     assert translate("ATGGCCTAAGGG", to_stop=True) == "MA*"
+    assert translate("ATGNCC") == "M?"
     assert three("MK*") == "MetLysTer"
+    # vertebrate mitochondrial code: AGA/AGG end translation, TGA is Trp, ATA is Met
+    assert sorted(c for c, a in MITOCHONDRIAL_CODON_TABLE.items() if a == "*") == ["AGA", "AGG", "TAA", "TAG"]
+    assert translate("ATATGAAGA", table=MITOCHONDRIAL_CODON_TABLE) == "MW*"
 
 
-def test_protein_changes():
-    assert protein_change("RKL*", "WKL*", 10) == ("p.Arg10Trp", "missense")
-    assert protein_change("RKL*", "*", 10) == ("p.Arg10Ter", "stop_gained")
-    assert protein_change("RKL*", "RKL*", 10) == ("p.Arg10=", "synonymous")
-    # deleting one of two lysines names the 3'-most
-    assert protein_change("AKKL*", "AKL*", 5) == ("p.Lys7del", "inframe_deletion")
-    assert protein_change("AKL*", "AKKL*", 5) == ("p.Lys6dup", "inframe_insertion")
-    assert protein_change("AKL*", "AKGL*", 5) == ("p.Lys6_Leu7insGly", "inframe_insertion")
-    assert protein_change("AKLV*", "AWV*", 5) == ("p.Lys6_Leu7delinsTrp", "delins")
+def _p(reference: str, alternate: str, changed: int, frameshift: bool = False) -> tuple[str, str]:
+    change = protein_change(reference, alternate, frameshift=frameshift, changed=changed)
+    return change.hgvs_p, change.term
 
 
-def test_stop_changes():
-    assert protein_change("RKL*", "RK*", 10) == ("p.Leu12Ter", "stop_gained")
-    assert protein_change("RK*", "RKQQ*", 10) == ("p.Ter12Glnext*?", "stop_lost")
+@pytest.mark.parametrize(
+    ("reference", "alternate", "changed", "frameshift", "expected"),
+    [
+        ("MRKL*", "MWKL*", 1, False, ("p.Arg2Trp", "missense_variant")),
+        ("MRKL*", "M*", 1, False, ("p.Arg2Ter", "stop_gained")),
+        ("MRKL*", "MRKL*", 2, False, ("p.Lys3=", "synonymous_variant")),
+        ("MRKL*", "MRKL*", 4, False, ("p.Ter5=", "stop_retained_variant")),
+        ("MRKL*", "IRKL*", 0, False, ("p.Met1?", "start_lost")),
+        # a deletion or duplication in a repeat is named at its 3' end
+        ("MAKKL*", "MAKL*", 2, False, ("p.Lys4del", "inframe_deletion")),
+        ("MAKL*", "MAKKL*", 2, False, ("p.Lys3dup", "inframe_insertion")),
+        ("MAKGL*", "MAKGKGL*", 2, False, ("p.Lys3_Gly4dup", "inframe_insertion")),
+        # an insertion names the real residues either side (never Xaa)
+        ("MAKL*", "MAKGL*", 2, False, ("p.Lys3_Leu4insGly", "inframe_insertion")),
+        ("MAKLV*", "MAWV*", 2, False, ("p.Lys3_Leu4delinsTrp", "inframe_deletion")),
+        # a lost stop extends the protein to the next stop (or to an unknown one)
+        ("MRK*", "MRKQQ*", 3, False, ("p.Ter4GlnextTer2", "stop_lost")),
+        ("MRK*", "MRKQQ", 3, False, ("p.Ter4GlnextTer?", "stop_lost")),
+        # frameshift: from the first changed residue, counting it as 1, to the new stop
+        ("MRKLAV*", "MRKPG*", 2, True, ("p.Leu4ProfsTer3", "frameshift_variant")),
+        ("MRKLAV*", "MRKPG", 2, True, ("p.Leu4ProfsTer?", "frameshift_variant")),
+        ("MRKLAV*", "MRK*", 2, True, ("p.Leu4Ter", "stop_gained")),
+        # a frameshift in the stop codon is an extension
+        ("MRK*", "MRKGA*", 3, True, ("p.Ter4GlyextTer2", "stop_lost")),
+    ],
+)
+def test_protein_changes(reference, alternate, changed, frameshift, expected):
+    assert _p(reference, alternate, changed, frameshift) == expected

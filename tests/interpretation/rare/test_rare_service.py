@@ -289,9 +289,16 @@ def test_database_run_evaluates_ps1_pm5_when_the_deployment_has_a_fasta(demo_dat
     with demo_database.transaction() as session:
         case_id = make_rare_case(session, observed)
         scientist = user(session, "scientist")
-        without = service.run_rare(session, scientist, case_id, vcf_path=str(vcf))
+        # Sequence turned off (the reference-data FASTA is used by default): the change is coding of unknown
+        # effect, and PS1/PM5 cannot apply.
+        monkeypatch.setenv("GMC_REFERENCE_FASTA", "none")
+        reset_settings_cache()
+        try:
+            without = service.run_rare(session, scientist, case_id, vcf_path=str(vcf))
+        finally:
+            monkeypatch.delenv("GMC_REFERENCE_FASTA")
+            reset_settings_cache()
         cftr = next(g for g in without.results["genes"] if g["gene"] == "CFTR")
-        # No FASTA configured: the change is coding of unknown effect, and PS1/PM5 cannot apply.
         assert "missense_variant" not in cftr["variants"][0]["consequence"]
         monkeypatch.setenv("GMC_REFERENCE_FASTA",
                            str(refdata_dir / "grch38" / "sequence" / "GRCh38_sparse_Nmasked.fa.gz"))

@@ -10,11 +10,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gmc import __version__
 from gmc.genomics.annotation.bulk import PER_TRANSCRIPT, TranscriptArrays, annotate_bulk
 from gmc.genomics.annotation.clinvar import ClinVarAssertion, ClinVarIndex, load_clinvar
-from gmc.genomics.annotation.consequence import TranscriptConsequence, annotate_transcript
+from gmc.genomics.annotation.consequence import (
+    TranscriptConsequence,
+    annotate_transcript,
+    mitochondrial_hgvs,
+    structural_consequence,
+)
 from gmc.genomics.annotation.existing import (
     EXISTING_KEYS,
     annotation_fields,
@@ -74,6 +80,13 @@ COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("existing_consequence", pa.string()),
     ("existing_hgvs_c", pa.string()),
     ("existing_hgvs_p", pa.string()),
+    # added after the columns above so that readers by position keep working: what was withheld and why
+    ("hgvs_note", pa.string()),
+    # structural variants and copy number: where the event ends, its length, type and copy number (as read)
+    ("sv_end", pa.int64()),
+    ("sv_length", pa.int64()),
+    ("sv_type", pa.string()),
+    ("copy_number", pa.float64()),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -106,7 +119,7 @@ class AnnotationSources:
             "build": self.build,
             "transcripts": self.transcripts.source,
             "clinvar": f"{self.clinvar.path.name} ({self.clinvar.release})" if self.clinvar else "none",
-            "fasta": str(self.genome.path) if self.genome else "none",
+            "fasta": str(self.genome.path) if self.genome else "none (HGVS that needs sequence is withheld)",
             "frequencies": ",".join(f.path.name for f in self.frequency_files) or "none",
             "af_keys": ",".join(self.af_keys),
         }
@@ -115,23 +128,34 @@ class AnnotationSources:
 def load_sources(
     build: str = "GRCh38",
     *,
-    fasta: str | Path | None = None,
+    fasta: str | Path | None | bool = None,
     frequency_files: Iterable[str | Path] = (),
     af_keys: tuple[str, ...] = DEFAULT_AF_KEYS,
     frequency_af_key: str = "AF",
     transcript_source: str = "mane",
     clinvar: bool = True,
 ) -> AnnotationSources:
-    """Loads (once per process) the reference data annotation needs for a build."""
+    """Loads (once per process) the reference data annotation needs for a build.
+
+    `fasta`: the genome FASTA; by default (None) the build's FASTA from the settings (GMC_REFERENCE_FASTA, else
+    the one in GMC_REFDATA/<build>/sequence); False for none (descriptions that need sequence are withheld).
+    A FASTA whose contigs do not fit the build is refused (ReferenceSequenceError).
+    """
     build = normalise_build(build)
     settings = get_settings()
+    if fasta is not None and not isinstance(fasta, bool) and str(fasta).lower() == "none":
+        fasta = False  # the setting's spelling of "no sequence", passed through as a path by some callers
+    if fasta is None:
+        fasta = settings.genome_fasta(build)
+    elif fasta is False or fasta is True:
+        fasta = settings.genome_fasta(build) if fasta else None
     clinvar_index = None
     if clinvar and build in CLINVAR_FILES:
         clinvar_index = load_clinvar(str(settings.refdata_path(*CLINVAR_FILES[build])))
     return AnnotationSources(
         transcripts=load_transcripts(build, transcript_source),
         genes=load_gene_knowledge(),
-        genome=load_reference(str(fasta)) if fasta else None,
+        genome=load_reference(str(fasta), build) if fasta else None,
         clinvar=clinvar_index,
         frequency_files=[SitesFrequencies(p, af_key=frequency_af_key, build=build) for p in frequency_files],
         af_keys=tuple(af_keys),
@@ -153,6 +177,25 @@ def transcript_consequences(
     return results
 
 
+def structural_consequences(
+    chrom: str, pos: int, alt: str, structural: tuple[int | None, int | None, str | None, float | None] | None,
+    sources: AnnotationSources,
+) -> list[TranscriptConsequence]:
+    """The consequences of a symbolic or breakend allele on every transcript it reaches, most severe first."""
+    end, _, svtype, copy_number = structural or (None, None, None, None)
+    svtype = svtype or ("BND" if "[" in alt or "]" in alt else alt.strip("<>").split(":")[0])
+    point = "[" in alt or "]" in alt or svtype.upper().startswith("INS")
+    # POS is the base before a symbolic event (VCF's padding base); a point event happens at POS
+    start, stop = (pos, pos) if point else (pos + 1, max(int(end or pos), pos + 1))
+    results = []
+    for transcript in sources.transcripts.overlapping(chrom, start, stop):
+        consequence = structural_consequence(transcript, start, stop, svtype, copy_number)
+        if consequence is not None and consequence.terms:
+            results.append(consequence)
+    results.sort(key=lambda c: (c.rank, not c.hgnc_id, c.transcript))
+    return results
+
+
 def annotate_allele(
     chrom: str,
     pos: int,
@@ -164,13 +207,23 @@ def annotate_allele(
     cohort_af: float | None = None,
     near_transcript: bool = True,
     lookups: bool = True,
+    structural: tuple[int | None, int | None, str | None, float | None] | None = None,
 ) -> dict[str, Any]:
-    """Annotates one trimmed allele; returns a row with the COLUMNS keys."""
+    """Annotates one trimmed allele; returns a row with the COLUMNS keys.
+
+    `structural`: (end, SVLEN, SVTYPE, CN) as the reader gives them for a structural allele; a symbolic or
+    breakend allele is annotated by the interval it spans (it carries no sequence to describe in HGVS).
+    """
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     row.update(chrom=chrom, pos=pos, ref=ref, alt=alt, cohort_af=cohort_af)
+    if structural is not None:
+        row.update(sv_end=structural[0], sv_length=structural[1], sv_type=structural[2], copy_number=structural[3])
     if alt.startswith("<") or "[" in alt or "]" in alt:
-        return row  # symbolic structural alleles: no sequence-level consequence (not intergenic either)
-    consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
+        if (structural is None or structural[0] is None) and alt.startswith("<") and not alt.startswith("<INS"):
+            return row  # where the event ends is unknown: its consequence is not guessed (the reader needs END)
+        consequences = structural_consequences(chrom, pos, alt, structural, sources) if near_transcript else []
+    else:
+        consequences = transcript_consequences(chrom, pos, ref, alt, sources) if near_transcript else []
     if consequences:
         top = consequences[0]
         row.update(
@@ -187,6 +240,7 @@ def annotate_allele(
             protein_position=top.protein_position,
             distance=top.distance,
             nmd_escape=top.nmd_escape,
+            hgvs_note=top.note,
         )
         transcript = sources.transcripts.by_name.get(top.transcript)
         constraint = sources.genes.constraint_of(transcript.gene_id) if transcript else None
@@ -202,6 +256,11 @@ def annotate_allele(
             )
     else:
         row.update(consequence="intergenic_variant", impact="MODIFIER")
+    if chrom == "MT":
+        # the mitochondrial genome is described in m. (rCRS) numbering whatever gene the allele is in
+        row["hgvs_c"], note = mitochondrial_hgvs(pos, ref, alt, sources.genome)
+        notes = [n for n in (note, row["hgvs_note"]) if n and not n.startswith("c. withheld")]
+        row["hgvs_note"] = "; ".join(notes) or None
     if not lookups:
         return row
     if sources.clinvar is not None:
@@ -249,6 +308,37 @@ def _clinvar_for(sources: AnnotationSources, key: tuple[str, int, str, str]) -> 
     return assertion
 
 
+class WithheldCount:
+    """Counts, over annotated tables, the descriptions withheld for want of sequence, by what and why."""
+
+    def __init__(self) -> None:
+        self.by_note: dict[str, int] = {}
+
+    def add(self, table: pa.Table) -> pa.Table:
+        """Counts one table's notes; returns the table unchanged (to wrap a stream of tables)."""
+        if "hgvs_note" in table.column_names:
+            counts = pc.value_counts(table.column("hgvs_note").drop_null())
+            for item in counts.to_pylist():
+                for note in item["values"].split("; "):
+                    self.by_note[note] = self.by_note.get(note, 0) + item["counts"]
+        return table
+
+    @property
+    def total(self) -> int:
+        """Alleles with at least one description withheld (a note may name two)."""
+        return sum(self.by_note.values())
+
+    def summary(self) -> str:
+        """One line: how many of each description were withheld and why ("" when none)."""
+        merged: dict[str, int] = {}
+        for note, n in self.by_note.items():
+            what = note.split(":", 1)[0]
+            why = note[note.rfind("(") + 1 : -1] if note.endswith(")") else ""
+            key = f"{what} ({why})" if why else what
+            merged[key] = merged.get(key, 0) + n
+        return "; ".join(f"{n:,} {key}" for key, n in sorted(merged.items()))
+
+
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Builds an Arrow table with the COLUMNS schema from annotated rows."""
     schema = pa.schema([pa.field(name, kind) for name, kind in COLUMNS])
@@ -265,6 +355,7 @@ def annotate_alleles(
     info: dict[str, np.ndarray] | None = None,
     cohort: dict[tuple[str, int, str, str], float] | None = None,
     columns: Sequence[str] | None = None,
+    sv: dict[str, np.ndarray | pa.Array] | None = None,
 ) -> pa.Table:
     """Annotates trimmed alleles (numpy columns); alleles away from exons are settled in bulk.
 
@@ -279,7 +370,7 @@ def annotate_alleles(
     chrom, ref, alt = (_object_array(v) for v in (chrom, ref, alt))
     pos = np.asarray(pos)
     out: dict[str, np.ndarray] = {}
-    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=sources.genome is None,
+    bulk = annotate_bulk(sources.arrays, chrom, pos, ref, alt, indels=True,
                          columns=wanted, genome=sources.genome)
     out.update(bulk.columns)
     info = info or {}
@@ -291,8 +382,13 @@ def annotate_alleles(
         for name in kept:
             if name not in out:
                 out[name] = np.full(n, None, dtype=object)
+    sv_values = {name: _object_array(pa.array(values).to_pylist() if not isinstance(values, np.ndarray) else values)
+                 for name, values in (sv or {}).items()}
     for i in pending:
-        row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False)
+        structural = tuple(sv_values[name][i] for name in _SV_COLUMNS) if sv_values else None
+        if structural is not None and all(v is None for v in structural):
+            structural = None
+        row = annotate_allele(chrom[i], int(pos[i]), ref[i], alt[i], sources, lookups=False, structural=structural)
         for name in kept:
             out[name][i] = row[name]
         for name in kept_top:
@@ -330,6 +426,8 @@ def annotate_alleles(
             arrays.append(pa.array({"chrom": chrom, "ref": ref, "alt": alt}[name], kind))
         elif name == "pos":
             arrays.append(pa.array(pos, kind))
+        elif name in sv_values:
+            arrays.append(pa.array(sv_values[name], kind, from_pandas=True))
         elif name in pending_top:
             arrays.append(_top_transcript_column(sources.arrays, name, kind, bulk.top, pending, pending_top[name]))
         elif name in out:
@@ -370,7 +468,7 @@ def annotate_batch(
 ) -> pa.Table:
     """Annotates every allele row of a VCF batch, adding the VCF's own CSQ/ANN/BCSQ call when present."""
     table = annotate_alleles(
-        batch.chrom, batch.pos, batch.ref, batch.alt, sources, info=batch.info, cohort=cohort
+        batch.chrom, batch.pos, batch.ref, batch.alt, sources, info=batch.info, cohort=cohort, sv=batch.sv
     )
     if not existing_fields or not any(k in batch.info for k in existing_fields):
         return table
@@ -387,6 +485,7 @@ def annotate_batch(
     return table
 
 
+_SV_COLUMNS = ("sv_end", "sv_length", "sv_type", "copy_number")
 _CLINVAR_COLUMNS = ("clinvar", "clinvar_significance", "clinvar_review", "clinvar_stars", "clinvar_id")
 _EXISTING_COLUMNS = ("existing_source", "existing_consequence", "existing_hgvs_c", "existing_hgvs_p")
 _CONSEQUENCE_COLUMNS = (
@@ -403,6 +502,7 @@ _CONSEQUENCE_COLUMNS = (
     "protein_position",
     "distance",
     "nmd_escape",
+    "hgvs_note",
     "pli",
     "loeuf",
     "clingen_hi",

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gmc.genomics.annotation.consequence import SO_TERMS, transcript_sequence
+from gmc.genomics.annotation.consequence import NOTE_CODON, NOTE_SHIFT, SO_RANK, SO_TERMS, transcript_sequence
 from gmc.genomics.annotation.genes import GeneKnowledge
 from gmc.genomics.annotation.grouping import groups_of
 from gmc.genomics.annotation.sequence import ReferenceGenome
@@ -19,7 +19,9 @@ from gmc.genomics.annotation.transcripts import FLANK, TranscriptSet
 SPLICE_MARGIN = 8
 _KEY = np.int64(1) << np.int64(32)
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-_INTRON, _UPSTREAM, _DOWNSTREAM = 20, 22, 23  # SO_RANK of the three terms this path writes
+# SO_RANK of the three terms this path writes
+_INTRON, _UPSTREAM, _DOWNSTREAM = (SO_RANK[t] for t in ("intron_variant", "upstream_gene_variant",
+                                                         "downstream_gene_variant"))
 _SO_NAMES = tuple(term for term, _ in SO_TERMS)
 _BIT = {term: np.int64(1) << np.int64(rank) for rank, term in enumerate(_SO_NAMES)}
 _IMPACT_ARRAY = np.array([impact for _, impact in SO_TERMS], dtype=object)
@@ -235,8 +237,9 @@ def annotate_bulk(
 ) -> BulkResult:
     """Settles every allele whose transcripts are all far from exons; leaves the rest (done=False).
 
-    `indels` lets deep intronic indels through too: right only without a reference sequence, since with
-    one the per-allele path shifts them 3' and spots duplications. `columns` names the output columns
+    `indels` lets deep intronic indels through too where the reference sequence around them is unknown (no
+    `genome`, or blocks of N in it): their HGVS c. is withheld with a note, as the per-allele path does; where
+    the sequence is known the per-allele path moves them 3' and spots duplications. `columns` names the output columns
     wanted (default all; e.g. without other_transcripts its per-pair text is never built). SNVs in or near exons are settled
     here too, except on coding bases of transcripts whose sequence `genome` holds (codon-level terms).
     """
@@ -256,6 +259,13 @@ def annotate_bulk(
     same_first = pc.equal(pc.utf8_slice_codeunits(ref_arrow, 0, 1), pc.utf8_slice_codeunits(alt_arrow, 0, 1))
     anchored = same_first.to_numpy(zero_copy_only=False) & (ref_len != alt_len)
     start, end = pos + anchored, pos + ref_len - 1
+    # a pure insertion or deletion is placed by the sequence around it: where some of it may be known, the
+    # per-allele path moves it 3' on each transcript (and names the dup)
+    pure_indel = anchored & (np.minimum(ref_len, alt_len) == 1) & ~symbolic
+    shiftable = np.zeros(n, dtype=bool)
+    if genome is not None and pure_indel.any():
+        rows_indel = np.nonzero(pure_indel)[0]
+        shiftable[rows_indel] = genome.may_know_many(chrom[rows_indel], start[rows_indel] - 1, end[rows_indel] + 1)
     lo, hi = np.minimum(start, end), np.maximum(start, end)
     row, tx = arrays.pairs(chrom, lo, hi)
     tx_first, tx_last = arrays.tx_start[tx] + 1, arrays.tx_end[tx]
@@ -282,14 +292,15 @@ def annotate_bulk(
     d_left = p - arrays.exon_end[k]
     d_right = arrays.exon_start[next_k] + 1 - p
     d_right_hi = arrays.exon_start[next_k] + 1 - p_hi
-    kind_ok = snv[row] | (indels & (ref_len[row] + alt_len[row] <= 200))
+    kind_ok = snv[row] | (indels & (ref_len[row] + alt_len[row] <= 200) & ~shiftable[row])
     deep = kind_ok & has_next & (d_left > SPLICE_MARGIN) & (d_right_hi > SPLICE_MARGIN)
     near = _near_exon_snvs(arrays, row, tx, k, p, ~outside & ~deep, plain_snv, genome)
-    settled_pair = outside | deep | near.settled
+    settled_pair = (outside & ~shiftable[row]) | deep | near.settled
     # an allele is settled here only when every one of its transcript pairs is
     unsettled = np.zeros(n, dtype=bool)
     unsettled[row[~settled_pair]] = True
-    done = ~unsettled & ~symbolic
+    # chrM alleles are described in m. numbering by the per-allele path
+    done = ~unsettled & ~symbolic & (chrom != "MT")
     keep = done[row]
     mask = np.where(outside, np.int64(1) << rank, np.int64(1) << _INTRON)
     mask = np.where(near.settled, near.mask, mask)
@@ -330,9 +341,15 @@ def annotate_bulk(
     idx = np.nonzero(exonic)[0]
     if len(idx):
         hgvs[idx] = _snv_hgvs(arrays, tx[idx], cdna[idx], None, plus[idx], ref[row[idx]], alt[row[idx]])
-    idx = np.nonzero(intronic & ~single)[0]
-    if len(idx):
+    idx = np.nonzero(intronic & ~single & ~pure_indel[row])[0]
+    if len(idx):  # delins: named from REF and ALT as written, no sequence needed
         hgvs[idx] = _indel_hgvs(arrays, tx[idx], k[idx], plus[idx], pos[row[idx]], ref[row[idx]], alt[row[idx]])
+    # what the per-allele path withholds, with its note: an indel's place without sequence, an unknown codon
+    missing = "no reference FASTA" if genome is None else "the reference FASTA has N there"
+    note = np.full(len(row), None, dtype=object)
+    note[intronic & pure_indel[row]] = f"{NOTE_SHIFT} ({missing})"
+    coding_unknown = (mask & _BIT["coding_sequence_variant"]) != 0
+    note[coding_unknown] = f"{NOTE_CODON} ({missing})"
 
     wanted = set(_BULK_COLUMNS if columns is None else columns) & set(_BULK_COLUMNS) - set(PER_TRANSCRIPT)
     # only the columns a caller keeps: a genome's 5 M-row object columns cost memory and page faults
@@ -353,6 +370,8 @@ def annotate_bulk(
         out["impact"][rows_first] = _IMPACT_ARRAY[rank[first]]
     if "hgvs_c" in out:
         out["hgvs_c"][rows_first] = hgvs[first]
+    if "hgvs_note" in out:
+        out["hgvs_note"][rows_first] = note[first]
     if "intron" in out:
         in_intron = first & intronic
         out["intron"][row[in_intron]] = [
@@ -525,6 +544,7 @@ def _terms_of(mask: np.ndarray) -> np.ndarray:
 
 
 _BULK_COLUMNS = (
+    "hgvs_note",
     "gene",
     "hgnc_id",
     "transcript",

@@ -1,6 +1,8 @@
-"""HGVS c. and p. notation helpers: the genetic code, three-letter amino acids, protein change text."""
+"""HGVS c. and p. notation helpers: the genetic codes, three-letter amino acids, protein change text."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 _BASES = "TCAG"
 _AMINO = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG"
@@ -11,6 +13,10 @@ CODON_TABLE: dict[str, str] = {
     for j, b in enumerate(_BASES)
     for k, c in enumerate(_BASES)
 }
+#: The vertebrate mitochondrial code (NCBI translation table 2): TGA Trp, ATA Met, AGA/AGG stop.
+MITOCHONDRIAL_CODON_TABLE: dict[str, str] = {**CODON_TABLE, "TGA": "W", "ATA": "M", "AGA": "*", "AGG": "*"}
+#: Codons that start translation in human mitochondria (read as Met at residue 1).
+MITOCHONDRIAL_STARTS = frozenset({"ATG", "ATA", "ATT", "ATC", "GTG"})
 
 THREE_LETTER: dict[str, str] = {
     "A": "Ala",
@@ -35,15 +41,16 @@ THREE_LETTER: dict[str, str] = {
     "V": "Val",
     "*": "Ter",
     "U": "Sec",
-    "X": "Xaa",
 }
 
 
-def translate(cds: str, *, to_stop: bool = False) -> str:
-    """Translates a coding sequence codon by codon (X for codons with N); stops at the first stop if asked."""
+def translate(cds: str, *, to_stop: bool = False, table: dict[str, str] | None = None) -> str:
+    """Translates a coding sequence codon by codon; a codon with an unknown base gives "?"; stops at the first
+    stop if asked. A trailing partial codon is not translated."""
+    code = table or CODON_TABLE
     protein = []
     for i in range(0, len(cds) - 2, 3):
-        amino = CODON_TABLE.get(cds[i : i + 3], "X")
+        amino = code.get(cds[i : i + 3], "?")
         protein.append(amino)
         if to_stop and amino == "*":
             break
@@ -51,8 +58,8 @@ def translate(cds: str, *, to_stop: bool = False) -> str:
 
 
 def three(amino_acids: str) -> str:
-    """Returns the three-letter spelling of one-letter amino acids."""
-    return "".join(THREE_LETTER.get(a, "Xaa") for a in amino_acids)
+    """Returns the three-letter spelling of one-letter amino acids (never "Xaa": callers pass known residues)."""
+    return "".join(THREE_LETTER[a] for a in amino_acids)
 
 
 def c_range(first: str, last: str) -> str:
@@ -60,69 +67,75 @@ def c_range(first: str, last: str) -> str:
     return first if first == last else f"{first}_{last}"
 
 
-def protein_change(ref_protein: str, alt_protein: str, start: int) -> tuple[str, str]:
-    """Describes an in-frame change of the protein from 1-based residue `start`: (HGVS p. text, kind).
+@dataclass(frozen=True)
+class ProteinChange:
+    """The HGVS p. description of a change, its Sequence Ontology term and the first residue it changes."""
 
-    `ref_protein` and `alt_protein` hold the residues from `start` onwards up to and including the
-    first stop. Kinds: synonymous, missense, stop_gained, stop_lost, start_lost, inframe_deletion,
-    inframe_insertion, delins.
+    hgvs_p: str
+    term: str
+    position: int
+
+
+def _span(residues: str, first: int) -> str:
+    """Ala12 or Ala12_Gly14 for the residues starting at 1-based `first`."""
+    text = f"{three(residues[0])}{first}"
+    if len(residues) > 1:
+        text += f"_{three(residues[-1])}{first + len(residues) - 1}"
+    return text
+
+
+def protein_change(reference: str, alternate: str, *, frameshift: bool, changed: int) -> ProteinChange:
+    """Describes how `alternate` differs from `reference` by the HGVS rules (as VariantValidator does).
+
+    `reference` is the whole protein with its stop ("*"); `alternate` the translation of the changed CDS from
+    its start to its first stop (no "*" when none is reached); `changed` the 0-based residue of the first
+    changed codon. Both are in one-letter code without unknown residues. Repeats are named at their 3' end,
+    an insertion that repeats the residues before it is a dup, a lost stop an extension (ext), a frameshift
+    counts to its new stop (fsTer<n>, or fsTer? when the transcript ends first).
     """
-    # shared prefix, then suffix: leaves the change at its most C-terminal position (HGVS 3' rule)
-    prefix = 0
-    while prefix < min(len(ref_protein), len(alt_protein)) and ref_protein[prefix] == alt_protein[prefix]:
-        prefix += 1
-    if prefix == len(ref_protein) == len(alt_protein):
-        first = ref_protein[:1] or "X"
-        return f"p.{three(first)}{start}=", "synonymous"
-    at = start + prefix
-    if prefix < len(alt_protein) and prefix < len(ref_protein):
-        if alt_protein[prefix] == "*":
-            return f"p.{three(ref_protein[prefix])}{at}Ter", "stop_gained"
-        if ref_protein[prefix] == "*":
-            return f"p.Ter{at}{three(alt_protein[prefix])}ext*?", "stop_lost"
+    if reference == alternate:
+        residue = reference[changed]
+        term = "stop_retained_variant" if residue == "*" else "synonymous_variant"
+        return ProteinChange(f"p.{three(residue)}{changed + 1}=", term, changed + 1)
+    start = 0
+    limit = min(len(reference), len(alternate))
+    while start < limit and reference[start] == alternate[start]:
+        start += 1
+    if start == 0:
+        return ProteinChange("p.Met1?", "start_lost", 1)
+    position = start + 1
+    if start >= len(alternate):
+        # the alternate ends without a stop where the reference goes on: translation runs off the transcript
+        return ProteinChange("p.?", "protein_altering_variant" if not frameshift else "frameshift_variant", position)
+    if reference[start] == "*" and start == len(reference) - 1:
+        tail = alternate[start:]
+        length = str(tail.index("*")) if "*" in tail else "?"
+        return ProteinChange(f"p.Ter{position}{three(alternate[start])}extTer{length}", "stop_lost", position)
+    if alternate[start] == "*":
+        return ProteinChange(f"p.{three(reference[start])}{position}Ter", "stop_gained", position)
+    if frameshift:
+        tail = alternate[start:]
+        length = str(tail.index("*") + 1) if "*" in tail else "?"
+        return ProteinChange(
+            f"p.{three(reference[start])}{position}{three(alternate[start])}fsTer{length}", "frameshift_variant",
+            position)
     suffix = 0
-    while (
-        suffix < min(len(ref_protein), len(alt_protein)) - prefix
-        and ref_protein[-1 - suffix] == alt_protein[-1 - suffix]
-    ):
+    while (suffix < min(len(reference), len(alternate)) - start
+           and reference[-1 - suffix] == alternate[-1 - suffix]):
         suffix += 1
-    deleted = ref_protein[prefix : len(ref_protein) - suffix]
-    inserted = alt_protein[prefix : len(alt_protein) - suffix]
-    first_pos = start + prefix
+    deleted = reference[start : len(reference) - suffix]
+    inserted = alternate[start : len(alternate) - suffix]
     if len(deleted) == 1 and len(inserted) == 1:
-        kind = "missense"
-        if inserted == "*":
-            kind = "stop_gained"
-        elif deleted == "*":
-            kind = "stop_lost"
-        elif first_pos == 1 and deleted == "M":
-            kind = "start_lost"
-        if kind == "start_lost":
-            return "p.Met1?", kind
-        return f"p.{three(deleted)}{first_pos}{three(inserted)}", kind
+        return ProteinChange(f"p.{three(deleted)}{position}{three(inserted)}", "missense_variant", position)
     if not inserted:
-        last_pos = first_pos + len(deleted) - 1
-        span = f"{three(deleted[0])}{first_pos}"
-        if len(deleted) > 1:
-            span += f"_{three(deleted[-1])}{last_pos}"
-        return f"p.{span}del", "inframe_deletion"
+        return ProteinChange(f"p.{_span(deleted, position)}del", "inframe_deletion", position)
     if not deleted:
-        before = ref_protein[prefix - 1] if prefix > 0 else "X"
-        # an insertion that repeats the residues just before it is a duplication
-        if prefix >= len(inserted) and ref_protein[prefix - len(inserted) : prefix] == inserted:
-            dup_first = first_pos - len(inserted)
-            span = f"{three(inserted[0])}{dup_first}"
-            if len(inserted) > 1:
-                span += f"_{three(inserted[-1])}{first_pos - 1}"
-            return f"p.{span}dup", "inframe_insertion"
-        after = ref_protein[prefix] if prefix < len(ref_protein) else "X"
-        kind = "stop_gained" if "*" in inserted else "inframe_insertion"
-        return f"p.{three(before)}{first_pos - 1}_{three(after)}{first_pos}ins{three(inserted)}", kind
-    last_pos = first_pos + len(deleted) - 1
-    span = f"{three(deleted[0])}{first_pos}"
-    if len(deleted) > 1:
-        span += f"_{three(deleted[-1])}{last_pos}"
-    kind = "stop_gained" if "*" in inserted and "*" not in deleted else "delins"
-    if "*" in deleted and "*" not in inserted:
-        kind = "stop_lost"
-    return f"p.{span}delins{three(inserted)}", kind
+        k = len(inserted)
+        if start >= k and reference[start - k : start] == inserted:
+            return ProteinChange(f"p.{_span(inserted, start - k + 1)}dup", "inframe_insertion", start - k + 1)
+        return ProteinChange(
+            f"p.{three(reference[start - 1])}{start}_{three(reference[start])}{position}ins{three(inserted)}",
+            "inframe_insertion", position)
+    term = "inframe_deletion" if len(deleted) > len(inserted) else (
+        "inframe_insertion" if len(inserted) > len(deleted) else "missense_variant")
+    return ProteinChange(f"p.{_span(deleted, position)}delins{three(inserted)}", term, position)

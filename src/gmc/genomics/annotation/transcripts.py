@@ -11,8 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from gmc.genomics.annotation.grouping import groups_of
+from gmc.genomics.annotation.hgvs import CODON_TABLE, MITOCHONDRIAL_CODON_TABLE
 from gmc.genomics.vcf import normalise_build, normalise_chrom
 from gmc.settings import get_settings
+
+#: The 37 mitochondrial genes on NC_012920.1 (provenance and licences in data/README.md).
+MITOCHONDRIAL_GENES = Path(__file__).parent / "data" / "mitochondrial_genes.tsv"
 
 #: Distance from a transcript end within which a variant is up- or downstream (VEP's default).
 FLANK = 5000
@@ -77,6 +81,11 @@ class Transcript:
     def coding(self) -> bool:
         """True when the transcript has a CDS."""
         return self.cds_end > self.cds_start
+
+    @property
+    def codon_table(self) -> dict[str, str]:
+        """The genetic code of the transcript: vertebrate mitochondrial on chrM, else the standard code."""
+        return MITOCHONDRIAL_CODON_TABLE if self.chrom == "MT" else CODON_TABLE
 
     @property
     def cds_length(self) -> int:
@@ -201,8 +210,11 @@ def read_genepred(path: Path, *, hgnc: dict[str, str] | None = None) -> list[Tra
     hgnc = hgnc or {}
     transcripts = []
     with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as handle:
-        header = handle.readline().lstrip("#").rstrip("\n").split("\t")
-        for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=2):
+        line, skipped = handle.readline(), 0
+        while line.startswith("# "):  # comment lines (provenance) before the #name header
+            line, skipped = handle.readline(), skipped + 1
+        header = line.lstrip("#").rstrip("\n").split("\t")
+        for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=2 + skipped):
             record = dict(zip(header, row, strict=False))
             try:
                 gene = record["gene"]
@@ -220,7 +232,7 @@ def read_genepred(path: Path, *, hgnc: dict[str, str] | None = None) -> list[Tra
                         exon_ends=_int_list(record["exonEnds"]),
                         gene=gene,
                         gene_id=record.get("gene_id", ""),
-                        hgnc_id=hgnc.get(name.split(".")[0]) or hgnc.get(gene, ""),
+                        hgnc_id=record.get("hgnc_id") or hgnc.get(name.split(".")[0]) or hgnc.get(gene, ""),
                         refseq_nm=record.get("refseq_nm", ""),
                         refseq_np=record.get("refseq_np", ""),
                         protein_id=record.get("ensp", ""),
@@ -257,4 +269,6 @@ def load_transcripts(build: str = "GRCh38", source: str = "mane") -> TranscriptS
     settings = get_settings()
     hgnc = read_hgnc_map(settings.refdata_path("grch38", "MANE.GRCh38.v1.5.summary.txt.gz"))
     transcripts = read_genepred(settings.refdata_path(folder, filename), hgnc=hgnc)
-    return TranscriptSet(transcripts, build=build, source=f"{source}:{filename}")
+    # the nuclear models have no chrM: the 37 mitochondrial genes (rCRS, the same in both builds) ship with gmc
+    transcripts += read_genepred(MITOCHONDRIAL_GENES)
+    return TranscriptSet(transcripts, build=build, source=f"{source}:{filename}+{MITOCHONDRIAL_GENES.name}")

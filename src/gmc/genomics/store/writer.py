@@ -269,12 +269,21 @@ def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
 
 
 def _keys_of(sites: pa.Table) -> np.ndarray:
-    """Variant keys of a sites table's rows."""
+    """Variant keys of a sites table's rows.
+
+    A symbolic allele (<DEL>, <CNV> ...) is one event per end: two deletions from one position that end apart
+    are different sites, so its end joins the allele the key hashes.
+    """
+    alt = sites.column("alt")
+    if "sv_end" in sites.column_names:
+        symbolic = pc.fill_null(pc.and_(pc.starts_with(alt, "<"), pc.is_valid(sites.column("sv_end"))), False)
+        with_end = pc.binary_join_element_wise(alt, pc.cast(sites.column("sv_end"), pa.string()), ":END=")
+        alt = pc.if_else(symbolic, with_end, alt)
     return variant_keys(
         sites.column("chrom"),
         sites.column("pos").to_numpy(zero_copy_only=False),
         sites.column("ref"),
-        sites.column("alt"),
+        alt,
     )
 
 
