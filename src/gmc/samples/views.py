@@ -390,7 +390,7 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
         "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
         "qc_results": repo.qc_results_of(db, sample.id), "next_states": manual_next(sample.state),
         "metrics": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
-        "datamatrix": Markup(printing.datamatrix_svg(sample.barcode).split("?>", 1)[-1]),
+        "datamatrix": Markup(printing.datamatrix_svg(sample.barcode)),
         "thresholds": service.thresholds_for(db, sample), "can_write": principal.has(Permission.SAMPLE_WRITE),
         "state_labels": {s.value: label for s, label in STATE_LABELS.items()},
     }
