@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gmc.registry.models import Consent, Participant, Referral
 from gmc.samples.models import (
@@ -226,9 +226,11 @@ def box_fill(session: Session) -> dict[int, int]:
 
 # Shipments ------------------------------------------------------------------------------------------
 
-def shipments(session: Session, limit: int = 200) -> Sequence[Shipment]:
-    """Shipments newest first."""
-    return session.execute(select(Shipment).order_by(Shipment.id.desc()).limit(limit)).scalars().all()
+def shipments(session: Session) -> Sequence[Shipment]:
+    """Every shipment, newest first, with its items and their samples (lists page and filter them)."""
+    stmt = (select(Shipment).order_by(Shipment.id.desc())
+            .options(selectinload(Shipment.items)))  # each item joins its sample
+    return session.execute(stmt).scalars().all()
 
 
 def shipment_by_reference(session: Session, reference: str) -> Shipment | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -18,7 +18,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.labels import add_labels, label
 from gmc.common.nav import NavItem, register_nav
-from gmc.common.paging import ListState, paginate_list
+from gmc.common.paging import ListState, matches_text, paginate_list
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -28,7 +28,7 @@ from gmc.samples import printing, service
 from gmc.samples import repository as repo
 from gmc.samples.layout import LAYOUTS, all_positions, position_label
 from gmc.samples.lifecycle import STATE_LABELS, SampleState, manual_next
-from gmc.samples.models import Sample
+from gmc.samples.models import Sample, Shipment
 from gmc.samples.qc import METRIC_LABELS, METRICS
 from gmc.samples.turnaround import turnaround, turnaround_charts
 
@@ -516,10 +516,38 @@ def box_page(request: Request, box_barcode: str, principal: Principal = READ, db
 
 # Shipments ----------------------------------------------------------------------------------------
 
+def _shipments_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, object]:
+    """The shipments list: filtered by text, status and kind, sorted and paged on the server (state in the URL)."""
+    state = ListState.from_query("/samples/shipments", request.query_params, sorts=list(_SHIPMENT_SORTS),
+                                 default_sort="opened", default_descending=True, filters=("q", "status", "kind"))
+    f = state.filters
+    rows = [s for s in service.shipments_for(db, principal)
+            if (not f.get("q") or matches_text(_shipment_text(s), f["q"], _SHIPMENT_TEXT))
+            and (not f.get("status") or s.status == f["status"]) and (not f.get("kind") or s.kind == f["kind"])]
+    page = paginate_list(rows, state, _SHIPMENT_SORTS)
+    return {"shipments": page.items, "page": page, "filters": f, "statuses": _SHIPMENT_STATUSES,
+            "kinds": _KIND_TEXT}
+
+
+def _shipment_text(s: Shipment) -> dict[str, object]:
+    return {"reference": s.reference, "origin": s.origin, "destination": s.destination,
+            "tracking": s.courier_tracking}
+
+
+_SHIPMENT_STATUSES = ("draft", "shipped", "received")
+#: How each of service.SHIPMENT_KINDS reads on the page.
+_KIND_TEXT = {"to_sequencing": "to the sequencing provider", "to_lab": "from a trust to the lab"}
+_SHIPMENT_TEXT = ("reference", "origin", "destination", "tracking")
+_NEVER = datetime.min
+_SHIPMENT_SORTS = {"reference": lambda s: s.reference, "opened": lambda s: (s.created_at, s.id),
+                   "destination": lambda s: (s.destination.lower(), s.id), "status": lambda s: (s.status, s.id),
+                   "samples": lambda s: (len(s.items), s.id), "shipped": lambda s: (s.shipped_at or _NEVER, s.id)}
+
+
 @router.get("/samples/shipments")
 def shipments_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Every shipment, newest first, and a form to open one."""
-    return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal)})
+    """Shipments filtered, sorted and paged (newest first by default), and a form to open one."""
+    return render(request, "samples/shipments.html", _shipments_context(request, db, principal))
 
 
 @router.post("/samples/shipments")
@@ -530,9 +558,8 @@ def shipment_create(request: Request, kind: str = Form(...), destination: str = 
         with db.begin_nested():
             shipment = service.create_shipment(db, principal, kind=kind, origin=origin, destination=destination)
     except DomainError as exc:
-        return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal),
-                      "message": exc.message,
-                      "message_kind": "error"}, status_code=exc.status_code)
+        return render(request, "samples/shipments.html", {**_shipments_context(request, db, principal),
+                      "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
     return RedirectResponse(f"/samples/shipments/{shipment.reference}", status_code=303)
 
 
