@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 def test_variant_table_fits_the_window_and_keeps_its_filters_in_the_url(page_as, axe) -> None:
     page = page_as("scientist")
     page.goto("/genomes")
-    trio = page.locator("tbody tr").filter(has=page.locator("td:nth-child(4)", has_text="3"))  # three datasets
+    trio = page.locator("tbody tr").filter(has=page.locator("td:nth-child(5)", has_text="3"))  # three datasets
     trio.first.get_by_role("link").first.click()
     case_url = page.url
     expect(page.locator("figure.chart canvas[data-drawn]").first).to_be_attached()

@@ -100,7 +100,15 @@ def test_genome_page_chart_and_htmx_table(demo_client, login, ingested, demo_dat
     case, _ = ingested
     login(demo_client, "scientist")
     listing = demo_client.get("/genomes")
-    assert listing.status_code == 200 and case.case_id in listing.text
+    assert listing.status_code == 200 and case.case_id in listing.text and f'href="/participants/{case.proband}"' in listing.text
+    assert "1–1 of 1 cases" in listing.text
+    found = demo_client.get("/genomes", params={"q": case.proband, "arm": "rare_disease", "sort": "datasets",
+                                                 "dir": "asc"})
+    assert case.case_id in found.text and 'aria-sort="ascending"' in found.text
+    assert "q=" + case.proband in found.text  # the filter stays in the sort and pager links
+    for params in ({"q": "P00000000"}, {"arm": "cancer"}):
+        empty = demo_client.get("/genomes", params=params)
+        assert case.case_id not in empty.text and "No cases match." in empty.text, params
     page = demo_client.get(f"/genomes/cases/{case.case_id}")
     assert page.status_code == 200
     assert 'data-chart="chart-qc-titv-data"' in page.text and "Ti/Tv" in page.text and case.proband in page.text

@@ -14,6 +14,7 @@ from gmc.auth.principal import Principal
 from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, matches_text, paginate_list
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -35,9 +36,26 @@ _RATIO_SCALE = 4.0
 
 @router.get("/genomes")
 def genomes_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Cases at your trusts that have genome data, with their QC flag counts."""
-    cases = repo.cases_with_genomes(db, principal.trust_scope)
-    return render(request, "genomics/list.html", {"cases": cases, "principal": principal})
+    """Cases at your trusts that have genome data, with their QC flag counts: filtered, sorted and paged."""
+    state = ListState.from_query("/genomes", request.query_params, sorts=list(_GENOME_SORTS), default_sort="ingested",
+                                 default_descending=True, filters=("q", "arm", "flags"))
+    f = state.filters
+    rows = [r for r in repo.cases_with_genomes(db, principal.trust_scope)
+            if (not f.get("q") or matches_text({"case": r["case"].case_id, "proband": r["proband"]}, f["q"],
+                                               ("case", "proband")))
+            and (not f.get("arm") or r["case"].programme_arm == f["arm"])
+            and (not f.get("flags") or (r["flags"] > 0) == (f["flags"] == "yes"))]
+    page = paginate_list(rows, state, _GENOME_SORTS)
+    return render(request, "genomics/list.html", {"cases": page.items, "page": page, "filters": f,
+                                                  "principal": principal})
+
+
+_GENOME_SORTS = {"case": lambda r: r["case"].case_id, "proband": lambda r: (r["proband"], r["case"].case_id),
+                 "arm": lambda r: (r["case"].programme_arm, r["case"].case_id),
+                 "status": lambda r: (r["case"].status, r["case"].case_id),
+                 "datasets": lambda r: (r["datasets"], r["case"].case_id),
+                 "flags": lambda r: (r["flags"], r["case"].case_id),
+                 "ingested": lambda r: (r["latest"], r["case"].case_id)}
 
 
 def qc_charts(datasets: list[dict[str, Any]], limits: dict[str, list[float]]) -> list[Chart]:
