@@ -172,14 +172,16 @@ def get_consent_form(session: Session, code: str, version: str) -> ConsentForm |
     return session.execute(stmt).scalar_one_or_none()
 
 
-def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 200) -> Sequence[DuplicateCandidate]:
-    """Duplicate candidates waiting for a decision, highest score first, where one side is in scope."""
+def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None,
+                    limit: int | None = 200) -> Sequence[DuplicateCandidate]:
+    """Duplicate candidates waiting for a decision, highest score first, where one side is in scope (None: all)."""
     stmt = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
     if trust_scope is not None:
         visible = scoped(select(Participant.id), trust_scope)
         stmt = stmt.where(or_(DuplicateCandidate.participant_a_id.in_(visible),
                               DuplicateCandidate.participant_b_id.in_(visible)))
-    return session.execute(stmt.order_by(DuplicateCandidate.score.desc()).limit(limit)).scalars().all()
+    stmt = stmt.order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id)
+    return session.execute(stmt if limit is None else stmt.limit(limit)).scalars().all()
 
 
 def duplicate_between(session: Session, a: int, b: int) -> DuplicateCandidate | None:

@@ -16,7 +16,7 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, ValidationFailed
 from gmc.common.labels import label
 from gmc.common.nav import NavItem, register_nav
-from gmc.common.paging import ListState, paginate
+from gmc.common.paging import ListState, paginate, paginate_list
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -313,16 +313,25 @@ def family_submit(request: Request, participant_id: str, relative_id: str = Form
 
 @router.get("/duplicates")
 def duplicates_page(request: Request, msg: str = "", principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """Likely duplicate pairs side by side, with merge and reject."""
+    """Likely duplicate pairs side by side, with merge and reject: filtered by band, sorted and paged."""
+    state = ListState.from_query("/duplicates", request.query_params, sorts=list(_DUPLICATE_SORTS),
+                                 default_sort="score", default_descending=True, filters=("band",))
+    band = state.filters.get("band")
+    candidates = [d for d in repository.open_duplicates(db, trust_scope=principal.trust_scope, limit=None)
+                  if not band or d.band == band]
+    page = paginate_list(candidates, state, _DUPLICATE_SORTS)
     pairs = []
-    for d in repository.open_duplicates(db, trust_scope=principal.trust_scope):
+    for d in page.items:  # only this page's records are read in full
         a, b = db.get(Participant, d.participant_a_id), db.get(Participant, d.participant_b_id)
         pairs.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
                       "a": service.participant_detail(db, a), "b": service.participant_detail(db, b)})
-    context: dict[str, Any] = {"pairs": pairs}
+    context: dict[str, Any] = {"pairs": pairs, "page": page, "filters": state.filters}
     if msg:
         context.update(message=msg, message_kind="ok")
     return render(request, "registry/duplicates.html", context)
+
+
+_DUPLICATE_SORTS = {"score": lambda d: (d.score, -d.id), "found": lambda d: (d.created_at, d.id)}
 
 
 @router.post("/duplicates/{candidate_id}")
