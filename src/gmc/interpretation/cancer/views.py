@@ -15,7 +15,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.files import allowed_input_file
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
-from gmc.common.paging import ListState, matches_text, paginate_list
+from gmc.common.paging import ListState, matches_text, paginate, paginate_list
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -198,9 +198,18 @@ def knowledge_page(request: Request, gene: str = "", alteration: str = "", tumou
 
 
 def _curation(request: Request, db: GmcSession, status_code: int = 200, **extra: Any) -> Response:
+    # The curated items are paged, sorted and filtered (gene, status) on the server; the state is in the URL.
+    state = ListState.from_query("/cancer/curation", request.query_params, sorts=list(repo.CURATED_ORDER),
+                                 default_sort="created", default_descending=True, filters=("gene", "status"))
+    f = state.filters
+    items = paginate(db, repo.curated_items_query(gene=f.get("gene"), status=f.get("status")), state,
+                     repo.CURATED_ORDER)
     context = {**_helpers(), "queue": [service.version_dict(v) for v in repo.review_queue(db)],
-               "items": repo.curated_items(db, limit=100), "form": {}, **extra}
+               "items": items.items, "page": items, "filters": f, "statuses": _CURATED_STATUSES, "form": {}, **extra}
     return render(request, "cancer/curation.html", context, status_code=status_code)
+
+
+_CURATED_STATUSES = ("pending", "live", "retired")
 
 
 @router.get("/cancer/curation")
