@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from gmc.common.labels import event_sentence, label, readable, tone
-from gmc.common.links import clinvar_id, clinvar_text, clinvar_variant, gnomad_variant
+from gmc.common.links import (
+    clinvar_id,
+    clinvar_text,
+    clinvar_variant,
+    disease_record,
+    gnomad_variant,
+    hpo_term,
+)
 
 
 def test_labels_and_tones() -> None:
@@ -29,3 +36,11 @@ def test_links_out_for_a_variant() -> None:
     assert gnomad_variant("chr1", 11796321, "G", "A", "GRCh38") == (
         "https://gnomad.broadinstitute.org/variant/1-11796321-G-A?dataset=gnomad_r4")
     assert gnomad_variant("1", 5, "A", "<DEL>", "GRCh38") is None
+
+
+def test_links_out_for_a_term_and_a_disease() -> None:
+    assert hpo_term("HP:0001250") == "https://hpo.jax.org/browse/term/HP:0001250"
+    assert disease_record("OMIM:613720") == "https://www.omim.org/entry/613720"
+    assert disease_record("ORPHA:1899") == "https://www.orpha.net/en/disease/detail/1899"
+    assert disease_record("MONDO:0007739") == "https://monarchinitiative.org/MONDO:0007739"
+    assert [disease_record(x) for x in ("DECIPHER:1", "OMIM:", "", None)] == [None, None, None, None]

@@ -50,6 +50,7 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     added = demo_client.post(f"/phenotype/participants/{pid}/observations",
                              data={"csrf_token": csrf, "q": "seizure", "status": "observed", "onset": "HP:0003577"})
     assert added.status_code == 200 and added.history[0].status_code == 303 and "Added HP:0001250 Seizure (observed)" in added.text
+    assert '<a href="https://hpo.jax.org/browse/term/HP:0001250"><code>HP:0001250</code></a> Seizure' in added.text
     obsolete = demo_client.post(f"/phenotype/participants/{pid}/observations",
                                 data={"csrf_token": csrf, "hpo_id": "HP:0000487", "status": "excluded"})
     assert obsolete.status_code == 200 and "HP:0000487 is obsolete and replaced by HP:0000486" in obsolete.text

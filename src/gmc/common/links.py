@@ -57,7 +57,17 @@ def gnomad_gene(gene: str, build: str = "GRCh38") -> str:
 
 def hpo_term(term_id: str) -> str:
     """The HPO browser's page for a term (e.g. HP:0001250)."""
-    return "https://hpo.jax.org/browse/term/" + quote(term_id)
+    return "https://hpo.jax.org/browse/term/" + quote(term_id, safe=":")
+
+
+def disease_record(disease_id: str | None) -> str | None:
+    """The public record of a disease id as HPO annotations write it (OMIM:nnnnnn, ORPHA:nnn, MONDO:nnnnnnn)."""
+    prefix, _, number = str(disease_id or "").partition(":")
+    if not number.isdigit():
+        return None
+    return {"OMIM": f"https://www.omim.org/entry/{number}",
+            "ORPHA": f"https://www.orpha.net/en/disease/detail/{number}",
+            "MONDO": f"https://monarchinitiative.org/MONDO:{number}"}.get(prefix.upper())
 
 
 def clinvar_text(clinvar: str | None) -> str:
