@@ -156,8 +156,8 @@ def add_diagnosis_form(request: Request, participant_id: str, code: str = Form(.
     except DomainError as exc:
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
-    return _participant_page(request, db, principal, participant_id, message=f"Recorded {row.code} ({row.status}).",
-                             status=201)
+    return redirect_with_message(f"/phenotype/participants/{participant_id}#diagnoses",
+                                 f"Recorded {row.code} ({row.status}).")
 
 
 @router.post("/phenotype/participants/{participant_id}/diagnoses/{diagnosis_id}")
@@ -172,7 +172,7 @@ def update_diagnosis_form(request: Request, participant_id: str, diagnosis_id: i
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
     done = "removed" if remove else f"now {row.status}"
-    return _participant_page(request, db, principal, participant_id, message=f"{row.code} {done}.")
+    return redirect_with_message(f"/phenotype/participants/{participant_id}#diagnoses", f"{row.code} {done}.")
 
 
 def _family_page(request: Request, db: GmcSession, principal: Principal, family_id: str, *, message: str = "",
@@ -209,7 +209,7 @@ async def import_ped_form(request: Request, family_id: str, ped_text: str = Form
         return _family_page(request, db, principal, family_id, message=exc.message, kind="error",
                             status=exc.status_code, ped_text=text)
     count = len(view.pedigree.individuals) if view.pedigree else 0
-    return _family_page(request, db, principal, family_id, message=f"Pedigree imported: {count} individuals.")
+    return redirect_with_message(f"/phenotype/families/{family_id}", f"Pedigree imported: {count} individuals.")
 
 
 @router.post("/phenotype/families/{family_id}/members")
@@ -224,7 +224,7 @@ def update_member_form(request: Request, family_id: str, individual_id: str = Fo
     except DomainError as exc:
         return _family_page(request, db, principal, family_id, message=exc.message, kind="error",
                             status=exc.status_code)
-    return _family_page(request, db, principal, family_id, message=f"Updated {individual_id}.")
+    return redirect_with_message(f"/phenotype/families/{family_id}", f"Updated {individual_id}.")
 
 
 @router.post("/phenotype/import")
@@ -251,6 +251,6 @@ async def import_form(request: Request, kind: str = Form(...), upload: UploadFil
                       "problems": problems}, status_code=exc.status_code)
     message = (f"Imported {summary.observations} terms ({summary.excluded} excluded) for "
                f"{len(summary.mapping)} participant(s): {', '.join(sorted(set(summary.mapping.values())))}.")
-    return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": message,
-                                                     "message_kind": "ok",
-                                                     "warnings": summary.warnings}, status_code=201)
+    if summary.warnings:  # the warnings travel with the message (the one-read cookie keeps the first 1,000 chars)
+        message += f" {len(summary.warnings)} warning(s): " + "; ".join(summary.warnings)
+    return redirect_with_message("/phenotype", message, "info" if summary.warnings else "ok")
