@@ -23,8 +23,9 @@ def _latest(page, count: int):
 def test_receive_extract_qc_and_ship_with_a_scanner_and_enter(page_as, axe) -> None:
     page = page_as("lab")
     page.goto("/samples/shipments")
-    page.get_by_label("To").fill("Sequencing provider (browser walk)")
-    page.get_by_label("To").press("Enter")
+    new_shipment = page.locator("form", has=page.get_by_role("heading", name="New shipment"))
+    new_shipment.get_by_label("To").fill("Sequencing provider (browser walk)")
+    new_shipment.get_by_label("To").press("Enter")
     page.wait_for_url(re.compile(r"/samples/shipments/SHP-"))
     reference = page.url.rsplit("/", 1)[1]
 

@@ -63,3 +63,33 @@ def test_samples_show_p_numbers_and_coloured_states(page_as) -> None:
     assert re.fullmatch(r"P\d{8}", row.locator("td").nth(3).inner_text())
     expect(row.locator(".badge")).to_have_class(re.compile(r"\bbad\b"))
     assert _query(page)["state"] == ["qc_failed"]
+
+
+def test_shipments_genomes_and_curation_lists_filter_and_sort_in_the_url(page_as, axe) -> None:
+    page = page_as("lab")
+    page.goto("/samples/shipments")
+    search = page.get_by_role("search", name="Find shipments")
+    search.get_by_label("Status").select_option("shipped")
+    search.get_by_role("button", name="Search").click()
+    assert _query(page)["status"] == ["shipped"]
+    statuses = page.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert statuses and set(statuses) == {"Shipped"}
+    page.get_by_role("link", name=re.compile("^Reference")).click()
+    assert _query(page)["sort"] == ["reference"] and _query(page)["status"] == ["shipped"]
+    expect(page.get_by_role("columnheader", name=re.compile("^Reference"))).to_have_attribute("aria-sort", "ascending")
+    axe(page)
+
+    page = page_as("scientist")
+    page.goto("/genomes?arm=rare_disease")
+    page.get_by_role("link", name=re.compile("^Datasets")).click()
+    assert _query(page)["sort"] == ["datasets"] and _query(page)["arm"] == ["rare_disease"]
+    arms = set(page.locator("tbody tr td:nth-child(3)").all_inner_texts())
+    assert arms == {"Rare disease"}
+    proband = page.locator("tbody tr").first.get_by_role("link").nth(1)
+    assert re.fullmatch(r"P\d{8}", proband.inner_text())
+    axe(page)
+    page.goto("/cancer/curation?status=live")
+    items = page.locator("#items ~ .table-scroll tbody tr")
+    assert items.count() >= 1
+    assert set(page.locator("#items ~ .table-scroll tbody tr td:nth-child(3)").all_inner_texts()) == {"live"}
+    axe(page)

@@ -18,6 +18,8 @@ from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.genomics import service as genomics_service
+from gmc.genomics.router import store_base
 from gmc.interpretation.rare import repository as rare_repo
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
@@ -47,8 +49,21 @@ def _page(request: Request, db: GmcSession, principal: Principal, case_id: str, 
           **extra: Any) -> Response:
     view = service.interpretation_view(db, principal, case_id, run_id=run_id or None, tier=tier, gene=gene,
                                        mode=mode, show=show if show > 0 else None)
-    context = {**view, "criteria": list(CRITERIA), "strengths": [s.value for s in Strength], **extra}
+    family = _family_beside(request, db, principal, case_id, view["genes"])
+    context = {**view, "family": family, "criteria": list(CRITERIA), "strengths": [s.value for s in Strength],
+               **extra}
     return render(request, "rare/case.html", context, status_code=status_code)
+
+
+def _family_beside(request: Request, db: GmcSession, principal: Principal, case_id: str,
+                   genes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The family's genotypes at the shown variants (set on each variant); none without the right to read them."""
+    try:
+        return genomics_service.family_beside(db, principal=principal, case_id=case_id,
+                                              variants=[v for g in genes for v in g["variants"]],
+                                              store_base=store_base(request))
+    except DomainError:
+        return []
 
 
 def _back(case_id: str, anchor: str = "") -> RedirectResponse:
