@@ -70,6 +70,15 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     assert bad_dx.status_code == 422 and "not a disease code" in bad_dx.text
     index = demo_client.get("/phenotype")
     assert f'href="/phenotype/participants/{pid}"' in index.text
+    # paged and sorted on the server: most observed terms first by default, or by programme id
+    listed = re.findall(r'<tr><td><a href="/phenotype/participants/([A-Z0-9]+)"><code>[A-Z0-9]+</code></a></td>\s*'
+                        r'<td>[^<]*</td><td class="num">(\d+)</td>', index.text)
+    assert listed and listed[0][0] == pid and [int(n) for _, n in listed] == sorted((int(n) for _, n in listed),
+                                                                                     reverse=True)
+    assert re.search(r"1–\d+ of \d+ participants", index.text)
+    by_id = demo_client.get("/phenotype", params={"sort": "participant", "dir": "asc"})
+    ids = re.findall(r'<tr><td><a href="/phenotype/participants/([A-Z0-9]+)">', by_id.text)
+    assert ids == sorted(ids) and set(ids) == {p for p, _ in listed}
     assert f'href="/phenotype/families/{people["family"]}"' in index.text
     csv = f"participant_id,term_id,status\n{people['mother']},HP:0001250,excluded\n{pid},HP:0001250,observd\n"
     upload = demo_client.post("/phenotype/import", data={"csrf_token": csrf, "kind": "csv"},

@@ -13,6 +13,7 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -53,14 +54,19 @@ def _participant_page(request: Request, db: GmcSession, principal: Principal, pa
 
 
 @router.get("/phenotype")
-def index_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Participants in scope with their term counts, and the bulk import forms."""
-    return render(request, "phenotype/index.html", _index_context(db, principal, q))
+def index_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """Participants in scope with their term counts (paged, sorted, by id prefix), and the bulk import forms."""
+    return render(request, "phenotype/index.html", _index_context(request, db, principal))
 
 
-def _index_context(db: GmcSession, principal: Principal, q: str = "") -> dict[str, Any]:
-    people = repository.visible_participants(db, principal.trust_scope, text=q)
-    return {"people": people, "counts": repository.observation_counts(db, [p.id for p in people]), "q": q,
+def _index_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, Any]:
+    state = ListState.from_query("/phenotype", request.query_params, sorts=list(repository.PARTICIPANT_ORDER),
+                                 default_sort="observed", default_descending=True, filters=("q",))
+    q = state.filters.get("q", "")
+    page = paginate(db, repository.visible_participants_query(principal.trust_scope, text=q), state,
+                    repository.PARTICIPANT_ORDER)
+    return {"people": page.items, "page": page, "q": q,
+            "counts": repository.observation_counts(db, [p.id for p in page.items]),
             "families": repository.visible_families(db, principal.trust_scope) if not q else [],
             "can_write": principal.has(Permission.PHENOTYPE_WRITE)}
 
@@ -246,7 +252,7 @@ async def import_form(request: Request, kind: str = Form(...), upload: UploadFil
                 summary = service.import_phenopacket_json(db, Caller.of(principal), text, source=upload.filename)
     except DomainError as exc:
         problems = getattr(exc, "problems", [])
-        return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": exc.message if not problems else
+        return render(request, "phenotype/index.html", {**_index_context(request, db, principal), "message": exc.message if not problems else
                       f"Nothing was imported from the file: {len(problems)} problem(s).", "message_kind": "error",
                       "problems": problems}, status_code=exc.status_code)
     message = (f"Imported {summary.observations} terms ({summary.excluded} excluded) for "
