@@ -10,6 +10,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("GMC_SHARED", REPO_ROOT.parent / "shared")).resolve()
 
+# Audit checkpoints of every test database go to a file of this test session, never to the checkout's ./var
+# (each line names its database, so one file serves them all).
+os.environ["GMC_AUDIT_CHECKPOINT_FILE"] = str(
+    Path(__import__("tempfile").mkdtemp(prefix="gmc-test-audit-")) / "checkpoints.jsonl")
+
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
@@ -291,17 +296,57 @@ DEMO_PASSWORDS = {
 }
 
 
+#: Second-factor keys of demo users (the demo administrator's is published, as the README says).
+DEMO_TOTP = {"admin": "GMCDEMOADMINKEYPUBLISHEDFORDEMOS"}
+_used_steps: dict[tuple[str, str], int] = {}
+
+
+def totp_code(database, username: str) -> str:
+    """A code a demo user's authenticator would show that this database has not accepted yet.
+
+    gmc takes each time step once, and the steps either side of now (clock drift). The current step's code and
+    then the next one's stay good across a step boundary (the previous one's might not), so two sign-ins per
+    30 s need no wait; a third waits for the next step, as a person would.
+    """
+    import time
+
+    import pyotp
+
+    from gmc.auth.models import User
+
+    with database.session() as s:
+        last = s.execute(sa.select(User.totp_last_step).where(User.username == username)).scalar_one()
+    totp = pyotp.TOTP(DEMO_TOTP[username])
+    key = (database.url, username)
+    while True:
+        now = totp.timecode(time.time())
+        step = max(now, _used_steps.get(key, now - 1) + 1, (last if last is not None else now - 1) + 1)
+        if step <= now + 1:
+            _used_steps[key] = step
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
 def web_login(client, username: str, password: str | None = None):
-    """Signs a test client in through the real login form; returns the response."""
+    """Signs a test client in through the real login form (and the second-factor form when the user has one);
+    returns the last response."""
     client.get("/login")
     token = client.cookies.get("gmc_csrf")
-    return client.post("/login", data={"username": username, "password": password or DEMO_PASSWORDS[username],
+    resp = client.post("/login", data={"username": username, "password": password or DEMO_PASSWORDS[username],
                                        "csrf_token": token, "next": "/"}, follow_redirects=False)
+    if resp.status_code == 303 and resp.headers["location"].startswith("/login/second-factor"):
+        code = totp_code(client.app.state.database, username)
+        resp = client.post("/login/second-factor", data={"code": code, "csrf_token": token, "next": "/"},
+                           follow_redirects=False)
+    return resp
 
 
 def api_token(client, username: str) -> dict[str, str]:
-    """A bearer header for a demo user, via the OAuth2 password endpoint."""
-    resp = client.post("/api/auth/token", data={"username": username, "password": DEMO_PASSWORDS[username]})
+    """A bearer header for a demo user, via the OAuth2 password endpoint (with the one-time code if needed)."""
+    data = {"username": username, "password": DEMO_PASSWORDS[username]}
+    if username in DEMO_TOTP:
+        data["otp"] = totp_code(client.app.state.database, username)
+    resp = client.post("/api/auth/token", data=data)
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 

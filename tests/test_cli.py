@@ -68,6 +68,7 @@ def test_audit_verify_names_a_hand_edited_event(db_url: str) -> None:
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         event_id = conn.execute("SELECT id FROM audit_event WHERE seq = 10").fetchone()[0]
+        conn.execute("DROP TRIGGER audit_event_no_update")  # the append-only trigger stops anyone without the file
         conn.execute("UPDATE audit_event SET actor = 'mallory' WHERE id = ?", (event_id,))
     result = invoke(db_url, "audit", "verify")
     assert result.exit_code == 1

@@ -75,11 +75,17 @@ def _fail(message: str, code: int = 1) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Creates or migrates the database schema to the newest version."""
+    from gmc.audit.checkpoints import adopt_unchecked_chain
     from gmc.db.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url)
     typer.echo(f"database is up to date ({settings.database_url.split('://')[0]})")
+    db = _database()
+    with db.transaction() as session:
+        adopted = adopt_unchecked_chain(session, identity=db.identity, settings=db.settings)
+    if adopted is not None:
+        typer.echo(adopted)
 
 
 @users_app.command("create")
@@ -113,47 +119,142 @@ def users_create(
 def users_token(
     username: str,
     name: str = typer.Option("cli", "--name", help="A name to tell the token apart."),
-    days: int = typer.Option(90, "--days", min=1, help="Days until it expires."),
+    days: int = typer.Option(90, "--days", min=1, help="Days until it expires (at most GMC_TOKEN_MAX_DAYS)."),
 ) -> None:
     """Creates a personal access token for a user and prints it once."""
     from gmc.audit.service import Actor
     from gmc.auth import repository, service
+    from gmc.common.errors import DomainError
 
     db = _database()
-    with db.transaction() as session:
-        user = repository.get_user_by_username(session, username)
-        if user is None:
-            _fail(f"no user named {username!r}")
-        token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days)
-        expires = token.expires_at.date().isoformat() if token.expires_at else "never"
+    try:
+        with db.transaction() as session:
+            user = repository.get_user_by_username(session, username)
+            if user is None:
+                _fail(f"no user named {username!r}")
+            token, secret = service.create_token(session, actor=Actor.system("cli"), user=user, name=name, days=days,
+                                                 max_days=db.settings.token_max_days)
+            expires = token.expires_at.date().isoformat()
+    except DomainError as exc:
+        _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
     typer.echo(secret)
     typer.secho(f"token {name!r} for {username}, expires {expires}; it is shown only once", err=True)
 
 
+def _user_change(username: str, change) -> None:  # noqa: ANN001
+    """Runs one audited account change on the named user (actor: the command line) and says what happened."""
+    from gmc.audit.service import Actor
+    from gmc.auth import repository
+    from gmc.common.errors import DomainError
+
+    db = _database()
+    try:
+        with db.transaction() as session:
+            user = repository.get_user_by_username(session, username)
+            if user is None:
+                _fail(f"no user named {username!r}")
+            typer.echo(change(session, Actor.system("cli"), user))
+    except DomainError as exc:
+        _fail(f"{exc.field + ': ' if exc.field else ''}{exc.message}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str) -> None:
+    """Deactivates a leaver: their sessions and API tokens end at once."""
+    from gmc.auth.lifecycle import set_active
+
+    _user_change(username, lambda s, a, u: set_active(s, actor=a, user=u, active=False) or
+                 f"{u.username} deactivated; sessions ended and tokens revoked")
+
+
+@users_app.command("reactivate")
+def users_reactivate(username: str) -> None:
+    """Lets a deactivated user sign in again."""
+    from gmc.auth.lifecycle import set_active
+
+    _user_change(username, lambda s, a, u: set_active(s, actor=a, user=u, active=True) or
+                 f"{u.username} reactivated")
+
+
+@users_app.command("roles")
+def users_roles(username: str, role: list[str] = typer.Option(..., "--role", "-r", help="The new roles (repeatable).")) -> None:
+    """Replaces a user's roles."""
+    from gmc.auth.lifecycle import set_roles
+
+    _user_change(username, lambda s, a, u: set_roles(s, actor=a, user=u, roles=role) or
+                 f"{u.username} now has roles {', '.join(u.role_names)}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Gives a user a temporary password (printed once) to change at their next sign-in; their sessions end."""
+    from gmc.auth.lifecycle import reset_password
+
+    _user_change(username, lambda s, a, u: f"temporary password for {u.username} (shown once; it must be changed "
+                 f"at the next sign-in): {reset_password(s, actor=a, user=u)}")
+
+
+@users_app.command("reset-second-factor")
+def users_reset_second_factor(username: str) -> None:
+    """Forgets a user's authenticator (a lost phone); they set one up again at their next sign-in."""
+    from gmc.auth.lifecycle import reset_second_factor
+
+    _user_change(username, lambda s, a, u: reset_second_factor(s, actor=a, user=u) or
+                 f"{u.username}'s two-step sign-in was reset; sessions ended and tokens revoked")
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Checks the audit hash chain; names the first broken event and exits 1 if any."""
-    from gmc.audit.chain import verify_chain
+def audit_verify(
+    checkpoints: list[str] = typer.Option([], "--checkpoints", help="Another copy of the checkpoints to compare "
+                                          "with (e.g. lines kept by the syslog server); repeatable."),
+) -> None:
+    """Checks the audit chain's keyed hashes and compares its head with the checkpoints kept outside the database.
+
+    Exits 1 naming the first broken event, or the events missing since the newest checkpoint.
+    """
+    from pathlib import Path
+
+    from gmc.audit.checkpoints import verify_audit
 
     db = _database()
     with db.transaction() as session:
-        report = verify_chain(session)
-    if report.ok:
-        typer.echo(f"audit chain intact: {report.events_checked} events verified")
+        result = verify_audit(session, identity=db.identity, settings=db.settings,
+                              extra_sources=[Path(p) for p in checkpoints])
+    if result.ok:
+        typer.echo(result.summary())
         return
-    _fail(f"audit chain broken at event id {report.broken_event_id} (seq {report.broken_seq}): {report.reason}; "
-          f"{report.events_checked} events before it verified")
+    _fail(result.summary())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verifies the chain and records its head as a new checkpoint (after an upgrade, or a deliberate move)."""
+    from gmc.audit.checkpoints import checkpoint_file, checkpoint_now
+
+    db = _database()
+    with db.transaction() as session:
+        report = checkpoint_now(session, identity=db.identity, settings=db.settings)
+    if not report.ok:
+        _fail(f"not checkpointed: audit chain broken at event id {report.broken_event_id} (seq {report.broken_seq}): "
+              f"{report.reason}")
+    typer.echo(f"checkpointed seq {report.head_seq or 0} in {checkpoint_file(db.settings)}")
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(admin_code: bool = typer.Option(False, "--admin-code", help="Only print the demo administrator's "
+                                         "current two-step sign-in code.")) -> None:
     """Loads the demo centre (West Midlands, South London, demo users and each feature's demo data)."""
     from gmc.db.migrate import upgrade
-    from gmc.demo.service import DEMO_USERS, describe_loader, load_demo
+    from gmc.demo.service import DEMO_ADMIN_TOTP_SECRET, DEMO_USERS, describe_loader, load_demo
 
     settings = get_settings()
     if settings.is_production:
         _fail("the demo creates accounts with published passwords and is refused in production")
+    if admin_code:
+        import pyotp
+
+        typer.echo(pyotp.TOTP(DEMO_ADMIN_TOTP_SECRET).now())
+        return
     started = time.perf_counter()
     typer.echo(f"demo: migrating the database ({settings.data_dir})")
     upgrade(settings.database_url)
@@ -167,6 +268,8 @@ def demo() -> None:
     typer.echo(f"demo: done in {time.perf_counter() - started:.0f} s")
     typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
     typer.echo("demo logins: " + ", ".join(f"{u.username}/{u.password}" for u in DEMO_USERS))
+    typer.echo(f"admin also needs a code from an authenticator app with the key {DEMO_ADMIN_TOTP_SECRET} "
+               "(or run `gmc demo --admin-code`)")
 
 
 @app.command("serve")

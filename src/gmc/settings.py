@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The development secret; production refuses to start with it.
 DEFAULT_SECRET_KEY = "gmc-development-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+#: The development key of the audit trail's HMAC; production refuses to start with it.
+DEFAULT_AUDIT_KEY = "gmc-development-audit-key-do-not-use-in-production"
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,19 +39,43 @@ class Settings(BaseSettings):
     environment: str = "development"
     #: SQLAlchemy URL; SQLite under ./var by default, postgresql+psycopg://... for PostgreSQL.
     database_url: str = ""
+    #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
+    sqlite_busy_seconds: float = Field(default=30, gt=0)
+    #: The largest request body a route takes, unless it names a larger limit (413 past it).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: The largest file an import route takes (participant, sample and HPO CSVs, PED, HL7, FHIR).
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     #: Where gmc keeps its own files (variant store, uploads, caches).
     data_dir: Path = Path("var")
     #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge).
     refdata: Path | None = Field(default_factory=_default_refdata)
     #: Signs session cookies and CSRF tokens.
     secret_key: str = DEFAULT_SECRET_KEY
+    #: Keys the audit trail's HMAC chain; kept outside the database (GMC_AUDIT_KEY, 32+ characters in production).
+    audit_key: str = DEFAULT_AUDIT_KEY
+    #: Earlier audit keys (comma-separated) still accepted when verifying events written before a key change.
+    audit_old_keys: str = ""
+    #: Append-only file of audit chain checkpoints (default: <data_dir>/audit/checkpoints.jsonl).
+    audit_checkpoint_file: Path | None = None
+    #: Also send each checkpoint to syslog: "/dev/log", "udp://host:514" or "tcp://host:514" ("" = off).
+    audit_syslog: str = ""
     #: Send cookies only over HTTPS (defaults to on in production).
     cookie_secure: bool | None = None
     #: Web session lifetime in minutes.
     session_minutes: int = 8 * 60
-    #: Failed logins in a row that lock an account, and for how long.
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    #: Failed sign-ins in a row that are free per account name and per client address; the first one after them
+    #: makes the next attempt wait GMC_LOGIN_FIRST_DELAY_SECONDS, each further one twice as long, up to
+    #: GMC_LOGIN_MAX_DELAY_SECONDS. Failures are forgotten GMC_LOGIN_FAILURE_WINDOW_MINUTES after the last one
+    #: (an account's also at a successful sign-in).
+    login_free_failures: int = Field(default=5, ge=1)
+    login_address_free_failures: int = Field(default=20, ge=1)
+    login_first_delay_seconds: int = Field(default=1, ge=1)
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    login_failure_window_minutes: int = Field(default=60, ge=1)
+    #: The longest an API token may live; tokens asked for longer are refused, older ones stop at this age.
+    token_max_days: int = Field(default=90, ge=1)
+    #: Lifetime of the token the OAuth2 password endpoint (/api/auth/token) hands out.
+    api_login_token_hours: int = Field(default=12, ge=1)
     #: Variant store query engine: duckdb (a centre) or spark (national scale).
     variant_engine: str = "duckdb"
     #: GRCh38 genome FASTA (faidx-indexed, plain or bgzipped) for HGVS and codon-level annotation; by default the
@@ -82,6 +108,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'gmc.db').resolve()}"
         if self.cookie_secure is None:
             self.cookie_secure = self.is_production
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.data_dir / "audit" / "checkpoints.jsonl"
         return self
 
     @property
@@ -98,8 +126,13 @@ class Settings(BaseSettings):
                 "GMC_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters in production"
             )
-        if self.database_url.startswith("sqlite") and "/var/" not in self.database_url:
-            pass  # SQLite is allowed in production for a single-site install
+        if self.audit_key == DEFAULT_AUDIT_KEY or len(self.audit_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                "GMC_AUDIT_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production (and kept: the audit chain is verified with it)"
+            )
+        if self.audit_key == self.secret_key:
+            raise ConfigurationError("GMC_AUDIT_KEY must differ from GMC_SECRET_KEY")
 
     def genome_fasta(self, build: str) -> Path | None:
         """The genome FASTA of a build: GMC_REFERENCE_FASTA(_GRCH37), else the indexed FASTA in

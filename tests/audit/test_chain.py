@@ -55,6 +55,7 @@ def test_diff_lists_changed_fields_only() -> None:
 def test_hand_edit_in_sqlite_is_detected(database) -> None:
     _add(database, 4)
     with database.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")  # as an attacker with the file would
         conn.exec_driver_sql("UPDATE audit_event SET summary = '{\"field\": [99, 100]}' WHERE seq = 3")
     with database.transaction() as s:
         report = verify_chain(s)
@@ -69,6 +70,7 @@ def test_hand_edit_in_sqlite_is_detected(database) -> None:
 def test_deleted_event_is_detected(database) -> None:
     _add(database, 4)
     with database.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
         conn.exec_driver_sql("DELETE FROM audit_event WHERE seq = 2")
     with database.transaction() as s:
         report = verify_chain(s)

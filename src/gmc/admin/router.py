@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from gmc.audit import repository as audit_repository
-from gmc.audit.chain import verify_chain
+from gmc.audit.checkpoints import verify_audit
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
@@ -41,13 +41,20 @@ class AuditEventOut(BaseModel):
 
 
 class ChainOut(BaseModel):
-    """The result of checking the audit chain."""
+    """The result of checking the audit chain and comparing it with the checkpoints kept outside the database."""
 
     ok: bool
     events_checked: int
     broken_event_id: int | None
     broken_seq: int | None
     reason: str | None
+    legacy_events: int
+    head_seq: int | None
+    checkpoint_seq: int | None
+    checkpoint_at: str | None
+    checkpoints_compared: int
+    problems: list[str]
+    summary: str
 
 
 @router.get("/audit/events", response_model=list[AuditEventOut])
@@ -69,10 +76,17 @@ def audit_events(
 
 
 @router.get("/audit/verify", response_model=ChainOut)
-def audit_verify(_: Principal = Depends(require(Permission.USERS_MANAGE)), db: GmcSession = DB) -> ChainOut:
-    """Recomputes the hash chain and names the first broken event."""
-    report = verify_chain(db)
-    return ChainOut(**report.__dict__)
+def audit_verify(request: Request, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+                 db: GmcSession = DB) -> ChainOut:
+    """Recomputes the keyed hash chain, names the first broken event, and compares the head with the checkpoints."""
+    database = request.app.state.database
+    result = verify_audit(db, identity=database.identity, settings=database.settings)
+    c = result.chain
+    return ChainOut(ok=result.ok, events_checked=c.events_checked, broken_event_id=c.broken_event_id,
+                    broken_seq=c.broken_seq, reason=c.reason, legacy_events=c.legacy_events, head_seq=c.head_seq,
+                    checkpoint_seq=result.checkpoint_seq, checkpoint_at=result.checkpoint_at,
+                    checkpoints_compared=result.checkpoints_compared, problems=result.problems,
+                    summary=result.summary())
 
 
 @router.get("/centres", response_model=list[CentreOut])

@@ -6,16 +6,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from gmc.audit import repository as audit_repository
-from gmc.audit.chain import verify_chain
+from gmc.audit.checkpoints import verify_audit
+from gmc.auth import lifecycle
 from gmc.auth import repository as auth_repository
 from gmc.auth import service as auth_service
 from gmc.auth.dependencies import require
+from gmc.auth.passwords import MIN_PASSWORD_LENGTH
 from gmc.auth.permissions import Permission, Role
 from gmc.auth.principal import Principal
+from gmc.auth.throttle import ThrottlePolicy, recent_failures
 from gmc.common.errors import DomainError
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, paginate
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -32,7 +36,7 @@ def _users_context(db: GmcSession) -> dict[str, object]:
     centres = org_repository.list_centres(db)
     trust_codes = {t.id: t.code for c in centres for t in c.trusts}
     return {"users": auth_repository.list_users(db), "roles": [r.value for r in Role], "centres": centres,
-            "trust_codes": trust_codes}
+            "trust_codes": trust_codes, "min_length": MIN_PASSWORD_LENGTH}
 
 
 @router.get("/admin/users")
@@ -43,8 +47,8 @@ def users_page(request: Request, _: Principal = Depends(require(Permission.USERS
 
 
 @router.post("/admin/users")
-async def create_user_page(
-    request: Request,
+def create_user_page(
+    request: Request, form_fields: FormFields,
     username: str = Form(...),
     password: str = Form(...),
     full_name: str = Form(""),
@@ -54,7 +58,7 @@ async def create_user_page(
     db: GmcSession = DB,
 ) -> Response:
     """Creates a user from the form; shows the reason when refused."""
-    form = await request.form()
+    form = form_fields
     roles = [str(r) for r in form.getlist("roles")]
     trust_codes = [str(t) for t in form.getlist("trust_codes")]
     try:
@@ -68,6 +72,81 @@ async def create_user_page(
     return redirect_with_message("/admin/users", f"User {username} created.")
 
 
+def _user_page(request: Request, db: GmcSession, user_id: int, *, status_code: int = 200,
+               **extra: object) -> Response:
+    user = lifecycle.require_user(db, user_id)
+    policy = ThrottlePolicy.from_settings(request.app.state.settings)
+    live_sessions, live_tokens = auth_repository.live_credentials(db, user.id)
+    return render(request, "admin/user.html", {
+        "user": user, "roles": [r.value for r in Role], "recent_failures": recent_failures(db, user.username, policy),
+        "live_sessions": live_sessions, "live_tokens": live_tokens, **extra}, status_code=status_code)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, user_id: int, _: Principal = Depends(require(Permission.USERS_MANAGE)),
+              db: GmcSession = DB) -> Response:
+    """One user: status, second factor, failed sign-ins, and the forms to change roles and access."""
+    return _user_page(request, db, user_id)
+
+
+def _user_action(request: Request, db: GmcSession, user_id: int, action, done: str) -> Response:  # noqa: ANN001
+    """Runs one audited lifecycle change and shows the user's page with what happened (or why not)."""
+    try:
+        with db.begin_nested():
+            result = action(lifecycle.require_user(db, user_id))
+    except DomainError as exc:
+        return _user_page(request, db, user_id, status_code=exc.status_code, message=exc.message,
+                          message_kind="error")
+    extra = {"temporary_password": result} if isinstance(result, str) else {}
+    return _user_page(request, db, user_id, message=done, message_kind="ok", **extra)
+
+
+@router.post("/admin/users/{user_id}/roles")
+def user_roles_submit(request: Request, user_id: int, roles: list[str] = Form([]),
+                      principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                      db: GmcSession = DB) -> Response:
+    """Replaces the user's roles."""
+    return _user_action(request, db, user_id, lambda u: lifecycle.set_roles(
+        db, actor=principal.actor, user=u, roles=roles), "Roles saved.")
+
+
+@router.post("/admin/users/{user_id}/password-reset")
+def user_password_reset(request: Request, user_id: int,
+                        principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                        db: GmcSession = DB) -> Response:
+    """Gives the user a temporary password; their sessions and tokens end."""
+    return _user_action(request, db, user_id, lambda u: lifecycle.reset_password(db, actor=principal.actor, user=u),
+                        "Password reset; the user was signed out everywhere.")
+
+
+@router.post("/admin/users/{user_id}/second-factor-reset")
+def user_second_factor_reset(request: Request, user_id: int,
+                             principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                             db: GmcSession = DB) -> Response:
+    """Forgets the user's authenticator (a lost phone)."""
+    return _user_action(request, db, user_id,
+                        lambda u: lifecycle.reset_second_factor(db, actor=principal.actor, user=u),
+                        "Two-step sign-in reset; the user was signed out everywhere.")
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def user_deactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                    db: GmcSession = DB) -> Response:
+    """Deactivates a leaver at once."""
+    return _user_action(request, db, user_id,
+                        lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=False),
+                        "Deactivated: sessions ended and API tokens revoked.")
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def user_reactivate(request: Request, user_id: int, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                    db: GmcSession = DB) -> Response:
+    """Lets a deactivated user sign in again."""
+    return _user_action(request, db, user_id,
+                        lambda u: lifecycle.set_active(db, actor=principal.actor, user=u, active=True),
+                        "Reactivated.")
+
+
 @router.get("/admin/audit")
 def audit_page(request: Request, verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
                db: GmcSession = DB) -> Response:
@@ -79,7 +158,9 @@ def audit_page(request: Request, verify: bool = False, principal: Principal = De
                                          actor=state.filters.get("actor"), verb=state.filters.get("verb"),
                                          trust_ids=scope)
     page = paginate(db, stmt, state, audit_repository.EVENT_ORDER)
-    report = verify_chain(db) if verify and principal.has(Permission.USERS_MANAGE) else None
+    database = request.app.state.database
+    report = (verify_audit(db, identity=database.identity, settings=database.settings)
+              if verify and principal.has(Permission.USERS_MANAGE) else None)
     return render(request, "admin/audit.html", {"page": page, "events": page.items, "report": report,
                                                 "filters": state.filters, "total": audit_repository.count_events(db)})
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit event table."""
+"""The append-only, HMAC-chained audit event table."""
 
 from __future__ import annotations
 
@@ -40,5 +40,7 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     #: Hash of the previous event ("" for the first).
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    #: SHA-256 over this event's fields and prev_hash.
+    #: HMAC-SHA256 over this event's fields and prev_hash under the audit key (plain SHA-256 when hash_key is NULL).
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: Fingerprint of the audit key that hashed this event; NULL for events written before keyed hashing.
+    hash_key: Mapped[str | None] = mapped_column(String(16))

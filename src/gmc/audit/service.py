@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gmc.audit import chain as _chain  # noqa: F401  (registers the hash-chain flush hook)
+from gmc.audit import checkpoints as _checkpoints  # noqa: F401  (registers the checkpoint-after-commit hook)
 from gmc.audit.models import AuditEvent
 from gmc.audit.verbs import AuditVerb
 from gmc.common.context import current_request_id

@@ -35,13 +35,14 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("the form's security token is missing or stale; reload the page and try again")
 
 
-def _resolve(db: GmcSession, header: str | None, key: str | None) -> tuple[Principal | None, bool]:
+def _resolve(db: GmcSession, header: str | None, key: str | None,
+             token_max_days: int) -> tuple[Principal | None, bool]:
     """Looks the credentials up (blocking database work); returns the principal and whether a cookie was used."""
     if header:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             raise NotAuthenticated("use an Authorization: Bearer <token> header")
-        found = service.user_for_token(db, credential.strip())
+        found = service.user_for_token(db, credential.strip(), max_days=token_max_days)
         if found is None:
             raise NotAuthenticated("the API token is invalid, expired or revoked")
         user, token = found
@@ -59,7 +60,8 @@ async def _authenticate(request: Request, db: GmcSession) -> Principal | None:
     # The lookups block, so they run in the thread pool: on the event loop they would stall every
     # other request whenever the connection pool is busy.
     principal, by_cookie = await run_in_threadpool(_resolve, db, request.headers.get("authorization"),
-                                                   request.cookies.get(SESSION_COOKIE))
+                                                   request.cookies.get(SESSION_COOKIE),
+                                                   request.app.state.settings.token_max_days)
     if by_cookie and request.method not in SAFE_METHODS:
         await check_csrf(request)
     return principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gmc.db.core import Base
@@ -26,10 +26,18 @@ class User(Base):
     #: Sees every trust of the centre (or every centre when centre_id is None).
     centre_wide: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    failed_login_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
+    #: When the account was deactivated (None while active).
+    deactivated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    password_changed_at: Mapped[datetime | None] = mapped_column()
+    #: Set by an administrator's reset: the user must choose a new password before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: TOTP secret (base32) once two-step sign-in is on; never shown again after enrolment.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column()
+    #: The last TOTP time step accepted: a code is good once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     trusts: Mapped[list[UserTrust]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -80,8 +88,37 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
 
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app once; only its SHA-256 is stored."""
+
+    __tablename__ = "user_recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True, nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins in a row for one account name (hashed) or one client address, and the wait they impose."""
+
+    __tablename__ = "login_throttle"
+
+    #: "account:<sha256 of the name>" or "address:<ip>".
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(nullable=False, index=True)
+    #: No attempt is checked before this time (None: no wait).
+    blocked_until: Mapped[datetime | None] = mapped_column()
+
+
 class WebSession(Base):
-    """A signed-in browser session; the cookie holds a random key whose SHA-256 is stored."""
+    """A browser session; the cookie holds a random key whose SHA-256 is stored.
+
+    A session starts at the stage its user still has to pass after the password (second factor, setting one up,
+    a new password) and only a `full` one signs the user in; each step replaces the session with a new key.
+    """
 
     __tablename__ = "web_session"
 
@@ -91,3 +128,5 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     expires_at: Mapped[datetime] = mapped_column(nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    #: full, second_factor, enrol or password.
+    stage: Mapped[str] = mapped_column(String(20), nullable=False, default="full", server_default="full")

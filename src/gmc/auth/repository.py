@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gmc.auth.models import ApiToken, User, WebSession
+from gmc.common.time import utcnow
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -39,3 +40,14 @@ def list_tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
 def get_session_by_hash(session: Session, session_hash: str) -> WebSession | None:
     """The web session with this hash."""
     return session.execute(select(WebSession).where(WebSession.session_hash == session_hash)).scalar_one_or_none()
+
+
+def live_credentials(session: Session, user_id: int) -> tuple[int, int]:
+    """How many unrevoked, unexpired web sessions and API tokens the user has."""
+    now = utcnow()
+    sessions = session.execute(select(func.count(WebSession.id)).where(
+        WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)).scalar_one()
+    tokens = session.execute(select(func.count(ApiToken.id)).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+        (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))).scalar_one()
+    return sessions, tokens

@@ -13,7 +13,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=2, max_length=80)
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=12, max_length=200)
     full_name: str = ""
     email: str | None = None
     roles: list[str] = Field(min_length=1)
@@ -34,6 +34,34 @@ class UserOut(BaseModel):
     centre_wide: bool
     trust_ids: list[int]
     is_active: bool
+    second_factor: bool = False
+    must_change_password: bool = False
+    last_login_at: datetime | None = None
+    deactivated_at: datetime | None = None
+
+
+class RolesIn(BaseModel):
+    """A user's new set of roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1, max_length=10)
+
+
+class PasswordChange(BaseModel):
+    """The caller's current password and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
+
+
+class PasswordResetOut(BaseModel):
+    """A user after an administrator's reset, with the temporary password (shown only here)."""
+
+    user: UserOut
+    temporary_password: str
 
 
 class MeOut(BaseModel):
@@ -55,7 +83,8 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    days: int | None = Field(default=90, ge=1, le=3650)
+    #: At most GMC_TOKEN_MAX_DAYS (a longer request is refused, naming the limit); tokens always expire.
+    days: int = Field(default=90, ge=1, le=36500)
 
 
 class TokenOut(BaseModel):

@@ -54,7 +54,7 @@ class PermissionDenied(DomainError):
     status_code = 403
 
 
-class AccountLocked(DomainError):
-    """Too many failed logins: the account is locked for a while."""
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for an account or from an address: wait before the next attempt."""
 
-    status_code = 423
+    status_code = 429

@@ -9,11 +9,13 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyotp
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, record
 from gmc.audit.verbs import AuditVerb
 from gmc.auth import repository as auth_repository
+from gmc.auth import second_factor
 from gmc.auth import service as auth_service
 from gmc.organisations import service as org_service
 from gmc.organisations.reference import CENTRES
@@ -42,6 +44,11 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("programme", "demo-programme-2026", ("programme",), "Pat Programme", None, centre_wide=True),
     DemoUser("sl-recruiter", "demo-slrecruiter-2026", ("recruiter",), "Sian South-London", "SLGMC", ("RJ1", "RJZ")),
 ]
+
+
+#: The demo administrator's published TOTP key (administrators must use a second factor). Add it to an
+#: authenticator app, or print the current code with `gmc demo --admin-code`. Never use it outside the demo.
+DEMO_ADMIN_TOTP_SECRET = "GMCDEMOADMINKEYPUBLISHEDFORDEMOS"
 
 
 @dataclass
@@ -74,9 +81,13 @@ def load_users(session: Session, actor: Actor, summary: DemoSummary) -> None:
     for demo in DEMO_USERS:
         if auth_repository.get_user_by_username(session, demo.username) is not None:
             continue
-        auth_service.create_user(session, actor=actor, username=demo.username, password=demo.password,
-                                 roles=list(demo.roles), full_name=demo.full_name, centre_code=demo.centre_code,
-                                 trust_codes=list(demo.trust_codes), centre_wide=demo.centre_wide)
+        user = auth_service.create_user(session, actor=actor, username=demo.username, password=demo.password,
+                                        roles=list(demo.roles), full_name=demo.full_name, centre_code=demo.centre_code,
+                                        trust_codes=list(demo.trust_codes), centre_wide=demo.centre_wide)
+        if "admin" in demo.roles:
+            second_factor.enrol(session, actor=actor, user=user, secret=DEMO_ADMIN_TOTP_SECRET,
+                                code=pyotp.TOTP(DEMO_ADMIN_TOTP_SECRET).now())
+            user.totp_last_step = None  # the loader's own code is not one a person typed: leave it usable
         summary.add("users")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import NotFound, ValidationFailed
+from gmc.common.errors import NotFound
+from gmc.common.requests import RawBody, decode_text, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.phenotype import service
@@ -139,22 +140,12 @@ def import_phenopacket(document: dict[str, Any] = Body(...), principal: Principa
     return ImportSummaryOut(**summary.__dict__)
 
 
-async def _text_body(request: Request, what: str) -> str:
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"the {what} is not UTF-8 text", field="body") from exc
-    if not text.strip():
-        raise ValidationFailed(f"send the {what} as the request body", field="body")
-    return text
-
-
 @router.post("/hpo-csv", response_model=ImportSummaryOut, status_code=201,
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
-async def import_hpo_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> ImportSummaryOut:
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+             max_body_size=import_max_bytes())
+def import_hpo_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> ImportSummaryOut:
     """Adds HPO terms from CSV text (participant_id, term_id, status, onset, notes): all rows or none."""
-    text = await _text_body(request, "CSV")
+    text = decode_text(body, "CSV")
     summary = service.import_hpo_csv(db, Caller.of(principal), text, source="upload.csv")
     return ImportSummaryOut(**summary.__dict__)
 
@@ -199,11 +190,12 @@ def export_ped(family_id: str, principal: Principal = READ, db: GmcSession = DB)
 
 
 @router.put("/families/{family_id}/pedigree.ped", response_model=PedigreeOut,
-            openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}})
-async def import_ped(family_id: str, request: Request, consanguinity: str | None = None,
-                     principal: Principal = WRITE, db: GmcSession = DB) -> PedigreeOut:
+            openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+            max_body_size=import_max_bytes())
+def import_ped(family_id: str, body: RawBody, consanguinity: str | None = None,
+               principal: Principal = WRITE, db: GmcSession = DB) -> PedigreeOut:
     """Replaces the family's pedigree from PED text (validated; nothing written on any problem)."""
-    text = await _text_body(request, "PED file")
+    text = decode_text(body, "PED file")
     return pedigree_out(service.import_ped(db, Caller.of(principal), family_id, text, source="upload.ped",
                                            consanguinity=consanguinity))
 

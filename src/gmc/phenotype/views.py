@@ -14,6 +14,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, paginate
+from gmc.common.requests import import_max_bytes
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
@@ -98,7 +99,7 @@ def participant_page(request: Request, participant_id: str, principal: Principal
 
 
 @router.post("/phenotype/participants/{participant_id}/observations")
-async def add_observation_form(
+def add_observation_form(
     request: Request,
     participant_id: str,
     hpo_id: str = Form(""),
@@ -109,12 +110,12 @@ async def add_observation_form(
     severity: str = Form(""),
     laterality: str = Form(""),
     note: str = Form(""),
+    modifiers: list[str] = Form([]),
     principal: Principal = WRITE,
     db: GmcSession = DB,
 ) -> Response:
     """Adds the chosen term (or the top search hit when Enter was pressed before a choice)."""
-    form = await request.form()
-    modifiers = tuple(str(m) for m in form.getlist("modifiers") if m)
+    modifiers = tuple(str(m) for m in modifiers if m)
     chosen = hpo_id.strip()
     if not chosen and q.strip():
         hits = get_ontology().search(q, limit=1)
@@ -197,14 +198,14 @@ def family_page(request: Request, family_id: str, principal: Principal = READ, d
     return _family_page(request, db, principal, family_id)
 
 
-@router.post("/phenotype/families/{family_id}/ped")
-async def import_ped_form(request: Request, family_id: str, ped_text: str = Form(""),
+@router.post("/phenotype/families/{family_id}/ped", max_body_size=import_max_bytes())
+def import_ped_form(request: Request, family_id: str, ped_text: str = Form(""),
                           ped_file: UploadFile | None = None, consanguinity: str = Form(""),
                           principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Replaces the pedigree from a pasted or uploaded PED file."""
     text = ped_text
     if ped_file is not None and ped_file.filename:
-        text = (await ped_file.read()).decode("utf-8-sig", errors="replace")
+        text = ped_file.file.read().decode("utf-8-sig", errors="replace")
     try:
         if not text.strip():
             raise ValidationFailed("paste or choose a PED file", field="ped_text")
@@ -233,14 +234,14 @@ def update_member_form(request: Request, family_id: str, individual_id: str = Fo
     return redirect_with_message(f"/phenotype/families/{family_id}", f"Updated {individual_id}.")
 
 
-@router.post("/phenotype/import")
-async def import_form(request: Request, kind: str = Form(...), upload: UploadFile | None = None,
+@router.post("/phenotype/import", max_body_size=import_max_bytes())
+def import_form(request: Request, kind: str = Form(...), upload: UploadFile | None = None,
                       principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Bulk import from the index page: an HPO CSV or one phenopacket JSON, all or nothing."""
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed("choose a file to upload", field="upload")
-        raw = await upload.read()
+        raw = upload.file.read()
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
-from gmc.common.errors import NotFound, ValidationFailed
+from gmc.common.errors import NotFound
+from gmc.common.requests import RawBody, decode_text, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry import consent as consent_service
@@ -221,9 +222,9 @@ def reconsent_worklist(principal: Principal = CONSENT, db: GmcSession = DB) -> l
 
 
 @router.post("/hl7/adt", tags=["interoperability"])
-async def hl7_adt_endpoint(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def hl7_adt_endpoint(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Receives one HL7 v2 ADT message (A04, A08, A40) as text; answers with an ACK (AA) or NAK (AE/AR)."""
-    outcome = interop.process_adt(db, principal=principal, text=await request.body())
+    outcome = interop.process_adt(db, principal=principal, text=body)
     return Response(outcome.ack, media_type="x-application/hl7-v2+er7",
                     headers={"X-GMC-Accepted": "true" if outcome.accepted else "false"})
 
@@ -245,30 +246,26 @@ def fhir_consents(patient: str, principal: Principal = READ, db: GmcSession = DB
 
 
 @router.post("/fhir/Patient", tags=["interoperability"])
-async def fhir_patient_import(request: Request, trust_code: str | None = None, decision: str = "check",
-                              principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
+def fhir_patient_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
+                        principal: Principal = WRITE, db: GmcSession = DB) -> JSONResponse:
     """Registers or links the person in a FHIR Patient (409 with candidates when a human must decide)."""
-    reg = interop.import_patient(db, principal=principal, resource=await request.body(), trust_code=trust_code,
+    reg = interop.import_patient(db, principal=principal, resource=body, trust_code=trust_code,
                                  decision=decision)
     return JSONResponse(interop.patient_resource(db, reg.participant), status_code=201 if reg.created else 200,
                         media_type="application/fhir+json")
 
 
 @router.post("/fhir/Consent", status_code=201, tags=["interoperability"])
-async def fhir_consent_import(request: Request, principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+def fhir_consent_import(body: RawBody, principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
     """Records the consent in a FHIR Consent."""
-    consent = interop.import_consent(db, principal=principal, resource=await request.body())
+    consent = interop.import_consent(db, principal=principal, resource=body)
     return {"consent_id": consent.id, "status": consent.status}
 
 
-@router.post("/participants/import", tags=["registry"])
-async def import_participants_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
+@router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes())
+def import_participants_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
     """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
-    body = await request.body()
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("the CSV is not UTF-8 text", field="file") from exc
+    text = decode_text(body, "CSV", field="file")
     report = interop.import_csv(db, principal=principal, text=text)
     return {"rows": report.rows, "created": report.created, "linked": report.linked,
             "worklisted": report.worklisted}

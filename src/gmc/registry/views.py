@@ -17,6 +17,7 @@ from gmc.common.errors import DomainError, NotFound, ValidationFailed
 from gmc.common.labels import label
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, paginate, paginate_list
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -145,9 +146,9 @@ def register_page(request: Request, principal: Principal = WRITE, db: GmcSession
 
 
 @router.post("/participants/new")
-async def register_submit(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def register_submit(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Registers a person; likely matches are shown for the user to choose."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = {k: str(v) for k, v in form_fields.items()}
     decision = form.get("decision", "check")
 
     def _do() -> service.Registration:
@@ -228,10 +229,10 @@ def _participant_action(request: Request, db: GmcSession, principal: Principal, 
 
 
 @router.post("/participants/{participant_id}/referrals")
-async def referral_submit(request: Request, participant_id: str, principal: Principal = WRITE,
+def referral_submit(request: Request, form_fields: FormFields, participant_id: str, principal: Principal = WRITE,
                           db: GmcSession = DB) -> Response:
     """Adds a referral and shows its eligibility decision."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = {k: str(v) for k, v in form_fields.items()}
 
     def _do(p: Participant) -> None:
         referral_date = _date(form.get("referral_date", ""), "referral_date")
@@ -251,10 +252,10 @@ async def referral_submit(request: Request, participant_id: str, principal: Prin
 
 
 @router.post("/participants/{participant_id}/consents")
-async def consent_submit(request: Request, participant_id: str, principal: Principal = CONSENT,
+def consent_submit(request: Request, form_fields: FormFields, participant_id: str, principal: Principal = CONSENT,
                          db: GmcSession = DB) -> Response:
     """Records a consent with every choice answered."""
-    form = await request.form()
+    form = form_fields
 
     def _do(p: Participant) -> None:
         code, _, version = str(form.get("form", "")).partition("|")
@@ -379,10 +380,10 @@ def eligibility_page(request: Request, msg: str = "", principal: Principal = REA
 
 
 @router.post("/eligibility/rare_disease/conditions")
-async def eligibility_condition_submit(request: Request, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+def eligibility_condition_submit(request: Request, form_fields: FormFields, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                                        db: GmcSession = DB) -> Response:
     """Adds or removes an approved rare condition, publishing a new rules version."""
-    form = await request.form()
+    form = form_fields
     name = str(form.get("name", "")).strip()
     action = str(form.get("action", "add"))
     structures = [str(s) for s in form.getlist("structures")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -12,6 +12,7 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import NotFound, ValidationFailed
+from gmc.common.requests import RawBody, decode_text, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
@@ -73,10 +74,10 @@ def export_csv(principal: Principal = READ, db: GmcSession = DB) -> Response:
     return Response(text, media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="samples.csv"'})
 
 
-@router.post("/import", status_code=201)
-async def import_csv(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
+@router.post("/import", status_code=201, max_body_size=import_max_bytes())
+def import_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
     """Imports collected specimens from a CSV body (text/csv); any bad row refuses the whole file."""
-    text = (await request.body()).decode("utf-8", errors="replace")
+    text = decode_text(body, "CSV", field="file")
     made = service.import_specimens(db, principal, text)
     return {"imported": len(made), "barcodes": [s.barcode for s in made]}
 

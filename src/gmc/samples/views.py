@@ -19,6 +19,7 @@ from gmc.common.flash import redirect_with_message
 from gmc.common.labels import add_labels, label
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, matches_text, paginate_list
+from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -141,7 +142,7 @@ _SAMPLE_SORTS = {"barcode": lambda s: s.barcode, "type": lambda s: (s.sample_typ
 
 
 @router.post("/samples/register")
-async def register_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def register_page(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Registers a collected specimen from the form and opens its page (or shows why not)."""
     from datetime import datetime
 
@@ -149,7 +150,7 @@ async def register_page(request: Request, principal: Principal = WRITE, db: GmcS
 
     from gmc.organisations.models import Trust
 
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in form_fields.items()}
     try:
         with db.begin_nested():
             trust_id = db.execute(select(Trust.id).where(Trust.code == form.get("trust_code", ""))).scalar_one_or_none()
@@ -177,11 +178,11 @@ async def register_page(request: Request, principal: Principal = WRITE, db: GmcS
     return RedirectResponse(f"/samples/{sample.barcode}", status_code=303)
 
 
-@router.post("/samples/import")
-async def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
-                      db: GmcSession = DB) -> Response:
+@router.post("/samples/import", max_body_size=import_max_bytes())
+def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
+                db: GmcSession = DB) -> Response:
     """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
-    text = (await file.read()).decode("utf-8", errors="replace")
+    text = file.file.read().decode("utf-8", errors="replace")
     ctx = {**_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
            "states": list(SampleState)}
     try:
@@ -397,10 +398,10 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
 
 
 @router.post("/samples/{barcode}/action")
-async def sample_action(request: Request, barcode: str, principal: Principal = WRITE,
+def sample_action(request: Request, form_fields: FormFields, barcode: str, principal: Principal = WRITE,
                         db: GmcSession = DB) -> Response:
     """Applies a form on the sample page (transition, extract, QC, store, retrieve, destroy)."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = {k: str(v) for k, v in form_fields.items()}
     what = form.get("what", "")
     version = int(form["version"]) if form.get("version", "").isdigit() else None
     message, target = "", barcode
@@ -466,9 +467,9 @@ def storage_page(request: Request, find: str = "", principal: Principal = READ, 
 
 
 @router.post("/samples/storage")
-async def storage_add(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+def storage_add(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Adds a freezer, a rack or shelf, or a box from the storage page forms."""
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in form_fields.items()}
     what = form.get("what", "")
     try:
         with db.begin_nested():

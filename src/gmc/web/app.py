@@ -43,10 +43,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     configure_logging(settings.log_level)
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
-    app = FastAPI(title="gmc", version=__version__, docs_url=None, redoc_url=None,
+    app = FastAPI(title="gmc", version=__version__, max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
-    app.state.database = database or Database(settings.database_url)
+    app.state.database = database or Database(settings.database_url, settings=settings)
     app.add_middleware(RequestContextMiddleware, cookie_secure=bool(settings.cookie_secure))
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -12,12 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render
-from gmc.db.core import is_lock_timeout
+from gmc.db.core import is_database_busy, is_lock_timeout
 
 log = logging.getLogger("gmc.errors")
 
 _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-           422: "Check the details", 423: "Account locked", 500: "Something went wrong"}
+           422: "Check the details", 429: "Too many attempts", 500: "Something went wrong",
+           503: "Busy"}
 
 
 def wants_json(request: Request) -> bool:
@@ -71,6 +72,15 @@ def install_error_handlers(app: FastAPI) -> None:
             if wants_json(request):
                 return JSONResponse({"detail": detail}, status_code=409)
             return _page(request, 409, detail)
+        if is_database_busy(exc):
+            # SQLite's one writer held the lock past the busy timeout (a long import): queue, don't fail.
+            detail = "the database is busy with other changes; nothing was saved, try again shortly"
+            headers = {"Retry-After": "5"}
+            if wants_json(request):
+                return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+            response = _page(request, 503, detail)
+            response.headers.update(headers)
+            return response
         log.error("unhandled error", exc_info=exc)
         if wants_json(request):
             return JSONResponse({"detail": "internal error", "request_id": request.state.request_id},

@@ -84,3 +84,4 @@ def _parse_cookies(header: str) -> dict[str, str]:
         if sep:
             out[name] = value
     return out
+

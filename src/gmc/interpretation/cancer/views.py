@@ -16,6 +16,7 @@ from gmc.common.files import allowed_input_file
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, matches_text, paginate, paginate_list
+from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -225,9 +226,9 @@ def curation_page(request: Request, evidence_id: str = "", principal: Principal 
 
 
 @router.post("/cancer/curation/propose")
-async def propose_page(request: Request, principal: Principal = CURATE, db: GmcSession = DB) -> Response:
+def propose_page(request: Request, form_fields: FormFields, principal: Principal = CURATE, db: GmcSession = DB) -> Response:
     """Proposes an add, edit or retire from the form; shown in the queue until a second curator decides."""
-    form = await request.form()
+    form = form_fields
     action = str(form.get("action", "add"))
     evidence_id = str(form.get("evidence_id", "")).strip()
     reason = str(form.get("reason", ""))
