@@ -49,6 +49,8 @@ VIEWPORT = {"width": 1400, "height": 900}
 #: How long the demo load and server start may take before the suite gives up (seconds): a ceiling, not a wait.
 #: The load takes about a minute on a quiet machine and has taken over 300 s on a shared, loaded one.
 START_TIMEOUT = 900
+#: How long one page load (navigation) may take (ms).
+NAVIGATION_TIMEOUT = 60_000
 #: axe-core rule tags checked: WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
@@ -227,6 +229,9 @@ def _new_context(browser, server: GmcServer, problems: BrowserProblems, state: d
                **options}
     context = browser.new_context(base_url=server.url, storage_state=state, **options)
     context.set_default_timeout(15_000)
+    # A page load is one server request doing the page's whole work (a knowledge-base search took 16 s at load 14
+    # on the shared machine); element waits keep 15 s.
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT)
     problems.watch(context, server.url)
     return context
 
