@@ -164,6 +164,18 @@ def evaluate(data: dict[str, Any], label: str, *, halves: tuple[set[str], set[st
         print(f"{label:45s} {name:13s} {figures(values)}", flush=True)
 
 
+def load_halves(work: Path) -> tuple[dict[str, Any], tuple[set[str], set[str]], Callable[[Any], Any]]:
+    """The dump of `work`, its two halves, and the transform that fills each candidate's missing missense Z."""
+    with (work / "dump.pkl").open("rb") as handle:
+        data = pickle.load(handle)
+    fill = missense_z_by_symbol()
+
+    def with_z(c: ranking.CandidateVariant) -> ranking.CandidateVariant:
+        return c if c.mis_z is not None else replace(c, mis_z=fill.get(c.gene_symbol))
+
+    return data, split(data), with_z
+
+
 def split(data: dict[str, Any]) -> tuple[set[str], set[str]]:
     """The seeded halves of the usable cases: A to choose on, B only to check."""
     ids = sorted(c["truth"].case_id for c in data["cases"] if "error" not in c)
@@ -181,14 +193,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.reuse:
         dump(args.work, args.cases, args.background)
-    with (args.work / "dump.pkl").open("rb") as handle:
-        data = pickle.load(handle)
-    halves = split(data)
-    fill = missense_z_by_symbol()
-
-    def with_z(c: ranking.CandidateVariant) -> ranking.CandidateVariant:
-        return c if c.mis_z is not None else replace(c, mis_z=fill.get(c.gene_symbol))
-
+    data, halves, with_z = load_halves(args.work)
     evaluate(data, "ranking 4 (as shipped)", halves=halves, transform=with_z)
     evaluate(data, "  without the missense-constraint weight", halves=halves, transform=with_z,
              rank_options={"missense_floor": None})

@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     reference_fasta: Path | None = None
     #: The same for GRCh37 (default: a FASTA in GMC_REFDATA/grch37/sequence, when there is one).
     reference_fasta_grch37: Path | None = None
-    #: The HPO release scored against: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
-    hpo_release: str = "2025-01-16"
+    #: The HPO release scored against: "package" (the release hpo3 ships) or a date whose files are in
+    #: GMC_REFDATA/hpo/hpo_<release>_{hp.obo,phenotype.hpoa,genes_to_phenotype.txt}[.gz].
+    hpo_release: str = "package"
     #: Compact a variant store once this many datasets sit outside its segments (0: only by `gmc variants compact`).
     compact_after: int = 50
     #: Seconds a variant store keeps the files a compaction or merge replaced, for readers holding the previous
@@ -96,6 +97,8 @@ class Settings(BaseSettings):
     frequency_files: str = ""
     #: Callable territory per sequencing assay for TMB, NAME=megabases comma-separated (e.g. TSO500=1.33,WES=35.8).
     tmb_assays: str = ""
+    #: In-silico score sites VCFs for ACMG PP3/BP4, "kind:path,..." with kind revel, cadd or spliceai.
+    score_files: str = ""
     #: Folders the web app may read user-named input files from (comma-separated), besides data_dir.
     import_dirs: str = ""
     #: Log level for the JSON logs.

@@ -217,6 +217,8 @@ def test_text_path_matches_htslib(shared_dir: Path, relative: str, keys: tuple[s
     assert np.allclose(
         np.concatenate([b.qual for b in fast]), np.concatenate([b.qual for b in slow]), equal_nan=True
     )
+    for name in ("phase_set", "haplotype"):
+        assert _phase(fast, name).tolist() == _phase(slow, name).tolist(), name
     for key in keys:
         a = [v for b in fast for v in b.info[key]]
         b = [v for b in slow for v in b.info[key]]
@@ -224,6 +226,33 @@ def test_text_path_matches_htslib(shared_dir: Path, relative: str, keys: tuple[s
         for x, y in zip(a, b, strict=True):
             # htslib holds floats in 32 bits; the text path keeps the written decimal
             assert x == (pytest.approx(y, rel=1e-6) if isinstance(y, float) else y), key
+
+
+def _phase(batches, name: str) -> np.ndarray:
+    """A phase column over batches, -1 for batches without a phased call."""
+    return np.concatenate([getattr(b, name) if getattr(b, name) is not None else np.full(b.gt.shape, -1)
+                           for b in batches])
+
+
+def test_phased_calls_carry_their_phase_set_and_haplotype(tmp_path: Path):
+    """GT with "|" and FORMAT PS: which haplotype carries each row's ALT, on both paths; unphased calls have none."""
+    header = HEADER38.replace('##FORMAT=<ID=AD', '##FORMAT=<ID=PS,Number=1,Type=Integer,Description="Phase set">\n'
+                              '##FORMAT=<ID=AD')
+    path = _write(tmp_path, [
+        "chr1\t1000\t.\tC\tT\t50\tPASS\t.\tGT:PS\t0|1:990\t0/1:.",
+        "chr1\t1100\t.\tG\tA\t50\tPASS\t.\tGT:PS\t1|0:990\t0|1:.",
+        "chr1\t1200\t.\tCAG\tC,TAG\t50\tPASS\t.\tGT:PS\t1|2:990\t0|0:.",
+        "chr1\t1300\t.\tA\tG\t50\tPASS\t.\tGT\t1|1\t0|1",
+        "chrX\t3000\t.\tG\tA\t99\tPASS\t.\tGT\t1\t0/1",
+    ], header=header)
+    fast = [b for _, b in open_vcf(path)._text_batches(100)][0]
+    slow = list(open_vcf(path).htslib_batches(100, 0))[0]
+    for batch in (fast, slow):
+        # rows: 1000, 1100, 1200 CAG>C (ALT 1), 1200 C>T (ALT 2), 1300, X; samples: proband, mother
+        assert batch.phase_set.tolist() == [[990, -1], [990, 0], [990, -1], [990, -1], [-1, 0], [-1, -1]]
+        assert batch.haplotype.tolist() == [[1, -1], [0, 1], [0, -1], [1, -1], [-1, 1], [-1, -1]]
+    unphased = _only_batch(_write(tmp_path, RECORDS[:1] + RECORDS[2:], name="unphased.vcf"))
+    assert unphased.phase_set is None and unphased.haplotype is None
 
 
 def test_text_path_on_hand_made_genotypes(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -117,11 +118,14 @@ def test_obo_without_data_version_is_rejected() -> None:
         parse_obo(["format-version: 1.2\n", "[Term]\n", "id: HP:0000001\n", "name: All\n"], source="x.obo")
 
 
-def test_release_and_counts_match_the_manifest(hpo: Ontology) -> None:
-    # MANIFEST.md: 19,484 terms (450 obsolete).
-    assert hpo.release == "2025-01-16"
-    assert len(hpo) == 19484
-    assert sum(t.is_obsolete for t in hpo.terms.values()) == 450
+def test_release_and_counts_of_the_hpo3_release(hpo: Ontology) -> None:
+    # hpo3 1.5 ships HPO 2025-11-24: 19,903 terms (510 obsolete); synonyms and definitions come from the newest
+    # OBO in refdata (2026-02-16), which hpo3 does not carry.
+    assert hpo.release == "2025-11-24"
+    assert len(hpo) == 19903
+    assert sum(t.is_obsolete for t in hpo.terms.values()) == 510
+    seizure = hpo.get("HP:0001250")
+    assert "Epileptic seizure" in seizure.synonyms and seizure.definition
 
 
 def test_seizure_ancestors_include_phenotypic_abnormality(hpo: Ontology) -> None:
@@ -206,6 +210,17 @@ def test_cache_round_trip_and_rebuild_on_change(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cache").glob("tiny-*.pickle"))) == 1  # the stale cache was removed
     newer_format = cached(tmp_path / "cache", "tiny", [obo], lambda: "rebuilt", version=2)
     assert newer_format == "rebuilt"
+    # Keyed by the content's checksum: a same-size edit that keeps the modification time still rebuilds in the
+    # next process (within one process a file's checksum is computed once; the memo is cleared as a new one would).
+    from gmc.phenotype import ontology as ontology_module
+
+    stat = obo.stat()
+    obo.write_text(TINY_OBO.replace("Long finger", "Long fingerz"))
+    os.utime(obo, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert obo.stat().st_size == stat.st_size
+    ontology_module._CHECKSUMS.clear()
+    edited = cached(tmp_path / "cache", "tiny", [obo], lambda: load_ontology(obo), version=2)
+    assert edited.get("HP:0000004").name == "Long fingerz"
 
 
 def test_the_2026_release_parses_with_its_own_version(refdata_dir: Path) -> None:
@@ -222,6 +237,11 @@ def test_hpo_release_is_a_setting_with_clear_errors(monkeypatch, tmp_path, refda
     from gmc.settings import ConfigurationError, reset_settings_cache
 
     try:
+        # The default is the release hpo3 ships; a dated release reads its files from GMC_REFDATA/hpo.
+        with pytest.raises(ConfigurationError, match="package"):
+            hpo_source_paths()
+        monkeypatch.setenv("GMC_HPO_RELEASE", "2025-01-16")
+        reset_settings_cache()
         paths = hpo_source_paths()
         assert paths["genes_to_phenotype"].name == "hpo_2025-01-16_genes_to_phenotype.txt.gz"
         # A deployment mounting another release names it; plain (not gzipped) files are taken too.
@@ -238,7 +258,7 @@ def test_hpo_release_is_a_setting_with_clear_errors(monkeypatch, tmp_path, refda
             hpo_source_paths()
         monkeypatch.setenv("GMC_HPO_RELEASE", "latest")
         reset_settings_cache()
-        with pytest.raises(ConfigurationError, match="not a release date"):
+        with pytest.raises(ConfigurationError, match="neither 'package' nor a release date"):
             hpo_source_paths()
     finally:
         monkeypatch.undo()

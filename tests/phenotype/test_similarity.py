@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import math
-from pathlib import Path
 
 import pytest
 
-from gmc.phenotype.annotations import HpoAnnotations, get_annotations, parse_genes_to_phenotype, parse_hpoa
-from gmc.phenotype.gene_ids import GeneIdMap
+from gmc.phenotype.annotations import DiseaseAnnotation, GeneAnnotation, HpoAnnotations, get_annotations
 from gmc.phenotype.ontology import Ontology, UnknownTermError, get_ontology, parse_obo
 from gmc.phenotype.similarity import (
     PhenotypeProfileError,
@@ -37,7 +34,6 @@ for _id, _name, _parent in [
     TINY_OBO += f"\n[Term]\nid: {_id}\nname: {_name}\n" + (f"is_a: {_parent}\n" if _parent else "")
 A, A1, A2, B, B1, ONSET = "HP:0000010", "HP:0000011", "HP:0000012", "HP:0000020", "HP:0000021", "HP:0000030"
 
-HEADER = "database_id\tdisease_name\tqualifier\thpo_id\treference\tevidence\tonset\tfrequency\tsex\tmodifier\taspect\tbiocuration"
 ROWS = [
     # D1 shows A1 and B1 (B1 in 3 of 4 patients); D2 shows A2; D3 shows B1 and never A; D4 shows A1.
     ("OMIM:1", "D1", "", A1, ""), ("OMIM:1", "D1", "", B1, "3/4"),
@@ -51,15 +47,22 @@ ROWS = [
 def tiny() -> SimilarityIndex:
     terms, version = parse_obo(TINY_OBO.splitlines(keepends=True), source="tiny.obo")
     ontology = Ontology(terms=terms, data_version=version)
-    hpoa = ["#version: 2099-01-01", HEADER] + [
-        f"{d}\t{n}\t{q}\t{t}\tPMID:1\tPCS\t\t{f}\t\t\tP\tx" for d, n, q, t, f in ROWS
-    ]
-    release, diseases = parse_hpoa([line + "\n" for line in hpoa], ontology, source="tiny.hpoa")
-    gene_ids = GeneIdMap(hgnc_by_ncbi={"1": "HGNC:1", "2": "HGNC:2"}, symbol_by_hgnc={"HGNC:1": "G1", "HGNC:2": "G2"})
-    g2p = ["ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n",
-           f"1\tG1\t{A2}\tA2\t-\tOMIM:2\n", f"1\tG1\t{B1}\tB1\t-\tOMIM:3\n", f"2\tG2\t{A1}\tA1\t-\tOMIM:4\n"]
-    genes, unmapped = parse_genes_to_phenotype(g2p, ontology, gene_ids, source="tiny.g2p")
-    annotations = HpoAnnotations(release, diseases, genes, unmapped, {"OMIM:2": ("HGNC:1",)})
+    # Rows in PhenotypeAnnotation field order: hpo_id, excluded, frequency, frequency_value, references, evidence,
+    # onset, aspect, sex, modifiers.
+    rows: dict[str, list[tuple]] = {}
+    names = {}
+    for disease, name, qualifier, term, frequency in ROWS:
+        value = {"": None, "3/4": 0.75}[frequency]
+        rows.setdefault(disease, []).append(
+            (term, qualifier == "NOT", frequency, value, ("PMID:1",), "PCS", "", "P", "", ())
+        )
+        names[disease] = name
+    diseases = {d: DiseaseAnnotation(d, names[d], tuple(r)) for d, r in rows.items()}
+    genes = {
+        "HGNC:1": GeneAnnotation("HGNC:1", "G1", "1", ("OMIM:2", "OMIM:3"), ((A2, "", "OMIM:2"), (B1, "", "OMIM:3"))),
+        "HGNC:2": GeneAnnotation("HGNC:2", "G2", "2", ("OMIM:4",), ((A1, "", "OMIM:4"),)),
+    }
+    annotations = HpoAnnotations("2099-01-01", diseases, genes, [], {"OMIM:2": ("HGNC:1",)})
     return SimilarityIndex(ontology, annotations)
 
 
@@ -156,7 +159,7 @@ def test_tiny_profile_rules(tiny: SimilarityIndex) -> None:
     assert tiny.score_diseases([A1, "HP:9999999"], strict=False)[0].score == pytest.approx(1.0)
 
 
-# -- the real 2025-01-16 release --------------------------------------------------------------------------
+# -- the real release (hpo3) -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -164,22 +167,12 @@ def index() -> SimilarityIndex:
     return get_similarity_index()
 
 
-def test_seizure_ic_from_raw_counts(index: SimilarityIndex, refdata_dir: Path) -> None:
+def test_seizure_ic_from_the_annotated_diseases(index: SimilarityIndex) -> None:
     ontology = get_ontology()
     seizures = ontology.descendants("HP:0001250", include_self=True)
-    # Count straight from the release file: diseases with a positive phenotype row, and those with a seizure.
-    annotated: set[str] = set()
-    with_seizure: set[str] = set()
-    with gzip.open(refdata_dir / "hpo" / "hpo_2025-01-16_phenotype.hpoa.gz", "rt") as handle:
-        for line in handle:
-            cols = line.rstrip("\n").split("\t")
-            if line.startswith(("#", "database_id")) or cols[10] != "P" or cols[2] == "NOT":
-                continue
-            if cols[7].startswith("0/"):
-                continue  # seen in none of the patients: an exclusion
-            annotated.add(cols[0])
-            if cols[3] in seizures:
-                with_seizure.add(cols[0])
+    # Count straight from the annotations: diseases with a phenotypic abnormality, and those with a seizure.
+    annotated = [d for d in get_annotations().diseases.values() if d.observed_terms]
+    with_seizure = [d for d in annotated if d.observed_terms & seizures]
     assert index.n_diseases == len(annotated)
     assert information_content("HP:0001250") == pytest.approx(-math.log(len(with_seizure) / len(annotated)))
     assert information_content("HP:0001275") == information_content("HP:0001250")  # alt id
@@ -221,19 +214,13 @@ def test_full_profile_scores_one_and_is_comparable(index: SimilarityIndex) -> No
     assert any(c.disease_term == feature for c in penalised["OMIM:101600"].contradictions)
 
 
-def test_excluding_an_occasional_feature_does_not_count_against_the_disease(index: SimilarityIndex) -> None:
+def test_excluding_a_shown_feature_counts_against_the_disease(index: SimilarityIndex) -> None:
+    # hpo3 gives no frequencies, so every feature of a disease counts as shown by most of its patients.
     disease = get_annotations().disease("OMIM:101600")
-    by_frequency = {a.hpo_id: a.frequency for a in disease.phenotypes}
-    occasional = sorted(t for t, f in by_frequency.items() if f == "HP:0040283")  # Occasional (5-29%)
-    obligate = sorted(t for t, f in by_frequency.items() if f in {"HP:0040280", ""})
-    observed = sorted(disease.observed_terms - set(occasional))[:5]
+    observed = sorted(disease.observed_terms)[:5]
     base = {m.disease_id: m.score for m in index.score_diseases(observed)}["OMIM:101600"]
-    rare_excluded = [t for t in occasional if t not in observed][:1]
-    assert rare_excluded, "Pfeiffer syndrome has occasional features in this release"
-    kept = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=rare_excluded)}
-    assert kept["OMIM:101600"] == pytest.approx(base)
-    always_excluded = [t for t in obligate if t not in observed and not index.profile([t]).ignored_terms][:1]
-    lowered = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=always_excluded)}
+    shown = [t for t in sorted(disease.observed_terms) if t not in observed and not index.profile([t]).ignored_terms][:1]
+    lowered = {m.disease_id: m.score for m in index.score_diseases(observed, excluded=shown)}
     assert lowered["OMIM:101600"] < base
 
 

@@ -56,7 +56,7 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     assert obsolete.status_code == 200 and "HP:0000487 is obsolete and replaced by HP:0000486" in obsolete.text
     unknown = demo_client.post(f"/phenotype/participants/{pid}/observations",
                                data={"csrf_token": csrf, "hpo_id": "HP:9999999"})
-    assert unknown.status_code == 422 and "not in HPO release 2025-01-16" in unknown.text
+    assert unknown.status_code == 422 and "not in HPO release 2025-11-24" in unknown.text
     focal = demo_client.post(f"/phenotype/participants/{pid}/observations",
                              data={"csrf_token": csrf, "hpo_id": "HP:0007359", "severity": "HP:0012828"})
     assert "HP:0007359 Focal-onset seizure already implies HP:0001250 Seizure" in focal.text

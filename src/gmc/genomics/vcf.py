@@ -234,6 +234,13 @@ class VariantBatch:
     #: Structural alleles' sv_end, sv_length, sv_type, copy_number (object arrays, None elsewhere); empty when
     #: the batch has none.
     sv: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Read-backed phase of phased heterozygous calls (GT written with "|"), None when no call of the batch is
+    #: phased: (n, n_samples) int64 phase set (FORMAT PS; 0 for a phased call without PS, which the VCF
+    #: specification puts in one set with the sample's other such calls), -1 where the call is not a phased het.
+    phase_set: np.ndarray | None = None
+    #: (n, n_samples) int8: which haplotype of a phased het call (0 = GT's first allele, 1 = second) carries the
+    #: row's ALT, -1 elsewhere; None as phase_set.
+    haplotype: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pos)
@@ -352,7 +359,7 @@ class VcfReader:
         self.contig_lengths = _contig_lengths(header)
         self.build = self._resolve_build(build)
         #: FORMAT keys the header declares; asking htslib for an undeclared one costs time per record
-        self._format_keys = {key for key in ("GQ", "DP", "AD") if f"##FORMAT=<ID={key}," in header}
+        self._format_keys = {key for key in ("GQ", "DP", "AD", "PS") if f"##FORMAT=<ID={key}," in header}
         self._info_number: dict[str, str] = {}
         self._info_types: dict[str, str] = {}
         #: Structural INFO keys the header declares: the text path then keeps the INFO column to read them
@@ -724,9 +731,10 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
             for r, a in zip(rec.tolist(), allele_of_row.tolist(), strict=True)
         ]
         info[key] = column
-    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(
-        *_block_genotypes(table, spec.samples), rec, allele_of_row
-    )
+    calls, gq, dp, ad = _block_genotypes(table, spec.samples)
+    gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt = _expand_genotypes(calls, gq, dp, ad, rec, allele_of_row)
+    phase = _text_phase(table, list(spec.samples))
+    phase_set, haplotype = _phase_rows(calls, *phase, rec, allele_of_row, gt) if phase else (None, None)
     return VariantBatch(
         chrom=chroms[rec],
         pos=out_pos.astype(np.int32),
@@ -745,6 +753,8 @@ def text_batch(spec: TextSpec, table: pa.RecordBatch, first_line: int) -> Varian
         samples=list(spec.samples),
         allele=allele_of_row,
         sv=sv,
+        phase_set=phase_set,
+        haplotype=haplotype,
     )
 
 
@@ -890,6 +900,7 @@ class _BatchBuilder:
         self.gq: list[np.ndarray | None] = []
         self.dp: list[np.ndarray | None] = []
         self.ad: list[np.ndarray | None] = []
+        self.ps: list[np.ndarray | None] = []
         self.info: dict[str, list[Any]] = {k: [] for k in reader.info_keys}
         self.rows = 0
         self._chrom_cache: dict[str, str] = {}
@@ -946,11 +957,13 @@ class _BatchBuilder:
             self.gq.append(_format_or_none(record, "GQ") if "GQ" in keys else None)
             self.dp.append(_format_or_none(record, "DP") if "DP" in keys else None)
             self.ad.append(_format_or_none(record, "AD") if "AD" in keys else None)
+            self.ps.append(_format_or_none(record, "PS") if "PS" in keys else None)
         else:
             self.genotypes.append(np.empty((0, 1), np.int16))
             self.gq.append(None)
             self.dp.append(None)
             self.ad.append(None)
+            self.ps.append(None)
 
     def _per_allele(self, key: str, value: Any, allele: int) -> Any:
         number = self.reader._info_number.get(key)
@@ -973,11 +986,14 @@ class _BatchBuilder:
         dp = np.full((n, s), -1, np.int32)
         ad_ref = np.full((n, s), -1, np.int32)
         ad_alt = np.full((n, s), -1, np.int32)
+        phase_set = haplotype = None
         if s and n:
             width = max(g.shape[1] for g in self.genotypes) - 1  # last column is the phase flag
             calls = np.full((len(self.genotypes), s, max(width, 1)), -2, np.int16)
+            phased = np.zeros((len(self.genotypes), s), bool)
             for i, g in enumerate(self.genotypes):
                 calls[i, :, : g.shape[1] - 1] = g[:, :-1]
+                phased[i] = g[:, -1] == 1
             gt, ploidy, gq, dp, ad_ref, ad_alt = _expand_genotypes(
                 calls,
                 self._per_record(self.gq),
@@ -986,6 +1002,9 @@ class _BatchBuilder:
                 rec,
                 allele,
             )
+            if phased.any():
+                ps = self._per_record(self.ps)
+                phase_set, haplotype = _phase_rows(calls, phased, np.where(ps < 0, 0, ps), rec, allele, gt)
         info = {}
         for key, values in self.info.items():
             column = np.empty(n, dtype=object)
@@ -1009,6 +1028,8 @@ class _BatchBuilder:
             samples=list(self.reader.samples),
             allele=allele,
             sv=_sv_columns(self.sv) if self.has_sv else {},
+            phase_set=phase_set,
+            haplotype=haplotype,
         )
 
     def _per_record(self, values: list[np.ndarray | None]) -> np.ndarray:
@@ -1052,6 +1073,44 @@ def _expand_genotypes(
     index = np.minimum(allele.astype(np.int64), width)[:, None, None]
     ad_alt = np.take_along_axis(padded[rec], index, axis=2)[:, :, 0].astype(np.int32)
     return gt, ploidy, gq_rows, dp_rows, ad_ref, ad_alt
+
+
+def _phase_rows(calls: np.ndarray, phased: np.ndarray, ps: np.ndarray, rec: np.ndarray, allele: np.ndarray,
+                gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and sample: the phase set and the haplotype carrying the row's ALT of phased het calls (-1 elsewhere).
+
+    `calls` (records, samples, ploidy) as _expand_genotypes takes them, `phased` (records, samples) the GT's "|",
+    `ps` (records, samples) the phase set (0 for a phased call without PS).
+    """
+    row_calls = calls[rec]
+    if row_calls.shape[2] < 2:
+        empty = np.full(gt.shape, -1, np.int64)
+        return empty, empty.astype(np.int8)
+    first = row_calls[:, :, 0] == allele[:, None]
+    second = row_calls[:, :, 1] == allele[:, None]
+    diploid = (row_calls[:, :, 1] >= 0) & ((row_calls.shape[2] == 2) | (row_calls[:, :, 2:] == -2).all(axis=2))
+    known = phased[rec] & diploid & (gt == 1) & (first != second)
+    haplotype = np.where(known, np.where(first, 0, 1), -1).astype(np.int8)
+    return np.where(known, ps[rec], -1).astype(np.int64), haplotype
+
+
+def _text_phase(table: pa.RecordBatch, samples: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Which calls of a text block are phased ("|" in GT) and their PS (0 when absent); None when none is."""
+    if not samples or not any(pc.any(pc.match_substring(table.column(s), "|")).as_py() for s in samples):
+        return None
+    m = table.num_rows
+    formats = pc.dictionary_encode(table.column("FORMAT"))
+    keys = [[fields.index(k) if k in fields else -1 for k in ("GT", "PS")]
+            for fields in (fmt.split(":") for fmt in formats.dictionary.to_pylist())]
+    index = np.array(keys, dtype=np.int64).reshape(-1, 2)[formats.indices.to_numpy(zero_copy_only=False)]
+    phased = np.zeros((m, len(samples)), bool)
+    ps = np.zeros((m, len(samples)), np.int64)
+    for j, sample in enumerate(samples):
+        column = pc.split_pattern(table.column(sample), ":")
+        gt_text = _list_field(column, ":", index[:, 0])
+        phased[:, j] = pc.fill_null(pc.match_substring(gt_text, "|"), False).to_numpy(zero_copy_only=False)
+        ps[:, j] = np.maximum(_integers(_list_field(column, ":", index[:, 1])), 0)
+    return phased, ps
 
 
 def string_objects(column: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -1,4 +1,13 @@
-"""The Human Phenotype Ontology: terms, hierarchy, lookup and type-ahead search, loaded once per process."""
+"""The Human Phenotype Ontology: terms, hierarchy, lookup and type-ahead search, loaded once per process.
+
+One HPO implementation: the maintained ``hpo3`` package (Rust) loads the ontology and its gene and disease
+annotations, either the release it ships (``GMC_HPO_RELEASE=package``, the default: 2025-11-24 in hpo3 1.5) or
+a dated release whose files are in ``GMC_REFDATA/hpo`` (e.g. ``GMC_HPO_RELEASE=2025-01-16``). hpo3 carries no
+synonyms, definitions or alternative ids; those, which the capture UI's search needs, are read from the OBO
+file of the same release, or for the package release the newest OBO in refdata (``hp_<date>.obo.gz``), for the
+ids hpo3 knows. What hpo3 builds is turned into plain data (``Ontology``) once and cached on disk, so a process
+does not load hpo3 again while the sources are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +36,9 @@ LATERALITY_ID = "HP:0012831"
 PACE_OF_PROGRESSION_ID = "HP:0003679"
 TEMPORAL_PATTERN_ID = "HP:0011008"
 
-#: The files of one HPO release in GMC_REFDATA/hpo, by the release date (GMC_HPO_RELEASE; default 2025-01-16,
-#: since the 2026 obo in the shared reference data comes without annotations). Gzipped or plain.
+#: GMC_HPO_RELEASE value for the release the hpo3 package ships, with its gene and disease annotations.
+PACKAGE_RELEASE = "package"
+#: The files of one dated HPO release in GMC_REFDATA/hpo (GMC_HPO_RELEASE=<date>). Gzipped or plain.
 HPO_RELEASE_FILES = {
     "obo": "hpo_{release}_hp.obo",
     "hpoa": "hpo_{release}_phenotype.hpoa",
@@ -36,7 +46,7 @@ HPO_RELEASE_FILES = {
 }
 _RELEASE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Bump when the cached form changes so old caches are ignored.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 
 T = TypeVar("T")
 
@@ -505,41 +515,37 @@ def read_text_lines(path: Path) -> Iterator[str]:
         yield from handle
 
 
-def count_direct_usage(hpoa_path: Path) -> dict[str, int]:
-    """Number of diseases annotated directly (not NOT) with each HPO id in a phenotype.hpoa file."""
-    diseases_per_term: dict[str, set[str]] = {}
-    for line in read_text_lines(hpoa_path):
-        if line.startswith("#") or line.startswith("database_id"):
-            continue
-        cols = line.split("\t")
-        if len(cols) > 3 and cols[2] != "NOT":
-            diseases_per_term.setdefault(cols[3], set()).add(cols[0])
-    return {term: len(diseases) for term, diseases in diseases_per_term.items()}
-
-
-def load_ontology(obo_path: Path, hpoa_path: Path | None = None) -> Ontology:
-    """Parses an obo (optionally ranking search by a phenotype.hpoa's usage), without any cache."""
+def load_ontology(obo_path: Path) -> Ontology:
+    """Parses an OBO file on its own, without any cache (the term details' reader; see the module docstring)."""
     terms, data_version = parse_obo(read_text_lines(obo_path), source=str(obo_path))
-    ontology = Ontology(terms=terms, data_version=data_version)
-    if hpoa_path is not None:
-        usage: dict[str, int] = {}
-        for term_id, count in count_direct_usage(hpoa_path).items():
-            if term_id in ontology:
-                primary = ontology.get(term_id).id
-                usage[primary] = usage.get(primary, 0) + count
-        ontology.usage = usage
-    return ontology
+    return Ontology(terms=terms, data_version=data_version)
 
 
 # -- cache ---------------------------------------------------------------------------------------------------
 
 
+_CHECKSUMS: dict[tuple[str, int, int], str] = {}
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes (memoised per path, size and modification time within the process)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    found = _CHECKSUMS.get(key)
+    if found is None:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        found = _CHECKSUMS[key] = digest.hexdigest()
+    return found
+
+
 def source_fingerprint(paths: Iterable[Path], kind: str, version: int = 0) -> str:
-    """A short key for a cache built from these files (path, size and mtime, and the cache format)."""
+    """A short key for a cache built from these files: their names and SHA-256 checksums, and the cache format."""
     digest = hashlib.sha256(f"{kind}:{CACHE_FORMAT}:{version}".encode())
     for path in paths:
-        stat = path.stat()
-        digest.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        digest.update(f"|{Path(path).name}:{file_checksum(Path(path))}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -555,7 +561,11 @@ def cached(cache_dir: Path | None, kind: str, sources: list[Path], build: Callab
         gc.disable()
         try:
             with path.open("rb") as handle:
-                return pickle.load(handle)
+                value = pickle.load(handle)
+            # The index lives as long as the process: frozen, the collector no longer walks its millions of
+            # objects at every full collection (docs/bench/rare.md: about a fifth of a fresh case's CPU time).
+            gc.freeze()
+            return value
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
             pass  # a stale or truncated cache is rebuilt below
         finally:
@@ -584,14 +594,26 @@ def hpo_cache_dir() -> Path | None:
     return Path(get_settings().data_dir) / "cache"
 
 
+def hpo_release_setting() -> str:
+    """GMC_HPO_RELEASE: "package" (hpo3's own release) or a release date with files in GMC_REFDATA/hpo."""
+    from gmc.settings import ConfigurationError, get_settings
+
+    release = get_settings().hpo_release.strip()
+    if release != PACKAGE_RELEASE and not _RELEASE.match(release):
+        raise ConfigurationError(
+            f"GMC_HPO_RELEASE {release!r} is neither {PACKAGE_RELEASE!r} nor a release date such as 2025-01-16"
+        )
+    return release
+
+
 def hpo_source_paths() -> dict[str, Path]:
-    """Paths of the HPO release files in GMC_REFDATA (a clear error naming GMC_REFDATA if missing)."""
+    """Paths of a dated HPO release's files in GMC_REFDATA (a clear error naming GMC_REFDATA if missing)."""
     from gmc.settings import ConfigurationError, get_settings
 
     settings = get_settings()
-    release = settings.hpo_release.strip()
-    if not _RELEASE.match(release):
-        raise ConfigurationError(f"GMC_HPO_RELEASE {release!r} is not a release date such as 2025-01-16")
+    release = hpo_release_setting()
+    if release == PACKAGE_RELEASE:
+        raise ConfigurationError("GMC_HPO_RELEASE=package reads hpo3's own files, not files in GMC_REFDATA")
     paths = {}
     for key, pattern in HPO_RELEASE_FILES.items():
         name = pattern.format(release=release)
@@ -604,15 +626,118 @@ def hpo_source_paths() -> dict[str, Path]:
     return paths
 
 
+def details_obo_path() -> Path | None:
+    """The OBO the term details (synonyms, definitions, alternative ids) come from, or None when refdata has none."""
+    from gmc.settings import get_settings
+
+    if hpo_release_setting() != PACKAGE_RELEASE:
+        return hpo_source_paths()["obo"]
+    newest = sorted((get_settings().refdata_dir() / "hpo").glob("hp_*.obo*"))
+    return newest[-1] if newest else None
+
+
+def hpo_cache_sources() -> list[Path]:
+    """The files whose change must rebuild the cached HPO data: hpo3's library (its release) and the release files."""
+    import pyhpo.pyhpo
+
+    sources = [Path(pyhpo.pyhpo.__file__)]
+    if hpo_release_setting() != PACKAGE_RELEASE:
+        sources += list(hpo_source_paths().values())
+    details = details_obo_path()
+    return sources + ([details] if details is not None else [])
+
+
+_HPO3_RELEASE: list[str] = []
+
+
+def load_hpo3() -> object:
+    """The hpo3 ontology of the configured release (built once per process: hpo3 holds one ontology)."""
+    from pyhpo import Ontology as Hpo3
+
+    release = hpo_release_setting()
+    if _HPO3_RELEASE:
+        if _HPO3_RELEASE[0] != release:
+            raise RuntimeError(f"hpo3 already holds release {_HPO3_RELEASE[0]}; one release per process")
+        return Hpo3
+    if release == PACKAGE_RELEASE:
+        Hpo3()
+    else:
+        Hpo3(str(_release_folder(release)), from_obo_file=True)
+    _HPO3_RELEASE.append(release)
+    return Hpo3
+
+
+def _release_folder(release: str) -> Path:
+    """A folder with the release's files under the names hpo3 reads (decompressed once into the cache)."""
+    paths = hpo_source_paths()
+    folder = hpo_cache_dir() / f"hpo3-{release}"
+    names = {"obo": "hp.obo", "hpoa": "phenotype.hpoa", "genes_to_phenotype": "genes_to_phenotype.txt"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in names.items():
+        target = folder / name
+        source = paths[key]
+        if target.exists() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
+            continue
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("w", encoding="utf-8") as out:
+            out.writelines(read_text_lines(source))
+        os.replace(temporary, target)
+    return folder
+
+
+def hpo_id(number: int) -> str:
+    """hpo3's integer term id as HP:NNNNNNN."""
+    return f"HP:{int(number):07d}"
+
+
+def ontology_from_hpo3(hpo: object, details: dict[str, Term] | None = None) -> Ontology:
+    """Our plain-data Ontology from hpo3's terms, with synonyms, definitions and alternative ids from details."""
+    details = details or {}
+    terms: dict[str, Term] = {}
+    for node in hpo:  # type: ignore[attr-defined]
+        term_id = node.id
+        extra = details.get(term_id)
+        replaced = node.replaced_by
+        terms[term_id] = Term(
+            id=term_id,
+            name=node.name,
+            definition=extra.definition if extra else "",
+            synonyms=extra.synonyms if extra else (),
+            parents=tuple(hpo_id(p) for p in node.parent_ids()),
+            is_obsolete=bool(node.is_obsolete),
+            replaced_by=replaced.id if replaced is not None and hasattr(replaced, "id") else replaced,
+            alt_ids=extra.alt_ids if extra else (),
+            consider=extra.consider if extra else (),
+        )
+    known = set(terms)
+    for term in list(terms.values()):
+        # An alternative id that is itself a term of this release would make two terms of one id.
+        if term.alt_ids and any(a in known for a in term.alt_ids):
+            terms[term.id] = Term(**{**_fields(term), "alt_ids": tuple(a for a in term.alt_ids if a not in known)})
+    version = hpo.version()  # type: ignore[attr-defined]
+    ontology = Ontology(terms=terms, data_version=f"hp/releases/{version}")
+    usage: dict[str, int] = {}
+    for disease in (*hpo.omim_diseases, *hpo.orpha_diseases):  # type: ignore[attr-defined]
+        for number in disease.hpo:
+            key = hpo_id(number)
+            usage[key] = usage.get(key, 0) + 1
+    ontology.usage = usage
+    return ontology
+
+
+def _fields(term: Term) -> dict[str, object]:
+    return {name: getattr(term, name) for name in Term.__slots__}
+
+
 @lru_cache(maxsize=1)
 def get_ontology() -> Ontology:
-    """The process-wide ontology from GMC_REFDATA/hpo, parsed once and cached on disk."""
-    paths = hpo_source_paths()
-    sources = [paths["obo"], paths["hpoa"]]
+    """The process-wide ontology of the configured release (hpo3 + term details), cached on disk."""
 
     def build() -> Ontology:
-        ontology = load_ontology(paths["obo"], paths["hpoa"])
+        details_path = details_obo_path()
+        details = parse_obo(read_text_lines(details_path), source=str(details_path))[0] if details_path else {}
+        ontology = ontology_from_hpo3(load_hpo3(), details)
         ontology._search_index()  # built once here so the cache carries it
         return ontology
 
-    return cached(hpo_cache_dir(), "hpo-ontology", sources, build)
+    return cached(hpo_cache_dir(), "hpo-ontology", hpo_cache_sources(), build)

@@ -45,7 +45,6 @@ import numpy as np
 from scipy import sparse
 
 from gmc.phenotype.annotations import PHENOTYPE_ASPECT, HpoAnnotations, PhenotypeAnnotation, get_annotations
-from gmc.phenotype.gene_ids import MANE_SUMMARY, NCBI_GENE_INFO
 from gmc.phenotype.ontology import (
     PHENOTYPIC_ABNORMALITY_ID,
     Ontology,
@@ -53,7 +52,6 @@ from gmc.phenotype.ontology import (
     cached,
     get_ontology,
     hpo_cache_dir,
-    hpo_source_paths,
 )
 
 
@@ -505,12 +503,17 @@ class SimilarityIndex:
         limit: int | None = None,
         strict: bool = True,
         patient_weight: float = 0.5,
+        diseases: Iterable[str] | None = None,
     ) -> list[DiseaseMatch]:
-        """Every annotated disease scored against the profile, best first (ties by id)."""
+        """Every annotated disease (or only the given ids) scored against the profile, best first (ties by id)."""
         profile = self.profile(observed, excluded, strict)
         arrays = self._score_all(profile, patient_weight)
         score = arrays["score"]
         order = np.lexsort((self.disease_id_rank, -score))
+        if diseases is not None:
+            wanted = np.zeros(len(self.disease_ids), dtype=bool)
+            wanted[[self.disease_index[d] for d in set(diseases) if d in self.disease_index]] = True
+            order = order[wanted[order]]
         if limit is not None:
             order = order[:limit]
         scores, bmas = np.round(score[order], 6).tolist(), np.round(arrays["bma"][order], 6).tolist()
@@ -561,14 +564,9 @@ class SimilarityIndex:
 @lru_cache(maxsize=1)
 def get_similarity_index() -> SimilarityIndex:
     """The process-wide similarity index for the refdata HPO release, built once and cached on disk."""
-    from gmc.settings import get_settings
+    from gmc.phenotype.annotations import annotation_cache_sources
 
-    settings = get_settings()
-    paths = hpo_source_paths()
-    sources = [
-        paths["obo"], paths["hpoa"], paths["genes_to_phenotype"],
-        settings.refdata_path(*MANE_SUMMARY), settings.refdata_path(*NCBI_GENE_INFO),
-    ]
+    sources = annotation_cache_sources()
     ontology = get_ontology()
     index = cached(
         hpo_cache_dir(), "hpo-similarity", sources,

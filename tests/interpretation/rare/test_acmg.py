@@ -11,26 +11,37 @@ from gmc.interpretation.rare.acmg import (
     Classification,
     ClinVarEntry,
     ClinVarIndex,
+    NullVariantContext,
     Override,
     Strength,
     VariantEvidence,
     classify,
     classify_points,
+    clinvar_null_counts,
     combine,
     criterion,
     evaluate_criteria,
     parse_protein_change,
     read_clinvar_index,
+    read_gene_rules,
     read_lof_mechanisms,
 )
 
+CLINVAR = ("grch38", "clinvar_20241215_PLP_multi-submitter_GRCh38.vcf.gz")
+
 
 @pytest.fixture(scope="module")
-def lof(refdata_dir: Path):
+def null_counts(refdata_dir: Path) -> dict[str, int]:
+    return clinvar_null_counts(refdata_dir.joinpath(*CLINVAR))
+
+
+@pytest.fixture(scope="module")
+def lof(refdata_dir: Path, null_counts: dict[str, int]):
     return read_lof_mechanisms(
         refdata_dir / "clingen" / "ClinGen_gene_curation_list_GRCh38_2026-02-06.tsv",
         refdata_dir / "constraint" / "gnomad_v4.1_constraint_mane_select.csv",
         refdata_dir / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz",
+        null_counts,
     )
 
 
@@ -105,8 +116,20 @@ def test_ba1_is_stand_alone_and_boundaries() -> None:
 def test_lof_mechanism_from_clingen_and_constraint(lof) -> None:
     assert lof["SCN1A"].clingen_hi_score == 3 and lof["SCN1A"].is_mechanism
     assert lof["CFTR"].clingen_hi_score == 30 and lof["CFTR"].is_mechanism
-    assert lof["ABL1"].clingen_hi_score is None and lof["ABL1"].loeuf < 0.6 and lof["ABL1"].is_mechanism
+    # Constraint alone is not a disease mechanism (ClinGen SVI): ABL1 is LoF-intolerant, but neither ClinGen
+    # nor ClinVar's P/LP null variants make loss of function its mechanism.
+    assert lof["ABL1"].clingen_hi_score is None and lof["ABL1"].loeuf < 0.6
+    assert lof["ABL1"].clinvar_null_plp < 2 and not lof["ABL1"].is_mechanism
     assert not lof["OR4F5"].is_mechanism
+    # A gene without a ClinGen curation whose ClinVar P/LP null variants establish the mechanism.
+    by_clinvar = [g for g, m in lof.items() if m.clingen_hi_score is None and m.clinvar_null_plp >= 2]
+    assert len(by_clinvar) > 500 and all(lof[g].is_mechanism for g in by_clinvar)
+
+
+def test_clinvar_null_counts_read_the_molecular_consequence(null_counts: dict[str, int]) -> None:
+    # ISG15's first record is a P/LP splice acceptor variant (MC=SO:0001574|splice_acceptor_variant).
+    assert null_counts["ISG15"] >= 1
+    assert null_counts["CFTR"] > 100 and sum(null_counts.values()) > 20_000
 
 
 def test_pvs1_and_its_strength(lof) -> None:
@@ -120,6 +143,49 @@ def test_pvs1_and_its_strength(lof) -> None:
     no_mechanism = met(evaluate_criteria(ev("OR4F5", "frameshift_variant"), lof_mechanisms=lof), "PVS1")
     assert not no_mechanism.met and "LOEUF 1.83" in no_mechanism.reason
     assert not met(evaluate_criteria(ev("SCN1A", "missense_variant"), lof_mechanisms=lof), "PVS1").met
+
+
+def test_pvs1_decision_tree(lof) -> None:
+    def pvs1(*terms: str, **context) -> object:
+        evidence = ev("SCN1A", *terms, null_context=NullVariantContext("NM_001165963.4", **context))
+        return met(evaluate_criteria(evidence, lof_mechanisms=lof), "PVS1")
+
+    assert pvs1("stop_gained", nmd_predicted=True, exon=5, exon_count=27).strength == Strength.VERY_STRONG
+    # Escaping NMD: strength by how much of the protein is lost.
+    assert pvs1("frameshift_variant", nmd_predicted=False, protein_removed=0.3).strength == Strength.STRONG
+    small = pvs1("stop_gained", nmd_predicted=False, protein_removed=0.02)
+    assert small.strength == Strength.MODERATE and "2%" in small.reason
+    # Canonical splice sites: frame kept -> by length; frame shifted with NMD -> very strong.
+    assert pvs1("splice_donor_variant", exon=3, frame_preserved=True, protein_removed=0.05,
+                nmd_predicted=True).strength == Strength.MODERATE
+    assert pvs1("splice_acceptor_variant", exon=3, frame_preserved=False, protein_removed=0.05,
+                nmd_predicted=True).strength == Strength.VERY_STRONG
+    assert pvs1("splice_acceptor_variant").strength == Strength.STRONG
+    # An exon some protein-coding transcripts skip lowers the strength one level.
+    alternative = pvs1("stop_gained", nmd_predicted=True, alternative_exon="exon absent from 4 of 6")
+    assert alternative.strength == Strength.STRONG and "one level lower" in alternative.reason
+    minority = pvs1("stop_gained", nmd_predicted=True, isoform_note="exon absent from 1 of 5")
+    assert minority.strength == Strength.VERY_STRONG and "strength kept" in minority.reason
+
+
+def test_vcep_gene_rules_replace_the_general_frequency_thresholds(refdata_dir: Path) -> None:
+    rules = read_gene_rules(refdata_dir / "cancer/germline/cpsr/cpsr_acmg_thresholds_vcep.tsv")
+    assert {"BRCA1", "BRCA2", "ATM", "TP53"} <= set(rules)
+    # BRCA1 VCEP: BA1 above 0.001 (the general rule would need 0.05), BS1 supporting between 0.00002 and 0.0001.
+    common = evaluate_criteria(ev("BRCA1", population_af=0.002, frequency_source_covered=True), gene_rules=rules)
+    assert met(common, "BA1").met and "VCEP" in met(common, "BA1").reason
+    low = evaluate_criteria(ev("BRCA1", population_af=0.00005, frequency_source_covered=True), gene_rules=rules)
+    assert met(low, "BS1").met and met(low, "BS1").strength == Strength.SUPPORTING
+    general = evaluate_criteria(ev("SCN1A", population_af=0.002, frequency_source_covered=True), gene_rules=rules)
+    assert not met(general, "BA1").met
+
+
+def test_vcep_rules_file_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.tsv"
+    bad.write_text("symbol\tcriterion\tvcep_version\tevidence_level\tproperty\tthresholds\tcomparator\n"
+                   "BRCA1\tBA1\t1.2.0\tstand_alone\tgnomAD\tnot-a-number\tgt\n")
+    with pytest.raises(AcmgInputError, match="rules.tsv:2"):
+        read_gene_rules(bad)
 
 
 def test_pm2_needs_a_frequency_source() -> None:
@@ -176,6 +242,16 @@ def test_ps1_and_pm5_from_a_clinvar_index() -> None:
     assert met(same, "PS1").met and not met(same, "PM5").met
     other = evaluate_criteria(ev("MITF", hgvs_p="p.Asn317Ser"), clinvar_index=index)
     assert met(other, "PM5").met and not met(other, "PS1").met
+    # Only pathogenic entries give the full strength; likely pathogenic one level lower; others nothing.
+    likely = ClinVarIndex()
+    likely.add(ClinVarEntry("chr3", 1, "C", "G", "MITF", "Likely_pathogenic", parse_protein_change("p.Asn317Lys")))
+    assert met(evaluate_criteria(ev("MITF", hgvs_p="p.Asn317Lys"), clinvar_index=likely), "PS1").strength == (
+        Strength.MODERATE
+    )
+    uncertain = ClinVarIndex()
+    uncertain.add(ClinVarEntry("chr3", 1, "C", "G", "MITF", "Uncertain_significance",
+                               parse_protein_change("p.Asn317Lys")))
+    assert not met(evaluate_criteria(ev("MITF", hgvs_p="p.Asn317Lys"), clinvar_index=uncertain), "PS1").met
     # The ClinVar variant itself is not its own PS1 evidence.
     itself = evaluate_criteria(
         ev("MITF", chrom="3", pos=69951882, ref="C", alt="G", hgvs_p="p.Asn317Lys"), clinvar_index=index

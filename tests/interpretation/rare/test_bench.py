@@ -65,13 +65,18 @@ def test_benchmark_end_to_end(benchmarks_dir: Path, refdata_dir: Path, tmp_path:
         app,
         ["bench", "rare", "--cases", str(cases), "--background",
          str(benchmarks_dir / "rare/background/Pfeiffer_exome_GRCh38.liftover.vcf.gz"), "--json", str(out),
-         "--work", str(tmp_path / "work")],
+         "--work", str(tmp_path / "work"), "--fresh-processes", "1"],
     )
     assert outcome.exit_code == 0, outcome.output
+    assert "fresh processes (1 cases)" in outcome.output
     document = json.loads(out.read_text())
     for key in ("top1", "top3", "top5", "top10", "mrr", "n_cases", "median_seconds", "peak_rss_mb"):
         assert key in document
     assert document["n_cases"] == 2 and 0 < document["peak_rss_mb"] < 2048
+    # One case run as users run it: its own `gmc interpret rare` process, measured from outside.
+    fresh = document["fresh_process"]
+    assert fresh["n_cases"] == 1 and fresh["median_wall_seconds"] > 0 and 0 < fresh["max_rss_mb"] < 2048
+    assert 0 < fresh["median_cpu_seconds"]
     records = {r["case_id"]: r for r in document["cases"]}
     assert set(records) == set(CASES)
     mitf = records["PMID_10851256_family_815"]

@@ -16,6 +16,7 @@ from gmc.interpretation.rare.inheritance import (
     PedigreeError,
     Sex,
     VariantGenotypes,
+    describe_mode,
     pedigree_from_rows,
     segregate,
     segregate_variant,
@@ -110,14 +111,14 @@ def test_unaffected_sibling_homozygous_excludes_recessive() -> None:
 
 
 def test_compound_heterozygous_in_trans_is_consistent() -> None:
-    result = segregate(trio(), [variant("a", 1, 1, 0, pos=100), variant("b", 1, 0, 1, pos=200)])
+    result = segregate(trio(), [variant("a", 1, 1, 0, pos=100), variant("b", 1, 0, 1, pos=2_000)])
     comp = [m for m in result["a"].modes if m.mode == Mode.AR_COMP_HET]
     assert len(comp) == 1 and comp[0].certainty == Certainty.CONSISTENT and comp[0].partner_id == "b"
     assert any(m.mode == Mode.AR_COMP_HET and m.partner_id == "a" for m in result["b"].modes)
 
 
 def test_compound_heterozygous_in_cis_is_excluded() -> None:
-    result = segregate(trio(), [variant("a", 1, 1, 0, pos=100), variant("b", 1, 1, 0, pos=200)])
+    result = segregate(trio(), [variant("a", 1, 1, 0, pos=100), variant("b", 1, 1, 0, pos=2_000)])
     assert all(Mode.AR_COMP_HET not in s.mode_set() for s in result.values())
 
 
@@ -128,10 +129,10 @@ def test_compound_heterozygous_needs_the_same_gene() -> None:
 
 def test_compound_heterozygous_with_one_parent_is_possible() -> None:
     family = Pedigree("fam", (FATHER, Individual("P", Sex.FEMALE, True, "F", None)), "P")
-    result = segregate(family, [variant("a", 1, 1, pos=100), variant("b", 1, 0, pos=200)])
+    result = segregate(family, [variant("a", 1, 1, pos=100), variant("b", 1, 0, pos=2_000)])
     assert {m.mode: m.certainty for m in result["a"].modes}[Mode.AR_COMP_HET] == Certainty.POSSIBLE
     # The one parent carrying both puts them in cis.
-    result = segregate(family, [variant("a", 1, 1, pos=100), variant("b", 1, 1, pos=200)])
+    result = segregate(family, [variant("a", 1, 1, pos=100), variant("b", 1, 1, pos=2_000)])
     assert Mode.AR_COMP_HET not in result["a"].mode_set()
 
 
@@ -139,14 +140,68 @@ def test_compound_heterozygous_excluded_when_unaffected_sibling_carries_both() -
     family = Pedigree("fam", (*trio().individuals, Individual("S", Sex.MALE, False, "F", "M")), "P")
     result = segregate(
         family,
-        [variant("a", 1, 1, 0, pos=100, extra={"S": 1}), variant("b", 1, 0, 1, pos=200, extra={"S": 1})],
+        [variant("a", 1, 1, 0, pos=100, extra={"S": 1}), variant("b", 1, 0, 1, pos=2_000, extra={"S": 1})],
     )
     assert Mode.AR_COMP_HET not in result["a"].mode_set()
 
 
+def test_overlapping_alleles_are_not_a_compound_heterozygote() -> None:
+    # The background exome's two CTU2 indels: a 6 bp deletion at 88714226 and an insertion anchored at 88714227.
+    alone = Pedigree.singleton("P", Sex.FEMALE)
+    deletion = VariantGenotypes("16:88714226:AGGTGTG:A", "chr16", 88_714_226, {"P": Call(1)}, "CTU2", 88_714_232)
+    insertion = VariantGenotypes("16:88714227:G:GGTGT", "chr16", 88_714_227, {"P": Call(1)}, "CTU2", 88_714_227)
+    result = segregate(alone, [deletion, insertion])
+    assert Mode.AR_COMP_HET not in result[deletion.variant_id].mode_set()
+    why = dict(result[deletion.variant_id].excluded)[Mode.AR_COMP_HET]
+    assert "overlap" in why and insertion.variant_id in why
+
+
+def test_alleles_within_a_read_length_are_likely_in_cis_unless_parents_phase_them() -> None:
+    alone = Pedigree.singleton("P", Sex.FEMALE)
+    result = segregate(alone, [variant("a", 1, pos=1_000), variant("b", 1, pos=1_100)])
+    assert Mode.AR_COMP_HET not in result["a"].mode_set()
+    assert "within a read length" in dict(result["a"].excluded)[Mode.AR_COMP_HET]
+    # 150 bp and more apart: a possible pair.
+    result = segregate(alone, [variant("a", 1, pos=1_000), variant("b", 1, pos=1_150)])
+    assert Mode.AR_COMP_HET in result["a"].mode_set()
+    # The parents put two close alleles in trans: kept, consistent.
+    result = segregate(trio(), [variant("a", 1, 1, 0, pos=1_000), variant("b", 1, 0, 1, pos=1_020)])
+    assert modes(result["a"])[Mode.AR_COMP_HET] == Certainty.CONSISTENT
+
+
+def test_read_backed_phase_decides_the_pair() -> None:
+    alone = Pedigree.singleton("P", Sex.FEMALE)
+
+    def phased(vid: str, pos: int, haplotype: int) -> VariantGenotypes:
+        return VariantGenotypes(vid, "chr7", pos, {"P": Call(1, 2, 900, haplotype)}, "CFTR")
+
+    result = segregate(alone, [phased("a", 1_000, 0), phased("b", 1_040, 1)])
+    assert modes(result["a"])[Mode.AR_COMP_HET] == Certainty.CONSISTENT
+    result = segregate(alone, [phased("a", 1_000, 0), phased("b", 5_000, 0)])
+    assert Mode.AR_COMP_HET not in result["a"].mode_set()
+    assert "same haplotype" in dict(result["a"].excluded)[Mode.AR_COMP_HET]
+
+
+def test_de_novo_is_only_said_with_both_parents_genotyped() -> None:
+    alone = Pedigree.singleton("P", Sex.FEMALE)
+    het = variant("v", 1)
+    call = next(m for m in segregate_variant(alone, het).modes if m.mode == Mode.DE_NOVO)
+    label, sentence = describe_mode(call, alone, het)
+    assert label == "heterozygous_parents_not_tested" and "de novo" not in label
+    assert sentence.startswith("heterozygous, parents not tested")
+    one_parent = variant("v", 1, 0, -1)
+    call = next(m for m in segregate_variant(trio(), one_parent).modes if m.mode == Mode.DE_NOVO)
+    label, sentence = describe_mode(call, trio(), one_parent)
+    assert label == "heterozygous_parents_not_tested"
+    assert "father F is hom-ref" in sentence and "mother not tested" in sentence
+    confirmed = variant("v", 1, 0, 0)
+    call = next(m for m in segregate_variant(trio(), confirmed).modes if m.mode == Mode.DE_NOVO)
+    assert describe_mode(call, trio(), confirmed) == ("de_novo", "de novo: father F is hom-ref; mother M is hom-ref")
+
+
 def test_singleton_everything_is_possible() -> None:
     alone = Pedigree.singleton("P", Sex.FEMALE)
-    result = segregate(alone, [variant("a", 1, pos=100), variant("b", 1, pos=200), variant("c", 2, pos=300)])
+    result = segregate(alone, [variant("a", 1, pos=100), variant("b", 1, pos=2_000), variant("c", 2, pos=3_000)])
     assert modes(result["a"]) == {
         Mode.DE_NOVO: Certainty.POSSIBLE,
         Mode.AD: Certainty.POSSIBLE,

@@ -9,6 +9,7 @@ import pytest
 from gmc.interpretation.rare.inheritance import Call, Individual, Mode, Pedigree, Sex
 from gmc.interpretation.rare.panels import custom_panel
 from gmc.interpretation.rare.ranking import (
+    UNKNOWN_EFFECT_FLOOR,
     CandidateVariant,
     RankingInputError,
     codon_change_odds,
@@ -79,7 +80,11 @@ def test_coding_snv_of_unknown_effect_scores_by_codon_position() -> None:
 
     coding = cand("a", "G", "coding_sequence_variant")
     assert pathogenicity_score(coding) == 0.5
-    assert pathogenicity_score(replace(coding, hgvs_c="c.6C>T")) == pytest.approx(0.1)
+    # Never scored as if synonymous: a third-position transition is nearly always synonymous by the code, but
+    # without the reference codon the effect is not known, so it keeps the floor above a synonymous change.
+    synonymous = pathogenicity_score(cand("s", "G", "synonymous_variant"))
+    assert pathogenicity_score(replace(coding, hgvs_c="c.6C>T")) == pytest.approx(UNKNOWN_EFFECT_FLOOR)
+    assert UNKNOWN_EFFECT_FLOOR > synonymous
     assert pathogenicity_score(replace(coding, hgvs_c="c.5A>G")) == pytest.approx(0.6)
     assert pathogenicity_score(replace(coding, hgvs_c="c.4C>T")) == pytest.approx(
         0.1 * 2 / 16 + 0.6 * 11 / 16 + 1.0 * 3 / 16
@@ -124,7 +129,7 @@ def test_singleton_ranking_by_hand() -> None:
 def test_compound_heterozygous_pair_is_scored_together() -> None:
     variants = [
         cand("x", "GENEX", "frameshift_variant", pos=10),
-        cand("y", "GENEX", "missense_variant", pos=20),
+        cand("y", "GENEX", "missense_variant", pos=2_000),
     ]
     ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
     # Best option: the frameshift alone (1.0) beats the pair's mean (0.8).
@@ -132,7 +137,7 @@ def test_compound_heterozygous_pair_is_scored_together() -> None:
     # With only recessive modes left (AF too high for dominant ones), the pair counts.
     variants = [
         cand("x", "GENEX", "frameshift_variant", pos=10, af=0.005),
-        cand("y", "GENEX", "missense_variant", pos=20, af=0.005),
+        cand("y", "GENEX", "missense_variant", pos=2_000, af=0.005),
     ]
     ranked = rank_genes(variants, Pedigree.singleton("P"), {"GENEX": 0.5})
     assert ranked[0].mode == Mode.AR_COMP_HET
@@ -211,3 +216,42 @@ def test_gene_inheritance_restricts_modes() -> None:
     ) == []
     assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].mode in {Mode.AD, Mode.DE_NOVO}
     assert rank_genes(carrier, Pedigree.singleton("P"), {"PMM2": 1.0})[0].variant_score == 1.0
+
+
+def test_the_first_genes_are_those_of_the_full_ranking(benchmarks_dir, tmp_path) -> None:
+    """rank_genes with a limit weighs genes by the most they could score and stops early; the genes it returns are
+    exactly the head of the full ranking, on a real spiked exome, gene- and disease-level, with a panel."""
+    from pathlib import Path
+
+    from gmc.interpretation.rare.files import (
+        PATIENT_WEIGHT,
+        annotation_sources,
+        gene_diseases,
+        gene_phenotype_scores,
+        load_panels,
+        phenotype_evidence,
+        read_candidates,
+        read_case_phenotype,
+    )
+    from gmc.interpretation.rare.ranking import hpo_gene_inheritance
+    from gmc.interpretation.rare.spike import load_background, prepare_case
+    from gmc.phenotype.similarity import get_similarity_index
+
+    background = load_background(benchmarks_dir / "rare" / "background" / "Pfeiffer_exome_GRCh38.liftover.vcf.gz")
+    case = prepare_case(benchmarks_dir / "rare" / "phenopackets" / "PMID_23364397_Patient_2.json", background,
+                        tmp_path, seed=3)
+    phenotype = read_case_phenotype(Path(case.phenopacket_path))
+    candidates, samples, _ = read_candidates(case.vcf_path, annotation_sources("GRCh38"), build="GRCh38")
+    pedigree = Pedigree.singleton(samples[0], phenotype.sex)
+    _, phenotype_scores = gene_phenotype_scores(phenotype.observed, phenotype.excluded)
+    diseases = get_similarity_index().score_diseases(phenotype.observed, phenotype.excluded, None, True,
+                                                          PATIENT_WEIGHT)
+    evidence = phenotype_evidence({d.disease_id: d.score for d in diseases})
+    disease_phenotypes = {gene: [(evidence.get(did, 0.0), modes, did) for did, modes in found]
+                          for gene, found in gene_diseases().items()}
+    common = {"panels": load_panels(["112"]), "gene_inheritance": hpo_gene_inheritance()}
+    for extra in ({}, {"disease_phenotypes": disease_phenotypes}):
+        full = rank_genes(candidates, pedigree, phenotype_scores, **common, **extra)
+        assert len(full) > 1000
+        for limit in (1, 10, 100):
+            assert rank_genes(candidates, pedigree, phenotype_scores, limit=limit, **common, **extra) == full[:limit]

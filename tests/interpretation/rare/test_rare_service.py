@@ -113,7 +113,12 @@ def test_run_stores_ranked_tiered_results_with_provenance(demo_database, benchma
         assert top["explanation"]["phenotype"]["disease_id"] == "OMIM:148050"
         assert {m["patient_term"] for m in top["explanation"]["phenotype"]["matched_terms"]} <= set(observed)
         acmg = {c["code"]: c for c in variant["acmg"]["criteria"]}
-        assert acmg["PVS1"]["met"]  # ANKRD11 is haploinsufficient (ClinGen / LOEUF)
+        # ANKRD11 is haploinsufficient (ClinGen HI 3); the frameshift in exon 9 of 13 is predicted to undergo NMD;
+        # one of five Ensembl isoforms skips the exon, which the MANE transcript keeps: PVS1 very strong.
+        pvs1 = acmg["PVS1"]
+        assert pvs1["met"] and pvs1["strength"] == "very_strong", pvs1["reason"]
+        assert "ClinGen HI score 3" in pvs1["reason"] and "nonsense-mediated decay" in pvs1["reason"]
+        assert "exon 9 of 13" in pvs1["reason"] and "strength kept" in pvs1["reason"]
         ranks = [g["rank"] for g in run.results["genes"]]
         assert ranks == list(range(1, len(ranks) + 1))
         provenance = run.provenance

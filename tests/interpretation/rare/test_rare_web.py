@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,19 @@ def test_page_shows_tiers_ranking_acmg_and_records_override_and_diagnosis(
     assert "No ranked gene matches the filters" in none.text
     with demo_database.transaction() as session:
         run = session.execute(select(InterpretationRun).where(InterpretationRun.run_id == run_id)).scalar_one()
-        variant = run.results["genes"][0]["variants"][0]["variant"]
+        top = run.results["genes"][0]
+        variant = top["variants"][0]["variant"]
+    # the explanation a scientist acts on: why ranked, inheritance sentence, phenotype source, the allele's score
+    # and ClinVar record, next to the ACMG criteria
+    card = html[html.index('id="g-ANKRD11"'):html.index('id="g-', html.index('id="g-ANKRD11"') + 1)]
+    assert "Why ranked" in card and escape(top["explanation"]["summary"]) in card
+    assert top["inheritance"] and escape(top["inheritance"]) in card
+    source = top["explanation"]["phenotype"]["source"]
+    assert source.startswith("HPO ") and escape(source) in card
+    assert escape(top["variants"][0]["why"]) in card
+    clinvar = top["variants"][0]["clinvar"]
+    assert (escape(clinvar["accession"]) in card) if clinvar else ("not in ClinVar" in card)
+    assert "PVS1" in card
     csrf = demo_client.cookies.get("gmc_csrf")
     refused = demo_client.post(f"/cases/{case_id}/interpretation/acmg", data={
         "csrf_token": csrf, "run_id": run_id, "variant_id": variant, "code": "PVS1", "met": "no", "reason": ""})

@@ -106,6 +106,29 @@ def test_not_protein_altering_or_not_segregating_is_untiered(intellectual_disabi
     assert tier_variant(v("SCN2A", "stop_gained"), [], [intellectual_disability]).tier is None
 
 
+def test_coding_change_of_unknown_effect_is_possibly_protein_altering(refdata_dir: Path) -> None:
+    # Annotated without the reference codon (no FASTA): it may be missense or stop-gained, so the programme's
+    # tier 2 rule applies in a green gene, and the reasons say the effect is unknown.
+    mitochondrial = read_panelapp(refdata_dir / "panelapp")["112"]
+    assert mitochondrial.gene("SCO2").is_green
+    unknown = v("SCO2", "coding_sequence_variant", vid="a")
+    pair = [call(Mode.AR_COMP_HET, partner="b")]
+    result = tier_variant(unknown, pair, [mitochondrial])
+    assert result.tier == 2
+    assert any("unknown protein effect" in r for r in result.reasons)
+    # ClinVar P/LP makes it tier 1, still saying the effect is unknown; off the panel it is tier 3.
+    known = tier_variant(v("SCO2", "coding_sequence_variant", clinvar="Pathogenic"), pair, [mitochondrial])
+    assert known.tier == 1 and any("unknown protein effect" in r for r in known.reasons)
+    assert tier_variant(v("TTN", "coding_sequence_variant"), [call(Mode.AD)], [mitochondrial]).tier == 3
+    # A compound heterozygous partner of unknown effect counts as a candidate.
+    tiers = tier_variants(
+        [unknown, v("SCO2", "coding_sequence_variant", vid="b")],
+        {"a": pair, "b": [call(Mode.AR_COMP_HET, partner="a")]},
+        [mitochondrial],
+    )
+    assert [t.tier for t in tiers] == [2, 2]
+
+
 def test_best_tier_over_several_panels(intellectual_disability) -> None:
     custom = custom_panel("Family request", [("TTN", "AD")])
     result = tier_variant(v("TTN", "missense_variant"), [call(Mode.AD)], [intellectual_disability, custom])

@@ -2,26 +2,38 @@
 
 Automatic criteria and the choices made where the guideline leaves room:
 
-- PVS1: a null variant (stop_gained, frameshift, canonical splice site, start_lost, transcript_ablation)
-  in a gene where loss of function is a disease mechanism: ClinGen haploinsufficiency score 3, ClinGen
-  score 30 (recessive gene: biallelic loss of function is the mechanism) or gnomAD v4.1 LOEUF < 0.6.
-  Strength (Abou Tayoun 2018, simplified to what the annotation says): very strong; strong when the
-  caller says the variant escapes nonsense-mediated decay (last exon / last 50 nt of the penultimate);
-  moderate for start_lost.
+- PVS1 (ClinGen SVI, Abou Tayoun 2018 decision tree): a null variant (stop_gained, frameshift, canonical
+  splice site, start_lost, transcript_ablation) in a gene where loss of function is an established disease
+  mechanism: ClinGen haploinsufficiency score 3, ClinGen score 30 (recessive gene: biallelic loss of function
+  is the mechanism), or at least ``CLINVAR_NULL_MECHANISM`` null variants classified P/LP in ClinVar. gnomAD
+  LOEUF alone is constraint, not a mechanism, and never makes PVS1 (it is named in the reason). Strength from
+  the transcript facts (``NullVariantContext``): nonsense/frameshift predicted to undergo NMD: very strong;
+  escaping NMD (last exon, last 50 nt of the penultimate): strong when it removes more than 10 % of the
+  protein, moderate otherwise; canonical splice site: very strong when skipping the exon shifts the frame and
+  NMD is predicted, else strong / moderate by the share of the protein the exon codes (> 10 %); initiation
+  codon: moderate. An alternative exon (skipped by most of the gene's protein-coding isoforms that span it)
+  lowers the strength one level; one that only some isoforms skip is named in the reason. Without transcript facts, the caller's NMD flag decides (very strong, or
+  strong when it escapes).
+- Gene-specific rules of the ClinGen expert panels (VCEPs) where refdata has them (``GeneRules``): BA1 and
+  BS1 allele-frequency thresholds per gene replace the general ones, and the reason names the VCEP rule.
 - PM2: applied at supporting strength (ClinGen SVI 2020) only when a population frequency source
   covered the site and the allele was absent or below the threshold (dominant: absent; recessive:
   AF <= 0.0001). With no frequency source PM2 is not met and the reason says it was not evaluable:
   absence from a source that does not cover the site is not evidence of rarity.
 - BA1: AF > 0.05 (stand-alone benign). BS1: AF above the disease threshold (dominant 0.001,
   recessive or unknown 0.01) and not BA1.
-- PS1 / PM5: a missense change whose protein change is in the ClinVar index classified P/LP: the same
-  amino-acid change from a different nucleotide change -> PS1 (strong); a different amino-acid change
-  at the same residue -> PM5 (moderate). The index is keyed by gene + protein position.
+- PS1 / PM5: a missense change whose protein change is in the ClinVar index, counting only entries
+  classified pathogenic or likely pathogenic: the same amino-acid change from a different nucleotide change
+  -> PS1 (strong; moderate when the entry is only likely pathogenic); a different amino-acid change at the
+  same residue -> PM5 (moderate; supporting when only likely pathogenic). The index is keyed by gene + protein
+  position.
 - PP3 / BP4 (Pejaver 2022 calibration for REVEL, then CADD; SpliceAI >= 0.2 PP3 supporting, <= 0.1
   needed for BP4 when given, Walker 2023). PP3 is not applied to variants already meeting PVS1.
 - PM4: in-frame insertion/deletion or stop_lost, not meeting PVS1 (moderate).
 - BP7: synonymous with SpliceAI <= 0.1 (supporting).
-- PS2 / PM6: de novo with both parents confirmed (strong) / assumed (moderate).
+- PS2 / PM6: de novo with both parents genotyped and parentage confirmed by the family's genotypes (strong) /
+  both parents genotyped but parentage not confirmed (moderate). A heterozygous allele with a parent not
+  tested is neither.
 - PM3: in trans with a P/LP variant in a recessive gene: moderate when phase confirmed, supporting
   when not.
 - PP1: co-segregation in affected relatives: 3 informative meioses supporting, 4 moderate, 5 or
@@ -141,26 +153,37 @@ class LofMechanism:
     gene: str
     clingen_hi_score: int | None = None
     loeuf: float | None = None
+    #: Null variants (nonsense, frameshift, canonical splice, start lost) classified P/LP in ClinVar.
+    clinvar_null_plp: int = 0
 
     @property
     def is_mechanism(self) -> bool:
-        """True when ClinGen HI is 3 or 30, or LOEUF is below 0.6."""
-        return self.clingen_hi_score in (3, 30) or (self.loeuf is not None and self.loeuf < 0.6)
+        """True when ClinGen HI is 3 or 30, or ClinVar holds enough P/LP null variants (LOEUF alone never)."""
+        return self.clingen_hi_score in (3, 30) or self.clinvar_null_plp >= CLINVAR_NULL_MECHANISM
 
     def describe(self) -> str:
         """Returns the evidence as text for the criterion's reason."""
         parts = []
         if self.clingen_hi_score is not None:
             parts.append(f"ClinGen HI score {self.clingen_hi_score}")
+        if self.clinvar_null_plp:
+            parts.append(f"{self.clinvar_null_plp} P/LP null variants in ClinVar")
         if self.loeuf is not None:
             parts.append(f"gnomAD LOEUF {self.loeuf:.3g}")
-        return ", ".join(parts) or "no dosage or constraint data"
+        return ", ".join(parts) or "no dosage, ClinVar or constraint data"
+
+
+#: ClinVar P/LP null variants in a gene from which loss of function counts as an established mechanism.
+CLINVAR_NULL_MECHANISM = 2
 
 
 def read_lof_mechanisms(
-    clingen_path: Path, constraint_path: Path | None = None, gene_info_path: Path | None = None
+    clingen_path: Path,
+    constraint_path: Path | None = None,
+    gene_info_path: Path | None = None,
+    clinvar_null_counts: Mapping[str, int] | None = None,
 ) -> dict[str, LofMechanism]:
-    """Reads ClinGen haploinsufficiency scores and gnomAD LOEUF into a gene symbol -> LofMechanism map."""
+    """Reads ClinGen haploinsufficiency, gnomAD LOEUF and ClinVar null-variant counts into gene -> LofMechanism."""
     # The annotation core owns the readers of these files; ACMG only reinterprets what they hold.
     try:
         dosage = read_clingen(Path(clingen_path))
@@ -170,7 +193,106 @@ def read_lof_mechanisms(
     hi = {gene: int(d.haploinsufficiency) for gene, d in dosage.items() if d.haploinsufficiency.isdigit()}
     symbol_of = _ensembl_to_symbol(gene_info_path) if gene_info_path and constraint else {}
     loeuf = {symbol_of.get(gene, gene): c.loeuf for gene, c in constraint.items() if c.loeuf is not None}
-    return {gene: LofMechanism(gene, hi.get(gene), loeuf.get(gene)) for gene in sorted(set(hi) | set(loeuf))}
+    counts = dict(clinvar_null_counts or {})
+    return {
+        gene: LofMechanism(gene, hi.get(gene), loeuf.get(gene), counts.get(gene, 0))
+        for gene in sorted(set(hi) | set(loeuf) | set(counts))
+    }
+
+
+#: ClinVar molecular consequences (MC) that make a variant a null variant for PVS1 purposes.
+NULL_MOLECULAR_CONSEQUENCES = frozenset(
+    {"nonsense", "stop_gained", "frameshift_variant", "splice_donor_variant", "splice_acceptor_variant",
+     "initiator_codon_variant", "start_lost"}
+)
+
+
+def clinvar_null_counts(path: Path) -> dict[str, int]:
+    """Counts each gene's ClinVar P/LP null variants (MC field) in a ClinVar VCF; errors name the line."""
+    counts: dict[str, int] = defaultdict(int)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t", 8)
+            if len(fields) < 8:
+                raise AcmgInputError(f"{path}:{line_no}: expected 8 VCF columns, got {len(fields)}")
+            info = fields[7]
+            significance = _info_value(info, "CLNSIG")
+            if not significance or not significance.lower().startswith(("pathogenic", "likely_pathogenic")):
+                continue
+            consequences = {item.split("|")[-1] for item in (_info_value(info, "MC") or "").split(",")}
+            if consequences & NULL_MOLECULAR_CONSEQUENCES:
+                gene = (_info_value(info, "GENEINFO") or "").split("|")[0].split(":")[0]
+                if gene:
+                    counts[gene] += 1
+    return dict(counts)
+
+
+def _info_value(info: str, key: str) -> str | None:
+    start = info.find(key + "=")
+    while start > 0 and info[start - 1] != ";":
+        start = info.find(key + "=", start + 1)
+    if start < 0:
+        return None
+    end = info.find(";", start)
+    return info[start + len(key) + 1:end if end >= 0 else None].rstrip("\n")
+
+
+@dataclass(frozen=True)
+class GeneRule:
+    """A ClinGen expert panel's (VCEP) gene-specific allele-frequency threshold for BA1 or BS1."""
+
+    gene: str
+    criterion: str
+    strength: Strength
+    #: (threshold, comparator) pairs, all of which must hold: comparators gt, gte, lt, lte.
+    bounds: tuple[tuple[float, str], ...]
+    #: Version of the VCEP specification ("" when unstated).
+    version: str = ""
+    #: The population measure the VCEP states (e.g. gnomAD filtering allele frequency, grpmax).
+    measure: str = ""
+
+    def holds(self, af: float) -> bool:
+        """True when the allele frequency satisfies every bound of the rule."""
+        tests = {"gt": af.__gt__, "gte": af.__ge__, "lt": af.__lt__, "lte": af.__le__}
+        return all(tests[comparator](threshold) for threshold, comparator in self.bounds)
+
+    def describe(self) -> str:
+        """The rule as text for a criterion's reason."""
+        words = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+        bounds = " and ".join(f"{words[c]} {t:g}" for t, c in self.bounds)
+        version = f" v{self.version}" if self.version else ""
+        return f"ClinGen {self.gene} VCEP{version} {self.criterion} rule: {self.measure} {bounds}"
+
+
+def read_gene_rules(path: Path) -> dict[str, list[GeneRule]]:
+    """Reads VCEP frequency rules (symbol, criterion, vcep_version, evidence_level, property, thresholds,
+    comparator) into gene -> rules; a malformed line raises AcmgInputError naming it."""
+    rules: dict[str, list[GeneRule]] = defaultdict(list)
+    strengths = {"stand_alone": Strength.STAND_ALONE, "strong": Strength.STRONG, "supporting": Strength.SUPPORTING,
+                 "moderate": Strength.MODERATE, "very_strong": Strength.VERY_STRONG}
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        expected = ["symbol", "criterion", "vcep_version", "evidence_level", "property", "thresholds", "comparator"]
+        if header != expected:
+            raise AcmgInputError(f"{path}:1: expected columns {expected}, got {header}")
+        for line_no, line in enumerate(handle, start=2):
+            if not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            try:
+                gene, code, version, level, measure, thresholds, comparators = cols
+                values = [float(t) for t in thresholds.split(",")]
+                ops = comparators.split(",")
+                if code not in ("BA1", "BS1") or len(values) != len(ops) or not set(ops) <= {"gt", "gte", "lt", "lte"}:
+                    raise ValueError(f"unusable rule {code} {thresholds} {comparators}")
+                rules[gene].append(GeneRule(gene, code, strengths[level], tuple(zip(values, ops, strict=True)),
+                                            "" if version == "." else version, measure))
+            except (ValueError, KeyError) as exc:
+                raise AcmgInputError(f"{path}:{line_no}: {exc}") from exc
+    return dict(rules)
 
 
 def _ensembl_to_symbol(gene_info_path: Path) -> dict[str, str]:
@@ -305,6 +427,26 @@ def read_clinvar_index(
 
 
 @dataclass(frozen=True)
+class NullVariantContext:
+    """Transcript facts the PVS1 decision tree reads for a null variant (from the annotation's transcript model)."""
+
+    transcript: str
+    #: 1-based exon the variant lies in (or whose splice site it changes), and the transcript's exon count.
+    exon: int | None = None
+    exon_count: int | None = None
+    #: True when the premature stop lies upstream of the last 50 nt of the penultimate exon (NMD expected).
+    nmd_predicted: bool | None = None
+    #: Share of the protein removed or altered (from the variant's codon, or the skipped exon's coding length).
+    protein_removed: float | None = None
+    #: Canonical splice site: skipping the exon keeps the reading frame (its coding length is a multiple of 3).
+    frame_preserved: bool | None = None
+    #: Why the exon is alternative (skipped by most protein-coding isoforms): PVS1 one level lower.
+    alternative_exon: str | None = None
+    #: Isoforms skipping the exon when most keep it (said in the reason; the strength stands).
+    isoform_note: str | None = None
+
+
+@dataclass(frozen=True)
 class VariantEvidence:
     """The facts about one variant that automatic ACMG criteria read."""
 
@@ -334,6 +476,10 @@ class VariantEvidence:
     in_trans_phase_confirmed: bool = False
     #: Informative meioses in which the variant co-segregates with the disease.
     segregation_meioses: int = 0
+    #: Transcript facts for PVS1 (None: only the NMD flag above is known).
+    null_context: NullVariantContext | None = None
+    #: Where the in-silico scores came from (file names), for the PP3/BP4 reasons.
+    score_sources: str = ""
 
 
 @dataclass(frozen=True)
@@ -398,7 +544,16 @@ def _result(code: str, met: bool, reason: str, strength: Strength | None = None)
     return CriterionResult(code, met, strength or default, direction, reason)
 
 
+_WEAKER = {
+    Strength.VERY_STRONG: Strength.STRONG,
+    Strength.STRONG: Strength.MODERATE,
+    Strength.MODERATE: Strength.SUPPORTING,
+    Strength.SUPPORTING: Strength.SUPPORTING,
+}
+
+
 def _pvs1(ev: VariantEvidence, lof: Mapping[str, LofMechanism]) -> CriterionResult:
+    """PVS1 by the ClinGen SVI decision tree, from what the transcript model tells (see the module docstring)."""
     null = ev.consequences & NULL_TERMS
     if not null:
         return _result("PVS1", False, "not a null variant")
@@ -407,17 +562,64 @@ def _pvs1(ev: VariantEvidence, lof: Mapping[str, LofMechanism]) -> CriterionResu
         return _result(
             "PVS1",
             False,
-            f"{', '.join(sorted(null))} but LoF not an established mechanism ({mechanism.describe()})",
+            f"{', '.join(sorted(null))} but loss of function is not an established disease mechanism of "
+            f"{ev.gene} ({mechanism.describe()}; constraint alone does not establish it)",
         )
-    why = f"{', '.join(sorted(null))} in {ev.gene} ({mechanism.describe()})"
-    if null <= {"start_lost", "initiator_codon_variant"}:
-        return _result("PVS1", True, why + "; initiation codon: moderate", Strength.MODERATE)
-    if ev.nmd_escape and null & {"stop_gained", "frameshift_variant"}:
-        return _result("PVS1", True, why + "; escapes nonsense-mediated decay: strong", Strength.STRONG)
-    return _result("PVS1", True, why)
+    why = [f"{', '.join(sorted(null))} in {ev.gene} ({mechanism.describe()})"]
+    ctx = ev.null_context
+    removed = ctx.protein_removed if ctx is not None else None
+
+    def by_length() -> Strength:
+        if removed is None:
+            why.append("share of the protein removed unknown: strong")
+            return Strength.STRONG
+        if removed > 0.1:
+            why.append(f"removes {removed:.0%} of the protein (> 10 %): strong")
+            return Strength.STRONG
+        why.append(f"removes {removed:.0%} of the protein (<= 10 %): moderate")
+        return Strength.MODERATE
+
+    if "transcript_ablation" in null:
+        strength = Strength.VERY_STRONG
+    elif null <= {"start_lost", "initiator_codon_variant"}:
+        why.append("initiation codon: moderate")
+        strength = Strength.MODERATE
+    elif null & {"stop_gained", "frameshift_variant"}:
+        nmd = ctx.nmd_predicted if ctx is not None and ctx.nmd_predicted is not None else (
+            None if ev.nmd_escape is None else not ev.nmd_escape
+        )
+        if nmd is False:
+            why.append("escapes nonsense-mediated decay (last exon or last 50 nt of the penultimate)")
+            strength = by_length()
+        else:
+            why.append("predicted to undergo nonsense-mediated decay" if nmd else "NMD not assessed")
+            strength = Strength.VERY_STRONG
+    else:  # canonical splice site
+        if ctx is None or ctx.frame_preserved is None:
+            why.append("splice outcome not modelled (exon unknown): strong")
+            strength = Strength.STRONG
+        elif not ctx.frame_preserved and ctx.nmd_predicted:
+            why.append(f"skipping exon {ctx.exon} shifts the frame, NMD predicted")
+            strength = Strength.VERY_STRONG
+        else:
+            why.append(
+                f"skipping exon {ctx.exon} keeps the frame" if ctx.frame_preserved
+                else f"skipping exon {ctx.exon} shifts the frame near the end (NMD not predicted)"
+            )
+            strength = by_length()
+    if ctx is not None and ctx.alternative_exon:
+        strength = _WEAKER[strength]
+        why.append(f"{ctx.alternative_exon}: an alternative exon, one level lower")
+    elif ctx is not None and ctx.isoform_note:
+        why.append(f"{ctx.isoform_note} (in the MANE Select transcript: strength kept)")
+    if ctx is not None and ctx.exon and ctx.exon_count:
+        why.append(f"exon {ctx.exon} of {ctx.exon_count} of {ctx.transcript}")
+    return _result("PVS1", True, "; ".join(why), strength)
 
 
-def _frequency(ev: VariantEvidence, thresholds: FrequencyThresholds) -> list[CriterionResult]:
+def _frequency(
+    ev: VariantEvidence, thresholds: FrequencyThresholds, rules: Sequence[GeneRule] = ()
+) -> list[CriterionResult]:
     af = ev.population_af
     if af is not None and not 0.0 <= af <= 1.0:
         raise AcmgInputError(f"population_af {af} is not within 0-1")
@@ -425,13 +627,26 @@ def _frequency(ev: VariantEvidence, thresholds: FrequencyThresholds) -> list[Cri
         reason = "no population frequency source covered the site: not evaluable"
         return [_result("PM2", False, reason), _result("BA1", False, reason), _result("BS1", False, reason)]
     af = af or 0.0
-    results = [_result("BA1", af > thresholds.ba1, f"population AF {af:g} vs {thresholds.ba1:g}")]
-    bs1_cap = thresholds.bs1_dominant if ev.inheritance == "dominant" else thresholds.bs1_recessive
-    results.append(
-        _result(
-            "BS1", thresholds.ba1 >= af > bs1_cap, f"population AF {af:g} vs disease threshold {bs1_cap:g}"
+    by_code: dict[str, list[GeneRule]] = defaultdict(list)
+    for rule in rules:
+        by_code[rule.criterion].append(rule)
+    results = []
+    if by_code.get("BA1"):
+        rule = by_code["BA1"][0]
+        results.append(_result("BA1", rule.holds(af), f"population AF {af:g}; {rule.describe()}"))
+    else:
+        results.append(_result("BA1", af > thresholds.ba1, f"population AF {af:g} vs {thresholds.ba1:g}"))
+    if by_code.get("BS1"):
+        fitting = [r for r in by_code["BS1"] if r.holds(af)] if not results[0].met else []
+        rule = fitting[0] if fitting else by_code["BS1"][0]
+        results.append(_result("BS1", bool(fitting), f"population AF {af:g}; {rule.describe()}", rule.strength))
+    else:
+        bs1_cap = thresholds.bs1_dominant if ev.inheritance == "dominant" else thresholds.bs1_recessive
+        results.append(
+            _result(
+                "BS1", thresholds.ba1 >= af > bs1_cap, f"population AF {af:g} vs disease threshold {bs1_cap:g}"
+            )
         )
-    )
     pm2_cap = thresholds.pm2_recessive if ev.inheritance == "recessive" else 0.0
     pm2 = af <= pm2_cap
     reason = "absent from population data" if af == 0 else f"population AF {af:g} (threshold {pm2_cap:g})"
@@ -456,11 +671,18 @@ def _clinvar(ev: VariantEvidence, index: ClinVarIndex | None) -> list[CriterionR
         if None in same_key
         or (_chrom(e.chrom), e.pos, e.ref, e.alt) != (_chrom(ev.chrom or ""), ev.pos, ev.ref, ev.alt)
     ]
+    # Only entries ClinVar classifies pathogenic or likely pathogenic count (never VUS, benign or conflicting).
+    entries = [e for e in entries if _plp_class(e.significance)]
     same = [e for e in entries if e.protein_change and e.protein_change.alt == change.alt]
     other = [e for e in entries if e.protein_change and e.protein_change.alt != change.alt]
 
     def cite(found: Sequence[ClinVarEntry]) -> str:
         return "; ".join(f"{e.chrom}:{e.pos} {e.ref}>{e.alt} {e.significance}" for e in found[:3])
+
+    def strength(found: Sequence[ClinVarEntry], code: str) -> Strength:
+        # A likely pathogenic entry alone counts one level lower than a pathogenic one (ClinGen SVI).
+        default = CRITERIA[code][0]
+        return default if any(_plp_class(e.significance) == "P" for e in found) else _WEAKER[default]
 
     ps1 = _result(
         "PS1",
@@ -468,6 +690,7 @@ def _clinvar(ev: VariantEvidence, index: ClinVarIndex | None) -> list[CriterionR
         f"same amino-acid change P/LP in ClinVar: {cite(same)}"
         if same
         else "no P/LP ClinVar variant with the same amino-acid change",
+        strength(same, "PS1") if same else None,
     )
     pm5 = _result(
         "PM5",
@@ -475,8 +698,19 @@ def _clinvar(ev: VariantEvidence, index: ClinVarIndex | None) -> list[CriterionR
         f"other P/LP missense at residue {change.position}: {cite(other)}"
         if other
         else f"no other P/LP missense at residue {change.position}",
+        strength(other, "PM5") if other else None,
     )
     return [ps1, pm5]
+
+
+def _plp_class(significance: str | None) -> str | None:
+    """'P' for pathogenic (incl. pathogenic/likely pathogenic), 'LP' for likely pathogenic, else None."""
+    text = (significance or "").strip().lower().replace(" ", "_")
+    if text.startswith("pathogenic"):
+        return "P"
+    if text.startswith("likely_pathogenic"):
+        return "LP"
+    return None
 
 
 def _graded(value: float, table: Sequence[tuple[float, Strength]], *, upper: bool) -> Strength | None:
@@ -570,12 +804,17 @@ def evaluate_criteria(
     lof_mechanisms: Mapping[str, LofMechanism] | None = None,
     clinvar_index: ClinVarIndex | None = None,
     thresholds: FrequencyThresholds = FrequencyThresholds(),
+    gene_rules: Mapping[str, Sequence[GeneRule]] | None = None,
 ) -> list[CriterionResult]:
-    """Evaluates every automatic criterion for one variant; criteria not met carry the reason too."""
+    """Evaluates every automatic criterion for one variant; criteria not met carry the reason too.
+
+    gene_rules holds the ClinGen expert panels' gene-specific rules (``read_gene_rules``), by gene symbol.
+    """
     if not evidence.gene:
         raise AcmgInputError("gene is required for ACMG evaluation")
     pvs1 = _pvs1(evidence, lof_mechanisms or {})
-    results = [pvs1, *_frequency(evidence, thresholds), *_clinvar(evidence, clinvar_index)]
+    rules = (gene_rules or {}).get(evidence.gene, ())
+    results = [pvs1, *_frequency(evidence, thresholds, rules), *_clinvar(evidence, clinvar_index)]
     pm4 = bool(evidence.consequences & INFRAME_TERMS) and not pvs1.met
     results.append(
         _result("PM4", pm4, "in-frame length change or stop lost" if pm4 else "no protein length change")
@@ -641,10 +880,12 @@ def classify(
     clinvar_index: ClinVarIndex | None = None,
     overrides: Iterable[Override] = (),
     thresholds: FrequencyThresholds = FrequencyThresholds(),
+    gene_rules: Mapping[str, Sequence[GeneRule]] | None = None,
 ) -> AcmgResult:
     """Evaluates, applies overrides and classifies one variant."""
     automatic = evaluate_criteria(
-        evidence, lof_mechanisms=lof_mechanisms, clinvar_index=clinvar_index, thresholds=thresholds
+        evidence, lof_mechanisms=lof_mechanisms, clinvar_index=clinvar_index, thresholds=thresholds,
+        gene_rules=gene_rules,
     )
     return combine(apply_overrides(automatic, overrides))
 

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,38 @@ def _pmids(data: Any) -> frozenset[str]:
     return frozenset(found)
 
 
+#: The HPO release whose annotation sources define the circular cases (fixed, so the subset does not move with
+#: the release the ranking scores against; docs/bench/rare.md).
+CIRCULARITY_RELEASE = "2025-01-16"
+
+
+@lru_cache(maxsize=1)
+def annotation_references() -> dict[str, set[str]]:
+    """Each disease's annotation sources (phenotype.hpoa reference column) in the circularity release.
+
+    A case is circular when its publication is among its diagnosed disease's sources: the ranking then scores
+    the case against annotations made from the case itself.
+    """
+    from gmc.phenotype.ontology import read_text_lines
+    from gmc.settings import get_settings
+
+    hpo = get_settings().refdata_dir() / "hpo"
+    path = next(p for p in (hpo / f"hpo_{CIRCULARITY_RELEASE}_phenotype.hpoa.gz",
+                            hpo / f"hpo_{CIRCULARITY_RELEASE}_phenotype.hpoa") if p.exists())
+    out: dict[str, set[str]] = {}
+    for line in read_text_lines(path):
+        if line.startswith(("#", "database_id")):
+            continue
+        cols = line.split("\t")
+        if len(cols) > 4:
+            out.setdefault(cols[0], set()).update(r.strip() for r in cols[4].split(";") if r.strip())
+    return out
+
+
 def case_truth(phenopacket_path: Path, sources: Any) -> CaseTruth:
     """Reads the full phenopacket (before blinding) for the answer, its class and the publication split."""
     from gmc.genomics.annotation.annotate import annotate_allele
     from gmc.genomics.vcf import normalise_chrom, trim_alleles
-    from gmc.phenotype.annotations import get_annotations
     from gmc.phenotype.phenopackets import causal_variants, read_phenopacket
 
     data = read_phenopacket(phenopacket_path)
@@ -100,14 +128,11 @@ def case_truth(phenopacket_path: Path, sources: Any) -> CaseTruth:
     # The most severe class among the causal variants names the case.
     order = [name for name, _ in VARIANT_CLASSES] + ["intronic_intergenic"]
     pmids = _pmids(data)
-    annotations = get_annotations()
+    sources_of = annotation_references()
     disease_ids = {v.disease_id for v in causal if v.disease_id}
     references: set[str] = set()
     for disease_id in disease_ids:
-        disease = annotations.diseases.get(disease_id)
-        if disease is not None:
-            for row in disease.annotations:
-                references.update(r.strip() for r in row.references)
+        references |= sources_of.get(disease_id, set())
     return CaseTruth(
         case_id=phenopacket_path.name.removesuffix(".json"),
         hgnc_ids=frozenset(v.hgnc_id for v in causal if v.hgnc_id),
@@ -172,8 +197,14 @@ def run_benchmark(
     without_clinvar: bool = True,
     shuffled_control: bool = True,
     progress: Callable[[str], None] | None = None,
+    fresh_processes: int = 0,
 ) -> dict[str, Any]:
-    """Runs the benchmark (issue 7 item 7) and returns the OUT.json document."""
+    """Runs the benchmark (issue 7 item 7) and returns the OUT.json document.
+
+    fresh_processes > 0 also runs that many cases (the first in sorted order) as users do, each as its own
+    `gmc interpret rare` process, and reports their wall clock, CPU time and peak memory (``fresh_process``):
+    the in-process figures profit from what the process already loaded and annotated.
+    """
     cases_dir, work_dir = Path(cases_dir), Path(work_dir)
     paths = sorted(cases_dir.glob("*.json"))
     if not paths:
@@ -237,6 +268,7 @@ def run_benchmark(
             except RareInputError as exc:
                 record["rank_shuffled_hpo"] = None
                 record["shuffled_error"] = str(exc)
+    fresh = measure_fresh_processes([c for c, _ in prepared[:fresh_processes]], work_dir, progress)
     for case, _ in prepared:
         case.vcf_path.unlink(missing_ok=True)
     ranks = [r["rank_clinvar"] for r in records]
@@ -259,8 +291,60 @@ def run_benchmark(
             groups[str(r[key])].append(r["rank_clinvar"])
         breakdown[f"by_{key}"] = {k: summarise(v) for k, v in sorted(groups.items())}
     out["breakdown"] = breakdown
+    if fresh:
+        out["fresh_process"] = fresh
     out["cases"] = records
     return out
+
+
+#: Runs a command and prints its exit code, CPU seconds, peak RSS (kB) and wall seconds. Linux gives a process the
+#: peak RSS of the memory image it was exec'd from, so a command started by the benchmark itself (hundreds of MB)
+#: would report the benchmark's peak; started from this small launcher, it reports its own.
+_LAUNCHER = """import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss, wall]))
+"""
+
+
+def measure_fresh_processes(
+    cases: Sequence[Any], work_dir: Path, progress: Callable[[str], None] | None = None
+) -> dict[str, Any] | None:
+    """Runs each case as a fresh `gmc interpret rare` process; wall, CPU (user + system) and peak RSS of each."""
+    import subprocess
+    import sys
+
+    runs = []
+    for case in cases:
+        out = Path(work_dir) / f"{case.phenopacket_path.stem}.fresh.json"
+        command = [sys.executable, "-m", "gmc.cli", "interpret", "rare", "--phenopacket", str(case.phenopacket_path),
+                   "--vcf", str(case.vcf_path), "--out", str(out)]
+        launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True,
+                                  check=False)
+        try:
+            code, cpu, rss_kb, wall = json.loads(launched.stdout)
+        except ValueError:
+            code, cpu, rss_kb, wall = launched.returncode or 1, 0.0, 0, 0.0
+        if code != 0:
+            raise BenchmarkInputError(
+                f"fresh `gmc interpret rare` on {case.phenopacket_path} failed: {launched.stderr[-500:]}"
+            )
+        out.unlink(missing_ok=True)
+        runs.append({"wall": wall, "cpu": cpu, "rss_mb": rss_kb / 1024})
+        if progress:
+            progress(f"fresh process {case.phenopacket_path.stem}: {wall:.2f} s wall, {runs[-1]['cpu']:.2f} s CPU, "
+                     f"{runs[-1]['rss_mb']:.0f} MB")
+    if not runs:
+        return None
+    return {
+        "n_cases": len(runs),
+        "median_wall_seconds": round(statistics.median(r["wall"] for r in runs), 3),
+        "max_wall_seconds": round(max(r["wall"] for r in runs), 3),
+        "median_cpu_seconds": round(statistics.median(r["cpu"] for r in runs), 3),
+        "max_rss_mb": round(max(r["rss_mb"] for r in runs), 1),
+    }
 
 
 def write_benchmark(document: dict[str, Any], out_path: Path) -> None:

@@ -48,6 +48,9 @@ def bench_rare(
     work: Path = typer.Option(Path("var/bench/rare"), "--work", help="Directory for the prepared cases."),
     no_without_clinvar: bool = typer.Option(False, "--skip-without-clinvar", help="Skip the ClinVar-off run."),
     no_shuffled: bool = typer.Option(False, "--skip-shuffled", help="Skip the shuffled-HPO control."),
+    fresh: int = typer.Option(
+        0, "--fresh-processes", min=0, help="Also run this many cases as fresh `gmc interpret rare` processes."
+    ),
 ) -> None:
     """Spikes each case's causal variants into the background, ranks blind from files and reports the figures."""
     from gmc.interpretation.rare.bench import BenchmarkInputError, run_benchmark, write_benchmark
@@ -55,12 +58,18 @@ def bench_rare(
     try:
         document = run_benchmark(
             cases, background, work, sample=sample or None, seed=seed, without_clinvar=not no_without_clinvar,
-            shuffled_control=not no_shuffled, progress=typer.echo,
+            shuffled_control=not no_shuffled, progress=typer.echo, fresh_processes=fresh,
         )
     except BenchmarkInputError as exc:
         _fail(str(exc))
         return
     write_benchmark(document, json_out)
+    fresh_figures = document.get("fresh_process")
+    if fresh_figures:
+        typer.echo(
+            f"fresh processes ({fresh_figures['n_cases']} cases): median {fresh_figures['median_wall_seconds']} s "
+            f"wall, {fresh_figures['median_cpu_seconds']} s CPU, peak RSS {fresh_figures['max_rss_mb']} MB"
+        )
     typer.echo(
         f"{document['n_cases']} cases: top-1 {document['top1']}, top-3 {document['top3']}, top-5 {document['top5']}, "
         f"top-10 {document['top10']}, MRR {document['mrr']}; median {document.get('median_seconds')} s/case, "

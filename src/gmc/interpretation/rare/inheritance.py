@@ -36,6 +36,9 @@ from itertools import combinations
 
 HOM_REF, HET, HOM_ALT, MISSING = 0, 1, 2, -1
 
+#: Two alleles of a gene closer than this (bp, about one short read) count as likely in cis unless phased.
+LIKELY_CIS_DISTANCE = 150
+
 # GRCh38 pseudo-autosomal regions on chrX (1-based, inclusive): they segregate like autosomes.
 PAR_GRCH38 = ((10_001, 2_781_479), (155_701_383, 156_030_895))
 PAR_GRCH37 = ((60_001, 2_699_520), (154_931_044, 155_260_560))
@@ -208,6 +211,11 @@ class Call:
 
     genotype: int
     ploidy: int = 2
+    #: Read-backed phase of a phased heterozygous call (GT written with "|"): its phase set (VCF PS; 0 for a
+    #: phased call without PS, which the VCF specification puts in one set per sample and chromosome) and which
+    #: haplotype (0 or 1) carries the alt allele; None when unphased.
+    phase_set: int | None = None
+    haplotype: int | None = None
 
     def __post_init__(self) -> None:
         if self.genotype not in (HOM_REF, HET, HOM_ALT, MISSING):
@@ -229,6 +237,8 @@ class VariantGenotypes:
     calls: Mapping[str, Call]
     #: Gene symbol or HGNC id; compound heterozygosity pairs variants sharing it.
     gene: str | None = None
+    #: Last reference base the allele spans (pos + len(REF) - 1); None means pos.
+    end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -491,6 +501,9 @@ def _phase_pair(pedigree: Pedigree, first: _Family, second: _Family) -> tuple[Ce
             and second.gt(person.individual_id) >= HET
         ):
             return None, f"unaffected {person.individual_id} carries both"
+    phased = _read_backed_phase(proband.individual_id, first.variant, second.variant)
+    if phased is not None:
+        return phased
     origin = []
     for fam in (first, second):
         from_father = fam.gt(father) if father else MISSING
@@ -525,10 +538,50 @@ def _phase_pair(pedigree: Pedigree, first: _Family, second: _Family) -> tuple[Ce
     return Certainty.POSSIBLE, "no parent genotyped: phase unknown"
 
 
+def _read_backed_phase(
+    proband_id: str, first: VariantGenotypes, second: VariantGenotypes
+) -> tuple[Certainty | None, str] | None:
+    """The pair's phase from the proband's phased calls (same phase set), or None when they do not say."""
+    a, b = first.calls.get(proband_id), second.calls.get(proband_id)
+    if a is None or b is None or a.phase_set is None or a.phase_set != b.phase_set:
+        return None
+    if a.haplotype is None or b.haplotype is None:
+        return None
+    if a.haplotype == b.haplotype:
+        return None, "phased on the same haplotype (in cis)"
+    return Certainty.CONSISTENT, "phased on opposite haplotypes (in trans)"
+
+
+def likely_cis(first: VariantGenotypes, second: VariantGenotypes, distance: int = LIKELY_CIS_DISTANCE) -> str | None:
+    """Why two alleles are likely one haplotype's (overlapping, or within a read length), or None."""
+    if first.chrom != second.chrom:
+        return None
+    (start_a, end_a), (start_b, end_b) = sorted(
+        (v.pos, max(v.end or v.pos, v.pos)) for v in (first, second)
+    )
+    if start_b <= end_a:
+        return f"{first.variant_id} and {second.variant_id} overlap: one event written twice or a complex allele"
+    gap = start_b - end_a
+    if gap < distance:
+        return (
+            f"{first.variant_id} and {second.variant_id} lie {gap} bp apart, within a read length "
+            f"({distance} bp), and are not phased in trans: likely in cis"
+        )
+    return None
+
+
 def segregate(
-    pedigree: Pedigree, variants: Sequence[VariantGenotypes], *, build: str = "GRCh38"
+    pedigree: Pedigree,
+    variants: Sequence[VariantGenotypes],
+    *,
+    build: str = "GRCh38",
+    cis_distance: int = LIKELY_CIS_DISTANCE,
 ) -> dict[str, Segregation]:
-    """Returns each variant's segregation, compound heterozygous pairs within a gene included."""
+    """Returns each variant's segregation, compound heterozygous pairs within a gene included.
+
+    Pairs likely in cis (``likely_cis``) are left out unless the parents or read-backed phase put them in
+    trans; each variant's ``excluded`` says which partner was left out and why.
+    """
     results = {v.variant_id: segregate_variant(pedigree, v, build=build) for v in variants}
     by_gene: dict[str, list[_Family]] = defaultdict(list)
     for variant in variants:
@@ -538,17 +591,64 @@ def segregate(
         if _comp_het_candidate(fam):
             by_gene[variant.gene].append(fam)
     extra: dict[str, list[ModeCall]] = defaultdict(list)
+    left_out: dict[str, list[tuple[Mode, str]]] = defaultdict(list)
     for gene, fams in by_gene.items():
         for first, second in combinations(fams, 2):
             certainty, why = _phase_pair(pedigree, first, second)
+            if certainty == Certainty.POSSIBLE:
+                near = likely_cis(first.variant, second.variant, cis_distance)
+                if near:
+                    certainty, why = None, near
             if certainty is None:
+                for this, other in ((first, second), (second, first)):
+                    left_out[this.variant.variant_id].append(
+                        (Mode.AR_COMP_HET, f"with {other.variant.variant_id}: {why}")
+                    )
                 continue
             for this, other in ((first, second), (second, first)):
                 reasons = (f"heterozygous with {other.variant.variant_id} in {gene}", why)
                 extra[this.variant.variant_id].append(
                     ModeCall(Mode.AR_COMP_HET, certainty, reasons, other.variant.variant_id)
                 )
-    for variant_id, calls in extra.items():
+    for variant_id in extra.keys() | left_out.keys():
         seg = results[variant_id]
-        results[variant_id] = Segregation(variant_id, seg.modes + tuple(calls), seg.excluded)
+        results[variant_id] = Segregation(
+            variant_id, seg.modes + tuple(extra.get(variant_id, ())), seg.excluded + tuple(left_out.get(variant_id, ()))
+        )
     return results
+
+
+#: Label of a heterozygous allele whose de novo origin cannot be confirmed (a parent not genotyped).
+UNCONFIRMED_DE_NOVO = "heterozygous_parents_not_tested"
+
+
+def describe_mode(call: ModeCall, pedigree: Pedigree, variant: VariantGenotypes | None = None) -> tuple[str, str]:
+    """A mode as reports state it: (label, sentence); `de novo` only when both parents are genotyped without it.
+
+    A heterozygous allele with a parent not genotyped is "heterozygous, parents not tested" (or which parent
+    was tested), never de novo: the label is ``UNCONFIRMED_DE_NOVO``.
+    """
+    if call.mode != Mode.DE_NOVO:
+        sentence = call.mode.value.replace("_", " ")
+        if call.certainty == Certainty.POSSIBLE and len(pedigree.individuals) == 1 and call.mode != Mode.AR_COMP_HET:
+            sentence += " (proband only: no relative genotyped)"
+        elif call.reasons:
+            sentence += ": " + "; ".join(call.reasons)
+        return call.mode.value, sentence
+    if call.certainty == Certainty.CONSISTENT:
+        return call.mode.value, "de novo: " + "; ".join(r for r in call.reasons if r != "proband carries it")
+    proband = pedigree.proband
+    genotype = "heterozygous"
+    if variant is not None:
+        own = variant.calls.get(proband.individual_id)
+        if own is not None and own.genotype == HOM_ALT:
+            genotype = "hemizygous"
+    tested = [r for r in call.reasons if r.endswith("is hom-ref")]
+    if not tested:
+        return UNCONFIRMED_DE_NOVO, f"{genotype}, parents not tested (de novo not confirmed)"
+    untested = [r.removesuffix(" not genotyped") for r in call.reasons if r.endswith("not genotyped")]
+    absent = "; ".join(tested)
+    return UNCONFIRMED_DE_NOVO, (
+        f"{genotype}, not inherited from the tested parent ({absent}); {', '.join(untested)} not tested "
+        "(de novo not confirmed)"
+    )

@@ -9,7 +9,8 @@ Scores (all in [0, 1]):
   protein effect is unknown (annotation without a reference sequence) the expectation over what the standard
   genetic code makes of that base change at that codon position (``codon_change_odds``: 0.1 synonymous,
   0.6 missense, 1 stop gained; e.g. a transition at a third position is almost always synonymous, any change
-  at a second position never is), 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
+  at a second position never is), but never less than ``UNKNOWN_EFFECT_FLOOR`` (0.3): an allele whose protein
+  effect is unknown is not scored as if it were synonymous; 0.5 when the codon position is unknown; 0.2 for UTR and non-coding exon
   changes; 0.1 for synonymous; 0 otherwise. Variant score = pathogenicity * frequency.
 - Variants scoring 0 (intronic, intergenic, ...) are not weighed, nor paired as compound heterozygotes.
 - When the gene's diseases have known modes of inheritance (HPO annotations, ``gene_inheritance``), segregation
@@ -36,19 +37,23 @@ Scores (all in [0, 1]):
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from gmc.interpretation.rare.inheritance import (
     Call,
+    Certainty,
     Mode,
     ModeCall,
     Pedigree,
     VariantGenotypes,
+    describe_mode,
     segregate,
 )
 from gmc.interpretation.rare.panels import ModeOfInheritance, Panel
@@ -114,6 +119,13 @@ class GeneRank:
     reasons: tuple[str, ...]
     #: The disease whose phenotype and mode of inheritance earned the score (disease-level matching).
     disease_id: str | None = None
+    #: The mode as reports state it: ``mode.value``, except that a de novo allele not confirmed by both
+    #: parents' genotypes is ``heterozygous_parents_not_tested`` (``inheritance.describe_mode``).
+    mode_label: str = ""
+    #: The segregation in a sentence (who was genotyped, phase of a pair).
+    inheritance: str = ""
+    #: Whether relatives' genotypes support the mode ("consistent") or only the proband's ("possible").
+    certainty: str = ""
 
 
 _MISSENSE_LIKE = frozenset(
@@ -244,6 +256,12 @@ def codon_change_odds(hgvs_c: str | None) -> tuple[float, float, float] | None:
     return _codon_change_table()[(position, match.group(2), match.group(3))]
 
 
+#: Least score of a coding substitution of unknown protein effect (no reference codon): above a synonymous (0.1)
+#: or UTR (0.2) change, because it may be missense or stop-gained. Chosen on the tuning half of the benchmark
+#: (docs/bench/rare.md, rare round 2).
+UNKNOWN_EFFECT_FLOOR = 0.3
+
+
 def pathogenicity_score(variant: CandidateVariant) -> float:
     """Returns the variant's predicted pathogenicity in [0, 1] from ClinVar, consequence and REVEL."""
     terms = variant.consequences
@@ -263,12 +281,47 @@ def pathogenicity_score(variant: CandidateVariant) -> float:
         if odds is None:
             return 0.5
         synonymous, missense, stop = odds
-        return 0.1 * synonymous + 0.6 * missense + 1.0 * stop
+        return max(UNKNOWN_EFFECT_FLOOR, 0.1 * synonymous + 0.6 * missense + 1.0 * stop)
     if terms & _LOW:
         return 0.2
     if "synonymous_variant" in terms:
         return 0.1
     return 0.0
+
+
+def pathogenicity_reason(variant: CandidateVariant) -> str:
+    """Why the variant scores what it does, in words (the branches of ``pathogenicity_score``)."""
+    terms = variant.consequences
+    score = pathogenicity_score(variant)
+    if is_known_pathogenic(variant.clinvar_significance):
+        why = f"ClinVar {variant.clinvar_significance}"
+    elif terms & LOF_TERMS:
+        why = "predicted loss of function (" + ", ".join(sorted(terms & LOF_TERMS)) + ")"
+    elif "missense_variant" in terms and variant.revel is not None:
+        why = f"missense, REVEL {variant.revel:g}"
+    elif terms & _MISSENSE_LIKE:
+        why = ", ".join(sorted(terms & _MISSENSE_LIKE)).replace("_", " ")
+    elif terms & _SPLICE_REGION:
+        why = "splice region"
+    elif "coding_sequence_variant" in terms:
+        odds = codon_change_odds(variant.hgvs_c)
+        if odds is None:
+            why = "coding change of unknown protein effect (no reference codon)"
+        else:
+            why = (
+                "coding substitution of unknown protein effect (no reference codon); by the genetic code at this "
+                f"codon position {odds[0]:.0%} synonymous, {odds[1]:.0%} missense, {odds[2]:.0%} stop-gained"
+                f" (scored at least {UNKNOWN_EFFECT_FLOOR:g}, never as synonymous)"
+            )
+    elif terms & _LOW:
+        why = "UTR or non-coding exon"
+    elif "synonymous_variant" in terms:
+        why = "synonymous"
+    else:
+        why = "not weighed (intronic or intergenic)"
+    frequency = frequency_score(variant.population_af)
+    af = "no population frequency known" if variant.population_af is None else f"population AF {variant.population_af:g}"
+    return f"{why}: pathogenicity {score:.2f} x frequency {frequency:.2f} ({af})"
 
 
 #: Modes in which one heterozygous allele has to cause the disease on its own.
@@ -316,6 +369,23 @@ def combined_score(variant: float, phenotype: float) -> float:
     return 1.0 / (1.0 + math.exp(-(-7.0 + 4.0 * variant + 10.0 * phenotype)))
 
 
+def variant_genotypes(variant: CandidateVariant) -> VariantGenotypes:
+    """The segregation view of a candidate: calls, gene and the reference span (for pairs likely in cis)."""
+    return VariantGenotypes(
+        variant.variant_id, variant.chrom, variant.pos, variant.calls, variant.gene_symbol,
+        variant.pos + max(len(variant.ref), 1) - 1,
+    )
+
+
+def _mode_call(segregation: Mapping[str, Any], ids: Sequence[str], mode: Mode) -> ModeCall:
+    """The segregation call behind a gene's chosen mode (the pair's own call for a compound heterozygote)."""
+    calls = [c for c in segregation[ids[0]].modes if c.mode == mode]
+    if mode == Mode.AR_COMP_HET and len(ids) > 1:
+        calls = [c for c in calls if c.partner_id == ids[1]] or calls
+    consistent = [c for c in calls if c.certainty == Certainty.CONSISTENT]
+    return (consistent or calls)[0]
+
+
 def rank_genes(
     variants: Sequence[CandidateVariant],
     pedigree: Pedigree,
@@ -335,49 +405,134 @@ def rank_genes(
     disease_phenotypes, when given, holds each gene's diseases as (phenotype score, modes, disease id): a gene then
     takes the best combined score over its diseases, each with the variants that segregate by its modes.
     missense_floor=None turns the missense-constraint weight of lone missense alleles off.
+
+    With a limit, genes are weighed in the order of the most their score could be (the combined score of their
+    best variant with their best phenotype score: every weight is at most 1) and weighing stops once no gene left
+    can reach the limit: the first `limit` genes are exactly those of the full ranking, while most of an exome's
+    genes, which no phenotype lifts, are never segregated.
     """
-    by_id = {}
+    by_id: dict[str, CandidateVariant] = {}
+    scores: dict[str, float] = {}
     seen: set[str] = set()
     for v in variants:
         if v.variant_id in seen:
             raise RankingInputError(f"variant id {v.variant_id} appears twice")
         seen.add(v.variant_id)
         # Variants that score 0 (intronic, intergenic...) cannot lift a gene, so they are not weighed.
-        if not v.gene_symbol or pathogenicity_score(v) == 0.0:
+        if not v.gene_symbol:
+            continue
+        pathogenicity = pathogenicity_score(v)
+        if pathogenicity == 0.0:
             continue
         by_id[v.variant_id] = v
-    genotypes = [
-        VariantGenotypes(v.variant_id, v.chrom, v.pos, v.calls, v.gene_symbol) for v in by_id.values()
-    ]
-    segregation = segregate(pedigree, genotypes, build=build)
-    scores = {vid: variant_score(v) for vid, v in by_id.items()}
-    kept: dict[str, dict[Mode, ModeCall]] = {}
-    # ClinVar P/LP alleles in genes with a recessive disease: alone, most likely a carrier's.
-    carrier_like: set[str] = set()
-    mismatched: dict[str, frozenset[Mode]] = {}
-    for vid, v in by_id.items():
-        tiering_view = TieringVariant(
-            vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af
-        )
-        modes, _ = rare_modes(tiering_view, segregation[vid].modes, caps)
-        known = (gene_inheritance or {}).get(v.hgnc_id or "") or (gene_inheritance or {}).get(v.gene_symbol)
-        if known:
-            # Only the modes the gene's diseases are inherited by (e.g. no lone heterozygote in a recessive gene).
-            allowed = frozenset().union(*(PANEL_MODE_MATCH[m] for m in known))
-            if mode_mismatch_weight > 0:
-                mismatched[vid] = frozenset(m for m in modes if m not in allowed)
-            else:
-                modes = {m: c for m, c in modes.items() if m in allowed}
-        kept[vid] = modes
-        if known and ModeOfInheritance.AR in known and is_known_pathogenic(v.clinvar_significance):
-            carrier_like.add(vid)
-    per_gene: dict[str, list[CandidateVariant]] = defaultdict(list)
+        scores[v.variant_id] = pathogenicity * frequency_score(v.population_af)
+    by_gene: dict[str, list[CandidateVariant]] = defaultdict(list)
     for v in by_id.values():
-        if kept[v.variant_id]:
-            per_gene[v.gene_symbol].append(v)
-
+        by_gene[v.gene_symbol].append(v)
+    weigh = _GeneWeigher(
+        pedigree, phenotype_scores, scores, panels=panels, caps=caps, build=build,
+        gene_inheritance=gene_inheritance or {}, disease_phenotypes=disease_phenotypes,
+        mode_mismatch_weight=mode_mismatch_weight, missense_floor=missense_floor,
+    )
+    order = list(by_gene)
+    bounds: dict[str, float] = {}
+    if limit is not None:
+        bounds = {gene: weigh.bound(gene, gene_variants) for gene, gene_variants in by_gene.items()}
+        order.sort(key=lambda gene: -bounds[gene])  # stable: genes of equal bound keep the variants' order
     ranked: list[tuple[tuple, GeneRank]] = []
-    for gene, gene_variants in per_gene.items():
+    leading: list[float] = []  # the best `limit` combined scores so far (a min-heap)
+    for gene in order:
+        if limit is not None and len(leading) >= limit and bounds[gene] < leading[0]:
+            break  # this gene and every one after it ranks below the first `limit`
+        rank = weigh.gene(gene, by_gene[gene])
+        if rank is None:
+            continue
+        ranked.append(((-rank.combined_score, rank.tier or 4, -rank.variant_score, gene), rank))
+        if limit is not None:
+            if len(leading) < limit:
+                heapq.heappush(leading, rank.combined_score)
+            else:
+                heapq.heappushpop(leading, rank.combined_score)
+    ranked.sort(key=lambda item: item[0])
+    out = [replace(r, rank=i + 1) for i, (_, r) in enumerate(ranked)]
+    return out[:limit] if limit is not None else out
+
+
+def _clipped(value: float) -> float:
+    return min(max(float(value), 0.0), 1.0)
+
+
+class _GeneWeigher:
+    """Segregates, weighs and tiers one gene's variants for ``rank_genes`` (the rules in the module docstring)."""
+
+    def __init__(
+        self,
+        pedigree: Pedigree,
+        phenotype_scores: Mapping[str, float],
+        scores: Mapping[str, float],
+        *,
+        panels: Sequence[Panel],
+        caps: FrequencyCaps,
+        build: str,
+        gene_inheritance: Mapping[str, frozenset[ModeOfInheritance]],
+        disease_phenotypes: Mapping[str, Sequence[tuple[float, frozenset[ModeOfInheritance], str]]] | None,
+        mode_mismatch_weight: float,
+        missense_floor: float | None,
+    ) -> None:
+        self.pedigree = pedigree
+        self.phenotype_scores = phenotype_scores
+        self.scores = scores
+        self.panels = panels
+        self.caps = caps
+        self.build = build
+        self.gene_inheritance = gene_inheritance
+        self.disease_phenotypes = disease_phenotypes
+        self.mode_mismatch_weight = mode_mismatch_weight
+        self.missense_floor = missense_floor
+
+    def _phenotype(self, variant: CandidateVariant, gene: str) -> float:
+        return _clipped(self.phenotype_scores.get(variant.hgnc_id or "", self.phenotype_scores.get(gene, 0.0)))
+
+    def _diseases(self, variant: CandidateVariant, gene: str) -> Sequence[tuple[float, frozenset, str]] | None:
+        if self.disease_phenotypes is None:
+            return None
+        return self.disease_phenotypes.get(variant.hgnc_id or "") or self.disease_phenotypes.get(gene)
+
+    def bound(self, gene: str, variants: Sequence[CandidateVariant]) -> float:
+        """The most the gene's combined score can be (rounded as GeneRank rounds it)."""
+        phenotype = 0.0
+        for v in variants:
+            phenotype = max(phenotype, self._phenotype(v, gene),
+                            *(_clipped(score) for score, _, _ in self._diseases(v, gene) or ()))
+        best = max(self.scores[v.variant_id] for v in variants) * max(1.0, self.mode_mismatch_weight)
+        return round(combined_score(best, phenotype), 6)
+
+    def gene(self, gene: str, variants: Sequence[CandidateVariant]) -> GeneRank | None:
+        """The gene's rank entry (rank 0), or None when no variant segregates with a mode it can take."""
+        pedigree, scores, caps = self.pedigree, self.scores, self.caps
+        mode_mismatch_weight, missense_floor = self.mode_mismatch_weight, self.missense_floor
+        by_id = {v.variant_id: v for v in variants}
+        genotypes = {vid: variant_genotypes(v) for vid, v in by_id.items()}
+        segregation = segregate(pedigree, list(genotypes.values()), build=self.build)
+        kept: dict[str, dict[Mode, ModeCall]] = {}
+        # ClinVar P/LP alleles in genes with a recessive disease: alone, most likely a carrier's.
+        carrier_like: set[str] = set()
+        mismatched: dict[str, frozenset[Mode]] = {}
+        for vid, v in by_id.items():
+            tiering_view = TieringVariant(vid, v.gene_symbol, v.consequences, v.clinvar_significance, v.population_af)
+            modes, _ = rare_modes(tiering_view, segregation[vid].modes, caps)
+            known = self.gene_inheritance.get(v.hgnc_id or "") or self.gene_inheritance.get(v.gene_symbol)
+            if known:
+                # Only the modes the gene's diseases are inherited by (e.g. no lone heterozygote in a recessive gene).
+                allowed = frozenset().union(*(PANEL_MODE_MATCH[m] for m in known))
+                if mode_mismatch_weight > 0:
+                    mismatched[vid] = frozenset(m for m in modes if m not in allowed)
+                else:
+                    modes = {m: c for m, c in modes.items() if m in allowed}
+            kept[vid] = modes
+            if known and ModeOfInheritance.AR in known and is_known_pathogenic(v.clinvar_significance):
+                carrier_like.add(vid)
+        gene_variants = [v for v in variants if kept[v.variant_id]]
         options: list[tuple[float, Mode, tuple[str, ...]]] = []
         for v in gene_variants:
             for mode in kept[v.variant_id]:
@@ -414,11 +569,8 @@ def rank_genes(
                     value *= mode_mismatch_weight
                 options.append((value, mode, (v.variant_id,)))
         if not options:
-            continue
-        first_variant = gene_variants[0]
-        diseases = None
-        if disease_phenotypes is not None:
-            diseases = disease_phenotypes.get(first_variant.hgnc_id or "") or disease_phenotypes.get(gene)
+            return None
+        diseases = self._diseases(gene_variants[0], gene)
         disease_id = None
         if diseases:
             # Disease-level matching: each disease is paired only with variants segregating by its own
@@ -433,12 +585,12 @@ def rank_genes(
                 if not fitting:
                     continue
                 option = max(fitting, key=lambda o: o[0])
-                clipped = min(max(float(disease_score), 0.0), 1.0)
+                clipped = _clipped(disease_score)
                 value = combined_score(option[0], clipped)
                 if chosen is None or value > chosen[0]:
                     chosen = (value, option, clipped, did)
             if chosen is None:
-                continue
+                return None
             _, best, phenotype, disease_id = chosen
         else:
             best = max(options, key=lambda o: o[0])
@@ -446,27 +598,42 @@ def rank_genes(
         score, mode, ids = best
         first = by_id[ids[0]]
         if phenotype is None:
-            phenotype = phenotype_scores.get(first.hgnc_id or "", phenotype_scores.get(gene, 0.0))
-            phenotype = min(max(float(phenotype), 0.0), 1.0)
+            phenotype = self._phenotype(first, gene)
         tiers = []
         for vid in ids:
             v = by_id[vid]
             tiering_view = TieringVariant(vid, gene, v.consequences, v.clinvar_significance, v.population_af)
             tiers.append(
-                tier_variant(tiering_view, segregation[vid].modes, panels, caps=caps).tier if panels else None
+                tier_variant(tiering_view, segregation[vid].modes, self.panels, caps=caps).tier if self.panels else None
             )
         tier = min((t for t in tiers if t is not None), default=None)
+        call = _mode_call(segregation, ids, mode)
+        label, sentence = describe_mode(call, pedigree, genotypes[ids[0]])
+        weights = []
+        if len(ids) == 1 and mode in _ONE_ALLELE_MODES:
+            v = by_id[ids[0]]
+            if v.consequences & LOF_TERMS or v.variant_id in carrier_like:
+                factor = haploinsufficiency_factor(v.loeuf)
+                if factor < 1:
+                    weights.append(f"one allele weighed x{factor:.2f} by the gene's LOEUF {v.loeuf:g}")
+            elif (
+                missense_floor is not None
+                and v.consequences & _MISSENSE_OR_UNKNOWN
+                and not is_known_pathogenic(v.clinvar_significance)
+            ):
+                factor = missense_constraint_factor(v.mis_z, missense_floor)
+                if factor < 1:
+                    weights.append(f"one missense-like allele weighed x{factor:.2f} by the gene's missense Z {v.mis_z:g}")
+        if any(mode in mismatched.get(i, ()) for i in ids):
+            weights.append(f"mode not among the gene's annotated modes of inheritance (x{mode_mismatch_weight:g})")
         reasons = (
-            f"{mode.value}: "
+            f"{label}: "
             + ", ".join(f"{by_id[i].chrom}:{by_id[i].pos} {by_id[i].ref}>{by_id[i].alt}" for i in ids),
             f"variant score {score:.3f}, phenotype score {phenotype:.3f}",
+            *weights,
         )
         combined = combined_score(score, phenotype)
-        rank = GeneRank(
+        return GeneRank(
             0, gene, first.hgnc_id, round(combined, 6), phenotype, round(score, 6), mode, ids, tier, reasons,
-            disease_id,
+            disease_id, label, sentence, call.certainty.value,
         )
-        ranked.append(((-rank.combined_score, tier or 4, -rank.variant_score, gene), rank))
-    ranked.sort(key=lambda item: item[0])
-    out = [replace(r, rank=i + 1) for i, (_, r) in enumerate(ranked)]
-    return out[:limit] if limit is not None else out

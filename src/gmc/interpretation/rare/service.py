@@ -33,10 +33,10 @@ from gmc.interpretation.rare.acmg import (
     Override,
     Strength,
     apply_overrides,
-    classify,
     combine,
-    read_lof_mechanisms,
 )
+from gmc.interpretation.rare.evidence import acmg_dict as evidence_acmg_dict
+from gmc.interpretation.rare.evidence import criterion_dict as evidence_criterion_dict
 from gmc.interpretation.rare.inheritance import Individual, Pedigree, Sex
 from gmc.interpretation.rare.models import AcmgOverride, CaseDiagnosis, CaseNote, CasePanel, GenePanel
 from gmc.interpretation.rare.panels import (
@@ -374,27 +374,9 @@ def gather_inputs(session: Session, case: Case, *, vcf_path: str | None = None,
 # ----------------------------------------------------------------------------- analysis
 
 
-@lru_cache(maxsize=1)
-def lof_mechanisms() -> dict[str, Any]:
-    """ClinGen haploinsufficiency and gnomAD LOEUF per gene (loaded once per process)."""
-    root = Path(get_settings().refdata_dir())
-    clingen = sorted((root / "clingen").glob("ClinGen_gene_curation_list_GRCh38*.tsv"))
-    if not clingen:
-        return {}
-    return read_lof_mechanisms(clingen[-1], root / "constraint" / "gnomad_v4.1_constraint_mane_select.csv",
-                               root / "ncbi_gene_info_org.Hs.eg.db_3.16_2022-09.tsv.gz")
-
-
-def criterion_dict(c: CriterionResult) -> dict[str, Any]:
-    """One ACMG criterion as stored plain data."""
-    return {"code": c.code, "met": c.met, "strength": c.strength.value, "direction": c.direction.value,
-            "reason": c.reason, "points": c.points, "source": c.source, "by": c.overridden_by}
-
-
-def acmg_dict(result: AcmgResult) -> dict[str, Any]:
-    """An ACMG result as stored plain data."""
-    return {"criteria": [criterion_dict(c) for c in result.criteria], "points": result.points,
-            "classification": result.classification.value, "met": result.met()}
+# One shape for stored ACMG results: the core's (RESULT.json and stored runs alike).
+acmg_dict = evidence_acmg_dict
+criterion_dict = evidence_criterion_dict
 
 
 def _criteria_from(stored: dict[str, Any]) -> list[CriterionResult]:
@@ -402,28 +384,12 @@ def _criteria_from(stored: dict[str, Any]) -> list[CriterionResult]:
                             c["reason"]) for c in stored["criteria"] if c.get("source", "automatic") == "automatic"]
 
 
-def lead_clinvar_index(sources: Any, lead: Sequence[Any]) -> Any:
-    """The ClinVar residue index (PS1/PM5) for the genes of the leading missense variants, or None.
-
-    Protein changes of ClinVar records come from the annotation engine, which needs the deployment's genome
-    FASTA: without one no variant is called missense and the criteria say the index is missing.
-    """
-    from gmc.interpretation.rare.evidence import clinvar_protein_index
-
-    genes = {c.gene_symbol for c in lead if c.gene_symbol and "missense_variant" in c.consequences}
-    if sources.genome is None or sources.clinvar is None or not genes:
-        return None
-    return clinvar_protein_index(sources, genes=genes)
-
-
 def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any]:
     """Runs the rare-disease analysis on gathered inputs (no database): ranked genes, tiers, ACMG, provenance."""
     import time
 
     from gmc.interpretation.rare import files as rare_files
-    from gmc.interpretation.rare.evidence import acmg_evidence
-    from gmc.interpretation.rare.inheritance import VariantGenotypes, segregate
-    from gmc.interpretation.rare.ranking import RANKING_METHOD, hpo_gene_inheritance, rank_genes
+    from gmc.interpretation.rare.ranking import RANKING_METHOD
     from gmc.phenotype.ontology import get_ontology
 
     started = time.perf_counter()
@@ -438,37 +404,21 @@ def analyse(inputs: dict[str, Any], *, limit: int = KEEP_GENES) -> dict[str, Any
         raise ValidationFailed(str(exc), field="vcf") from exc
     candidates = [replace(c, calls={k: v for k, v in c.calls.items() if k in members}) for c in candidates]
     panels = [core_panel_from_inputs(p) for p in inputs.get("panel_rows", [])]
-    matches, scores = rare_files.gene_phenotype_scores(inputs["observed_terms"], inputs["excluded_terms"])
-    inheritance = hpo_gene_inheritance()
-    genes = rank_genes(candidates, pedigree, scores, panels=panels, build=build, limit=limit,
-                       gene_inheritance=inheritance)
-    by_symbol = {m.symbol: m for m in matches.values()}
-    by_id = {c.variant_id: c for c in candidates}
+    try:
+        interpreted = rare_files.interpret_candidates(
+            candidates, annotation, pedigree, inputs["observed_terms"], inputs["excluded_terms"], panels, sources,
+            build=build, limit=limit,
+        )
+    except rare_files.RareInputError as exc:
+        raise ValidationFailed(str(exc), field="settings") from exc
+    entries = interpreted["genes"]
     ontology = get_ontology()
-    entries = [rare_files._gene_entry(g, matches.get(g.hgnc_id or "") or by_symbol.get(g.gene_symbol), annotation,
-                                      by_id, pedigree, ontology) for g in genes]
-    # ACMG for the variants of the leading genes: segregation again for just those, then the automatic criteria.
-    lof = lof_mechanisms()
-    lead = [v for g in genes[:ACMG_GENES] for v in g.variant_ids]
-    segregation = segregate(pedigree, [VariantGenotypes(v, by_id[v].chrom, by_id[v].pos, by_id[v].calls,
-                                                        by_id[v].gene_symbol) for v in lead], build=build)
-    clinvar_index = lead_clinvar_index(sources, [by_id[v] for v in lead])
-    for gene, entry in zip(genes, entries, strict=True):
-        modes = inheritance.get(gene.hgnc_id or "") or inheritance.get(gene.gene_symbol)
-        for variant in entry["variants"]:
-            vid = variant["variant"]
-            if vid not in segregation:
-                continue
-            evidence = acmg_evidence(by_id[vid], segregation[vid].modes, gene_modes=modes,
-                                     partners={p: by_id[p] for p in gene.variant_ids if p != vid},
-                                     frequency_source_covered=annotation[vid].get("af_source") is not None)
-            variant["acmg"] = acmg_dict(classify(evidence, lof_mechanisms=lof, clinvar_index=clinvar_index))
     tiers = {"1": 0, "2": 0, "3": 0, "none": 0}
     for entry in entries:
         tiers[str(entry["tier"]) if entry["tier"] else "none"] += 1
     provenance = {**sources.provenance(), "gmc_version": __version__,
                   "hpo": getattr(ontology, "release", None) or getattr(ontology, "data_version", None),
-                  "ranking": RANKING_METHOD,
+                  "ranking": RANKING_METHOD, "acmg": interpreted["acmg"],
                   "panels": [f"{p['name']} v{p['version']} ({p['checksum'][:12]})" for p in inputs["panels"]],
                   "seconds": round(time.perf_counter() - started, 3)}
     return {"genes": entries, "tiers": tiers, "variants_weighed": len(candidates),

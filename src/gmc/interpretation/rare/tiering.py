@@ -14,7 +14,10 @@ Rules, applied to each variant against each applied panel (the best tier over pa
   loss of function (``LOF_TERMS``), de novo with both parents genotyped, or ClinVar pathogenic /
   likely pathogenic.
 - Tier 2: other protein-altering variants (``PROTEIN_ALTERING_TERMS``) in a green gene, segregating
-  with the gene's mode.
+  with the gene's mode; a coding change whose protein effect is unknown (``UNKNOWN_EFFECT_TERMS``: annotated
+  without the reference codon, so it may be missense, stop-gained or synonymous) counts as possibly
+  protein-altering, and the reasons say the effect is unknown: a causal missense must not drop out of the
+  tiers because the genome sequence was not at hand.
 - Tier 3: rare, protein-altering or splice (``SPLICE_TERMS``) variants segregating with any mode,
   outside the panel, in amber or red panel genes, or in green genes with a mode that does not match.
 - Otherwise untiered (None).
@@ -52,6 +55,13 @@ PROTEIN_ALTERING_TERMS = frozenset(
         "transcript_amplification",
         "splice_region_variant",
     }
+)
+#: Coding changes whose protein effect is unknown (no reference codon): possibly protein-altering for tiering.
+UNKNOWN_EFFECT_TERMS = frozenset({"coding_sequence_variant"})
+#: Said wherever a tier rests on a coding change of unknown protein effect.
+UNKNOWN_EFFECT_REASON = (
+    "coding change of unknown protein effect (no reference codon: missense, stop-gained or synonymous): "
+    "treated as possibly protein-altering"
 )
 #: Splice consequences beyond the canonical sites (tier 3 only).
 SPLICE_TERMS = frozenset(
@@ -172,7 +182,8 @@ def tier_variant(
     kept, reasons = rare_modes(variant, modes, caps)
     terms = frozenset(t.strip() for t in variant.consequences)
     is_lof = bool(terms & LOF_TERMS)
-    is_protein_altering = is_lof or bool(terms & PROTEIN_ALTERING_TERMS)
+    unknown_effect = not is_lof and not terms & PROTEIN_ALTERING_TERMS and bool(terms & UNKNOWN_EFFECT_TERMS)
+    is_protein_altering = is_lof or bool(terms & PROTEIN_ALTERING_TERMS) or unknown_effect
     is_splice = bool(terms & SPLICE_TERMS)
     known_pathogenic = is_known_pathogenic(variant.clinvar_significance)
     if not kept:
@@ -210,9 +221,15 @@ def tier_variant(
                 why.append("de novo with both parents genotyped")
             if known_pathogenic:
                 why.append(f"ClinVar {variant.clinvar_significance}")
+            if unknown_effect:
+                why.append(UNKNOWN_EFFECT_REASON)
             tier = 1
         elif is_protein_altering:
-            why.append("protein-altering: " + ", ".join(sorted(terms & PROTEIN_ALTERING_TERMS)))
+            why.append(
+                UNKNOWN_EFFECT_REASON
+                if unknown_effect
+                else "protein-altering: " + ", ".join(sorted(terms & PROTEIN_ALTERING_TERMS))
+            )
             tier = 2
         else:
             continue
@@ -223,7 +240,9 @@ def tier_variant(
             best = candidate
     if best is not None:
         return best
-    tier3_why = "rare, " + ("protein-altering" if is_protein_altering else "splice")
+    tier3_why = "rare, " + (
+        UNKNOWN_EFFECT_REASON if unknown_effect else "protein-altering" if is_protein_altering else "splice"
+    )
     if not (is_protein_altering or is_splice):
         tier3_why = f"rare, ClinVar {variant.clinvar_significance}"
     in_panel = [p.name for p in panels if p.gene(variant.gene) is not None]
@@ -244,7 +263,7 @@ def tier_variant(
 
 def _could_be_causal(variant: TieringVariant, caps: FrequencyCaps) -> bool:
     terms = variant.consequences
-    relevant = bool(terms & (LOF_TERMS | PROTEIN_ALTERING_TERMS | SPLICE_TERMS))
+    relevant = bool(terms & (LOF_TERMS | PROTEIN_ALTERING_TERMS | SPLICE_TERMS | UNKNOWN_EFFECT_TERMS))
     rare = variant.population_af is None or variant.population_af <= caps.recessive
     return rare and (relevant or is_known_pathogenic(variant.clinvar_significance))
 
