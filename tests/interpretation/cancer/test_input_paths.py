@@ -41,6 +41,12 @@ def test_api_run_refuses_a_system_file(demo_client, bearer) -> None:
     demo_client.post(f"/api/participants/{pid}/referrals", headers=admin, json={
         "trust_code": "RRK", "referring_clinician": "Dr A", "referral_date": "2024-01-01", "programme_arm": "cancer",
         "clinical_indication": "breast", "tumour_sample_expected": True, "germline_sample_expected": True})
+    assert demo_client.get(f"/api/participants/{pid}", headers=admin).json()["cases"] == []  # no consent yet
+    choices = dict.fromkeys(("taking_part", "research_data", "research_samples", "additional_findings", "recontact"),
+                            True)
+    consented = demo_client.post(f"/api/participants/{pid}/consents", headers=admin, json={
+        "form_code": "CANCER-ADULT", "form_version": "2.1", "consented_on": "2024-01-02", "choices": choices})
+    assert consented.status_code == 201, consented.text
     case_id = demo_client.get(f"/api/participants/{pid}", headers=admin).json()["cases"][0]["case_id"]
     scientist = bearer(demo_client, "scientist")
     resp = demo_client.post(f"/api/cancer/cases/{case_id}/runs", headers=scientist, json={"vcf": "/etc/passwd"})
