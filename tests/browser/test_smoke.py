@@ -10,7 +10,9 @@ import pytest
 
 from gmc.demo.service import DEMO_USERS
 
-#: The worklists each role finds on its home page (the ones from features that exist now).
+#: The worklists each role finds on its home page, in order (reporting's first: the work closest to the patient).
+_REPORTING = ["My cases", "Awaiting my check", "Overdue reports", "Flagged for amendment", "Awaiting MDT"]
+_SCIENTIST = [*_REPORTING, "Rare-disease cases to review", "Tumour boards ready", "Evidence for a second curator"]
 ROLE_WORKLISTS = {
     "admin": ["Possible duplicates to review"],
     "recruiter": ["Referrals awaiting consent", "Possible duplicates to review",
@@ -19,16 +21,22 @@ ROLE_WORKLISTS = {
                      "Young people due to consent for themselves"],
     "lab": ["Samples to receive", "Overdue samples", "Shipments to fill or receive", "Samples to destroy",
             "Re-sample requests"],
-    "scientist": ["Rare-disease cases to review", "Tumour boards ready", "Evidence awaiting your check"],
-    "clinician": ["Referrals awaiting consent", "Tumour boards ready"],
-    "programme": ["Recruitment against targets"],
-    "researcher": [],
+    "scientist": _SCIENTIST,
+    "checker": _SCIENTIST,
+    "clinician": ["Awaiting MDT", "New results", "Referrals awaiting consent", "Tumour boards ready"],
+    "programme": ["Genomes against the target"],
+    "researcher": ["Withdrawn participants to delete from your releases", "Your release requests in progress"],
+    "dataaccess": ["Research projects awaiting a decision", "Data releases awaiting a decision",
+                   "Release builds that failed"],
 }
 #: How long Swagger UI and ReDoc may take to draw the API (ms): they lay out the whole OpenAPI document at once.
 DOCS_RENDER_TIMEOUT = 90_000
 #: Pages that belong in a role's menu bar, and pages that must not crowd it.
-ROLE_MENU = {"lab": (["Scan", "Shipments"], ["Participants"]), "clinician": (["Participants"], ["Samples", "Scan"]),
-             "scientist": (["Rare disease", "Tumour boards"], ["Scan"]), "recruiter": (["Participants"], ["Scan"])}
+ROLE_MENU = {"lab": (["Scan", "Shipments"], ["Participants", "Case review"]),
+             "clinician": (["Participants", "New results", "MDT"], ["Samples", "Scan", "Case review"]),
+             "scientist": (["Rare disease", "Tumour boards", "Case review", "MDT"], ["Scan", "New results"]),
+             "recruiter": (["Participants"], ["Scan"]), "programme": (["Programme"], ["Research", "Data access"]),
+             "researcher": (["Research"], ["Data access", "Programme"]), "dataaccess": (["Data access"], ["Research"])}
 
 
 @pytest.mark.parametrize("user", DEMO_USERS, ids=lambda u: u.username)

@@ -35,15 +35,17 @@ class Worklist:
     #: ok (nothing urgent), warn (waiting) or bad (late); colours the count.
     tone: str = "warn"
     empty: str = "Nothing waiting."
+    #: The link to the whole list, when the count is not a number of items (e.g. "Open the dashboard").
+    link_text: str | None = None
 
 
 @dataclass(frozen=True)
 class WorklistSource:
-    """A feature's contribution to the home pages of some roles."""
+    """A feature's contribution to the home pages of some roles: one worklist, or several from one query."""
 
     key: str
     roles: frozenset[str]
-    build: Callable[[Any, Any], Worklist]
+    build: Callable[[Any, Any], Worklist | list[Worklist]]
     order: int = 100
 
 
@@ -59,7 +61,11 @@ def worklists_for(session: Any, principal: Any) -> list[Worklist]:
     """The worklists of the signed-in user's roles, built now, in display order."""
     roles = set(principal.roles)
     sources = sorted((s for s in _SOURCES.values() if s.roles & roles), key=lambda s: (s.order, s.key))
-    return [s.build(session, principal) for s in sources]
+    lists: list[Worklist] = []
+    for source in sources:
+        built = source.build(session, principal)
+        lists.extend(built if isinstance(built, list) else [built])
+    return lists
 
 
 def worklist(title: str, items: list[WorkItem], *, count: int | None = None, href: str | None = None,

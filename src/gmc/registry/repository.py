@@ -8,7 +8,6 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from gmc.organisations.models import Centre, Trust
 from gmc.registry.models import (
     Case,
     Consent,
@@ -247,14 +246,6 @@ def referrals_awaiting_consent(session: Session, *, trust_scope: frozenset[int] 
         stmt = stmt.where(Referral.trust_id.in_(list(trust_scope)))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     return total, session.execute(stmt.order_by(Referral.referral_date, Referral.id).limit(limit)).scalars().all()
-
-
-def cases_per_centre(session: Session) -> list[tuple[Centre, int]]:
-    """Every centre with the number of genomic cases opened at its trusts."""
-    counts = dict(session.execute(select(Trust.centre_id, func.count(Case.id)).join(Case, Case.trust_id == Trust.id)
-                                  .group_by(Trust.centre_id)).all())
-    centres = session.execute(select(Centre).order_by(Centre.name)).scalars().all()
-    return [(c, counts.get(c.id, 0)) for c in centres]
 
 
 def participants_query(*, trust_scope: frozenset[int] | None, consent: str | None = None,

@@ -73,21 +73,6 @@ register_worklist(WorklistSource("registry.duplicates", frozenset({"recruiter", 
 register_worklist(WorklistSource("registry.reconsent", frozenset({"recruiter"}), _reconsent, order=30))
 
 
-def _recruitment(db: GmcSession, principal: Principal) -> Worklist:
-    """Genomic cases opened per centre against its genome target (counts only, no one identifiable)."""
-    items, total = [], 0
-    for centre, cases in repository.cases_per_centre(db):
-        total += cases
-        share = f" ({100 * cases / centre.genome_target:.1f} %)" if centre.genome_target else ""
-        items.append(WorkItem(centre.name, "/organisations",
-                              f"{cases:,} cases of a {centre.genome_target or 0:,}-genome target{share}"))
-    return Worklist("Recruitment against targets", total, items, href=None, tone="ok",
-                    empty="No centre has cases yet.")
-
-
-register_worklist(WorklistSource("registry.recruitment", frozenset({"programme"}), _recruitment, order=40))
-
-
 def _trusts_in_scope(db: GmcSession, principal: Principal) -> list[Trust]:
     query = db.query(Trust).order_by(Trust.name)
     if principal.trust_scope is not None:

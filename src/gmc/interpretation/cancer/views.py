@@ -54,7 +54,7 @@ def _second_curator(db: GmcSession, principal: Principal) -> Worklist:
     queue = [v for v in repo.review_queue(db) if v.proposed_by != principal.username]
     items = [WorkItem(f"proposal {v.id}", "/cancer/curation", f"by {v.proposed_by}, {v.proposed_at:%d %b %Y}")
              for v in queue]
-    return worklist("Evidence awaiting your check", items, href="/cancer/curation")
+    return worklist("Evidence for a second curator", items, href="/cancer/curation")
 
 
 register_worklist(WorklistSource("cancer.boards", frozenset({"scientist", "clinician"}), _boards, order=210))
