@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+PORT ?= 8000
+# A data directory given on the command line (make demo GMC_DATA_DIR=/srv/gmc) reaches gmc.
+ifdef GMC_DATA_DIR
+export GMC_DATA_DIR
+endif
+
 ## make demo: environment, reference data (the small default sets, fetched on a fresh machine when the network
-## answers), embedded database, demo centre, web app on http://127.0.0.1:8000
+## answers), embedded database, demo centre (with progress), web app on http://127.0.0.1:$(PORT)
 demo: $(STAMP) pdf-libs
 	$(BIN)/gmc refdata ensure
 	$(BIN)/gmc demo
-	$(BIN)/gmc serve --host 127.0.0.1 --port 8000
+	$(BIN)/gmc serve --host 127.0.0.1 --port $(PORT)
 
 ## make test: environment with test extras, PostgreSQL, Chromium and the PDF libraries if missing, the whole suite
 test: $(STAMP) postgres chromium pdf-libs

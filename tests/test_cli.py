@@ -38,9 +38,18 @@ def test_version() -> None:
 def test_demo_users_tokens_and_audit(db_url: str) -> None:
     first = invoke(db_url, "demo")
     assert first.exit_code == 0, first.output
-    assert "2 centres" in first.output and f"{len(DEMO_USERS)} users" in first.output
+    lines = first.output.splitlines()
+    steps = [line for line in lines if line.startswith("demo: [")]
+    assert lines[0].startswith("demo: migrating the database") and len(steps) >= 3  # progress, step by step
+    assert steps[0].startswith("demo: [1/") and "Creates the reference centres and trusts" in steps[0]
+    assert any("Registry demo data" in line for line in steps)
+    done = next(i for i, line in enumerate(lines) if line.startswith("demo: done in "))
+    assert done > lines.index(steps[-1])  # the total comes after the last step
+    loaded = next(line for line in lines if line.startswith("demo centre loaded:"))
+    assert "2 centres" in loaded and f"{len(DEMO_USERS)} users" in loaded
     again = invoke(db_url, "demo")
-    assert again.exit_code == 0 and "users" not in again.output.split("\n")[0]
+    assert again.exit_code == 0
+    assert "users" not in next(line for line in again.output.splitlines() if line.startswith("demo centre loaded:"))
     created = invoke(db_url, "users", "create", "biobank1", "--role", "lab", "--trust", "RRK", "--password-stdin",
                      stdin="a-long-password\n")
     assert created.exit_code == 0, created.output

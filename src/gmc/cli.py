@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
 
 import typer
 import typer.core
@@ -281,7 +282,7 @@ def demo(admin_code: bool = typer.Option(False, "--admin-code", help="Only print
                                          "current two-step sign-in code.")) -> None:
     """Loads the demo centre (West Midlands, South London, demo users and each feature's demo data)."""
     from gmc.db.migrate import upgrade
-    from gmc.demo.service import DEMO_ADMIN_TOTP_SECRET, DEMO_USERS, load_demo
+    from gmc.demo.service import DEMO_ADMIN_TOTP_SECRET, DEMO_USERS, describe_loader, load_demo
 
     settings = get_settings()
     if settings.is_production:
@@ -291,10 +292,17 @@ def demo(admin_code: bool = typer.Option(False, "--admin-code", help="Only print
 
         typer.echo(pyotp.TOTP(DEMO_ADMIN_TOTP_SECRET).now())
         return
+    started = time.perf_counter()
+    typer.echo(f"demo: migrating the database ({settings.data_dir})")
     upgrade(settings.database_url)
     db = _database()
+
+    def progress(i: int, n: int, loader) -> None:  # noqa: ANN001 - a DemoLoader
+        typer.echo(f"demo: [{i}/{n}] {describe_loader(loader)} ({time.perf_counter() - started:.0f} s so far)")
+
     with db.transaction() as session:
-        summary = load_demo(session)
+        summary = load_demo(session, progress=progress)
+    typer.echo(f"demo: done in {time.perf_counter() - started:.0f} s")
     typer.echo("demo centre loaded: " + (", ".join(f"{v} {k}" for k, v in summary.created.items()) or "nothing new"))
     reasons: dict[str, list[str]] = {}
     for what, why in summary.skipped:

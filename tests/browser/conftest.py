@@ -77,7 +77,14 @@ class GmcServer:
         env = {**os.environ, "GMC_DATA_DIR": str(self.data_dir), "GMC_DATABASE_URL": self.database_url,
                "GMC_REFDATA": str(SHARED_DIR / "refdata" if with_refdata else self.data_dir / "refdata"),
                "GMC_ENVIRONMENT": "test", "GMC_LOG_LEVEL": "WARNING"}
-        script = f'"{gmc}" demo && exec "{gmc}" serve --host 127.0.0.1 --port {self.port}'
+        serve = f'exec "{gmc}" serve --host 127.0.0.1 --port {self.port}'
+        prepared = os.environ.get("GMC_BROWSER_DEMO_DIR") if with_refdata else None
+        if prepared:  # a data directory where `gmc demo` ran: copied, never changed (quicker reruns)
+            shutil.copytree(prepared, self.data_dir, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.log", "*.pid"))
+            script = serve
+        else:
+            script = f'"{gmc}" demo && {serve}'
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(["sh", "-c", script], cwd=self.data_dir, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -231,9 +238,10 @@ _PROBLEMS = pytest.StashKey[BrowserProblems]()
 _role_states: dict[str, dict] = {}
 
 
-def _new_context(browser, server: GmcServer, problems: BrowserProblems, state: dict | None = None):
-    context = browser.new_context(base_url=server.url, viewport=VIEWPORT, storage_state=state,
-                                  reduced_motion="reduce", locale="en-GB", timezone_id="Europe/London")
+def _new_context(browser, server: GmcServer, problems: BrowserProblems, state: dict | None = None, **options):
+    options = {"viewport": VIEWPORT, "reduced_motion": "reduce", "locale": "en-GB", "timezone_id": "Europe/London",
+               **options}
+    context = browser.new_context(base_url=server.url, storage_state=state, **options)
     context.set_default_timeout(15_000)
     # A page load is one server request doing the page's whole work (a knowledge-base search took 16 s at load 14
     # on the shared machine); element waits keep 15 s.
@@ -281,12 +289,16 @@ def signer() -> Callable[..., None]:
 
 @pytest.fixture
 def page_as(browser, gmc_server: GmcServer, browser_problems: BrowserProblems) -> Iterator[Callable[[str], object]]:
-    """`page_as("lab")`: a page signed in as that demo user, in its own browser context."""
+    """`page_as("lab")`: a page signed in as that demo user, in its own browser context.
+
+    Keyword options go to the context (e.g. `viewport=...`, `java_script_enabled=False`). The session is shared
+    with other tests of the same role: a test that signs out must sign in on its own `anonymous_page`.
+    """
     contexts = []
 
-    def make(role: str):
+    def make(role: str, **options):
         state = _role_states.get(role)
-        context = _new_context(browser, gmc_server, browser_problems, state)
+        context = _new_context(browser, gmc_server, browser_problems, state, **options)
         contexts.append(context)
         page = context.new_page()
         if state is None:

@@ -7,7 +7,7 @@ def _interpreted_case(page, cancer: str) -> str:
     """The id of the first interpreted demo case of a cancer type, from the cancer case list."""
     page.goto("/cancer")
     row = page.locator("tbody tr").filter(has_text=cancer).filter(has_text="interpreted").first
-    return row.get_by_role("link").inner_text()
+    return row.get_by_role("link").first.inner_text()  # the case link (the participant is linked too)
 
 
 def test_tumour_board_groups_therapies_by_drug_with_the_evidence_one_click_away(page_as, axe) -> None:

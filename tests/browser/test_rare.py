@@ -7,8 +7,9 @@ def test_ranked_gene_shows_why_inheritance_phenotype_source_and_acmg(page_as, ax
     page = page_as("scientist")
     page.goto("/rare")
     row = page.locator("tbody tr").filter(has_text="ANKRD11").first
-    case_id = row.get_by_role("link").inner_text()
-    row.get_by_role("link").click()
+    case_link = row.get_by_role("link").first  # the case (the proband's P-number links too)
+    case_id = case_link.inner_text()
+    case_link.click()
     assert page.get_by_role("heading", level=1).inner_text() == f"Rare-disease interpretation: case {case_id}"
     gene = page.locator(".card.gene").filter(has=page.get_by_role("heading", name="ANKRD11")).first
     assert gene.get_by_role("heading", level=3).inner_text().startswith("#1 ANKRD11")

@@ -10,16 +10,82 @@ import pytest
 
 from gmc.demo.service import DEMO_USERS
 
+#: The worklists each role finds on its home page, in order (reporting's first: the work closest to the patient).
+_REPORTING = ["My cases", "Awaiting my check", "Overdue reports", "Flagged for amendment", "Awaiting MDT"]
+_SCIENTIST = [*_REPORTING, "Rare-disease cases to review", "Tumour boards ready", "Evidence for a second curator"]
+ROLE_WORKLISTS = {
+    "admin": ["Possible duplicates to review"],
+    "recruiter": ["Referrals awaiting consent", "Possible duplicates to review",
+                  "Young people due to consent for themselves"],
+    "sl-recruiter": ["Referrals awaiting consent", "Possible duplicates to review",
+                     "Young people due to consent for themselves"],
+    "lab": ["Samples to receive", "Overdue samples", "Shipments to fill or receive", "Samples to destroy",
+            "Re-sample requests"],
+    "scientist": _SCIENTIST,
+    "checker": _SCIENTIST,
+    "clinician": ["Awaiting MDT", "New results", "Referrals awaiting consent", "Tumour boards ready"],
+    "programme": ["Genomes against the target"],
+    "researcher": ["Withdrawn participants to delete from your releases", "Your release requests in progress"],
+    "dataaccess": ["Research projects awaiting a decision", "Data releases awaiting a decision",
+                   "Release builds that failed"],
+}
+#: How long Swagger UI and ReDoc may take to draw the API (ms): they lay out the whole OpenAPI document at once.
+DOCS_RENDER_TIMEOUT = 90_000
+#: Pages that belong in a role's menu bar, and pages that must not crowd it.
+ROLE_MENU = {"lab": (["Scan", "Shipments"], ["Participants", "Case review"]),
+             "clinician": (["Participants", "New results", "MDT"], ["Samples", "Scan", "Case review"]),
+             "scientist": (["Rare disease", "Tumour boards", "Case review", "MDT"], ["Scan", "New results"]),
+             "recruiter": (["Participants"], ["Scan"]), "programme": (["Programme"], ["Research", "Data access"]),
+             "researcher": (["Research"], ["Data access", "Programme"]), "dataaccess": (["Data access"], ["Research"])}
+
 
 @pytest.mark.parametrize("user", DEMO_USERS, ids=lambda u: u.username)
-def test_each_demo_role_signs_in_and_sees_its_home_page(page_as, axe, user) -> None:
+def test_each_demo_role_signs_in_and_sees_its_own_work(page_as, axe, user) -> None:
     page = page_as(user.username)
     page.goto("/")
     assert page.get_by_role("heading", level=1).inner_text() == f"Welcome, {user.full_name}"
-    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").is_visible()
+    titles = page.locator(".worklist .wl-title").all_inner_texts()
+    assert titles == ROLE_WORKLISTS[user.username]
+    for count in page.locator(".worklist .count").all_inner_texts():
+        assert count.replace(",", "").isdigit()
+    menu = page.get_by_role("navigation", name="Main")
+    bar = [a.inner_text() for a in menu.locator(":scope > a").all()]
+    assert bar[0] == "Home"
+    wanted, unwanted = ROLE_MENU.get(user.username, ([], []))
+    assert set(wanted) <= set(bar) and not set(unwanted) & set(bar), bar
     axe(page)
-#: How long Swagger UI and ReDoc may take to draw the API (ms): they lay out the whole OpenAPI document at once.
-DOCS_RENDER_TIMEOUT = 90_000
+
+
+def test_lab_home_counts_match_the_lists_behind_them(page_as) -> None:
+    page = page_as("lab")
+    page.goto("/")
+    card = page.locator(".worklist", has=page.get_by_role("heading", name="Samples to receive"))
+    count = int(card.locator(".count").inner_text())
+    assert count >= 2 and card.locator("li").count() == min(count, 5)
+    card.locator("li a").first.click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Sample ")
+
+
+def test_small_screen_menu_folds_and_opens_by_keyboard(page_as, axe) -> None:
+    page = page_as("clinician", viewport={"width": 390, "height": 844})
+    page.goto("/")
+    menu = page.get_by_role("navigation", name="Main")
+    assert not menu.is_visible()
+    assert page.get_by_role("heading", level=1).bounding_box()["y"] < 200  # the menu does not fill the screen
+    toggle = page.get_by_role("button", name="Menu")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert menu.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    axe(page)
+
+
+def test_skip_link_is_the_first_tab_stop(page_as) -> None:
+    page = page_as("recruiter")
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "content"
 
 
 def test_scanning_station_opens_ready_for_a_scan(page_as, axe) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,15 @@ def test_genome_page_chart_and_htmx_table(demo_client, login, ingested, demo_dat
     case, _ = ingested
     login(demo_client, "scientist")
     listing = demo_client.get("/genomes")
-    assert listing.status_code == 200 and case.case_id in listing.text
+    assert listing.status_code == 200 and case.case_id in listing.text and f'href="/participants/{case.proband}"' in listing.text
+    assert "1–1 of 1 cases" in listing.text
+    found = demo_client.get("/genomes", params={"q": case.proband, "arm": "rare_disease", "sort": "datasets",
+                                                 "dir": "asc"})
+    assert case.case_id in found.text and 'aria-sort="ascending"' in found.text
+    assert "q=" + case.proband in found.text  # the filter stays in the sort and pager links
+    for params in ({"q": "P00000000"}, {"arm": "cancer"}):
+        empty = demo_client.get("/genomes", params=params)
+        assert case.case_id not in empty.text and "No cases match." in empty.text, params
     page = demo_client.get(f"/genomes/cases/{case.case_id}")
     assert page.status_code == 200
     assert 'data-chart="chart-qc-titv-data"' in page.text and "Ti/Tv" in page.text and case.proband in page.text
@@ -160,3 +169,69 @@ def test_api_ingest_compacts_the_store_after_the_commit(demo_app, demo_client, b
     page = demo_client.get(f"/api/genomes/cases/{case.case_id}/variants", params={"genotype": "het", "limit": 5},
                            headers=headers)
     assert page.status_code == 200 and page.json()["total"] > 0 and len(page.json()["rows"]) == 5
+
+
+def test_family_beside_variants_from_elsewhere(demo_app, demo_database, gkit, ingested):
+    """Variants from another page (an interpretation run) get the relatives' calls, only where the proband's own
+    call is in the store at that allele; a role without genome access gets nothing."""
+    from gmc.common.errors import PermissionDenied
+
+    case, _ = ingested
+    store = Path(demo_app.state.settings.data_dir) / "variant_store"
+    with demo_database.transaction() as session:
+        scientist = gkit.principal(session, "scientist")
+        page = service.case_variants(session, principal=scientist, case_id=case.case_id,
+                                     query=service.VariantQuery(), limit=40, offset=0, store_base=store)
+        rows = [{"chrom": "chr" + str(r["chrom"]), "pos": r["pos"], "ref": r["ref"], "alt": r["alt"]}
+                for r in page["rows"]]  # written with a chr prefix, as a VCF may write it
+        invented = {**rows[0], "alt": "TTTTTTTTTT" if rows[0]["alt"] != "TTTTTTTTTT" else "GGGGGGGGGG"}
+        variants = [*rows, invented]
+        members = service.family_beside(session, principal=scientist, case_id=case.case_id, variants=variants,
+                                        store_base=store)
+        assert {m["participant_id"] for m in members} == {case.father, case.mother}
+        assert invented["family"] is None  # not in the store as written: nothing claimed about the parents
+        shown = [v["family"] for v in rows]
+        assert all(f is not None for f in shown)
+        genotypes = [gt for f in shown for _, gt in f]
+        assert {"het", "hom"} & set(genotypes) and None in genotypes  # calls, and sites a parent does not carry
+        assert set(genotypes) <= {"het", "hom", "hemizygous", None}
+        # the same sites through the variant table's own lookup agree
+        table = service.family_genotypes(session, principal=scientist, case_id=case.case_id, dataset_id=None,
+                                         rows=page["rows"], store_base=store)
+        for row, v in zip(page["rows"], rows, strict=True):
+            key = f'{row["chrom"]}:{row["pos"]}:{row["ref"]}:{row["alt"]}'
+            expected = table["calls"].get(key, {})
+            assert {m["dataset_id"]: gt for m, gt in v["family"] if gt} == expected
+        recruiter = gkit.principal(session, "recruiter")
+        with pytest.raises(PermissionDenied):
+            service.family_beside(session, principal=recruiter, case_id=case.case_id, variants=rows,
+                                  store_base=store)
+
+
+def test_rare_case_page_shows_the_familys_genotypes_beside_each_variant(demo_database, demo_client, login, gkit,
+                                                                        ingested):
+    """A rare-disease run over the case's stored trio: each ranked variant shows the father's and mother's calls."""
+    from gmc.audit.service import Actor
+    from gmc.interpretation.rare import service as rare
+    from gmc.phenotype import service as phenotype
+
+    case, _ = ingested
+    with demo_database.transaction() as session:
+        caller = phenotype.Caller.system("test")
+        for term in ("HP:0001249", "HP:0001250"):  # intellectual disability, seizure
+            phenotype.add_observation(session, caller, case.proband, phenotype.ObservationInput(term))
+        scientist = gkit.principal(session, "scientist")
+        rare.import_panelapp(session, actor=Actor.system("test"))
+        rare.apply_panel(session, scientist, case.case_id, "Intellectual disability")
+        run = rare.run_rare(session, scientist, case.case_id)  # reads the proband's stored genome data set
+        assert run.status == "done"
+    login(demo_client, "scientist")
+    page = demo_client.get(f"/cases/{case.case_id}/interpretation")
+    assert page.status_code == 200
+    lines = re.findall(r'<p class="family-calls"><strong>Family:</strong> (.*?)</p>', page.text)
+    assert lines, "each shown variant has a family line"
+    called = [line for line in lines if "not shown" not in line]
+    assert called and all(f"Father <span class=\"muted\">{case.father}</span>" in line
+                          and f"Mother <span class=\"muted\">{case.mother}</span>" in line for line in called)
+    genotypes = re.findall(r"</span> (?:<strong>(het|hom|hemizygous)</strong>|<span title=\"no variant call)", "".join(called))
+    assert genotypes and {"het", "hom"} & set(genotypes)

@@ -49,10 +49,11 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     # Enter pressed in the search box before a choice: the top hit is added.
     added = demo_client.post(f"/phenotype/participants/{pid}/observations",
                              data={"csrf_token": csrf, "q": "seizure", "status": "observed", "onset": "HP:0003577"})
-    assert added.status_code == 201 and "Added HP:0001250 Seizure (observed)" in added.text
+    assert added.status_code == 200 and added.history[0].status_code == 303 and "Added HP:0001250 Seizure (observed)" in added.text
+    assert '<a href="https://hpo.jax.org/browse/term/HP:0001250"><code>HP:0001250</code></a> Seizure' in added.text
     obsolete = demo_client.post(f"/phenotype/participants/{pid}/observations",
                                 data={"csrf_token": csrf, "hpo_id": "HP:0000487", "status": "excluded"})
-    assert obsolete.status_code == 201 and "HP:0000487 is obsolete and replaced by HP:0000486" in obsolete.text
+    assert obsolete.status_code == 200 and "HP:0000487 is obsolete and replaced by HP:0000486" in obsolete.text
     unknown = demo_client.post(f"/phenotype/participants/{pid}/observations",
                                data={"csrf_token": csrf, "hpo_id": "HP:9999999"})
     assert unknown.status_code == 422 and "not in HPO release 2025-11-24" in unknown.text
@@ -63,11 +64,21 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     dx = demo_client.post(f"/phenotype/participants/{pid}/diagnoses",
                           data={"csrf_token": csrf, "code": "OMIM:308350", "label": "Developmental and epileptic "
                                 "encephalopathy 1", "status": "suspected"})
-    assert dx.status_code == 201 and "Recorded OMIM:308350 (suspected)" in dx.text
+    assert dx.history[0].status_code == 303 and "Recorded OMIM:308350 (suspected)" in dx.text  # PRG
+    assert "Recorded OMIM:308350" not in demo_client.get(f"/phenotype/participants/{pid}").text  # read once
     bad_dx = demo_client.post(f"/phenotype/participants/{pid}/diagnoses", data={"csrf_token": csrf, "code": "X:1"})
     assert bad_dx.status_code == 422 and "not a disease code" in bad_dx.text
     index = demo_client.get("/phenotype")
     assert f'href="/phenotype/participants/{pid}"' in index.text
+    # paged and sorted on the server: most observed terms first by default, or by programme id
+    listed = re.findall(r'<tr><td><a href="/phenotype/participants/([A-Z0-9]+)"><code>[A-Z0-9]+</code></a></td>\s*'
+                        r'<td>[^<]*</td><td class="num">(\d+)</td>', index.text)
+    assert listed and listed[0][0] == pid and [int(n) for _, n in listed] == sorted((int(n) for _, n in listed),
+                                                                                     reverse=True)
+    assert re.search(r"1–\d+ of \d+ participants", index.text)
+    by_id = demo_client.get("/phenotype", params={"sort": "participant", "dir": "asc"})
+    ids = re.findall(r'<tr><td><a href="/phenotype/participants/([A-Z0-9]+)">', by_id.text)
+    assert ids == sorted(ids) and set(ids) == {p for p, _ in listed}
     assert f'href="/phenotype/families/{people["family"]}"' in index.text
     csv = f"participant_id,term_id,status\n{people['mother']},HP:0001250,excluded\n{pid},HP:0001250,observd\n"
     upload = demo_client.post("/phenotype/import", data={"csrf_token": csrf, "kind": "csv"},
@@ -75,7 +86,8 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     assert upload.status_code == 422 and "line 3" in upload.text and "&#39;observd&#39; is not observed" in upload.text
     upload = demo_client.post("/phenotype/import", data={"csrf_token": csrf, "kind": "csv"},
                               files={"upload": ("terms.csv", csv.replace("observd", "observed").encode(), "text/csv")})
-    assert upload.status_code == 201 and "Imported 1 terms (1 excluded)" in upload.text  # Seizure already there
+    assert upload.history[0].status_code == 303 and upload.url.path == "/phenotype"
+    assert "Imported 1 terms (1 excluded)" in upload.text  # Seizure already there
     # The family page: the pedigree derived from the registry, drawn as SVG, then a PED import.
     family = demo_client.get(f"/phenotype/families/{people['family']}")
     svg = ET.fromstring(family.text[family.text.index("<svg"):family.text.index("</svg>") + 6])
@@ -87,7 +99,7 @@ def test_capture_page_type_ahead_tree_enter_and_guidance(demo_client, login, peo
     good = f"{fam} {p} {f} {m} 1 2\n{fam} {f} 0 0 1 1\n{fam} {m} 0 0 2 1\n{fam} II-2 {f} {m} 2 1\n"
     imported = demo_client.post(f"/phenotype/families/{fam}/ped",
                                 data={"csrf_token": csrf, "ped_text": good, "consanguinity": "no"})
-    assert imported.status_code == 200 and "Pedigree imported: 4 individuals" in imported.text
+    assert imported.history[0].status_code == 303 and "Pedigree imported: 4 individuals" in imported.text
     assert "II-2" in imported.text and "sibling" in imported.text
 
 

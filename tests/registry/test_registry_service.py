@@ -256,6 +256,12 @@ def test_eligible_referral_opens_one_case(demo_database, principal_of) -> None:
         assert _count(s, Case) == 0
         ref = service.create_referral(s, principal=p, participant=child, data=ReferralInput(
             "RQ3", "Dr Patel", date(2024, 5, 1), "rare_disease", "Intellectual disability", "trio", True))
+        assert ref.status == "eligible" and _count(s, Case) == 0  # no case before valid consent
+        service.ensure_consent_forms(s)
+        consent_service.record_consent(s, actor=p.actor, participant=child,
+                                       form=service.require_form(s, "RD-CHILD", "3.0"), consented_on=date(2024, 5, 2),
+                                       given_by="parent_guardian", given_by_name="Grace Okafor", assent="assented",
+                                       choices=dict.fromkeys(consent_service.CHOICES, True))
         case = s.execute(sa.select(Case)).scalar_one()
         assert case.referral_id == ref.id and case.proband_id == child.id and case.case_id.startswith("C")
         service.decide_eligibility(s, actor=p.actor, referral=ref)

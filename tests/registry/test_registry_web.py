@@ -44,7 +44,7 @@ def test_recruiter_journey_family_duplicate_consent_withdrawal(demo_app, demo_cl
                                              "additional_findings", "recontact")}
     resp = demo_client.post(f"/participants/{pid}/consents", data={
         "csrf_token": csrf, "form": "RD-CHILD|3.0", "consented_on": "2024-05-01", "given_by": "parent_guardian",
-        "given_by_name": "Grace Okafor", **choices})
+        "given_by_name": "Grace Okafor", "assent": "assented", **choices})
     assert resp.status_code == 200 and 'id="consent-status">consented<' in resp.text
 
     # A second trust's clinician re-enters the same child with a typo and no NHS number.
@@ -138,6 +138,36 @@ def test_duplicate_worklist_merge_and_unmerge(demo_client, login, bearer) -> Non
                             headers=h)
     assert undo.status_code == 200
     assert demo_client.get("/api/duplicates", headers=h).json()[0]["id"] == dup_id
+
+
+@pytest.mark.parametrize("demo_db_url", ["sqlite"], indirect=True)
+def test_duplicate_worklist_filters_by_band_and_sorts_in_the_url(demo_client, login, bearer) -> None:
+    h = bearer(demo_client, "admin")
+    people = [("Khan", "Aisha", "Aysha", "1990-07-01"), ("Okafor", "Chidi", "Chidiebere", "1984-03-12")]
+    for family, given, variant, dob in people:
+        for name, trust in ((given, "RL4"), (variant, "RKB")):
+            made = demo_client.post("/api/participants", json={"family_name": family, "given_name": name,
+                                                               "date_of_birth": dob, "sex": "female",
+                                                               "trust_code": trust, "decision": "new"}, headers=h)
+            assert made.status_code == 201, made.text
+    pairs = demo_client.get("/api/duplicates", headers=h).json()
+    assert len(pairs) == 2
+    login(demo_client, "admin")
+
+    def shown(text: str) -> list[str]:
+        return re.findall(r'id="candidate-(\d+)"', text)
+
+    by_score = demo_client.get("/duplicates")
+    assert "1–2 of 2 pairs" in by_score.text
+    assert shown(by_score.text) == [str(d["id"]) for d in sorted(pairs, key=lambda d: (-d["score"], d["id"]))]
+    newest = demo_client.get("/duplicates", params={"sort": "found", "dir": "desc"})
+    assert shown(newest.text) == [str(d["id"]) for d in sorted(pairs, key=lambda d: d["id"], reverse=True)]
+    for band in ("match", "possible"):
+        banded = demo_client.get("/duplicates", params={"band": band})
+        assert shown(banded.text) == [str(d["id"]) for d in sorted(pairs, key=lambda d: (-d["score"], d["id"]))
+                                      if d["band"] == band]
+        if not shown(banded.text):
+            assert "No pairs match." in banded.text
 
 
 def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login) -> None:

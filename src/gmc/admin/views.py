@@ -17,7 +17,9 @@ from gmc.auth.permissions import Permission, Role
 from gmc.auth.principal import Principal
 from gmc.auth.throttle import ThrottlePolicy, recent_failures
 from gmc.common.errors import DomainError
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -28,10 +30,10 @@ from gmc.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Users", "/admin/users", Permission.USERS_MANAGE, order=800))
-register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order=810))
-register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820))
-register_nav(NavItem("Reference data", "/refdata", None, order=910, section="account"))
+register_nav(NavItem("Users", "/admin/users", Permission.USERS_MANAGE, order=800, roles=frozenset({"admin"})))
+register_nav(NavItem("Audit trail", "/admin/audit", Permission.AUDIT_READ, order=810, roles=frozenset({"admin"})))
+register_nav(NavItem("Centres & trusts", "/organisations", Permission.ORGANISATIONS_READ, order=820, roles=frozenset({"admin"})))
+register_nav(NavItem("Reference data", "/refdata", None, order=910, section="account", roles=frozenset({"admin"})))
 
 
 def _users_context(db: GmcSession, principal: Principal) -> dict[str, object]:
@@ -73,8 +75,7 @@ def create_user_page(
     except DomainError as exc:
         return render(request, "admin/users.html", {**_users_context(db, principal), "message": exc.message,
                       "message_kind": "error"}, status_code=exc.status_code)
-    return render(request, "admin/users.html", {**_users_context(db, principal), "message": f"User {username} created.",
-                  "message_kind": "ok"}, status_code=201)
+    return redirect_with_message("/admin/users", f"User {username} created.")
 
 
 def _user_page(request: Request, db: GmcSession, principal: Principal, user_id: int, *, status_code: int = 200,
@@ -156,20 +157,23 @@ def user_reactivate(request: Request, user_id: int, principal: Principal = Depen
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request, entity_type: str | None = None, actor: str | None = None, verb: str | None = None,
-               verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
+def audit_page(request: Request, verify: bool = False, principal: Principal = Depends(require(Permission.AUDIT_READ)),
                db: GmcSession = DB) -> Response:
-    """The newest audit events, filterable, with an on-demand chain check."""
+    """The audit trail, a page at a time: filterable by entity type, actor and verb, sortable, chain check on demand."""
+    state = ListState.from_query("/admin/audit", request.query_params, sorts=list(audit_repository.EVENT_ORDER),
+                                 default_sort="when", default_descending=True, filters=("entity_type", "actor", "verb"))
     scope = None if principal.trust_scope is None else set(principal.trust_scope)
-    events = audit_repository.list_events(db, entity_type=entity_type or None, actor=actor or None,
-                                          verb=verb or None, trust_ids=scope, limit=200)
-    record_trail_read(db, principal, entity_type=entity_type or None, entity_id=None, actor=actor or None,
-                      verb=verb or None, shown=len(events))
+    stmt = audit_repository.events_query(entity_type=state.filters.get("entity_type"),
+                                         actor=state.filters.get("actor"), verb=state.filters.get("verb"),
+                                         trust_ids=scope)
+    page = paginate(db, stmt, state, audit_repository.EVENT_ORDER)
+    record_trail_read(db, principal, entity_type=state.filters.get("entity_type"), entity_id=None,
+                      actor=state.filters.get("actor"), verb=state.filters.get("verb"), shown=len(page.items))
     database = request.app.state.database
     report = (verify_audit(db, identity=database.identity, settings=database.settings)
               if verify and principal.has(Permission.USERS_MANAGE) else None)
-    return render(request, "admin/audit.html", {"events": events, "report": report, "entity_type": entity_type or "",
-                  "actor": actor or "", "verb": verb or "", "total": audit_repository.count_events(db)})
+    return render(request, "admin/audit.html", {"page": page, "events": page.items, "report": report,
+                                                "filters": state.filters, "total": audit_repository.count_events(db)})
 
 
 @router.get("/organisations")

@@ -12,8 +12,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
 from gmc import __version__
+from gmc.common import links
 from gmc.common.charts import format_value
-from gmc.common.nav import nav_for
+from gmc.common.flash import clear_message, pop_message
+from gmc.common.labels import event_sentence, label, readable, tone
+from gmc.common.nav import current_nav, menu_for, nav_for
 from gmc.common.time import as_utc
 from gmc.refdata.manifest import missing_sets
 
@@ -37,12 +40,19 @@ def get_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["nav_items"] = lambda principal: nav_for(principal.permissions) if principal else []
+    env.globals["menu"] = menu_for
+    env.globals["current_nav"] = current_nav
     env.globals["gmc_version"] = __version__
     # Pages of features that need reference data call refdata_notices("set", ...) to say what is missing.
     env.globals["refdata_notices"] = missing_sets
     env.filters["dt"] = _format_datetime
     env.filters["chart_value"] = format_value
     env.globals["url_for"] = _url_for  # before Jinja2Templates, which only sets its own when none is there
+    env.filters["label"] = label
+    env.filters["tone"] = tone
+    env.filters["readable"] = readable
+    env.globals["links"] = links
+    env.globals["event_sentence"] = event_sentence
     return Jinja2Templates(env=env)
 
 
@@ -60,5 +70,12 @@ def _format_datetime(value: datetime | None) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Response:
-    """Renders a page template with the request in its context."""
-    return get_templates().TemplateResponse(request, name, context or {}, status_code=status_code)
+    """Renders a page template with the request in its context (a full page shows a redirected form's message)."""
+    context = dict(context or {})
+    flashed = None if request.headers.get("hx-request") else pop_message(request)
+    if flashed and not context.get("message"):
+        context["message"], context["message_kind"] = flashed
+    response = get_templates().TemplateResponse(request, name, context, status_code=status_code)
+    if flashed:
+        clear_message(response)
+    return response

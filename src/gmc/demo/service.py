@@ -132,13 +132,26 @@ def feature_loaders() -> list[DemoLoader]:
     return loaders
 
 
-def load_demo(session: Session) -> DemoSummary:
-    """Loads the whole demo centre (idempotent); the caller commits."""
+def describe_loader(loader: DemoLoader) -> str:
+    """What a loader loads, for progress lines: its feature module's summary (or its own docstring)."""
+    module = importlib.import_module(loader.__module__)
+    doc = (module.__doc__ if loader.__module__ != __name__ else loader.__doc__) or loader.__name__
+    return doc.strip().splitlines()[0].rstrip(",.;:")
+
+
+def load_demo(session: Session, progress: Callable[[int, int, DemoLoader], None] | None = None) -> DemoSummary:
+    """Loads the whole demo centre (idempotent); the caller commits. progress(i, n, loader) runs before each step."""
     actor = Actor.system("demo")
     summary = DemoSummary()
-    for loader in DEMO_LOADERS:
+    features = feature_loaders()
+    total = len(DEMO_LOADERS) + len(features)
+    for i, loader in enumerate(DEMO_LOADERS, start=1):
+        if progress is not None:
+            progress(i, total, loader)
         loader(session, actor, summary)
-    for loader in feature_loaders():
+    for i, loader in enumerate(features, start=len(DEMO_LOADERS) + 1):
+        if progress is not None:
+            progress(i, total, loader)
         # A feature whose reference data is not installed is skipped whole (its savepoint rolled back).
         savepoint = session.begin_nested()
         try:

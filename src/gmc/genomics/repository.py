@@ -74,17 +74,21 @@ def visible_store_samples(
     return {row[0]: (row[1], row[2], row[3]) for row in session.execute(stmt)}
 
 
-def cases_with_genomes(session: Session, trust_scope: frozenset[int] | None) -> list[tuple[Case, int, int]]:
-    """Cases in scope with genome data: (case, datasets, flags)."""
-    stmt = select(Case, GenomeDataset).join(GenomeDataset, GenomeDataset.case_id == Case.id)
+def cases_with_genomes(session: Session, trust_scope: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Cases in scope with genome data: {case, proband (P-number), datasets, flags, latest (newest ingest)}."""
+    stmt = (select(Case, GenomeDataset, Participant.participant_id)
+            .join(GenomeDataset, GenomeDataset.case_id == Case.id)
+            .join(Participant, Participant.id == Case.proband_id))
     if trust_scope is not None:
         stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
-    out: dict[int, list[Any]] = {}
-    for case, dataset in session.execute(stmt.order_by(Case.case_id)):
-        entry = out.setdefault(case.id, [case, 0, 0])
-        entry[1] += 1
-        entry[2] += len(dataset.qc_flags or [])
-    return [(e[0], e[1], e[2]) for e in out.values()]
+    out: dict[int, dict[str, Any]] = {}
+    for case, dataset, proband in session.execute(stmt.order_by(Case.case_id)):
+        entry = out.setdefault(case.id, {"case": case, "proband": proband, "datasets": 0, "flags": 0,
+                                         "latest": dataset.ingested_at})
+        entry["datasets"] += 1
+        entry["flags"] += len(dataset.qc_flags or [])
+        entry["latest"] = max(entry["latest"], dataset.ingested_at)
+    return list(out.values())
 
 
 # ----------------------------------------------------------------------------- the variant store

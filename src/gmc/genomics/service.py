@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
+from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
 from gmc.common.time import utcnow
@@ -24,7 +25,7 @@ from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
 from gmc.genomics.store.layout import StoreError, StoreLayout
 from gmc.genomics.store.writer import ingest_tables
-from gmc.genomics.vcf import VcfFormatError
+from gmc.genomics.vcf import VcfFormatError, normalise_chrom
 from gmc.registry import repository as registry_repo
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, FamilyMember, Participant
@@ -468,6 +469,82 @@ def case_variants(
     participant = session.get(Participant, dataset.participant_id)
     return {"case_id": case.case_id, "dataset_id": dataset.dataset_id, "build": dataset.build,
             "participant_id": participant.participant_id if participant else None, **page}
+
+
+def family_genotypes(session: Session, *, principal: Principal, case_id: str, dataset_id: str | None,
+                     rows: Sequence[dict[str, Any]], store_base: Path | None = None) -> dict[str, Any]:
+    """The other germline datasets of a case (the family) and their calls at the sites of one page of rows.
+
+    dataset_id is the dataset the rows come from (None: the proband's germline dataset). Returns {"members":
+    [{dataset_id, participant_id, relation}], "calls": {"chrom:pos:ref:alt[:END=end]": {dataset_id:
+    "het"|"hom"|"hemizygous"}}, "shown": {keys where the shown dataset itself has a call}}; a member without a
+    call at a site has no entry there (reference or not covered: a VCF of variant calls cannot tell which, so the
+    page says so). Audited as a read of each member's data.
+    """
+    case = view_case(session, principal=principal, case_id=case_id)
+    shown = _dataset_for(session, case, dataset_id)
+    others = [d for d in repo.datasets_of_case(session, case.id)
+              if d.id != shown.id and d.kind == "germline" and d.build == shown.build]
+    if not others or not rows:
+        return {"members": [], "calls": {}, "shown": set()}
+    relations = {}
+    if case.family_id is not None:
+        relations = {m.participant_id: m.relation for m in repo.family_members(session, case.family_id)}
+    spans = sorted({(str(r["chrom"]), int(r["pos"]), int(r["pos"])) for r in rows})
+    try:
+        found = repo.carrier_calls(store_root(shown.build, store_base), spans, query=VariantQuery(),
+                                   samples=[shown.store_sample, *(d.store_sample for d in others)])
+    except (StoreError, ValueError) as exc:
+        raise ValidationFailed(str(exc), field="query") from None
+    by_sample = {d.store_sample: d for d in others}
+    calls: dict[str, dict[str, str]] = {}
+    own: set[str] = set()
+    for c in found:
+        # a structural variant's site is its END too: two deletions from one position are different sites
+        end = f':END={c["sv_end"]}' if c.get("sv_end") else ""
+        key = f'{c["chrom"]}:{c["pos"]}:{c["ref"]}:{c["alt"]}{end}'
+        if c["sample"] == shown.store_sample:
+            own.add(key)
+            continue
+        d = by_sample.get(c["sample"])
+        if d is None:
+            continue
+        genotype = "hemizygous" if c.get("ploidy") == 1 else ("het" if c.get("gt") == 1 else "hom")
+        calls.setdefault(key, {})[d.dataset_id] = genotype
+    members = []
+    for d in others:
+        participant = session.get(Participant, d.participant_id)
+        members.append({"dataset_id": d.dataset_id, "participant_id": participant.participant_id if participant else "?",
+                        "relation": relations.get(d.participant_id, "relative")})
+        record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="genome_dataset", entity_id=d.id,
+               trust_id=case.trust_id, summary={"case": case.case_id, "dataset": d.dataset_id,
+                                                "what": "genotypes beside the proband's", "sites": len(spans)})
+    return {"members": members, "calls": calls, "shown": own}
+
+
+def family_beside(session: Session, *, principal: Principal, case_id: str, variants: Sequence[dict[str, Any]],
+                  store_base: Path | None = None) -> list[dict[str, Any]]:
+    """The family's genotypes beside the proband's at variants from elsewhere (e.g. an interpretation run).
+
+    Sets each variant's `family` to [(member, "het"|"hom"|"hemizygous"|None)] when the proband's own call is in
+    the case's genome store at that allele, else to None: nothing is claimed about relatives for an allele the
+    store does not hold as written. Returns the family members ([] when the case has no other germline data).
+    Needs genome read permission (PermissionDenied otherwise).
+    """
+    principal.require(Permission.GENOME_READ)  # relatives' genotypes are genome data, whatever page shows them
+    if not variants or not repo.datasets_of_case(session, view_case(session, principal=principal,
+                                                                       case_id=case_id).id):
+        return []
+    rows = [{"chrom": normalise_chrom(str(v["chrom"])), "pos": int(v["pos"]), "ref": v["ref"], "alt": v["alt"]}
+            for v in variants]
+    found = family_genotypes(session, principal=principal, case_id=case_id, dataset_id=None, rows=rows,
+                             store_base=store_base)
+    for v, row in zip(variants, rows, strict=True):
+        key = f'{row["chrom"]}:{row["pos"]}:{row["ref"]}:{row["alt"]}'
+        site = found["calls"].get(key, {})
+        v["family"] = ([(m, site.get(m["dataset_id"])) for m in found["members"]] if key in found["shown"]
+                       else None)
+    return found["members"]
 
 
 def _spans(query: VariantQuery, build: str) -> list[tuple[str, int, int]] | None:

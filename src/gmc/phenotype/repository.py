@@ -55,16 +55,19 @@ def referral_arms(session: Session, participant_pk: int) -> set[str]:
     return set(session.execute(stmt).scalars())
 
 
-def visible_participants(session: Session, trust_scope: frozenset[int] | None, *, text: str = "",
-                         limit: int = 100) -> Sequence[Participant]:
-    """Participants in scope, those with recorded phenotypes first, optionally filtered by programme id prefix."""
-    has_terms = select(PhenotypeObservation.id).where(PhenotypeObservation.participant_id == Participant.id,
-                                                      PhenotypeObservation.removed_at.is_(None)).exists()
+def visible_participants_query(trust_scope: frozenset[int] | None, *, text: str = "") -> Select:
+    """A select of the participants in scope (not merged away), optionally by programme id prefix, for paging."""
     stmt = select(Participant).where(Participant.merged_into_id.is_(None))
     if text:
         stmt = stmt.where(Participant.participant_id.startswith(text.strip().upper(), autoescape=True))
-    stmt = scoped_participants(stmt, trust_scope).order_by(has_terms.desc(), Participant.participant_id).limit(limit)
-    return session.execute(stmt).scalars().all()
+    return scoped_participants(stmt, trust_scope)
+
+
+_OBSERVED = (select(func.count(PhenotypeObservation.id))
+             .where(PhenotypeObservation.participant_id == Participant.id, PhenotypeObservation.removed_at.is_(None),
+                    PhenotypeObservation.excluded.is_(False)).scalar_subquery())
+#: Sort keys of the participants list: by programme id, or by how many observed terms are recorded.
+PARTICIPANT_ORDER = {"participant": Participant.participant_id, "observed": (_OBSERVED, Participant.participant_id)}
 
 
 def visible_families(session: Session, trust_scope: frozenset[int] | None, *, limit: int = 100) -> Sequence[Family]:

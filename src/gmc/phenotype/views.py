@@ -11,7 +11,9 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate
 from gmc.common.requests import import_max_bytes
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
@@ -22,7 +24,7 @@ from gmc.phenotype.service import Caller, ObservationInput
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Phenotypes", "/phenotype", Permission.PHENOTYPE_READ, order=300))
+register_nav(NavItem("Phenotypes", "/phenotype", Permission.PHENOTYPE_READ, order=300, roles=frozenset({"recruiter", "clinician", "scientist"})))
 
 READ = Depends(require(Permission.PHENOTYPE_READ))
 WRITE = Depends(require(Permission.PHENOTYPE_WRITE))
@@ -53,14 +55,19 @@ def _participant_page(request: Request, db: GmcSession, principal: Principal, pa
 
 
 @router.get("/phenotype")
-def index_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Participants in scope with their term counts, and the bulk import forms."""
-    return render(request, "phenotype/index.html", _index_context(db, principal, q))
+def index_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
+    """Participants in scope with their term counts (paged, sorted, by id prefix), and the bulk import forms."""
+    return render(request, "phenotype/index.html", _index_context(request, db, principal))
 
 
-def _index_context(db: GmcSession, principal: Principal, q: str = "") -> dict[str, Any]:
-    people = repository.visible_participants(db, principal.trust_scope, text=q)
-    return {"people": people, "counts": repository.observation_counts(db, [p.id for p in people]), "q": q,
+def _index_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, Any]:
+    state = ListState.from_query("/phenotype", request.query_params, sorts=list(repository.PARTICIPANT_ORDER),
+                                 default_sort="observed", default_descending=True, filters=("q",))
+    q = state.filters.get("q", "")
+    page = paginate(db, repository.visible_participants_query(principal.trust_scope, text=q), state,
+                    repository.PARTICIPANT_ORDER)
+    return {"people": page.items, "page": page, "q": q,
+            "counts": repository.observation_counts(db, [p.id for p in page.items]),
             "families": repository.visible_families(db, principal.trust_scope) if not q else [],
             "can_write": principal.has(Permission.PHENOTYPE_WRITE)}
 
@@ -127,8 +134,8 @@ def add_observation_form(
     message = f"Added {row.hpo_id} {row.label} ({'excluded' if row.excluded else 'observed'})."
     if result.warnings:
         message += " " + "; ".join(result.warnings) + "."
-    return _participant_page(request, db, principal, participant_id, message=message,
-                             kind="warn" if result.warnings else "ok", status=201)
+    return redirect_with_message(f"/phenotype/participants/{participant_id}", message,
+                                 "info" if result.warnings else "ok")
 
 
 @router.post("/phenotype/participants/{participant_id}/observations/{observation_id}/remove")
@@ -141,7 +148,7 @@ def remove_observation_form(request: Request, participant_id: str, observation_i
     except DomainError as exc:
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
-    return _participant_page(request, db, principal, participant_id, message=f"Removed {row.hpo_id} {row.label}.")
+    return redirect_with_message(f"/phenotype/participants/{participant_id}", f"Removed {row.hpo_id} {row.label}.")
 
 
 @router.post("/phenotype/participants/{participant_id}/diagnoses")
@@ -156,8 +163,8 @@ def add_diagnosis_form(request: Request, participant_id: str, code: str = Form(.
     except DomainError as exc:
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
-    return _participant_page(request, db, principal, participant_id, message=f"Recorded {row.code} ({row.status}).",
-                             status=201)
+    return redirect_with_message(f"/phenotype/participants/{participant_id}#diagnoses",
+                                 f"Recorded {row.code} ({row.status}).")
 
 
 @router.post("/phenotype/participants/{participant_id}/diagnoses/{diagnosis_id}")
@@ -172,7 +179,7 @@ def update_diagnosis_form(request: Request, participant_id: str, diagnosis_id: i
         return _participant_page(request, db, principal, participant_id, message=exc.message, kind="error",
                                  status=exc.status_code)
     done = "removed" if remove else f"now {row.status}"
-    return _participant_page(request, db, principal, participant_id, message=f"{row.code} {done}.")
+    return redirect_with_message(f"/phenotype/participants/{participant_id}#diagnoses", f"{row.code} {done}.")
 
 
 def _family_page(request: Request, db: GmcSession, principal: Principal, family_id: str, *, message: str = "",
@@ -209,7 +216,7 @@ def import_ped_form(request: Request, family_id: str, ped_text: str = Form(""),
         return _family_page(request, db, principal, family_id, message=exc.message, kind="error",
                             status=exc.status_code, ped_text=text)
     count = len(view.pedigree.individuals) if view.pedigree else 0
-    return _family_page(request, db, principal, family_id, message=f"Pedigree imported: {count} individuals.")
+    return redirect_with_message(f"/phenotype/families/{family_id}", f"Pedigree imported: {count} individuals.")
 
 
 @router.post("/phenotype/families/{family_id}/members")
@@ -224,7 +231,7 @@ def update_member_form(request: Request, family_id: str, individual_id: str = Fo
     except DomainError as exc:
         return _family_page(request, db, principal, family_id, message=exc.message, kind="error",
                             status=exc.status_code)
-    return _family_page(request, db, principal, family_id, message=f"Updated {individual_id}.")
+    return redirect_with_message(f"/phenotype/families/{family_id}", f"Updated {individual_id}.")
 
 
 @router.post("/phenotype/import", max_body_size=import_max_bytes())
@@ -246,11 +253,11 @@ def import_form(request: Request, kind: str = Form(...), upload: UploadFile | No
                 summary = service.import_phenopacket_json(db, Caller.of(principal), text, source=upload.filename)
     except DomainError as exc:
         problems = getattr(exc, "problems", [])
-        return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": exc.message if not problems else
+        return render(request, "phenotype/index.html", {**_index_context(request, db, principal), "message": exc.message if not problems else
                       f"Nothing was imported from the file: {len(problems)} problem(s).", "message_kind": "error",
                       "problems": problems}, status_code=exc.status_code)
     message = (f"Imported {summary.observations} terms ({summary.excluded} excluded) for "
                f"{len(summary.mapping)} participant(s): {', '.join(sorted(set(summary.mapping.values())))}.")
-    return render(request, "phenotype/index.html", {**_index_context(db, principal), "message": message,
-                                                     "message_kind": "ok",
-                                                     "warnings": summary.warnings}, status_code=201)
+    if summary.warnings:  # the warnings travel with the message (the one-read cookie keeps the first 1,000 chars)
+        message += f" {len(summary.warnings)} warning(s): " + "; ".join(summary.warnings)
+    return redirect_with_message("/phenotype", message, "info" if summary.warnings else "ok")

@@ -20,7 +20,9 @@ from gmc.audit.service import Actor, record
 from gmc.audit.verbs import AuditVerb
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
 from gmc.common.time import utcnow
-from gmc.registry.models import Consent, ConsentForm, Participant
+from gmc.registry.cases import open_consented_cases
+from gmc.registry.consent_fit import FormFacts, age_on, check_fit
+from gmc.registry.models import Consent, ConsentForm, Participant, Referral
 
 
 class ConsentAction(StrEnum):
@@ -157,8 +159,16 @@ def record_consent(
     choices: dict[str, bool],
     given_by_name: str | None = None,
     trust_id: int | None = None,
+    assent: str | None = None,
+    lacks_capacity: bool | None = None,
+    fit_reason: str | None = None,
 ) -> Consent:
-    """Records a consent on a form version; it supersedes the participant's previous consent."""
+    """Records a consent on a form version; it supersedes the participant's previous consent.
+
+    The form must fit the person (consent_fit): who consents on which form by age and capacity is enforced, a
+    young person's refusal to assent is respected, and a form for another arm or a person of unknown age needs
+    `fit_reason`. Once the consent is valid, the cases of the participant's eligible referrals open.
+    """
     consent = _validated(participant, form, consented_on, given_by, given_by_name,
                          {k: bool(v) for k, v in choices.items()})
     if given_by != "participant" and not (given_by_name or "").strip():
@@ -166,15 +176,34 @@ def record_consent(
     missing = [c for c in form.choices if c not in choices]
     if missing:
         raise ValidationFailed(f"answer every choice on the form; missing: {', '.join(missing)}", field="choices")
+    fit_reason = (fit_reason or "").strip() or None
+    arms = session.execute(select(Referral.programme_arm).where(Referral.participant_id == participant.id)).scalars()
+    problems = check_fit(FormFacts(form.code, form.version, form.audience, form.programme_arm), arms=list(arms),
+                         age=age_on(participant.date_of_birth, consented_on), given_by=given_by,
+                         lacks_capacity=lacks_capacity, assent=assent)
+    refused = [p for p in problems if not p.needs_reason]
+    if refused:
+        raise ValidationFailed(refused[0].message, field=refused[0].field)
+    if problems and not fit_reason:
+        raise ValidationFailed(f"{problems[0].message}: give the reason to record it on this form anyway",
+                               field="fit_reason")
     for previous in consents_of(session, participant.id):
         if previous.status in {"active", "withdrawn"}:
             previous.status = "superseded"
     consent.status, consent.recorded_by = "active", actor.name
+    consent.assent, consent.fit_reason = assent, fit_reason if problems else None
     session.add(consent)
     session.flush()
+    summary = {"consent_id": consent.id, "form": f"{form.code} v{form.version}", "given_by": given_by,
+               "choices": consent.choices}
+    if assent:
+        summary["assent"] = assent
+    if problems:
+        summary["accepted_mismatch"] = {"problems": [p.message for p in problems], "reason": fit_reason}
     record(session, actor=actor, verb=AuditVerb.CONSENT_RECORD, entity_type="participant", entity_id=participant.id,
-           trust_id=trust_id, summary={"consent_id": consent.id, "form": f"{form.code} v{form.version}",
-                                       "given_by": given_by, "choices": consent.choices})
+           trust_id=trust_id, summary=summary)
+    open_consented_cases(session, actor=actor, participant_pk=participant.id,
+                         consented=is_allowed(session, participant.id, ConsentAction.SEQUENCE).allowed)
     return consent
 
 

@@ -14,6 +14,7 @@ from gmc.auth.principal import Principal
 from gmc.organisations.models import Centre, Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import eligibility, service
+from gmc.registry.consent_fit import ADULT_AGE, ASSENT_FROM_AGE, age_on
 from gmc.registry.models import HospitalNumber
 from gmc.registry.nhs_number import generate_test_nhs_numbers
 
@@ -71,12 +72,19 @@ def load_demo(session: Session, actor: Actor, summary) -> None:  # noqa: ANN001
         return reg.participant
 
     def consent(p, form_code: str, given_by: str, on: date, guardian: str | None = None) -> None:
+        age = age_on(p.date_of_birth, on)
+        assent = None
+        if form_code.endswith("-CHILD") and age is not None and age >= ADULT_AGE:
+            # A young person of 16 or over consents for themselves on the adult form.
+            form_code, given_by, guardian = form_code.replace("-CHILD", "-ADULT"), "participant", None
+        elif form_code.endswith("-CHILD") and age is not None and age >= ASSENT_FROM_AGE:
+            assent = "assented"
         form = service.require_form(session, form_code, dict(
             (c, v) for c, v, *_ in service.DEFAULT_CONSENT_FORMS)[form_code])
         choices = {c: rng.random() > 0.15 for c in consent_service.CHOICES}
         choices["taking_part"] = True
         consent_service.record_consent(session, actor=actor, participant=p, form=form, consented_on=on,
-                                       given_by=given_by, given_by_name=guardian, choices=choices)
+                                       given_by=given_by, given_by_name=guardian, choices=choices, assent=assent)
         created["consents"] += 1
 
     conditions = list(eligibility.DEFAULT_RARE_RULES["conditions"])

@@ -212,6 +212,8 @@ class ConsentForm(Base):
     choices: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     #: adult, child (parent or guardian consents) or consultee.
     audience: Mapped[str] = mapped_column(String(20), nullable=False, default="adult")
+    #: The programme arm the form is for (rare_disease, cancer), None for any arm.
+    programme_arm: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
@@ -237,6 +239,10 @@ class Consent(Base):
     withdrawal_level: Mapped[str | None] = mapped_column(String(30))
     withdrawn_at: Mapped[datetime | None] = mapped_column()
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    #: A young person's assent beside a parent's consent: assented, declined or not_able (None: not asked).
+    assent: Mapped[str | None] = mapped_column(String(20))
+    #: Why a form that does not match the person (arm, unknown age) was accepted; None when it matched.
+    fit_reason: Mapped[str | None] = mapped_column(Text)
 
     form: Mapped[ConsentForm] = relationship(lazy="joined")
 

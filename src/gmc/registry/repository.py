@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from gmc.registry.models import (
     Case,
+    Consent,
     ConsentForm,
     DuplicateCandidate,
     EligibilityRuleSet,
@@ -167,15 +168,17 @@ def get_consent_form(session: Session, code: str, version: str) -> ConsentForm |
     return session.execute(stmt).scalar_one_or_none()
 
 
-def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 200) -> Sequence[DuplicateCandidate]:
+def open_duplicates(session: Session, *, trust_scope: frozenset[int] | None,
+                    limit: int | None = 200) -> Sequence[DuplicateCandidate]:
     """Duplicate candidates waiting for a decision, highest score first, where both records are in scope (a pair
-    across scopes is never shown: each side learns of the other only through a link request)."""
+    across scopes is never shown: each side learns of the other only through a link request); limit None: all."""
     stmt = select(DuplicateCandidate).where(DuplicateCandidate.status == "open")
     if trust_scope is not None:
         visible = scoped(select(Participant.id), trust_scope)
         stmt = stmt.where(DuplicateCandidate.participant_a_id.in_(visible),
                           DuplicateCandidate.participant_b_id.in_(visible))
-    return session.execute(stmt.order_by(DuplicateCandidate.score.desc()).limit(limit)).scalars().all()
+    stmt = stmt.order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id)
+    return session.execute(stmt if limit is None else stmt.limit(limit)).scalars().all()
 
 
 def duplicate_between(session: Session, a: int, b: int) -> DuplicateCandidate | None:
@@ -229,3 +232,39 @@ def list_cases(session: Session, *, trust_scope: frozenset[int] | None, arm: str
     if status:
         stmt = stmt.where(Case.status == status)
     return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+
+
+def referrals_awaiting_consent(session: Session, *, trust_scope: frozenset[int] | None,
+                               limit: int = 50) -> tuple[int, Sequence[Referral]]:
+    """Open referrals in scope whose participant has no current consent at all: (how many, the oldest few)."""
+    has_consent = select(Consent.id).where(Consent.participant_id == Referral.participant_id,
+                                           Consent.status.in_(("active", "withdrawn"))).exists()
+    stmt = select(Referral).where(Referral.status.in_(("received", "eligible")), ~has_consent)
+    if trust_scope is not None:
+        stmt = stmt.where(Referral.trust_id.in_(list(trust_scope)))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return total, session.execute(stmt.order_by(Referral.referral_date, Referral.id).limit(limit)).scalars().all()
+
+
+def participants_query(*, trust_scope: frozenset[int] | None, consent: str | None = None,
+                       arm: str | None = None) -> Select:
+    """Live participants in scope as a select for a paged list; consent=none keeps those with no current
+    consent, consent=withdrawn those who withdrew; arm keeps those referred for it."""
+    stmt = scoped(select(Participant).where(Participant.merged_into_id.is_(None)), trust_scope)
+    current = select(Consent.id).where(Consent.participant_id == Participant.id)
+    if consent == "none":
+        stmt = stmt.where(~current.where(Consent.status.in_(("active", "withdrawn"))).exists())
+    elif consent == "withdrawn":
+        stmt = stmt.where(current.where(Consent.status == "withdrawn").exists())
+    elif consent == "active":
+        stmt = stmt.where(current.where(Consent.status == "active").exists())
+    if arm:
+        stmt = stmt.where(select(Referral.id).where(Referral.participant_id == Participant.id,
+                                                    Referral.programme_arm == arm).exists())
+    return stmt
+
+
+#: The columns the participant list sorts by.
+PARTICIPANT_ORDER = {"registered": [Participant.created_at, Participant.id], "id": Participant.participant_id,
+                     "name": [Participant.family_name, Participant.given_name, Participant.id],
+                     "born": [Participant.date_of_birth, Participant.id]}

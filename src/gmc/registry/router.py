@@ -109,7 +109,8 @@ def add_consent(participant_id: str, body: ConsentIn, principal: Principal = CON
     form = service.require_form(db, body.form_code, body.form_version)
     service.record_participant_consent(db, principal=principal, participant=p, form=form,
                                        consented_on=body.consented_on, given_by=body.given_by,
-                                       given_by_name=body.given_by_name, choices=body.choices)
+                                       given_by_name=body.given_by_name, choices=body.choices, assent=body.assent,
+                                       lacks_capacity=body.lacks_capacity, fit_reason=body.fit_reason)
     return ParticipantOut(**service.participant_detail(db, p))
 
 

@@ -69,6 +69,12 @@ class ConsentIn(BaseModel):
     given_by: str = "participant"
     given_by_name: str | None = None
     choices: dict[str, bool]
+    #: A young person's (7 to 15) assent beside the parent's consent: assented, declined or not_able.
+    assent: str | None = None
+    #: For a person of 16 or over: True when they lack capacity (a consultee then declares).
+    lacks_capacity: bool | None = None
+    #: Why a form for another arm, or for a person of unknown age, is used anyway.
+    fit_reason: str | None = None
 
 
 class WithdrawalIn(BaseModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,8 @@ from gmc.common.time import utcnow
 from gmc.organisations import service as org_service
 from gmc.registry import blocking, eligibility, merging, repository
 from gmc.registry import consent as consent_service
+from gmc.registry.cases import new_programme_id as _new_programme_id
+from gmc.registry.cases import open_case, open_consented_cases  # noqa: F401 - open_case is part of this API
 from gmc.registry.linkage import LinkageIndex, PersonRecord, normalise_postcode
 from gmc.registry.models import (
     Case,
@@ -45,12 +47,13 @@ RELATIONS = ("proband", "mother", "father", "sibling", "child", "half_sibling", 
              "cousin", "partner", "other")
 AFFECTED = ("affected", "unaffected", "unknown")
 
-#: Consent forms a new installation starts with: (code, version, title, audience).
+#: Consent forms a new installation starts with: (code, version, title, audience, programme arm or None for any).
 DEFAULT_CONSENT_FORMS = [
-    ("RD-ADULT", "3.0", "Rare disease: adult participant", "adult"),
-    ("RD-CHILD", "3.0", "Rare disease: child (parent or guardian consents)", "child"),
-    ("CANCER-ADULT", "2.1", "Cancer: adult participant", "adult"),
-    ("CONSULTEE", "1.2", "Consultee declaration for an adult lacking capacity", "consultee"),
+    ("RD-ADULT", "3.0", "Rare disease: adult participant", "adult", "rare_disease"),
+    ("RD-CHILD", "3.0", "Rare disease: child (parent or guardian consents)", "child", "rare_disease"),
+    ("CANCER-ADULT", "2.1", "Cancer: adult participant", "adult", "cancer"),
+    ("CANCER-CHILD", "1.0", "Cancer: child (parent or guardian consents)", "child", "cancer"),
+    ("CONSULTEE", "1.2", "Consultee declaration for an adult lacking capacity", "consultee", None),
 ]
 
 
@@ -203,14 +206,6 @@ def candidate_summary(c: MatchCandidate) -> dict[str, Any]:
             "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None, "sex": p.sex,
             "postcode_district": p.postcode.split()[0] if p.postcode else None, "band": c.band,
             "score": c.score, "reasons": c.reasons}
-
-
-def _new_programme_id(session: Session, prefix: str, model: type, column: str) -> str:
-    for _ in range(20):
-        candidate = f"{prefix}{secrets.randbelow(10**8):08d}"
-        if session.query(model).filter(getattr(model, column) == candidate).first() is None:
-            return candidate
-    raise Conflict(f"could not allocate a new {prefix} id")  # pragma: no cover - 1e8 id space
 
 
 @dataclass
@@ -591,12 +586,14 @@ def audit_trust(session: Session, participant: Participant) -> int | None:
 
 def record_participant_consent(session: Session, *, principal: Principal, participant: Participant,
                                form: ConsentForm, consented_on: date, given_by: str, choices: dict[str, bool],
-                               given_by_name: str | None = None) -> Any:
+                               given_by_name: str | None = None, assent: str | None = None,
+                               lacks_capacity: bool | None = None, fit_reason: str | None = None) -> Any:
     """Records a consent of a participant in the caller's scope (filed under the participant's trust)."""
     require_participant(session, principal, participant)
     return consent_service.record_consent(session, actor=principal.actor, participant=participant, form=form,
                                           consented_on=consented_on, given_by=given_by, choices=choices,
-                                          given_by_name=given_by_name, trust_id=audit_trust(session, participant))
+                                          given_by_name=given_by_name, trust_id=audit_trust(session, participant),
+                                          assent=assent, lacks_capacity=lacks_capacity, fit_reason=fit_reason)
 
 
 def withdraw_participant(session: Session, *, principal: Principal, participant: Participant, level: str,
@@ -709,8 +706,10 @@ def decide_eligibility(session: Session, *, actor: Actor, referral: Referral) ->
     session.add(decision)
     referral.status = "eligible" if result.eligible else "ineligible"
     session.flush()
-    if result.eligible:
-        open_case(session, actor=actor, referral=referral)
+    if result.eligible:  # the case opens now if the proband's consent allows it, else when it is recorded
+        open_consented_cases(session, actor=actor, participant_pk=referral.participant_id,
+                             consented=consent_service.is_allowed(session, referral.participant_id,
+                                                                  consent_service.ConsentAction.SEQUENCE).allowed)
     record(session, actor=actor, verb=AuditVerb.ELIGIBILITY_DECIDE, entity_type="participant",
            entity_id=referral.participant_id, trust_id=referral.trust_id,
            summary={"referral": referral.referral_id, "eligible": result.eligible, "rule_version": rule_set.version,
@@ -768,22 +767,6 @@ def create_referral(session: Session, *, principal: Principal, participant: Part
                                        "indication": referral.clinical_indication})
     decide_eligibility(session, actor=principal.actor, referral=referral)
     return referral
-
-
-def open_case(session: Session, *, actor: Actor, referral: Referral) -> Case:
-    """Opens the genomic case that answers an eligible referral (once per referral)."""
-    existing = repository.case_for_referral(session, referral.id)
-    if existing is not None:
-        return existing
-    case = Case(case_id=_new_programme_id(session, "C", Case, "case_id"), referral_id=referral.id,
-                proband_id=referral.participant_id, family_id=referral.family_id, trust_id=referral.trust_id,
-                programme_arm=referral.programme_arm, status="open", created_at=utcnow())
-    session.add(case)
-    session.flush()
-    record(session, actor=actor, verb=AuditVerb.CREATE, entity_type="case", entity_id=case.id,
-           trust_id=referral.trust_id, summary={"case": case.case_id, "referral": referral.referral_id,
-                                                "arm": referral.programme_arm})
-    return case
 
 
 def view_case(session: Session, *, principal: Principal, case_id: str) -> Case:
@@ -891,10 +874,10 @@ def add_family_member(session: Session, *, principal: Principal, family: Family,
 
 def ensure_consent_forms(session: Session) -> list[ConsentForm]:
     """Creates the standard consent forms when missing; returns the active forms."""
-    for code, version, title, audience in DEFAULT_CONSENT_FORMS:
+    for code, version, title, audience, arm in DEFAULT_CONSENT_FORMS:
         if repository.get_consent_form(session, code, version) is None:
             session.add(ConsentForm(code=code, version=version, title=title, choices=list(consent_service.CHOICES),
-                                    audience=audience, active=True))
+                                    audience=audience, programme_arm=arm, active=True))
     session.flush()
     return list(repository.consent_forms(session))
 
@@ -1027,11 +1010,12 @@ def view_duplicate(session: Session, *, principal: Principal, candidate_id: int)
     return dup
 
 
-def duplicate_worklist(session: Session, *, principal: Principal) -> list[tuple[DuplicateCandidate, Participant,
-                                                                               Participant]]:
-    """Open duplicate pairs both of whose records the caller may see, highest score first; the read is audited."""
+def duplicate_worklist(session: Session, *, principal: Principal, candidates: Sequence[DuplicateCandidate] | None = None,
+                       ) -> list[tuple[DuplicateCandidate, Participant, Participant]]:
+    """Open duplicate pairs both of whose records the caller may see (or those of `candidates`, e.g. one page),
+    highest score first, with both records; the read is audited."""
     pairs = []
-    for d in repository.open_duplicates(session, trust_scope=principal.trust_scope):
+    for d in repository.open_duplicates(session, trust_scope=principal.trust_scope) if candidates is None else candidates:
         a, b = session.get(Participant, d.participant_a_id), session.get(Participant, d.participant_b_id)
         if a is not None and b is not None:
             pairs.append((d, a, b))

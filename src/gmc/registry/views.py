@@ -15,27 +15,64 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, ValidationFailed
+from gmc.common.labels import label
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, paginate, paginate_list
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
-from gmc.registry import eligibility, repository, service
-from gmc.registry.models import Participant
+from gmc.registry import consent_fit, eligibility, repository, service
+from gmc.registry.models import DuplicateCandidate, Participant
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100))
-register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110))
-register_nav(NavItem("Link requests", "/link-requests", Permission.PARTICIPANT_WRITE, order=115))
-register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120))
-register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130))
+register_nav(NavItem("Participants", "/participants", Permission.PARTICIPANT_READ, order=100, roles=frozenset({"recruiter", "clinician"})))
+register_nav(NavItem("Duplicates", "/duplicates", Permission.PARTICIPANT_WRITE, order=110, roles=frozenset({"recruiter", "admin"})))
+register_nav(NavItem("Link requests", "/link-requests", Permission.PARTICIPANT_WRITE, order=115, roles=frozenset({"recruiter", "admin"})))
+register_nav(NavItem("Re-consent", "/reconsent", Permission.CONSENT_WRITE, order=120, roles=frozenset({"recruiter"})))
+register_nav(NavItem("Eligibility rules", "/eligibility", Permission.PARTICIPANT_READ, order=130, roles=frozenset({"recruiter"})))
 
 READ = Depends(require(Permission.PARTICIPANT_READ))
 WRITE = Depends(require(Permission.PARTICIPANT_WRITE))
 CONSENT = Depends(require(Permission.CONSENT_WRITE))
+
+
+# Home-page worklists --------------------------------------------------------------------------------
+
+def _awaiting_consent(db: GmcSession, principal: Principal) -> Worklist:
+    total, referrals = repository.referrals_awaiting_consent(db, trust_scope=principal.trust_scope)
+    items = [WorkItem(f"{r.participant.participant_id} · {label(r.programme_arm)}",
+                      f"/participants/{r.participant.participant_id}#consent",
+                      f"referral {r.referral_id} of {r.referral_date:%d %b %Y}, {label(r.status).lower()}")
+             for r in referrals]
+    return worklist("Referrals awaiting consent", items, count=total, href="/participants?consent=none")
+
+
+def _duplicates(db: GmcSession, principal: Principal) -> Worklist:
+    pairs = repository.open_duplicates(db, trust_scope=principal.trust_scope)
+    items = []
+    for c in pairs:
+        a, b = db.get(Participant, c.participant_a_id), db.get(Participant, c.participant_b_id)
+        items.append(WorkItem(f"{a.participant_id} and {b.participant_id}", f"/duplicates#candidate-{c.id}",
+                              f"{c.band} match, score {c.score:.2f}"))
+    return worklist("Possible duplicates to review", items, href="/duplicates")
+
+
+def _reconsent(db: GmcSession, principal: Principal) -> Worklist:
+    due = service.reconsent_worklist(db, principal=principal)
+    items = [WorkItem(p.participant_id, f"/participants/{p.participant_id}#consent",
+                      f"consented by a parent; now {consent_service.RECONSENT_AGE} or older") for p in due]
+    return worklist("Young people due to consent for themselves", items, href="/reconsent")
+
+
+register_worklist(WorklistSource("registry.awaiting_consent", frozenset({"recruiter", "clinician"}), _awaiting_consent,
+                                 order=10))
+register_worklist(WorklistSource("registry.duplicates", frozenset({"recruiter", "admin"}), _duplicates, order=20))
+register_worklist(WorklistSource("registry.reconsent", frozenset({"recruiter"}), _reconsent, order=30))
 
 
 def _trusts_in_scope(db: GmcSession, principal: Principal) -> list[Trust]:
@@ -69,13 +106,19 @@ def _back(pid: str, message: str) -> RedirectResponse:
 
 @router.get("/participants")
 def participants_page(request: Request, q: str = "", principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Search and the most recent registrations."""
-    results, error = None, None
+    """Search (best matches first), or every participant in scope a page at a time, filtered and sorted."""
+    state = ListState.from_query("/participants", request.query_params, sorts=list(repository.PARTICIPANT_ORDER),
+                                 default_sort="registered", default_descending=True, filters=("consent", "arm"))
+    results, error, page = None, None, None
     if q.strip():
         results, error = _attempt(db, lambda: service.search_participants(db, principal=principal, text=q))
-    rows = [service.participant_summary(db, p) for p in (results if results is not None else
-                                                          repository.recent(db, trust_scope=principal.trust_scope))]
-    context = {"rows": rows, "q": q, "searched": results is not None,
+    if results is None:
+        page = paginate(db, repository.participants_query(
+            trust_scope=principal.trust_scope, consent=state.filters.get("consent"), arm=state.filters.get("arm")),
+            state, repository.PARTICIPANT_ORDER)
+    rows = [service.participant_summary(db, p) for p in (results if results is not None else page.items)]
+    context = {"rows": rows, "q": q, "searched": results is not None, "page": page, "filters": state.filters,
+               "arms": eligibility.ARMS,
                "total": repository.count_participants(db, trust_scope=principal.trust_scope)}
     if error:
         context.update(message=error.message, message_kind="error")
@@ -119,11 +162,33 @@ def register_submit(request: Request, form_fields: FormFields, principal: Princi
     return _back(reg.participant.participant_id, f"{verb}.")
 
 
+def _consent_guide(db: GmcSession, participant: Participant) -> dict[str, Any]:
+    """What the consent form offers first for this person today: the fitting forms, and whether to ask for
+    assent (7 to 15) or capacity (16 and over)."""
+    forms = service.ensure_consent_forms(db)
+    facts = [consent_fit.FormFacts(f.code, f.version, f.audience, f.programme_arm) for f in forms]
+    arms = {r.programme_arm for r in repository.referrals_of(db, participant.id)}
+    age = consent_fit.age_on(participant.date_of_birth, date.today())
+    fitting = consent_fit.suitable_forms(facts, arms=arms, age=age)
+    capacity = age is not None and age >= consent_fit.ADULT_AGE
+    if capacity:  # an adult lacking capacity: the consultee declaration fits too
+        fitting += [f for f in consent_fit.suitable_forms(facts, arms=arms, age=age, lacks_capacity=True)
+                    if f not in fitting]
+    return {"age": age, "arms": sorted(arms), "fitting": {f"{f.code}|{f.version}" for f in fitting},
+            "first": f"{fitting[0].code}|{fitting[0].version}" if fitting else None,
+            "ask_assent": age is None or consent_fit.ASSENT_FROM_AGE <= age < consent_fit.ADULT_AGE,
+            "ask_capacity": age is None or capacity,
+            "giver": consent_fit.GIVER_FOR_AUDIENCE.get(
+                next((f.audience for f in fitting), "adult"), "participant"),
+            "assent_values": consent_fit.ASSENT}
+
+
 def _participant_context(db: GmcSession, principal: Principal, participant: Participant) -> dict[str, Any]:
     detail = service.participant_detail(db, participant)
     return {
         "p": detail, "timeline": service.timeline(db, participant),
         "forms": service.ensure_consent_forms(db), "choices": consent_service.CHOICES,
+        "consent_guide": _consent_guide(db, participant),
         "trusts": _trusts_in_scope(db, principal), "arms": eligibility.ARMS,
         "structures": eligibility.FAMILY_STRUCTURES, "relations": [r for r in service.RELATIONS if r != "proband"],
         "affected_values": service.AFFECTED, "levels": [level.value for level in consent_service.WithdrawalLevel],
@@ -195,10 +260,19 @@ def consent_submit(request: Request, form_fields: FormFields, participant_id: st
             if answer not in {"yes", "no"}:
                 raise ValidationFailed(f"answer yes or no to {choice.replace('_', ' ')}", field=choice)
             choices[choice] = answer == "yes"
+        age = consent_fit.age_on(p.date_of_birth, consented_on)
+        assent = str(form.get("assent", "")) or None
+        if age is not None and consent_fit.ASSENT_FROM_AGE <= age < consent_fit.ADULT_AGE and assent is None:
+            raise ValidationFailed(f"the participant is {age}: record whether they assent (or cannot say)",
+                                   field="assent")
+        capacity = str(form.get("capacity", ""))
         service.record_participant_consent(db, principal=principal, participant=p,
                                            form=service.require_form(db, code, version), consented_on=consented_on,
                                            given_by=str(form.get("given_by", "participant")),
-                                           given_by_name=str(form.get("given_by_name", "")) or None, choices=choices)
+                                           given_by_name=str(form.get("given_by_name", "")) or None, choices=choices,
+                                           assent=assent if age is None or age < consent_fit.ADULT_AGE else None,
+                                           lacks_capacity={"yes": False, "no": True}.get(capacity),
+                                           fit_reason=str(form.get("fit_reason", "")) or None)
 
     return _participant_action(request, db, principal, participant_id, _do, "Consent recorded.")
 
@@ -232,15 +306,24 @@ def family_submit(request: Request, participant_id: str, relative_id: str = Form
 
 @router.get("/duplicates")
 def duplicates_page(request: Request, msg: str = "", principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """Likely duplicate pairs side by side, with merge and reject."""
+    """Likely duplicate pairs side by side, with merge and reject: filtered by band, sorted and paged."""
+    state = ListState.from_query("/duplicates", request.query_params, sorts=list(_DUPLICATE_SORTS),
+                                 default_sort="score", default_descending=True, filters=("band",))
+    band = state.filters.get("band")
+    candidates = [d for d in repository.open_duplicates(db, trust_scope=principal.trust_scope, limit=None)
+                  if not band or d.band == band]
+    page = paginate_list(candidates, state, _DUPLICATE_SORTS)
     pairs = []
-    for d, a, b in service.duplicate_worklist(db, principal=principal):
+    for d, a, b in service.duplicate_worklist(db, principal=principal, candidates=page.items):
         pairs.append({"id": d.id, "score": d.score, "band": d.band, "reasons": [r["reason"] for r in d.reasons],
                       "a": service.participant_detail(db, a), "b": service.participant_detail(db, b)})
-    context: dict[str, Any] = {"pairs": pairs}
+    context: dict[str, Any] = {"pairs": pairs, "page": page, "filters": state.filters}
     if msg:
         context.update(message=msg, message_kind="ok")
     return render(request, "registry/duplicates.html", context)
+
+
+_DUPLICATE_SORTS = {"score": lambda d: (d.score, -d.id), "found": lambda d: (d.created_at, d.id)}
 
 
 @router.post("/duplicates/{candidate_id}")

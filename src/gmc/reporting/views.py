@@ -17,6 +17,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
+from gmc.common.worklists import SHOWN, WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.reporting import render as renderer
@@ -25,9 +26,19 @@ from gmc.reporting.workflow import LABELS, State
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Case review", "/reports", Permission.INTERPRETATION_WRITE, order=510))
-register_nav(NavItem("New results", "/reports/new", Permission.REPORT_RECEIVE, order=511))
-register_nav(NavItem("MDT", "/mdt", Permission.MDT_WRITE, order=512))
+register_nav(NavItem("Case review", "/reports", Permission.INTERPRETATION_WRITE, order=510, roles=frozenset({"scientist"})))
+register_nav(NavItem("New results", "/reports/new", Permission.REPORT_RECEIVE, order=511, roles=frozenset({"clinician"})))
+register_nav(NavItem("MDT", "/mdt", Permission.MDT_WRITE, order=512, roles=frozenset({"scientist", "clinician"})))
+
+
+def _home_worklists(db: GmcSession, principal: Principal) -> list[Worklist]:
+    """The reporting worklists of the user's permissions (cases, checks, MDT, new results) for the home page."""
+    return [worklist(w["title"], [WorkItem(**item) for item in w["items"]], count=w["count"], href=w["href"],
+                     late=w["late"]) for w in service.home_worklists(db, principal, shown=SHOWN)]
+
+
+# Before the other lists: a clinician's new results and a scientist's own cases are the work closest to the patient.
+register_worklist(WorklistSource("reporting", frozenset({"scientist", "clinician"}), _home_worklists, order=5))
 
 READ = Depends(require(Permission.INTERPRETATION_READ))
 WRITE = Depends(require(Permission.INTERPRETATION_WRITE))

@@ -16,6 +16,7 @@ from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.phenotype.ontology import get_ontology
@@ -26,8 +27,50 @@ from gmc.research.selection import BREAKDOWNS
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Research", "/research", Permission.RESEARCH_EXPORT, order=700))
-register_nav(NavItem("Data access", "/research/access", Permission.RESEARCH_APPROVE, order=701))
+register_nav(NavItem("Research", "/research", Permission.RESEARCH_EXPORT, order=700, roles=frozenset({"researcher"})))
+register_nav(NavItem("Data access", "/research/access", Permission.RESEARCH_APPROVE, order=701,
+                     roles=frozenset({"data_access"})))
+
+#: Release states a researcher is still waiting on (or must act on: a failed build is retried by data access).
+_OPEN_RELEASES = ("requested", "approved", "building", "failed")
+
+
+def _researcher_worklists(db: GmcSession, principal: Principal) -> list[Worklist]:
+    """A researcher's withdrawn participants to delete from earlier releases, and release requests still open."""
+    recalls = [r for r in service.recall_list(db, principal) if r["confirmed_at"] is None]
+    releases = [r for r in service.visible_releases(db, principal) if r.status in _OPEN_RELEASES]
+    return [
+        worklist("Withdrawn participants to delete from your releases", [
+            WorkItem(r["research_id"], f"/research/releases/{r['release_id']}#recalls",
+                     f"release {r['release_id']} · {r['reason']}") for r in recalls],
+            href="/research", late=True, empty="No one to delete."),
+        worklist("Your release requests in progress", [
+            WorkItem(r.release_id, f"/research/releases/{r.release_id}",
+                     f"{r.status.replace('_', ' ')} · project {r.project.project_id} · requested {r.requested_at:%d %b %Y}")
+            for r in releases], href="/research"),
+    ]
+
+
+def _access_worklists(db: GmcSession, principal: Principal) -> list[Worklist]:
+    """What awaits the data-access role: projects and releases to decide, and release builds that failed."""
+    queue = service.approval_queue(db, principal)
+    failed = [r for r in service.visible_releases(db, principal) if r.status == "failed"]
+    return [
+        worklist("Research projects awaiting a decision", [
+            WorkItem(p.project_id, f"/research/projects/{p.project_id}", f"{p.title} · {p.lead_name}")
+            for p in queue["projects"]], href="/research/access"),
+        worklist("Data releases awaiting a decision", [
+            WorkItem(r.release_id, f"/research/releases/{r.release_id}",
+                     f"project {r.project.project_id} · requested by {r.requested_by} {r.requested_at:%d %b %Y}")
+            for r in queue["releases"]], href="/research/access"),
+        worklist("Release builds that failed", [
+            WorkItem(r.release_id, f"/research/releases/{r.release_id}", r.error or "the build stopped")
+            for r in failed], href="/research/access", late=True, empty="No failed builds."),
+    ]
+
+
+register_worklist(WorklistSource("research.researcher", frozenset({"researcher"}), _researcher_worklists, order=600))
+register_worklist(WorklistSource("research.access", frozenset({"data_access"}), _access_worklists, order=610))
 
 RESEARCH = Depends(require(Permission.RESEARCH_EXPORT))
 APPROVE = Depends(require(Permission.RESEARCH_APPROVE))

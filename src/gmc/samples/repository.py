@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gmc.common.escaping import LIKE_ESCAPE, escape_like
 from gmc.registry.models import Consent, Participant, Referral
@@ -256,9 +256,11 @@ def box_fill(session: Session) -> dict[int, int]:
 
 # Shipments ------------------------------------------------------------------------------------------
 
-def shipments(session: Session, limit: int = 200) -> Sequence[Shipment]:
-    """Shipments newest first."""
-    return session.execute(select(Shipment).order_by(Shipment.id.desc()).limit(limit)).scalars().all()
+def shipments(session: Session) -> Sequence[Shipment]:
+    """Every shipment, newest first, with its items and their samples (lists page and filter them)."""
+    stmt = (select(Shipment).order_by(Shipment.id.desc())
+            .options(selectinload(Shipment.items)))  # each item joins its sample
+    return session.execute(stmt).scalars().all()
 
 
 def shipment_by_reference(session: Session, reference: str) -> Shipment | None:
@@ -286,3 +288,12 @@ def ids_with_children(session: Session, ids: list[int]) -> set[int]:
         return set()
     stmt = select(Sample.parent_id).where(Sample.parent_id.in_(ids)).distinct()
     return {i for i in session.execute(stmt).scalars() if i is not None}
+
+
+def participant_numbers(session: Session, participant_pks: set[int]) -> dict[int, str]:
+    """Programme participant ids (P-numbers) by participant key, for showing samples (never names)."""
+    if not participant_pks:
+        return {}
+    rows = session.execute(select(Participant.id, Participant.participant_id)
+                           .where(Participant.id.in_(sorted(participant_pks)))).all()
+    return dict(rows)

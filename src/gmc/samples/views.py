@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -15,9 +17,13 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.flash import redirect_with_message
+from gmc.common.labels import add_labels, label
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, matches_text, paginate_list
 from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.registry.consent import consent_status
@@ -25,27 +31,80 @@ from gmc.samples import printing, service
 from gmc.samples import repository as repo
 from gmc.samples.layout import LAYOUTS, all_positions, position_label
 from gmc.samples.lifecycle import STATE_LABELS, SampleState, manual_next
-from gmc.samples.models import Sample
+from gmc.samples.models import Sample, Shipment
 from gmc.samples.qc import METRIC_LABELS, METRICS
 from gmc.samples.turnaround import turnaround, turnaround_charts
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Samples", "/samples", Permission.SAMPLE_READ, order=200))
-register_nav(NavItem("Scan", "/samples/scan", Permission.SAMPLE_WRITE, order=201))
-register_nav(NavItem("Storage", "/samples/storage", Permission.SAMPLE_READ, order=202))
-register_nav(NavItem("Shipments", "/samples/shipments", Permission.SAMPLE_READ, order=203))
-register_nav(NavItem("Worklists", "/samples/worklists", Permission.SAMPLE_READ, order=204))
-register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ, order=205))
+register_nav(NavItem("Samples", "/samples", Permission.SAMPLE_READ, order=200, roles=frozenset({"lab"})))
+register_nav(NavItem("Scan", "/samples/scan", Permission.SAMPLE_WRITE, order=201, roles=frozenset({"lab"})))
+register_nav(NavItem("Storage", "/samples/storage", Permission.SAMPLE_READ, order=202, roles=frozenset({"lab"})))
+register_nav(NavItem("Shipments", "/samples/shipments", Permission.SAMPLE_READ, order=203, roles=frozenset({"lab"})))
+register_nav(NavItem("Worklists", "/samples/worklists", Permission.SAMPLE_READ, order=204, roles=frozenset({"lab"})))
+register_nav(NavItem("Turnaround", "/samples/turnaround", Permission.SAMPLE_READ, order=205, roles=frozenset({"lab"})))
 
 READ = Depends(require(Permission.SAMPLE_READ))
 WRITE = Depends(require(Permission.SAMPLE_WRITE))
 
-#: Actions offered at the scanning station.
-SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "store": "Put away in a box",
-                "retrieve": "Retrieve from storage", "sequenced": "Sequencing confirmed",
+add_labels({st.value: text for st, text in STATE_LABELS.items()}, {
+    "collected": "info", "in_transit": "info", "received": "info", "extracted": "info", "qc_passed": "ok",
+    "qc_failed": "bad", "dispatched": "info", "sequenced": "info", "data_received": "ok",
+    "returned_to_sender": "bad"})
+
+
+# Home-page worklists --------------------------------------------------------------------------------
+
+def _to_receive(db: GmcSession, principal: Principal) -> Worklist:
+    waiting = repo.samples_in_states(db, service.scope_of(principal), ["collected", "in_transit"])
+    items = [WorkItem(s.barcode, f"/samples/{s.barcode}", f"{label(s.state).lower()} since {s.state_changed_at:%d %b}")
+             for s in waiting]
+    return worklist("Samples to receive", items, href="/samples?state=collected")
+
+
+def _overdue(db: GmcSession, principal: Principal) -> Worklist:
+    late = service.overdue_worklist(db, principal)
+    items = [WorkItem(o.barcode, f"/samples/{o.barcode}", f"{label(o.state).lower()} for {o.days_in_state:g} days "
+                      f"(target {o.target_days:g})") for o in late]
+    return worklist("Overdue samples", items, href="/samples/worklists", late=True)
+
+
+def _open_shipments(db: GmcSession, principal: Principal) -> Worklist:
+    open_ = [s for s in service.shipments_for(db, principal)
+             if s.status == "draft" or (s.status == "shipped" and s.kind == "to_lab")]
+    items = [WorkItem(s.reference, f"/samples/shipments/{s.reference}",
+                      f"{label(s.status).lower()}, {len(s.items)} samples, {label(s.kind).lower()}") for s in open_]
+    return worklist("Shipments to fill or receive", items, href="/samples/shipments")
+
+
+def _to_destroy(db: GmcSession, principal: Principal) -> Worklist:
+    due = service.destruction_worklist(db, principal)
+    items = [WorkItem(d.sample.barcode, f"/samples/{d.sample.barcode}", d.reason) for d in due]
+    return worklist("Samples to destroy", items, href="/samples/worklists", late=True)
+
+
+def _resample(db: GmcSession, principal: Principal) -> Worklist:
+    items = []
+    for r in repo.open_resample_requests(db, service.scope_of(principal)):
+        sample = db.get(Sample, r.sample_id)
+        items.append(WorkItem(sample.barcode, f"/samples/{sample.barcode}", f"{r.reason} (since {r.created_at:%d %b})"))
+    return worklist("Re-sample requests", items, href="/samples/worklists")
+
+
+for _order, (_key, _build) in enumerate((("to_receive", _to_receive), ("overdue", _overdue),
+                                         ("shipments", _open_shipments), ("destroy", _to_destroy),
+                                         ("resample", _resample))):
+    register_worklist(WorklistSource(f"samples.{_key}", frozenset({"lab"}), _build, order=100 + _order))
+
+#: Actions offered at the scanning station, in the order of a sample's day in the lab.
+SCAN_ACTIONS = {"lookup": "Look up", "receive": "Receive at the lab", "extract": "Extract DNA (scan sample, then new tube)",
+                "qc": "Record QC (type the values, then scan)", "store": "Put away in a box",
+                "retrieve": "Retrieve from storage", "add_to_shipment": "Add to a shipment",
+                "ship": "Ship (scan the shipment reference)", "sequenced": "Sequencing confirmed",
                 "data_received": "Sequencing data received", "archived": "Archive",
                 "returned_to_sender": "Return to sender"}
+#: The QC values typed at the station (the rest are recorded on the sample page or through the API).
+SCAN_QC_METRICS = ("concentration_ng_ul", "volume_ul", "a260_280", "din", "tumour_purity")
 
 
 def _base(request: Request) -> dict[str, object]:
@@ -65,22 +124,28 @@ def _register_context(db: GmcSession, principal: Principal) -> dict[str, object]
 @router.get("/samples")
 def samples_page(request: Request, q: str = "", state: str = "", principal: Principal = READ,
                  db: GmcSession = DB) -> Response:
-    """Samples in your trusts with search, export and CSV import."""
+    """Samples in your trusts with search, export and CSV import: filtered, sorted and paged."""
     samples = service.search_samples(db, principal, text=q, state=state)
     if q and len(samples) == 1 and samples[0].barcode == q.strip():
         return RedirectResponse(f"/samples/{samples[0].barcode}", status_code=303)
+    list_state = ListState.from_query("/samples", request.query_params, sorts=list(_SAMPLE_SORTS),
+                                      default_sort="since", default_descending=True, filters=("q", "state"))
+    page = paginate_list(samples, list_state, _SAMPLE_SORTS)
     response = render(request, "samples/list.html", {**_base(request), **_register_context(db, principal),
-                                                     "samples": samples, "q": q, "state": state,
-                                                     "states": list(SampleState)})
+                                                     "samples": page.items, "page": page, "q": q, "state": state,
+                                                     "states": list(SampleState), "pnumbers": repo.participant_numbers(
+                                                         db, {s.participant_id for s in page.items})})
     service.record_sample_search(db, principal, samples, state=state)
     return response
+
+
+_SAMPLE_SORTS = {"barcode": lambda s: s.barcode, "type": lambda s: (s.sample_type_code, s.barcode),
+                 "state": lambda s: (s.state, s.barcode), "since": lambda s: (s.state_changed_at, s.barcode)}
 
 
 @router.post("/samples/register")
 def register_page(request: Request, form_fields: FormFields, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
     """Registers a collected specimen from the form and opens its page (or shows why not)."""
-    from datetime import datetime
-
     from sqlalchemy import select
 
     from gmc.organisations.models import Trust
@@ -128,31 +193,129 @@ def import_page(request: Request, file: UploadFile, principal: Principal = WRITE
         return render(request, "samples/list.html", {**ctx, "message": exc.message, "message_kind": "error",
                                                      "problems": problems}, status_code=exc.status_code)
     ctx["samples"] = made
+    ctx["pnumbers"] = repo.participant_numbers(db, {s.participant_id for s in made})
     return render(request, "samples/list.html", {**ctx, "message": f"Imported {len(made)} samples.",
                                                  "message_kind": "ok"}, status_code=201)
 
 
 # Scanning station ---------------------------------------------------------------------------------
 
+@dataclass
+class ScanStation:
+    """What the station keeps between scans: the action and the fields that stay filled for a batch."""
+
+    action: str = "receive"
+    box: str = ""
+    position: str = ""
+    shipment: str = ""
+    method: str = ""
+    kit_lot: str = ""
+    #: Extraction: the sample scanned first, waiting for its new tube.
+    source: str = ""
+
+    def query(self) -> str:
+        """The station as URL parameters (for the redirect after a scan without JavaScript)."""
+        return urlencode({k: v for k, v in asdict(self).items() if v})
+
+
+@dataclass
+class ScanOutcome:
+    """What one scan did, as the station shows and announces it."""
+
+    ok: bool
+    barcode: str
+    message: str
+    link: str | None = None
+    state: str | None = None
+
+
+def _scan_context(station: ScanStation, outcome: ScanOutcome | None = None) -> dict[str, object]:
+    return {"actions": SCAN_ACTIONS, "station": station, "result": outcome, "qc_metrics": SCAN_QC_METRICS,
+            "metric_labels": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
+            "state_labels": {st.value: label for st, label in STATE_LABELS.items()}}
+
+
 @router.get("/samples/scan")
-def scan_page(request: Request, action: str = "receive", _: Principal = WRITE) -> Response:
-    """The scanning station: an always-focused field that a keyboard-wedge scanner fills and submits."""
-    return render(request, "samples/scan.html", {"actions": SCAN_ACTIONS, "action": action, "box": "",
-                                                 "position": "", "result": None})
+def scan_page(request: Request, action: str = "receive", box: str = "", position: str = "", shipment: str = "",
+              method: str = "", kit_lot: str = "", source: str = "", _: Principal = WRITE) -> Response:
+    """The scanning station: a focused field that a keyboard-wedge scanner fills and submits with Enter."""
+    station = ScanStation(action if action in SCAN_ACTIONS else "receive", box, position, shipment, method, kit_lot,
+                          source)
+    return render(request, "samples/scan.html", _scan_context(station))
 
 
-def _do_scan(db: GmcSession, principal: Principal, action: str, barcode: str, box: str, position: str) -> Sample:
+def _sample_outcome(sample: Sample, message: str) -> ScanOutcome:
+    label = STATE_LABELS.get(SampleState(sample.state), sample.state)
+    where = service.location_of(sample)
+    text = f"{sample.barcode}: {message}. Now {label}" + (f", {where}" if where else "") + "."
+    return ScanOutcome(True, sample.barcode, text, f"/samples/{sample.barcode}", sample.state)
+
+
+def _do_scan(db: GmcSession, principal: Principal, station: ScanStation, barcode: str,
+             qc_values: dict[str, str]) -> ScanOutcome:
+    """Applies the station's action to one scanned barcode (raises DomainError, changing nothing, when refused)."""
+    action = station.action
+    code = barcode.strip()
+    if not code:
+        raise ValidationFailed("scan a barcode", field="barcode")
     if action == "lookup":
-        return service.get_sample(db, principal, barcode)
+        sample = service.get_sample(db, principal, code)
+        service.record_sample_read(db, principal, sample)
+        return _sample_outcome(sample, "found")
     if action == "receive":
-        return service.receive(db, principal, barcode)
+        return _sample_outcome(service.receive(db, principal, code), "received")
+    if action == "extract":
+        if not station.source:
+            sample = service.get_sample(db, principal, code)
+            if sample.state != SampleState.RECEIVED.value:
+                raise ValidationFailed(f"sample {sample.barcode} is {sample.state}: only a received sample can be "
+                                       "extracted", field="barcode")
+            station.source = sample.barcode
+            return ScanOutcome(True, sample.barcode, f"{sample.barcode}: now scan the new DNA tube.",
+                               f"/samples/{sample.barcode}", sample.state)
+        source, station.source = station.source, ""
+        child = service.extract(db, principal, source, new_barcode=code, method=station.method,
+                                kit_lot=station.kit_lot)
+        return _sample_outcome(child, f"DNA extracted from {source}")
+    if action == "qc":
+        values = {k: v.strip() for k, v in qc_values.items() if v.strip()}
+        if not values:
+            raise ValidationFailed("type the QC values before scanning the sample", field="concentration_ng_ul")
+        result = service.record_qc(db, principal, code, values)
+        sample = service.get_sample(db, principal, code)
+        verdict = "QC passed" if result.passed else "QC failed: " + "; ".join(result.reasons)
+        return _sample_outcome(sample, verdict)
     if action == "store":
-        return service.put_away(db, principal, barcode, box_barcode=box, position=position)
+        sample = service.put_away(db, principal, code, box_barcode=station.box, position=station.position)
+        station.position = _next_position(db, station.box, station.position)
+        outcome = _sample_outcome(sample, f"put away at {station.box} {sample_position(sample)}")
+        if station.position:
+            outcome.message += f" Next free position {station.position}."
+        return outcome
     if action == "retrieve":
-        return service.retrieve(db, principal, barcode)
+        return _sample_outcome(service.retrieve(db, principal, code), "retrieved")
+    if action == "add_to_shipment":
+        if not station.shipment.strip():
+            raise ValidationFailed("scan or type the shipment reference first", field="shipment")
+        item = service.add_to_shipment(db, principal, station.shipment, code)
+        shipment = service.get_shipment(db, principal, station.shipment)
+        return _sample_outcome(item.sample, f"added to shipment {shipment.reference} "
+                                            f"({len(shipment.items)} on the manifest)")
+    if action == "ship":
+        shipment = service.ship(db, principal, code)
+        return ScanOutcome(True, shipment.reference, f"Shipment {shipment.reference} shipped with "
+                           f"{len(shipment.items)} samples to {shipment.destination}.",
+                           f"/samples/shipments/{shipment.reference}", shipment.status)
     if action in SCAN_ACTIONS:
-        return service.transition(db, principal, barcode, action)
-    raise DomainError(f"unknown scanning action {action!r}")
+        return _sample_outcome(service.transition(db, principal, code, action), SCAN_ACTIONS[action].lower())
+    raise ValidationFailed(f"unknown scanning action {action!r}", field="action")
+
+
+def sample_position(sample: Sample) -> str:
+    """A stored sample's position label (e.g. A1), or '' when not in a box."""
+    if sample.box_row is None or sample.box_col is None:
+        return ""
+    return position_label(sample.box_row, sample.box_col)
 
 
 def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
@@ -168,30 +331,32 @@ def _next_position(db: GmcSession, box_barcode: str, after: str) -> str:
 
 
 @router.post("/samples/scan")
-def scan_submit(request: Request, barcode: str = Form(""), action: str = Form("lookup"), box: str = Form(""),
-                position: str = Form(""), principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """Applies the chosen action to the scanned barcode; errors change nothing and are shown in red."""
-    htmx = bool(request.headers.get("hx-request"))
-    template = "samples/_scan_result.html" if htmx else "samples/scan.html"
-    ctx: dict[str, object] = {"actions": SCAN_ACTIONS, "action": action, "box": box, "position": position}
+async def scan_submit(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
+    """Applies the chosen action to the scanned barcode; a refusal changes nothing and says why.
+
+    From the station's script (header HX-Request) the answer is the result fragment, always 200 with the real
+    status in X-Scan-Status; without JavaScript the browser is redirected back to the station (post/redirect/get).
+    """
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    station = ScanStation(**{k: form.get(k, "").strip() for k in ScanStation.__dataclass_fields__})
+    if station.action not in SCAN_ACTIONS:
+        station.action = "lookup"
+    barcode = form.get("barcode", "")
+    status = 200
     try:
         with db.begin_nested():
-            sample = _do_scan(db, principal, action, barcode, box, position)
-        ctx["result"] = {"ok": True, "barcode": sample.barcode, "state": sample.state,
-                         "location": service.location_of(sample), "action": SCAN_ACTIONS.get(action, action)}
-        if action == "store":
-            ctx["position"] = _next_position(db, box, position)
-        status = 200
+            outcome = _do_scan(db, principal, station, barcode, {k: form.get(k, "") for k in SCAN_QC_METRICS})
     except DomainError as exc:
-        ctx["result"] = {"ok": False, "barcode": barcode.strip(), "message": exc.message}
-        # htmx does not swap 4xx answers into the page: the station must show the refusal, so the
-        # fragment comes back as 200 and carries the real status in a header.
-        status = 200 if htmx else exc.status_code
-        ctx["status"] = exc.status_code
-    response = render(request, template, ctx, status_code=status)
-    response.headers["X-Scan-Status"] = str(ctx.get("status", 200))
-    if action == "lookup" and status == 200 and "status" not in ctx:
-        service.record_sample_read(db, principal, sample)
+        if exc.field == "barcode":  # the waiting extraction's source itself was refused
+            station.source = ""
+        outcome = ScanOutcome(False, barcode.strip(), f"{barcode.strip() or 'Nothing scanned'}: {exc.message}. "
+                                                      "Nothing was changed.")
+        status = exc.status_code
+    if not request.headers.get("hx-request"):
+        return redirect_with_message(f"/samples/scan?{station.query()}", outcome.message,
+                                     "ok" if outcome.ok else "error")
+    response = render(request, "samples/_scan_result.html", {**_scan_context(station, outcome)})
+    response.headers["X-Scan-Status"] = str(status)
     return response
 
 
@@ -226,7 +391,7 @@ def _sample_context(db: GmcSession, principal: Principal, sample: Sample) -> dic
         "audit": audit_repository.history(db, entity_type="sample", entity_id=sample.id),
         "qc_results": repo.qc_results_of(db, sample.id), "next_states": manual_next(sample.state, sample.archived_from),
         "metrics": METRIC_LABELS, "metric_units": {k: v[0] for k, v in METRICS.items()},
-        "datamatrix": Markup(printing.datamatrix_svg(sample.barcode).split("?>", 1)[-1]),
+        "datamatrix": Markup(printing.datamatrix_svg(sample.barcode)),
         "thresholds": service.thresholds_for(db, sample), "can_write": principal.has(Permission.SAMPLE_WRITE),
         "state_labels": {s.value: label for s, label in STATE_LABELS.items()},
     }
@@ -277,9 +442,7 @@ def sample_action(request: Request, form_fields: FormFields, barcode: str, princ
         status = exc.status_code if isinstance(exc, DomainError) else 422
         return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": text,
                       "message_kind": "error"}, status_code=status)
-    sample = service.get_sample(db, principal, target)
-    return render(request, "samples/sample.html", {**_sample_context(db, principal, sample), "message": message,
-                  "message_kind": "ok"})
+    return redirect_with_message(f"/samples/{target}", message)
 
 
 # Storage ------------------------------------------------------------------------------------------
@@ -352,10 +515,38 @@ def box_page(request: Request, box_barcode: str, principal: Principal = READ, db
 
 # Shipments ----------------------------------------------------------------------------------------
 
+def _shipments_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, object]:
+    """The shipments list: filtered by text, status and kind, sorted and paged on the server (state in the URL)."""
+    state = ListState.from_query("/samples/shipments", request.query_params, sorts=list(_SHIPMENT_SORTS),
+                                 default_sort="opened", default_descending=True, filters=("q", "status", "kind"))
+    f = state.filters
+    rows = [s for s in service.shipments_for(db, principal)
+            if (not f.get("q") or matches_text(_shipment_text(s), f["q"], _SHIPMENT_TEXT))
+            and (not f.get("status") or s.status == f["status"]) and (not f.get("kind") or s.kind == f["kind"])]
+    page = paginate_list(rows, state, _SHIPMENT_SORTS)
+    return {"shipments": page.items, "page": page, "filters": f, "statuses": _SHIPMENT_STATUSES,
+            "kinds": _KIND_TEXT}
+
+
+def _shipment_text(s: Shipment) -> dict[str, object]:
+    return {"reference": s.reference, "origin": s.origin, "destination": s.destination,
+            "tracking": s.courier_tracking}
+
+
+_SHIPMENT_STATUSES = ("draft", "shipped", "received")
+#: How each of service.SHIPMENT_KINDS reads on the page.
+_KIND_TEXT = {"to_sequencing": "to the sequencing provider", "to_lab": "from a trust to the lab"}
+_SHIPMENT_TEXT = ("reference", "origin", "destination", "tracking")
+_NEVER = datetime.min
+_SHIPMENT_SORTS = {"reference": lambda s: s.reference, "opened": lambda s: (s.created_at, s.id),
+                   "destination": lambda s: (s.destination.lower(), s.id), "status": lambda s: (s.status, s.id),
+                   "samples": lambda s: (len(s.items), s.id), "shipped": lambda s: (s.shipped_at or _NEVER, s.id)}
+
+
 @router.get("/samples/shipments")
 def shipments_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Every shipment, newest first, and a form to open one."""
-    return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal)})
+    """Shipments filtered, sorted and paged (newest first by default), and a form to open one."""
+    return render(request, "samples/shipments.html", _shipments_context(request, db, principal))
 
 
 @router.post("/samples/shipments")
@@ -366,9 +557,8 @@ def shipment_create(request: Request, kind: str = Form(...), destination: str = 
         with db.begin_nested():
             shipment = service.create_shipment(db, principal, kind=kind, origin=origin, destination=destination)
     except DomainError as exc:
-        return render(request, "samples/shipments.html", {"shipments": service.shipments_for(db, principal),
-                      "message": exc.message,
-                      "message_kind": "error"}, status_code=exc.status_code)
+        return render(request, "samples/shipments.html", {**_shipments_context(request, db, principal),
+                      "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
     return RedirectResponse(f"/samples/shipments/{shipment.reference}", status_code=303)
 
 
@@ -416,11 +606,10 @@ def shipment_action(request: Request, reference: str, what: str, barcode: str = 
                 kind = "ok" if rec.complete else "error"
             else:
                 raise DomainError(f"unknown shipment action {what!r}")
-        status = 200
     except DomainError as exc:
-        message, kind, status = exc.message, "error", exc.status_code
-    return render(request, "samples/shipment.html", {**_shipment_context(db, principal, reference),
-                  "message": message, "message_kind": kind}, status_code=status)
+        return render(request, "samples/shipment.html", {**_shipment_context(db, principal, reference),
+                      "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
+    return redirect_with_message(f"/samples/shipments/{reference}", message, kind)
 
 
 # Worklists and turnaround -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -116,6 +117,20 @@ def api_curation_and_runs(cancer_demo, demo_client, bearer, benchmarks_dir, demo
     assert evidence_id in live_ids()
     history = demo_client.get(f"/api/cancer/curation/items/{evidence_id}", headers=scientist).json()
     assert history["status"] == "live" and history["versions"][0]["reviewed_by"] == "admin"
+    # the curated items list pages, filters and sorts on the server, with the state in the URL
+    def listed(**params: str) -> list[str]:
+        page = demo_client.get("/cancer/curation", params=params)
+        assert page.status_code == 200
+        items = page.text.split('id="items"', 1)[1]
+        return re.findall(r'<td><a href="/cancer/curation/items/([^"]+)">', items)
+
+    everything = listed()
+    assert evidence_id in everything and len(everything) == 2  # the demo's PIK3CA item and this one
+    assert listed(gene="kras") == [evidence_id]
+    assert evidence_id not in listed(gene="PIK3CA") and listed(gene="PIK3CA")
+    assert listed(status="retired") == [] and set(listed(status="live")) >= {evidence_id}
+    assert listed(sort="gene", dir="asc") == sorted(everything, key=lambda e: e != evidence_id)  # KRAS first
+    assert listed(sort="gene", dir="desc")[-1] == evidence_id
     # a clinician may read but not curate
     clinician = bearer(demo_client, "clinician")
     assert demo_client.post("/api/cancer/curation/proposals", headers=clinician,

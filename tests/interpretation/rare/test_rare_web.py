@@ -45,6 +45,10 @@ def test_page_shows_tiers_ranking_acmg_and_records_override_and_diagnosis(
     html = page.text
     assert "#1 ANKRD11" in html and "Tier 1" in html
     assert "KBG syndrome" in html and "OMIM:148050" in html  # the explanation: disease and matched terms
+    # links out: the disease's OMIM entry, each HPO term, and the gene in OMIM, PanelApp and gnomAD
+    assert 'href="https://www.omim.org/entry/148050"' in html and 'href="https://hpo.jax.org/browse/term/HP:' in html
+    assert 'href="https://panelapp.genomicsengland.co.uk/panels/entities/ANKRD11"' in html
+    assert 'href="https://gnomad.broadinstitute.org/gene/ANKRD11?dataset=gnomad_r4"' in html
     assert "Intellectual disability" in html and "PVS1" in html and "Override" in html
     filtered = demo_client.get(f"/cases/{case_id}/interpretation", params={"tier": "1", "gene": "ANKRD"})
     assert "#1 ANKRD11" in filtered.text and "of " in filtered.text

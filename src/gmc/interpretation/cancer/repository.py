@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gmc.genomics.models import GenomeDataset
@@ -24,6 +24,22 @@ def curated_items(session: Session, *, gene: str | None = None, limit: int = 500
     if gene:
         stmt = stmt.where(CuratedEvidence.gene == gene.upper())
     return session.execute(stmt.order_by(CuratedEvidence.id.desc()).limit(limit)).scalars().all()
+
+
+#: Sort keys of the curated-items list -> columns (the id breaks ties: newest first when equal).
+CURATED_ORDER = {"item": CuratedEvidence.evidence_id, "gene": (CuratedEvidence.gene, CuratedEvidence.evidence_id),
+                 "status": (CuratedEvidence.status, CuratedEvidence.evidence_id),
+                 "created": (CuratedEvidence.created_at, CuratedEvidence.id)}
+
+
+def curated_items_query(*, gene: str | None = None, status: str | None = None) -> Select:
+    """A select of curated items for one page of the list, optionally of one gene and status."""
+    stmt = select(CuratedEvidence)
+    if gene:
+        stmt = stmt.where(CuratedEvidence.gene == gene.strip().upper())
+    if status:
+        stmt = stmt.where(CuratedEvidence.status == status)
+    return stmt
 
 
 def version(session: Session, version_pk: int) -> CuratedEvidenceVersion | None:

@@ -12,9 +12,12 @@ from gmc.auth.dependencies import require
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, matches_text, paginate, paginate_list
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.files.service import resolve_form_input
@@ -27,13 +30,34 @@ from gmc.registry.service import view_case
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Tumour boards", "/cancer", Permission.INTERPRETATION_READ, order=500))
-register_nav(NavItem("Cancer knowledge", "/cancer/knowledge", Permission.INTERPRETATION_READ, order=501))
-register_nav(NavItem("Curation", "/cancer/curation", Permission.KNOWLEDGE_CURATE, order=502))
+register_nav(NavItem("Tumour boards", "/cancer", Permission.INTERPRETATION_READ, order=500, roles=frozenset({"scientist", "clinician"})))
+register_nav(NavItem("Cancer knowledge", "/cancer/knowledge", Permission.INTERPRETATION_READ, order=501, roles=frozenset({"scientist"})))
+register_nav(NavItem("Curation", "/cancer/curation", Permission.KNOWLEDGE_CURATE, order=502, roles=frozenset({"scientist"})))
 
 READ = Depends(require(Permission.INTERPRETATION_READ))
 WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 CURATE = Depends(require(Permission.KNOWLEDGE_CURATE))
+
+
+def _boards(db: GmcSession, principal: Principal) -> Worklist:
+    """Cancer cases whose somatic interpretation is ready for the tumour board."""
+    cases = repo.cancer_cases(db, trust_scope=principal.trust_scope)
+    done = repo.interpreted_case_ids(db, [c.id for c in cases])
+    items = [WorkItem(c.case_id, f"/cancer/cases/{c.case_id}", c.referral.clinical_indication)
+             for c in cases if c.id in done]
+    return worklist("Tumour boards ready", items, href="/cancer")
+
+
+def _second_curator(db: GmcSession, principal: Principal) -> Worklist:
+    """Knowledge-base proposals waiting for a second curator (not the proposer)."""
+    queue = [v for v in repo.review_queue(db) if v.proposed_by != principal.username]
+    items = [WorkItem(f"proposal {v.id}", "/cancer/curation", f"by {v.proposed_by}, {v.proposed_at:%d %b %Y}")
+             for v in queue]
+    return worklist("Evidence for a second curator", items, href="/cancer/curation")
+
+
+register_worklist(WorklistSource("cancer.boards", frozenset({"scientist", "clinician"}), _boards, order=210))
+register_worklist(WorklistSource("cancer.curation", frozenset({"scientist"}), _second_curator, order=220))
 
 #: Fields a curator fills in for an evidence item, in form order.
 RECORD_FIELDS = ("gene", "alteration", "evidence_type", "level", "significance", "tumour_type", "disease",
@@ -78,8 +102,22 @@ def _helpers() -> dict[str, Any]:
 
 @router.get("/cancer")
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Cancer cases at your trusts, with links to their tumour boards."""
-    return render(request, "cancer/cases.html", {"cases": service.cancer_case_list(db, principal)})
+    """Cancer cases at your trusts, with links to their tumour boards: filtered, sorted, paged."""
+    # Cases ready for a tumour board (interpreted) first, newest first within each.
+    state = ListState.from_query("/cancer", request.query_params, sorts=list(_CASE_SORTS), default_sort="interpreted",
+                                 default_descending=True, filters=("q", "interpreted"))
+    f = state.filters
+    rows = [r for r in service.cancer_case_list(db, principal)
+            if (not f.get("q") or matches_text(r, f["q"], ("case_id", "proband_participant_id", "clinical_indication",
+                                                            "tumour_type")))
+            and (not f.get("interpreted") or r["interpreted"] == (f["interpreted"] == "yes"))]
+    page = paginate_list(rows, state, _CASE_SORTS)
+    return render(request, "cancer/cases.html", {"cases": page.items, "page": page, "filters": f})
+
+
+_CASE_SORTS = {"case": lambda r: r["case_id"], "opened": lambda r: (r["created_at"], r["case_id"]),
+               "cancer": lambda r: (r["clinical_indication"] or "", r["case_id"]),
+               "interpreted": lambda r: (r["interpreted"], r["created_at"], r["case_id"])}
 
 
 def _board(request: Request, db: GmcSession, principal: Principal, case_id: str, status_code: int = 200,
@@ -132,7 +170,7 @@ def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: s
     except DomainError as exc:
         return _board(request, db, principal, case_id, status_code=exc.status_code,
                       message=exc.message, message_kind="error")
-    return _board(request, db, principal, case_id, message=f"Run {run.run_id} finished.", message_kind="ok")
+    return redirect_with_message(f"/cancer/cases/{case_id}", f"Run {run.run_id} finished.")
 
 
 @router.post("/cancer/cases/{case_id}/notes")
@@ -165,9 +203,18 @@ def knowledge_page(request: Request, gene: str = "", alteration: str = "", tumou
 
 
 def _curation(request: Request, db: GmcSession, status_code: int = 200, **extra: Any) -> Response:
+    # The curated items are paged, sorted and filtered (gene, status) on the server; the state is in the URL.
+    state = ListState.from_query("/cancer/curation", request.query_params, sorts=list(repo.CURATED_ORDER),
+                                 default_sort="created", default_descending=True, filters=("gene", "status"))
+    f = state.filters
+    items = paginate(db, repo.curated_items_query(gene=f.get("gene"), status=f.get("status")), state,
+                     repo.CURATED_ORDER)
     context = {**_helpers(), "queue": [service.version_dict(v) for v in repo.review_queue(db)],
-               "items": repo.curated_items(db, limit=100), "form": {}, **extra}
+               "items": items.items, "page": items, "filters": f, "statuses": _CURATED_STATUSES, "form": {}, **extra}
     return render(request, "cancer/curation.html", context, status_code=status_code)
+
+
+_CURATED_STATUSES = ("pending", "live", "retired")
 
 
 @router.get("/cancer/curation")
@@ -203,8 +250,8 @@ def propose_page(request: Request, form_fields: FormFields, principal: Principal
     except DomainError as exc:
         return _curation(request, db, status_code=exc.status_code, message=exc.message, message_kind="error",
                          form={**record, "reason": reason, "evidence_id": evidence_id, "action": action})
-    return _curation(request, db, message=f"Proposed {version.action} of {version.item.evidence_id} "
-                     f"(version {version.version}); a second curator must approve it.", message_kind="ok")
+    return redirect_with_message("/cancer/curation", f"Proposed {version.action} of {version.item.evidence_id} "
+                                 f"(version {version.version}); a second curator must approve it.")
 
 
 @router.post("/cancer/curation/{version_pk}/{decision}")
@@ -221,8 +268,8 @@ def review_page(request: Request, version_pk: int, decision: str, reason: str = 
                 raise ValidationFailed("decision must be approve or reject", field="decision")
     except DomainError as exc:
         return _curation(request, db, status_code=exc.status_code, message=exc.message, message_kind="error")
-    return _curation(request, db, message=f"{version.item.evidence_id} version {version.version} {version.status}.",
-                     message_kind="ok")
+    return redirect_with_message("/cancer/curation",
+                                 f"{version.item.evidence_id} version {version.version} {version.status}.")
 
 
 @router.get("/cancer/curation/items/{evidence_id}")

@@ -156,3 +156,15 @@ def rare_cases(session: Session, trust_scope: frozenset[int] | None, limit: int 
     if trust_scope is not None:
         stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
     return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+
+
+def cases_with_finished_runs(session: Session, trust_scope: frozenset[int] | None, arm: str,
+                             kind: str) -> Sequence[Case]:
+    """Cases of an arm in scope with at least one finished run of a kind, most recently finished first."""
+    last = (select(InterpretationRun.case_id, func.max(InterpretationRun.finished_at).label("at"))
+            .where(InterpretationRun.kind == kind, InterpretationRun.status == "done")
+            .group_by(InterpretationRun.case_id).subquery())
+    stmt = select(Case).join(last, last.c.case_id == Case.id).where(Case.programme_arm == arm)
+    if trust_scope is not None:
+        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
+    return session.execute(stmt.order_by(last.c.at.desc(), Case.id)).scalars().all()

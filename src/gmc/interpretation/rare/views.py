@@ -12,18 +12,34 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, matches_text, paginate_list
 from gmc.common.templating import render
+from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.files.service import resolve_form_input
+from gmc.genomics import service as genomics_service
+from gmc.genomics.router import store_base
+from gmc.interpretation.rare import repository as rare_repo
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
 
 router = APIRouter(include_in_schema=False)
 
-register_nav(NavItem("Rare disease", "/rare", Permission.INTERPRETATION_READ, order=490))
+register_nav(NavItem("Rare disease", "/rare", Permission.INTERPRETATION_READ, order=490, roles=frozenset({"scientist", "clinician"})))
 
 READ = Depends(require(Permission.INTERPRETATION_READ))
+
+
+def _to_review(db: GmcSession, principal: Principal) -> Worklist:
+    """Rare-disease cases whose interpretation has results and no diagnosis chosen yet."""
+    cases = [c for c in rare_repo.cases_with_finished_runs(db, principal.trust_scope, "rare_disease", "rare")
+             if not any(d.superseded_at is None for d in rare_repo.diagnoses_of(db, c.id))]
+    items = [WorkItem(c.case_id, f"/cases/{c.case_id}/interpretation", c.referral.clinical_indication) for c in cases]
+    return worklist("Rare-disease cases to review", items, href="/rare")
+
+
+register_worklist(WorklistSource("rare.to_review", frozenset({"scientist"}), _to_review, order=200))
 WRITE = Depends(require(Permission.INTERPRETATION_WRITE))
 
 
@@ -32,8 +48,21 @@ def _page(request: Request, db: GmcSession, principal: Principal, case_id: str, 
           **extra: Any) -> Response:
     view = service.interpretation_view(db, principal, case_id, run_id=run_id or None, tier=tier, gene=gene,
                                        mode=mode, show=show if show > 0 else None)
-    context = {**view, "criteria": list(CRITERIA), "strengths": [s.value for s in Strength], **extra}
+    family = _family_beside(request, db, principal, case_id, view["genes"])
+    context = {**view, "family": family, "criteria": list(CRITERIA), "strengths": [s.value for s in Strength],
+               **extra}
     return render(request, "rare/case.html", context, status_code=status_code)
+
+
+def _family_beside(request: Request, db: GmcSession, principal: Principal, case_id: str,
+                   genes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The family's genotypes at the shown variants (set on each variant); none without the right to read them."""
+    try:
+        return genomics_service.family_beside(db, principal=principal, case_id=case_id,
+                                              variants=[v for g in genes for v in g["variants"]],
+                                              store_base=store_base(request))
+    except DomainError:
+        return []
 
 
 def _back(case_id: str, anchor: str = "") -> RedirectResponse:
@@ -42,8 +71,23 @@ def _back(case_id: str, anchor: str = "") -> RedirectResponse:
 
 @router.get("/rare")
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
-    """Rare-disease cases at your trusts with status, last run and top candidate."""
-    return render(request, "rare/cases.html", {"cases": service.rare_case_list(db, principal)})
+    """Rare-disease cases at your trusts with status, last run and top candidate: filtered, sorted, paged."""
+    state = ListState.from_query("/rare", request.query_params, sorts=list(_CASE_SORTS), default_sort="opened",
+                                 default_descending=True, filters=("q", "status", "run"))
+    rows = service.rare_case_list(db, principal)
+    f = state.filters
+    rows = [r for r in rows if (not f.get("q") or matches_text(r, f["q"], _CASE_TEXT))
+            and (not f.get("status") or r["status"] == f["status"])
+            and (not f.get("run") or (r["last_run_status"] or "none") == f["run"])]
+    page = paginate_list(rows, state, _CASE_SORTS)
+    return render(request, "rare/cases.html", {"cases": page.items, "page": page, "filters": f})
+
+
+_CASE_SORTS = {"case": lambda r: r["case_id"], "opened": lambda r: (r["created_at"], r["case_id"]),
+               "indication": lambda r: (r["clinical_indication"] or "", r["case_id"]),
+               "status": lambda r: (r["status"], r["case_id"]),
+               "run": lambda r: (str(r["last_run_at"] or ""), r["case_id"])}
+_CASE_TEXT = ("case_id", "proband_participant_id", "clinical_indication", "top_gene", "diagnosis", "family_id")
 
 
 @router.get("/cases/{case_id}/interpretation")
