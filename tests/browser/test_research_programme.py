@@ -51,6 +51,16 @@ def test_programme_dashboard_draws_recruitment_against_the_target(page_as, axe) 
     assert page.get_by_role("heading", level=1).inner_text() == "National programme"
     page.locator("figure.chart canvas[data-drawn]").first.wait_for()
     axe(page)
+    # Reports released by the reporting demo: counted, with the diagnostic yield by arm drawn and tabled.
+    tiles = page.locator(".tile").all_inner_texts()
+    issued = next(t for t in tiles if t.endswith("reports issued"))
+    assert int(issued.split()[0].replace(",", "")) > 0
+    assert any("diagnostic yield" in t and "%" in t for t in tiles)
+    figure = page.locator("#chart-diagnostic-yield")
+    figure.locator("canvas[data-drawn]").wait_for()
+    figure.get_by_text("Data table").click()
+    assert [row.locator("th").inner_text() for row in figure.locator("table tbody tr").all()] == [
+        "Rare disease", "Cancer", "All"]
     page.get_by_label("View").select_option("WMGMC")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(r"centre=WMGMC"))

@@ -1,5 +1,6 @@
 """The programme dashboard: its arithmetic, the national and centre views on the research world (both demo
-centres), each chart's CSV, the plans, and `gmc programme report`, on SQLite and PostgreSQL."""
+centres), reports issued and diagnostic yield from reports released through the reporting workflow, each chart's
+CSV, the plans, and `gmc programme report`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from gmc.cli import app as cli
 from gmc.common.errors import PermissionDenied, ValidationFailed
 from gmc.programme import dashboard as core
 from gmc.programme import service
+from gmc.programme.commands import report_csv
+from gmc.registry.models import Case
 from gmc.settings import reset_settings_cache
 
 
@@ -101,7 +104,8 @@ def test_page_and_csv_downloads(world_client, login) -> None:
     assert "National programme" in page.text and "chart-recruitment-cumulative-data" in page.text
     page = world_client.get("/programme", params={"centre": "WMGMC"})
     assert "West Midlands Genomic Medicine Centre" in page.text and "18,000" in page.text
-    assert page.text.count("Download CSV") == 8  # every chart carries its own
+    assert page.text.count("Download CSV") == 11  # every chart carries its own
+    assert "reports issued" in page.text and "no report released yet" in page.text
     response = world_client.get("/api/programme/charts/recruitment-by-trust.csv", params={"centre": "WMGMC"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
@@ -137,3 +141,70 @@ def test_report_command(world, tmp_path) -> None:
                     "--end", "2028-12-31")
     assert result.exit_code == 0 and "18,500" in result.output
     assert "WMGMC      genomes" in invoke("programme", "plan", "list").output
+
+
+@pytest.fixture(scope="module")
+def kbg_vcf(benchmarks_dir, tmp_path_factory):
+    """The real exome's chromosome 16 with the KBG case's ANKRD11 frameshift spiked in (as the reporting tests)."""
+    from tests.interpretation.rare import test_rare_service as rare_helpers
+
+    return rare_helpers.kbg_vcf.__wrapped__(benchmarks_dir, tmp_path_factory)
+
+
+def test_reports_issued_and_diagnostic_yield(world, world_db, principal_of, benchmarks_dir, kbg_vcf) -> None:
+    """Two real interpreted KBG cases taken through review, sign-off and release (one positive, then amended; one
+    negative) and one left unsigned: the dashboard counts what was released, where and when."""
+    from tests.reporting.conftest import interpreted_case, released_report, user
+
+    from gmc.reporting import service as reporting
+
+    with world_db.transaction() as s:
+        programme = principal_of(s, "programme")
+        before = service.dashboard(s, programme)
+        assert before["headline"]["reports_issued"] == 0 and before["headline"]["diagnostic_yield"] is None
+        positive = released_report(s, benchmarks_dir, kbg_vcf, number="T-DASH-1", referred_days_ago=40)
+        scientist, checker = user(s, "scientist"), user(s, "checker")
+        negative_case, _ = interpreted_case(s, benchmarks_dir, kbg_vcf, number="T-DASH-2", referred_days_ago=20)
+        reporting.start_review(s, scientist, negative_case)
+        reporting.update_report(s, scientist, negative_case, outcome="negative",
+                                summary="No change explaining the condition was found.")
+        reporting.sign_as_author(s, scientist, negative_case)
+        reporting.authorise(s, checker, negative_case)
+        unsigned, _ = interpreted_case(s, benchmarks_dir, kbg_vcf, number="T-DASH-3")
+        reporting.start_review(s, scientist, unsigned)
+        # The positive report amended: still one case reported, its first release date kept.
+        case_id = s.get(Case, positive.case_id).case_id
+        reporting.request_amendment(s, scientist, case_id, "parental testing result added")
+        reporting.start_review(s, scientist, case_id)
+        reporting.sign_as_author(s, scientist, case_id)
+        reporting.authorise(s, checker, case_id)
+
+        after = service.dashboard(s, programme)
+        h = after["headline"]
+        assert (h["reports_issued"], h["reports_positive"], h["diagnostic_yield"]) == (2, 1, 50.0)
+        charts = {c["key"]: c for c in after["charts"]}
+        issued = charts["reports-issued"]
+        assert sum(issued["series"][0]["values"]) == 2 and sum(issued["series"][1]["values"]) == 0
+        assert issued["series"][0]["values"][-1] == 2  # both released this month
+        assert issued["notes"] == ["1 amended or corrected versions released besides"]
+        yield_chart = charts["diagnostic-yield"]
+        assert yield_chart["labels"] == ["Rare disease", "Cancer", "All"]
+        assert yield_chart["series"][0]["values"] == [50.0, None, 50.0]
+        assert yield_chart["notes"][0] == ("Rare disease: 2 cases reported: 1 positive, 1 negative, 0 inconclusive; "
+                                           "diagnosis made (exit questions) 1")
+        outcomes = {s_["label"]: s_["values"] for s_ in charts["report-outcomes"]["series"]}
+        assert outcomes == {"Positive": [1, 0], "Negative": [1, 0], "Inconclusive": [0, 0]}
+        turnaround = charts["turnaround"]
+        step = turnaround["labels"].index("referral to report")
+        assert turnaround["series"][0]["values"][step] == pytest.approx(30, abs=1)  # medians of 40 and 20 days
+        assert "referral to report: 2 cases" in turnaround["notes"]
+        rows = {r["centre"]: r for r in after["national"]["centres"]}
+        assert (rows["WMGMC"]["reports_issued"], rows["WMGMC"]["diagnostic_yield"]) == (2, 50.0)
+        assert (rows["SLGMC"]["reports_issued"], rows["SLGMC"]["diagnostic_yield"]) == (0, None)
+        # The South London view has none of them.
+        assert service.dashboard(s, programme, centre="SLGMC")["headline"]["reports_issued"] == 0
+        west = service.dashboard(s, programme, centre="WMGMC")["headline"]
+        assert west["reports_issued"] == 2
+        rows = list(csv.DictReader(io.StringIO(report_csv(after))))
+        assert {(r["category"], r["value"]) for r in rows if r["chart"] == "diagnostic-yield"} == {
+            ("Rare disease", "50.0"), ("Cancer", ""), ("All", "50.0")}

@@ -96,14 +96,17 @@ def genomes(session: Session) -> list[Genome]:
 
 @dataclass(frozen=True)
 class CaseClock:
-    """A case's milestones: referral, first sample collected, first genome, first finished interpretation."""
+    """A case's milestones: referral, first sample collected, first genome, first finished interpretation, and
+    (from reporting) the first released report."""
 
+    case_pk: int
     trust_id: int
     arm: str
     referred_on: date
     collected_at: datetime | None
     genome_at: datetime | None
     interpreted_at: datetime | None
+    reported_at: datetime | None = None
 
 
 def case_clocks(session: Session) -> list[CaseClock]:
@@ -125,7 +128,7 @@ def case_clocks(session: Session) -> list[CaseClock]:
                                        .where(InterpretationRun.status == "done")):
         if at is not None and (case_pk not in interpreted or at < interpreted[case_pk]):
             interpreted[case_pk] = at
-    return [CaseClock(trust, arm, referred, collected.get(referral_id), genome.get(pk), interpreted.get(pk))
+    return [CaseClock(pk, trust, arm, referred, collected.get(referral_id), genome.get(pk), interpreted.get(pk))
             for pk, trust, arm, referred, referral_id, _ in cases]
 
 

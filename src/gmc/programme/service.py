@@ -5,7 +5,7 @@ the national view across centres. Programme staff see every centre, centre staff
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,7 @@ from gmc.common.time import utcnow
 from gmc.programme import dashboard as core
 from gmc.programme import repository as repo
 from gmc.programme.models import MEASURES, NATIONAL, ProgrammePlan
+from gmc.reporting.service import IssuedReport, issued_reports
 
 ARMS = ("rare_disease", "cancer")
 ARM_LABELS = {"rare_disease": "Rare disease", "cancer": "Cancer"}
@@ -30,7 +31,10 @@ MEASURE_LABELS = {"genomes": "genomes", "cancer_genomes": "cancer genomes", "can
 TURNAROUND_STEPS = (("referral to sample", "referred_on", "collected_at"),
                     ("sample to genome", "collected_at", "genome_at"),
                     ("genome to interpretation", "genome_at", "interpreted_at"),
-                    ("referral to interpretation", "referred_on", "interpreted_at"))
+                    ("interpretation to report", "interpreted_at", "reported_at"),
+                    ("referral to interpretation", "referred_on", "interpreted_at"),
+                    ("referral to report", "referred_on", "reported_at"))
+OUTCOMES = (("positive", "Positive"), ("negative", "Negative"), ("inconclusive", "Inconclusive"))
 
 
 def chart(key: str, title: str, labels: list[str], series: list[tuple[str, list[float | None]]], *,
@@ -106,7 +110,10 @@ def dashboard(session: Session, principal: Principal, *, centre: str | None = No
     recruits = [r for r in repo.recruits(session) if r.trust_id in view.trust_ids]
     genomes = [g for g in repo.genomes(session) if g.trust_id in view.trust_ids]
     dispatches = [at for at, trust in repo.dispatches(session) if trust in view.trust_ids]
-    clocks = [c for c in repo.case_clocks(session) if c.trust_id in view.trust_ids]
+    reports = [r for r in issued_reports(session) if r.trust_id in view.trust_ids]
+    reported = {r.case_pk: r.first_released_at for r in reports}
+    clocks = [replace(c, reported_at=reported.get(c.case_pk)) for c in repo.case_clocks(session)
+              if c.trust_id in view.trust_ids]
     plan = _target(session, view, "genomes")
     starts = [r.consented_on for r in recruits] + ([plan["starts_on"]] if plan else [])
     first = min(starts) if starts else today
@@ -149,6 +156,7 @@ def dashboard(session: Session, principal: Principal, *, centre: str | None = No
                                                      if c.interpreted_at and c.arm == a], months))) for a in ARMS],
               unit="cases", category="Month", stacked=True),
     ]
+    charts += _report_charts(reports, months)
     turnaround_groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for c in clocks:
         for step, start, end in TURNAROUND_STEPS:
@@ -166,18 +174,49 @@ def dashboard(session: Session, principal: Principal, *, centre: str | None = No
         "genomes_passing_qc": sum(1 for g in genomes if g.qc_passed),
         "samples_dispatched": len(dispatches),
         "cases_interpreted": sum(1 for c in clocks if c.interpreted_at),
+        "reports_issued": len(reports),
+        "reports_positive": sum(1 for r in reports if r.outcome == "positive"),
+        "diagnostic_yield": _percent(sum(1 for r in reports if r.outcome == "positive"), len(reports)),
         "target": plan["target"] if plan else None,
         "expected_now": round(core.expected_by(plan["target"], plan["starts_on"], plan["ends_on"], today))
         if plan else None,
     }
     result = {"title": view.title, "scope": view.scope, "months": months, "headline": headline, "charts": charts,
-              "reports": {"available": False, "note": "Reports issued and diagnostic yield appear once reports are "
-                                                      "released from the reporting workflow."},
               "national": _national(session, principal, today) if view.scope == NATIONAL and
               principal.trust_scope is None else None}
     record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="programme_dashboard",
            entity_id=view.scope, summary={"charts": len(charts)})
     return result
+
+
+def _percent(part: int, whole: int) -> float | None:
+    """part of whole in per cent, one decimal (None of nothing)."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _report_charts(reports: list[IssuedReport], months: list[str]) -> list[dict[str, Any]]:
+    """Reports issued per month by arm, and the diagnostic yield and outcomes of the cases reported, by arm."""
+    groups = [(ARM_LABELS[a], [r for r in reports if r.programme_arm == a]) for a in ARMS] + [("All", reports)]
+    yield_notes = [
+        f"{label}: {len(rs):,} cases reported: " + ", ".join(
+            f"{sum(1 for r in rs if r.outcome == key):,} {key}" for key, _ in OUTCOMES)
+        + f"; diagnosis made (exit questions) {sum(1 for r in rs if r.diagnosis_made):,}"
+        for label, rs in groups]
+    return [
+        chart("reports-issued", "Reports issued per month, by arm (first report of each case)", months,
+              [(ARM_LABELS[a], list(core.per_month([r.first_released_at for r in reports if r.programme_arm == a],
+                                                   months))) for a in ARMS],
+              unit="reports", category="Month", stacked=True,
+              notes=[f"{sum(r.amendments for r in reports):,} amended or corrected versions released besides"]),
+        chart("diagnostic-yield", "Diagnostic yield: cases whose current released report is positive",
+              [label for label, _ in groups],
+              [("Diagnostic yield (%)", [_percent(sum(1 for r in rs if r.outcome == "positive"), len(rs))
+                                         for _, rs in groups])],
+              unit="% of cases reported", category="Arm", horizontal=True, notes=yield_notes),
+        chart("report-outcomes", "Outcomes of the cases reported, by arm", [ARM_LABELS[a] for a in ARMS],
+              [(name, [sum(1 for r in rs if r.outcome == key) for _, rs in groups[:-1]]) for key, name in OUTCOMES],
+              unit="cases", category="Arm", stacked=True, horizontal=True),
+    ]
 
 
 def _national(session: Session, principal: Principal, today: date) -> dict[str, Any]:
@@ -187,6 +226,9 @@ def _national(session: Session, principal: Principal, today: date) -> dict[str, 
     all_genomes = repo.genomes(session)
     genomes = Counter(places[g.trust_id].centre for g in all_genomes)
     passing = Counter(places[g.trust_id].centre for g in all_genomes if g.qc_passed)
+    reports = issued_reports(session)
+    issued = Counter(places[r.trust_id].centre for r in reports)
+    positive = Counter(places[r.trust_id].centre for r in reports if r.outcome == "positive")
     rows = []
     for centre in repo.centres(session):
         plan = repo.plan(session, centre.code, "genomes")
@@ -194,6 +236,8 @@ def _national(session: Session, principal: Principal, today: date) -> dict[str, 
         expected = round(core.expected_by(plan.target, plan.starts_on, plan.ends_on, today)) if plan else None
         rows.append({"centre": centre.code, "name": centre.name, "recruited": recruits.get(centre.code, 0),
                      "genomes": genomes.get(centre.code, 0), "passing_qc": passing.get(centre.code, 0),
+                     "reports_issued": issued.get(centre.code, 0),
+                     "diagnostic_yield": _percent(positive.get(centre.code, 0), issued.get(centre.code, 0)),
                      "target": target, "expected_now": expected,
                      "percent_of_target": round(100 * genomes.get(centre.code, 0) / target, 2) if target else None})
     cancer = [g for g in all_genomes if g.arm == "cancer"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gmc.audit.service import Actor, record
@@ -102,17 +102,35 @@ def current_consent(session: Session, participant_id: int) -> Consent | None:
     return None
 
 
-def current_consents(session: Session, participant_ids: Iterable[int] | None = None) -> dict[int, Consent]:
-    """The governing consent of many participants at once (as current_consent; None: every participant)."""
-    stmt = select(Consent).where(Consent.status.in_(("active", "withdrawn")))
-    if participant_ids is not None:
+@dataclass(frozen=True)
+class GoverningConsent:
+    """What the rule reads of a governing consent (read as plain columns when many are decided at once)."""
+
+    id: int
+    participant_id: int
+    status: str
+    withdrawal_level: str | None
+    choices: dict[str, bool]
+
+
+def current_consents(session: Session, participant_ids: Iterable[int] | Select | None = None,
+                     ) -> dict[int, GoverningConsent]:
+    """The governing consent of many participants at once (as current_consent; participant_ids may be a list, a
+    query selecting participant ids, or None for every participant). Plain columns: deciding for tens of
+    thousands of people at once should not build an ORM object, and its form, per person."""
+    stmt = select(Consent.id, Consent.participant_id, Consent.status, Consent.withdrawal_level,
+                  Consent.choices).where(Consent.status.in_(("active", "withdrawn")))
+    if isinstance(participant_ids, Select):
+        stmt = stmt.where(Consent.participant_id.in_(participant_ids.scalar_subquery()))
+    elif participant_ids is not None:
         ids = list(participant_ids)
         if not ids:
             return {}
         stmt = stmt.where(Consent.participant_id.in_(ids))
-    out: dict[int, Consent] = {}
-    for consent in session.execute(stmt.order_by(Consent.consented_on, Consent.id)).scalars():
-        out[consent.participant_id] = consent  # newest last, so it wins
+    out: dict[int, GoverningConsent] = {}
+    for row in session.execute(stmt.order_by(Consent.consented_on, Consent.id)):
+        out[row.participant_id] = GoverningConsent(row.id, row.participant_id, row.status, row.withdrawal_level,
+                                                   row.choices or {})  # newest last, so it wins
     return out
 
 
@@ -121,7 +139,7 @@ def is_allowed(session: Session, participant_id: int, action: ConsentAction | st
     return decide(current_consent(session, participant_id), action)
 
 
-def decide(consent: Consent | None, action: ConsentAction | str) -> ConsentDecision:
+def decide(consent: Consent | GoverningConsent | None, action: ConsentAction | str) -> ConsentDecision:
     """Whether a governing consent (from current_consent or current_consents) allows the action: the one rule."""
     action = ConsentAction(action)
     if consent is None:

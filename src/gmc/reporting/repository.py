@@ -197,3 +197,15 @@ def hospital_number(session: Session, participant_pk: int, trust_id: int) -> str
     """A participant's hospital number at a trust (None when they have none there)."""
     return session.execute(select(HospitalNumber.number).where(
         HospitalNumber.participant_id == participant_pk, HospitalNumber.trust_id == trust_id).limit(1)).scalar_one_or_none()
+
+
+def released_versions(session: Session) -> list[tuple[int, int, str, int, object, str, dict | None]]:
+    """(case, trust, arm, version, released at, outcome, exit questions) of every report version ever released
+    (released or since superseded), oldest release first; columns only, no report content."""
+    stmt = (select(ClinicalReport.case_id, Case.trust_id, Case.programme_arm, ClinicalReport.version,
+                   ClinicalReport.released_at, ClinicalReport.outcome, CaseReview.exit_questions)
+            .join(Case, Case.id == ClinicalReport.case_id)
+            .outerjoin(CaseReview, CaseReview.case_id == ClinicalReport.case_id)
+            .where(ClinicalReport.released_at.is_not(None), ClinicalReport.status.in_(("released", "superseded")))
+            .order_by(ClinicalReport.released_at, ClinicalReport.id))
+    return [tuple(row) for row in session.execute(stmt)]

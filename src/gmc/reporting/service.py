@@ -6,7 +6,8 @@ Every write is scoped to the caller's trusts through the case's trust, and audit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -1205,4 +1206,36 @@ def turnaround(session: Session, principal: Principal) -> dict[str, Any]:
 def overdue_cases(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """Cases past their due date without a released report, most overdue first (for other features' pages)."""
     return worklists(session, principal)["overdue"]
+
+
+# ----------------------------------------------------------------------------- for programme monitoring
+
+
+@dataclass(frozen=True)
+class IssuedReport:
+    """A case's released report as programme monitoring counts it (keys and codes only, no identifiers)."""
+
+    case_pk: int
+    trust_id: int
+    programme_arm: str
+    #: When the case's first report was released to the clinician.
+    first_released_at: datetime
+    #: positive, negative or inconclusive, as the current released version says.
+    outcome: str
+    #: The programme's exit question on the case (None: not answered).
+    diagnosis_made: bool | None
+    #: Released versions after the first (amended or corrected reports).
+    amendments: int
+
+
+def issued_reports(session: Session) -> list[IssuedReport]:
+    """Every case with a released report: where, which arm, when first issued and what the current version
+    found. Aggregate-only callers (the programme dashboard) read reporting through this and nothing else."""
+    cases: dict[int, IssuedReport] = {}
+    for case_pk, trust_id, arm, _version, at, outcome, exits in repo.released_versions(session):
+        first = cases.get(case_pk)
+        made = (exits or {}).get("diagnosis_made")
+        cases[case_pk] = IssuedReport(case_pk, trust_id, arm, first.first_released_at if first else at, outcome,
+                                      made, first.amendments + 1 if first else 0)  # oldest first: the newest wins
+    return list(cases.values())
 

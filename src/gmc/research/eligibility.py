@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from gmc.registry import consent as consent_service
+from gmc.registry.consent import GoverningConsent
 from gmc.registry.models import Consent
 
 
@@ -20,7 +22,7 @@ class ResearchDecision:
     reason: str
 
 
-def decide(consent: Consent | None) -> ResearchDecision:
+def decide(consent: Consent | GoverningConsent | None) -> ResearchDecision:
     """The rule on a participant's governing consent (plain data in, decision out)."""
     asked = consent_service.decide(consent, consent_service.ConsentAction.RESEARCH_DATA)
     if not asked.allowed:
@@ -34,10 +36,11 @@ def decide(consent: Consent | None) -> ResearchDecision:
     return ResearchDecision(True, "consented to research use of their data")
 
 
-def research_decisions(session: Session, participant_pks: Iterable[int]) -> dict[int, ResearchDecision]:
-    """The rule for many participants at once (registry primary keys)."""
-    pks = list(participant_pks)
-    consents = consent_service.current_consents(session, pks)
+def research_decisions(session: Session, participant_pks: Iterable[int] | Select) -> dict[int, ResearchDecision]:
+    """The rule for many participants at once (registry primary keys, or a query selecting them)."""
+    consents = consent_service.current_consents(session, participant_pks)
+    pks = session.execute(participant_pks).scalars().all() if isinstance(participant_pks, Select) \
+        else list(participant_pks)
     return {pk: decide(consents.get(pk)) for pk in pks}
 
 

@@ -457,7 +457,12 @@ def _annotate(calls: pa.Table, store: VariantStore, span: tuple[str, int, int], 
     if not wanted:
         return calls
     sites = store.sites(region=span).select(["key", *wanted])
-    return calls.join(sites, "key", join_type="left outer").sort_by([("sample", "ascending"), ("key", "ascending")])
+    # A lookup, not a join: the calls keep the store's order (by sample, then position), where a join would reorder
+    # them and every column would be taken again to sort them back (a quarter of a whole-genome release's time).
+    found = pc.index_in(calls.column("key"), value_set=sites.column("key").combine_chunks())
+    for name in wanted:
+        calls = calls.append_column(name, pc.take(sites.column(name), found))
+    return calls
 
 
 def _genotype_table(calls: pa.Table, mapping: dict[str, tuple[str, str]], build: str) -> pa.Table:

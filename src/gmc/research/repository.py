@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from gmc.genomics.models import GenomeDataset
@@ -42,6 +42,79 @@ def participants_in_scope(session: Session, trust_scope: frozenset[int] | None) 
     """Primary keys of living records (not merged into another) referred or registered at trusts in scope."""
     stmt = registry_repo.scoped(select(Participant.id).where(Participant.merged_into_id.is_(None)), trust_scope)
     return list(session.execute(stmt).scalars())
+
+
+def candidates(session: Session, trust_scope: frozenset[int] | None, *, sexes: Sequence[str] = (),
+               arms: Sequence[str] = (), term_sets: Sequence[frozenset[str]] = (), hpo_match: str = "all",
+               disease_codes: Sequence[str] = ()) -> tuple[Select, list[frozenset[str]]]:
+    """The living participants in scope meeting the registry and phenotype criteria, as one query of their keys.
+
+    Sex ("unknown" also matches a blank sex), any referral in one of the arms, observed (not excluded, not removed)
+    terms of each set ("all") or of any set ("any"), and a suspected or confirmed diagnosis with one of the codes,
+    all in SQL so that only candidates are read. Returns the query and the term sets too large for an IN list
+    (after dropping terms nobody has), which with_observed_terms applies to the candidates.
+    """
+    stmt = registry_repo.scoped(select(Participant.id).where(Participant.merged_into_id.is_(None)), trust_scope)
+    if sexes:
+        sex = Participant.sex.in_(list(sexes))
+        stmt = stmt.where(or_(sex, Participant.sex == "") if "unknown" in sexes else sex)
+    if arms:
+        stmt = stmt.where(exists().where(Referral.participant_id == Participant.id,
+                                         Referral.programme_arm.in_(list(arms))))
+    if disease_codes:
+        stmt = stmt.where(exists().where(Diagnosis.participant_id == Participant.id,
+                                         Diagnosis.code.in_(list(disease_codes)),
+                                         Diagnosis.status.in_(("suspected", "confirmed")),
+                                         Diagnosis.removed_at.is_(None)))
+    sets = [frozenset().union(*term_sets)] if hpo_match == "any" and term_sets else list(term_sets)
+    clauses, too_large = [], []
+    observed: set[str] | None = None
+    for terms in sets:
+        if len(terms) > _IN_LIMIT:
+            observed = observed_term_ids(session) if observed is None else observed
+            terms = terms & observed
+        if len(terms) > _IN_LIMIT:
+            too_large.append(terms)
+        else:
+            clauses.append(exists().where(PhenotypeObservation.participant_id == Participant.id,
+                                          PhenotypeObservation.removed_at.is_(None),
+                                          PhenotypeObservation.excluded.is_(False),
+                                          PhenotypeObservation.hpo_id.in_(sorted(terms))))
+    if clauses:
+        stmt = stmt.where(and_(*clauses))
+    return stmt, too_large
+
+
+def observed_term_ids(session: Session) -> set[str]:
+    """Every HPO id observed (not excluded, not removed) in anyone."""
+    return set(session.execute(select(PhenotypeObservation.hpo_id).distinct().where(
+        PhenotypeObservation.removed_at.is_(None), PhenotypeObservation.excluded.is_(False))).scalars())
+
+
+def recruitment_ages(session: Session, pks: Select | Sequence[int]) -> dict[int, tuple[date | None, date | None]]:
+    """Participant -> (date of birth, first referral date), the two dates an age at recruitment needs."""
+    stmt = (select(Participant.id, Participant.date_of_birth, func.min(Referral.referral_date))
+            .outerjoin(Referral, Referral.participant_id == Participant.id).group_by(Participant.id,
+                                                                                   Participant.date_of_birth))
+    if isinstance(pks, Select):
+        return {pk: (born, first) for pk, born, first in session.execute(stmt.where(
+            Participant.id.in_(pks.scalar_subquery())))}
+    out: dict[int, tuple[date | None, date | None]] = {}
+    for chunk in _chunks(list(pks)):
+        out.update({pk: (born, first) for pk, born, first in session.execute(stmt.where(
+            Participant.id.in_(chunk)))})
+    return out
+
+
+def store_samples(session: Session, pks: Iterable[int]) -> list[tuple[int, str, str]]:
+    """(participant, build, store sample) of the germline datasets of these participants (columns only: counts read
+    them for thousands of people)."""
+    out: list[tuple[int, str, str]] = []
+    for chunk in _chunks(list(pks)):
+        out += [(pk, build, sample) for pk, build, sample in session.execute(
+            select(GenomeDataset.participant_id, GenomeDataset.build, GenomeDataset.store_sample)
+            .where(GenomeDataset.kind.in_(GERMLINE_KINDS), GenomeDataset.participant_id.in_(chunk)))]
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from gmc.common.errors import Conflict, ValidationFailed
@@ -108,10 +109,11 @@ class Selection:
     notes: list[str] = field(default_factory=list)
 
 
-def _carriers(criteria: Criteria, datasets: list[repo.DatasetRow], store_base: Path | None,
+def _carriers(criteria: Criteria, datasets: list[tuple[int, str, str]], store_base: Path | None,
               notes: list[str]) -> set[int]:
-    """Participants carrying a qualifying variant in the genes, or one of the alleles, in any store."""
-    by_sample: dict[tuple[str, str], int] = {(d.build, d.store_sample): d.participant_pk for d in datasets}
+    """Participants carrying a qualifying variant in the genes, or one of the alleles, in any store (datasets:
+    participant, build and store sample of each germline genome)."""
+    by_sample: dict[tuple[str, str], int] = {(build, sample): pk for pk, build, sample in datasets}
     found: set[int] = set()
     qualifying = store_filter(criteria.qualifying)
     for build in STORE_BUILDS:
@@ -154,9 +156,22 @@ def select_members(
     store_base: Path | None = None,
     today: date | None = None,
 ) -> Selection:
-    """The research-eligible participants in scope that meet every criterion."""
+    """The research-eligible participants in scope that meet every criterion.
+
+    The registry and phenotype criteria narrow the candidates in SQL first; consent, age, tumour type and the
+    variant store are then asked only about the candidates, and facts are read only for the members.
+    """
     notes: list[str] = []
-    scope = set(repo.participants_in_scope(session, trust_scope))
+    today = today or date.today()
+    term_sets: list[frozenset[str]] = []
+    if criteria.hpo_terms:
+        ontology = get_ontology()
+        term_sets = [ontology.descendants(t, include_self=True) if criteria.hpo_descendants else frozenset({t})
+                     for t in criteria.hpo_terms]
+    query, too_large = repo.candidates(session, trust_scope, sexes=criteria.sexes, arms=criteria.programme_arms,
+                                       term_sets=term_sets, hpo_match=criteria.hpo_match,
+                                       disease_codes=criteria.disease_codes)
+    candidates: Select | set[int] = query
     if criteria.research_ids:
         if project_pk is None:
             raise ValidationFailed("research_ids select people of a project's earlier releases: save the cohort "
@@ -172,30 +187,21 @@ def select_members(
         if gone:
             raise Conflict(f"research_ids: {', '.join(gone[:10])} no longer consent to research use (they are on "
                            "the recall list); remove them from the cohort", field="research_ids")
-        scope &= set(wanted)
-    decisions = research_decisions(session, scope)
-    members = {pk for pk, d in decisions.items() if d.eligible}
-    facts = repo.participant_facts(session, members)
-    today = today or date.today()
-    if criteria.programme_arms:
-        members = {pk for pk in members if set(facts[pk].arms) & set(criteria.programme_arms)}
-    if criteria.sexes:
-        members = {pk for pk in members if facts[pk].sex in criteria.sexes}
+        candidates = set(session.execute(query).scalars()) & set(wanted)
+    for terms in too_large:
+        candidates = candidates if isinstance(candidates, set) else set(session.execute(query).scalars())
+        candidates = repo.with_observed_terms(session, terms, candidates)
     if criteria.age_bands:
-        members = {pk for pk in members if age_band(age_in_years(
-            facts[pk].date_of_birth, facts[pk].recruited_on or today)) in criteria.age_bands}
-    if criteria.hpo_terms and members:
-        ontology = get_ontology()
-        sets = [repo.with_observed_terms(session, ontology.descendants(t, include_self=True)
-                                         if criteria.hpo_descendants else frozenset({t}), members)
-                for t in criteria.hpo_terms]
-        matched = set.intersection(*sets) if criteria.hpo_match == "all" else set.union(*sets)
-        members &= matched
-    if criteria.disease_codes and members:
-        members &= repo.with_diagnoses(session, criteria.disease_codes, members)
+        ages = repo.recruitment_ages(session, candidates if isinstance(candidates, Select) else sorted(candidates))
+        candidates = {pk for pk, (born, recruited) in ages.items()
+                      if age_band(age_in_years(born, recruited or today)) in criteria.age_bands}
+    decisions = research_decisions(session, candidates)
+    members = {pk for pk, d in decisions.items() if d.eligible}
+    facts: dict[int, repo.ParticipantFacts] | None = None
     if criteria.cancer_types and members:
         tree = oncotree()
         somatic = repo.somatic_tumour_types(session)
+        facts = repo.participant_facts(session, members)
         keep = set()
         for pk in members:
             code = tumour_type_of(facts[pk], somatic)
@@ -203,7 +209,9 @@ def select_members(
                 keep.add(pk)
         members = keep
     if criteria.needs_genotypes and members:
-        members &= _carriers(criteria, repo.germline_datasets(session, members), store_base, notes)
+        members &= _carriers(criteria, repo.store_samples(session, members), store_base, notes)
+    if facts is None:
+        facts = repo.participant_facts(session, members)
     return Selection(members, {pk: facts[pk] for pk in members}, notes)
 
 
