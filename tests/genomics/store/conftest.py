@@ -147,3 +147,169 @@ def segmented_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path, ben
         ingest_vcf(root, benchmarks_dir.joinpath(*parts))
         compact(root, min_datasets=1, retention=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def two_dataset_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path, benchmarks_dir: Path) -> Path:
+    """The GIAB trio (BCSQ column) and the Scout demo trio (no BCSQ; X, Y, MT) in one GRCh37 store."""
+    root = tmp_path_factory.mktemp("two_datasets")
+    ingest_vcf(root, trio_vcf, info_keys=("BCSQ",))
+    ingest_vcf(root, benchmarks_dir.joinpath(*SCOUT_TRIO))
+    return root
+
+
+def _engine_queries(store: VariantStore) -> list[pa.Table]:
+    """The store questions both engines must answer alike: a sample's panel, gene carriers, one allele's
+    carriers, a region's sites and the cohort frequencies of every chromosome (files with and without BCSQ)."""
+    from gmc.genomics.store.queries import VariantFilter
+
+    rare_pass = VariantFilter(pass_only=True, max_cohort_af=0.2, min_gq=20)
+    return [
+        store.sample_variants("ADM1059A2", genes={"g1": ("X", 1, 155_000_000), "g2": ("21", 1, 48_000_000)},
+                              filters=VariantFilter(min_dp=10)),
+        store.gene_carriers(("1", 1, 249_000_000), qualifying=rare_pass),
+        store.variant_carriers("1", 65797, "T", "C"),
+        store.cohort_af(),
+        store.sites(region=("2", 1, 50_000_000)),
+    ]
+
+
+@pytest.fixture(scope="session")
+def engine_queries() -> Callable[[VariantStore], list[pa.Table]]:
+    """The questions every engine must answer alike (test modules cannot import conftest under importlib)."""
+    return _engine_queries
+
+
+# ------------------------------------------------------------------ a real standalone Spark cluster on loopback
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(check: Callable[[], bool], what: str, procs: list, seconds: float = 120) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        dead = [p for p in procs if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"{what}: a Spark process exited with {dead[0].returncode} (see {dead[0].log})")
+        time.sleep(0.5)
+    raise RuntimeError(f"{what}: not ready after {seconds} s")
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class StandaloneCluster:
+    """A Spark standalone master and workers started from the installed PySpark's spark-class, each its own JVM
+    bound to 127.0.0.1, as the deployment page starts them."""
+
+    def __init__(self, workdir: Path, workers: int = 2) -> None:
+        import json
+        import os
+        import subprocess
+        import urllib.request
+
+        import pyspark
+
+        self.home = Path(pyspark.__file__).parent
+        self.workdir = workdir
+        self.env = {**os.environ, "SPARK_HOME": str(self.home), "SPARK_LOCAL_IP": "127.0.0.1",
+                    "SPARK_LOG_DIR": str(workdir / "logs"), "SPARK_DAEMON_MEMORY": "256m",
+                    "JAVA_HOME": os.environ.get("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")}
+        self.procs: list[subprocess.Popen] = []
+        self.port, self.web = _free_port(), _free_port()
+        self.url = f"spark://127.0.0.1:{self.port}"
+        spark_class = str(self.home / "bin" / "spark-class")
+        self._start("master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                               "--port", str(self.port), "--webui-port", str(self.web)])
+        _wait_for(lambda: _port_open(self.port), "standalone master", self.procs)
+        for i in range(workers):
+            self._start(f"worker{i}", [spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                                       "--cores", "1", "--memory", "1g", "--webui-port", str(_free_port()),
+                                       "--work-dir", str(workdir / f"work{i}"), self.url])
+
+        def alive() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.web}/json/", timeout=2) as fh:
+                    return json.load(fh).get("aliveworkers", 0) == workers
+            except OSError:
+                return False
+
+        self._status = lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.web}/json/", timeout=5))
+        _wait_for(alive, f"{workers} workers registered", self.procs)
+
+    def _start(self, name: str, argv: list[str], **env: str) -> None:
+        import subprocess
+
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        # spark-class execs java: the process started is the JVM, stopped by its own id
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**self.env, **env})
+        proc.log = log.name  # type: ignore[attr-defined]
+        self.procs.append(proc)
+
+    def status(self) -> dict:
+        """The master's JSON status (workers, running applications and their cores)."""
+        return self._status()
+
+    def start_connect_server(self) -> str:
+        """A Spark Connect server (its own driver JVM) on the cluster; returns sc://127.0.0.1:port."""
+        port = _free_port()
+        self._start("connect", [str(self.home / "bin" / "spark-submit"), "--class",
+                                "org.apache.spark.sql.connect.service.SparkConnectServer", "--master", self.url,
+                                "--conf", f"spark.connect.grpc.binding.port={port}",
+                                "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+                                "--conf", "spark.driver.host=127.0.0.1",
+                                "--conf", "spark.executor.memory=512m", "--conf", "spark.cores.max=2",
+                                "--conf", "spark.ui.enabled=false", "--name", "gmc-connect"],
+                    # spark-submit sizes the Connect server's driver like a daemon's
+                    SPARK_DAEMON_MEMORY="768m")
+        _wait_for(lambda: _port_open(port), "Spark Connect server", self.procs, seconds=180)
+        return f"sc://127.0.0.1:{port}"
+
+    def stop_connect_server(self) -> None:
+        """Stops the Connect server (an application holding the cluster's cores) and waits for it."""
+        proc = self.procs.pop()
+        proc.terminate()
+        proc.wait(timeout=60)
+
+    def stop(self) -> None:
+        """Stops every JVM this cluster started (by process id), last started first."""
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=30)
+            except Exception:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+#: Driver settings for a session on the loopback cluster: executors small enough for a 1 GB worker.
+CLUSTER_CONF = ("spark.driver.host=127.0.0.1,spark.driver.bindAddress=127.0.0.1,spark.driver.memory=1g,"
+                "spark.executor.memory=512m,spark.executor.cores=1,spark.cores.max=2")
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real standalone cluster (master + two workers) on 127.0.0.1 for the session; always stopped."""
+    cluster = StandaloneCluster(tmp_path_factory.mktemp("spark_cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

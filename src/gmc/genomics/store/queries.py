@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from gmc.genomics.store.engine import QueryEngine, View
 from gmc.genomics.store.layout import (
@@ -17,12 +16,12 @@ from gmc.genomics.store.layout import (
     GENOTYPES_SCHEMA,
     MAX_POSITION,
     SAMPLES_SCHEMA,
-    SITES_SCHEMA,
     Manifest,
     StoreError,
     StoreLayout,
     chrom_code,
     key_range,
+    sites_schema,
     variant_key,
 )
 
@@ -117,7 +116,6 @@ class VariantStore:
     def __init__(self, root: Path | str, engine: QueryEngine | None = None) -> None:
         self.layout = StoreLayout(root)
         self.engine = engine if engine is not None else engine_from_settings()
-        self._schemas: dict[str, pa.Schema] = {}
         self._pinned: Manifest | None = None
 
     # -- catalogue ---------------------------------------------------------------------------
@@ -131,7 +129,7 @@ class VariantStore:
 
         The files it lists stay readable after a compaction or merge replaces them for GMC_STORE_RETENTION_SECONDS.
         """
-        store = VariantStore(self.layout.root, self.engine)
+        store = VariantStore(self.layout.uri, self.engine)
         store._pinned = self.layout.read_manifest()
         return store
 
@@ -162,15 +160,7 @@ class VariantStore:
 
     def _sites_schema(self, files: Sequence[str]) -> pa.Schema:
         """The union of the sites files' columns (annotation columns vary by dataset)."""
-        fields = {f.name: f for f in SITES_SCHEMA}
-        for path in files:
-            schema = self._schemas.get(path)
-            if schema is None:
-                schema = pq.read_schema(path)
-                self._schemas[path] = schema
-            for f in schema:
-                fields.setdefault(f.name, f)
-        return pa.schema(list(fields.values()))
+        return sites_schema(files)
 
     # -- filters -----------------------------------------------------------------------------
 
