@@ -140,7 +140,7 @@ def test_unreadable_store_uri_is_a_clear_error(settings_env, two_dataset_root: P
     from gmc.genomics.store.layout import StoreLayout
 
     with pytest.raises(StoreError, match="s3a://bucket/gmc/GRCh38 is not a local folder"):
-        StoreLayout("s3a://bucket/gmc/GRCh38").root
+        _ = StoreLayout("s3a://bucket/gmc/GRCh38").root
     # DuckDB reads local stores only, and says which setting to change
     from gmc.genomics.store.engine import View
     from gmc.genomics.store.layout import SITES_SCHEMA
