@@ -353,6 +353,17 @@ class VariantStore:
         filters: VariantFilter | None = None,
     ) -> pa.Table:
         """Allele count, number and frequency of every site in a region or genes (calls may be filtered)."""
+        sql, views = self.cohort_af_query(region=region, genes=genes, filters=filters)
+        return self.engine.run(sql, views).select(COHORT_AF_SCHEMA.names).cast(COHORT_AF_SCHEMA)
+
+    def cohort_af_query(
+        self,
+        *,
+        region: Span | None = None,
+        genes: Mapping[str, Span] | None = None,
+        filters: VariantFilter | None = None,
+    ) -> tuple[str, dict[str, View]]:
+        """The SQL and views of cohort_af (COHORT_AF_SCHEMA columns), for a job that writes the answer itself."""
         spans = _spans(region, genes)
         filters = filters or VariantFilter()
         if filters.max_cohort_af is not None:
@@ -372,7 +383,7 @@ class VariantStore:
             f"FROM genotypes g JOIN sites s ON s.key = g.key WHERE {' AND '.join(where)} "
             "GROUP BY s.chrom, s.pos, s.ref, s.alt, s.key ORDER BY s.key"
         )
-        return self.engine.run(sql, views).select(COHORT_AF_SCHEMA.names).cast(COHORT_AF_SCHEMA)
+        return sql, {"genotypes": views["genotypes"], "sites": views["sites"]}
 
     def sites(self, *, region: Span | None = None, genes: Mapping[str, Span] | None = None) -> pa.Table:
         """The stored sites (with any annotation columns) in a region or genes, sorted by position."""

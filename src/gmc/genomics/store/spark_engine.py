@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,6 +41,9 @@ def spark_session(app_name: str = "gmc-variant-store") -> Any:
 
     settings = get_settings()
     extra = parse_conf(settings.spark_conf)
+    if os.environ.get("PYSPARK_GATEWAY_PORT") and not settings.spark_remote:
+        # started by spark-submit: its --master and --conf are already in the driver's configuration
+        return _classic_session(None, app_name, extra)
     if settings.spark_remote:
         return connect_session(settings.spark_remote, extra)
     master = settings.spark_master.strip()
@@ -68,11 +72,13 @@ def connect_session(remote: str, extra: Mapping[str, str] | None = None) -> Any:
     return spark
 
 
-def _classic_session(master: str, app_name: str, extra: Mapping[str, str]) -> Any:
-    """A classic (JVM in this process) session on a master with gmc's SQL settings and no UI."""
+def _classic_session(master: str | None, app_name: str, extra: Mapping[str, str]) -> Any:
+    """A classic (JVM in this process) session on a master (None: spark-submit's) with gmc's SQL settings, no UI."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
     conf = {**_SQL_CONF, "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", **extra}
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -125,13 +131,16 @@ class SparkEngine:
             self._frames[view.files] = frame
         return frame
 
+    def frame(self, sql: str, views: Mapping[str, View], params: Sequence[Any] = ()) -> Any:
+        """The SQL's answer as a DataFrame (for jobs that write it out on the cluster) over the views' files."""
+        for name, view in views.items():
+            self._frame(view).createOrReplaceTempView(name)
+        return self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
+
     def run(self, sql: str, views: Mapping[str, View], params: Sequence[Any] = ()) -> pa.Table:
         """Answers the SQL (with ? parameters) after binding each view name to its files."""
         try:
-            for name, view in views.items():
-                self._frame(view).createOrReplaceTempView(name)
-            frame = self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
-            return normalise(frame.toArrow())
+            return normalise(self.frame(sql, views, params).toArrow())
         except Exception as exc:
             if type(exc).__name__ not in ("AnalysisException", "SparkConnectGrpcException", "Py4JJavaError"):
                 raise
