@@ -14,10 +14,8 @@ from gmc.genomics.store.duckdb_engine import DuckDBEngine
 from gmc.genomics.store.layout import StoreError
 from gmc.genomics.store.queries import VariantStore, engine_from_settings
 from gmc.genomics.store.spark_engine import SparkEngine, SparkUnavailable
+from gmc.genomics.store.standalone import free_port
 from gmc.settings import reset_settings_cache
-
-CLUSTER_CONF = ("spark.driver.host=127.0.0.1,spark.driver.bindAddress=127.0.0.1,spark.driver.memory=1g,"
-                "spark.executor.memory=512m,spark.executor.cores=1,spark.cores.max=2")
 
 
 @pytest.fixture
@@ -62,7 +60,7 @@ def test_standalone_cluster_answers_like_duckdb(two_dataset_root: Path, spark_cl
     duck_carriers = _carrier_questions(two_dataset_root, DuckDBEngine())
     settings_env.setenv("GMC_VARIANT_ENGINE", "spark")
     settings_env.setenv("GMC_SPARK_MASTER", spark_cluster.url)
-    settings_env.setenv("GMC_SPARK_CONF", CLUSTER_CONF)
+    settings_env.setenv("GMC_SPARK_CONF", spark_cluster.driver_conf())
     reset_settings_cache()
     engine = engine_from_settings()
     assert isinstance(engine, SparkEngine)
@@ -100,21 +98,13 @@ def test_spark_connect_server_answers_like_duckdb(two_dataset_root: Path, spark_
         spark_cluster.stop_connect_server()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_master_or_server_names_the_setting(settings_env) -> None:
     settings_env.setenv("GMC_VARIANT_ENGINE", "spark")
-    settings_env.setenv("GMC_SPARK_MASTER", f"spark://127.0.0.1:{_free_port()}")
+    settings_env.setenv("GMC_SPARK_MASTER", f"spark://127.0.0.1:{free_port()}")
     reset_settings_cache()
     with pytest.raises(SparkUnavailable, match="GMC_SPARK_MASTER spark://127.0.0.1:.* is unreachable"):
         engine_from_settings()
-    settings_env.setenv("GMC_SPARK_REMOTE", f"sc://127.0.0.1:{_free_port()}")
+    settings_env.setenv("GMC_SPARK_REMOTE", f"sc://127.0.0.1:{free_port()}")
     reset_settings_cache()
     with pytest.raises(SparkUnavailable, match="GMC_SPARK_REMOTE sc://127.0.0.1:.* is unreachable"):
         engine_from_settings()

@@ -34,18 +34,20 @@ def local_spark_session(cores: int = 2, app_name: str = "gmc-variant-store") -> 
     return _classic_session(f"local[{cores}]", app_name, {"spark.driver.memory": "2g"})
 
 
-def spark_session(app_name: str = "gmc-variant-store") -> Any:
+def spark_session(app_name: str = "gmc-variant-store", *, isolated: bool = False) -> Any:
     """The SparkSession the settings name: Spark Connect (GMC_SPARK_REMOTE), else GMC_SPARK_MASTER, with
-    GMC_SPARK_CONF on top; SparkUnavailable naming the setting when the server does not answer."""
+    GMC_SPARK_CONF on top; SparkUnavailable naming the setting when the server does not answer. isolated: a new
+    session (own temp views and SQL settings) on the same application or server."""
     from gmc.settings import get_settings
 
     settings = get_settings()
     extra = parse_conf(settings.spark_conf)
-    if os.environ.get("PYSPARK_GATEWAY_PORT") and not settings.spark_remote:
-        # started by spark-submit: its --master and --conf are already in the driver's configuration
-        return _classic_session(None, app_name, extra)
     if settings.spark_remote:
-        return connect_session(settings.spark_remote, extra)
+        return connect_session(settings.spark_remote, extra, new=isolated)
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # started by spark-submit: its --master and --conf are already in the driver's configuration
+        session = _classic_session(None, app_name, extra)
+        return session.newSession() if isolated else session
     master = settings.spark_master.strip()
     if master.startswith("spark://"):
         # A standalone client retries an absent master for a minute before failing: ask first.
@@ -53,10 +55,11 @@ def spark_session(app_name: str = "gmc-variant-store") -> Any:
         errors = [_probe(h, 7077) for h in hosts]
         if all(errors):
             raise SparkUnavailable(f"GMC_SPARK_MASTER {master} is unreachable ({'; '.join(filter(None, errors))})")
-    return _classic_session(master, app_name, extra)
+    session = _classic_session(master, app_name, extra)
+    return session.newSession() if isolated else session
 
 
-def connect_session(remote: str, extra: Mapping[str, str] | None = None) -> Any:
+def connect_session(remote: str, extra: Mapping[str, str] | None = None, *, new: bool = False) -> Any:
     """A Spark Connect session on sc://host:port; SparkUnavailable naming GMC_SPARK_REMOTE if it does not answer."""
     parts = urlsplit(remote)
     if parts.scheme != "sc" or not parts.hostname:
@@ -66,7 +69,8 @@ def connect_session(remote: str, extra: Mapping[str, str] | None = None) -> Any:
         raise SparkUnavailable(f"GMC_SPARK_REMOTE {remote} is unreachable ({error})")
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.remote(remote).getOrCreate()
+    builder = SparkSession.builder.remote(remote)
+    spark = builder.create() if new else builder.getOrCreate()
     for key, value in {**_SQL_CONF, **(extra or {})}.items():
         spark.conf.set(key, value)
     return spark
@@ -117,7 +121,9 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, spark: Any | None = None) -> None:
-        self.spark = spark if spark is not None else spark_session()
+        # Without a session given, one of its own: the query's views are temp views by fixed names, which
+        # concurrent requests on one shared session would overwrite under each other.
+        self.spark = spark if spark is not None else spark_session(isolated=True)
         self._frames: dict[tuple[str, ...], Any] = {}
 
     def _frame(self, view: View) -> Any:
