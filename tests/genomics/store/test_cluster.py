@@ -3,6 +3,7 @@ server, both reached through the settings, answer the store's queries exactly as
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +97,9 @@ def test_spark_connect_server_answers_like_duckdb(two_dataset_root: Path, spark_
             engine.spark.stop()
     finally:
         spark_cluster.stop_connect_server()
+        # PySpark marks the whole process as Connect-only once a Connect session exists: later classic sessions
+        # (other test modules) must not inherit that
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 def test_unreachable_master_or_server_names_the_setting(settings_env) -> None:
