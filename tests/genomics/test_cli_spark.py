@@ -85,6 +85,8 @@ def test_national_build_then_cohort_af_jobs(demo_database, giab_trio: Path, benc
     assert "national-build" in jobs and "cohort-af" in jobs
 
 
+# the job's database is only its audit trail, checked on both engines above: one engine here spares a JVM start
+@pytest.mark.parametrize("demo_db_url", ["sqlite"], indirect=True)
 def test_spark_submit_runs_the_same_job(giab_trio: Path, tmp_path: Path, demo_db_url: str) -> None:
     import pyspark
 
