@@ -54,7 +54,7 @@ def test_the_demo_names_the_demo_files_it_lacks(tmp_path: Path, refdata_dir: Pat
     assert "gene panels" in demo.output and "genome datasets" not in demo.output
     skipped = [line for line in demo.output.splitlines() if line.startswith("skipped ")]
     expected = {"genomics": "demo genome", "interpretation.rare": "demo case file",
-                "interpretation.cancer": "demo tumours"}
+                "interpretation.cancer": "demo tumours", "research": "demo epilepsy families"}
     for part, what in expected.items():
         line = next(line for line in skipped if line.startswith(f"skipped {part}:"))
         assert what in line and str(tmp_path / "no-demo-data") in line and "GMC_DEMO_DATA" in line

@@ -24,6 +24,9 @@ def test_openapi_docs_served(demo_client) -> None:
     assert demo_client.get("/docs").status_code == 200
     spec = demo_client.get("/openapi.json").json()
     assert "/api/me" in spec["paths"] and "/api/users" in spec["paths"]
+    # Every operation has its own id (clients and Swagger UI key operations by it).
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values() if "operationId" in op]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
 def test_pages_redirect_to_login_and_api_says_401(demo_client) -> None:

@@ -70,10 +70,8 @@ class _Variant:
 
 
 def _shared(*parts: str) -> Path | None:
-    try:
-        path = get_settings().refdata_dir().parent.joinpath(*parts)
-    except Exception:  # noqa: BLE001 - no reference data: the demo skips what needs it
-        return None
+    """A file or folder of the demo data (GMC_DEMO_DATA), or None when this installation has none."""
+    path = get_settings().demo_file(*parts)
     return path if path.exists() else None
 
 
@@ -139,6 +137,9 @@ def _epilepsy_families(session: Session, actor: Actor, summary: Any) -> None:
     background = _shared(*BACKGROUND)
     profiles = _seizure_profiles(len(FAMILIES))
     if background is None or not profiles:
+        missing = get_settings().demo_file(*(BACKGROUND if background is None else PHENOPACKETS))
+        summary.skip("research", f"demo epilepsy families: {missing} not found (GMC_DEMO_DATA names a folder "
+                                 "holding benchmarks/, such as ../shared)")
         return
     variants = _scn1a_variants(len(FAMILIES))
     principal = _principal()

@@ -261,14 +261,18 @@ async def _query(request: Request, db: GmcSession, principal: Principal | None, 
     return JSONResponse(jsonable_encoder(data))
 
 
-@beacon_router.api_route("/individuals", methods=["GET", "POST"])
+# GET and POST (Beacon v2 allows both) as two operations, so each has its own operation id.
+@beacon_router.get("/individuals", operation_id="beacon_individuals_get")
+@beacon_router.post("/individuals", operation_id="beacon_individuals_post")
 async def beacon_individuals(request: Request, db: GmcSession = DB,
                              principal: Principal | None = Depends(optional_principal)) -> JSONResponse:
     """Whether (and, from 10 up, how many) research-eligible individuals match HPO, diagnosis, sex and variant."""
     return await _query(request, db, principal, "individual")
 
 
-@beacon_router.api_route("/g_variants", methods=["GET", "POST"])
+# GET and POST (Beacon v2 allows both) as two operations, so each has its own operation id.
+@beacon_router.get("/g_variants", operation_id="beacon_g_variants_get")
+@beacon_router.post("/g_variants", operation_id="beacon_g_variants_post")
 async def beacon_g_variants(request: Request, db: GmcSession = DB,
                             principal: Principal | None = Depends(optional_principal)) -> JSONResponse:
     """Whether an allele (or any allele in a range or gene) is carried by research-eligible individuals."""
