@@ -106,9 +106,10 @@ def test_withdrawals_are_gone_after_the_rebuild(spark, centres, national_root, t
     assert VariantStore(out, DuckDBEngine()).cohort_af().equals(VariantStore(trio_store_root, DuckDBEngine()).cohort_af())
     # participant A:HG003 withdraws (listed in a file): their calls and the alleles only they carried are gone
     listed = tmp_path / "withdrawn.txt"
-    listed.write_text("# withdrawn participants\nA:HG003\n")
-    build_national(spark, centres, out, withdrawn_centres=["B"], withdrawn_samples=read_withdrawn(listed),
-                   retention=0)
+    listed.write_text("# withdrawn participants\nA:HG003\nA:NOSUCH\n")
+    third = build_national(spark, centres, out, withdrawn_centres=["B"], withdrawn_samples=read_withdrawn(listed),
+                           retention=0)
+    assert third.withdrawn_not_found == 1 and third.per_centre["A"]["samples"] == 2
     trio = VariantStore(trio_store_root, DuckDBEngine()).gene_carriers(("2", 1, 243_000_000))
     by_key: dict[int, set[str]] = {}
     for key, sample in zip(trio.column("key").to_pylist(), trio.column("sample").to_pylist(), strict=True):

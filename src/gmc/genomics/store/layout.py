@@ -306,7 +306,6 @@ class StoreLayout:
         except OSError as exc:
             raise StoreError(f"variant store {self.uri}: cannot read {location} ({exc})") from exc
 
-
     def table_files(self, location: str) -> list[str]:
         """The Parquet files of one table location: the file itself, or the part files of a folder that Spark
         wrote (a national store's tables); none when it does not exist."""

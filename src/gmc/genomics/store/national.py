@@ -65,6 +65,8 @@ class NationalBuild:
     #: Rows of withdrawn centres or participants found in the written files before the swap (always 0: else the
     #: build stops without listing them).
     withdrawn_rows_found: int = 0
+    #: Withdrawn participants no kept centre's export holds (already gone at their centre, or misspelt: check).
+    withdrawn_not_found: int = 0
     seconds: float = 0.0
 
 
@@ -193,6 +195,8 @@ def build_national(
                     build=d.build, skipped_contigs=dict(d.skipped_contigs)))
     if not datasets:
         raise StoreError("every participant is withdrawn: nothing to build")
+    held = {national_sample(c.export.centre, s) for c in kept for d in c.manifest.datasets for s in d.samples}
+    not_found = len(withdrawn_set - held)
 
     mapping = spark.createDataFrame(index_rows, "m_centre STRING, old_idx INT, new_idx INT")
     geno_view = View((), GENOTYPES_SCHEMA)
@@ -285,7 +289,7 @@ def build_national(
     return NationalBuild(segment_id=segment_id, build=build, samples=next_idx,
                          genotypes=sum(d.n_genotypes for d in datasets), sites=int(n_sites), per_centre=per_centre,
                          withdrawn_centres=withdrawn_centres, withdrawn_samples=withdrawn, withdrawn_rows_found=found,
-                         seconds=round(time.monotonic() - started, 2))
+                         withdrawn_not_found=not_found, seconds=round(time.monotonic() - started, 2))
 
 
 def _name_chromosome_folders(written: Path, table_dir: Path) -> None:
