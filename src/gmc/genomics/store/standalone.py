@@ -53,8 +53,8 @@ class StandaloneCluster:
         self.home = Path(pyspark.__file__).parent
         self.workdir = workdir
         self.env = {**os.environ, "SPARK_HOME": str(self.home), "SPARK_LOCAL_IP": "127.0.0.1",
-                    "SPARK_LOG_DIR": str(workdir / "logs"), "SPARK_DAEMON_MEMORY": "256m",
-                    "JAVA_HOME": os.environ.get("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")}
+                    "SPARK_LOG_DIR": str(workdir / "logs"), "SPARK_DAEMON_MEMORY": "256m"}
+        # spark-class uses JAVA_HOME when set, else the java on PATH
         self.procs: list[subprocess.Popen] = []
         self.port, self.web = free_port(), free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
