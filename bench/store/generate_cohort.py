@@ -48,9 +48,13 @@ def coding_exons() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, 
     return np.array(chroms, dtype=object), np.array(starts), np.array(ends), genes
 
 
-def make_sites(n_sites: int, rng: np.random.Generator) -> tuple[pa.Table, np.ndarray]:
-    """Unique SNV/indel sites on coding exons with a rare-heavy allele-frequency spectrum."""
+def make_sites(n_sites: int, rng: np.random.Generator, only: set[str] | None = None) -> tuple[pa.Table, np.ndarray]:
+    """Unique SNV/indel sites on coding exons (of some chromosomes only) with a rare-heavy allele-frequency
+    spectrum."""
     chroms, starts, ends, _ = coding_exons()
+    if only is not None:
+        keep = np.isin(chroms, list(only))
+        chroms, starts, ends = chroms[keep], starts[keep], ends[keep]
     lengths = ends - starts + 1
     pick = rng.choice(len(starts), size=int(n_sites * 1.1), p=lengths / lengths.sum())
     pos = starts[pick] + (rng.random(len(pick)) * lengths[pick]).astype(np.int64)

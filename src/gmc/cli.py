@@ -44,7 +44,7 @@ def _mount_features() -> None:
     if next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "annotate":
         return  # `gmc annotate` needs no other feature, and importing them all is most of a one-variant run
     from gmc.backup import commands as backup_commands
-    from gmc.genomics import cli_genomes
+    from gmc.genomics import cli_genomes, cli_spark
     from gmc.interpretation.cancer import commands as cancer_commands
     from gmc.interpretation.rare import commands as rare_commands
     from gmc.phenotype import commands as phenotype_commands
@@ -62,6 +62,7 @@ def _mount_features() -> None:
     app.add_typer(phenotype_commands.phenopackets_app, name="phenopackets")
     app.add_typer(cli_genomes.genomes_app, name="genomes")
     app.add_typer(cli_genomes.variants_app, name="variants")
+    app.add_typer(cli_spark.spark_app, name="spark")
     interpret_app.command("somatic")(cancer_commands.somatic)
     interpret_app.command("rare")(rare_commands.rare)
     app.add_typer(rare_commands.bench_app, name="bench")

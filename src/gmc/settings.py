@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     api_login_token_hours: int = Field(default=12, ge=1)
     #: Variant store query engine: duckdb (a centre) or spark (national scale).
     variant_engine: str = "duckdb"
+    #: Where the Spark engine's jobs run: local[n] (in this process), spark://host:port (a standalone cluster),
+    #: yarn or k8s://https://host:port. Ignored when GMC_SPARK_REMOTE is set.
+    spark_master: str = "local[2]"
+    #: A Spark Connect server (sc://host:15002) to send the Spark engine's queries to instead ("" = use
+    #: GMC_SPARK_MASTER).
+    spark_remote: str = ""
+    #: Extra Spark settings for the sessions gmc opens, "key=value,..." (e.g. spark.executor.memory=4g).
+    spark_conf: str = ""
+    #: Root of the variant stores (one folder per build) as a path or a URI both Spark and Arrow read
+    #: (file://, s3a://, gs://, hdfs://); default data_dir/variant_store. Ingest writes need a local path.
+    store_uri: str = ""
     #: GRCh38 genome FASTA (faidx-indexed, plain or bgzipped) for HGVS and codon-level annotation; by default the
     #: one in GMC_REFDATA/grch38/sequence. "none" turns sequence off (descriptions that need it are withheld).
     reference_fasta: Path | None = None

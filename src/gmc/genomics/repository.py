@@ -15,16 +15,19 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gmc.common.escaping import escape_like
 from gmc.genomics.models import GenomeDataset
+from gmc.genomics.store.engine import QueryEngine, View
 from gmc.genomics.store.layout import (
     CHROM_SHIFT,
     CHROMOSOMES,
+    GENOTYPES_SCHEMA,
     StoreLayout,
     chrom_code,
+    chrom_of_file,
     key_range,
     record_qual_path,
     sample_index_path,
+    sites_schema,
 )
 from gmc.registry.models import Case, FamilyMember, Participant
 from gmc.samples.models import Sample
@@ -107,7 +110,6 @@ SORTS = {
     "gq": "g.gq, g.key",
     "qual": "g.qual, g.key",
 }
-_SCHEMAS: dict[str, pa.Schema] = {}
 
 
 def _list(files: Sequence[str]) -> str:
@@ -117,13 +119,7 @@ def _list(files: Sequence[str]) -> str:
 
 def _site_columns(files: Sequence[str]) -> set[str]:
     """Column names across the sites files (annotation columns vary by dataset)."""
-    names: set[str] = set()
-    for f in files:
-        schema = _SCHEMAS.get(f)
-        if schema is None:
-            schema = _SCHEMAS[f] = pq.read_schema(f)
-        names |= set(schema.names)
-    return names
+    return set(sites_schema(files).names)
 
 
 def _ranges(spans: Sequence[tuple[str, int, int]] | None) -> str | None:
@@ -149,8 +145,9 @@ def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[An
         if "consequence" not in columns:
             where.append("FALSE")
         else:
-            where.append("(" + " OR ".join("('&' || s.consequence || '&') LIKE ? ESCAPE '\\'" for _ in terms) + ")")
-            params += [f"%&{escape_like(t)}&%" for t in terms]
+            # instr, not LIKE: the same text in DuckDB and Spark (their escapes of a LIKE pattern differ)
+            where.append("(" + " OR ".join("instr('&' || s.consequence || '&', ?) > 0" for _ in terms) + ")")
+            params += [f"&{t}&" for t in terms]
     if query.impacts:
         bad = [i for i in query.impacts if i.upper() not in _IMPACTS]
         if bad:
@@ -186,7 +183,7 @@ def _filters(query: VariantQuery, columns: set[str]) -> tuple[list[str], list[An
     return where, params
 
 
-def _plan(root: Path, samples: Sequence[str], spans: Sequence[tuple[str, int, int]] | None) -> tuple[
+def _plan(root: Path | str, samples: Sequence[str], spans: Sequence[tuple[str, int, int]] | None) -> tuple[
         list[str], list[str], list[int]] | None:
     """Genotype files of the samples' datasets, every sites file, and the samples' store indexes."""
     layout = StoreLayout(root)
@@ -198,32 +195,34 @@ def _plan(root: Path, samples: Sequence[str], spans: Sequence[tuple[str, int, in
     chroms = sorted({c for c, _, _ in spans}, key=chrom_code) if spans else list(CHROMOSOMES)
     wanted_set = set(wanted)
     # A sample's calls sit in its dataset's own directory, or in the segment compaction merged it into.
-    places = {layout.segment_dir(d.segment) if d.segment else layout.dataset_dir(d.dataset_id): d.chroms
-              for d in manifest.datasets if wanted_set.intersection(d.samples)}
-    geno = [str(directory / "genotypes" / f"chr{c}.parquet") for directory, place_chroms in places.items()
-            for c in place_chroms if c in chroms]
-    geno = [f for f in geno if Path(f).exists()]
+    datasets = [d.dataset_id for d in manifest.datasets if wanted_set.intersection(d.samples)]
+    geno = layout.files(manifest, "genotypes", chroms, datasets=datasets)
     sites = layout.files(manifest, "sites", chroms)
     if not geno or not sites:
         return None
     return geno, sites, [index[s] for s in wanted]
 
 
-def _with_structural(sites: list[str], spans: Sequence[tuple[str, int, int]] | None
-                     ) -> Sequence[tuple[str, int, int]] | None:
+def _with_structural(sites: list[str], spans: Sequence[tuple[str, int, int]] | None,
+                     engine: QueryEngine | None = None) -> Sequence[tuple[str, int, int]] | None:
     """The spans, plus the start of every structural allele (sv_end stored) that begins before one and reaches
     into it: a deletion spanning a gene is keyed by where it starts, often far outside the gene."""
     if not spans:
         return spans
     extra: list[tuple[str, int, int]] = []
-    with _page_connection() as con:
-        for chrom, start, _ in spans:
-            files = [f for f in sites if Path(f).name == f"chr{chrom}.parquet" and "sv_end" in _site_columns([f])]
-            if not files:
-                continue
-            found = con.sql(f"SELECT DISTINCT pos FROM read_parquet({_list(files)}, union_by_name = true) "
-                            "WHERE sv_end >= ? AND pos < ?", params=[start, start]).fetchall()
-            extra += [(chrom, int(p), int(p)) for (p,) in found]
+    for chrom, start, _ in spans:
+        files = [f for f in sites if chrom_of_file(f) == chrom and "sv_end" in _site_columns([f])]
+        if not files:
+            continue
+        sql = "SELECT DISTINCT pos FROM sites WHERE sv_end >= ? AND pos < ?"
+        if engine is None:
+            with _page_connection() as con:
+                found = con.sql(sql.replace("FROM sites", f"FROM read_parquet({_list(files)}, union_by_name = true)"),
+                                params=[start, start]).fetchall()
+        else:
+            found = [(r["pos"],) for r in engine.run(sql, {"sites": View(files, sites_schema(files))},
+                                                     [start, start]).to_pylist()]
+        extra += [(chrom, int(p), int(p)) for (p,) in found]
     return [*spans, *extra]
 
 
@@ -480,22 +479,27 @@ def variant_table(
 
 
 def carrier_calls(
-    root: Path, spans: Sequence[tuple[str, int, int]], *, query: VariantQuery, samples: Sequence[str],
+    root: Path | str, spans: Sequence[tuple[str, int, int]], *, query: VariantQuery, samples: Sequence[str],
+    engine: QueryEngine | None = None,
 ) -> list[dict[str, Any]]:
-    """Calls of the given store samples in the spans that pass the query, with the store sample name."""
+    """Calls of the given store samples in the spans that pass the query, with the store sample name; run by the
+    engine GMC_VARIANT_ENGINE names (DuckDB at a centre, Spark on a cluster) unless one is given."""
+    from gmc.genomics.store.queries import engine_from_settings
+
     plan = _plan(root, samples, spans)
     if plan is None:
         return []
     geno, sites, idx = plan
-    spans = _with_structural(sites, spans)
+    engine = engine if engine is not None else engine_from_settings()
+    spans = _with_structural(sites, spans, engine)
     layout = StoreLayout(root)
     names = {i: s for s, i in layout.read_manifest().sample_index().items()}
     where, params = _filters(query, _site_columns(sites))
     conditions = [f"g.sample_idx IN ({', '.join(str(int(i)) for i in idx)})", _ranges(spans) or "TRUE", *where]
-    with duckdb.connect() as con:
-        table = con.sql(
-            f"SELECT g.sample_idx AS sample_idx, {_select(sites)} FROM {_from(geno, sites)} "
-            f"WHERE {' AND '.join(conditions)} ORDER BY g.sample_idx, g.key", params=params).to_arrow_table()
+    views = {"genotypes": View(geno, GENOTYPES_SCHEMA), "sites": View(sites, sites_schema(sites))}
+    table = engine.run(
+        f"SELECT g.sample_idx AS sample_idx, {_select(sites)} FROM genotypes g JOIN sites s ON s.key = g.key "
+        f"WHERE {' AND '.join(conditions)} ORDER BY g.sample_idx, g.key", views, params)
     rows = table.to_pylist()
     for row in rows:
         row["sample"] = names[row.pop("sample_idx")]

@@ -23,7 +23,7 @@ from gmc.genomics import ingest as core
 from gmc.genomics import repository as repo
 from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
-from gmc.genomics.store.layout import StoreError, StoreLayout
+from gmc.genomics.store.layout import StoreError, StoreLayout, is_uri, local_path
 from gmc.genomics.store.writer import ingest_tables
 from gmc.genomics.vcf import VcfFormatError, normalise_chrom
 from gmc.registry import repository as registry_repo
@@ -40,9 +40,14 @@ _BEFORE_INTERPRETATION = ("open", "sequencing")
 _REGION = re.compile(r"^(?:chr)?([0-9]{1,2}|X|Y|MT|M):([0-9][0-9,]*)-([0-9][0-9,]*)$", re.IGNORECASE)
 
 
-def store_root(build: str, base: Path | None = None) -> Path:
-    """The variant store of one build (the store holds one build), under data_dir/variant_store by default."""
-    return Path(base or get_settings().data_dir / "variant_store") / build
+def store_root(build: str, base: Path | str | None = None) -> Path | str:
+    """The variant store of one build (the store holds one build), under GMC_STORE_URI (a folder or a URI such as
+    s3a://bucket/gmc) or else data_dir/variant_store."""
+    settings = get_settings()
+    base = base or settings.store_uri or settings.data_dir / "variant_store"
+    if is_uri(base) and local_path(base) is None:
+        return f"{str(base).rstrip('/')}/{build}"
+    return (local_path(base) or Path(base)) / build
 
 
 @dataclass
@@ -321,7 +326,7 @@ def merge_store(build: str, store_base: Path | None = None, *, fanout: int | Non
     from gmc.genomics.store.compaction import merge_segments
 
     root = store_root(build, store_base)
-    if not StoreLayout(root).manifest_path.exists():
+    if not StoreLayout(root).exists():
         return []
     done: list[dict[str, Any]] = []
     while True:
@@ -607,7 +612,7 @@ def cohort_af(session: Session, *, principal: Principal, build: str, region: str
     if not spans:
         raise ValidationFailed("give a region or a gene", field="region")
     root = store_root(build, store_base)
-    if not (root / "manifest.json").exists():
+    if not StoreLayout(root).exists():
         return []
     # The engine is a setting (GMC_VARIANT_ENGINE): DuckDB for a centre, Spark at national scale.
     store = VariantStore(root)

@@ -16,7 +16,7 @@ from gmc.audit.service import Actor, record
 from gmc.audit.verbs import AuditVerb
 from gmc.common.errors import ValidationFailed
 from gmc.genomics.service import gene_spans, store_root
-from gmc.genomics.store.layout import MAX_POSITION, StoreError
+from gmc.genomics.store.layout import MAX_POSITION, StoreError, StoreLayout
 from gmc.genomics.store.queries import VariantFilter, VariantStore
 from gmc.research import repository as repo
 from gmc.research.cohort import Criteria, Qualifying
@@ -232,7 +232,7 @@ def _allele_calls(query: BeaconQuery, store_base: Path | None) -> tuple[str, lis
     """The build, and (allele, store sample) of every call of the sequence, range or gene queried."""
     build = query.region[0] if query.region else query.criteria.build
     root = store_root(build, store_base)
-    if not (root / "manifest.json").exists():
+    if not StoreLayout(root).exists():
         return build, []
     store = VariantStore(root)
     try:

@@ -33,7 +33,7 @@ from gmc.audit.verbs import AuditVerb
 from gmc.common.errors import Conflict
 from gmc.common.time import utcnow
 from gmc.genomics.service import gene_spans, store_root
-from gmc.genomics.store.layout import CHROMOSOMES, MAX_POSITION
+from gmc.genomics.store.layout import CHROMOSOMES, MAX_POSITION, StoreLayout
 from gmc.genomics.store.queries import VariantFilter, VariantStore
 from gmc.phenotype import phenopackets as pp
 from gmc.phenotype.ontology import get_ontology
@@ -304,7 +304,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
 
 def _store_version(build: str, store_base: Path | None) -> dict[str, Any]:
     root = store_root(build, store_base)
-    if not (root / "manifest.json").exists():
+    if not StoreLayout(root).exists():
         return {}
     manifest = VariantStore(root).manifest()
     return {"datasets": len(manifest.datasets), "samples": manifest.n_samples}

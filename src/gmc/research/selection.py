@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gmc.common.errors import Conflict, ValidationFailed
 from gmc.genomics.service import gene_spans, store_root
-from gmc.genomics.store.layout import StoreError
+from gmc.genomics.store.layout import StoreError, StoreLayout
 from gmc.genomics.store.queries import VariantFilter, VariantStore
 from gmc.phenotype.ontology import UnknownTermError, get_ontology
 from gmc.phenotype.service import check_disease_code
@@ -118,7 +118,7 @@ def _carriers(criteria: Criteria, datasets: list[tuple[int, str, str]], store_ba
     qualifying = store_filter(criteria.qualifying)
     for build in STORE_BUILDS:
         root = store_root(build, store_base)
-        if not (root / "manifest.json").exists():
+        if not StoreLayout(root).exists():
             continue
         store = VariantStore(root)
         needed = set(qualifying.site_any)

@@ -147,3 +147,48 @@ def segmented_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path, ben
         ingest_vcf(root, benchmarks_dir.joinpath(*parts))
         compact(root, min_datasets=1, retention=0)
     return root
+
+
+@pytest.fixture(scope="session")
+def two_dataset_root(tmp_path_factory: pytest.TempPathFactory, trio_vcf: Path, benchmarks_dir: Path) -> Path:
+    """The GIAB trio (BCSQ column) and the Scout demo trio (no BCSQ; X, Y, MT) in one GRCh37 store."""
+    root = tmp_path_factory.mktemp("two_datasets")
+    ingest_vcf(root, trio_vcf, info_keys=("BCSQ",))
+    ingest_vcf(root, benchmarks_dir.joinpath(*SCOUT_TRIO))
+    return root
+
+
+def _engine_queries(store: VariantStore) -> list[pa.Table]:
+    """The store questions both engines must answer alike: a sample's panel, gene carriers, one allele's
+    carriers, a region's sites and the cohort frequencies of every chromosome (files with and without BCSQ)."""
+    from gmc.genomics.store.queries import VariantFilter
+
+    rare_pass = VariantFilter(pass_only=True, max_cohort_af=0.2, min_gq=20)
+    return [
+        store.sample_variants("ADM1059A2", genes={"g1": ("X", 1, 155_000_000), "g2": ("21", 1, 48_000_000)},
+                              filters=VariantFilter(min_dp=10)),
+        store.gene_carriers(("1", 1, 249_000_000), qualifying=rare_pass),
+        store.variant_carriers("1", 65797, "T", "C"),
+        store.cohort_af(),
+        store.sites(region=("2", 1, 50_000_000)),
+    ]
+
+
+@pytest.fixture(scope="session")
+def engine_queries() -> Callable[[VariantStore], list[pa.Table]]:
+    """The questions every engine must answer alike (test modules cannot import conftest under importlib)."""
+    return _engine_queries
+
+
+# ------------------------------------------------------------------ a real standalone Spark cluster on loopback
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real standalone cluster (master + two workers) on 127.0.0.1 for the session; always stopped."""
+    from gmc.genomics.store.standalone import StandaloneCluster
+
+    cluster = StandaloneCluster(tmp_path_factory.mktemp("spark_cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

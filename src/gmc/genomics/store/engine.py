@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -25,8 +25,8 @@ class QueryEngine(Protocol):
     #: duckdb or spark.
     name: str
 
-    def run(self, sql: str, views: Mapping[str, View]) -> pa.Table:
-        """Answers the SQL as an Arrow table."""
+    def run(self, sql: str, views: Mapping[str, View], params: Sequence[Any] = ()) -> pa.Table:
+        """Answers the SQL (positional ? parameters bound to params) as an Arrow table."""
         ...
 
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -254,7 +255,82 @@ class StoreLayout:
     """Paths of one variant store rooted at a directory."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        #: The root as given: a local path, or a URI (file://, s3a://, gs://, hdfs://) Spark and Arrow both read.
+        self.uri = str(root).rstrip("/") if isinstance(root, str) and is_uri(root) else str(root)
+        self._local = local_path(root)
+        self._remote: tuple[Any, str] | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True when the store is a folder on this machine's file system (writes need that)."""
+        return self._local is not None
+
+    @property
+    def root(self) -> Path:
+        """The store's local folder; StoreError for a store on another file system (only queries read those)."""
+        if self._local is None:
+            raise StoreError(f"variant store {self.uri} is not a local folder: gmc writes only to local stores "
+                             "(a national store on shared storage is built by `gmc spark submit national-build`)")
+        return self._local
+
+    def exists(self) -> bool:
+        """True once a manifest has been committed (a store nothing was ingested into has none)."""
+        return self.read_text(self.location(MANIFEST_NAME)) is not None
+
+    def location(self, relative: str) -> str:
+        """A path inside the store as engines read it: a plain local path, or the root URI joined with it."""
+        if self._local is not None:
+            return str(self._local / relative)
+        return f"{self.uri}/{relative}"
+
+    def _arrow(self, location: str) -> tuple[Any, str]:
+        """Arrow's file system and path for a location inside a non-local store."""
+        if self._remote is None:
+            self._remote = remote_filesystem(self.uri)
+        fs, base = self._remote
+        return fs, base.rstrip("/") + location[len(self.uri):]
+
+    def read_text(self, location: str) -> str | None:
+        """The text of a file inside the store, None when it does not exist."""
+        if self._local is not None:
+            path = Path(location)
+            return path.read_text() if path.exists() else None
+        import pyarrow.fs as pafs
+
+        fs, path = self._arrow(location)
+        try:
+            if fs.get_file_info(path).type == pafs.FileType.NotFound:
+                return None
+            with fs.open_input_stream(path) as fh:
+                return fh.read().decode()
+        except OSError as exc:
+            raise StoreError(f"variant store {self.uri}: cannot read {location} ({exc})") from exc
+
+    def table_files(self, location: str) -> list[str]:
+        """The Parquet files of one table location: the file itself, or the part files of a folder that Spark
+        wrote (a national store's tables); none when it does not exist."""
+        if self._local is not None:
+            path = Path(location)
+            if path.is_file():
+                return [location]
+            if path.is_dir():
+                return sorted(str(p) for p in path.glob("*.parquet") if not p.name.startswith(("_", ".")))
+            return []
+        import pyarrow.fs as pafs
+
+        fs, path = self._arrow(location)
+        try:
+            info = fs.get_file_info(path)
+            if info.type == pafs.FileType.File:
+                return [location]
+            if info.type != pafs.FileType.Directory:
+                return []
+            parts = fs.get_file_info(pafs.FileSelector(path))
+        except OSError as exc:
+            raise StoreError(f"variant store {self.uri}: cannot list {location} ({exc})") from exc
+        names = sorted(i.base_name for i in parts if i.base_name.endswith(".parquet")
+                       and not i.base_name.startswith(("_", ".")))
+        return [f"{location}/{n}" for n in names]
 
     @property
     def manifest_path(self) -> Path:
@@ -289,11 +365,12 @@ class StoreLayout:
 
     def read_manifest(self) -> Manifest:
         """The committed manifest, or an empty one for a new store."""
-        path = self.manifest_path
-        if not path.exists():
+        path = self.location(MANIFEST_NAME)
+        text = self.read_text(path)
+        if text is None:
             return Manifest()
         try:
-            raw = json.loads(path.read_text())
+            raw = json.loads(text)
             datasets = [DatasetEntry(**d) for d in raw["datasets"]]
             segments = [SegmentEntry(**g) for g in raw.get("segments", [])]
             retired = [RetiredEntry(**r) for r in raw.get("retired", [])]
@@ -333,25 +410,98 @@ class StoreLayout:
                              "segments/<id>")
         return self.root / parts[0] / parts[1]
 
-    def files(self, manifest: Manifest, table: str, chroms: Iterable[str] | None = None) -> list[str]:
-        """Committed files of one table (sites, genotypes or samples), optionally for some chromosomes only."""
+    def files(self, manifest: Manifest, table: str, chroms: Iterable[str] | None = None,
+              datasets: Iterable[str] | None = None) -> list[str]:
+        """Committed files of one table (sites, genotypes or samples), optionally for some chromosomes only, or
+        only where the given datasets' rows are."""
         wanted = set(chroms) if chroms is not None else None
+        chosen = set(datasets) if datasets is not None else None
         # (directory, chromosomes) of every place holding files: own dataset dirs, then segments.
-        places = [(self.dataset_dir(d.dataset_id), d.chroms) for d in manifest.datasets if not d.segment]
-        places += [(self.segment_dir(g.segment_id), g.chroms) for g in manifest.segments]
+        places = {f"datasets/{d.dataset_id}": d.chroms for d in manifest.datasets
+                  if not d.segment and (chosen is None or d.dataset_id in chosen)}
+        segments = {d.segment for d in manifest.datasets if d.segment and (chosen is None or d.dataset_id in chosen)}
+        places.update({f"segments/{g.segment_id}": g.chroms for g in manifest.segments
+                       if chosen is None or g.segment_id in segments})
         out: list[str] = []
-        for directory, place_chroms in places:
+        for directory, place_chroms in places.items():
             if table == "samples":
-                out.append(str(directory / "samples.parquet"))
+                out += self.table_files(self.location(f"{directory}/samples.parquet"))
                 continue
             for chrom in place_chroms:
                 if wanted is not None and chrom not in wanted:
                     continue
-                path = directory / table / f"chr{chrom}.parquet"
                 # A dataset may bring calls on a chromosome but no new sites there.
-                if path.exists():
-                    out.append(str(path))
+                out += self.table_files(self.location(f"{directory}/{table}/chr{chrom}.parquet"))
         return out
+
+
+def is_uri(root: Path | str) -> bool:
+    """True for a scheme://... text (file://, s3a://, gs://, hdfs://), False for a plain path."""
+    return isinstance(root, str) and "://" in root and root.split("://", 1)[0].replace("+", "").isalnum()
+
+
+def local_path(root: Path | str) -> Path | None:
+    """The local folder a store root names (a plain path or file://), None for other file systems."""
+    if not is_uri(root):
+        return Path(root)
+    scheme, rest = str(root).split("://", 1)
+    if scheme.lower() == "file":
+        return Path(rest if rest.startswith("/") else "/" + rest.split("/", 1)[-1])
+    return None
+
+
+_SCHEMAS: dict[str, pa.Schema] = {}
+
+
+def parquet_schema(location: str) -> pa.Schema:
+    """The schema of one committed store file (a local path or a URI), cached: committed files never change."""
+    schema = _SCHEMAS.get(location)
+    if schema is None:
+        import pyarrow.parquet as pq
+
+        if local_path(location) is not None:
+            schema = pq.read_schema(str(local_path(location)))
+        else:
+            fs, path = remote_filesystem(location)
+            try:
+                schema = pq.read_schema(path, filesystem=fs)
+            except OSError as exc:
+                raise StoreError(f"cannot read the Parquet schema of {location} ({exc})") from exc
+        _SCHEMAS[location] = schema
+    return schema
+
+
+def sites_schema(files: Sequence[str]) -> pa.Schema:
+    """The union of the sites files' columns, core columns first (annotation columns vary by dataset)."""
+    fields = {f.name: f for f in SITES_SCHEMA}
+    for location in files:
+        for f in parquet_schema(location):
+            fields.setdefault(f.name, f)
+    return pa.schema(list(fields.values()))
+
+
+def chrom_of_file(location: str) -> str:
+    """The chromosome of a store table file: chr<name>.parquet, or a part file inside a chr<name>.parquet folder."""
+    path = Path(location)
+    name = path.name if path.name.startswith("chr") else path.parent.name
+    return name.removeprefix("chr").removesuffix(".parquet")
+
+
+#: Spark's Hadoop scheme names that Arrow spells differently.
+_ARROW_SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
+
+
+def remote_filesystem(uri: str) -> tuple[Any, str]:
+    """Arrow's file system and base path for a non-local store URI; StoreError naming the URI if Arrow cannot
+    open it (unknown scheme, missing credentials, unreachable service)."""
+    import pyarrow.fs as pafs
+
+    scheme, rest = uri.split("://", 1)
+    arrow_uri = f"{_ARROW_SCHEMES.get(scheme.lower(), scheme.lower())}://{rest}"
+    try:
+        return pafs.FileSystem.from_uri(arrow_uri)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise StoreError(f"variant store {uri} (GMC_STORE_URI) cannot be opened: {exc}") from exc
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from gmc.genomics.store.engine import QueryEngine, View
 from gmc.genomics.store.layout import (
@@ -17,12 +16,12 @@ from gmc.genomics.store.layout import (
     GENOTYPES_SCHEMA,
     MAX_POSITION,
     SAMPLES_SCHEMA,
-    SITES_SCHEMA,
     Manifest,
     StoreError,
     StoreLayout,
     chrom_code,
     key_range,
+    sites_schema,
     variant_key,
 )
 
@@ -117,7 +116,6 @@ class VariantStore:
     def __init__(self, root: Path | str, engine: QueryEngine | None = None) -> None:
         self.layout = StoreLayout(root)
         self.engine = engine if engine is not None else engine_from_settings()
-        self._schemas: dict[str, pa.Schema] = {}
         self._pinned: Manifest | None = None
 
     # -- catalogue ---------------------------------------------------------------------------
@@ -131,7 +129,7 @@ class VariantStore:
 
         The files it lists stay readable after a compaction or merge replaces them for GMC_STORE_RETENTION_SECONDS.
         """
-        store = VariantStore(self.layout.root, self.engine)
+        store = VariantStore(self.layout.uri, self.engine)
         store._pinned = self.layout.read_manifest()
         return store
 
@@ -162,15 +160,7 @@ class VariantStore:
 
     def _sites_schema(self, files: Sequence[str]) -> pa.Schema:
         """The union of the sites files' columns (annotation columns vary by dataset)."""
-        fields = {f.name: f for f in SITES_SCHEMA}
-        for path in files:
-            schema = self._schemas.get(path)
-            if schema is None:
-                schema = pq.read_schema(path)
-                self._schemas[path] = schema
-            for f in schema:
-                fields.setdefault(f.name, f)
-        return pa.schema(list(fields.values()))
+        return sites_schema(files)
 
     # -- filters -----------------------------------------------------------------------------
 
@@ -363,6 +353,17 @@ class VariantStore:
         filters: VariantFilter | None = None,
     ) -> pa.Table:
         """Allele count, number and frequency of every site in a region or genes (calls may be filtered)."""
+        sql, views = self.cohort_af_query(region=region, genes=genes, filters=filters)
+        return self.engine.run(sql, views).select(COHORT_AF_SCHEMA.names).cast(COHORT_AF_SCHEMA)
+
+    def cohort_af_query(
+        self,
+        *,
+        region: Span | None = None,
+        genes: Mapping[str, Span] | None = None,
+        filters: VariantFilter | None = None,
+    ) -> tuple[str, dict[str, View]]:
+        """The SQL and views of cohort_af (COHORT_AF_SCHEMA columns), for a job that writes the answer itself."""
         spans = _spans(region, genes)
         filters = filters or VariantFilter()
         if filters.max_cohort_af is not None:
@@ -382,7 +383,7 @@ class VariantStore:
             f"FROM genotypes g JOIN sites s ON s.key = g.key WHERE {' AND '.join(where)} "
             "GROUP BY s.chrom, s.pos, s.ref, s.alt, s.key ORDER BY s.key"
         )
-        return self.engine.run(sql, views).select(COHORT_AF_SCHEMA.names).cast(COHORT_AF_SCHEMA)
+        return sql, {"genotypes": views["genotypes"], "sites": views["sites"]}
 
     def sites(self, *, region: Span | None = None, genes: Mapping[str, Span] | None = None) -> pa.Table:
         """The stored sites (with any annotation columns) in a region or genes, sorted by position."""
