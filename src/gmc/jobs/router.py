@@ -13,6 +13,7 @@ from gmc.auth.principal import Principal
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.jobs import service
+from gmc.jobs.models import BackgroundJob
 from gmc.jobs.service import JobRunner
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -28,14 +29,21 @@ def runs_as_job(request: Request, data: bytes) -> bool:
     return len(data) > request.app.state.settings.import_job_bytes
 
 
-def queue_import(request: Request, background: BackgroundTasks, db: GmcSession, principal: Principal, *,
-                 kind: str, data: bytes, source: str) -> JSONResponse:
-    """Records a job for the file and answers 202 with where to follow it; the job starts once that is committed."""
+def submit_job(request: Request, background: BackgroundTasks, db: GmcSession, principal: Principal, *,
+               kind: str, data: bytes, source: str) -> BackgroundJob:
+    """Records a job for the file in the request's transaction; it starts once that is committed."""
     runner = job_runner(request)
     job = runner.create(db, principal, kind=kind, data=data, source=source)
     # Background tasks run after the response, so after the request's commit: the worker finds the job.
     background.add_task(runner.start, job.id, principal, data)
-    body = service.job_summary(runner, job)
+    return job
+
+
+def queue_import(request: Request, background: BackgroundTasks, db: GmcSession, principal: Principal, *,
+                 kind: str, data: bytes, source: str) -> JSONResponse:
+    """Submits the file as a job and answers 202 with where to follow it."""
+    job = submit_job(request, background, db, principal, kind=kind, data=data, source=source)
+    body = service.job_summary(job_runner(request), job)
     return JSONResponse(jsonable_encoder(body), status_code=202, headers={"Location": body["status_url"]})
 
 

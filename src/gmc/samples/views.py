@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -20,6 +20,7 @@ from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.jobs.router import runs_as_job, submit_job
 from gmc.registry.consent import consent_status
 from gmc.samples import printing, service
 from gmc.samples import repository as repo
@@ -114,10 +115,16 @@ def register_page(request: Request, form_fields: FormFields, principal: Principa
 
 
 @router.post("/samples/import", max_body_size=import_max_bytes())
-def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
+def import_page(request: Request, file: UploadFile, background: BackgroundTasks, principal: Principal = WRITE,
                 db: GmcSession = DB) -> Response:
-    """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
-    text = file.file.read().decode("utf-8", errors="replace")
+    """Imports a specimen CSV; shows every bad row when refused (nothing is imported then). A large file is
+    imported by a background job, whose page shows its progress and outcome."""
+    data = file.file.read()
+    if runs_as_job(request, data):
+        job = submit_job(request, background, db, principal, kind="samples.specimens_csv", data=data,
+                         source=file.filename or "upload.csv")
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+    text = data.decode("utf-8", errors="replace")
     ctx = {**_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
            "states": list(SampleState)}
     try:
