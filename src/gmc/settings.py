@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: The largest file an import route takes (participant, sample and HPO CSVs, PED, HL7, FHIR).
     max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: Import files larger than this run as background jobs (202 with a job to follow) instead of in the request.
+    import_job_bytes: int = Field(default=256 * 1024, ge=0)
+    #: Background jobs run at once per server process (each is one import transaction).
+    job_workers: int = Field(default=1, ge=1, le=8)
     #: Where gmc keeps its own files (variant store, uploads, caches).
     data_dir: Path = Path("var")
     #: Reference data directory (transcripts, ClinVar, HPO, panels, cancer knowledge): ../shared/refdata when it

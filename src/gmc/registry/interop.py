@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gmc.auth import scope
+from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.organisations.models import Trust
+from gmc.jobs.service import Progress, register_job_kind
 from gmc.registry import consent as consent_service
 from gmc.registry import fhir_io, hl7_adt, repository, service
 from gmc.registry.models import Consent, Hl7Interface, Hl7MessageLog, Participant
@@ -501,18 +503,20 @@ def _not_utf8(values: list[str | None]) -> str | None:
     return None
 
 
-def import_csv(session: Session, *, principal: Principal, text: str | bytes,
-               source: str = "upload.csv") -> CsvImportReport:
+def import_csv(session: Session, *, principal: Principal, text: str | bytes, source: str = "upload.csv",
+               progress: Progress | None = None) -> CsvImportReport:
     """Imports participant rows all-or-nothing: raises CsvImportFailed listing every bad row (the caller's
-    transaction then rolls back whatever was written)."""
-    report = _import_csv(session, principal=principal, text=decode_csv(text), source=source)
+    transaction then rolls back whatever was written). progress(phase, done, total) is told of each row."""
+    report = _import_csv(session, principal=principal, text=decode_csv(text), source=source, progress=progress)
     if report.problems:
         raise CsvImportFailed(report)
     return report
 
 
-def _import_csv(session: Session, *, principal: Principal, text: str, source: str) -> CsvImportReport:
+def _import_csv(session: Session, *, principal: Principal, text: str, source: str,
+                progress: Progress | None) -> CsvImportReport:
     report = CsvImportReport()
+    total = _count_records(text) if progress is not None else 0
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = reader.fieldnames or []
@@ -548,6 +552,8 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
             break
         report.rows += 1
         line = reader.line_num
+        if progress is not None:
+            progress("checking", report.rows - 1, total)
         extra = row.pop(None, None)
         if extra is not None or any(v is None for v in row.values()):
             found = width + len(extra or []) - sum(v is None for v in row.values())
@@ -578,7 +584,9 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
                                     "status": exc.status_code})
     if report.problems:
         return report
-    for line, person in people:
+    for done, (line, person) in enumerate(people):
+        if progress is not None:
+            progress("importing", done, len(people))
         try:
             reg = service.register_person(session, principal=principal, person=person, decision="new")
         except DomainError as exc:
@@ -587,4 +595,23 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
         report.created += reg.created
         report.linked += not reg.created
         report.worklisted += bool(reg.created and reg.candidates)
+    if progress is not None:
+        progress("importing", len(people), len(people))
     return report
+
+
+def _count_records(text: str) -> int:
+    """Data rows of a CSV (quoted fields may span lines, so the csv module counts them)."""
+    return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+
+
+def import_csv_job(session: Session, principal: Principal, data: bytes, source: str,
+                   progress: Progress) -> dict[str, int]:
+    """The participant CSV import as a background job: the same checks, one transaction, counts as its result."""
+    principal.require(Permission.PARTICIPANT_WRITE)
+    report = import_csv(session, principal=principal, text=data, source=source, progress=progress)
+    return {"rows": report.rows, "created": report.created, "linked": report.linked,
+            "worklisted": report.worklisted}
+
+
+register_job_kind("registry.participants_csv", "Participant CSV import", import_csv_job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ from gmc.common.errors import NotFound, ValidationFailed
 from gmc.common.requests import RawBody, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.jobs.router import queue_import, runs_as_job
 from gmc.registry import consent as consent_service
 from gmc.registry import interop, repository, service
 from gmc.registry.schemas import (
@@ -352,9 +353,17 @@ def fhir_bundle_import(body: RawBody, trust_code: str | None = None, decision: s
             "lines": result.lines}
 
 
-@router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes())
-def import_participants_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, Any]:
-    """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report."""
+@router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes(),
+             responses={202: {"description": "A large file: imported by a background job (follow `status_url`)"}})
+def import_participants_csv(request: Request, body: RawBody, background: BackgroundTasks,
+                            principal: Principal = WRITE, db: GmcSession = DB) -> Any:
+    """Bulk import from CSV (text/csv body), all-or-nothing with a row-by-row report.
+
+    A file larger than GMC_IMPORT_JOB_BYTES is imported by a background job: 202 with the job's `status_url`
+    (progress, then the counts or every problem by line and field)."""
+    if runs_as_job(request, body):
+        return queue_import(request, background, db, principal, kind="registry.participants_csv", data=body,
+                            source="upload.csv")
     # bytes: rows that are not UTF-8 are reported by line like any other bad row
     report = interop.import_csv(db, principal=principal, text=body)
     return {"rows": report.rows, "created": report.created, "linked": report.linked,

@@ -39,6 +39,11 @@ class SampleCsvError(ValidationFailed, ValueError):
         super().__init__(f"{source}: {first}{more}; nothing was imported", field=first.column, line=first.line)
         self.problems = problems
 
+    def to_dict(self) -> dict[str, object]:
+        """The error with every row problem (line, field, message)."""
+        return {**super().to_dict(), "problems": [{"line": p.line, "field": p.column, "message": p.message}
+                                                  for p in self.problems]}
+
 
 @dataclass(frozen=True)
 class ImportRow:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from gmc.common.errors import NotFound, ValidationFailed
 from gmc.common.requests import RawBody, decode_text, import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.jobs.router import queue_import, runs_as_job
 from gmc.organisations.models import Trust
 from gmc.samples import csvio, printing, service
 from gmc.samples import repository as repo
@@ -74,9 +76,16 @@ def export_csv(principal: Principal = READ, db: GmcSession = DB) -> Response:
     return Response(text, media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="samples.csv"'})
 
 
-@router.post("/import", status_code=201, max_body_size=import_max_bytes())
-def import_csv(body: RawBody, principal: Principal = WRITE, db: GmcSession = DB) -> dict[str, object]:
-    """Imports collected specimens from a CSV body (text/csv); any bad row refuses the whole file."""
+@router.post("/import", status_code=201, max_body_size=import_max_bytes(),
+             responses={202: {"description": "A large file: imported by a background job (follow `status_url`)"}})
+def import_csv(request: Request, body: RawBody, background: BackgroundTasks, principal: Principal = WRITE,
+               db: GmcSession = DB) -> Any:
+    """Imports collected specimens from a CSV body (text/csv); any bad row refuses the whole file.
+
+    A file larger than GMC_IMPORT_JOB_BYTES is imported by a background job: 202 with its `status_url`."""
+    if runs_as_job(request, body):
+        return queue_import(request, background, db, principal, kind="samples.specimens_csv", data=body,
+                            source="upload.csv")
     text = decode_text(body, "CSV", field="file")
     made = service.import_specimens(db, principal, text)
     return {"imported": len(made), "barcodes": [s.barcode for s in made]}

@@ -24,6 +24,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import as_utc, utcnow
+from gmc.jobs.service import Progress, register_job_kind
 from gmc.registry.consent import ConsentAction, current_consent, is_allowed
 from gmc.registry.models import Participant, Referral
 from gmc.samples import repository as repo
@@ -992,8 +993,10 @@ def set_qc_rule(session: Session, principal: Principal, *, sample_type: str, met
 
 # Import, export, labels and manifests ---------------------------------------------------------------
 
-def import_specimens(session: Session, principal: Principal, text: str, *, source: str = "upload") -> list[Sample]:
-    """Imports collected specimens from CSV: every row is checked; one bad row refuses the whole file."""
+def import_specimens(session: Session, principal: Principal, text: str, *, source: str = "upload",
+                     progress: Progress | None = None) -> list[Sample]:
+    """Imports collected specimens from CSV: every row is checked; one bad row refuses the whole file.
+    progress(phase, done, total) is told of each row."""
     from gmc.common.errors import DomainError
     from gmc.organisations.models import Trust
     from gmc.samples.csvio import RowProblem, SampleCsvError, parse_import
@@ -1004,7 +1007,9 @@ def import_specimens(session: Session, principal: Principal, text: str, *, sourc
     problems: list[RowProblem] = []
     refused: set[int] = set()
     made: list[Sample] = []
-    for row in rows:
+    for done, row in enumerate(rows):
+        if progress is not None:
+            progress("importing", done, len(rows))
         if row.barcode in taken:
             problems.append(RowProblem(row.line, "barcode", f"duplicate barcode {row.barcode}: already in gmc"))
             continue
@@ -1030,7 +1035,24 @@ def import_specimens(session: Session, principal: Principal, text: str, *, sourc
         raise error
     record(session, actor=principal.actor, verb=AuditVerb.IMPORT, entity_type="sample",
            summary={"source": source, "rows": len(made)})
+    if progress is not None:
+        progress("importing", len(rows), len(rows))
     return made
+
+
+def import_specimens_job(session: Session, principal: Principal, data: bytes, source: str,
+                         progress: Progress) -> dict[str, int]:
+    """The specimen CSV import as a background job: the same checks, one transaction, counts as its result."""
+    from gmc.common.requests import decode_text
+
+    principal.require(Permission.SAMPLE_WRITE)
+    progress("checking", 0, 0)
+    made = import_specimens(session, principal, decode_text(data, "CSV", field="file"), source=source,
+                            progress=progress)
+    return {"rows": len(made), "imported": len(made)}
+
+
+register_job_kind("samples.specimens_csv", "Specimen CSV import", import_specimens_job)
 
 
 def export_rows(session: Session, principal: Principal) -> list[dict[str, object]]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -26,6 +26,7 @@ from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
+from gmc.jobs.router import runs_as_job, submit_job
 from gmc.registry.consent import consent_status
 from gmc.samples import printing, service
 from gmc.samples import repository as repo
@@ -179,10 +180,16 @@ def register_page(request: Request, form_fields: FormFields, principal: Principa
 
 
 @router.post("/samples/import", max_body_size=import_max_bytes())
-def import_page(request: Request, file: UploadFile, principal: Principal = WRITE,
+def import_page(request: Request, file: UploadFile, background: BackgroundTasks, principal: Principal = WRITE,
                 db: GmcSession = DB) -> Response:
-    """Imports a specimen CSV; shows every bad row when refused (nothing is imported then)."""
-    text = file.file.read().decode("utf-8", errors="replace")
+    """Imports a specimen CSV; shows every bad row when refused (nothing is imported then). A large file is
+    imported by a background job, whose page shows its progress and outcome."""
+    data = file.file.read()
+    if runs_as_job(request, data):
+        job = submit_job(request, background, db, principal, kind="samples.specimens_csv", data=data,
+                         source=file.filename or "upload.csv")
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+    text = data.decode("utf-8", errors="replace")
     ctx = {**_base(request), **_register_context(db, principal), "samples": [], "q": "", "state": "",
            "states": list(SampleState)}
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -24,6 +26,9 @@ from gmc.interpretation.cancer import router as cancer_router
 from gmc.interpretation.cancer import views as cancer_views
 from gmc.interpretation.rare import router as rare_router
 from gmc.interpretation.rare import views as rare_views
+from gmc.jobs import router as jobs_router
+from gmc.jobs import views as jobs_views
+from gmc.jobs.service import JobRunner
 from gmc.phenotype import router as phenotype_router
 from gmc.phenotype import views as phenotype_views
 from gmc.programme import router as programme_router
@@ -46,6 +51,18 @@ from gmc.web.security import SecurityHeadersMiddleware
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up marks failed the jobs an earlier server process left unfinished; shut-down stops this one's."""
+    import anyio
+
+    await anyio.to_thread.run_sync(app.state.jobs.recover)
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(app.state.jobs.shutdown)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Builds the web app for these settings (production refuses unsafe secrets)."""
     settings = settings or get_settings()
@@ -55,10 +72,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     load_models()
     # /docs and /redoc come from gmc.web.docs (vendored assets, no CDN, no inline script).
     app = FastAPI(title="gmc", version=__version__, max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None,
-                  openapi_url=None,
+                  openapi_url=None, lifespan=_lifespan,
                   description="Genomic Medicine Centre platform: registry, samples, phenotypes, genomes, interpretation.")
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url, settings=settings)
+    app.state.jobs = JobRunner(app.state.database, workers=settings.job_workers)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # The Host header is checked before anything uses it (GMC_ALLOWED_HOSTS; production must list its names).
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list())
@@ -71,10 +89,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                    samples_router.router,
                    phenotype_router.router, cancer_router.router, rare_router.router, genomics_router.router,
                    reporting_router.router, reporting_router.mdt_router,
-                   research_router.router, research_router.beacon_router, programme_router.router):
+                   research_router.router, research_router.beacon_router, programme_router.router, jobs_router.router):
         app.include_router(router)
     for router in (web_views.router, auth_views.router, admin_views.router, registry_views.router,
                    samples_views.router, phenotype_views.router, cancer_views.router, rare_views.router, genomics_views.router,
-                   reporting_views.router, research_views.router, programme_views.router):
+                   reporting_views.router, research_views.router, programme_views.router, jobs_views.router):
         app.include_router(router)
     return app

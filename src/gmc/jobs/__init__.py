@@ -1,0 +1,1 @@
+"""Background jobs: large imports run in a worker of the server and report their progress."""
