@@ -57,8 +57,13 @@ def hl7_feed(demo_client, bearer, demo_database):
         if admin == "admin":
             headers = bearer(demo_client, "admin")
         else:
-            token = demo_client.post("/api/auth/token", data={"username": admin, "password": "centre-admin-2026"})
-            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            # Admins sign in with a second factor; the token is made as the CLI makes one.
+            from gmc.auth.service import create_token
+
+            with demo_database.transaction() as s:
+                user = s.execute(sa.select(User).where(User.username == admin)).scalar_one()
+                secret = create_token(s, actor=Actor.system("test"), user=user, name="test", days=1)[1]
+            headers = {"Authorization": f"Bearer {secret}"}
         user = f"pas-{facility.lower()}"
         made = demo_client.post("/api/users", headers=headers, json={
             "username": user, "password": "feed-password-2026", "roles": ["recruiter"], "centre_code": centre,
