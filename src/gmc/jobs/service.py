@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
@@ -216,8 +216,11 @@ class JobRunner:
         return count
 
     def recover(self) -> int:
-        """At start-up: marks failed the jobs that died with an earlier server process of this host."""
+        """At start-up: marks failed the jobs that died with an earlier server process of this host (a database
+        not yet set up by `gmc db upgrade` has no jobs, so there is nothing to recover)."""
         with self.database.transaction() as session:
+            if not inspect(session.connection()).has_table(BackgroundJob.__tablename__):
+                return 0
             return self.fail_interrupted(session)
 
     def shutdown(self) -> None:
