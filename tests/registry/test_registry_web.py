@@ -170,9 +170,13 @@ def test_duplicate_worklist_filters_by_band_and_sorts_in_the_url(demo_client, lo
             assert "No pairs match." in banded.text
 
 
-def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login) -> None:
+def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login, monkeypatch) -> None:
+    import pyotp
+
     from gmc.audit.service import Actor
+    from gmc.auth.second_factor import enrol
     from gmc.auth.service import create_user
+    from tests.conftest import DEMO_TOTP
 
     login(demo_client, "admin")  # a centre admin: the rules are the programme's, national
     page = demo_client.get("/eligibility")
@@ -181,11 +185,14 @@ def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login
         "csrf_token": _csrf(demo_client), "name": "Ehlers-Danlos syndrome", "structures": ["singleton"],
         "action": "add"})
     assert "Not changed" in refused.text and "national" in refused.text
+    secret = pyotp.random_base32()
+    monkeypatch.setitem(DEMO_TOTP, "national-admin", secret)  # admins sign in with a second factor
     with demo_database.transaction() as s:
-        create_user(s, actor=Actor.system("test"), username="national-admin", password="national-admin-2026",
-                    roles=["admin"], centre_wide=True)
+        user = create_user(s, actor=Actor.system("test"), username="national-admin",
+                           password="quartz-harbour-lantern-77", roles=["admin"], centre_wide=True)
+        enrol(s, actor=Actor.system("test"), user=user, secret=secret, code=pyotp.TOTP(secret).now())
     demo_client.cookies.clear()
-    login(demo_client, "national-admin", "national-admin-2026")
+    login(demo_client, "national-admin", "quartz-harbour-lantern-77")
     resp = demo_client.post("/eligibility/rare_disease/conditions", data={
         "csrf_token": _csrf(demo_client), "name": "Ehlers-Danlos syndrome", "structures": ["singleton", "trio"],
         "action": "add"})

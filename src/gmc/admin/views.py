@@ -167,11 +167,12 @@ def audit_page(request: Request, verify: bool = False, principal: Principal = De
                                          actor=state.filters.get("actor"), verb=state.filters.get("verb"),
                                          trust_ids=scope)
     page = paginate(db, stmt, state, audit_repository.EVENT_ORDER)
-    record_trail_read(db, principal, entity_type=state.filters.get("entity_type"), entity_id=None,
-                      actor=state.filters.get("actor"), verb=state.filters.get("verb"), shown=len(page.items))
     database = request.app.state.database
+    # The chain is checked as it stands, before this read adds its own event to it.
     report = (verify_audit(db, identity=database.identity, settings=database.settings)
               if verify and principal.has(Permission.USERS_MANAGE) else None)
+    record_trail_read(db, principal, entity_type=state.filters.get("entity_type"), entity_id=None,
+                      actor=state.filters.get("actor"), verb=state.filters.get("verb"), shown=len(page.items))
     return render(request, "admin/audit.html", {"page": page, "events": page.items, "report": report,
                                                 "filters": state.filters, "total": audit_repository.count_events(db)})
 
