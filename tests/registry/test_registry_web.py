@@ -140,9 +140,12 @@ def test_duplicate_worklist_merge_and_unmerge(demo_client, login, bearer) -> Non
     assert demo_client.get("/api/duplicates", headers=h).json()[0]["id"] == dup_id
 
 
-def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login) -> None:
+def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login, monkeypatch) -> None:
+    from tests.conftest import DEMO_TOTP
+
     from gmc.audit.service import Actor
     from gmc.auth.service import create_user
+    from gmc.common.time import utcnow
 
     login(demo_client, "admin")  # a centre admin: the rules are the programme's, national
     page = demo_client.get("/eligibility")
@@ -152,10 +155,13 @@ def test_eligibility_rules_page_and_admin_edit(demo_client, demo_database, login
         "action": "add"})
     assert "Not changed" in refused.text and "national" in refused.text
     with demo_database.transaction() as s:
-        create_user(s, actor=Actor.system("test"), username="national-admin", password="national-admin-2026",
-                    roles=["admin"], centre_wide=True)
+        national = create_user(s, actor=Actor.system("test"), username="national-admin",
+                               password="quarry lantern otter 2026", roles=["admin"], centre_wide=True)
+        # Admins sign in to pages with a second factor: this one's authenticator holds a known key.
+        national.totp_secret, national.totp_enabled_at = "GMCNATIONALADMINKEYFORTESTS23456", utcnow()
+    monkeypatch.setitem(DEMO_TOTP, "national-admin", "GMCNATIONALADMINKEYFORTESTS23456")
     demo_client.cookies.clear()
-    login(demo_client, "national-admin", "national-admin-2026")
+    login(demo_client, "national-admin", "quarry lantern otter 2026")
     resp = demo_client.post("/eligibility/rare_disease/conditions", data={
         "csrf_token": _csrf(demo_client), "name": "Ehlers-Danlos syndrome", "structures": ["singleton", "trio"],
         "action": "add"})
