@@ -911,6 +911,35 @@ def test_every_identifiable_read_is_audited(walker) -> None:
     assert not unaudited, f"identifiable reads that left no audit event: {unaudited}"
 
 
+
+def test_reporting_and_research_reads_refuse_other_trusts_and_centres(walker) -> None:
+    """The victim trust's reports, reviews, MDT cases and research project, read by admins of another trust and of
+    another centre: records named by id are not found; lists and meetings they may see name none of them."""
+    client, database, world = walker
+    named = [f"/api/reports/{world['rep:released_report']}", f"/api/reports/{world['rep:released_report']}/versions",
+             f"/api/reports/cases/{world['rep:check']}", f"/api/reports/cases/{world['rep:in_review']}/candidates",
+             f"/api/research/projects/{world['res:project']}", f"/api/research/cohorts/{world['res:cohort']}",
+             f"/api/research/releases/{world['res:built']}"]
+    lists = ["/api/reports", "/api/reports/worklists", "/api/reports/new-results", "/api/reports/turnaround",
+             "/api/mdt/meetings", "/api/research/projects", "/api/research/releases", "/api/research/recalls"]
+    victim = [world[k] for k in ("rep:released", "rep:check", "rep:in_review", "rep:resume", "rep:released_report",
+                                 "res:project", "res:built", "res:recalled")]
+    for persona, who in (("other_trust", "w-other-trust"), ("other_centre", "w-other-centre")):
+        headers = {"Authorization": f"Bearer {world[f'token:{who}']}"}
+        for path in named:
+            resp = client.get(path, headers=headers)
+            assert resp.status_code == 404, f"{path} as {persona}: {resp.status_code} {resp.text[:200]}"
+        # The centre's meeting discusses the victim's case: the other trust sees the meeting, not that case.
+        meeting = client.get("/api/mdt/meetings/MDT000001", headers=headers)
+        assert meeting.status_code == (200 if persona == "other_trust" else 404), meeting.text[:200]
+        for path in [*lists, *(["/api/mdt/meetings/MDT000001"] if persona == "other_trust" else [])]:
+            resp = client.get(path, headers=headers)
+            assert resp.status_code == 200, f"{path} as {persona}: {resp.status_code}"
+            shown = [v for v in victim if v in resp.text]
+            assert not shown, f"{path} as {persona} shows the victim trust's {shown}"
+    owner = {"Authorization": f"Bearer {world['token:admin']}"}
+    assert world["rep:released"] in client.get("/api/mdt/meetings/MDT000001", headers=owner).text
+
 # ------------------------------------------------------------------------------------- the pages' form routes
 
 #: Per form route of the pages (outside the OpenAPI schema), the form its owner submits. Tried as an admin of another
