@@ -41,29 +41,23 @@ def hl7_feed(demo_client, bearer, demo_database):
     """Binds a facility to its trust with a new service user's token, as an admin of that trust's centre (a
     South London admin is made when needed); returns the feed's bearer headers."""
     from gmc.audit.service import Actor
-    from gmc.auth.service import create_user
+    from gmc.auth.service import create_token, create_user
     from gmc.organisations.models import Trust
 
     def _feed(facility: str, trust: str | None = None) -> dict[str, str]:
         trust = trust or facility
         with demo_database.transaction() as s:
             centre = s.execute(sa.select(Trust).where(Trust.code == trust)).scalar_one().centre.code
-            admin = "admin"
+            admin, secret = "admin", None
             if centre != "WMGMC":
                 admin = f"admin-{centre.lower()}"
-                if s.execute(sa.select(User).where(User.username == admin)).scalar_one_or_none() is None:
-                    create_user(s, actor=Actor.system("test"), username=admin, password="centre-admin-2026",
-                                roles=["admin"], centre_code=centre, centre_wide=True)
-        if admin == "admin":
-            headers = bearer(demo_client, "admin")
-        else:
-            # Admins sign in with a second factor; the token is made as the CLI makes one.
-            from gmc.auth.service import create_token
-
-            with demo_database.transaction() as s:
-                user = s.execute(sa.select(User).where(User.username == admin)).scalar_one()
-                secret = create_token(s, actor=Actor.system("test"), user=user, name="test", days=1)[1]
-            headers = {"Authorization": f"Bearer {secret}"}
+                found = s.execute(sa.select(User).where(User.username == admin)).scalar_one_or_none()
+                if found is None:
+                    found = create_user(s, actor=Actor.system("test"), username=admin, password="centre-admin-2026",
+                                        roles=["admin"], centre_code=centre, centre_wide=True)
+                # Admins sign in with a second factor; this one's token is made as the command line makes it.
+                secret = create_token(s, actor=Actor.system("test"), user=found, name="test", days=1)[1]
+        headers = bearer(demo_client, "admin") if secret is None else {"Authorization": f"Bearer {secret}"}
         user = f"pas-{facility.lower()}"
         made = demo_client.post("/api/users", headers=headers, json={
             "username": user, "password": "feed-password-2026", "roles": ["recruiter"], "centre_code": centre,

@@ -167,6 +167,17 @@ def test_roles_and_scope(world, world_db, principal_of) -> None:
             service.decide_project(s, admin, own.project_id, approve=True, note="")
         with pytest.raises(ValidationFailed, match="reason"):
             service.decide_project(s, principal_of(s, "dataaccess"), project.project_id, approve=False, note=" ")
+        # An approver of another centre neither sees nor decides a project over West Midlands trusts.
+        from gmc.auth.service import create_user
+
+        create_user(s, actor=admin.actor, username="t-sl-approver", password="sl-approver-pass-2026",
+                    roles=["data_access"], centre_code="SLGMC", centre_wide=True)
+        south = principal_of(s, "t-sl-approver")
+        with pytest.raises(NotFound):
+            service.decide_project(s, south, project.project_id, approve=True, note="")
+        assert project.project_id not in {p.project_id for p in service.visible_projects(s, south)}
+        assert project not in service.approval_queue(s, south)["projects"]
+        assert project in service.approval_queue(s, principal_of(s, "dataaccess"))["projects"]
 
 
 def test_saved_cohorts_are_versioned(world, world_db, principal_of) -> None:

@@ -36,6 +36,8 @@ VICTIM_TRUST = "RQ3"       # Birmingham Children's: the demo's KBG family and th
 OTHER_TRUST = "RRK"        # University Hospitals Birmingham: same centre, another trust
 OTHER_CENTRE_TRUST = "RJ1"  # Guy's and St Thomas': South London
 PASSWORD = "walker-password-2026"
+#: The walker admins' authenticator key (admins pass a second factor to sign in to pages).
+WALKER_TOTP = "GMCWALKERADMINSECRETKEYFORTESTS2"
 
 #: Tables whose rows a refused request may add: the audit trail records refusals it chooses to.
 IGNORED_TABLES = {"audit_event"}
@@ -100,6 +102,9 @@ def _build_world(url: str) -> dict[str, Any]:
             user("w-other-centre", "SLGMC", [OTHER_CENTRE_TRUST])
             user("w-national", None, [], centre_wide=True)
             s.flush()
+            for name in ("w-other-trust", "w-other-centre", "w-national"):  # admins sign in to pages with a code
+                walker_admin = s.execute(sa.select(User).where(User.username == name)).scalar_one()
+                walker_admin.totp_secret, walker_admin.totp_enabled_at = WALKER_TOTP, datetime.now(UTC)
             for name in ("admin", "w-other-trust", "w-other-centre", "w-national", "recruiter", "researcher"):
                 u = s.execute(sa.select(User).where(User.username == name)).scalar_one()
                 out[f"token:{name}"] = create_token(s, actor=actor, user=u, name="walker", days=30)[1]
@@ -188,7 +193,9 @@ def _build_world(url: str) -> dict[str, Any]:
             out["individual"] = pedigree.pedigree.individuals[0].individual_id
             from gmc.interpretation.rare import repository as rare_repo
 
-            applied = {p.panel_key for _, p in rare_repo.applied_panels(s, case.id)}
+            applied_rows = rare_repo.applied_panels(s, case.id)
+            applied = {p.panel_key for _, p in applied_rows}
+            out["applied_panel"] = applied_rows[0][0].id if applied_rows else None
             out["panel"] = next(p.panel_key for p in rare_repo.current_panels(s) if p.panel_key not in applied)
             trust_ids = {t.code: t.id for t in s.execute(sa.select(Trust)).scalars()}
             when = datetime.now(UTC) - timedelta(days=3)
@@ -902,3 +909,301 @@ def test_every_identifiable_read_is_audited(walker) -> None:
             unaudited.append(path)
     assert not failed, f"identifiable reads the owner could not make: {failed}"
     assert not unaudited, f"identifiable reads that left no audit event: {unaudited}"
+
+
+
+def test_reporting_and_research_reads_refuse_other_trusts_and_centres(walker) -> None:
+    """The victim trust's reports, reviews, MDT cases and research project, read by admins of another trust and of
+    another centre: records named by id are not found; lists and meetings they may see name none of them."""
+    client, database, world = walker
+    named = [f"/api/reports/{world['rep:released_report']}", f"/api/reports/{world['rep:released_report']}/versions",
+             f"/api/reports/cases/{world['rep:check']}", f"/api/reports/cases/{world['rep:in_review']}/candidates",
+             f"/api/research/projects/{world['res:project']}", f"/api/research/cohorts/{world['res:cohort']}",
+             f"/api/research/releases/{world['res:built']}"]
+    lists = ["/api/reports", "/api/reports/worklists", "/api/reports/new-results", "/api/reports/turnaround",
+             "/api/mdt/meetings", "/api/research/projects", "/api/research/releases", "/api/research/recalls"]
+    victim = [world[k] for k in ("rep:released", "rep:check", "rep:in_review", "rep:resume", "rep:released_report",
+                                 "res:project", "res:built", "res:recalled")]
+    for persona, who in (("other_trust", "w-other-trust"), ("other_centre", "w-other-centre")):
+        headers = {"Authorization": f"Bearer {world[f'token:{who}']}"}
+        for path in named:
+            resp = client.get(path, headers=headers)
+            assert resp.status_code == 404, f"{path} as {persona}: {resp.status_code} {resp.text[:200]}"
+        # The centre's meeting discusses the victim's case: the other trust sees the meeting, not that case.
+        meeting = client.get("/api/mdt/meetings/MDT000001", headers=headers)
+        assert meeting.status_code == (200 if persona == "other_trust" else 404), meeting.text[:200]
+        for path in [*lists, *(["/api/mdt/meetings/MDT000001"] if persona == "other_trust" else [])]:
+            resp = client.get(path, headers=headers)
+            assert resp.status_code == 200, f"{path} as {persona}: {resp.status_code}"
+            shown = [v for v in victim if v in resp.text]
+            assert not shown, f"{path} as {persona} shows the victim trust's {shown}"
+    owner = {"Authorization": f"Bearer {world['token:admin']}"}
+    assert world["rep:released"] in client.get("/api/mdt/meetings/MDT000001", headers=owner).text
+
+# ------------------------------------------------------------------------------------- the pages' form routes
+
+#: Per form route of the pages (outside the OpenAPI schema), the form its owner submits. Tried as an admin of another
+#: trust and of another centre, signed in through the login form: each must be refused (403/404, or a redirect back
+#: saying nothing was done) and change nothing; then the owner's submission must succeed.
+#: A participant's page (the form routes' base; P is the API's).
+FP = "/participants/{participant}"
+FORM_CASES: dict[str, Case] = {
+    "/participants/new": Case(lambda w, p: Call("POST", "/participants/new", json={
+        "family_name": "Walker", "given_name": "Form", "date_of_birth": "1999-09-10", "sex": "male",
+        "trust_code": VICTIM_TRUST, "decision": "new"})),
+    "/participants/{participant_id}/referrals": Case(lambda w, p: Call("POST", FP.format(**w) + "/referrals", json={
+        "trust_code": VICTIM_TRUST, "referring_clinician": "Dr W", "referral_date": "2026-01-10",
+        "programme_arm": "rare_disease", "clinical_indication": "Intellectual disability",
+        "family_structure": "trio"})),
+    "/participants/{participant_id}/consents": Case(lambda w, p: Call("POST", FP.format(**w) + "/consents", json={
+        "form": "RD-CHILD|3.0", "consented_on": "2026-02-01", "given_by": "parent_guardian",
+        "given_by_name": "Nadia Kestrel", **{f"choice_{c}": "yes" for c in (
+            "taking_part", "research_data", "research_samples", "additional_findings", "recontact")}})),
+    "/participants/{participant_id}/withdrawal": Case(lambda w, p: Call(
+        "POST", FP.format(**w) + "/withdrawal", json={"level": "no_further_contact", "reason": "walker"})),
+    "/participants/{participant_id}/family": Case(lambda w, p: Call("POST", FP.format(**w) + "/family", json={
+        "relative_id": _own(w, p, "relative"), "relation": "sibling", "affected": "unaffected"})),
+    "/duplicates/{candidate_id}": Case(lambda w, p: Call("POST", f"/duplicates/{w['dup:Alpha']}", json={
+        "action": "merge", "survivor": w["dup:Alpha:a"], "reason": "same person"})),
+    "/link-requests/{request_id}": Case(lambda w, p: Call("POST", f"/link-requests/{w['link_request']}", json={
+        "action": "approve", "participant_id": w["participant"], "reason": "the same child"})),
+    "/eligibility/rare_disease/conditions": Case(lambda w, p: Call("POST", "/eligibility/rare_disease/conditions",
+                                                                   json={"name": "Walker syndrome", "structures": ["trio"]}),
+                                                 owner="w-national"),
+    "/samples/register": Case(lambda w, p: Call("POST", "/samples/register", json={
+        "barcode": "W-FORM-1", "sample_type": "blood_edta", "participant_id": w["participant"],
+        "trust_code": VICTIM_TRUST, "collected_at": "2026-03-01T09:00", "collected_by": "Nurse W"})),
+    "/samples/import": Case(lambda w, p: Call("POST", "/samples/import", content=(
+        "barcode,participant_id,trust_code,sample_type,collected_at,collected_by\n"
+        f"W-IMP-2,{w['participant']},{VICTIM_TRUST},blood_edta,2026-03-01T09:00:00+00:00,Nurse\n"))),
+    "/samples/scan": Case(lambda w, p: Call("POST", "/samples/scan", json={"barcode": "W-COL-1",
+                                                                          "action": "receive"})),
+    "/samples/{barcode}/action": Case(lambda w, p: Call("POST", "/samples/W-EXT-1/action", json={
+        "what": "qc", "concentration_ng_ul": "50", "volume_ul": "100", "a260_280": "1.85", "din": "8.2"})),
+    "/samples/storage": Case(lambda w, p: Call("POST", "/samples/storage", json={
+        "what": "unit", "freezer": "W-Freezer", "name": "W-Rack-2"}),
+        allowed={"other_trust": "a centre's staff share its freezers; each sample put away is scoped"}),
+    "/samples/shipments": Case(lambda w, p: Call("POST", "/samples/shipments", json={
+        "kind": "to_sequencing", "destination": "Sequencer"}),
+        allowed={"other_trust": "any staff of a centre may open its shipment; each sample put on it is scoped",
+                 "other_centre": "opens a shipment of the caller's own centre"}),
+    "/samples/shipments/{reference}/{what}": Case(lambda w, p: Call(
+        "POST", "/samples/shipments/W-SHP-DRAFT/add", json={"barcode": _own_sample(p, "W-QCP-2")})),
+    "/phenotype/participants/{participant_id}/observations": Case(lambda w, p: Call(
+        "POST", f"/phenotype/participants/{w['participant']}/observations", json={"hpo_id": "HP:0001250"})),
+    "/phenotype/participants/{participant_id}/observations/{observation_id}/remove": Case(lambda w, p: Call(
+        "POST", f"/phenotype/participants/{w['participant']}/observations/{w['observation']}/remove",
+        json={"reason": "entered in error"})),
+    "/phenotype/participants/{participant_id}/diagnoses": Case(lambda w, p: Call(
+        "POST", f"/phenotype/participants/{w['participant']}/diagnoses", json={"code": "ORPHA:2332"})),
+    "/phenotype/participants/{participant_id}/diagnoses/{diagnosis_id}": Case(lambda w, p: Call(
+        "POST", f"/phenotype/participants/{w['participant']}/diagnoses/{w['diagnosis']}",
+        json={"status": "confirmed"})),
+    "/phenotype/families/{family_id}/ped": Case(lambda w, p: Call(
+        "POST", f"/phenotype/families/{w['family']}/ped", json={"ped_text": w["ped"]})),
+    "/phenotype/families/{family_id}/members": Case(lambda w, p: Call(
+        "POST", f"/phenotype/families/{w['family']}/members", json={"individual_id": w["individual"],
+                                                                     "twin_group": "", "twin_zygosity": ""})),
+    "/phenotype/import": Case(lambda w, p: Call("POST", "/phenotype/import", json={"kind": "csv"}, content=(
+        f"participant_id,term_id,status\n{w['participant']},HP:0000316,observed\n"))),
+    "/cases/{case_id}/interpretation/runs": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/runs", json={"vcf": "incoming:w_small.vcf"})),
+    "/cases/{case_id}/interpretation/panels": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/panels", json={"panel": w["panel"]})),
+    "/cases/{case_id}/interpretation/panels/{applied_id}/remove": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/panels/{w['applied_panel']}/remove")),
+    "/cases/{case_id}/interpretation/custom-panel": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/custom-panel", json={"name": "walker", "genes": "ANKRD11"})),
+    "/cases/{case_id}/interpretation/acmg": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/acmg", json={
+            "run_id": w["rare_run"], "variant_id": w["variant"], "code": "PM2", "met": "yes",
+            "reason": "absent from gnomAD"})),
+    "/cases/{case_id}/interpretation/notes": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/notes", json={"text": "walker note"})),
+    "/cases/{case_id}/interpretation/diagnosis": Case(lambda w, p: Call(
+        "POST", f"/cases/{w['rare_case']}/interpretation/diagnosis", json={"run_id": w["rare_run"],
+                                                                            "gene": "ANKRD11"})),
+    "/cancer/cases/{case_id}/runs": Case(lambda w, p: Call("POST", f"/cancer/cases/{w['cancer_case']}/runs", json={
+        "vcf": "benchmarks:cancer/somatic/pcgr_examples/T001-BRCA.grch38.vcf.gz", "tumour_type": "BRCA"})),
+    "/cancer/cases/{case_id}/notes": Case(lambda w, p: Call(
+        "POST", f"/cancer/cases/{w['cancer_case']}/notes", json={"text": "walker note"})),
+    "/admin/users": Case(lambda w, p: Call("POST", "/admin/users", json={
+        "username": "w-form-user", "password": PASSWORD, "roles": "recruiter", "centre_code": "WMGMC",
+        "trust_codes": VICTIM_TRUST})),
+    "/admin/users/{user_id}/roles": Case(lambda w, p: Call(
+        "POST", f"/admin/users/{w['victim_user_id']}/roles", json={"roles": ["recruiter", "clinician"]})),
+    "/admin/users/{user_id}/password-reset": Case(lambda w, p: Call(
+        "POST", f"/admin/users/{w['victim_user_id']}/password-reset")),
+    "/admin/users/{user_id}/second-factor-reset": Case(lambda w, p: Call(
+        "POST", f"/admin/users/{w['phone_user_id']}/second-factor-reset")),
+    "/admin/users/{user_id}/deactivate": Case(lambda w, p: Call("POST", f"/admin/users/{w['victim_user_id']}/deactivate")),
+    "/admin/users/{user_id}/reactivate": Case(lambda w, p: Call("POST", f"/admin/users/{w['leaver_user_id']}/reactivate")),
+    # review and reporting
+    "/reports/rules": Case(lambda w, p: Call("POST", "/reports/rules", json={
+        "programme_arm": "cancer", "turnaround_days": "42", "mdt_required": "no"})),
+    "/reports/cases/{case_id}/review": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:resume']}/review", json={"assignee": "admin"})),
+    "/reports/cases/{case_id}/assign": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/assign", json={"assignee": "scientist"})),
+    "/reports/cases/{case_id}/findings": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:in_review']}/findings",
+        json={"run_id": w["rep:candidate"][0], "finding_key": w["rep:candidate"][1]})),
+    "/reports/cases/{case_id}/findings/{finding_id}/remove": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}/remove")),
+    "/reports/cases/{case_id}/findings/{finding_id}/comment": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}/comment", json={"comment": "walker"})),
+    "/reports/cases/{case_id}/findings/{finding_id}/description": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/findings/{w['rep:finding']}/description",
+        json={"source": "VariantValidator", "hgvs_c": "NM_017780.4:c.2501C>T"})),
+    "/reports/cases/{case_id}/draft": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/draft", json={
+            "summary": "A CHD7 variant explains the features.", "recommendations": "Cascade testing.",
+            "outcome": "positive"})),
+    "/reports/cases/{case_id}/exit-questions": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:check']}/exit-questions", json={"explains": "partial"})),
+    "/reports/cases/{case_id}/move": Case(lambda w, p: Call(
+        "POST", f"/reports/cases/{w['rep:released']}/move", json={"action": "amend", "reason": "walker",
+                                                                   "kind": "amended"})),
+    "/reports/{report_id}/delivery": Case(lambda w, p: Call(
+        "POST", f"/reports/{w['rep:released_report']}/delivery", json={
+            "given_on": date.today().isoformat(), "given_by": "Dr W", "method": "telephone"})),
+    "/mdt/{meeting_id}/cases": Case(lambda w, p: Call("POST", "/mdt/MDT000002/cases", json={"case_id": w["rep:check"]})),
+    "/mdt/{meeting_id}/cases/{case_id}/outcome": Case(lambda w, p: Call(
+        "POST", f"/mdt/MDT000001/cases/{w['rep:released']}/outcome", json={"outcome": "further_tests",
+                                                                            "minutes": "walker"})),
+    # research
+    "/research/projects/{project_id}/decision": Case(lambda w, p: Call(
+        "POST", f"/research/projects/{w['res:proposed']}/decision", json={"decision": "reject", "note": "walker"})),
+    "/research/cohorts": Case(lambda w, p: Call("POST", "/research/cohorts", json={
+        "project_id": w["res:project"], "name": "walker cohort", "genes": "SCN1A"}), owner="researcher"),
+    "/research/cohorts/{cohort_id}/releases": Case(lambda w, p: Call(
+        "POST", f"/research/cohorts/{w['res:cohort']}/releases", json={
+            "purpose": "Walker's re-analysis of the cohort's genes, for the study.", "parts": ["participants"]}),
+        owner="researcher"),
+    "/research/releases/{release_id}/decision": Case(lambda w, p: Call(
+        "POST", f"/research/releases/{w['res:requested']}/decision", json={"decision": "reject", "note": "walker"})),
+    "/research/releases/{release_id}/build": Case(lambda w, p: Call("POST", f"/research/releases/{w['res:failed']}/build")),
+    "/research/releases/{release_id}/cancel": Case(lambda w, p: Call(
+        "POST", f"/research/releases/{w['res:requested']}/cancel"), owner="researcher"),
+    "/research/releases/{release_id}/recalls/{research_id}": Case(lambda w, p: Call(
+        "POST", f"/research/releases/{w['res:built']}/recalls/{w['res:recalled']}"), owner="researcher"),
+}
+
+#: Form routes that name no record of any scope.
+FORM_SELF_SCOPED: dict[str, str] = {
+    "/login": "signs the caller in",
+    "/logout": "signs the caller out",
+    "/login/second-factor": "the caller's own sign-in",
+    "/account/second-factor": "enrols the caller's own authenticator",
+    "/account/second-factor/disable": "the caller's own authenticator",
+    "/account/password": "changes the caller's own password",
+    "/account/recovery-codes": "the caller's own recovery codes",
+    "/mdt": "creates a meeting of the caller's own centre (its cases are scoped when added)",
+    "/research/projects": "proposes a project led by the caller over the caller's own trusts",
+    "/research/cohorts/count": "counts within the caller's trusts (or a project the caller may see)",
+    "/account/tokens": "creates a token for the caller",
+    "/account/tokens/{token_id}/revoke": "revokes one of the caller's own tokens (another's is refused by the service)",
+    "/cancer/curation/propose": "proposes shared, non-patient knowledge",
+    "/cancer/curation/{version_pk}/{decision}": "reviews shared, non-patient knowledge",
+}
+
+
+def _form_write_routes() -> list[str]:
+    """Write routes of the pages: every POST/PUT/PATCH/DELETE route the OpenAPI schema leaves out."""
+    from fastapi.routing import iter_route_contexts
+
+    from gmc.web.app import create_app
+
+    app = create_app(Settings(database_url="sqlite://", environment="test"))
+    schema = app.openapi()["paths"]
+    return sorted({ctx.path for ctx in iter_route_contexts(app.routes)
+                   if {m.lower() for m in (ctx.methods or ())} & WRITE_METHODS and ctx.path not in schema})
+
+
+FORM_ROUTES = _form_write_routes()
+
+
+def test_every_form_route_has_a_scope_case() -> None:
+    missing = [r for r in FORM_ROUTES if r not in FORM_CASES and r not in FORM_SELF_SCOPED]
+    assert not missing, ("form routes of the pages without a scope case in tests/web/test_write_scope.py FORM_CASES "
+                         f"(say how an owner submits them): {missing}")
+    stale = [r for r in [*FORM_CASES, *FORM_SELF_SCOPED] if r not in FORM_ROUTES]
+    assert not stale, f"form scope cases for routes that no longer exist: {stale}"
+
+
+def _code(database: Database, username: str) -> str:
+    """The next one-time code of the user's authenticator that gmc has not accepted yet (each step is taken once)."""
+    import time
+
+    import pyotp
+
+    with database.session() as s:
+        last = s.execute(sa.select(User.totp_last_step).where(User.username == username)).scalar_one()
+    from tests.conftest import DEMO_TOTP
+
+    totp = pyotp.TOTP(DEMO_TOTP.get(username, WALKER_TOTP))
+    while True:
+        now = totp.timecode(time.time())
+        step = max(now, (last if last is not None else now - 1) + 1)
+        if step <= now + 1:
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
+#: Tables a sign-in itself changes (the session, the user's last sign-in and code step, the sign-in throttle).
+SIGN_IN_TABLES = {"web_session", "app_user", "login_throttle"}
+
+
+def _signed_in(app, database: Database, username: str, password: str) -> TestClient:
+    """A browser-like client signed in through the login form (and the second-factor form, as admins must)."""
+    client = TestClient(app)
+    client.get("/login")
+    token = client.cookies.get("gmc_csrf")
+    resp = client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+                       follow_redirects=False)
+    if resp.status_code == 303 and resp.headers["location"].startswith("/login/second-factor"):
+        resp = client.post("/login/second-factor", data={"code": _code(database, username), "csrf_token": token,
+                                                         "next": "/"}, follow_redirects=False)
+    assert resp.status_code == 303 and not resp.headers["location"].startswith(("/login", "/account/second")), (
+        f"{username} could not sign in: {resp.status_code} {resp.headers.get('location')}")
+    return client
+
+
+def _submit(client: TestClient, call: Call):
+    data = {**(call.json or {}), "csrf_token": client.cookies.get("gmc_csrf")}
+    files = None
+    if call.content is not None:
+        files = {"file" if call.path == "/samples/import" else "upload": ("walker.csv", call.content, "text/csv")}
+    return client.post(call.path, data=data, files=files, follow_redirects=False)
+
+
+def _refused(resp) -> bool:
+    """403/404, or the redirect back that says nothing was done."""
+    if resp.status_code in (403, 404):
+        return True
+    return resp.status_code == 303 and "msg=Not%20" in resp.headers.get("location", "")
+
+
+@pytest.mark.parametrize("walker", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("route", [r for r in FORM_ROUTES if r not in FORM_SELF_SCOPED], ids=str)
+def test_form_route_refuses_other_trusts_and_centres(route, walker) -> None:
+    from gmc.demo.service import DEMO_USERS
+
+    client, database, world = walker
+    case = FORM_CASES.get(route)
+    assert case is not None, f"no scope case for the form route {route}: add one to FORM_CASES"
+    before = _digest(database)
+    for persona, who in (("other_trust", "w-other-trust"), ("other_centre", "w-other-centre")):
+        if persona in case.allowed:
+            continue
+        resp = _submit(_signed_in(client.app, database, who, PASSWORD), case.build(world, persona))
+        assert _refused(resp), (f"form {route} as {persona}: expected 403/404, got {resp.status_code} "
+                                f"{resp.headers.get('location', '')}: {resp.text[:300]}")
+        after = _digest(database)
+        changed = sorted(t for t in before if before[t] != after[t] and t not in SIGN_IN_TABLES)
+        assert not changed, f"form {route} as {persona} was refused but changed {changed}"
+    password = {u.username: u.password for u in DEMO_USERS}.get(case.owner, PASSWORD)
+    owner = _submit(_signed_in(client.app, database, case.owner, password), case.build(world, "owner"))
+    assert owner.status_code < 400 and "msg=Not%20" not in owner.headers.get("location", ""), (
+        f"form {route}: the owner's submission failed ({owner.status_code} {owner.headers.get('location', '')}: "
+        f"{owner.text[:300]}), so the case is not valid")
