@@ -153,3 +153,9 @@ def test_shutting_down_stops_a_running_job_which_rolls_back(demo_database, make_
         assert stored.status == "failed" and stored.error["detail"] == STOPPED
         assert stored.rows_done > 10 and stored.rows_total == len(rows)
     assert _count(demo_database, Participant) == 0
+
+
+def test_job_ids_that_cannot_exist_are_not_found(demo_client, bearer) -> None:
+    h = bearer(demo_client, "recruiter")
+    for bad in ("x", "%00", "a" * 32, "A" * 32, "0" * 400):
+        assert demo_client.get(f"/api/jobs/{bad}", headers=h).status_code == 404

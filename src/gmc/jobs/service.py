@@ -21,6 +21,7 @@ marked when that host's server starts again. A server that is shut down stops it
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -238,7 +239,8 @@ def _counts(summary: dict[str, Any]) -> dict[str, Any]:
 
 def get_job(session: GmcSession, runner: JobRunner, principal: Principal, job_id: str) -> BackgroundJob:
     """A job of the caller's (404 for anyone else's: they may not learn it exists)."""
-    job = session.get(BackgroundJob, job_id)
+    # Ids are 32 hex digits; anything else (a NUL byte, which PostgreSQL refuses in text) is not looked up.
+    job = session.get(BackgroundJob, job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
     if job is None or job.user_id != principal.user_id:
         raise NotFound("no such job")
     if job.status in ACTIVE and runner.runner_gone(job.runner):
