@@ -20,6 +20,7 @@ marked when that host's server starts again. A server that is shut down stops it
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
@@ -41,6 +43,8 @@ from gmc.common.errors import DomainError, NotFound
 from gmc.common.time import utcnow
 from gmc.db.core import Database, GmcSession
 from gmc.jobs.models import BackgroundJob
+
+log = logging.getLogger("gmc.jobs")
 
 #: progress(phase, done, total): called by an import as it goes.
 Progress = Callable[[str, int, int], None]
@@ -218,8 +222,13 @@ class JobRunner:
 
     def recover(self) -> int:
         """At start-up: marks failed the jobs that died with an earlier server process of this host."""
-        with self.database.transaction() as session:
-            return self.fail_interrupted(session)
+        try:
+            with self.database.transaction() as session:
+                return self.fail_interrupted(session)
+        except DBAPIError as exc:
+            # A database without the jobs table (not migrated yet) must not stop the server from starting.
+            log.warning("background jobs not checked at start-up: %s", type(exc.orig).__name__)
+            return 0
 
     def shutdown(self) -> None:
         """Stops the running job at its next row (it rolls back and is marked failed) and the queued ones."""
