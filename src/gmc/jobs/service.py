@@ -32,14 +32,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
 from gmc.auth.principal import Principal
 from gmc.common.context import current_request_id, reset_request_id, set_request_id
-from gmc.common.errors import DomainError, NotFound
+from gmc.common.errors import Conflict, DomainError, NotFound
 from gmc.common.time import utcnow
 from gmc.db.core import Database, GmcSession
 from gmc.jobs.models import BackgroundJob
@@ -55,6 +55,8 @@ JobFunction = Callable[[GmcSession, Principal, bytes, str, Progress], dict[str, 
 JOB_KINDS: dict[str, tuple[str, JobFunction]] = {}
 
 ACTIVE = ("queued", "running")
+#: Jobs one user may have queued or running at once (their files wait in memory).
+MAX_ACTIVE_PER_USER = 3
 INTERRUPTED = ("interrupted: the server process running this job stopped before it finished; nothing was "
                "imported (the import is one transaction). Submit the file again.")
 STOPPED = ("stopped: the server was shut down while this job ran; nothing was imported (the import is one "
@@ -110,6 +112,11 @@ class JobRunner:
         """Records a queued job in the caller's transaction (audited); start() it once that is committed."""
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
+        # Queued files are held in memory: one user may not queue without end.
+        active = session.execute(select(func.count()).select_from(BackgroundJob).where(
+            BackgroundJob.user_id == principal.user_id, BackgroundJob.status.in_(ACTIVE))).scalar_one()
+        if active >= MAX_ACTIVE_PER_USER:
+            raise Conflict(f"you have {active} imports queued or running; wait for one to finish", field="file")
         job = BackgroundJob(id=uuid.uuid4().hex, kind=kind, status="queued", user_id=principal.user_id,
                             source=source[:200], size_bytes=len(data), rows_done=0, runner=self.runner_id,
                             created_at=utcnow())
