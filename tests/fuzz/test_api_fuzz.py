@@ -43,6 +43,10 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @pytest.fixture(scope="module")
 def fuzz_app(sqlite_full_demo: Path):
     """The app over its own copy of the full demo centre, with an administrator for the fuzzer."""
+    # Reading the schema ran the app's start-up, which looked at the (then empty) database: let go of it first.
+    APP.state.database.dispose()
+    for leftover in (_ROOT / "gmc.db-wal", _ROOT / "gmc.db-shm"):
+        leftover.unlink(missing_ok=True)
     shutil.copy(sqlite_full_demo, _ROOT / "gmc.db")
     with APP.state.database.transaction() as session:
         auth_service.create_user(session, actor=Actor.system("test"), username=FUZZ_ADMIN,
