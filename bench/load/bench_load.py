@@ -42,6 +42,7 @@ PARTICIPANT = "PLOAD0001"
 def _conftest():
     spec = importlib.util.spec_from_file_location("gmc_test_conftest", REPO / "tests" / "conftest.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # its dataclasses look their module up while they are made
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 

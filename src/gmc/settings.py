@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: How long a SQLite writer waits for the one write lock before its request gets 503 "busy, try again".
     sqlite_busy_seconds: float = Field(default=30, gt=0)
+    #: How long a request waits in the queue for a database session (as many at once as the pool has connections)
+    #: before it gets 503 "busy, try again".
+    db_queue_seconds: float = Field(default=60, gt=0)
     #: Host names the server answers to (comma-separated; "*" = any, refused in production): a request with
     #: another Host header gets 400 before anything reads it.
     allowed_hosts: str = "*"

@@ -43,11 +43,10 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @pytest.fixture(scope="module")
 def fuzz_app(sqlite_full_demo: Path):
     """The app over its own copy of the full demo centre, with an administrator for the fuzzer."""
-    # The app's start-up (run by Schemathesis while collecting) already opened the empty file: close its
-    # connections and drop its WAL files before the demo copy takes the file's place.
+    # Reading the schema ran the app's start-up, which looked at the (then empty) database: let go of it first.
     APP.state.database.dispose()
-    for stale in (_ROOT / "gmc.db-wal", _ROOT / "gmc.db-shm"):
-        stale.unlink(missing_ok=True)
+    for leftover in (_ROOT / "gmc.db-wal", _ROOT / "gmc.db-shm"):
+        leftover.unlink(missing_ok=True)
     shutil.copy(sqlite_full_demo, _ROOT / "gmc.db")
     with APP.state.database.transaction() as session:
         auth_service.create_user(session, actor=Actor.system("test"), username=FUZZ_ADMIN,

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from gmc.audit.checkpoints import verify_audit
 from gmc.audit.models import AuditEvent
 from gmc.jobs.models import BackgroundJob
-from gmc.jobs.service import INTERRUPTED, STOPPED
+from gmc.jobs.service import INTERRUPTED, MAX_ACTIVE_PER_USER, STOPPED
 from gmc.registry.models import Participant
 from gmc.web.app import create_app
 
@@ -155,16 +155,21 @@ def test_shutting_down_stops_a_running_job_which_rolls_back(demo_database, make_
     assert _count(demo_database, Participant) == 0
 
 
-def test_a_server_over_a_database_not_yet_set_up_starts_with_nothing_to_recover(tmp_path: Path) -> None:
-    """Start-up recovery reads the jobs table only where `gmc db upgrade` made it (the API fuzzing builds its app
-    over an empty database, as a new installation does before its first upgrade)."""
-    from gmc.db.core import Database
-    from gmc.jobs.service import JobRunner
+def test_job_ids_that_cannot_exist_are_not_found(demo_client, bearer) -> None:
+    h = bearer(demo_client, "recruiter")
+    for bad in ("x", "%00", "a" * 32, "A" * 32, "0" * 400):
+        assert demo_client.get(f"/api/jobs/{bad}", headers=h).status_code == 404
 
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    runner = JobRunner(Database(url))
-    try:
-        assert runner.recover() == 0
-    finally:
-        runner.shutdown()
-    assert not sa.inspect(sa.create_engine(url)).has_table("background_job")
+
+def test_one_user_cannot_queue_imports_without_end(job_client, bearer, demo_database, shared_dir) -> None:
+    runner = job_client.app.state.jobs
+    with demo_database.transaction() as s:
+        user_id = s.execute(sa.text("SELECT id FROM app_user WHERE username = 'recruiter'")).scalar_one()
+        for n in range(MAX_ACTIVE_PER_USER):
+            s.add(BackgroundJob(id=f"{n:032x}", kind="registry.participants_csv", status="queued", user_id=user_id,
+                                source="upload.csv", size_bytes=10, rows_done=0, runner=runner.runner_id,
+                                created_at=sa.func.now()))
+    h = {**bearer(job_client, "recruiter"), "content-type": "text/csv"}
+    resp = job_client.post("/api/participants/import", content=(HEADER + "".join(_rows(shared_dir))).encode(), headers=h)
+    assert resp.status_code == 409 and "wait for one to finish" in resp.json()["detail"]
+    assert _count(demo_database, BackgroundJob) == MAX_ACTIVE_PER_USER

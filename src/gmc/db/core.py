@@ -107,6 +107,12 @@ def is_lock_timeout(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) == "55P03"
 
 
+def is_nul_in_text(exc: BaseException) -> bool:
+    """True when PostgreSQL was given text holding a NUL byte (it cannot store one; SQLite can): bad input."""
+    orig = getattr(exc, "orig", exc)
+    return type(orig).__name__ == "DataError" and "cannot contain NUL" in str(orig)
+
+
 def is_value_out_of_range(exc: BaseException) -> bool:
     """True when the database cannot hold a number it was given: SQLite's 64-bit integers (OverflowError when
     binding) or PostgreSQL's numeric_value_out_of_range (SQLSTATE 22003). The request asked for the impossible."""

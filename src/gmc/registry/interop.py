@@ -601,8 +601,11 @@ def _import_csv(session: Session, *, principal: Principal, text: str, source: st
 
 
 def _count_records(text: str) -> int:
-    """Data rows of a CSV (quoted fields may span lines, so the csv module counts them)."""
-    return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+    """Data rows of a CSV (quoted fields may span lines, so the csv module counts them); 0 when it cannot tell."""
+    try:
+        return max(sum(1 for _ in csv.reader(io.StringIO(text))) - 1, 0)
+    except csv.Error:  # the import itself reads the file again and reports where it breaks
+        return 0
 
 
 def import_csv_job(session: Session, principal: Principal, data: bytes, source: str,

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gmc.common.errors import DomainError, NotAuthenticated
 from gmc.common.templating import render
-from gmc.db.core import is_database_busy, is_lock_timeout, is_value_out_of_range
+from gmc.db.core import is_database_busy, is_lock_timeout, is_nul_in_text, is_value_out_of_range
 from gmc.refdata.errors import MissingReferenceData
 
 log = logging.getLogger("gmc.errors")
@@ -70,10 +70,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return _page(request, exc.status_code, str(exc.detail))
 
     async def _out_of_range(request: Request, exc: Exception) -> Response:
-        if not is_value_out_of_range(exc):
+        if is_nul_in_text(exc):
+            # e.g. /api/participants/%00 on PostgreSQL, which cannot store a NUL byte: nothing was read or changed.
+            detail = "text in the request holds a NUL byte, which gmc does not accept"
+        elif is_value_out_of_range(exc):
+            # e.g. /api/users/99999999999999999999: no record can have that number; nothing was read or changed.
+            detail = "a number in the request is out of range"
+        else:
             raise exc
-        # e.g. /api/users/99999999999999999999: no record can have that number; nothing was read or changed.
-        detail = "a number in the request is out of range"
         if wants_json(request):
             return JSONResponse({"detail": detail}, status_code=422)
         return _page(request, 422, detail)
