@@ -108,7 +108,7 @@ def query(args: argparse.Namespace) -> dict:
         }
         report: dict = {"store": str(args.store), "engine": args.engine, "workers": args.workers if cluster else 0,
                         "genomes": summary["genomes"], "setup_s": round(started, 2), "genes": len(genes)}
-        for kind, run in kinds.items():
+        for kind, run in ((k, kinds[k]) for k in args.kinds.split(",")):
             first, _ = _timed(lambda run=run: run(genes[0]))
             times, rows = [], []
             for gene in genes[1:]:
@@ -147,6 +147,7 @@ def main() -> None:
     q.add_argument("--executor-memory", default="512m")
     q.add_argument("--genes", type=int, default=21)
     q.add_argument("--seed", type=int, default=11)
+    q.add_argument("--kinds", default="carrier,cohort_af,region", help="Which query kinds, comma-separated.")
     args = parser.parse_args()
     print(json.dumps(build(args) if args.command == "build" else query(args), indent=1))
 

@@ -94,6 +94,28 @@ def test_api_variants_filters_paging_and_export(demo_client, bearer, ingested):
     assert hidden and all(row["ac"] is None and row["af"] is None and row["n_het"] is None for row in hidden)
     assert all(row["ac"] >= 5 and 0 < row["af"] <= 1 for row in af if not row["suppressed"])
 
+    # The same two questions with the store's engine set to Spark answer with the same rows (a local session
+    # here; tests/genomics/store/test_cluster.py runs the carrier query on a real cluster)
+    from pyspark import SparkContext
+
+    from gmc.settings import reset_settings_cache
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GMC_VARIANT_ENGINE", "spark")
+        env.setenv("GMC_SPARK_MASTER", "local[1]")
+        env.setenv("GMC_SPARK_REMOTE", "")
+        reset_settings_cache()
+        try:
+            assert demo_client.get("/api/genomes/genes/MTHFR/carriers", params={"build": "GRCh37"},
+                                   headers=headers).json() == carriers
+            assert demo_client.get("/api/genomes/cohort-af", params={"build": "GRCh37", "gene": "MTHFR"},
+                                   headers=headers).json() == af
+        finally:
+            # the session was opened in a request thread: stop its context, which every thread shares
+            if SparkContext._active_spark_context is not None:
+                SparkContext._active_spark_context.stop()
+    reset_settings_cache()
+
 
 def test_roles_without_genome_access_are_refused(demo_client, bearer, ingested):
     case, _ = ingested

@@ -171,6 +171,9 @@ def _engine_queries(store: VariantStore) -> list[pa.Table]:
         store.variant_carriers("1", 65797, "T", "C"),
         store.cohort_af(),
         store.sites(region=("2", 1, 50_000_000)),
+        # the research selection's question: which samples carry a qualifying call in these spans
+        pa.table({"sample": store.carrier_samples([("1", 1, 249_000_000), ("X", 1, 155_000_000)],
+                                                  qualifying=VariantFilter(pass_only=True, min_gq=20))}),
     ]
 
 

@@ -10,8 +10,9 @@ checked to hold no withdrawn centre or participant: a reader sees the previous b
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,52 +241,71 @@ def build_national(
                                              for c in kept), withdrawn, stamp)).encode()).hexdigest()[:16]
         segment_id = f"national-{digest}"
         seg = root / "segments" / segment_id
-        # range partitions by key: each task writes key-sorted files, so row-group statistics prune on regions
-        n_parts = partitions or max(2, sum(len(c.geno) for c in kept))
-        for table, frame in (("genotypes", genotypes), ("sites", sites)):
-            (frame.withColumn("chrom_code", (F.col("key") / F.lit(1 << CHROM_SHIFT)).cast("int"))
-             .repartitionByRange(n_parts, "key").sortWithinPartitions("key")
-             .write.mode("error").partitionBy("chrom_code").parquet(str(seg / f"_{table}")))
-            _name_chromosome_folders(seg / f"_{table}", seg / table)
-        samples = pa.table({
-            "sample_idx": pa.array([i for d in datasets for i in range(d.first_sample_idx,
-                                                                        d.first_sample_idx + len(d.samples))], pa.int32()),
-            "sample": pa.array([s for d in datasets for s in d.samples], pa.string()),
-            "dataset_id": pa.array([d.dataset_id for d in datasets for _ in d.samples], pa.string()),
-            "centre": pa.array([d.dataset_id.split(".", 1)[0] for d in datasets for _ in d.samples], pa.string()),
-        })
-        pq.write_table(samples, seg / "samples.parquet")
-        # Proof before the swap, read back from the written files: no row of a withdrawn centre, no call of a
-        # sample outside the kept numbering, no withdrawn participant's name.
-        written = {t: [f for c in CHROMOSOMES for f in layout.table_files(str(seg / t / f"chr{c}.parquet"))]
-                   for t in ("genotypes", "sites")}
-        written_geno = spark.read.schema(geno_view.ddl() + ", centre STRING").parquet(*written["genotypes"])
-        per_sample = {r["sample_idx"]: (r["centre"], r["n"]) for r in
-                      written_geno.groupBy("sample_idx", "centre").agg(F.count("*").alias("n")).collect()}
-        found = sum(n for i, (centre, n) in per_sample.items()
-                    if centre in withdrawn_centres or not 0 <= i < next_idx)
-        found += sum(name in withdrawn_set for name in samples.column("sample").to_pylist())
-        if found:
-            raise StoreError(f"national build {segment_id}: {found} rows of withdrawn centres or participants "
-                             "remain in the written files; not swapped in")
-        n_sites = spark.read.schema("key BIGINT").parquet(*written["sites"]).count()
-        chroms = [c for c in CHROMOSOMES if (seg / "genotypes" / f"chr{c}.parquet").exists()]
-        for d in datasets:
-            d.segment = segment_id
-        per_centre: dict[str, dict[str, int]] = {}
-        for d in datasets:
-            d.n_genotypes = int(sum(per_sample.get(i, ("", 0))[1]
-                                    for i in range(d.first_sample_idx, d.first_sample_idx + len(d.samples))))
-            centre = per_centre.setdefault(d.dataset_id.split(".", 1)[0], {"samples": 0, "genotypes": 0})
-            centre["samples"] += len(d.samples)
-            centre["genotypes"] += d.n_genotypes
-        previous = [layout.segment_dir(g.segment_id) for g in manifest.segments]
-        previous += [layout.dataset_dir(d.dataset_id) for d in manifest.datasets if not d.segment]
-        new = Manifest(datasets=datasets, segments=[SegmentEntry(segment_id, [d.dataset_id for d in datasets], chroms)],
-                       retired=list(manifest.retired))
-        _retire(new, [p for p in previous if p.exists()], layout, stamp)
-        layout.write_manifest(new)  # the swap: atomic rename of manifest.json
-        _collect_retired(layout, new, retention=retention, now=stamp)
+        try:
+            return _write_and_swap(spark, layout, manifest, seg, segment_id, genotypes, sites, datasets, next_idx,
+                                   kept, withdrawn_centres, withdrawn, withdrawn_set, not_found, build, partitions,
+                                   retention, stamp, started)
+        except BaseException:
+            # nothing half-written stays: the unlisted segment (which may hold withdrawn rows) goes at once
+            shutil.rmtree(seg, ignore_errors=True)
+            raise
+
+
+def _write_and_swap(spark: Any, layout: StoreLayout, manifest: Manifest, seg: Path, segment_id: str, genotypes: Any,
+                    sites: Any, datasets: list[DatasetEntry], next_idx: int,
+                    kept: list[_Centre], withdrawn_centres: list[str], withdrawn: list[str], withdrawn_set: set[str],
+                    not_found: int, build: str, partitions: int | None, retention: float, stamp: float,
+                    started: float) -> NationalBuild:
+    """Writes the segment, proves the withdrawals gone from the written files, then lists it (writer lock held)."""
+    from pyspark.sql import functions as F
+
+    geno_view = View((), GENOTYPES_SCHEMA)
+    # range partitions by key: each task writes key-sorted files, so row-group statistics prune on regions
+    n_parts = partitions or max(2, sum(len(c.geno) for c in kept))
+    for table, frame in (("genotypes", genotypes), ("sites", sites)):
+        (frame.withColumn("chrom_code", F.shiftright("key", CHROM_SHIFT).cast("int"))
+         .repartitionByRange(n_parts, "key").sortWithinPartitions("key")
+         .write.mode("error").partitionBy("chrom_code").parquet(str(seg / f"_{table}")))
+        _name_chromosome_folders(seg / f"_{table}", seg / table)
+    samples = pa.table({
+        "sample_idx": pa.array([i for d in datasets for i in range(d.first_sample_idx,
+                                                                    d.first_sample_idx + len(d.samples))], pa.int32()),
+        "sample": pa.array([s for d in datasets for s in d.samples], pa.string()),
+        "dataset_id": pa.array([d.dataset_id for d in datasets for _ in d.samples], pa.string()),
+        "centre": pa.array([d.dataset_id.split(".", 1)[0] for d in datasets for _ in d.samples], pa.string()),
+    })
+    pq.write_table(samples, seg / "samples.parquet")
+    # Proof before the swap, read back from the written files: no row of a withdrawn centre, no call of a
+    # sample outside the kept numbering, no withdrawn participant's name.
+    written = {t: [f for c in CHROMOSOMES for f in layout.table_files(str(seg / t / f"chr{c}.parquet"))]
+               for t in ("genotypes", "sites")}
+    written_geno = spark.read.schema(geno_view.ddl() + ", centre STRING").parquet(*written["genotypes"])
+    per_sample = {r["sample_idx"]: (r["centre"], r["n"]) for r in
+                  written_geno.groupBy("sample_idx", "centre").agg(F.count("*").alias("n")).collect()}
+    found = sum(n for i, (centre, n) in per_sample.items()
+                if centre in withdrawn_centres or not 0 <= i < next_idx)
+    found += sum(name in withdrawn_set for name in samples.column("sample").to_pylist())
+    if found:
+        raise StoreError(f"national build {segment_id}: {found} rows of withdrawn centres or participants "
+                         "remain in the written files; not swapped in")
+    n_sites = spark.read.schema("key BIGINT").parquet(*written["sites"]).count()
+    chroms = [c for c in CHROMOSOMES if (seg / "genotypes" / f"chr{c}.parquet").exists()]
+    for d in datasets:
+        d.segment = segment_id
+    per_centre: dict[str, dict[str, int]] = {}
+    for d in datasets:
+        d.n_genotypes = int(sum(per_sample.get(i, ("", 0))[1]
+                                for i in range(d.first_sample_idx, d.first_sample_idx + len(d.samples))))
+        centre = per_centre.setdefault(d.dataset_id.split(".", 1)[0], {"samples": 0, "genotypes": 0})
+        centre["samples"] += len(d.samples)
+        centre["genotypes"] += d.n_genotypes
+    previous = [layout.segment_dir(g.segment_id) for g in manifest.segments]
+    previous += [layout.dataset_dir(d.dataset_id) for d in manifest.datasets if not d.segment]
+    new = Manifest(datasets=datasets, segments=[SegmentEntry(segment_id, [d.dataset_id for d in datasets], chroms)],
+                   retired=list(manifest.retired))
+    _retire(new, [p for p in previous if p.exists()], layout, stamp)
+    layout.write_manifest(new)  # the swap: atomic rename of manifest.json
+    _collect_retired(layout, new, retention=retention, now=stamp)
     return NationalBuild(segment_id=segment_id, build=build, samples=next_idx,
                          genotypes=sum(d.n_genotypes for d in datasets), sites=int(n_sites), per_centre=per_centre,
                          withdrawn_centres=withdrawn_centres, withdrawn_samples=withdrawn, withdrawn_rows_found=found,
@@ -301,10 +321,3 @@ def _name_chromosome_folders(written: Path, table_dir: Path) -> None:
     for leftover in written.iterdir():
         leftover.unlink()
     written.rmdir()
-
-
-def as_dict(build: NationalBuild) -> Mapping[str, Any]:
-    """The build report as plain data (JSON for the CLI)."""
-    from dataclasses import asdict
-
-    return asdict(build)

@@ -262,7 +262,8 @@ class VariantStore:
         sql = (
             f"{cte}SELECT {columns} "
             "FROM genotypes g JOIN sites s ON s.key = g.key JOIN samples sm ON sm.sample_idx = g.sample_idx "
-            f"{join}WHERE {' AND '.join(where)} ORDER BY {'sm.sample' if distinct_samples else order}"
+            # after DISTINCT, Spark sorts only by output columns: the alias, not sm.sample
+            f"{join}WHERE {' AND '.join(where)} ORDER BY {'sample' if distinct_samples else order}"
         )
         answer = self.engine.run(sql, views)
         if distinct_samples:
