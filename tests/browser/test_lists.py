@@ -97,3 +97,29 @@ def test_shipments_genomes_and_curation_lists_filter_and_sort_in_the_url(page_as
     assert items.count() >= 1
     assert set(page.locator("#items ~ .table-scroll tbody tr td:nth-child(3)").all_inner_texts()) == {"live"}
     axe(page)
+
+
+def test_case_pages_link_participant_review_report_and_genomes(page_as, axe) -> None:
+    page = page_as("scientist")
+    page.goto("/rare")
+    case_link = page.locator("tbody tr").filter(has_text="ANKRD11").first.get_by_role("link").first
+    case_id = case_link.inner_text()
+    page.goto(case_link.get_attribute("href"))
+    page.locator("#case-links").get_by_role("link", name="Case review and report").click()
+    page.wait_for_url(re.compile(f"/reports/cases/{case_id}$"))
+    assert page.get_by_role("heading", level=1).inner_text() == f"Case review: {case_id}"
+    proband = page.locator("#case-state a[href^='/participants/']").first
+    participant_id = proband.inner_text()
+    assert re.fullmatch(r"P\d{8}", participant_id)
+    page.locator("#case-state").get_by_role("link", name="interpretation").click()
+    page.wait_for_url(re.compile(f"/cases/{case_id}/interpretation$"))
+    page.get_by_role("link", name=participant_id).first.click()
+    page.wait_for_url(re.compile(f"/participants/{participant_id}$"))
+    assert page.get_by_role("link", name=case_id).first.is_visible()  # and back from the participant to the case
+    page.goto("/cancer?interpreted=yes")
+    board = page.locator("tbody tr").first.get_by_role("link").first
+    board_id = board.inner_text()
+    board.click()
+    page.locator("#case-links").get_by_role("link", name="Genome data and QC").click()
+    page.wait_for_url(re.compile(f"/genomes/cases/{board_id}$"))
+    axe(page)

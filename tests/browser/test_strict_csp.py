@@ -31,7 +31,8 @@ def test_pages_run_under_the_strict_policy(page_as, axe) -> None:
 def test_hpo_capture_down_arrow_reaches_the_results(page_as) -> None:
     page = page_as("clinician")
     page.goto("/phenotype")
-    page.locator("table a[href^='/phenotype/participants/']").first.click()
+    # a navigation's wait (60 s): on a server whose HPO caches are cold, the first capture page builds them
+    page.goto(page.locator("table a[href^='/phenotype/participants/']").first.get_attribute("href"))
     search = page.get_by_label("Search HPO (label, synonym or id)")
     search.press_sequentially("seizure")
     page.locator("#hpo-results input[name=hpo_id]:checked").wait_for()

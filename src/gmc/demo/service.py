@@ -136,7 +136,9 @@ def describe_loader(loader: DemoLoader) -> str:
     """What a loader loads, for progress lines: its feature module's summary (or its own docstring)."""
     module = importlib.import_module(loader.__module__)
     doc = (module.__doc__ if loader.__module__ != __name__ else loader.__doc__) or loader.__name__
-    return doc.strip().splitlines()[0].rstrip(",.;:")
+    # The first sentence, which may wrap over several docstring lines.
+    paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
+    return paragraph.split(". ")[0].rstrip(",.;:")
 
 
 def load_demo(session: Session, progress: Callable[[int, int, DemoLoader], None] | None = None) -> DemoSummary:
