@@ -121,16 +121,18 @@ def current_consents(session: Session, participant_ids: Iterable[int] | Select |
     stmt = select(Consent.id, Consent.participant_id, Consent.status, Consent.withdrawal_level,
                   Consent.choices).where(Consent.status.in_(("active", "withdrawn")))
     if isinstance(participant_ids, Select):
-        stmt = stmt.where(Consent.participant_id.in_(participant_ids.scalar_subquery()))
+        queries = [stmt.where(Consent.participant_id.in_(participant_ids.scalar_subquery()))]
     elif participant_ids is not None:
         ids = list(participant_ids)
-        if not ids:
-            return {}
-        stmt = stmt.where(Consent.participant_id.in_(ids))
+        # In slices: SQLite takes at most 32,766 values in one statement.
+        queries = [stmt.where(Consent.participant_id.in_(ids[i:i + 10_000])) for i in range(0, len(ids), 10_000)]
+    else:
+        queries = [stmt]
     out: dict[int, GoverningConsent] = {}
-    for row in session.execute(stmt.order_by(Consent.consented_on, Consent.id)):
-        out[row.participant_id] = GoverningConsent(row.id, row.participant_id, row.status, row.withdrawal_level,
-                                                   row.choices or {})  # newest last, so it wins
+    for query in queries:
+        for row in session.execute(query.order_by(Consent.consented_on, Consent.id)):
+            out[row.participant_id] = GoverningConsent(row.id, row.participant_id, row.status,
+                                                       row.withdrawal_level, row.choices or {})  # newest last wins
     return out
 
 

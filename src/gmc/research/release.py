@@ -15,6 +15,7 @@ import shutil
 import threading
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -404,35 +405,51 @@ def _write_genotypes(content: ReleaseContent, folder: Path, store_base: Path | N
     builds: dict[str, str] = {}
     filters: set[str] = set()
     steps = [(b, c) for b in sorted(content.samples) for c in CHROMOSOMES]
-    try:
-        for build, mapping in sorted(content.samples.items()):
-            store = VariantStore(store_root(build, store_base)).pinned()
-            held = set(store.manifest().sample_index())
-            names = sorted(s for s in mapping if s in held)
-            for store_sample in names:
-                sample_id = mapping[store_sample][0]
-                vcf_names[sample_id] = f"vcf/{sample_id}.{build}.vcf.gz"
-                builds[sample_id] = build
-                vcf_rows[sample_id] = 0
-                (folder / _body(vcf_names[sample_id])).touch()
-            spans = content.spans.get(build)
-            columns = store.site_columns()
-            for chrom in CHROMOSOMES if names else ():
-                if progress is not None:
-                    progress("genotypes", steps.index((build, chrom)), len(steps))
-                chrom_spans = [(chrom, 1, MAX_POSITION)] if spans is None else [s for s in spans if s[0] == chrom]
-                for span in chrom_spans:
-                    calls = store.samples_calls(names, region=span, filters=VariantFilter())
-                    if calls.num_rows == 0:
-                        continue
-                    calls = _annotate(calls, store, span, columns)
-                    table = _genotype_table(calls, mapping, build)
-                    writer.write_table(table)
-                    rows += table.num_rows
-                    filters |= set(pc.unique(pc.fill_null(calls.column("filter"), ".")).to_pylist())
-                    _append_vcfs(folder, calls, table, vcf_names, vcf_rows)
-    finally:
-        writer.close()
+
+    def write(calls: pa.Table, table: pa.Table) -> None:
+        nonlocal rows, filters
+        writer.write_table(table)
+        rows += table.num_rows
+        filters |= set(pc.unique(pc.fill_null(calls.column("filter"), ".")).to_pylist())
+        _append_vcfs(folder, calls, table, vcf_names, vcf_rows)
+
+    # Two stages on the two cores: while one thread writes a chromosome (Parquet, VCF text, gzip: all release
+    # the GIL), the other reads and annotates the next. One writer keeps the files in order; one chromosome
+    # waits at most, so memory stays at two chromosomes' calls.
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="release-writer") as stage:
+        try:
+            for build, mapping in sorted(content.samples.items()):
+                store = VariantStore(store_root(build, store_base)).pinned()
+                held = set(store.manifest().sample_index())
+                names = sorted(s for s in mapping if s in held)
+                for store_sample in names:
+                    sample_id = mapping[store_sample][0]
+                    vcf_names[sample_id] = f"vcf/{sample_id}.{build}.vcf.gz"
+                    builds[sample_id] = build
+                    vcf_rows[sample_id] = 0
+                    (folder / _body(vcf_names[sample_id])).touch()
+                spans = content.spans.get(build)
+                columns = store.site_columns()
+                for chrom in CHROMOSOMES if names else ():
+                    if progress is not None:
+                        progress("genotypes", steps.index((build, chrom)), len(steps))
+                    chrom_spans = [(chrom, 1, MAX_POSITION)] if spans is None else [s for s in spans if s[0] == chrom]
+                    for span in chrom_spans:
+                        calls = store.samples_calls(names, region=span, filters=VariantFilter())
+                        if calls.num_rows == 0:
+                            continue
+                        calls = _annotate(calls, store, span, columns)
+                        table = _genotype_table(calls, mapping, build)
+                        if pending is not None:
+                            pending.result()
+                        pending = stage.submit(write, calls, table)
+            if pending is not None:
+                pending.result()
+        finally:
+            if pending is not None:
+                wait([pending])
+            writer.close()
     declared = "".join(f'##FILTER=<ID={f},Description="As filtered in the source VCF">\n'
                        for f in sorted(filters - {"PASS", "."}))
     contigs = "".join(f"##contig=<ID={c}>\n" for c in CHROMOSOMES)

@@ -181,14 +181,6 @@ def with_observed_terms(session: Session, term_ids: frozenset[str], among: set[i
     return found
 
 
-def with_diagnoses(session: Session, codes: Iterable[str], among: set[int]) -> set[int]:
-    """Participants (of `among`) with one of the codes suspected or confirmed (not excluded, not removed)."""
-    stmt = select(Diagnosis.participant_id).where(
-        Diagnosis.code.in_(list(codes)), Diagnosis.status.in_(("suspected", "confirmed")),
-        Diagnosis.removed_at.is_(None))
-    return {pk for pk in session.execute(stmt).scalars() if pk in among}
-
-
 def referral_indications(session: Session, pks: Iterable[int]) -> list[tuple[int, str, str]]:
     """(participant, arm, clinical indication) of every referral of the participants, oldest first."""
     out: list[tuple[int, str, str]] = []
