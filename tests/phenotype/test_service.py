@@ -188,7 +188,8 @@ def test_phenopacket_subject_matches_programme_id_and_scope(session, factory, be
     summary = service.import_phenopackets(session, recruiter, [("mine.json", mine)])
     assert summary.mapping == {"gmc-test-1": person.participant_id} and summary.participants_matched == 1
     south = _caller(factory, "RJ1")
-    with pytest.raises(PhenotypeImportError, match="outside your trusts"):
+    # Another trust learns nothing of the record: the subject is "not at your trusts", as if it did not exist.
+    with pytest.raises(PhenotypeImportError, match="no participant .* at your trusts"):
         service.import_phenopackets(session, south, [("mine2.json", pp.PhenopacketData(
             id="gmc-test-2", subject=pp.Subject(id=person.participant_id), meta_data=data.meta_data))])
     with pytest.raises(PhenotypeImportError, match="only national users"):

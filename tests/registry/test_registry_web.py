@@ -44,7 +44,7 @@ def test_recruiter_journey_family_duplicate_consent_withdrawal(demo_app, demo_cl
                                              "additional_findings", "recontact")}
     resp = demo_client.post(f"/participants/{pid}/consents", data={
         "csrf_token": csrf, "form": "RD-CHILD|3.0", "consented_on": "2024-05-01", "given_by": "parent_guardian",
-        "given_by_name": "Grace Okafor", **choices})
+        "given_by_name": "Grace Okafor", "assent": "assented", **choices})
     assert resp.status_code == 200 and 'id="consent-status">consented<' in resp.text
 
     # A second trust's clinician re-enters the same child with a typo and no NHS number.

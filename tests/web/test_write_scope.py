@@ -143,9 +143,14 @@ def _build_world(url: str) -> dict[str, Any]:
                 data = registry.PersonInput(family, given, born, sex, extra.get("nhs"), "B15 2TT", trust,
                                             extra.get("hospital"))
                 p = registry.register_person(s, principal=nat, person=data, decision="new").participant
-                consent_service.record_consent(s, actor=actor, participant=p, form=forms["RD-ADULT"],
-                                               consented_on=date(2026, 1, 2), given_by="participant",
-                                               choices={c: True for c in forms["RD-ADULT"].choices})
+                consented = date(2026, 1, 2)
+                if born > consented.replace(year=consented.year - 16):  # a child: a parent consents on the child form
+                    form, by = forms["RD-CHILD"], {"given_by": "parent_guardian", "given_by_name": f"Parent {family}",
+                                                   "assent": "assented"}
+                else:
+                    form, by = forms["RD-ADULT"], {"given_by": "participant"}
+                consent_service.record_consent(s, actor=actor, participant=p, form=form, consented_on=consented,
+                                               choices={c: True for c in form.choices}, **by)
                 return p
 
             for n, given in enumerate(("Alpha", "Beta", "Gamma")):
@@ -848,6 +853,7 @@ NOT_IDENTIFIABLE: dict[str, str] = {
     "/api/samples/turnaround": "medians per trust or sample type (no sample or person)",
     "/api/genomes/cohort-af": "allele counts over the cohort (no sample or person)",
     "/api/refdata": "reference data versions",
+    "/api/jobs/{job_id}": "the caller's own import job: phase, row counts and line/field problems (404 for others)",
     "/api/reports/rules": "turnaround targets and MDT rules",
     "/api/programme/dashboard": "counts and medians per centre and trust (no person)",
     "/api/programme/charts/{key}.csv": "the dashboard's counts as CSV",
@@ -957,7 +963,7 @@ FORM_CASES: dict[str, Case] = {
         "family_structure": "trio"})),
     "/participants/{participant_id}/consents": Case(lambda w, p: Call("POST", FP.format(**w) + "/consents", json={
         "form": "RD-CHILD|3.0", "consented_on": "2026-02-01", "given_by": "parent_guardian",
-        "given_by_name": "Nadia Kestrel", **{f"choice_{c}": "yes" for c in (
+        "given_by_name": "Nadia Kestrel", "assent": "assented", **{f"choice_{c}": "yes" for c in (
             "taking_part", "research_data", "research_samples", "additional_findings", "recontact")}})),
     "/participants/{participant_id}/withdrawal": Case(lambda w, p: Call(
         "POST", FP.format(**w) + "/withdrawal", json={"level": "no_further_contact", "reason": "walker"})),

@@ -67,8 +67,12 @@ def configured_folders(settings: Settings) -> dict[str, ImportFolder]:
     folders = {"incoming": ImportFolder("incoming", data_dir(settings) / "incoming", per_centre=True)}
     if not settings.is_production and settings.refdata is not None:
         refdata = Path(settings.refdata).resolve()
-        folders["refdata"] = ImportFolder("refdata", refdata)
-        folders["benchmarks"] = ImportFolder("benchmarks", refdata.parent / "benchmarks")
+        data = data_dir(settings)
+        for name, path in (("refdata", refdata), ("benchmarks", refdata.parent / "benchmarks")):
+            # Development conveniences over a shared reference folder; reference data that gmc installed inside
+            # its own data directory (a fresh machine) is not offered, as no import folder may reach into it.
+            if not (path.is_relative_to(data) or data.is_relative_to(path)):
+                folders[name] = ImportFolder(name, path)
     for item in (part.strip() for part in settings.import_folders.split(",")):
         if not item:
             continue
