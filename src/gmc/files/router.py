@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gmc.auth.dependencies import get_principal
 from gmc.auth.principal import Principal
+from gmc.common.requests import import_max_bytes
 from gmc.db.core import GmcSession
 from gmc.db.dependencies import DB
 from gmc.files import service
@@ -46,7 +47,7 @@ def upload_out(upload) -> UploadOut:  # noqa: ANN001
                      uploaded_by=upload.uploaded_by, created_at=upload.created_at)
 
 
-@router.post("/uploads", response_model=UploadOut, status_code=201)
+@router.post("/uploads", response_model=UploadOut, status_code=201, max_body_size=import_max_bytes())
 async def upload(request: Request, filename: str = Query(..., min_length=1, max_length=200,
                                                          description="The file's name, e.g. case.vcf.gz"),
                  principal: Principal = Depends(get_principal), db: GmcSession = DB) -> UploadOut:

@@ -15,7 +15,7 @@ from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, matches_text, paginate, paginate_list
-from gmc.common.requests import FormFields
+from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -140,7 +140,7 @@ def board_page(request: Request, case_id: str, principal: Principal = READ, db: 
     return _board(request, db, principal, case_id)
 
 
-@router.post("/cancer/cases/{case_id}/runs")
+@router.post("/cancer/cases/{case_id}/runs", max_body_size=import_max_bytes())
 def run_page(request: Request, case_id: str, vcf: str = Form(""), tumour_type: str = Form(""),
              cna: str = Form(""), fusions: str = Form(""), germline_vcf: str = Form(""), vcf_build: str = Form(""),
              germline_build: str = Form(""), min_tumour_vaf: float = Form(0.05), min_tumour_depth: int = Form(10),

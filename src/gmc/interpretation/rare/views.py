@@ -13,6 +13,7 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.paging import ListState, matches_text, paginate_list
+from gmc.common.requests import import_max_bytes
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -119,7 +120,7 @@ def _guard(request: Request, db: GmcSession, principal: Principal, case_id: str,
     return None
 
 
-@router.post("/cases/{case_id}/interpretation/runs")
+@router.post("/cases/{case_id}/interpretation/runs", max_body_size=import_max_bytes())
 def run_page(request: Request, case_id: str, background: BackgroundTasks, vcf: str = Form(""),
              vcf_file: UploadFile | None = File(None), build: str = Form(""), principal: Principal = WRITE,
              db: GmcSession = DB) -> Response:
