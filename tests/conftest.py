@@ -337,6 +337,24 @@ def totp_code(database, username: str) -> str:
         time.sleep(1)
 
 
+def wait_until_serving(base: str, *, seconds: float, log: Path | None = None) -> None:
+    """Polls `base`/health until a started server answers 200; fails the test, with the server's log, if not in time."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    shown = log.read_text() if log is not None and log.exists() else ""
+    pytest.fail(f"the server at {base} did not answer /health within {seconds:.0f} s{': ' + shown if shown else ''}")
+
+
 def web_login(client, username: str, password: str | None = None):
     """Signs a test client in through the real login form (and the second-factor form when the user has one);
     returns the last response."""

@@ -7,11 +7,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import wait_until_serving
 from typer.testing import CliRunner
 
 from gmc import __version__
@@ -101,14 +101,7 @@ def test_serve_answers_and_demo_users_sign_in(demo_db_url: str, tmp_path: Path) 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("gmc serve did not answer /health")
+        wait_until_serving(base, seconds=30)
         with httpx.Client(base_url=base) as client:
             client.get("/login")
             resp = client.post("/login", data={"username": "scientist", "password": "demo-scientist-2026",

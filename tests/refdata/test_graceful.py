@@ -9,11 +9,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
+from tests.conftest import wait_until_serving
 
 from gmc.refdata.manifest import missing_sets, provenance_versions, reference_versions, require
 
@@ -149,14 +148,7 @@ def test_a_clone_without_shared_starts_and_serves_the_demo(tmp_path: Path) -> No
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("gmc serve did not answer /health")
+        wait_until_serving(base, seconds=90)
         with httpx.Client(base_url=base, timeout=60) as client:
             client.get("/login")
             client.post("/login", data={"username": "scientist", "password": "demo-scientist-2026",

@@ -8,12 +8,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.conftest import wait_until_serving
 
 from gmc.audit.service import Actor
 from gmc.auth.models import User
@@ -41,14 +41,7 @@ def live_server(demo_db_url: str, tmp_path: Path):
                             stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"))
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+        wait_until_serving(base, seconds=30, log=tmp_path / "server.log")
         yield base
     finally:
         proc.terminate()
