@@ -15,11 +15,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import wait_until_serving
 
 from gmc.demo.service import DEMO_USERS
 
@@ -46,14 +46,7 @@ def live_sqlite_server(sqlite_full_demo: Path, tmp_path: Path, refdata_dir: Path
     proc = subprocess.Popen([str(GMC), "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+        wait_until_serving(base, seconds=60, log=tmp_path / "server.log")
         yield base, data, env
     finally:
         proc.terminate()
