@@ -98,7 +98,8 @@ class PostgresServer:
         self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync",
                   "--locale=C")
         opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                "-c max_wal_size=256MB")
         self._run("pg_ctl", "-D", str(self.datadir), "-o", opts, "-w", "-l", str(self.root / "log"), "start")
         self._counter = itertools.count(1)
 
@@ -124,6 +125,10 @@ class PostgresServer:
     def new_database_name(self) -> str:
         """A fresh database name on this server."""
         return f"gmc_test_{os.getpid()}_{next(self._counter)}"
+
+    def drop_database(self, name: str) -> None:
+        """Drops a test's database (with any connections a server under test left open) to keep the run's disk small."""
+        self.execute_autocommit(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def stop(self) -> None:
         """Stops the server and removes its files."""
@@ -226,6 +231,7 @@ def _fresh_url(request: pytest.FixtureRequest, engine: str, kind: str, tmp_path:
     templates = request.getfixturevalue("postgres_templates")
     name = server.new_database_name()
     server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {templates[kind]}")
+    request.addfinalizer(lambda: server.drop_database(name))
     return server.url(name)
 
 
@@ -490,6 +496,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         server = request.getfixturevalue("postgres_server")
         name = server.new_database_name()
         server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
+        request.addfinalizer(lambda: server.drop_database(name))
         url = server.url(name)
     releases = tmp_path / "data" / "research" / "releases"
     releases.mkdir(parents=True)
