@@ -310,6 +310,7 @@ def _publishable(layout: StoreLayout, manifest: Any, spill: _Spill, staged: Path
     tmp = staged / "_sort"
     tmp.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": sort_memory, "threads": 1, "temp_directory": str(tmp)})
+    con.execute("SET enable_progress_bar = false")  # its bar would print into the command's output
     called = staged / "_called.parquet"
     try:
         calls = _merge_calls(con, spill.runs("calls"), staged, called, progress)
