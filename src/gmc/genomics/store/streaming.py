@@ -56,6 +56,7 @@ from gmc.genomics.store.writer import (
     _writer_lock,
     file_dataset_id,
     parquet_options,
+    place_columns,
     retention_seconds,
 )
 
@@ -236,14 +237,7 @@ class _Spill:
         annotated = self.annotate(query if len(rows) == len(sites) else query.take(pa.array(rows)))
         if len(annotated) != len(rows):
             raise ValueError(f"annotation returned {len(annotated)} rows for {len(rows)} sites")
-        positions = np.full(len(sites), -1, dtype=np.int64)
-        positions[rows] = np.arange(len(rows), dtype=np.int64)
-        hit = positions >= 0
-        index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
-        for name in annotated.column_names:
-            if name not in sites.column_names:
-                sites = sites.append_column(name, annotated.column(name).take(index))
-        return sites
+        return place_columns(sites, annotated, rows, [c for c in annotated.column_names if c not in sites.column_names])
 
     def _write(self, table_name: str, table: pa.Table) -> None:
         """Writes one chunk's table as a key-sorted run (so in chromosome order)."""

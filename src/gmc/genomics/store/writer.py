@@ -276,6 +276,22 @@ class NewSiteFilter:
         return keys, new
 
 
+def place_columns(sites: pa.Table, annotated: pa.Table, rows: np.ndarray, columns: Sequence[str]) -> pa.Table:
+    """The sites table with `columns` of `annotated` appended: its row i at sites row rows[i], null elsewhere."""
+    if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
+        # every site annotated, in order (a first file in a fresh store): the columns fit as they are
+        for name in columns:
+            sites = sites.append_column(name, annotated.column(name))
+        return sites
+    positions = np.full(len(sites), -1, dtype=np.int64)
+    positions[rows] = np.arange(len(rows), dtype=np.int64)
+    hit = positions >= 0
+    index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
+    for name in columns:
+        sites = sites.append_column(name, annotated.column(name).take(index))
+    return sites
+
+
 def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
     """True for rows on a chromosome the store keeps (an Arrow set lookup, not a Python test per row)."""
     found = pc.is_in(chrom, value_set=pa.array(CHROMOSOMES, pa.string()))
