@@ -66,6 +66,29 @@ def test_streamed_store_equals_whole_file_store(tmp_path: Path, benchmarks_dir: 
     assert not (streamed / "_staging").exists()
 
 
+def test_unsorted_file_gives_the_same_store(tmp_path: Path, benchmarks_dir: Path) -> None:
+    # the records of a real trio in a shuffled order: chunks overlap in key range, the merge sorts them
+    lines = gzip.open(benchmarks_dir / "annotated" / "scout_demo_643594_trio.clinical.GRCh37.vcf.gz", "rt").readlines()
+    header = [line for line in lines if line.startswith("#")]
+    records = [line for line in lines if not line.startswith("#")]
+    shuffled = tmp_path / "shuffled.vcf.gz"
+    with gzip.open(shuffled, "wt") as fh:
+        fh.writelines(header + records[1::2][::-1] + records[0::2])
+    expected = _whole_file(tmp_path / "whole", shuffled, ())
+    got = stream_ingest_vcf(tmp_path / "streamed", shuffled, cells=600)
+    assert got.entry == expected.entry
+    a, b = _tables(tmp_path / "whole"), _tables(tmp_path / "streamed")
+    assert a.keys() == b.keys()
+    assert all(b[name][0].equals(table) for name, (table, _) in a.items())
+
+
+def test_sort_memory_too_small_is_a_clear_error(tmp_path: Path, benchmarks_dir: Path) -> None:
+    trio = benchmarks_dir / "annotated" / "GIAB_AJ_trio_exome_chr1-2_BCSQ.GRCh37.vcf.gz"
+    with pytest.raises(StoreError, match="merging the sorted runs within 1MB failed"):
+        stream_ingest_vcf(tmp_path, trio, sort_memory="1MB")
+    assert not StoreLayout(tmp_path).exists() and not (tmp_path / "_staging").exists()
+
+
 def test_chunk_holds_a_bounded_number_of_cells() -> None:
     assert chunk_rows(1) == 100_000
     assert chunk_rows(100) == 20_000

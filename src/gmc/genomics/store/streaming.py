@@ -309,6 +309,9 @@ def _publishable(layout: StoreLayout, manifest: Any, spill: _Spill, staged: Path
     try:
         calls = _merge_calls(con, spill.runs("calls"), staged, called, progress)
         n_new = _merge_sites(con, spill, called, staged, layout.files(manifest, "sites"), source or dataset_id)
+    except duckdb.Error as exc:  # out of memory below the sort limit, or the staging disk full
+        raise StoreError(f"dataset {source or dataset_id}: merging the sorted runs within {sort_memory} failed "
+                         f"({str(exc).splitlines()[0]})") from exc
     finally:
         con.close()
     shutil.rmtree(staged / "_spill", ignore_errors=True)
