@@ -1,4 +1,4 @@
-"""Command line of the genome-data feature: `gmc genomes ingest|qc` and `gmc variants query|compact`."""
+"""Command line of the genome-data feature: `gmc genomes ingest|qc` and `gmc variants query|ingest-cohort|compact`."""
 
 from __future__ import annotations
 
@@ -203,6 +203,52 @@ def query(
         typer.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(f"{page['total']:,} variants match; showing {offset + 1}-{offset + len(page['rows'])} "
                   f"of dataset {page['dataset_id']} ({page['participant_id']}, {page['build']})")
+
+
+@variants_app.command("ingest-cohort")
+def ingest_cohort(
+    vcf: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                               help="A joint-called VCF/BCF of any number of samples (bgzipped or plain)."),
+    build: str | None = typer.Option(None, "--build", help="GRCh38 or GRCh37 (default: from the ##contig lines)."),
+    store: Path | None = typer.Option(None, "--store", file_okay=False,
+                                      help="Variant stores' directory (default: GMC_STORE_URI or GMC_DATA_DIR)."),
+    annotate: bool = typer.Option(True, "--annotate/--no-annotate", help="Annotate sites new to the store."),
+) -> None:
+    """Streams a cohort VCF into the variant store in bounded memory: all or nothing, safe to re-run."""
+    from gmc.audit.service import record
+    from gmc.audit.verbs import AuditVerb
+    from gmc.common.errors import DomainError
+    from gmc.genomics import service
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total, detail="")
+            detail = f"line {done:,}" if stage == "read" else f"chromosome {done}/{total}"
+            progress.update(tasks[stage], completed=done, total=total, detail=detail)
+
+        try:
+            result = service.ingest_cohort_vcf(vcf, build=build, store_base=store, annotate=annotate,
+                                               progress=update)
+        except DomainError as exc:
+            progress.stop()
+            _fail(exc.message)
+    entry = result.entry
+    if result.created:
+        db = _database()
+        try:
+            with db.transaction() as session:
+                record(session, actor=_principal(session).actor, verb=AuditVerb.IMPORT, entity_type="variant_store",
+                       summary={"job": "ingest-cohort", "file": vcf.name, "dataset": entry.dataset_id,
+                                "build": entry.build, "samples": len(entry.samples), "calls": entry.n_genotypes})
+        finally:
+            db.dispose()
+    state = "stored" if result.created else "already stored (nothing new)"
+    typer.echo(f"{vcf.name}: {state}; {entry.build}; {len(entry.samples):,} samples; {entry.n_genotypes:,} calls; "
+               f"{entry.n_new_sites:,} new sites; store dataset {entry.dataset_id}")
 
 
 @variants_app.command("compact")

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from gmc.genomics.qc import QcThresholds, sample_qc, trio_qc
 from gmc.genomics.store.layout import CHROMOSOMES
-from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites
+from gmc.genomics.store.writer import NewSiteFilter, filter_new_sites, place_columns
 from gmc.genomics.vcf import (
     SV_COLUMNS,
     TextSpec,
@@ -342,20 +342,7 @@ def _place(sites: pa.Table, annotated: pa.Table, rows: np.ndarray, path: Path) -
     """The sites table with the annotation columns of its rows `rows` (the other rows null)."""
     if len(annotated) != len(rows):
         raise ValueError(f"{path.name}: annotation returned {len(annotated)} rows for {len(rows)} sites")
-    if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
-        # every site is new, in file order (a first file in a fresh store): the columns fit as they are
-        for name in STORED_ANNOTATION:
-            if name in annotated.column_names:
-                sites = sites.append_column(name, annotated.column(name))
-        return sites
-    positions = np.full(len(sites), -1, dtype=np.int64)
-    positions[rows] = np.arange(len(rows), dtype=np.int64)
-    hit = positions >= 0
-    index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
-    for name in STORED_ANNOTATION:
-        if name in annotated.column_names:
-            sites = sites.append_column(name, annotated.column(name).take(index))
-    return sites
+    return place_columns(sites, annotated, rows, [n for n in STORED_ANNOTATION if n in annotated.column_names])
 
 
 class NewSiteAnnotation:

@@ -24,7 +24,7 @@ from gmc.genomics import repository as repo
 from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
 from gmc.genomics.store.layout import StoreError, StoreLayout, is_uri, local_path
-from gmc.genomics.store.writer import ingest_tables
+from gmc.genomics.store.writer import IngestResult, ingest_tables
 from gmc.genomics.vcf import VcfFormatError, normalise_chrom
 from gmc.registry import repository as registry_repo
 from gmc.registry.consent import ConsentAction, is_allowed
@@ -289,6 +289,38 @@ def ingest_manifest(
             progress("store", 1, 1)
     session.flush()
     return IngestReport(case.case_id, outcomes, case.status)
+
+
+def ingest_cohort_vcf(
+    path: Path, *, build: str | None = None, store_base: Path | str | None = None, annotate: bool = True,
+    progress: core.Progress | None = None, cells: int | None = None,
+) -> IngestResult:
+    """Streams a joint-called cohort VCF (any number of samples) into its build's store in bounded memory.
+
+    Its samples are stored under pseudonymous names (file hash:column, as a case's are) and are not linked to
+    participants: they count in cohort frequencies and national builds; a case's genomes come in through
+    ingest_manifest. All or nothing; the same file twice stores nothing new. Bad input raises ValidationFailed
+    naming the file and line.
+    """
+    from gmc.genomics.store.streaming import CELLS_PER_CHUNK, stream_ingest_vcf
+    from gmc.genomics.vcf import open_vcf
+
+    try:
+        with open_vcf(path, samples=[], build=build) as reader:
+            detected = reader.build
+        with open_vcf(path, build=detected) as reader:
+            columns = list(reader.samples)
+        sha, _ = core.file_digest(path)
+        names = {s: core.store_sample_name(sha, s) for s in columns}
+        return stream_ingest_vcf(
+            store_root(detected, store_base), path, store_names=names.__getitem__, build=detected,
+            dataset_id=core.store_dataset_key(sha, list(names.values())),
+            annotate=core.annotator(detected) if annotate else None, progress=progress,
+            cells=cells or CELLS_PER_CHUNK)
+    except VcfFormatError as exc:
+        raise ValidationFailed(str(exc), field="file", line=exc.line) from None
+    except StoreError as exc:
+        raise ValidationFailed(f"{path.name}: {exc}", field="file") from None
 
 
 def compact_store(build: str, store_base: Path | None = None, *, min_datasets: int = 2,

@@ -306,6 +306,11 @@ class VariantBatch:
 
     def to_arrow(self) -> tuple[pa.Table, pa.Table]:
         """Returns a sites table and a long table of the non-missing, non-hom-ref genotype calls."""
+        return self.sites_table(), _calls_table(self.samples, self.gt, self.ploidy, self.gq, self.dp, self.ad_ref,
+                                                self.ad_alt)
+
+    def sites_table(self) -> pa.Table:
+        """The sites table of to_arrow alone (a cohort's calls are taken from the arrays, without sample names)."""
         columns: dict[str, Any] = {
             "chrom": pa.array(self.chrom, pa.string()),
             "pos": pa.array(self.pos, pa.int32()),
@@ -318,8 +323,7 @@ class VariantBatch:
         for key, values in self.info.items():
             columns[key] = _info_array(values)
         columns.update(sv_arrays(self.sv))
-        sites = pa.table(columns)
-        return sites, _calls_table(self.samples, self.gt, self.ploidy, self.gq, self.dp, self.ad_ref, self.ad_alt)
+        return pa.table(columns)
 
 
 #: How END/SVLEN/SVTYPE/CN are read when a header does not declare them.

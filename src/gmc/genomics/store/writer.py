@@ -195,29 +195,38 @@ def _write_genotypes(calls: pa.Table, path: Path) -> None:
 def _write_parquet(table: pa.Table, path: Path, column_encoding: dict[str, str] | None = None) -> None:
     """Writes one sorted table with compression and encodings chosen for small, prunable files."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    strings = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    # Keys repeat across a batch's carriers (delta encoding stores a repeat in ~0 bits); unique keys
-    # hold 30 random hash bits that deltas cannot shrink, where plain + zstd is smaller (4.5 vs 5.3 B/row).
     # What delta encoding gains from is a key equal to the one before it: count those (a hash-based distinct
     # count of a genome's keys cost 40 % of the writing).
-    encoding: dict[str, str] = {}
+    repeated = False
     if "key" in table.column_names:
         keys = table.column("key").to_numpy()
         repeated = len(keys) > 1 and np.count_nonzero(keys[1:] == keys[:-1]) > 0.5 * len(keys)
-        encoding["key"] = "DELTA_BINARY_PACKED" if repeated else "PLAIN"
+    pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE,
+                   **parquet_options(table.schema, repeated_keys=repeated, column_encoding=column_encoding))
+
+
+def parquet_options(schema: pa.Schema, *, repeated_keys: bool,
+                    column_encoding: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Parquet writer options of every store file (pyarrow's write_table and ParquetWriter take them).
+
+    repeated_keys: more than half the rows repeat the key of the row before (a multi-sample file's carriers).
+    """
+    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    # Keys repeat across a batch's carriers (delta encoding stores a repeat in ~0 bits); unique keys
+    # hold 30 random hash bits that deltas cannot shrink, where plain + zstd is smaller (4.5 vs 5.3 B/row).
+    encoding: dict[str, str] = {}
+    if "key" in schema.names:
+        encoding["key"] = "DELTA_BINARY_PACKED" if repeated_keys else "PLAIN"
     encoding.update(column_encoding or {})
-    pq.write_table(
-        table,
-        path,
-        compression="zstd",
-        compression_level=3,
-        row_group_size=ROW_GROUP_SIZE,
-        use_dictionary=strings,
-        column_encoding=encoding,
+    return {
+        "compression": "zstd",
+        "compression_level": 3,
+        "use_dictionary": strings,
+        "column_encoding": encoding,
         # Readers prune row groups on keys, positions and samples; min/max of free text (HGVS, alleles)
         # cost 15 % of the writing and prune nothing.
-        write_statistics=[f.name for f in table.schema if f.name not in strings or f.name in _PRUNED_STRINGS],
-    )
+        "write_statistics": [f.name for f in schema if f.name not in strings or f.name in _PRUNED_STRINGS],
+    }
 
 
 #: String columns whose row-group statistics are kept (sorted by position, so a gene's rows cluster).
@@ -265,6 +274,22 @@ class NewSiteFilter:
             known |= pc.is_in(pa.array(keys[primary]), value_set=existing).to_numpy(zero_copy_only=False)
         new[primary] = ~known
         return keys, new
+
+
+def place_columns(sites: pa.Table, annotated: pa.Table, rows: np.ndarray, columns: Sequence[str]) -> pa.Table:
+    """The sites table with `columns` of `annotated` appended: its row i at sites row rows[i], null elsewhere."""
+    if len(rows) == len(sites) and (not len(rows) or bool(np.all(rows == np.arange(len(rows))))):
+        # every site annotated, in order (a first file in a fresh store): the columns fit as they are
+        for name in columns:
+            sites = sites.append_column(name, annotated.column(name))
+        return sites
+    positions = np.full(len(sites), -1, dtype=np.int64)
+    positions[rows] = np.arange(len(rows), dtype=np.int64)
+    hit = positions >= 0
+    index = pa.array(np.where(hit, positions, 0), pa.int64(), mask=~hit)
+    for name in columns:
+        sites = sites.append_column(name, annotated.column(name).take(index))
+    return sites
 
 
 def _primary(chrom: pa.ChunkedArray) -> np.ndarray:
@@ -566,35 +591,20 @@ def ingest_vcf(
     samples: list[str] | None = None,
     info_keys: tuple[str, ...] = (),
     build: str | None = None,
-    batch_size: int = 100_000,
 ) -> IngestResult:
-    """Stores one VCF (all its samples or the given ones); the same file twice stores nothing new."""
-    from gmc.genomics.vcf import open_vcf  # owned by the VCF reader; imported late to keep layers loose
+    """Stores one VCF (all its samples or the given ones) in bounded memory; the same file twice stores nothing new.
 
-    path = Path(path)
-    dataset_id = file_dataset_id(path)
-    if samples is not None:
-        dataset_id = hashlib.sha256(f"{dataset_id}\t{','.join(samples)}".encode()).hexdigest()[:20]
-    manifest = StoreLayout(root).read_manifest()
-    existing = manifest.dataset(dataset_id)
-    if existing is not None:
-        return IngestResult(dataset_id=dataset_id, created=False, entry=existing)
-    with open_vcf(path, samples=samples, info_keys=info_keys, build=build) as reader:
-        sample_names, source_build = list(reader.samples), reader.build
-        sites_all, calls_all = _read_all(reader.batches(batch_size), path)
-    return ingest_tables(
-        root,
-        sites=sites_all,
-        genotypes=calls_all,
-        samples=sample_names,
-        dataset_id=dataset_id,
-        source=path.name,
-        build=source_build,
-    )
+    The file streams through in chunks (see streaming.stream_ingest_vcf): a cohort of thousands of samples costs
+    the memory one genome does, and the files are those ingest_tables writes from the whole file.
+    """
+    from gmc.genomics.store.streaming import stream_ingest_vcf
+
+    return stream_ingest_vcf(root, path, samples=samples, info_keys=info_keys, build=build)
 
 
 def _read_all(batches: Iterator[Any], path: Path) -> tuple[pa.Table, pa.Table]:
-    """Concatenates a reader's batches, shifting each batch's row indexes to whole-file rows."""
+    """Concatenates a reader's batches, shifting each batch's row indexes to whole-file rows (a file whole in
+    memory, as ingest_tables takes it: the reference the streaming ingest is checked against)."""
     site_parts: list[pa.Table] = []
     call_parts: list[pa.Table] = []
     offset = 0
