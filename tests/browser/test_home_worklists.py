@@ -115,3 +115,29 @@ def test_programme_home_shows_genomes_against_the_target(page_as, axe) -> None:
     card.locator("li a[href*='centre=WMGMC']").click()
     page.wait_for_url(re.compile(r"centre=WMGMC"))
     assert "West Midlands" in page.get_by_role("heading", level=1).inner_text()
+
+
+def _pager_total(page) -> int:
+    """N from the list's pager ("1–50 of N cases"), 0 when it says none."""
+    text = page.locator("nav.pager").first.inner_text()
+    found = re.search(r"of ([\d,]+) ", text)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def test_rare_cases_to_review_count_is_the_list_behind_it(page_as, axe) -> None:
+    page = page_as("scientist")
+    page.goto("/")
+    waiting = _count(page, "Rare-disease cases to review")
+    first = _card(page, "Rare-disease cases to review").locator("li a").first.inner_text()
+    page.goto("/rare?todo=review")
+    assert _pager_total(page) == waiting >= 1
+    assert page.get_by_label("Work").input_value() == "review"
+    page.get_by_label("Case, participant, indication or gene").fill(first)
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(f"q={first}"))
+    assert "todo=review" in page.url and _pager_total(page) == 1  # the filters travel together in the URL
+    # No case the list calls reported or closed is counted as waiting.
+    page.goto("/rare?todo=review&per_page=200")
+    statuses = page.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert not [s for s in statuses if s.strip().lower() in ("reported", "closed")]
+    axe(page)
