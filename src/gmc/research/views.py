@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from gmc.auth.dependencies import require
@@ -14,6 +14,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
@@ -158,7 +159,8 @@ async def propose_project(request: Request, principal: Principal = RESEARCH, db:
             "projects": service.visible_projects(db, principal), "releases": service.visible_releases(db, principal),
             "recalls": [], "can_research": True, "can_approve": principal.has(Permission.RESEARCH_APPROVE),
             "form": dict(form), "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
-    return RedirectResponse(f"/research/projects/{project.project_id}", status_code=303)
+    return redirect_with_message(f"/research/projects/{project.project_id}",
+                                 "Project proposed: a data-access approver decides on it.")
 
 
 @router.get("/research/projects/{project_id}")
@@ -170,7 +172,7 @@ def project_page(request: Request, project_id: str, principal: Principal = EITHE
         "releases": [r for r in service.visible_releases(db, principal) if r.project_id == project.id],
         "is_lead": project.lead_id == principal.user_id,
         "can_decide": principal.has(Permission.RESEARCH_APPROVE) and project.lead_id != principal.user_id
-        and project.status == "proposed", "message": request.query_params.get("done")})
+        and project.status == "proposed"})
 
 
 @router.post("/research/projects/{project_id}/decision")
@@ -185,7 +187,7 @@ async def decide_project(request: Request, project_id: str, principal: Principal
     except DomainError as exc:
         return _access(request, db, principal, message=exc.message, message_kind="error",
                        status_code=exc.status_code)
-    return RedirectResponse(f"/research/projects/{project.project_id}?done=Project+{project.status}", status_code=303)
+    return redirect_with_message(f"/research/projects/{project.project_id}", f"Project {project.status}.")
 
 
 @router.get("/research/cohorts/new")
@@ -234,7 +236,7 @@ async def save_cohort(request: Request, principal: Principal = RESEARCH, db: Gmc
                                                                     "note": form.get("note", "")},
                                    message=exc.message, message_kind="error")
         return render(request, "research/builder.html", context, status_code=exc.status_code)
-    return RedirectResponse(f"/research/cohorts/{cohort_id}?done=Cohort+saved", status_code=303)
+    return redirect_with_message(f"/research/cohorts/{cohort_id}", "Cohort saved.")
 
 
 @router.get("/research/cohorts/{cohort_id}")
@@ -244,7 +246,7 @@ def cohort_page(request: Request, cohort_id: str, principal: Principal = EITHER,
     return render(request, "research/cohort.html", {
         "cohort": service.cohort_dict(cohort), "project": cohort.project, "parts": service.RELEASE_PARTS,
         "scopes": service.GENOTYPE_SCOPES, "is_lead": cohort.project.lead_id == principal.user_id,
-        "message": request.query_params.get("done"), "form": {}})
+        "form": {}})
 
 
 @router.post("/research/cohorts/{cohort_id}/releases")
@@ -267,8 +269,8 @@ async def request_release(request: Request, cohort_id: str, principal: Principal
             "cohort": service.cohort_dict(cohort), "project": cohort.project, "parts": service.RELEASE_PARTS,
             "scopes": service.GENOTYPE_SCOPES, "is_lead": True, "form": dict(form), "message": exc.message,
             "message_kind": "error"}, status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Requested:+a+second+person+with+the+"
-                            "data-access+role+must+approve+it", status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}",
+                                 "Requested: a second person with the data-access role must approve it.")
 
 
 def _release_context(db: GmcSession, principal: Principal, release_id: str) -> dict[str, Any]:
@@ -285,7 +287,7 @@ def _release_context(db: GmcSession, principal: Principal, release_id: str) -> d
 def release_page(request: Request, release_id: str, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
     """A release: purpose, who asked and approved, build progress, files with checksums, its recall list."""
     context = _release_context(db, principal, release_id)
-    return render(request, "research/release.html", {**context, "message": request.query_params.get("done")})
+    return render(request, "research/release.html", context)
 
 
 @router.get("/research/releases/{release_id}/progress")
@@ -310,8 +312,7 @@ async def decide_release(request: Request, release_id: str, background: Backgrou
                       status_code=exc.status_code)
     if release.status == "approved":
         start_build(background, request, principal, release.release_id)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Release+{release.status}",
-                            status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}", f"Release {release.status}.")
 
 
 @router.post("/research/releases/{release_id}/build")
@@ -326,7 +327,7 @@ def retry_build(request: Request, release_id: str, background: BackgroundTasks, 
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
     start_build(background, request, principal, release.release_id)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Building+again", status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}", "Building again.")
 
 
 @router.post("/research/releases/{release_id}/cancel")
@@ -340,7 +341,7 @@ def cancel_release(request: Request, release_id: str, principal: Principal = RES
         return render(request, "research/release.html", {**_release_context(db, principal, release_id),
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release_id}?done=Request+cancelled", status_code=303)
+    return redirect_with_message(f"/research/releases/{release_id}", "Request cancelled.")
 
 
 @router.post("/research/releases/{release_id}/recalls/{research_id}")
@@ -354,8 +355,8 @@ def confirm_recall(request: Request, release_id: str, research_id: str, principa
         return render(request, "research/release.html", {**_release_context(db, principal, release_id),
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release_id}?done=Deletion+of+{research_id}+confirmed",
-                            status_code=303)
+    return redirect_with_message(f"/research/releases/{release_id}#recalls",
+                                 f"Deletion of {research_id} confirmed.")
 
 
 def _access(request: Request, db: GmcSession, principal: Principal, status_code: int = 200, **extra: Any) -> Response:
