@@ -27,9 +27,11 @@ def test_checker_sees_reports_awaiting_their_check_and_opens_one(page_as, axe) -
     waiting = _count(page, "Awaiting my check")
     overdue = _count(page, "Overdue reports")
     axe(page)
-    page.goto("/reports")
+    page.goto("/reports?list=awaiting_my_check")
     assert _heading_count(page, "Awaiting my check") == waiting >= 1  # the demo has a report waiting for a checker
-    assert _heading_count(page, "Overdue") == overdue
+    assert _pager_total(page) == waiting  # the list behind the count, on the server's pages
+    page.goto("/reports?list=overdue")
+    assert _heading_count(page, "Overdue") == overdue == _pager_total(page)
     page.goto("/")
     item = _card(page, "Awaiting my check").locator("li a").first
     case_id = item.inner_text()
@@ -73,8 +75,8 @@ def test_research_requests_reach_the_data_access_home(page_as, axe) -> None:
     researcher.get_by_role("button", name="Propose").click()
     researcher.wait_for_url(re.compile(r"/research/projects/RP\d+$"))
     project_id = researcher.url.rsplit("/", 1)[1]
-    researcher.goto("/research")  # an approved project's first cohort
-    researcher.locator("tbody tr", has_text="approved").locator("a[href^='/research/projects/']").first.click()
+    researcher.goto("/research/projects?status=approved")  # an approved project's first cohort
+    researcher.locator("#projects-table tbody tr").locator("a[href^='/research/projects/']").first.click()
     researcher.locator("a[href^='/research/cohorts/RC']").first.click()
     researcher.get_by_label("Purpose of this release").fill(
         "Phenotype tables of the cohort for the genotype-phenotype analysis agreed in the project.")
@@ -84,12 +86,20 @@ def test_research_requests_reach_the_data_access_home(page_as, axe) -> None:
     # ... are the researcher's open requests ...
     researcher.goto("/")
     assert _count(researcher, "Your release requests in progress") == open_before + 1
+    researcher.goto("/research/releases?open=yes")  # the list behind the count
+    assert _pager_total(researcher) == open_before + 1
+    researcher.goto("/")
     assert _card(researcher, "Your release requests in progress").get_by_role("link", name=release_id).is_visible()
     axe(researcher)
     # ... and the data-access role's decisions to make, each opening its record.
     approver.goto("/")
     assert _count(approver, "Research projects awaiting a decision") == projects_before + 1
     assert _count(approver, "Data releases awaiting a decision") == releases_before + 1
+    approver.goto("/research/access?kind=project")
+    assert _pager_total(approver) == projects_before + 1
+    approver.goto("/research/access?kind=release")
+    assert _pager_total(approver) == releases_before + 1
+    approver.goto("/")
     axe(approver)
     _card(approver, "Research projects awaiting a decision").get_by_role("link", name=project_id).click()
     approver.wait_for_url(re.compile(f"/research/projects/{project_id}$"))
@@ -141,3 +151,11 @@ def test_rare_cases_to_review_count_is_the_list_behind_it(page_as, axe) -> None:
     statuses = page.locator("tbody tr td:nth-child(4)").all_inner_texts()
     assert not [s for s in statuses if s.strip().lower() in ("reported", "closed")]
     axe(page)
+
+
+def test_tumour_boards_ready_count_is_the_list_behind_it(page_as) -> None:
+    page = page_as("scientist")
+    page.goto("/")
+    ready = _count(page, "Tumour boards ready")
+    page.goto("/cancer?interpreted=yes")
+    assert _pager_total(page) == ready >= 1

@@ -32,7 +32,15 @@ def test_done_when_a_researcher_finds_counts_requests_and_a_second_person_approv
         login(researcher, "researcher")
         login(approver, "dataaccess")
         home = researcher.get("/research")
-        assert home.status_code == 200 and "RP0001" in home.text and "RR0001" in home.text
+        assert home.status_code == 200 and 'href="/research/projects">Projects (' in home.text
+        # The lists page, sort and filter on the server with their state in the URL.
+        assert "RP0001" in researcher.get("/research/projects?status=approved").text
+        assert "RP0001" not in researcher.get("/research/projects?status=rejected").text
+        releases = researcher.get("/research/releases?q=RR0001&sort=participants&dir=desc")
+        assert releases.status_code == 200 and 'href="/research/releases/RR0001"' in releases.text
+        assert "of 1 releases" in releases.text
+        assert "RC0001" in researcher.get("/research/cohorts?project_id=RP0001").text
+        assert "RC0001" not in researcher.get("/research/cohorts?project_id=RP9999").text
         page = researcher.get("/research/cohorts/new?project=RP0001")
         assert page.status_code == 200 and "Cohort builder" in page.text
         form = {"csrf_token": _csrf(researcher), "hpo_terms": SEIZURE, "hpo_match": "all", "genes": "SCN1A",

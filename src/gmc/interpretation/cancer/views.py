@@ -45,7 +45,7 @@ def _boards(db: GmcSession, principal: Principal) -> Worklist:
     done = repo.interpreted_case_ids(db, [c.id for c in cases])
     items = [WorkItem(c.case_id, f"/cancer/cases/{c.case_id}", c.referral.clinical_indication)
              for c in cases if c.id in done]
-    return worklist("Tumour boards ready", items, href="/cancer")
+    return worklist("Tumour boards ready", items, href="/cancer?interpreted=yes")
 
 
 def _second_curator(db: GmcSession, principal: Principal) -> Worklist:
