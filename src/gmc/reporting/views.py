@@ -121,10 +121,23 @@ def rules_form(request: Request, programme_arm: str = Form(""), turnaround_days:
     return _guarded(request, db, action, on_error, "/reports#rules")
 
 
+_RESULT_SORTS = {"released": lambda r: (r["released_at"], r["report_id"]), "report": lambda r: r["report_id"],
+                 "case": lambda r: (r["case_id"], r["report_id"]), "outcome": lambda r: (r["outcome"], r["report_id"])}
+
+
 @router.get("/reports/new")
 def new_results_page(request: Request, principal: Principal = RECEIVE, db: GmcSession = DB) -> Response:
-    """The clinician's new results: released reports at their trusts not yet given to the patient."""
-    return render(request, "reporting/new_results.html", {"results": service.clinician_worklist(db, principal)})
+    """The clinician's released results at their trusts, not yet given to the patient (?told=yes: given), filtered
+    by text, sorted and paged on the server."""
+    state = ListState.from_query("/reports/new", request.query_params, sorts=list(_RESULT_SORTS),
+                                 default_sort="released", default_descending=True, filters=("told", "q"))
+    state.filters["told"] = "yes" if state.filters.get("told") == "yes" else "no"
+    results = service.clinician_worklist(db, principal)
+    rows = filter_rows(results["done" if state.filters["told"] == "yes" else "new"], state.filters,
+                       text=("report_id", "case_id", "clinical_indication", "outcome", "summary"))
+    return render(request, "reporting/new_results.html", {
+        "page": paginate_list(rows, state, _RESULT_SORTS), "filters": state.filters,
+        "counts": {"no": len(results["new"]), "yes": len(results["done"])}})
 
 
 @router.get("/reports/assets/report.css")
