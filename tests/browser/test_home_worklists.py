@@ -48,7 +48,11 @@ def test_clinician_home_lists_new_results_first(page_as, axe) -> None:
     new = _count(page, "New results")
     axe(page)
     page.goto("/reports/new")
-    assert _heading_count(page, "Not yet given to the patient") == new >= 1
+    assert _heading_count(page, "Not yet given to the patient") == new >= 1 and _pager_total(page) == new
+    page.get_by_role("navigation", name="Results").get_by_role("link", name=re.compile("^Given to the patient")).click()
+    page.wait_for_url(re.compile(r"told=yes"))
+    assert _heading_count(page, "Given to the patient") == _pager_total(page)
+    axe(page)
     page.goto("/")
     item = _card(page, "New results").locator("li a").first
     report_id = item.inner_text().split()[0]
