@@ -27,9 +27,11 @@ def test_checker_sees_reports_awaiting_their_check_and_opens_one(page_as, axe) -
     waiting = _count(page, "Awaiting my check")
     overdue = _count(page, "Overdue reports")
     axe(page)
-    page.goto("/reports")
+    page.goto("/reports?list=awaiting_my_check")
     assert _heading_count(page, "Awaiting my check") == waiting >= 1  # the demo has a report waiting for a checker
-    assert _heading_count(page, "Overdue") == overdue
+    assert _pager_total(page) == waiting  # the list behind the count, on the server's pages
+    page.goto("/reports?list=overdue")
+    assert _heading_count(page, "Overdue") == overdue == _pager_total(page)
     page.goto("/")
     item = _card(page, "Awaiting my check").locator("li a").first
     case_id = item.inner_text()
@@ -46,7 +48,11 @@ def test_clinician_home_lists_new_results_first(page_as, axe) -> None:
     new = _count(page, "New results")
     axe(page)
     page.goto("/reports/new")
-    assert _heading_count(page, "Not yet given to the patient") == new >= 1
+    assert _heading_count(page, "Not yet given to the patient") == new >= 1 and _pager_total(page) == new
+    page.get_by_role("navigation", name="Results").get_by_role("link", name=re.compile("^Given to the patient")).click()
+    page.wait_for_url(re.compile(r"told=yes"))
+    assert _heading_count(page, "Given to the patient") == _pager_total(page)
+    axe(page)
     page.goto("/")
     item = _card(page, "New results").locator("li a").first
     report_id = item.inner_text().split()[0]
@@ -73,8 +79,8 @@ def test_research_requests_reach_the_data_access_home(page_as, axe) -> None:
     researcher.get_by_role("button", name="Propose").click()
     researcher.wait_for_url(re.compile(r"/research/projects/RP\d+$"))
     project_id = researcher.url.rsplit("/", 1)[1]
-    researcher.goto("/research")  # an approved project's first cohort
-    researcher.locator("tbody tr", has_text="approved").locator("a[href^='/research/projects/']").first.click()
+    researcher.goto("/research/projects?status=approved")  # an approved project's first cohort
+    researcher.locator("#projects-table tbody tr").locator("a[href^='/research/projects/']").first.click()
     researcher.locator("a[href^='/research/cohorts/RC']").first.click()
     researcher.get_by_label("Purpose of this release").fill(
         "Phenotype tables of the cohort for the genotype-phenotype analysis agreed in the project.")
@@ -84,12 +90,20 @@ def test_research_requests_reach_the_data_access_home(page_as, axe) -> None:
     # ... are the researcher's open requests ...
     researcher.goto("/")
     assert _count(researcher, "Your release requests in progress") == open_before + 1
+    researcher.goto("/research/releases?open=yes")  # the list behind the count
+    assert _pager_total(researcher) == open_before + 1
+    researcher.goto("/")
     assert _card(researcher, "Your release requests in progress").get_by_role("link", name=release_id).is_visible()
     axe(researcher)
     # ... and the data-access role's decisions to make, each opening its record.
     approver.goto("/")
     assert _count(approver, "Research projects awaiting a decision") == projects_before + 1
     assert _count(approver, "Data releases awaiting a decision") == releases_before + 1
+    approver.goto("/research/access?kind=project")
+    assert _pager_total(approver) == projects_before + 1
+    approver.goto("/research/access?kind=release")
+    assert _pager_total(approver) == releases_before + 1
+    approver.goto("/")
     axe(approver)
     _card(approver, "Research projects awaiting a decision").get_by_role("link", name=project_id).click()
     approver.wait_for_url(re.compile(f"/research/projects/{project_id}$"))
@@ -115,3 +129,39 @@ def test_programme_home_shows_genomes_against_the_target(page_as, axe) -> None:
     card.locator("li a[href*='centre=WMGMC']").click()
     page.wait_for_url(re.compile(r"centre=WMGMC"))
     assert "West Midlands" in page.get_by_role("heading", level=1).inner_text()
+
+
+def _pager_total(page) -> int:
+    """N from the list's pager ("1–50 of N cases"), 0 when it says none."""
+    text = page.locator("nav.pager").first.inner_text()
+    found = re.search(r"of ([\d,]+) ", text)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def test_rare_cases_to_review_count_is_the_list_behind_it(page_as, axe) -> None:
+    page = page_as("scientist")
+    page.goto("/")
+    waiting = _count(page, "Rare-disease cases to review")
+    first = _card(page, "Rare-disease cases to review").locator("li a").first.inner_text()
+    page.goto("/rare?todo=review")
+    assert _pager_total(page) == waiting >= 1
+    assert page.get_by_label("Work").input_value() == "review"
+    page.get_by_label("Case, participant, indication or gene").fill(first)
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(f"q={first}"))
+    assert "todo=review" in page.url and _pager_total(page) == 1  # the filters travel together in the URL
+    # No case the list calls reported or closed is counted as waiting.
+    page.goto("/rare?todo=review&per_page=200")
+    statuses = page.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert not [s for s in statuses if s.strip().lower() in ("reported", "closed")]
+    axe(page)
+
+
+def test_tumour_boards_ready_count_is_the_list_behind_it(page_as) -> None:
+    page = page_as("scientist")
+    page.goto("/")
+    ready = _count(page, "Tumour boards ready")
+    page.goto("/cancer?todo=board&per_page=200")
+    assert _pager_total(page) == ready >= 1
+    statuses = page.locator("tbody tr td:nth-child(5)").all_inner_texts()
+    assert not [s for s in statuses if s.strip().lower() in ("reported", "closed")]  # a reported case's board is over

@@ -123,3 +123,36 @@ def test_case_pages_link_participant_review_report_and_genomes(page_as, axe) -> 
     page.locator("#case-links").get_by_role("link", name="Genome data and QC").click()
     page.wait_for_url(re.compile(f"/genomes/cases/{board_id}$"))
     axe(page)
+
+
+def test_case_review_and_mdt_lists_page_sort_and_filter_in_the_url(page_as, axe) -> None:
+    page = page_as("scientist")
+    page.goto("/reports")
+    heading = page.get_by_role("heading", name=re.compile(r"^All cases \(\d+\)$")).inner_text()
+    total = int(re.search(r"\((\d+)\)", heading).group(1))
+    pager = page.get_by_role("navigation", name="Pages of cases").first
+    expect(pager).to_contain_text(f"of {total:,} cases")
+    page.get_by_role("navigation", name="Worklists").get_by_role("link", name=re.compile(r"^Awaiting review")).click()
+    assert _query(page)["list"] == ["awaiting_review"]
+    page.get_by_label("Arm").select_option("rare_disease")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile("programme_arm=rare_disease"))
+    assert _query(page)["list"] == ["awaiting_review"]
+    assert set(page.locator("#cases-table tbody tr td:nth-child(2)").all_inner_texts()) == {"rare disease"}
+    assert set(page.locator("#cases-table tbody tr td:nth-child(4) .badge").all_inner_texts()) == {"awaiting review"}
+    page.get_by_role("link", name=re.compile("^Due")).click()  # due soonest first is the default: now latest first
+    assert _query(page)["sort"] == ["due"] and _query(page)["dir"] == ["desc"]
+    expect(page.get_by_role("columnheader", name=re.compile("^Due"))).to_have_attribute("aria-sort", "descending")
+    assert _query(page)["programme_arm"] == ["rare_disease"]  # the filter survives the sort
+    axe(page)
+
+    page.goto("/mdt")
+    meetings = page.locator("#meetings-table tbody tr a")
+    assert meetings.count() >= 1
+    meeting_id = page.locator("#meetings-table tbody tr .muted").first.inner_text()
+    page.get_by_label("Find a meeting or attendee").fill(meeting_id)
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(f"q={meeting_id}"))
+    assert page.locator("#meetings-table tbody tr").count() == 1
+    expect(page.get_by_role("navigation", name="Pages of meetings").first).to_contain_text("1–1 of 1 meetings")
+    axe(page)

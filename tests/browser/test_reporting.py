@@ -26,8 +26,8 @@ def _submit(page, form_selector: str, button: str) -> None:
 
 def _noonan_case(page) -> str:
     """The demo case awaiting review (Noonan syndrome, PTPN11) from the scientist's worklist."""
-    page.goto("/reports")
-    row = page.locator("#awaiting-review-table tbody tr").filter(has_text="rare disease").first
+    page.goto("/reports?list=awaiting_review&programme_arm=rare_disease")
+    row = page.locator("#cases-table tbody tr").filter(has_text="rare disease").first
     return row.get_by_role("link").first.inner_text()
 
 
@@ -72,8 +72,8 @@ def test_the_whole_reporting_journey(page_as, anonymous_page, gmc_server, axe, b
 
     # A second scientist authorises it.
     checker = page_as("checker")
-    checker.goto("/reports")
-    assert case_id in checker.locator("#awaiting-check-table").inner_text()
+    checker.goto("/reports?list=awaiting_my_check")
+    assert case_id in checker.locator("#cases-table").inner_text()
     checker.goto(f"/reports/cases/{case_id}")
     _submit(checker, "#sign-off", "Check and authorise")
     assert checker.locator("#state").inner_text() == "awaiting MDT"

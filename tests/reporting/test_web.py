@@ -61,7 +61,7 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
     assert _form(scientist, f"/reports/cases/{case_id}/move", {"action": "sign"}).status_code == 303
     refused = _form(scientist, f"/reports/cases/{case_id}/move", {"action": "authorise"})
     assert refused.status_code == 403 and "four eyes" in refused.text
-    assert case_id in checker.get("/reports").text.split('id="awaiting-my-check"')[1].split("</table>")[0]
+    assert case_id in checker.get("/reports?list=awaiting_my_check").text.split('id="cases-table"')[1].split("</table>")[0]
     assert _form(checker, f"/reports/cases/{case_id}/move", {"action": "authorise"}).status_code == 303
     assert "awaiting MDT" in checker.get(f"/reports/cases/{case_id}").text
     created = _form(scientist, "/mdt", {"title": "Rare disease MDT", "held_on": date.today().isoformat(),
@@ -89,6 +89,10 @@ def test_the_review_journey_through_the_pages(demo_app, demo_database, benchmark
                                                                "given_by": "Dr L. Chen", "method": "clinic"})
     assert told.status_code == 303
     assert "Not recorded yet" not in clinician.get(f"/reports/{report_id}").text
+    # The result moves from the new results to those given to the patient (each a list filtered on the server).
+    assert f'href="/reports/{report_id}"' not in clinician.get("/reports/new").text
+    assert f'href="/reports/{report_id}"' in clinician.get(f"/reports/new?told=yes&q={report_id}").text
+    assert f'href="/reports/{report_id}"' not in clinician.get("/reports/new?told=yes&q=no-such-report").text
     other = _client(demo_app, "other-clinician", "heron lantern quarry 41")
     assert other.get(f"/reports/{report_id}").status_code == 404
     assert other.get(f"/reports/{report_id}/download?format=pdf").status_code == 404

@@ -32,7 +32,15 @@ def test_done_when_a_researcher_finds_counts_requests_and_a_second_person_approv
         login(researcher, "researcher")
         login(approver, "dataaccess")
         home = researcher.get("/research")
-        assert home.status_code == 200 and "RP0001" in home.text and "RR0001" in home.text
+        assert home.status_code == 200 and 'href="/research/projects">Projects (' in home.text
+        # The lists page, sort and filter on the server with their state in the URL.
+        assert "RP0001" in researcher.get("/research/projects?status=approved").text
+        assert "RP0001" not in researcher.get("/research/projects?status=rejected").text
+        releases = researcher.get("/research/releases?q=RR0001&sort=participants&dir=desc")
+        assert releases.status_code == 200 and 'href="/research/releases/RR0001"' in releases.text
+        assert "of 1 releases" in releases.text
+        assert "RC0001" in researcher.get("/research/cohorts?project_id=RP0001").text
+        assert "RC0001" not in researcher.get("/research/cohorts?project_id=RP9999").text
         page = researcher.get("/research/cohorts/new?project=RP0001")
         assert page.status_code == 200 and "Cohort builder" in page.text
         form = {"csrf_token": _csrf(researcher), "hpo_terms": SEIZURE, "hpo_match": "all", "genes": "SCN1A",
@@ -47,6 +55,10 @@ def test_done_when_a_researcher_finds_counts_requests_and_a_second_person_approv
                                 follow_redirects=False)
         assert saved.status_code == 303
         cohort_id = re.search(r"/research/cohorts/(RC\d+)", saved.headers["location"]).group(1)
+        # Post/redirect/get: the outcome travels in the one-read flash cookie, not the URL, and shows once.
+        assert "?" not in saved.headers["location"]
+        assert "Cohort saved." in researcher.get(saved.headers["location"]).text
+        assert "Cohort saved." not in researcher.get(saved.headers["location"]).text
         requested = researcher.post(f"/research/cohorts/{cohort_id}/releases", follow_redirects=False, data={
             "csrf_token": _csrf(researcher), "version": "1", "purpose": "Seizure onset ages in SCN1A carriers",
             "parts": ["participants", "phenotypes", "genotypes"], "genotypes": "cohort_genes"})
@@ -60,7 +72,8 @@ def test_done_when_a_researcher_finds_counts_requests_and_a_second_person_approv
         assert release_id in queue.text
         decided = approver.post(f"/research/releases/{release_id}/decision", follow_redirects=False,
                                 data={"csrf_token": _csrf(approver), "decision": "approve", "note": "fits RP0001"})
-        assert decided.status_code == 303
+        assert decided.status_code == 303 and "?" not in decided.headers["location"]
+        assert "Release approved." in approver.get(decided.headers["location"]).text
         page = researcher.get(f"/research/releases/{release_id}")  # the build ran after the approval's response
         assert "built" in page.text and "participants.csv" in page.text and "genotypes.parquet" in page.text
         download = researcher.get(f"/api/research/releases/{release_id}/files/participants.csv")
@@ -79,8 +92,10 @@ def test_done_when_a_researcher_finds_counts_requests_and_a_second_person_approv
         assert researcher.get(f"/api/research/releases/{release_id}/files/participants.csv").status_code == 409
         confirmed = researcher.post(f"/research/releases/{release_id}/recalls/{member.research_id}",
                                     data={"csrf_token": _csrf(researcher)}, follow_redirects=False)
-        assert confirmed.status_code == 303
-        assert "confirmed by researcher" in researcher.get(f"/research/releases/{release_id}").text
+        assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("#recalls")
+        confirmed_page = researcher.get(f"/research/releases/{release_id}").text
+        assert "confirmed by researcher" in confirmed_page
+        assert f"Deletion of {member.research_id} confirmed." in confirmed_page
         assert approver.get("/research").status_code == 200
         assert "Data access" in approver.get("/research/access").text
 

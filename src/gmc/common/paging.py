@@ -122,3 +122,11 @@ def matches_text(row: Mapping[str, Any], text: str, fields: Sequence[str]) -> bo
     """True when every word of text appears (case-insensitively) in one of the row's fields."""
     haystack = " ".join(str(row.get(f) or "") for f in fields).lower()
     return all(word in haystack for word in text.lower().split())
+
+
+def filter_rows(rows: Sequence[Mapping[str, Any]], filters: Mapping[str, str], *, text: Sequence[str],
+                exact: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+    """Rows kept by a list's filters: `q` as words found in the text fields, each exact filter equal to its field."""
+    query = filters.get("q", "")
+    return [r for r in rows if (not query or matches_text(r, query, text))
+            and all(not filters.get(key) or str(r.get(key) or "") == filters[key] for key in exact)]

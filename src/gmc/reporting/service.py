@@ -819,14 +819,14 @@ def home_worklists(session: Session, principal: Principal, *, shown: int = 5) ->
     if principal.has(Permission.INTERPRETATION_READ) and principal.has(Permission.REPORT_SIGN):
         lists = worklists(session, principal)
         if principal.has(Permission.INTERPRETATION_WRITE):
-            add("reporting.my_cases", "My cases", lists["my_cases"], "/reports#my-cases", case_item)
+            add("reporting.my_cases", "My cases", lists["my_cases"], "/reports?list=my_cases", case_item)
             add("reporting.awaiting_my_check", "Awaiting my check", lists["awaiting_my_check"],
-                "/reports#awaiting-my-check", case_item)
-            add("reporting.overdue", "Overdue reports", lists["overdue"], "/reports#overdue", case_item, late=True)
-            add("reporting.flagged", "Flagged for amendment", lists["flagged"], "/reports#flagged", case_item,
+                "/reports?list=awaiting_my_check", case_item)
+            add("reporting.overdue", "Overdue reports", lists["overdue"], "/reports?list=overdue", case_item, late=True)
+            add("reporting.flagged", "Flagged for amendment", lists["flagged"], "/reports?list=flagged", case_item,
                 late=True)
         if principal.has(Permission.MDT_WRITE):
-            add("reporting.awaiting_mdt", "Awaiting MDT", lists["awaiting_mdt"], "/reports#awaiting-mdt", case_item)
+            add("reporting.awaiting_mdt", "Awaiting MDT", lists["awaiting_mdt"], "/reports?list=awaiting_mdt", case_item)
     if principal.has(Permission.REPORT_RECEIVE):
         new = clinician_worklist(session, principal)["new"]
         add("reporting.new_results", "New results", new, "/reports/new", lambda r: {

@@ -15,6 +15,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, filter_rows, paginate_list
 from gmc.common.requests import FormFields
 from gmc.common.templating import render
 from gmc.common.worklists import SHOWN, WorkItem, Worklist, WorklistSource, register_worklist, worklist
@@ -60,12 +61,45 @@ def _guarded(request: Request, db: GmcSession, action: Callable[[], Any],
 # ----------------------------------------------------------------------------- worklists
 
 
+#: The worklists of the case review page, in the order of its tabs (the service's keys).
+REVIEW_LISTS = {"my_cases": "My cases", "awaiting_my_check": "Awaiting my check", "overdue": "Overdue",
+                "flagged": "Flagged for amendment", "awaiting_review": "Awaiting review",
+                "awaiting_mdt": "Awaiting MDT", "all": "All cases"}
+_REVIEW_SORTS = {"case": lambda r: r["case_id"], "arm": lambda r: (r["programme_arm"], r["case_id"]),
+                 "indication": lambda r: (r["clinical_indication"] or "", r["case_id"]),
+                 "state": lambda r: (r["state_label"], r["case_id"]),
+                 "assigned": lambda r: (r["assigned_to"] or "", r["case_id"]),
+                 "due": lambda r: (r["due_on"] or date.max, r["case_id"]),
+                 "referred": lambda r: (r["referral_date"], r["case_id"])}
+_REVIEW_TEXT = ("case_id", "clinical_indication", "assigned_to", "report", "state_label")
+_REVIEW_EMPTY = {"my_cases": "No case is assigned to you.", "awaiting_my_check": "No report is waiting for your check.",
+                 "overdue": "No case is past its due date.", "flagged": "No case is flagged for amendment.",
+                 "awaiting_review": "No interpreted case is waiting for review.",
+                 "awaiting_mdt": "No authorised report is waiting for an MDT.", "all": "No interpreted case yet."}
+
+
+def _worklists_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, Any]:
+    """One worklist of the case review page (chosen by ?list=), filtered, sorted and paged, with every list's count."""
+    state = ListState.from_query("/reports", request.query_params, sorts=list(_REVIEW_SORTS), default_sort="due",
+                                 filters=("list", "q", "programme_arm", "state"))
+    if state.filters.get("list") not in REVIEW_LISTS:
+        state.filters["list"] = "all"
+    lists = service.worklists(db, principal)
+    rows = filter_rows(lists[state.filters["list"]], state.filters, text=_REVIEW_TEXT,
+                       exact=("programme_arm", "state"))
+    return {"page": paginate_list(rows, state, _REVIEW_SORTS), "lists": lists, "titles": REVIEW_LISTS,
+            "current_list": state.filters["list"], "filters": state.filters, "states": {s.value: LABELS[s] for s in State},
+            "empty": "No case matches the filters." if set(state.filters) - {"list"}
+            else _REVIEW_EMPTY[state.filters["list"]],
+            "arms": sorted({r["programme_arm"] for r in lists["all"]}), "rules": service.rules(db, principal.centre_id),
+            "can_configure": principal.has(Permission.REPORT_CONFIGURE)}
+
+
 @router.get("/reports")
 def worklists_page(request: Request, principal: Principal = WRITE, db: GmcSession = DB) -> Response:
-    """The scientist's worklists: my cases, awaiting my check, awaiting review, awaiting MDT, overdue, flagged."""
-    return render(request, "reporting/worklists.html", {
-        "lists": service.worklists(db, principal), "rules": service.rules(db, principal.centre_id),
-        "can_configure": principal.has(Permission.REPORT_CONFIGURE)})
+    """The scientist's worklists (my cases, awaiting my check, overdue, flagged, awaiting review or MDT, all):
+    one at a time, filtered, sorted and paged on the server with the state in the URL."""
+    return render(request, "reporting/worklists.html", _worklists_context(request, db, principal))
 
 
 @router.post("/reports/rules")
@@ -81,16 +115,29 @@ def rules_form(request: Request, programme_arm: str = Form(""), turnaround_days:
 
     def on_error(message: str, status: int) -> Response:
         return render(request, "reporting/worklists.html", {
-            "lists": service.worklists(db, principal), "rules": service.rules(db, principal.centre_id), "message": message,
-            "message_kind": "error", "can_configure": True}, status_code=status)
+            **_worklists_context(request, db, principal), "message": message, "message_kind": "error"},
+            status_code=status)
 
     return _guarded(request, db, action, on_error, "/reports#rules")
 
 
+_RESULT_SORTS = {"released": lambda r: (r["released_at"], r["report_id"]), "report": lambda r: r["report_id"],
+                 "case": lambda r: (r["case_id"], r["report_id"]), "outcome": lambda r: (r["outcome"], r["report_id"])}
+
+
 @router.get("/reports/new")
 def new_results_page(request: Request, principal: Principal = RECEIVE, db: GmcSession = DB) -> Response:
-    """The clinician's new results: released reports at their trusts not yet given to the patient."""
-    return render(request, "reporting/new_results.html", {"results": service.clinician_worklist(db, principal)})
+    """The clinician's released results at their trusts, not yet given to the patient (?told=yes: given), filtered
+    by text, sorted and paged on the server."""
+    state = ListState.from_query("/reports/new", request.query_params, sorts=list(_RESULT_SORTS),
+                                 default_sort="released", default_descending=True, filters=("told", "q"))
+    state.filters["told"] = "yes" if state.filters.get("told") == "yes" else "no"
+    results = service.clinician_worklist(db, principal)
+    rows = filter_rows(results["done" if state.filters["told"] == "yes" else "new"], state.filters,
+                       text=("report_id", "case_id", "clinical_indication", "outcome", "summary"))
+    return render(request, "reporting/new_results.html", {
+        "page": paginate_list(rows, state, _RESULT_SORTS), "filters": state.filters,
+        "counts": {"no": len(results["new"]), "yes": len(results["done"])}})
 
 
 @router.get("/reports/assets/report.css")
@@ -287,11 +334,29 @@ def delivery_form(request: Request, report_id: str, given_on: str = Form(""), gi
 # ----------------------------------------------------------------------------- MDT
 
 
+_MEETING_SORTS = {"date": lambda m: (m["held_on"], m["meeting_id"]), "title": lambda m: (m["title"], m["meeting_id"]),
+                  "cases": lambda m: (m["n_cases"], m["meeting_id"]),
+                  "open": lambda m: (m["n_cases"] - m["n_outcomes"], m["meeting_id"])}
+
+
+def _meetings_context(request: Request, db: GmcSession, principal: Principal) -> dict[str, Any]:
+    """The centre's MDT meetings, filtered (text, upcoming or past), sorted and paged on the server."""
+    state = ListState.from_query("/mdt", request.query_params, sorts=list(_MEETING_SORTS), default_sort="date",
+                                 default_descending=True, filters=("q", "when"))
+    today = date.today()
+    rows = [{"meeting_id": m.meeting_id, "title": m.title, "held_on": m.held_on,
+             "attendees": ", ".join(str(a.get("name", "")) for a in m.attendees),
+             "n_cases": len(m.cases), "n_outcomes": sum(1 for e in m.cases if e.outcome),
+             "when": "upcoming" if m.held_on >= today else "past"} for m in service.meeting_list(db, principal)]
+    rows = filter_rows(rows, state.filters, text=("meeting_id", "title", "attendees"), exact=("when",))
+    return {"page": paginate_list(rows, state, _MEETING_SORTS), "filters": state.filters,
+            "today": today.isoformat()}
+
+
 @router.get("/mdt")
 def meetings_page(request: Request, principal: Principal = MDT, db: GmcSession = DB) -> Response:
-    """MDT meetings of the centre and a form for a new one."""
-    return render(request, "reporting/meetings.html", {"meetings": service.meeting_list(db, principal),
-                                                       "today": date.today().isoformat()})
+    """MDT meetings of the centre (filtered, sorted, paged) and a form for a new one."""
+    return render(request, "reporting/meetings.html", _meetings_context(request, db, principal))
 
 
 @router.post("/mdt")
@@ -309,9 +374,9 @@ def create_meeting_form(request: Request, title: str = Form(""), held_on: str = 
         created.append(service.create_meeting(db, principal, title=title, held_on=when, attendees=people).meeting_id)
 
     def on_error(message: str, status: int) -> Response:
-        return render(request, "reporting/meetings.html", {"meetings": service.meeting_list(db, principal),
-                                                           "today": date.today().isoformat(), "message": message,
-                                                           "message_kind": "error"}, status_code=status)
+        return render(request, "reporting/meetings.html", {
+            **_meetings_context(request, db, principal), "message": message, "message_kind": "error",
+            "form": {"title": title, "held_on": held_on, "attendees": attendees}}, status_code=status)
 
     response = _guarded(request, db, action, on_error, "/mdt")
     if created:

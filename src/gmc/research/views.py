@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from gmc.auth.dependencies import require
@@ -14,7 +14,9 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.charts import Chart, Series
 from gmc.common.errors import DomainError
+from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
+from gmc.common.paging import ListState, Page, filter_rows, paginate_list
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
 from gmc.db.core import GmcSession
@@ -47,7 +49,7 @@ def _researcher_worklists(db: GmcSession, principal: Principal) -> list[Worklist
         worklist("Your release requests in progress", [
             WorkItem(r.release_id, f"/research/releases/{r.release_id}",
                      f"{r.status.replace('_', ' ')} · project {r.project.project_id} · requested {r.requested_at:%d %b %Y}")
-            for r in releases], href="/research"),
+            for r in releases], href="/research/releases?open=yes"),
     ]
 
 
@@ -58,14 +60,14 @@ def _access_worklists(db: GmcSession, principal: Principal) -> list[Worklist]:
     return [
         worklist("Research projects awaiting a decision", [
             WorkItem(p.project_id, f"/research/projects/{p.project_id}", f"{p.title} · {p.lead_name}")
-            for p in queue["projects"]], href="/research/access"),
+            for p in queue["projects"]], href="/research/access?kind=project"),
         worklist("Data releases awaiting a decision", [
             WorkItem(r.release_id, f"/research/releases/{r.release_id}",
                      f"project {r.project.project_id} · requested by {r.requested_by} {r.requested_at:%d %b %Y}")
-            for r in queue["releases"]], href="/research/access"),
+            for r in queue["releases"]], href="/research/access?kind=release"),
         worklist("Release builds that failed", [
             WorkItem(r.release_id, f"/research/releases/{r.release_id}", r.error or "the build stopped")
-            for r in failed], href="/research/access", late=True, empty="No failed builds."),
+            for r in failed], href="/research/releases?status=failed", late=True, empty="No failed builds."),
     ]
 
 
@@ -136,13 +138,77 @@ def _builder_context(db: GmcSession, principal: Principal, **extra: Any) -> dict
 
 @router.get("/research")
 def home(request: Request, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
-    """Your projects, cohorts and releases, and participants to delete from earlier releases."""
-    recalls = service.recall_list(db, principal)
-    return render(request, "research/home.html", {
-        "projects": service.visible_projects(db, principal), "releases": service.visible_releases(db, principal),
-        "recalls": [r for r in recalls if r["confirmed_at"] is None],
-        "can_research": principal.has(Permission.RESEARCH_EXPORT),
-        "can_approve": principal.has(Permission.RESEARCH_APPROVE)})
+    """Participants to delete from earlier releases, the lists of projects, cohorts and releases, and new projects."""
+    return render(request, "research/home.html", _home_context(db, principal))
+
+
+def _home_context(db: GmcSession, principal: Principal, **extra: Any) -> dict[str, Any]:
+    projects = service.visible_projects(db, principal)
+    return {"recalls": [r for r in service.recall_list(db, principal) if r["confirmed_at"] is None],
+            "counts": {"projects": len(projects), "cohorts": sum(len(p.cohorts) for p in projects),
+                       "releases": len(service.visible_releases(db, principal))},
+            "can_research": principal.has(Permission.RESEARCH_EXPORT),
+            "can_approve": principal.has(Permission.RESEARCH_APPROVE), **extra}
+
+
+def _listing(request: Request, path: str, rows: list[dict[str, Any]], sorts: dict[str, Any], *, default_sort: str,
+             text: tuple[str, ...], exact: tuple[str, ...] = (), descending: bool = True) -> Page:
+    """One page of a research list: its filters (q and the exact ones), sort and page read from the URL."""
+    state = ListState.from_query(path, request.query_params, sorts=list(sorts), default_sort=default_sort,
+                                 default_descending=descending, filters=("q", *exact))
+    return paginate_list(filter_rows(rows, state.filters, text=text, exact=exact), state, sorts)
+
+
+_PROJECT_SORTS = {"project": lambda r: r["project_id"], "title": lambda r: (r["title"].lower(), r["project_id"]),
+                  "lead": lambda r: (r["lead"], r["project_id"]), "status": lambda r: (r["status"], r["project_id"]),
+                  "cohorts": lambda r: (len(r["cohorts"]), r["project_id"]),
+                  "proposed": lambda r: (r["created_at"], r["project_id"])}
+_COHORT_SORTS = {"cohort": lambda r: r["cohort_id"], "name": lambda r: (r["name"].lower(), r["cohort_id"]),
+                 "project": lambda r: (r["project_id"], r["cohort_id"]),
+                 "versions": lambda r: (len(r["versions"]), r["cohort_id"]),
+                 "saved": lambda r: (r["versions"][-1]["created_at"] if r["versions"] else r["created_at"],
+                                     r["cohort_id"])}
+_RELEASE_SORTS = {"release": lambda r: r["release_id"], "project": lambda r: (r["project_id"], r["release_id"]),
+                  "status": lambda r: (r["status"], r["release_id"]),
+                  "participants": lambda r: (r["participants"] if r["participants"] is not None else -1,
+                                             r["release_id"]),
+                  "requested": lambda r: (r["requested_at"], r["release_id"])}
+PROJECT_STATUSES = ("proposed", "approved", "rejected", "closed")
+RELEASE_STATUSES = ("requested", "approved", "building", "built", "failed", "rejected", "cancelled")
+
+
+@router.get("/research/projects")
+def projects_page(request: Request, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
+    """The projects you may see: filtered by text and status, sorted and paged on the server."""
+    rows = [service.project_dict(p) for p in service.visible_projects(db, principal)]
+    page = _listing(request, "/research/projects", rows, _PROJECT_SORTS, default_sort="proposed",
+                    text=("project_id", "title", "lead", "purpose"), exact=("status",))
+    return render(request, "research/projects.html", {"page": page, "filters": page.state.filters,
+                                                      "statuses": PROJECT_STATUSES})
+
+
+@router.get("/research/cohorts")
+def cohorts_page(request: Request, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
+    """The saved cohorts of the projects you may see: filtered by text and project, sorted and paged."""
+    projects = service.visible_projects(db, principal)
+    rows = [{**service.cohort_dict(c), "project_title": p.title} for p in projects for c in p.cohorts]
+    page = _listing(request, "/research/cohorts", rows, _COHORT_SORTS, default_sort="saved",
+                    text=("cohort_id", "name", "project_id", "project_title", "created_by"), exact=("project_id",))
+    return render(request, "research/cohorts.html", {"page": page, "filters": page.state.filters,
+                                                     "projects": projects})
+
+
+@router.get("/research/releases")
+def releases_page(request: Request, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
+    """The releases of the projects you may see: filtered by text, status and project, sorted and paged."""
+    projects = service.visible_projects(db, principal)
+    rows = [{**service.release_dict(r), "open": "yes" if r.status in _OPEN_RELEASES else "no"}
+            for r in service.visible_releases(db, principal)]
+    page = _listing(request, "/research/releases", rows, _RELEASE_SORTS, default_sort="requested",
+                    text=("release_id", "project_id", "cohort_id", "purpose", "requested_by", "decided_by"),
+                    exact=("status", "project_id", "open"))
+    return render(request, "research/releases.html", {"page": page, "filters": page.state.filters,
+                                                      "statuses": RELEASE_STATUSES, "projects": projects})
 
 
 @router.post("/research/projects")
@@ -154,11 +220,10 @@ async def propose_project(request: Request, principal: Principal = RESEARCH, db:
             project = service.propose_project(db, principal, title=str(form.get("title", "")),
                                               purpose=str(form.get("purpose", "")))
     except DomainError as exc:
-        return render(request, "research/home.html", {
-            "projects": service.visible_projects(db, principal), "releases": service.visible_releases(db, principal),
-            "recalls": [], "can_research": True, "can_approve": principal.has(Permission.RESEARCH_APPROVE),
-            "form": dict(form), "message": exc.message, "message_kind": "error"}, status_code=exc.status_code)
-    return RedirectResponse(f"/research/projects/{project.project_id}", status_code=303)
+        return render(request, "research/home.html", _home_context(
+            db, principal, form=dict(form), message=exc.message, message_kind="error"), status_code=exc.status_code)
+    return redirect_with_message(f"/research/projects/{project.project_id}",
+                                 "Project proposed: a data-access approver decides on it.")
 
 
 @router.get("/research/projects/{project_id}")
@@ -170,7 +235,7 @@ def project_page(request: Request, project_id: str, principal: Principal = EITHE
         "releases": [r for r in service.visible_releases(db, principal) if r.project_id == project.id],
         "is_lead": project.lead_id == principal.user_id,
         "can_decide": principal.has(Permission.RESEARCH_APPROVE) and project.lead_id != principal.user_id
-        and project.status == "proposed", "message": request.query_params.get("done")})
+        and project.status == "proposed"})
 
 
 @router.post("/research/projects/{project_id}/decision")
@@ -185,7 +250,7 @@ async def decide_project(request: Request, project_id: str, principal: Principal
     except DomainError as exc:
         return _access(request, db, principal, message=exc.message, message_kind="error",
                        status_code=exc.status_code)
-    return RedirectResponse(f"/research/projects/{project.project_id}?done=Project+{project.status}", status_code=303)
+    return redirect_with_message(f"/research/projects/{project.project_id}", f"Project {project.status}.")
 
 
 @router.get("/research/cohorts/new")
@@ -234,7 +299,7 @@ async def save_cohort(request: Request, principal: Principal = RESEARCH, db: Gmc
                                                                     "note": form.get("note", "")},
                                    message=exc.message, message_kind="error")
         return render(request, "research/builder.html", context, status_code=exc.status_code)
-    return RedirectResponse(f"/research/cohorts/{cohort_id}?done=Cohort+saved", status_code=303)
+    return redirect_with_message(f"/research/cohorts/{cohort_id}", "Cohort saved.")
 
 
 @router.get("/research/cohorts/{cohort_id}")
@@ -244,7 +309,7 @@ def cohort_page(request: Request, cohort_id: str, principal: Principal = EITHER,
     return render(request, "research/cohort.html", {
         "cohort": service.cohort_dict(cohort), "project": cohort.project, "parts": service.RELEASE_PARTS,
         "scopes": service.GENOTYPE_SCOPES, "is_lead": cohort.project.lead_id == principal.user_id,
-        "message": request.query_params.get("done"), "form": {}})
+        "form": {}})
 
 
 @router.post("/research/cohorts/{cohort_id}/releases")
@@ -267,8 +332,8 @@ async def request_release(request: Request, cohort_id: str, principal: Principal
             "cohort": service.cohort_dict(cohort), "project": cohort.project, "parts": service.RELEASE_PARTS,
             "scopes": service.GENOTYPE_SCOPES, "is_lead": True, "form": dict(form), "message": exc.message,
             "message_kind": "error"}, status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Requested:+a+second+person+with+the+"
-                            "data-access+role+must+approve+it", status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}",
+                                 "Requested: a second person with the data-access role must approve it.")
 
 
 def _release_context(db: GmcSession, principal: Principal, release_id: str) -> dict[str, Any]:
@@ -285,7 +350,7 @@ def _release_context(db: GmcSession, principal: Principal, release_id: str) -> d
 def release_page(request: Request, release_id: str, principal: Principal = EITHER, db: GmcSession = DB) -> Response:
     """A release: purpose, who asked and approved, build progress, files with checksums, its recall list."""
     context = _release_context(db, principal, release_id)
-    return render(request, "research/release.html", {**context, "message": request.query_params.get("done")})
+    return render(request, "research/release.html", context)
 
 
 @router.get("/research/releases/{release_id}/progress")
@@ -310,8 +375,7 @@ async def decide_release(request: Request, release_id: str, background: Backgrou
                       status_code=exc.status_code)
     if release.status == "approved":
         start_build(background, request, principal, release.release_id)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Release+{release.status}",
-                            status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}", f"Release {release.status}.")
 
 
 @router.post("/research/releases/{release_id}/build")
@@ -326,7 +390,7 @@ def retry_build(request: Request, release_id: str, background: BackgroundTasks, 
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
     start_build(background, request, principal, release.release_id)
-    return RedirectResponse(f"/research/releases/{release.release_id}?done=Building+again", status_code=303)
+    return redirect_with_message(f"/research/releases/{release.release_id}", "Building again.")
 
 
 @router.post("/research/releases/{release_id}/cancel")
@@ -340,7 +404,7 @@ def cancel_release(request: Request, release_id: str, principal: Principal = RES
         return render(request, "research/release.html", {**_release_context(db, principal, release_id),
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release_id}?done=Request+cancelled", status_code=303)
+    return redirect_with_message(f"/research/releases/{release_id}", "Request cancelled.")
 
 
 @router.post("/research/releases/{release_id}/recalls/{research_id}")
@@ -354,16 +418,29 @@ def confirm_recall(request: Request, release_id: str, research_id: str, principa
         return render(request, "research/release.html", {**_release_context(db, principal, release_id),
                                                          "message": exc.message, "message_kind": "error"},
                       status_code=exc.status_code)
-    return RedirectResponse(f"/research/releases/{release_id}?done=Deletion+of+{research_id}+confirmed",
-                            status_code=303)
+    return redirect_with_message(f"/research/releases/{release_id}#recalls",
+                                 f"Deletion of {research_id} confirmed.")
+
+
+_REQUEST_SORTS = {"requested": lambda r: (r["at"], r["id"]), "kind": lambda r: (r["kind"], r["id"]),
+                  "request": lambda r: r["id"], "by": lambda r: (r["by"], r["id"])}
 
 
 def _access(request: Request, db: GmcSession, principal: Principal, status_code: int = 200, **extra: Any) -> Response:
     queue = service.approval_queue(db, principal)
+    rows = ([{"kind": "project", "id": p.project_id, "href": f"/research/projects/{p.project_id}", "title": p.title,
+              "what": "", "purpose": p.purpose, "by": p.lead_name, "at": p.created_at} for p in queue["projects"]]
+            + [{"kind": "release", "id": r.release_id, "href": f"/research/releases/{r.release_id}",
+                "title": f"{r.project.project_id} {r.project.title}",
+                "what": f"{r.cohort_version.cohort.cohort_id} v{r.cohort_version.version}", "purpose": r.purpose,
+                "by": r.requested_by, "at": r.requested_at} for r in queue["releases"]])
+    page = _listing(request, "/research/access", rows, _REQUEST_SORTS, default_sort="requested",
+                    text=("id", "title", "what", "purpose", "by"), exact=("kind",), descending=False)
+    recalls = service.recall_list(db, principal)
     return render(request, "research/access.html", {
-        "queue": queue, "releases": service.visible_releases(db, principal),
-        "recalls": service.recall_list(db, principal), "user_id": principal.user_id, **extra},
-        status_code=status_code)
+        "page": page, "filters": page.state.filters, "counts": {k: len(v) for k, v in queue.items()},
+        "recalls": [r for r in recalls if r["confirmed_at"] is None], "confirmed": len(recalls) - len(
+            [r for r in recalls if r["confirmed_at"] is None]), **extra}, status_code=status_code)
 
 
 @router.get("/research/access")

@@ -320,3 +320,23 @@ def test_database_run_evaluates_ps1_pm5_when_the_deployment_has_a_fasta(demo_dat
         assert criteria["PM5"]["met"] and "117530975" in criteria["PM5"]["reason"]
         assert not criteria["PS1"]["met"]
         assert run.provenance["fasta"].endswith("GRCh38_sparse_Nmasked.fa.gz")
+
+
+def test_cases_to_review_are_exactly_the_list_filtered_to_review(demo_database, benchmarks_dir, kbg_vcf):
+    """The home worklist's cases are the /rare?todo=review rows: results, no diagnosis, not reported or closed."""
+    observed, excluded, _ = kbg_terms(benchmarks_dir)
+    with demo_database.transaction() as session:
+        scientist = user(session, "scientist")
+        # Each case its own person (make_rare_case keys the hospital number on the term list it is given).
+        terms = [list(observed) for _ in range(4)]
+        waiting, reported, diagnosed, not_run = (make_rare_case(session, t, excluded) for t in terms)
+        for case_id in (waiting, reported, diagnosed):
+            run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
+        service.choose_diagnosis(session, scientist, run.run_id, "ANKRD11")
+        # Reporting marks a case reported when its report is released (the interpretation no longer awaits review).
+        session.execute(select(Case).where(Case.case_id == reported)).scalar_one().status = "reported"
+        session.flush()
+        to_review = [c.case_id for c in service.cases_to_review(session, scientist)]
+        listed = {r["case_id"]: r["to_review"] for r in service.rare_case_list(session, scientist)}
+        assert waiting in to_review and {reported, diagnosed, not_run}.isdisjoint(to_review)
+        assert sorted(to_review) == sorted(case_id for case_id, flag in listed.items() if flag)

@@ -495,11 +495,24 @@ def add_note(session: Session, principal: Principal, case_id: str, text: str, ru
     return note
 
 
+def awaits_board(status: str, interpreted: bool) -> bool:
+    """A case ready for its tumour board: a finished somatic run, and not yet reported or closed."""
+    return interpreted and status not in ("reported", "closed")
+
+
+def cases_for_board(session: Session, principal: Principal) -> list[Case]:
+    """Cancer cases in scope that await their tumour board (see awaits_board), newest first."""
+    cases = list(repo.cancer_cases(session, trust_scope=principal.trust_scope))
+    done = repo.interpreted_case_ids(session, [c.id for c in cases])
+    return [c for c in cases if awaits_board(c.status, c.id in done)]
+
+
 def cancer_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Cancer cases in the caller's scope with whether each has a finished somatic run."""
+    """Cancer cases in the caller's scope with whether each has a finished somatic run and awaits its board."""
     cases = list(repo.cancer_cases(session, trust_scope=principal.trust_scope))
     done = repo.interpreted_case_ids(session, [case.id for case in cases])
     out = [{**case_summary(session, case), "interpreted": case.id in done,
+            "to_board": awaits_board(case.status, case.id in done),
             "tumour_type": default_tumour_type(case)} for case in cases]
     record_list_read(session, principal, "cancer cases", [c.case_id for c in cases])
     return out

@@ -40,12 +40,10 @@ CURATE = Depends(require(Permission.KNOWLEDGE_CURATE))
 
 
 def _boards(db: GmcSession, principal: Principal) -> Worklist:
-    """Cancer cases whose somatic interpretation is ready for the tumour board."""
-    cases = repo.cancer_cases(db, trust_scope=principal.trust_scope)
-    done = repo.interpreted_case_ids(db, [c.id for c in cases])
+    """Cancer cases ready for the tumour board: exactly what /cancer?todo=board lists."""
     items = [WorkItem(c.case_id, f"/cancer/cases/{c.case_id}", c.referral.clinical_indication)
-             for c in cases if c.id in done]
-    return worklist("Tumour boards ready", items, href="/cancer")
+             for c in service.cases_for_board(db, principal)]
+    return worklist("Tumour boards ready", items, href="/cancer?todo=board")
 
 
 def _second_curator(db: GmcSession, principal: Principal) -> Worklist:
@@ -105,12 +103,13 @@ def cases_page(request: Request, principal: Principal = READ, db: GmcSession = D
     """Cancer cases at your trusts, with links to their tumour boards: filtered, sorted, paged."""
     # Cases ready for a tumour board (interpreted) first, newest first within each.
     state = ListState.from_query("/cancer", request.query_params, sorts=list(_CASE_SORTS), default_sort="interpreted",
-                                 default_descending=True, filters=("q", "interpreted"))
+                                 default_descending=True, filters=("q", "interpreted", "todo"))
     f = state.filters
     rows = [r for r in service.cancer_case_list(db, principal)
             if (not f.get("q") or matches_text(r, f["q"], ("case_id", "proband_participant_id", "clinical_indication",
                                                             "tumour_type")))
-            and (not f.get("interpreted") or r["interpreted"] == (f["interpreted"] == "yes"))]
+            and (not f.get("interpreted") or r["interpreted"] == (f["interpreted"] == "yes"))
+            and (f.get("todo") != "board" or r["to_board"])]
     page = paginate_list(rows, state, _CASE_SORTS)
     return render(request, "cancer/cases.html", {"cases": page.items, "page": page, "filters": f})
 

@@ -832,8 +832,24 @@ def run_status(session: Session, principal: Principal, case_id: str) -> dict[str
             "pending": [r for r in runs if r.status in ("queued", "running")]}
 
 
+#: Case statuses after which a case is no longer the interpretation's to review (reporting sets them).
+_REVIEWED_STATUSES = ("reported", "closed")
+
+
+def awaits_review(status: str, has_results: bool, has_diagnosis: bool) -> bool:
+    """A case to review: a finished run's results, no diagnosis chosen yet, and not reported or closed."""
+    return has_results and not has_diagnosis and status not in _REVIEWED_STATUSES
+
+
+def cases_to_review(session: Session, principal: Principal) -> list[Case]:
+    """Rare-disease cases in scope that await review (see awaits_review), most recently finished first."""
+    principal.require(Permission.INTERPRETATION_READ)
+    return [c for c in repo.cases_with_finished_runs(session, principal.trust_scope, "rare_disease", "rare")
+            if awaits_review(c.status, True, any(d.superseded_at is None for d in repo.diagnoses_of(session, c.id)))]
+
+
 def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Rare-disease cases in scope with status, last run and top candidate."""
+    """Rare-disease cases in scope with status, last run, top candidate and whether the case awaits review."""
     principal.require(Permission.INTERPRETATION_READ)
     out = []
     for case in repo.rare_cases(session, principal.trust_scope):
@@ -846,6 +862,7 @@ def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any
                     "last_run_status": last.status if last else None,
                     "last_run_at": last.finished_at or last.created_at if last else None,
                     "top_gene": top["gene"] if top else None, "top_tier": top["tier"] if top else None,
-                    "diagnosis": diagnosis.gene if diagnosis else None})
+                    "diagnosis": diagnosis.gene if diagnosis else None,
+                    "to_review": awaits_review(case.status, done is not None, diagnosis is not None)})
     record_list_read(session, principal, "rare-disease cases", [c["case_id"] for c in out])
     return out

@@ -21,7 +21,6 @@ from gmc.db.dependencies import DB
 from gmc.files.service import resolve_form_input
 from gmc.genomics import service as genomics_service
 from gmc.genomics.router import store_base
-from gmc.interpretation.rare import repository as rare_repo
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.acmg import CRITERIA, Strength
 
@@ -33,11 +32,10 @@ READ = Depends(require(Permission.INTERPRETATION_READ))
 
 
 def _to_review(db: GmcSession, principal: Principal) -> Worklist:
-    """Rare-disease cases whose interpretation has results and no diagnosis chosen yet."""
-    cases = [c for c in rare_repo.cases_with_finished_runs(db, principal.trust_scope, "rare_disease", "rare")
-             if not any(d.superseded_at is None for d in rare_repo.diagnoses_of(db, c.id))]
-    items = [WorkItem(c.case_id, f"/cases/{c.case_id}/interpretation", c.referral.clinical_indication) for c in cases]
-    return worklist("Rare-disease cases to review", items, href="/rare")
+    """Rare-disease cases awaiting review: exactly what /rare?todo=review lists."""
+    items = [WorkItem(c.case_id, f"/cases/{c.case_id}/interpretation", c.referral.clinical_indication)
+             for c in service.cases_to_review(db, principal)]
+    return worklist("Rare-disease cases to review", items, href="/rare?todo=review")
 
 
 register_worklist(WorklistSource("rare.to_review", frozenset({"scientist"}), _to_review, order=200))
@@ -74,12 +72,13 @@ def _back(case_id: str, anchor: str = "") -> RedirectResponse:
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Rare-disease cases at your trusts with status, last run and top candidate: filtered, sorted, paged."""
     state = ListState.from_query("/rare", request.query_params, sorts=list(_CASE_SORTS), default_sort="opened",
-                                 default_descending=True, filters=("q", "status", "run"))
+                                 default_descending=True, filters=("q", "status", "run", "todo"))
     rows = service.rare_case_list(db, principal)
     f = state.filters
     rows = [r for r in rows if (not f.get("q") or matches_text(r, f["q"], _CASE_TEXT))
             and (not f.get("status") or r["status"] == f["status"])
-            and (not f.get("run") or (r["last_run_status"] or "none") == f["run"])]
+            and (not f.get("run") or (r["last_run_status"] or "none") == f["run"])
+            and (f.get("todo") != "review" or r["to_review"])]
     page = paginate_list(rows, state, _CASE_SORTS)
     return render(request, "rare/cases.html", {"cases": page.items, "page": page, "filters": f})
 
