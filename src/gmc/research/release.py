@@ -255,7 +255,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
         for d in diagnoses.get(pk, []):
             tables["diagnoses"].append({"research_id": rid[pk], "code": d.code, "label": names.get(d.code),
                                         "status": d.status})
-        code = tumour_type_of(facts, somatic) if "cancer" in facts.arms else None
+        code = tumour_type_of(facts.pk, facts.indications, somatic) if "cancer" in facts.arms else None
         if code:
             tree = tree or oncotree()
             try:
