@@ -1187,7 +1187,27 @@ def _refused(resp) -> bool:
     """403/404, or the redirect back that says nothing was done."""
     if resp.status_code in (403, 404):
         return True
-    return resp.status_code == 303 and "msg=Not%20" in resp.headers.get("location", "")
+    if resp.status_code != 303:
+        return False
+    if "msg=Not%20" in resp.headers.get("location", ""):
+        return True
+    # Pages with post/redirect/get carry the outcome in the one-read flash cookie instead of the URL.
+    flash = _flash(resp)
+    return flash is not None and flash[1] == "error" and "Nothing was changed" in flash[0]
+
+
+def _flash(resp) -> tuple[str, str] | None:
+    """The (message, kind) a redirect leaves in the flash cookie, if any."""
+    import base64
+    import json
+
+    from gmc.common.flash import FLASH_COOKIE
+
+    raw = resp.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    data = json.loads(base64.urlsafe_b64decode(raw.strip('"').encode()))
+    return str(data["m"]), str(data.get("k", "info"))
 
 
 @pytest.mark.parametrize("walker", ["sqlite"], indirect=True)
