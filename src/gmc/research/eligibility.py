@@ -53,7 +53,7 @@ def eligible_clause() -> ColumnElement[bool]:
     """The rule as a condition on Participant.id, so that bulk reads (counts, releases, the Beacon) narrow in SQL
     instead of deciding person by person: the governing consent (the newest active or withdrawn one, as
     current_consents picks it) is active, with taking part and research use of data both answered yes. It says
-    exactly what decide() says of the same consent (tests/research/test_eligibility_sql.py proves it on every
+    exactly what decide() says of the same consent (tests/research/test_cohorts.py proves it on every
     participant); decide() stays the rule that gives the reason."""
     governing, newer = aliased(Consent), aliased(Consent)
     superseding = exists().where(
