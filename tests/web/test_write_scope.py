@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.conftest import copy_of_template
 
 from gmc.audit.service import Actor
 from gmc.auth.models import ApiToken, User
@@ -691,15 +692,7 @@ def walker(request: pytest.FixtureRequest, world_templates, tmp_path: Path, refd
     from gmc.web.app import create_app
 
     source, world = world_templates(request.param)
-    if request.param == "sqlite":
-        target = tmp_path / "world.db"
-        shutil.copy(source, target)
-        url = f"sqlite:///{target}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = server.new_database_name()
-        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {source}")
-        url = server.url(name)
+    url = copy_of_template(request, request.param, source, tmp_path, "world.db")
     database = Database(url)
     settings = Settings(database_url=url, data_dir=tmp_path / "data", environment="test", refdata=refdata_dir)
     incoming = tmp_path / "data" / "incoming" / "WMGMC"
