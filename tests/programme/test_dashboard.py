@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
+import gmc
 from gmc.audit.service import Actor
 from gmc.auth import service as auth_service
 from gmc.cli import app as cli
@@ -180,6 +181,7 @@ def test_reports_issued_and_diagnostic_yield(world, world_db, principal_of, benc
         reporting.authorise(s, checker, case_id)
 
         after = service.dashboard(s, programme)
+        assert after["generated"]["gmc"] == gmc.__version__ and after["generated"]["as_of"] == date.today().isoformat()
         h = after["headline"]
         assert (h["reports_issued"], h["reports_positive"], h["diagnostic_yield"]) == (2, 1, 50.0)
         charts = {c["key"]: c for c in after["charts"]}

@@ -59,6 +59,44 @@ def test_one_rule_consent_allows_research_and_no_withdrawal(world_db) -> None:
             assert eligibility.decide(one) == eligibility.decide(consents[pk])
 
 
+def test_the_rule_in_sql_says_what_the_rule_says_of_everyone(world_db) -> None:
+    """eligible_clause (counts, releases and the Beacon narrow with it) against decide() on every participant,
+    with the governing-consent edge cases added as rows: an older consent left active beside a newer withdrawn one,
+    two consents on one day (the later record governs), a yes in a superseded consent, and choices stored as 1/0."""
+    with world_db.transaction() as s:
+        pks = s.execute(sa.select(Participant.id).where(Participant.merged_into_id.is_(None))
+                        .order_by(Participant.id)).scalars().all()
+        before = eligibility.research_decisions(s, pks)
+        eligible = [pk for pk in pks if before[pk].eligible]
+        template = s.execute(sa.select(Consent).where(Consent.participant_id == eligible[0])).scalars().first()
+
+        def add(pk: int, on: date, status: str, **choices: bool) -> None:
+            s.add(Consent(participant_id=pk, form_id=template.form_id, consented_on=on, given_by="participant",
+                          choices={"taking_part": True, "research_data": True, **choices}, status=status,
+                          recorded_by="test", recorded_at=template.recorded_at,
+                          withdrawal_level="no_further_contact" if status == "withdrawn" else None))
+
+        today = date.today()
+        add(eligible[1], today, "withdrawn")                       # newer withdrawn beside the older active
+        add(eligible[2], today, "active", research_data=False)     # same day, later record: no research
+        add(eligible[3], today, "active")
+        add(eligible[3], today, "active", research_data=False)
+        add(eligible[4], today - timedelta(days=40000), "active", research_data=False)  # older: does not govern
+        no = next(pk for pk in pks if not before[pk].eligible and "did not consent to research" in before[pk].reason)
+        add(no, today, "superseded")                                # a superseded yes never governs
+        s.flush()
+        s.execute(sa.update(Consent).where(Consent.participant_id == eligible[5]).values(
+            choices={"taking_part": 1, "research_data": 1}))
+        s.flush()
+        decided = {pk for pk, d in eligibility.research_decisions(s, pks).items() if d.eligible}
+        in_sql = set(s.execute(sa.select(Participant.id).where(Participant.merged_into_id.is_(None),
+                                                                eligibility.eligible_clause())).scalars())
+        assert in_sql == decided
+        assert {eligible[4], eligible[5]} <= in_sql and not {eligible[1], eligible[2], eligible[3], no} & in_sql
+        reasons = {d.reason.split(" (")[0] for d in before.values()}
+        assert len(decided) > 20 and len(set(pks) - decided) > 5 and len(reasons) >= 4, reasons
+
+
 def test_seizures_with_a_qualifying_scn1a_variant(world, world_db, principal_of) -> None:
     with world_db.transaction() as s:
         researcher = principal_of(s, "researcher")

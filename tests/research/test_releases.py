@@ -95,6 +95,13 @@ def test_release_flow_checksums_consent_and_recall(world, world_db, principal_of
         assert manifest["purpose"] == purpose and manifest["approved_by"] == "dataaccess"
         assert manifest["requested_by"] == "researcher" and manifest["participants"] == 13
         assert manifest["provenance"]["research_key_fingerprint"]
+        # Software and reference-data versions, as the installation reports them.
+        from gmc.refdata.manifest import provenance_versions
+
+        assert manifest["provenance"]["gmc"] and manifest["provenance"]["hpo_release"]
+        assert provenance_versions(["hpo", "gene-names", "transcripts", "clinvar", "cancer"], build="GRCh38").items() \
+            <= manifest["provenance"]["reference_data"].items()
+        assert {"hpo", "transcripts/GRCh38", "clinvar/GRCh38"} <= set(manifest["provenance"]["reference_data"])
         participants = list(csv.DictReader(io.StringIO((folder / "participants.csv").read_text())))
         ids = {row["research_id"] for row in participants}
         assert len(ids) == 13 and all(re.fullmatch(r"R[A-Z2-7]{12}", r) for r in ids)

@@ -1,5 +1,5 @@
-"""Cohort selection narrows candidates in SQL (sex, arm, HPO subtrees, diagnoses; then age and consent on the
-candidates only). It must give exactly the members a plain reading gives: every eligible participant in scope
+"""Cohort selection narrows candidates in SQL (consent, sex, arm, HPO subtrees, diagnoses, having a tumour type; then
+age and tumour type on the candidates only). It must give exactly the members a plain reading gives: every eligible participant in scope
 read with all their facts and filtered in Python. Checked over many criteria on the research world (real
 phenopackets' terms, the registry demo's consents and withdrawals), on SQLite and PostgreSQL, with the IN-list
 limit at its real value and lowered so the in-memory path for large term sets runs too."""
@@ -20,7 +20,7 @@ from gmc.research import repository as repo
 from gmc.research.cohort import AGE_BANDS, Criteria, age_band
 from gmc.research.demo import SEIZURE
 from gmc.research.pseudonym import age_in_years
-from gmc.research.selection import select_members
+from gmc.research.selection import _within, oncotree, select_members, tumour_type_of
 
 NERVOUS_SYSTEM = "HP:0000707"
 PHENOTYPIC_ABNORMALITY = "HP:0000118"
@@ -44,6 +44,7 @@ def plain_reading(session, criteria: Criteria, scope: frozenset[int] | None, tod
     ontology = get_ontology()
     sets = [ontology.descendants(t, include_self=True) if criteria.hpo_descendants else {t}
             for t in criteria.hpo_terms]
+    somatic = repo.somatic_tumour_types(session)
     out = set()
     for pk in pks:
         f = facts[pk]
@@ -60,6 +61,9 @@ def plain_reading(session, criteria: Criteria, scope: frozenset[int] | None, tod
         if sets and not (all(hits) if criteria.hpo_match == "all" else any(hits)):
             continue
         if criteria.disease_codes and not diagnosed[pk] & set(criteria.disease_codes):
+            continue
+        code = tumour_type_of(pk, f.indications, somatic)
+        if criteria.cancer_types and not (code and any(_within(oncotree(), code, c) for c in criteria.cancer_types)):
             continue
         out.add(pk)
     return out
@@ -111,6 +115,8 @@ def _criteria(session) -> list[Criteria]:
         out.append(Criteria(sexes=sexes, programme_arms=arms, age_bands=ages, **terms))
     out += [Criteria(disease_codes=(code,)) for code in codes]
     out.append(Criteria(disease_codes=tuple(codes), hpo_terms=(PHENOTYPIC_ABNORMALITY,), sexes=("female",)))
+    for types in [("BREAST",), ("BRCA", "COADREAD"), ("LUNG", "PRAD", "OVARY", "BOWEL")]:
+        out += [Criteria(cancer_types=types), Criteria(cancer_types=types, sexes=("female",), age_bands=("40-59",))]
     return out
 
 

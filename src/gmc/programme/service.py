@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gmc import __version__
 from gmc.audit.service import record
 from gmc.audit.verbs import AuditVerb
 from gmc.auth.permissions import Permission
@@ -182,6 +183,8 @@ def dashboard(session: Session, principal: Principal, *, centre: str | None = No
         if plan else None,
     }
     result = {"title": view.title, "scope": view.scope, "months": months, "headline": headline, "charts": charts,
+              # Provenance of a report written from it: the software and when its numbers were read.
+              "generated": {"gmc": __version__, "at": utcnow().isoformat(timespec="seconds"), "as_of": today.isoformat()},
               "national": _national(session, principal, today) if view.scope == NATIONAL and
               principal.trust_scope is None else None}
     record(session, actor=principal.actor, verb=AuditVerb.READ, entity_type="programme_dashboard",

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, or_
+from sqlalchemy.orm import Session, aliased
 
 from gmc.registry import consent as consent_service
 from gmc.registry.consent import GoverningConsent
-from gmc.registry.models import Consent
+from gmc.registry.models import Consent, Participant
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,20 @@ def research_decisions(session: Session, participant_pks: Iterable[int] | Select
 def eligible(session: Session, participant_pks: Iterable[int]) -> set[int]:
     """The participants (registry primary keys) whose data may be used for research now."""
     return {pk for pk, d in research_decisions(session, participant_pks).items() if d.eligible}
+
+
+def eligible_clause() -> ColumnElement[bool]:
+    """The rule as a condition on Participant.id, so that bulk reads (counts, releases, the Beacon) narrow in SQL
+    instead of deciding person by person: the governing consent (the newest active or withdrawn one, as
+    current_consents picks it) is active, with taking part and research use of data both answered yes. It says
+    exactly what decide() says of the same consent (tests/research/test_cohorts.py proves it on every
+    participant); decide() stays the rule that gives the reason."""
+    governing, newer = aliased(Consent), aliased(Consent)
+    superseding = exists().where(
+        newer.participant_id == governing.participant_id, newer.status.in_(("active", "withdrawn")),
+        or_(newer.consented_on > governing.consented_on,
+            and_(newer.consented_on == governing.consented_on, newer.id > governing.id)))
+    return exists().where(
+        governing.participant_id == Participant.id, governing.status == "active",
+        governing.choices["taking_part"].as_boolean(), governing.choices["research_data"].as_boolean(),
+        ~superseding)

@@ -39,6 +39,7 @@ from gmc.genomics.store.queries import VariantFilter, VariantStore
 from gmc.phenotype import phenopackets as pp
 from gmc.phenotype.ontology import get_ontology
 from gmc.phenotype.service import SEX_TO_PHENOPACKET, onset_time_element
+from gmc.refdata.manifest import provenance_versions
 from gmc.registry import repository as registry_repo
 from gmc.research import repository as repo
 from gmc.research import service
@@ -255,7 +256,7 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
         for d in diagnoses.get(pk, []):
             tables["diagnoses"].append({"research_id": rid[pk], "code": d.code, "label": names.get(d.code),
                                         "status": d.status})
-        code = tumour_type_of(facts, somatic) if "cancer" in facts.arms else None
+        code = tumour_type_of(facts.pk, facts.indications, somatic) if "cancer" in facts.arms else None
         if code:
             tree = tree or oncotree()
             try:
@@ -294,6 +295,10 @@ def gather(session: Session, release: DataRelease, *, key: str, store_base: Path
         "provenance": {"gmc": __version__, "hpo_release": ontology.release,
                        "oncotree": tree.release if tree else None,
                        "research_key_fingerprint": key_fingerprint(key),
+                       # Installed when built: disease names (HPO annotations), gene models and names, OncoTree,
+                       # ClinVar. The genotypes' annotation columns are the variant store's, as annotated at ingest.
+                       "reference_data": {k: v for b in sorted(samples) or ["GRCh38"] for k, v in provenance_versions(
+                           ["hpo", "gene-names", "transcripts", "clinvar", "cancer"], build=b).items()},
                        "variant_engine": get_settings().variant_engine,
                        "stores": {b: _store_version(b, store_base) for b in samples}},
         "notes": selection.notes,

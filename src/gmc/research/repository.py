@@ -46,12 +46,13 @@ def participants_in_scope(session: Session, trust_scope: frozenset[int] | None) 
 
 def candidates(session: Session, trust_scope: frozenset[int] | None, *, sexes: Sequence[str] = (),
                arms: Sequence[str] = (), term_sets: Sequence[frozenset[str]] = (), hpo_match: str = "all",
-               disease_codes: Sequence[str] = ()) -> tuple[Select, list[frozenset[str]]]:
+               disease_codes: Sequence[str] = (), tumour_typed: bool = False) -> tuple[Select, list[frozenset[str]]]:
     """The living participants in scope meeting the registry and phenotype criteria, as one query of their keys.
 
     Sex ("unknown" also matches a blank sex), any referral in one of the arms, observed (not excluded, not removed)
     terms of each set ("all") or of any set ("any"), and a suspected or confirmed diagnosis with one of the codes,
-    all in SQL so that only candidates are read. Returns the query and the term sets too large for an IN list
+    and (tumour_typed) a cancer referral or a finished somatic run, without which nobody has a tumour type; all in
+    SQL so that only candidates are read. Returns the query and the term sets too large for an IN list
     (after dropping terms nobody has), which with_observed_terms applies to the candidates.
     """
     stmt = registry_repo.scoped(select(Participant.id).where(Participant.merged_into_id.is_(None)), trust_scope)
@@ -66,6 +67,11 @@ def candidates(session: Session, trust_scope: frozenset[int] | None, *, sexes: S
                                          Diagnosis.code.in_(list(disease_codes)),
                                          Diagnosis.status.in_(("suspected", "confirmed")),
                                          Diagnosis.removed_at.is_(None)))
+    if tumour_typed:
+        stmt = stmt.where(or_(
+            exists().where(Referral.participant_id == Participant.id, Referral.programme_arm == "cancer"),
+            exists().where(Case.proband_id == Participant.id, InterpretationRun.case_id == Case.id,
+                           InterpretationRun.kind == "somatic", InterpretationRun.status == "done")))
     sets = [frozenset().union(*term_sets)] if hpo_match == "any" and term_sets else list(term_sets)
     clauses, too_large = [], []
     observed: set[str] | None = None
@@ -106,15 +112,19 @@ def recruitment_ages(session: Session, pks: Select | Sequence[int]) -> dict[int,
     return out
 
 
-def store_samples(session: Session, pks: Iterable[int]) -> list[tuple[int, str, str]]:
-    """(participant, build, store sample) of the germline datasets of these participants (columns only: counts read
-    them for thousands of people)."""
-    out: list[tuple[int, str, str]] = []
-    for chunk in _chunks(list(pks)):
-        out += [(pk, build, sample) for pk, build, sample in session.execute(
-            select(GenomeDataset.participant_id, GenomeDataset.build, GenomeDataset.store_sample)
-            .where(GenomeDataset.kind.in_(GERMLINE_KINDS), GenomeDataset.participant_id.in_(chunk)))]
-    return out
+def owners_of_samples(session: Session, samples: dict[str, set[str]], among: Select | set[int]) -> set[int]:
+    """The participants (of `among`: a query of keys or a set) whose germline datasets are these store samples
+    (build -> samples). The candidates' datasets are read as three columns and matched in memory: a common gene's
+    carriers are most of a store, too many for IN lists."""
+    stmt = select(GenomeDataset.participant_id, GenomeDataset.build, GenomeDataset.store_sample).where(
+        GenomeDataset.kind.in_(GERMLINE_KINDS), GenomeDataset.build.in_(sorted(samples)))
+    if isinstance(among, Select):
+        rows = list(session.execute(stmt.where(GenomeDataset.participant_id.in_(among.scalar_subquery()))))
+    else:
+        rows = []
+        for chunk in _chunks(sorted(among)):
+            rows += list(session.execute(stmt.where(GenomeDataset.participant_id.in_(chunk))))
+    return {pk for pk, build, sample in rows if sample in samples[build]}
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,25 @@ def referral_indications(session: Session, pks: Iterable[int]) -> list[tuple[int
                 .where(Referral.participant_id.in_(chunk)).order_by(Referral.referral_date, Referral.id))
         out += [(pk, arm, text) for pk, arm, text in session.execute(stmt)]
     return sorted(out, key=lambda r: r[0])  # stable: each participant's referrals stay oldest first
+
+
+def cancer_indications(session: Session, among: Select | set[int]) -> dict[int, tuple[str, ...]]:
+    """Participant (every one of `among`) -> the clinical indications of their cancer referrals, oldest first
+    (ordered as participant_facts orders them)."""
+    stmt = select(Referral.participant_id, Referral.referral_date, Referral.clinical_indication).where(
+        Referral.programme_arm == "cancer")
+    rows: list[tuple[int, date, str]] = []
+    if isinstance(among, Select):
+        pks = set(session.execute(among).scalars())
+        rows = list(session.execute(stmt.where(Referral.participant_id.in_(among.scalar_subquery()))))
+    else:
+        pks = set(among)
+        for chunk in _chunks(sorted(pks)):
+            rows += list(session.execute(stmt.where(Referral.participant_id.in_(chunk))))
+    found: dict[int, list[tuple[date, str]]] = {pk: [] for pk in pks}
+    for pk, on, indication in rows:
+        found[pk].append((on, indication))
+    return {pk: tuple(text for _, text in sorted(refs)) for pk, refs in found.items()}
 
 
 def somatic_tumour_types(session: Session) -> dict[int, str]:

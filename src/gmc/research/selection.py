@@ -4,6 +4,7 @@ releases and the Beacon, so the three always agree."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from gmc.phenotype.ontology import UnknownTermError, get_ontology
 from gmc.phenotype.service import check_disease_code
 from gmc.research import repository as repo
 from gmc.research.cohort import Criteria, Qualifying, age_band, parse_variant
-from gmc.research.eligibility import research_decisions
+from gmc.research.eligibility import eligible_clause, research_decisions
 from gmc.research.pseudonym import age_in_years
 from gmc.research.suppression import Breakdown, breakdown, show
 
@@ -46,13 +47,14 @@ def _within(tree, code: str, ancestor: str) -> bool:  # noqa: ANN001
         return False
 
 
-def tumour_type_of(facts: repo.ParticipantFacts, somatic: dict[int, str]) -> str | None:
-    """A participant's OncoTree code: their latest somatic run's, else the default for the referral's cancer."""
+def tumour_type_of(pk: int, indications: Sequence[str], somatic: dict[int, str]) -> str | None:
+    """A participant's OncoTree code: their latest somatic run's, else the default for the first of their cancer
+    referrals' indications (oldest first) that names one."""
     from gmc.interpretation.cancer.service import DEFAULT_TUMOUR_TYPES
 
-    if facts.pk in somatic:
-        return somatic[facts.pk]
-    for indication in facts.indications:
+    if pk in somatic:
+        return somatic[pk]
+    for indication in indications:
         code = DEFAULT_TUMOUR_TYPES.get(indication.strip().lower())
         if code:
             return code
@@ -109,12 +111,10 @@ class Selection:
     notes: list[str] = field(default_factory=list)
 
 
-def _carriers(criteria: Criteria, datasets: list[tuple[int, str, str]], store_base: Path | None,
-              notes: list[str]) -> set[int]:
-    """Participants carrying a qualifying variant in the genes, or one of the alleles, in any store (datasets:
-    participant, build and store sample of each germline genome)."""
-    by_sample: dict[tuple[str, str], int] = {(build, sample): pk for pk, build, sample in datasets}
-    found: set[int] = set()
+def _carrier_samples(criteria: Criteria, store_base: Path | None, notes: list[str]) -> dict[str, set[str]]:
+    """Build -> the store samples carrying a qualifying variant in the genes, or one of the alleles (the stores
+    answer for everyone at once; whose samples they are is asked of the registry after)."""
+    found: dict[str, set[str]] = {}
     qualifying = store_filter(criteria.qualifying)
     for build in STORE_BUILDS:
         root = store_root(build, store_base)
@@ -143,7 +143,7 @@ def _carriers(criteria: Criteria, datasets: list[tuple[int, str, str]], store_ba
                     samples += store.variant_carriers(chrom, pos, ref, alt, filters=calls).column("sample").to_pylist()
         except StoreError as exc:
             raise ValidationFailed(f"variant store ({build}): {exc}", field="genes") from None
-        found |= {by_sample[(build, s)] for s in samples if (build, s) in by_sample}
+        found[build] = set(samples)
     return found
 
 
@@ -158,8 +158,9 @@ def select_members(
 ) -> Selection:
     """The research-eligible participants in scope that meet every criterion.
 
-    The registry and phenotype criteria narrow the candidates in SQL first; consent, age, tumour type and the
-    variant store are then asked only about the candidates, and facts are read only for the members.
+    Consent, the registry and phenotype criteria narrow the candidates in SQL first, and the variant stores'
+    carriers narrow them next (their owners looked up among the candidates); age and tumour type are then read only
+    for those, and facts only for the members.
     """
     notes: list[str] = []
     today = today or date.today()
@@ -170,7 +171,10 @@ def select_members(
                      for t in criteria.hpo_terms]
     query, too_large = repo.candidates(session, trust_scope, sexes=criteria.sexes, arms=criteria.programme_arms,
                                        term_sets=term_sets, hpo_match=criteria.hpo_match,
-                                       disease_codes=criteria.disease_codes)
+                                       disease_codes=criteria.disease_codes,
+                                       tumour_typed=bool(criteria.cancer_types))
+    # The one research-eligibility rule, applied in the same query (equal to eligibility.decide, person by person).
+    query = query.where(eligible_clause())
     candidates: Select | set[int] = query
     if criteria.research_ids:
         if project_pk is None:
@@ -191,28 +195,23 @@ def select_members(
     for terms in too_large:
         candidates = candidates if isinstance(candidates, set) else set(session.execute(query).scalars())
         candidates = repo.with_observed_terms(session, terms, candidates)
+    if criteria.needs_genotypes:
+        # The stores name their carriers among everyone in one query each; the registry keeps the candidates who
+        # own them, so a gene count never reads consent or facts of people who do not carry.
+        candidates = repo.owners_of_samples(session, _carrier_samples(criteria, store_base, notes), candidates)
     if criteria.age_bands:
         ages = repo.recruitment_ages(session, candidates if isinstance(candidates, Select) else sorted(candidates))
         candidates = {pk for pk, (born, recruited) in ages.items()
                       if age_band(age_in_years(born, recruited or today)) in criteria.age_bands}
-    decisions = research_decisions(session, candidates)
-    members = {pk for pk, d in decisions.items() if d.eligible}
-    facts: dict[int, repo.ParticipantFacts] | None = None
-    if criteria.cancer_types and members:
+    if criteria.cancer_types:
         tree = oncotree()
         somatic = repo.somatic_tumour_types(session)
-        facts = repo.participant_facts(session, members)
-        keep = set()
-        for pk in members:
-            code = tumour_type_of(facts[pk], somatic)
-            if code and any(_within(tree, code, wanted) for wanted in criteria.cancer_types):
-                keep.add(pk)
-        members = keep
-    if criteria.needs_genotypes and members:
-        members &= _carriers(criteria, repo.store_samples(session, members), store_base, notes)
-    if facts is None:
-        facts = repo.participant_facts(session, members)
-    return Selection(members, {pk: facts[pk] for pk in members}, notes)
+        candidates = {pk for pk, indications in repo.cancer_indications(session, candidates).items()
+                      if (code := tumour_type_of(pk, indications, somatic))
+                      and any(_within(tree, code, wanted) for wanted in criteria.cancer_types)}
+    members = set(session.execute(candidates).scalars()) if isinstance(candidates, Select) else candidates
+    facts = repo.participant_facts(session, members)
+    return Selection(members, facts, notes)
 
 
 def attribute(facts: repo.ParticipantFacts, name: str, today: date) -> list[str]:
