@@ -129,8 +129,10 @@ def rules(
                                  turnaround_days=turnaround_days or (current.turnaround_days if current else 0),
                                  mdt_required=mdt if mdt is not None else (current.mdt_required if current else True),
                                  centre_code=centre)
-            where = f"centre {centre.strip().upper()}" if centre and centre.strip() else (
-                "your centre" if centre_id is not None else "the programme's default")
+            from gmc.organisations.models import Centre
+
+            where = f"centre {session.get(Centre, centre_id).code}" if centre_id is not None else \
+                "the programme's default"
             lines = [f"review rules at {where}:"]
             lines += [f"{r.programme_arm:<13} {r.turnaround_days:>4} days  MDT "
                       f"{'required' if r.mdt_required else 'not required'}  "
