@@ -221,18 +221,24 @@ def postgres_templates(postgres_server: PostgresServer) -> dict[str, str]:
     return names
 
 
-def _fresh_url(request: pytest.FixtureRequest, engine: str, kind: str, tmp_path: Path) -> str:
+def copy_of_template(request: pytest.FixtureRequest, engine: str, template: str | Path, tmp_path: Path,
+                     filename: str = "copy.db") -> str:
+    """A fresh database from a template: a file copy on SQLite, CREATE DATABASE TEMPLATE on PostgreSQL (dropped when the test ends)."""
     if engine == "sqlite":
-        templates = request.getfixturevalue("sqlite_templates")
-        target = tmp_path / f"{kind}.db"
-        shutil.copy(templates[kind], target)
+        target = tmp_path / filename
+        shutil.copy(template, target)
         return f"sqlite:///{target}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    templates = request.getfixturevalue("postgres_templates")
     name = server.new_database_name()
-    server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {templates[kind]}")
+    server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
     request.addfinalizer(lambda: server.drop_database(name))
     return server.url(name)
+
+
+def _fresh_url(request: pytest.FixtureRequest, engine: str, kind: str, tmp_path: Path) -> str:
+    fixture = "sqlite_templates" if engine == "sqlite" else "postgres_templates"
+    templates = request.getfixturevalue(fixture)
+    return copy_of_template(request, engine, templates[kind], tmp_path, f"{kind}.db")
 
 
 @pytest.fixture(params=ENGINES)
@@ -488,16 +494,7 @@ def _template(request: pytest.FixtureRequest, engine: str) -> tuple[str, Path]:
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """A fresh copy of the research world on each engine."""
     template, data_dir = _template(request, request.param)
-    if request.param == "sqlite":
-        target = tmp_path / "world.db"
-        shutil.copy(template, target)
-        url = f"sqlite:///{target}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = server.new_database_name()
-        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {template}")
-        request.addfinalizer(lambda: server.drop_database(name))
-        url = server.url(name)
+    url = copy_of_template(request, request.param, template, tmp_path, "world.db")
     releases = tmp_path / "data" / "research" / "releases"
     releases.mkdir(parents=True)
     # The demo's built release, so downloads of it work from this test's data directory.

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.conftest import copy_of_template
 
 from gmc.audit.service import Actor
 from gmc.auth.models import ApiToken, User
@@ -692,15 +693,7 @@ def walker(request: pytest.FixtureRequest, world_templates, tmp_path: Path, refd
     from gmc.web.app import create_app
 
     source, world = world_templates(request.param)
-    if request.param == "sqlite":
-        target = tmp_path / "world.db"
-        shutil.copy(source, target)
-        url = f"sqlite:///{target}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = server.new_database_name()
-        server.execute_autocommit(f"CREATE DATABASE {name} TEMPLATE {source}")
-        url = server.url(name)
+    url = copy_of_template(request, request.param, source, tmp_path, "world.db")
     database = Database(url)
     settings = Settings(database_url=url, data_dir=tmp_path / "data", environment="test", refdata=refdata_dir)
     incoming = tmp_path / "data" / "incoming" / "WMGMC"
@@ -1188,7 +1181,27 @@ def _refused(resp) -> bool:
     """403/404, or the redirect back that says nothing was done."""
     if resp.status_code in (403, 404):
         return True
-    return resp.status_code == 303 and "msg=Not%20" in resp.headers.get("location", "")
+    if resp.status_code != 303:
+        return False
+    if "msg=Not%20" in resp.headers.get("location", ""):
+        return True
+    # Pages with post/redirect/get carry the outcome in the one-read flash cookie instead of the URL.
+    flash = _flash(resp)
+    return flash is not None and flash[1] == "error" and "Nothing was changed" in flash[0]
+
+
+def _flash(resp) -> tuple[str, str] | None:
+    """The (message, kind) a redirect leaves in the flash cookie, if any."""
+    import base64
+    import json
+
+    from gmc.common.flash import FLASH_COOKIE
+
+    raw = resp.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    data = json.loads(base64.urlsafe_b64decode(raw.strip('"').encode()))
+    return str(data["m"]), str(data.get("k", "info"))
 
 
 @pytest.mark.parametrize("walker", ["sqlite"], indirect=True)
