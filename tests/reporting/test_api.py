@@ -157,3 +157,75 @@ def test_cli_renders_and_lists_reports(demo_database, benchmarks_dir, kbg_vcf, t
     unknown = runner.invoke(app, ["reports", "render", "C00000000", "--out", str(tmp_path / "y.pdf")])
     assert unknown.exit_code == 1 and "no case C00000000" in unknown.output
     get_settings.cache_clear()
+
+
+def test_review_rules_of_a_named_centre_from_the_command_line_and_the_api(demo_database, demo_client, tmp_path,
+                                                                         monkeypatch) -> None:
+    """`gmc reports rules --centre CODE` (and `?centre=` on the API) shows and sets one centre's rules with the
+    web's scope: national operators any centre's and the default, a centre's centre-wide admin only its own
+    centre's; another centre is not found and nothing changes; an unknown code is named in the error."""
+    from typer.testing import CliRunner
+
+    from gmc.audit.models import AuditEvent
+    from gmc.auth.models import User
+    from gmc.cli import app
+    from gmc.reporting.models import ReviewRule
+    from gmc.settings import get_settings
+
+    with demo_database.transaction() as session:
+        sl_admin = auth_service.create_user(session, actor=Actor.system("test"), username="t-sl-admin",
+                                            password="heron lantern quarry 41", roles=["admin"], full_name="Sol Admin",
+                                            centre_code="SLGMC", centre_wide=True)
+        wm_admin = session.execute(sa.select(User).where(User.username == "admin")
+                                   ).scalar_one()
+        tokens = {u.username: {"Authorization": "Bearer " + auth_service.create_token(
+            session, actor=Actor.system("test"), user=u, name="rules", days=1)[1]} for u in (sl_admin, wm_admin)}
+    monkeypatch.setenv("GMC_DATABASE_URL", demo_database.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def rules_table() -> list[tuple]:
+        with demo_database.session() as session:
+            return sorted(session.execute(sa.select(ReviewRule.centre_id, ReviewRule.programme_arm,
+                                                    ReviewRule.turnaround_days, ReviewRule.mdt_required)).all(),
+                          key=str)
+
+    default = runner.invoke(app, ["reports", "rules"])
+    assert default.exit_code == 0 and "at the programme's default" in default.output, default.output
+    national = runner.invoke(app, ["reports", "rules", "rare_disease", "--centre", "slgmc", "--turnaround-days", "60"])
+    assert national.exit_code == 0, national.output
+    assert "review rules at centre SLGMC" in national.output
+    assert "rare_disease    60 days  MDT required  (centre rule)" in national.output
+    assert "(programme default)" in national.output  # the cancer arm still follows the default
+    assert runner.invoke(app, ["reports", "rules"]).output == default.output  # the default is untouched
+    with demo_database.session() as session:
+        event = session.execute(sa.select(AuditEvent).where(AuditEvent.entity_type == "review_rule")
+                                .order_by(AuditEvent.seq.desc())).scalars().first()
+        assert event.actor == f"os:{getpass.getuser()}" and event.summary["centre_id"] == sl_admin.centre_id
+    before = rules_table()
+    for argv in (["--as", "admin", "reports", "rules", "--centre", "SLGMC"],
+                 ["--as", "admin", "reports", "rules", "rare_disease", "--centre", "SLGMC", "--turnaround-days", "7"],
+                 ["--as", "t-sl-admin", "reports", "rules", "cancer", "--centre", "WMGMC", "--no-mdt"]):
+        refused = runner.invoke(app, argv)
+        assert refused.exit_code == 1 and "among yours" in refused.output, (argv, refused.output)
+    unknown = runner.invoke(app, ["reports", "rules", "--centre", "NOPE"])
+    assert unknown.exit_code == 1 and "no centre NOPE" in unknown.output
+    assert rules_table() == before
+    own = runner.invoke(app, ["--as", "t-sl-admin", "reports", "rules", "cancer", "--no-mdt"])
+    assert own.exit_code == 0 and "review rules at centre SLGMC" in own.output
+    assert "MDT not required  (centre rule)" in own.output
+    # The API takes the same centre and the same scope.
+    api = demo_client
+    sl_rules = api.get("/api/reports/rules?centre=SLGMC", headers=tokens["t-sl-admin"])
+    assert sl_rules.status_code == 200 and {(r["programme_arm"], r["turnaround_days"], r["centre_rule"])
+                                            for r in sl_rules.json()} >= {("rare_disease", 60, True)}
+    before = rules_table()
+    assert api.get("/api/reports/rules?centre=SLGMC", headers=tokens["admin"]).status_code == 404
+    put = api.put("/api/reports/rules/rare_disease?centre=SLGMC", headers=tokens["admin"],
+                  json={"turnaround_days": 5, "mdt_required": False})
+    assert put.status_code == 404 and put.json()["field"] == "centre", put.text
+    assert rules_table() == before
+    mine = api.put("/api/reports/rules/rare_disease?centre=WMGMC", headers=tokens["admin"],
+                   json={"turnaround_days": 35, "mdt_required": True})
+    assert mine.status_code == 200 and mine.json()["centre_rule"] is True
+    get_settings.cache_clear()

@@ -588,7 +588,8 @@ CASES: dict[tuple[str, str], Case] = {
         "POST", f"/api/reports/{w['rep:released_report']}/delivery", json={
             "given_on": date.today().isoformat(), "given_by": "Dr W", "method": "telephone"})),
     ("PUT", "/api/reports/rules/{arm}"): Case(lambda w, p: Call(
-        "PUT", "/api/reports/rules/cancer", json={"turnaround_days": 42, "mdt_required": False})),
+        "PUT", "/api/reports/rules/cancer", json={"turnaround_days": 42, "mdt_required": False},
+        params={"centre": "WMGMC"})),
     ("POST", "/api/mdt/meetings/{meeting_id}/cases"): Case(lambda w, p: Call(
         "POST", "/api/mdt/meetings/MDT000002/cases", json={"case_id": w["rep:check"]})),
     ("POST", "/api/mdt/meetings/{meeting_id}/cases/{case_id}/outcome"): Case(lambda w, p: Call(

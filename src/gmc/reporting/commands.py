@@ -109,21 +109,35 @@ def rules(
     arm: str | None = typer.Argument(None, help="rare_disease or cancer (leave out to list the rules)."),
     turnaround_days: int | None = typer.Option(None, "--turnaround-days", help="Days from referral to report."),
     mdt: bool | None = typer.Option(None, "--mdt/--no-mdt", help="Whether an MDT must agree findings first."),
+    centre: str | None = typer.Option(None, "--centre", help="A centre code, e.g. WMGMC (default: the operator's "
+                                      "centre; national operators: the programme's default)."),
 ) -> None:
-    """Shows or changes the review rules: turnaround target per programme arm and whether an MDT is required."""
+    """Shows or changes the review rules (turnaround target per programme arm, whether an MDT is required) of a
+    centre or the programme's default, with the same scope as the web: a centre's centre-wide admins change its
+    rules, national staff any centre's and the default."""
     from gmc.common.errors import DomainError
     from gmc.reporting import service
 
     database = _database()
     try:
         with database.transaction() as session:
+            principal = _principal(session)
+            centre_id = service.rules_centre(session, principal, centre)
             if arm is not None:
-                current = service.rules(session).get(arm)
-                service.set_rule(session, _principal(session), arm,
+                current = service.rules(session, centre_id).get(arm)
+                service.set_rule(session, principal, arm,
                                  turnaround_days=turnaround_days or (current.turnaround_days if current else 0),
-                                 mdt_required=mdt if mdt is not None else (current.mdt_required if current else True))
-            lines = [f"{r.programme_arm:<13} {r.turnaround_days:>4} days  MDT {'required' if r.mdt_required else 'not required'}"
-                     for r in service.rules(session).values()]
+                                 mdt_required=mdt if mdt is not None else (current.mdt_required if current else True),
+                                 centre_code=centre)
+            from gmc.organisations.models import Centre
+
+            where = f"centre {session.get(Centre, centre_id).code}" if centre_id is not None else \
+                "the programme's default"
+            lines = [f"review rules at {where}:"]
+            lines += [f"{r.programme_arm:<13} {r.turnaround_days:>4} days  MDT "
+                      f"{'required' if r.mdt_required else 'not required'}  "
+                      f"({'centre rule' if r.centre_id is not None else 'programme default'})"
+                      for r in service.rules(session, centre_id).values()]
     except DomainError as exc:
         _fail(exc.message)
     finally:

@@ -71,21 +71,27 @@ def new_results(principal: Principal = RECEIVE, db: GmcSession = DB) -> dict[str
     return service.clinician_worklist(db, principal)
 
 
+CENTRE = Query(None, description="A centre code (national staff may name any centre; default: your own centre).")
+
+
 @router.get("/rules")
-def rules(principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
+def rules(centre: str | None = CENTRE, principal: Principal = READ, db: GmcSession = DB) -> list[dict[str, Any]]:
     """Each programme arm's turnaround target and whether an MDT must agree findings, as they apply at your centre
-    (its own rule, else the programme's default: `centre_rule` says which)."""
+    or the one named (its own rule, else the programme's default: `centre_rule` says which)."""
     return [{"programme_arm": r.programme_arm, "turnaround_days": r.turnaround_days, "mdt_required": r.mdt_required,
              "centre_rule": r.centre_id is not None, "updated_by": r.updated_by, "updated_at": r.updated_at}
-            for r in service.rules(db, principal.centre_id).values()]
+            for r in service.rules(db, service.rules_centre(db, principal, centre)).values()]
 
 
 @router.put("/rules/{arm}")
-def set_rule(arm: str, body: RuleIn, principal: Principal = CONFIGURE, db: GmcSession = DB) -> dict[str, Any]:
-    """Changes an arm's review rules: your centre's (centre-wide admins), or the programme's default (national)."""
-    rule = service.set_rule(db, principal, arm, turnaround_days=body.turnaround_days, mdt_required=body.mdt_required)
+def set_rule(arm: str, body: RuleIn, centre: str | None = CENTRE, principal: Principal = CONFIGURE,
+             db: GmcSession = DB) -> dict[str, Any]:
+    """Changes an arm's review rules: your centre's (centre-wide admins), or the programme's default or a named
+    centre's (national)."""
+    rule = service.set_rule(db, principal, arm, turnaround_days=body.turnaround_days, mdt_required=body.mdt_required,
+                            centre_code=centre)
     return {"programme_arm": rule.programme_arm, "turnaround_days": rule.turnaround_days,
-            "mdt_required": rule.mdt_required}
+            "mdt_required": rule.mdt_required, "centre_rule": rule.centre_id is not None}
 
 
 @router.get("/turnaround")

@@ -21,6 +21,7 @@ from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from gmc.common.time import as_utc, utcnow
 from gmc.interpretation.models import InterpretationRun
 from gmc.organisations.models import Centre, Trust
+from gmc.organisations.repository import get_centre_by_code
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, Family, Participant
 from gmc.registry.service import view_case
@@ -95,6 +96,27 @@ def rules(session: Session, centre_id: int | None = None) -> dict[str, ReviewRul
     return out
 
 
+def rules_centre(session: Session, principal: Principal, centre_code: str | None = None, *,
+                 change: bool = False) -> int | None:
+    """The centre whose review rules a caller reads or changes (None: the programme's default). Named by code: its
+    staff may read them and its centre-wide staff change them, national staff any centre's; another centre's are
+    not found. Not named: the caller's own centre (national staff: the default)."""
+    if centre_code is None or not centre_code.strip():
+        centre_id = principal.centre_id
+    else:
+        code = centre_code.strip().upper()
+        centre = get_centre_by_code(session, code)
+        centre_id = centre.id if centre is not None else None
+        if centre_id is None or not (scope.is_national(principal) or centre_id == principal.centre_id):
+            raise NotFound(f"no centre {code} among yours", field="centre")
+    if change:
+        if centre_id is None:
+            scope.require_national(principal, what="the programme's default review rules")
+        else:
+            scope.require_centre(principal, centre_id, what="review rules")
+    return centre_id
+
+
 def centre_of_case(session: Session, case: Case) -> int | None:
     """The centre of the case's trust (whose review rules apply to it)."""
     trust = session.get(Trust, case.trust_id)
@@ -102,17 +124,16 @@ def centre_of_case(session: Session, case: Case) -> int | None:
 
 
 def set_rule(session: Session, principal: Principal, arm: str, *, turnaround_days: int,
-             mdt_required: bool) -> ReviewRule:
+             mdt_required: bool, centre_code: str | None = None) -> ReviewRule:
     """Changes an arm's turnaround target and MDT rule (existing due dates keep the target they started with): a
     centre's centre-wide admin changes its centre's rule, national staff (and the command line) the programme's
-    default; nobody another centre's."""
+    default or, naming it, any centre's; nobody another centre's."""
     principal.require(Permission.REPORT_CONFIGURE)
+    centre_id = rules_centre(session, principal, centre_code, change=True)
     if arm not in RUN_KINDS:
         raise ValidationFailed(f"programme arm must be one of {', '.join(RUN_KINDS)}", field="programme_arm")
     if not 1 <= int(turnaround_days) <= 730:
         raise ValidationFailed("the turnaround target must be 1 to 730 days", field="turnaround_days")
-    centre_id = None if scope.is_national(principal) else principal.centre_id
-    scope.require_centre(principal, centre_id, what="review rules")
     current = rules(session, centre_id).get(arm)
     before = {"turnaround_days": current.turnaround_days, "mdt_required": current.mdt_required} if current else {}
     rule = current if current is not None and current.centre_id == centre_id else None
@@ -124,7 +145,8 @@ def set_rule(session: Session, principal: Principal, arm: str, *, turnaround_day
     rule.updated_at, rule.updated_by = utcnow(), principal.username
     session.flush()
     record(session, actor=principal.actor, verb=AuditVerb.UPDATE, entity_type="review_rule", entity_id=arm,
-           summary={"before": before, "turnaround_days": rule.turnaround_days, "mdt_required": rule.mdt_required})
+           summary={"before": before, "turnaround_days": rule.turnaround_days, "mdt_required": rule.mdt_required,
+                    "centre_id": centre_id})
     return rule
 
 
