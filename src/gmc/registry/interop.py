@@ -17,8 +17,8 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from gmc.common.time import utcnow
-from gmc.organisations.models import Trust
 from gmc.jobs.service import Progress, register_job_kind
+from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import fhir_io, hl7_adt, repository, service
 from gmc.registry.models import Consent, Hl7Interface, Hl7MessageLog, Participant

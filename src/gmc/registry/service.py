@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select

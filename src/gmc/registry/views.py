@@ -26,7 +26,7 @@ from gmc.db.dependencies import DB
 from gmc.organisations.models import Trust
 from gmc.registry import consent as consent_service
 from gmc.registry import consent_fit, eligibility, repository, service
-from gmc.registry.models import DuplicateCandidate, Participant
+from gmc.registry.models import Participant
 
 router = APIRouter(include_in_schema=False)
 
