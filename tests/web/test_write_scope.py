@@ -424,6 +424,11 @@ CASES: dict[tuple[str, str], Case] = {
                                                   "other_centre": OTHER_CENTRE_TRUST}[p]),
         headers={"Content-Type": "x-application/hl7-v2+er7"}),
         tokens={p: f"token:feed-{p}" for p in ("owner", "other_trust", "other_centre")}),
+    ("POST", "/api/hl7/batch"): Case(lambda w, p: Call(
+        "POST", "/api/hl7/batch", content=_adt(w, {"owner": VICTIM_TRUST, "other_trust": OTHER_TRUST,
+                                                    "other_centre": OTHER_CENTRE_TRUST}[p]),
+        headers={"Content-Type": "x-application/hl7-v2+er7"}),
+        tokens={p: f"token:feed-{p}" for p in ("owner", "other_trust", "other_centre")}),
     ("POST", "/api/hl7/interfaces"): Case(lambda w, p: Call("POST", "/api/hl7/interfaces", json={
         "facility": "RQ3-LAB", "trust_code": VICTIM_TRUST, "username": "w-pas-spare"})),
     ("POST", "/api/fhir"): Case(lambda w, p: Call("POST", "/api/fhir", json={

@@ -18,6 +18,7 @@ from gmc.db.dependencies import DB
 from gmc.files.service import resolve_path
 from gmc.genomics import service
 from gmc.genomics.schemas import DatasetOut, QcSummaryOut, VariantPageOut
+from gmc.jobs.router import queue_import
 from gmc.registry.service import view_case
 
 router = APIRouter(prefix="/api/genomes", tags=["genomes"])
@@ -67,13 +68,15 @@ def variant_query(
 QUERY = Depends(variant_query)
 
 
-@router.post("/ingest", status_code=201)
+@router.post("/ingest", status_code=201,
+             responses={202: {"description": "Large files: ingested by a background job (follow `status_url`)"}})
 def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, principal: Principal = WRITE,
-           db: GmcSession = DB) -> dict[str, Any]:
+           db: GmcSession = DB) -> Any:
     """Ingests a case manifest (JSON); each file is upload:<id>, <folder>:<path>, or a path in your centre's
-    incoming folder (GMC_DATA_DIR/incoming/<CENTRE>); all or nothing."""
-    from dataclasses import asdict
+    incoming folder (GMC_DATA_DIR/incoming/<CENTRE>); all or nothing.
 
+    When the files together are larger than GMC_IMPORT_JOB_BYTES the ingest runs as a background job: 202 with the
+    job's `status_url` (phase and progress, then the same answer as `result`, or every problem)."""
     from gmc.genomics.manifest import ManifestError, parse_manifest
 
     try:
@@ -87,16 +90,21 @@ def ingest(request: Request, body: dict[str, Any], background: BackgroundTasks, 
         resolved = resolve_path(db, principal, reference, field=f"files[{i}].path", settings=settings)
         entry.path = str(resolved)
     base = Path(settings.data_dir).resolve()
+    options = {"base_dir": str(base), "store_base": str(store_base(request)), "compact_after": settings.compact_after}
+    if sum(Path(entry.path).stat().st_size for entry in manifest.files) > settings.import_job_bytes:
+        # Files this large take from seconds to minutes: a job, followed at its status_url, not a held request.
+        return queue_import(request, background, db, principal, kind="genomics.manifest",
+                            data=manifest.model_dump_json().encode("utf-8"), source=f"{manifest.case_id} manifest",
+                            options=options)
     # In-process annotation: forking a server holding other requests' threads (and their locks) is unsafe;
     # whole genomes go through `gmc genomes ingest`, which uses both cores.
     report = service.ingest_manifest(db, principal=principal, manifest=manifest, base_dir=base,
                                      store_base=store_base(request), workers=0)
+    body = service.ingest_result(report)
     if report.created:
         # Runs after the response, so after the request's commit; it changes no database row.
-        background.add_task(service.compact_if_due, [f.build for f in report.files], store_base(request),
-                            threshold=request.app.state.settings.compact_after)
-    return {"case_id": report.case_id, "case_status": report.case_status, "created": report.created,
-            "files": [{**asdict(f), "path": Path(f.path).name} for f in report.files]}
+        background.add_task(service.compact_after_ingest, body, **options)
+    return body
 
 
 @router.get("/cases/{case_id}/datasets", response_model=list[DatasetOut])

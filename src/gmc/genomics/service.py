@@ -20,6 +20,8 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.genomics import ingest as core
+from gmc.jobs.service import Progress as JobProgress
+from gmc.jobs.service import register_job_kind
 from gmc.genomics import repository as repo
 from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
@@ -390,6 +392,43 @@ def compact_if_due(builds: Iterable[str], store_base: Path | None = None, *,
         if result is not None:
             out.append({**result, "merged": merge_store(build, store_base)})
     return out
+
+
+def ingest_result(report: IngestReport) -> dict[str, Any]:
+    """What an ingest did, as the API answers it and a job records it (file names only, never paths)."""
+    from dataclasses import asdict
+
+    return {"case_id": report.case_id, "case_status": report.case_status, "created": report.created,
+            "files": [{**asdict(f), "path": Path(f.path).name} for f in report.files]}
+
+
+def compact_after_ingest(result: dict[str, Any], *, store_base: str, compact_after: int, **_: Any) -> None:
+    """Compacts the stores an ingest added to, when due (run once the ingest is committed)."""
+    if result.get("created"):
+        compact_if_due([f["build"] for f in result["files"]], Path(store_base), threshold=compact_after)
+
+
+def ingest_manifest_job(session: Session, principal: Principal, data: bytes, source: str, progress: JobProgress, *,
+                        base_dir: str, store_base: str, compact_after: int) -> dict[str, Any]:
+    """A case manifest ingested as a background job: the same all-or-nothing ingest, in the job's transaction.
+
+    The route resolved and checked every path before queueing, so the manifest holds absolute paths."""
+    import json
+
+    from gmc.genomics.manifest import parse_manifest
+
+    principal.require(Permission.GENOME_WRITE)
+    manifest = parse_manifest(json.loads(data), source=source)
+
+    def step(phase: str, done: int, total: int | None) -> None:
+        progress(phase, done, total or 0)
+
+    report = ingest_manifest(session, principal=principal, manifest=manifest, base_dir=Path(base_dir),
+                             store_base=Path(store_base), progress=step, workers=0)
+    return ingest_result(report)
+
+
+register_job_kind("genomics.manifest", "Genome manifest ingest", ingest_manifest_job, after=compact_after_ingest)
 
 
 # ----------------------------------------------------------------------------- reading

@@ -30,19 +30,19 @@ def runs_as_job(request: Request, data: bytes) -> bool:
 
 
 def submit_job(request: Request, background: BackgroundTasks, db: GmcSession, principal: Principal, *,
-               kind: str, data: bytes, source: str) -> BackgroundJob:
+               kind: str, data: bytes, source: str, options: dict[str, Any] | None = None) -> BackgroundJob:
     """Records a job for the file in the request's transaction; it starts once that is committed."""
     runner = job_runner(request)
     job = runner.create(db, principal, kind=kind, data=data, source=source)
     # Background tasks run after the response, so after the request's commit: the worker finds the job.
-    background.add_task(runner.start, job.id, principal, data)
+    background.add_task(runner.start, job.id, principal, data, options)
     return job
 
 
 def queue_import(request: Request, background: BackgroundTasks, db: GmcSession, principal: Principal, *,
-                 kind: str, data: bytes, source: str) -> JSONResponse:
+                 kind: str, data: bytes, source: str, options: dict[str, Any] | None = None) -> JSONResponse:
     """Submits the file as a job and answers 202 with where to follow it."""
-    job = submit_job(request, background, db, principal, kind=kind, data=data, source=source)
+    job = submit_job(request, background, db, principal, kind=kind, data=data, source=source, options=options)
     body = service.job_summary(job_runner(request), job)
     return JSONResponse(jsonable_encoder(body), status_code=202, headers={"Location": body["status_url"]})
 

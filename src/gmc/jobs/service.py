@@ -48,11 +48,15 @@ log = logging.getLogger("gmc.jobs")
 
 #: progress(phase, done, total): called by an import as it goes.
 Progress = Callable[[str, int, int], None]
-#: run(session, principal, data, source, progress) -> summary: the import itself (it raises DomainError to refuse).
-JobFunction = Callable[[GmcSession, Principal, bytes, str, Progress], dict[str, Any]]
+#: run(session, principal, data, source, progress, **options) -> summary: the import itself (it raises DomainError
+#: to refuse); options are the route's parameters (e.g. a FHIR import's trust_code), given to start().
+JobFunction = Callable[..., dict[str, Any]]
+#: after(summary, **options): work a kind does once its import is committed (e.g. compacting a variant store).
+AfterCommit = Callable[..., None]
 
 #: Every kind of job, registered by the feature that owns the import (gmc.registry, gmc.samples, ...).
 JOB_KINDS: dict[str, tuple[str, JobFunction]] = {}
+_AFTER: dict[str, AfterCommit] = {}
 
 ACTIVE = ("queued", "running")
 #: Jobs one user may have queued or running at once (their files wait in memory).
@@ -63,9 +67,11 @@ STOPPED = ("stopped: the server was shut down while this job ran; nothing was im
            "transaction). Submit the file again.")
 
 
-def register_job_kind(kind: str, title: str, run: JobFunction) -> None:
+def register_job_kind(kind: str, title: str, run: JobFunction, *, after: AfterCommit | None = None) -> None:
     """Makes a kind of job runnable (called by the feature that owns the import, at import time)."""
     JOB_KINDS[kind] = (title, run)
+    if after is not None:
+        _AFTER[kind] = after
 
 
 class JobStopped(Exception):
@@ -125,23 +131,24 @@ class JobRunner:
                entity_id=job.id, summary={"kind": kind, "status": "queued", "bytes": len(data)})
         return job
 
-    def start(self, job_id: str, principal: Principal, data: bytes) -> None:
+    def start(self, job_id: str, principal: Principal, data: bytes, options: dict[str, Any] | None = None) -> None:
         """Hands a committed job to the worker pool."""
         request_id = current_request_id()
         self._live[job_id] = LiveProgress("queued", 0, 0)
-        self._pool.submit(self._run, job_id, principal, data, request_id)
+        self._pool.submit(self._run, job_id, principal, data, request_id, options or {})
 
     # Running ------------------------------------------------------------------------------------------
 
-    def _run(self, job_id: str, principal: Principal, data: bytes, request_id: str | None) -> None:
+    def _run(self, job_id: str, principal: Principal, data: bytes, request_id: str | None,
+             options: dict[str, Any]) -> None:
         token = set_request_id(request_id)
         try:
-            self._run_job(job_id, principal, data)
+            self._run_job(job_id, principal, data, options)
         finally:
             self._live.pop(job_id, None)
             reset_request_id(token)
 
-    def _run_job(self, job_id: str, principal: Principal, data: bytes) -> None:
+    def _run_job(self, job_id: str, principal: Principal, data: bytes, options: dict[str, Any]) -> None:
         with self.database.transaction() as session:
             job = session.get(BackgroundJob, job_id)
             if job is None or job.status != "queued":
@@ -168,7 +175,7 @@ class JobRunner:
         error: dict[str, Any]
         try:
             with self.database.transaction() as session:
-                summary = run(session, principal, data, source, progress)
+                summary = run(session, principal, data, source, progress, **options)
                 # Marked in the import's own transaction: the rows and "succeeded" commit together.
                 job = session.get(BackgroundJob, job_id)
                 live = self._live.get(job_id)
@@ -177,13 +184,20 @@ class JobRunner:
                 job.rows_done = job.rows_total or 0
                 record(session, actor=principal.actor, verb=AuditVerb.IMPORT, entity_type="background_job",
                        entity_id=job_id, summary={"kind": kind, "status": "succeeded", **_counts(summary)})
-            return
         except DomainError as exc:
             error = exc.to_dict()
         except JobStopped:
             error = {"detail": STOPPED}
         except Exception as exc:  # noqa: BLE001  (the job must end failed, not stay "running")
             error = {"detail": f"the import failed unexpectedly ({type(exc).__name__}); nothing was imported"}
+        else:
+            after = _AFTER.get(kind)
+            if after is not None:
+                try:
+                    after(summary, **options)
+                except Exception:  # the import is committed and stays so; the follow-up is only logged
+                    log.exception("after-import step of job %s (%s) failed", job_id, kind)
+            return
         with self.database.transaction() as session:
             job = session.get(BackgroundJob, job_id)
             if job is not None:

@@ -254,9 +254,62 @@ def process_adt(session: Session, *, principal: Principal, text: str | bytes) ->
                       participant.participant_id if participant else None)
 
 
-def process_adt_batch(session: Session, *, principal: Principal, text: str | bytes) -> list[AdtOutcome]:
+def process_adt_batch(session: Session, *, principal: Principal, text: str | bytes,
+                      progress: Progress | None = None) -> list[AdtOutcome]:
     """Applies every message of a file (MLLP-framed or separated by blank lines), each acknowledged."""
-    return [process_adt(session, principal=principal, text=m) for m in hl7_adt.split_messages(text)]
+    messages = hl7_adt.split_messages(text)
+    outcomes = []
+    for done, message in enumerate(messages, start=1):
+        outcomes.append(process_adt(session, principal=principal, text=message))
+        if progress is not None:
+            progress("applying", done, len(messages))
+    return outcomes
+
+
+class Hl7BatchRefused(ValidationFailed):
+    """A batch of ADT messages with at least one refused: nothing is applied; every refusal is listed."""
+
+    def __init__(self, outcomes: list[AdtOutcome]) -> None:
+        self.problems = [{"message": n, "event": o.event, "status": o.status, "detail": o.error, "ack": o.ack}
+                         for n, o in enumerate(outcomes, start=1) if not o.accepted]
+        first = self.problems[0]
+        super().__init__(f"{len(self.problems)} of {len(outcomes)} message(s) refused; nothing was applied. "
+                         f"First: message {first['message']}: {first['detail']}", field="message",
+                         line=first["message"])
+        statuses = {p["status"] for p in self.problems}
+        # One cause for every refusal (e.g. a token that may not send for the facility) is the answer's status.
+        self.status_code = statuses.pop() if len(statuses) == 1 else 422
+
+    def to_dict(self) -> dict[str, object]:
+        """The error with every refused message and its NAK."""
+        return {**super().to_dict(), "problems": self.problems}
+
+
+def apply_adt_batch(session: Session, *, principal: Principal, text: str | bytes,
+                    progress: Progress | None = None) -> dict[str, Any]:
+    """Applies a batch of ADT messages all or nothing (a refused one refuses the batch: the caller's transaction
+    rolls back); safe to repeat, since a message already applied (same facility and control id) is acknowledged
+    as a duplicate."""
+    outcomes = process_adt_batch(session, principal=principal, text=text, progress=progress)
+    if not outcomes:
+        raise ValidationFailed("no HL7 message in the batch (each begins with an MSH segment)", field="message")
+    if not all(o.accepted for o in outcomes):
+        raise Hl7BatchRefused(outcomes)
+    return {"messages": len(outcomes), "accepted": len(outcomes),
+            "outcomes": [{"message": n, "event": o.event, "outcome": o.outcome, "participant_id": o.participant_id}
+                         for n, o in enumerate(outcomes, start=1)],
+            "acks": [o.ack for o in outcomes]}
+
+
+def adt_batch_job(session: Session, principal: Principal, data: bytes, source: str,
+                  progress: Progress) -> dict[str, Any]:
+    """The HL7 batch as a background job: the same all-or-nothing apply; counts and outcomes as its result."""
+    principal.require(Permission.PARTICIPANT_WRITE)
+    result = apply_adt_batch(session, principal=principal, text=data, progress=progress)
+    return {k: v for k, v in result.items() if k != "acks"}
+
+
+register_job_kind("registry.hl7_batch", "HL7 ADT batch", adt_batch_job)
 
 
 # ----------------------------------------------------------------------------- FHIR
@@ -403,7 +456,8 @@ class BundleImport:
 
 
 def import_bundle(session: Session, *, principal: Principal, document: dict[str, Any] | str | bytes,
-                  trust_code: str | None = None, decision: str = "check") -> BundleImport:
+                  trust_code: str | None = None, decision: str = "check",
+                  progress: Progress | None = None) -> BundleImport:
     """Imports a FHIR Bundle (or one Patient or Consent): Patients first, matched by NHS number and identifiers
     (registered or linked), then their Consents in state. Safe to repeat; any error refuses the whole Bundle (the
     caller's transaction rolls back)."""
@@ -421,15 +475,24 @@ def import_bundle(session: Session, *, principal: Principal, document: dict[str,
     out = BundleImport()
     patients: dict[str, Participant] = {}
     for i, resource in enumerate(resources):
-        kind = resource.get("resourceType")
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if kind not in ("Patient", "Consent"):
             raise ValidationFailed(f"entry {i} is a {kind}, not a Patient or Consent", field=f"entry[{i}]")
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress("importing", done, len(resources))
+
     for i, resource in enumerate(r for r in resources if r.get("resourceType") == "Patient"):
         reg = import_patient(session, principal=principal, resource=resource, trust_code=trust_code, decision=decision)
         name = resource.get("id", i)
         if reg.link_request is not None:
             out.link_requests += 1
             out.lines.append(f"Patient {name}: held elsewhere; link request {reg.link_request.id} sent")
+            step()
             continue
         assert reg.participant is not None
         if resource.get("id"):
@@ -437,13 +500,34 @@ def import_bundle(session: Session, *, principal: Principal, document: dict[str,
         out.created += reg.created
         out.linked += not reg.created
         out.lines.append(f"Patient {name}: {'created' if reg.created else 'linked'} {reg.participant.participant_id}")
+        step()
     for i, resource in enumerate(r for r in resources if r.get("resourceType") == "Consent"):
         consent, changed = import_consent(session, principal=principal, resource=resource, patients=patients)
         out.consents_added += changed
         out.consents_unchanged += not changed
         out.lines.append(f"Consent {resource.get('id', i)}: {'recorded' if changed else 'already held, unchanged'} "
                          f"({consent.status}{' ' + consent.withdrawal_level if consent.withdrawal_level else ''})")
+        step()
     return out
+
+
+def bundle_result(result: BundleImport) -> dict[str, Any]:
+    """What a FHIR import did, as the API answers it (and a job records it)."""
+    return {"created": result.created, "linked": result.linked, "consents_added": result.consents_added,
+            "consents_unchanged": result.consents_unchanged, "link_requests": result.link_requests,
+            "lines": result.lines}
+
+
+def import_bundle_job(session: Session, principal: Principal, data: bytes, source: str, progress: Progress, *,
+                      trust_code: str | None = None, decision: str = "check") -> dict[str, Any]:
+    """The FHIR Bundle import as a background job: the same all-or-nothing import in the job's transaction."""
+    principal.require(Permission.PARTICIPANT_WRITE)
+    principal.require(Permission.CONSENT_WRITE)
+    return bundle_result(import_bundle(session, principal=principal, document=data, trust_code=trust_code,
+                                       decision=decision, progress=progress))
+
+
+register_job_kind("registry.fhir_bundle", "FHIR Bundle import", import_bundle_job)
 
 
 # ----------------------------------------------------------------------------- CSV import

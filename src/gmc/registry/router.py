@@ -340,17 +340,35 @@ def fhir_consent_import(body: RawBody, principal: Principal = CONSENT, db: GmcSe
     return body if changed else JSONResponse(body, status_code=200)
 
 
-@router.post("/fhir", tags=["interoperability"], max_body_size=import_max_bytes())
-def fhir_bundle_import(body: RawBody, trust_code: str | None = None, decision: str = "check",
-                       principal: Principal = CONSENT, db: GmcSession = DB) -> dict[str, Any]:
+@router.post("/fhir", tags=["interoperability"], max_body_size=import_max_bytes(),
+             responses={202: {"description": "A large Bundle: imported by a background job (follow `status_url`)"}})
+def fhir_bundle_import(request: Request, body: RawBody, background: BackgroundTasks, trust_code: str | None = None,
+                       decision: str = "check", principal: Principal = CONSENT, db: GmcSession = DB) -> Any:
     """Imports a FHIR Bundle of Patients and Consents (e.g. another gmc's export): Patients matched by NHS number and
-    identifiers, Consents in their state; all or nothing, and safe to repeat."""
+    identifiers, Consents in their state; all or nothing, and safe to repeat.
+
+    A Bundle larger than GMC_IMPORT_JOB_BYTES is imported by a background job: 202 with the job's `status_url`."""
     principal.require(Permission.PARTICIPANT_WRITE)
-    result = interop.import_bundle(db, principal=principal, document=body, trust_code=trust_code,
-                                   decision=decision)
-    return {"created": result.created, "linked": result.linked, "consents_added": result.consents_added,
-            "consents_unchanged": result.consents_unchanged, "link_requests": result.link_requests,
-            "lines": result.lines}
+    if runs_as_job(request, body):
+        return queue_import(request, background, db, principal, kind="registry.fhir_bundle", data=body,
+                            source="bundle.json", options={"trust_code": trust_code, "decision": decision})
+    return interop.bundle_result(interop.import_bundle(db, principal=principal, document=body, trust_code=trust_code,
+                                                       decision=decision))
+
+
+@router.post("/hl7/batch", tags=["interoperability"], max_body_size=import_max_bytes(),
+             responses={202: {"description": "A large batch: applied by a background job (follow `status_url`)"}})
+def hl7_batch_endpoint(request: Request, body: RawBody, background: BackgroundTasks, principal: Principal = WRITE,
+                       db: GmcSession = DB) -> Any:
+    """Applies a file of HL7 v2 ADT messages (A04, A08, A40; MLLP-framed or one after another) all or nothing: every
+    message is acknowledged, and if any is refused nothing is applied (422, or the refusals' common status, listing
+    each NAK by message number). Safe to repeat: messages already applied are acknowledged as duplicates.
+
+    A file larger than GMC_IMPORT_JOB_BYTES is applied by a background job: 202 with the job's `status_url`."""
+    if runs_as_job(request, body):
+        return queue_import(request, background, db, principal, kind="registry.hl7_batch", data=body,
+                            source="batch.hl7")
+    return interop.apply_adt_batch(db, principal=principal, text=body)
 
 
 @router.post("/participants/import", tags=["registry"], max_body_size=import_max_bytes(),
