@@ -349,6 +349,19 @@ def totp_code(database, username: str) -> str:
         time.sleep(1)
 
 
+def wait_for_job(client, headers: dict[str, str], url: str, seconds: float = 120) -> dict:
+    """Polls a background job's status_url until it has succeeded or failed; returns its last status."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = client.get(url, headers=headers).json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"job did not finish: {body}")
+
+
 def wait_until_serving(base: str, *, seconds: float, log: Path | None = None) -> None:
     """Polls `base`/health until a started server answers 200; fails the test, with the server's log, if not in time."""
     import time

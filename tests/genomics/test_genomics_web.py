@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.conftest import wait_for_job
 
 from gmc.audit.models import AuditEvent
 from gmc.genomics import service
@@ -166,7 +167,7 @@ def test_api_ingest_reads_only_the_incoming_directory(demo_app, demo_client, bea
     done = demo_client.post("/api/genomes/ingest", json=manifest, headers=headers)
     # The 0.9 MB exome is above GMC_IMPORT_JOB_BYTES: a background job, followed at its status_url.
     assert done.status_code == 202, done.text
-    job = _finished_job(demo_client, headers, done.json()["status_url"])
+    job = wait_for_job(demo_client, headers, done.json()["status_url"], seconds=300)
     assert job["status"] == "succeeded", job["error"]
     assert job["kind"] == "genomics.manifest" and job["rows_done"] == job["rows_total"] > 0
     body = job["result"]
@@ -174,19 +175,7 @@ def test_api_ingest_reads_only_the_incoming_directory(demo_app, demo_client, bea
     assert body["files"][0]["samples"] == ["HG002"]
     # The same manifest again stores nothing new (safe to repeat).
     again = demo_client.post("/api/genomes/ingest", json=manifest, headers=headers)
-    assert _finished_job(demo_client, headers, again.json()["status_url"])["result"]["created"] == 0
-
-
-def _finished_job(client, headers, url: str, seconds: float = 300) -> dict:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = client.get(url, headers=headers).json()
-        if body["status"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job did not finish: {body}")
+    assert wait_for_job(demo_client, headers, again.json()["status_url"], seconds=300)["result"]["created"] == 0
 
 
 def test_api_ingest_compacts_the_store_after_the_commit(demo_app, demo_client, bearer, demo_database, gkit,
@@ -204,7 +193,7 @@ def test_api_ingest_compacts_the_store_after_the_commit(demo_app, demo_client, b
         {"vcf_sample": "HG002", "participant_id": case.proband}], "skip_samples": ["HG003", "HG004"]}]}
     done = demo_client.post("/api/genomes/ingest", json=manifest, headers=headers)
     assert done.status_code == 202, done.text
-    assert _finished_job(demo_client, headers, done.json()["status_url"])["status"] == "succeeded"
+    assert wait_for_job(demo_client, headers, done.json()["status_url"], seconds=300)["status"] == "succeeded"
     # The job compacts after its commit, in its worker: wait until the store says so.
     import time
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.conftest import wait_for_job
 
 from gmc.audit.checkpoints import verify_audit
 from gmc.audit.models import AuditEvent
@@ -48,16 +49,6 @@ def job_client(demo_database, make_settings):
         yield client
 
 
-def _wait(client, headers, url: str, seconds: float = 120) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = client.get(url, headers=headers).json()
-        if body["status"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"job did not finish: {body}")
-
-
 def test_large_import_runs_as_a_job_with_progress_and_counts(job_client, bearer, login, demo_database,
                                                              shared_dir) -> None:
     rows = _rows(shared_dir)[:120]
@@ -66,13 +57,13 @@ def test_large_import_runs_as_a_job_with_progress_and_counts(job_client, bearer,
     assert resp.status_code == 202, resp.text
     job = resp.json()
     assert job["status"] == "queued" and resp.headers["location"] == job["status_url"]
-    done = _wait(job_client, h, job["status_url"])
+    done = wait_for_job(job_client, h, job["status_url"])
     assert done["status"] == "succeeded", done["error"]
     assert (done["result"]["rows"], done["result"]["created"], done["result"]["linked"]) == (len(rows), len(rows), 0)
     assert done["rows_done"] == done["rows_total"] == len(rows)
     assert _count(demo_database, Participant) == len(rows)
     # The same file again links every row (safe to repeat).
-    again = _wait(job_client, h, job_client.post("/api/participants/import", content=(HEADER + "".join(rows)).encode(),
+    again = wait_for_job(job_client, h, job_client.post("/api/participants/import", content=(HEADER + "".join(rows)).encode(),
                                                  headers=h).json()["status_url"])
     assert again["result"]["linked"] == len(rows) and _count(demo_database, Participant) == len(rows)
     # Only the submitter sees the job; everyone else is told it does not exist.
@@ -95,7 +86,7 @@ def test_a_bad_row_fails_the_job_naming_line_and_field_and_imports_nothing(job_c
     rows[300] = rows[300].replace("-", "/", 1)  # a date that is not ISO (names hold letters only)
     h = {**bearer(job_client, "recruiter"), "content-type": "text/csv"}
     job = job_client.post("/api/participants/import", content=(HEADER + "".join(rows)).encode(), headers=h).json()
-    done = _wait(job_client, h, job["status_url"])
+    done = wait_for_job(job_client, h, job["status_url"])
     assert done["status"] == "failed"
     assert [(p["line"], p["field"]) for p in done["error"]["problems"]] == [(302, "date_of_birth")]
     assert "nothing was imported" in done["error"]["detail"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
+from tests.conftest import wait_for_job
 
 from gmc.registry.models import Consent, Participant
 
@@ -12,16 +11,6 @@ from gmc.registry.models import Consent, Participant
 def _count(db, model) -> int:
     with db.session() as s:
         return s.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
-
-
-def _wait(client, headers, url: str, seconds: float = 120) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = client.get(url, headers=headers).json()
-        if body["status"] in ("succeeded", "failed"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"job did not finish: {body}")
 
 
 def _a04s(adt, n: int, *, start: int = 0) -> list[str]:
@@ -57,20 +46,20 @@ def test_large_hl7_batch_runs_as_a_job(demo_app, demo_client, demo_database, hl7
     messages = _a04s(adt, 40)
     resp = _post_batch(demo_client, h, messages)
     assert resp.status_code == 202, resp.text
-    job = _wait(demo_client, h, resp.json()["status_url"])
+    job = wait_for_job(demo_client, h, resp.json()["status_url"])
     assert job["status"] == "succeeded", job["error"]
     assert job["kind"] == "registry.hl7_batch" and job["rows_done"] == job["rows_total"] == 40
     created = sum(o["outcome"] == "created" for o in job["result"]["outcomes"])
     # Every message is applied: a registration, or one held for review when it resembles an earlier person.
     assert job["result"]["accepted"] == 40 and created >= 35 and _count(demo_database, Participant) == created
     # Sent again: every message is a duplicate already applied (safe to repeat).
-    again = _wait(demo_client, h, _post_batch(demo_client, h, messages).json()["status_url"])
+    again = wait_for_job(demo_client, h, _post_batch(demo_client, h, messages).json()["status_url"])
     assert again["status"] == "succeeded" and _count(demo_database, Participant) == created
     assert all("duplicate" in o["outcome"] for o in again["result"]["outcomes"])
     # One bad message among 40 new ones: the job fails naming it, and none of the 40 is applied.
     fresh = _a04s(adt, 40, start=100)
     fresh[17] = adt("A04", "RRKBAD2", "PID|1||RRK8^^^RRK^MR||NODATE^Anna||notadate|F")  # no date of birth
-    failed = _wait(demo_client, h, _post_batch(demo_client, h, fresh).json()["status_url"])
+    failed = wait_for_job(demo_client, h, _post_batch(demo_client, h, fresh).json()["status_url"])
     assert failed["status"] == "failed"
     assert [p["message"] for p in failed["error"]["problems"]] == [18]
     assert "nothing was applied" in failed["error"]["detail"]
@@ -102,11 +91,11 @@ def test_large_fhir_bundle_runs_as_a_job_all_or_nothing(demo_app, demo_client, b
     demo_app.state.settings.import_job_bytes = 1024
     resp = demo_client.post("/api/fhir", json=bundle, headers=h, params={"trust_code": "RQ3"})
     assert resp.status_code == 202, resp.text
-    job = _wait(demo_client, h, resp.json()["status_url"])
+    job = wait_for_job(demo_client, h, resp.json()["status_url"])
     assert job["status"] == "succeeded", job["error"]
     assert job["kind"] == "registry.fhir_bundle" and job["rows_done"] == job["rows_total"] == 30
     assert job["result"]["created"] == 30 and _count(demo_database, Participant) == 31
-    again = _wait(demo_client, h, demo_client.post("/api/fhir", json=bundle, headers=h,
+    again = wait_for_job(demo_client, h, demo_client.post("/api/fhir", json=bundle, headers=h,
                                                    params={"trust_code": "RQ3"}).json()["status_url"])
     assert again["result"]["linked"] == 30 and _count(demo_database, Participant) == 31
     # A Bundle whose last entry is not a Patient or Consent: refused whole, nothing added.
@@ -114,7 +103,7 @@ def test_large_fhir_bundle_runs_as_a_job_all_or_nothing(demo_app, demo_client, b
     for e in bad["entry"]:
         e["resource"]["identifier"][0]["system"] = hospital_system
     bad["entry"].append({"resource": {"resourceType": "Observation", "id": "x"}})
-    failed = _wait(demo_client, h, demo_client.post("/api/fhir", json=bad, headers=h,
+    failed = wait_for_job(demo_client, h, demo_client.post("/api/fhir", json=bad, headers=h,
                                                     params={"trust_code": "RQ3"}).json()["status_url"])
     assert failed["status"] == "failed" and failed["error"]["field"] == "entry[30]"
     assert _count(demo_database, Participant) == 31 and _count(demo_database, Consent) == 0

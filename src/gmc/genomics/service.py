@@ -20,14 +20,14 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
 from gmc.common.time import utcnow
 from gmc.genomics import ingest as core
-from gmc.jobs.service import Progress as JobProgress
-from gmc.jobs.service import register_job_kind
 from gmc.genomics import repository as repo
 from gmc.genomics.manifest import CaseManifest
 from gmc.genomics.models import GenomeDataset
 from gmc.genomics.store.layout import StoreError, StoreLayout, is_uri, local_path
 from gmc.genomics.store.writer import IngestResult, ingest_tables
 from gmc.genomics.vcf import VcfFormatError, normalise_chrom
+from gmc.jobs.service import Progress as JobProgress
+from gmc.jobs.service import register_job_kind
 from gmc.registry import repository as registry_repo
 from gmc.registry.consent import ConsentAction, is_allowed
 from gmc.registry.models import Case, FamilyMember, Participant
