@@ -14,6 +14,7 @@ from gmc.auth import repository as auth_repository
 from gmc.auth.principal import Principal
 from gmc.auth.service import principal_for
 from gmc.common.errors import Conflict, PermissionDenied, ValidationFailed
+from gmc.common.paging import ListState
 from gmc.interpretation.cancer import service
 from gmc.interpretation.models import InterpretationRun
 from gmc.registry import consent as consent_service
@@ -31,14 +32,16 @@ def user(session, username: str) -> Principal:
     return principal_for(session, auth_repository.get_user_by_username(session, username), auth_method="session")
 
 
-def make_cancer_case(session, *, additional_findings: bool = True, indication: str = "breast") -> str:
+def make_cancer_case(session, *, additional_findings: bool = True, indication: str = "breast",
+                     number: str = "") -> str:
     """A consented breast-cancer participant at trust RQ3 with the case the registry opens for the referral."""
     system = Principal(user_id=0, username="system:test", full_name="test", roles=frozenset({"admin"}),
                        permissions=frozenset(), centre_id=None, trust_scope=None, auth_method="system")
     registry.ensure_rule_sets(session, actor=system.actor)
     registry.ensure_consent_forms(session)
     born = date.today() - timedelta(days=50 * 365)
-    person = registry.PersonInput("Testcase", "Ann", born, "female", None, "B15 2TT", "RQ3", f"T{id(session)}")
+    person = registry.PersonInput("Testcase", "Ann", born, "female", None, "B15 2TT", "RQ3",
+                                  number or f"T{id(session)}")
     participant = registry.register_person(session, principal=system, person=person, decision="new").participant
     referral = registry.create_referral(session, principal=system, participant=participant, data=registry.ReferralInput(
         "RQ3", "Dr Test", date.today() - timedelta(days=5), "cancer", indication, None, False,
@@ -207,3 +210,47 @@ def test_a_run_without_a_path_uses_the_cases_stored_tumour_data_set(demo_databas
         assert run.inputs["vcf_source"] == "genome data set GDTEST-T"
         assert run.inputs["tumour_type"] == "BRCA" and run.results["tumour_type"]["code"] == "BRCA"
         assert run.results["provenance"]["inputs"]["vcf"]["sha256"] != "0" * 64  # checksummed at run time
+
+
+def test_tumour_boards_ready_is_the_cancer_list_filtered_to_board_beyond_one_page(demo_database, benchmarks_dir):
+    """The home worklist's count is the /cancer?todo=board total, paged in SQL with no cap: interpreted cases
+    that are not reported or closed; the text and interpreted filters run in the database too."""
+    with demo_database.transaction() as session:
+        scientist = user(session, "scientist")
+        ready, ready_too, reported, not_run = (make_cancer_case(session, number=f"TB{i}{id(session)}")
+                                               for i in range(4))
+        for case_id in (ready, ready_too, reported):
+            case = registry.view_case(session, principal=scientist, case_id=case_id)
+            service.run_somatic(session, scientist, case, tumour_type="BRCA", vcf_path=benchmarks_dir / BRCA_VCF)
+        session.execute(select(Case).where(Case.case_id == reported)).scalar_one().status = "reported"
+        session.flush()
+
+        def walk(**filters) -> tuple[int, list[dict]]:
+            rows, page_no = [], 1
+            while True:
+                state = ListState("/cancer", service.CASE_SORTS, "interpreted", descending=True, page=page_no,
+                                  per_page=1, filters=filters)
+                page = service.cancer_case_page(session, scientist, state)
+                rows += page.items
+                if page_no >= page.pages:
+                    return page.total, rows
+                page_no += 1
+
+        boards = [c.case_id for c in service.cases_for_board(session, scientist)]
+        assert {ready, ready_too} <= set(boards) and {reported, not_run}.isdisjoint(boards)
+        total, rows = walk(todo="board")
+        assert total == len(boards) == len(rows) > 1
+        assert sorted(r["case_id"] for r in rows) == sorted(boards) and all(r["to_board"] for r in rows)
+        everything_total, everything = walk()
+        counted = select(func.count(Case.id)).where(Case.programme_arm == "cancer")
+        if scientist.trust_scope is not None:
+            counted = counted.where(Case.trust_id.in_(list(scientist.trust_scope)))
+        assert everything_total == len(everything) == session.execute(counted).scalar_one()
+        flags = [r["interpreted"] for r in everything]
+        assert flags == sorted(flags, reverse=True)  # interpreted cases first, as the default sort says
+        not_yet_total, not_yet = walk(interpreted="no")
+        assert not_run in {r["case_id"] for r in not_yet} and not any(r["interpreted"] for r in not_yet)
+        assert not_yet_total == len(not_yet) == sum(1 for r in everything if not r["interpreted"])
+        # The list shows breast cases as BRCA, so the text filter finds them by that code.
+        _, found = walk(q="brca")
+        assert {ready, ready_too, reported, not_run} <= {r["case_id"] for r in found}

@@ -17,6 +17,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.auth.service import principal_for
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.paging import ListState
 from gmc.interpretation.models import InterpretationRun
 from gmc.interpretation.rare import service
 from gmc.interpretation.rare.models import AcmgOverride
@@ -322,21 +323,54 @@ def test_database_run_evaluates_ps1_pm5_when_the_deployment_has_a_fasta(demo_dat
         assert run.provenance["fasta"].endswith("GRCh38_sparse_Nmasked.fa.gz")
 
 
+def _all_pages(session, principal, **filters) -> tuple[int, list[dict]]:
+    """Walks the /rare list one small page at a time (per_page=1): its total and every row, in order."""
+    rows, page_no = [], 1
+    while True:
+        state = ListState("/rare", service.CASE_SORTS, "opened", descending=True, page=page_no, per_page=1,
+                          filters=filters)
+        page = service.rare_case_page(session, principal, state)
+        rows += page.items
+        if page_no >= page.pages:
+            return page.total, rows
+        page_no += 1
+
+
 def test_cases_to_review_are_exactly_the_list_filtered_to_review(demo_database, benchmarks_dir, kbg_vcf):
-    """The home worklist's cases are the /rare?todo=review rows: results, no diagnosis, not reported or closed."""
+    """The home worklist's count is the /rare?todo=review total, paged in SQL beyond one page: results, no
+    diagnosis, not reported or closed; the top gene and diagnosis come without loading the runs' results."""
     observed, excluded, _ = kbg_terms(benchmarks_dir)
     with demo_database.transaction() as session:
         scientist = user(session, "scientist")
         # Each case its own person (make_rare_case keys the hospital number on the term list it is given).
-        terms = [list(observed) for _ in range(4)]
-        waiting, reported, diagnosed, not_run = (make_rare_case(session, t, excluded) for t in terms)
-        for case_id in (waiting, reported, diagnosed):
+        terms = [list(observed) for _ in range(5)]
+        waiting, waiting_too, reported, diagnosed, not_run = (make_rare_case(session, t, excluded) for t in terms)
+        for case_id in (waiting, waiting_too, reported, diagnosed):
             run = service.run_rare(session, scientist, case_id, vcf_path=str(kbg_vcf))
         service.choose_diagnosis(session, scientist, run.run_id, "ANKRD11")
         # Reporting marks a case reported when its report is released (the interpretation no longer awaits review).
         session.execute(select(Case).where(Case.case_id == reported)).scalar_one().status = "reported"
         session.flush()
         to_review = [c.case_id for c in service.cases_to_review(session, scientist)]
-        listed = {r["case_id"]: r["to_review"] for r in service.rare_case_list(session, scientist)}
-        assert waiting in to_review and {reported, diagnosed, not_run}.isdisjoint(to_review)
-        assert sorted(to_review) == sorted(case_id for case_id, flag in listed.items() if flag)
+        assert {waiting, waiting_too} <= set(to_review) and {reported, diagnosed, not_run}.isdisjoint(to_review)
+        total, rows = _all_pages(session, scientist, todo="review")
+        assert total == len(to_review) == len(rows) > 1  # more than one page, every page read in SQL
+        assert sorted(r["case_id"] for r in rows) == sorted(to_review) and all(r["to_review"] for r in rows)
+        everything_total, everything = _all_pages(session, scientist)
+        counted = select(func.count(Case.id)).where(Case.programme_arm == "rare_disease")
+        if scientist.trust_scope is not None:
+            counted = counted.where(Case.trust_id.in_(list(scientist.trust_scope)))
+        in_scope = session.execute(counted).scalar_one()
+        assert everything_total == len(everything) == in_scope
+        assert sorted(case_id for case_id, flag in ((r["case_id"], r["to_review"]) for r in everything) if flag) \
+            == sorted(to_review)
+        by_id = {r["case_id"]: r for r in everything}
+        assert by_id[waiting]["top_gene"] == "ANKRD11" and by_id[waiting]["last_run_status"] == "done"
+        assert by_id[diagnosed]["diagnosis"] == "ANKRD11" and by_id[not_run]["last_run"] is None
+        # The text filter finds cases by their top gene (read inside the database) and by the chosen diagnosis.
+        found_total, found = _all_pages(session, scientist, q="ankrd11")
+        assert {waiting, waiting_too, reported, diagnosed} <= {r["case_id"] for r in found}
+        assert found_total == len(found) and not_run not in {r["case_id"] for r in found}
+        none_total, none_rows = _all_pages(session, scientist, run="none")
+        assert not_run in {r["case_id"] for r in none_rows} and none_total == len(none_rows)
+        assert all(r["last_run"] is None for r in none_rows)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from gmc.common.paging import ListState, Page, paginate
 from gmc.genomics.models import GenomeDataset
 from gmc.interpretation.cancer.models import CuratedEvidence, CuratedEvidenceVersion, TumourBoardNote
 from gmc.interpretation.models import InterpretationRun
-from gmc.registry.models import Case
+from gmc.registry.models import Case, Participant, Referral
 
 
 def curated_item(session: Session, evidence_id: str) -> CuratedEvidence | None:
@@ -100,12 +102,47 @@ def case_dataset(session: Session, case_pk: int, kind: str) -> GenomeDataset | N
                            .order_by(GenomeDataset.ingested_at.desc(), GenomeDataset.id.desc())).scalars().first()
 
 
-def cancer_cases(session: Session, *, trust_scope: frozenset[int] | None, limit: int = 500) -> Sequence[Case]:
-    """Cancer-arm cases at the trusts in scope (None: all), newest first."""
+def _interpreted() -> Any:
+    """Whether a case has a finished somatic run (correlated to Case)."""
+    return exists().where(InterpretationRun.case_id == Case.id, InterpretationRun.kind == "somatic",
+                          InterpretationRun.status == "done")
+
+
+def _cancer_cases_in(trust_scope: frozenset[int] | None) -> Select:
     stmt = select(Case).where(Case.programme_arm == "cancer")
-    if trust_scope is not None:
-        stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
-    return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+    return stmt if trust_scope is None else stmt.where(Case.trust_id.in_(list(trust_scope)))
+
+
+def cases_for_board(session: Session, *, trust_scope: frozenset[int] | None,
+                    closed_statuses: Sequence[str]) -> Sequence[Case]:
+    """Cancer cases in scope with a finished somatic run, not in a closed status (no cap), newest first."""
+    stmt = _cancer_cases_in(trust_scope).where(_interpreted(), Case.status.not_in(list(closed_statuses)))
+    return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc())).scalars().all()
+
+
+def cancer_case_page(session: Session, *, trust_scope: frozenset[int] | None, state: ListState,
+                     closed_statuses: Sequence[str], indications_of: Any) -> Page:
+    """One page of the cancer cases in scope, filtered (q, interpreted, todo=board) and sorted in SQL.
+
+    indications_of(word) names the referral cancer types whose default tumour type holds the word, so the text
+    filter finds a case by its OncoTree code as the list shows it."""
+    f = state.filters
+    interpreted = _interpreted()
+    stmt = (_cancer_cases_in(trust_scope).join(Referral, Referral.id == Case.referral_id)
+            .outerjoin(Participant, Participant.id == Case.proband_id))
+    if f.get("interpreted"):
+        stmt = stmt.where(interpreted if f["interpreted"] == "yes" else ~interpreted)
+    if f.get("todo") == "board":
+        stmt = stmt.where(interpreted, Case.status.not_in(list(closed_statuses)))
+    for word in f.get("q", "").split():
+        stmt = stmt.where(or_(Case.case_id.icontains(word, autoescape=True),
+                              Participant.participant_id.icontains(word, autoescape=True),
+                              Referral.clinical_indication.icontains(word, autoescape=True),
+                              func.lower(func.trim(Referral.clinical_indication)).in_(list(indications_of(word)))))
+    order = {"case": Case.case_id, "opened": (Case.created_at, Case.case_id),
+             "cancer": (Referral.clinical_indication, Case.case_id),
+             "interpreted": (case((interpreted, 1), else_=0), Case.created_at, Case.case_id)}
+    return paginate(session, stmt, state, order)
 
 
 def interpreted_case_ids(session: Session, case_pks: Sequence[int]) -> set[int]:

@@ -16,6 +16,7 @@ from gmc.audit.verbs import AuditVerb
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gmc.common.paging import ListState, Page
 from gmc.common.time import utcnow
 from gmc.interpretation.cancer import repository as repo
 from gmc.interpretation.cancer.knowledgebase import (
@@ -495,24 +496,43 @@ def add_note(session: Session, principal: Principal, case_id: str, text: str, ru
     return note
 
 
+_BOARD_CLOSED = ("reported", "closed")
+#: Sort keys of the cancer case list (see repository.cancer_case_page).
+CASE_SORTS = ("case", "opened", "cancer", "interpreted")
+
+
 def awaits_board(status: str, interpreted: bool) -> bool:
     """A case ready for its tumour board: a finished somatic run, and not yet reported or closed."""
-    return interpreted and status not in ("reported", "closed")
+    return interpreted and status not in _BOARD_CLOSED
 
 
 def cases_for_board(session: Session, principal: Principal) -> list[Case]:
-    """Cancer cases in scope that await their tumour board (see awaits_board), newest first."""
-    cases = list(repo.cancer_cases(session, trust_scope=principal.trust_scope))
-    done = repo.interpreted_case_ids(session, [c.id for c in cases])
-    return [c for c in cases if awaits_board(c.status, c.id in done)]
+    """Cancer cases in scope that await their tumour board (see awaits_board), newest first, with no cap."""
+    principal.require(Permission.INTERPRETATION_READ)
+    return list(repo.cases_for_board(session, trust_scope=principal.trust_scope, closed_statuses=_BOARD_CLOSED))
+
+
+def _indications_of(word: str) -> list[str]:
+    """The referral cancer types whose default OncoTree code contains the word (case-insensitively)."""
+    return [name for name, code in DEFAULT_TUMOUR_TYPES.items() if word.lower() in code.lower()]
+
+
+def cancer_case_page(session: Session, principal: Principal, state: ListState) -> Page:
+    """One page of the cancer cases in scope with whether each has a finished somatic run and awaits its board;
+    filtered, sorted and paged in SQL, with no cap on how many cases there are."""
+    principal.require(Permission.INTERPRETATION_READ)
+    page = repo.cancer_case_page(session, trust_scope=principal.trust_scope, state=state,
+                                 closed_statuses=_BOARD_CLOSED, indications_of=_indications_of)
+    done = repo.interpreted_case_ids(session, [case.id for case in page.items])
+    rows = [{**case_summary(session, case), "interpreted": case.id in done,
+             "to_board": awaits_board(case.status, case.id in done),
+             "tumour_type": default_tumour_type(case)} for case in page.items]
+    record_list_read(session, principal, "cancer cases", [r["case_id"] for r in rows])
+    page.items = rows
+    return page
 
 
 def cancer_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Cancer cases in the caller's scope with whether each has a finished somatic run and awaits its board."""
-    cases = list(repo.cancer_cases(session, trust_scope=principal.trust_scope))
-    done = repo.interpreted_case_ids(session, [case.id for case in cases])
-    out = [{**case_summary(session, case), "interpreted": case.id in done,
-            "to_board": awaits_board(case.status, case.id in done),
-            "tumour_type": default_tumour_type(case)} for case in cases]
-    record_list_read(session, principal, "cancer cases", [c.case_id for c in cases])
-    return out
+    """Every cancer case in scope (the API's list), newest first, as cancer_case_page rows."""
+    state = ListState("/cancer", CASE_SORTS, "opened", descending=True, per_page=2**31 - 1)
+    return cancer_case_page(session, principal, state).items

@@ -14,7 +14,7 @@ from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError, ValidationFailed
 from gmc.common.flash import redirect_with_message
 from gmc.common.nav import NavItem, register_nav
-from gmc.common.paging import ListState, matches_text, paginate, paginate_list
+from gmc.common.paging import ListState, paginate
 from gmc.common.requests import FormFields, import_max_bytes
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
@@ -102,21 +102,11 @@ def _helpers() -> dict[str, Any]:
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Cancer cases at your trusts, with links to their tumour boards: filtered, sorted, paged."""
     # Cases ready for a tumour board (interpreted) first, newest first within each.
-    state = ListState.from_query("/cancer", request.query_params, sorts=list(_CASE_SORTS), default_sort="interpreted",
-                                 default_descending=True, filters=("q", "interpreted", "todo"))
-    f = state.filters
-    rows = [r for r in service.cancer_case_list(db, principal)
-            if (not f.get("q") or matches_text(r, f["q"], ("case_id", "proband_participant_id", "clinical_indication",
-                                                            "tumour_type")))
-            and (not f.get("interpreted") or r["interpreted"] == (f["interpreted"] == "yes"))
-            and (f.get("todo") != "board" or r["to_board"])]
-    page = paginate_list(rows, state, _CASE_SORTS)
-    return render(request, "cancer/cases.html", {"cases": page.items, "page": page, "filters": f})
-
-
-_CASE_SORTS = {"case": lambda r: r["case_id"], "opened": lambda r: (r["created_at"], r["case_id"]),
-               "cancer": lambda r: (r["clinical_indication"] or "", r["case_id"]),
-               "interpreted": lambda r: (r["interpreted"], r["created_at"], r["case_id"])}
+    state = ListState.from_query("/cancer", request.query_params, sorts=service.CASE_SORTS,
+                                 default_sort="interpreted", default_descending=True,
+                                 filters=("q", "interpreted", "todo"))
+    page = service.cancer_case_page(db, principal, state)
+    return render(request, "cancer/cases.html", {"cases": page.items, "page": page, "filters": state.filters})
 
 
 def _board(request: Request, db: GmcSession, principal: Principal, case_id: str, status_code: int = 200,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
+from gmc.common.paging import ListState, Page, paginate
 from gmc.genomics.models import GenomeDataset
 from gmc.interpretation.models import InterpretationRun
 from gmc.interpretation.rare.models import AcmgOverride, CaseDiagnosis, CaseNote, CasePanel, GenePanel
 from gmc.phenotype.models import PhenotypeObservation
-from gmc.registry.models import Case, Family, FamilyMember
+from gmc.registry.models import Case, Family, FamilyMember, Participant, Referral
 
 
 def current_panels(session: Session) -> Sequence[GenePanel]:
@@ -150,12 +152,85 @@ def diagnoses_of(session: Session, case_pk: int) -> Sequence[CaseDiagnosis]:
                            .order_by(CaseDiagnosis.id.desc())).scalars().all()
 
 
-def rare_cases(session: Session, trust_scope: frozenset[int] | None, limit: int = 500) -> Sequence[Case]:
-    """Rare-disease cases at the trusts in scope, newest first."""
-    stmt = select(Case).where(Case.programme_arm == "rare_disease")
+def _last_rare_run(column: Any) -> Any:
+    """A column of each case's newest rare run (None without one), as a correlated subquery."""
+    return (select(column).where(InterpretationRun.case_id == Case.id, InterpretationRun.kind == "rare")
+            .order_by(InterpretationRun.id.desc()).limit(1).scalar_subquery())
+
+
+def _top_gene(run: Any) -> Any:
+    """The top-ranked gene of a run's results, read inside the database (the results are not loaded)."""
+    return run.results[("genes", 0, "gene")].as_string()
+
+
+_TOP_GENE = _top_gene(InterpretationRun)
+_TOP_TIER = InterpretationRun.results[("genes", 0, "tier")].as_string()
+
+
+def rare_case_page(session: Session, trust_scope: frozenset[int] | None, state: ListState,
+                   reviewed_statuses: Sequence[str]) -> Page:
+    """One page of the rare-disease cases in scope, filtered (q, status, run, todo=review) and sorted in SQL."""
+    f = state.filters
+    done = exists().where(InterpretationRun.case_id == Case.id, InterpretationRun.kind == "rare",
+                          InterpretationRun.status == "done")
+    diagnosed = exists().where(CaseDiagnosis.case_id == Case.id, CaseDiagnosis.superseded_at.is_(None))
+    stmt = (select(Case).join(Referral, Referral.id == Case.referral_id)
+            .outerjoin(Participant, Participant.id == Case.proband_id).outerjoin(Family, Family.id == Case.family_id)
+            .where(Case.programme_arm == "rare_disease"))
     if trust_scope is not None:
         stmt = stmt.where(Case.trust_id.in_(list(trust_scope)))
-    return session.execute(stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+    if f.get("status"):
+        stmt = stmt.where(Case.status == f["status"])
+    if f.get("run"):
+        stmt = stmt.where(func.coalesce(_last_rare_run(InterpretationRun.status), "none") == f["run"])
+    if f.get("todo") == "review":
+        stmt = stmt.where(done, ~diagnosed, Case.status.not_in(list(reviewed_statuses)))
+    for word in f.get("q", "").split():
+        newest_done = (select(func.max(InterpretationRun.id)).where(
+            InterpretationRun.case_id == Case.id, InterpretationRun.kind == "rare",
+            InterpretationRun.status == "done").correlate(Case).scalar_subquery())
+        top = aliased(InterpretationRun)
+        stmt = stmt.where(or_(
+            Case.case_id.icontains(word, autoescape=True), Participant.participant_id.icontains(word, autoescape=True),
+            Referral.clinical_indication.icontains(word, autoescape=True),
+            Family.family_id.icontains(word, autoescape=True),
+            exists().where(CaseDiagnosis.case_id == Case.id, CaseDiagnosis.superseded_at.is_(None),
+                           CaseDiagnosis.gene.icontains(word, autoescape=True)),
+            exists().where(top.id == newest_done, _top_gene(top).icontains(word, autoescape=True))))
+    last_at = _last_rare_run(func.coalesce(InterpretationRun.finished_at, InterpretationRun.created_at))
+    order = {"case": Case.case_id, "opened": (Case.created_at, Case.case_id),
+             "indication": (Referral.clinical_indication, Case.case_id), "status": (Case.status, Case.case_id),
+             "run": (last_at, Case.case_id)}
+    return paginate(session, stmt, state, order)
+
+
+def rare_run_facts(session: Session, case_pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """For each case: its newest rare run (id, status, when), its newest finished run's top gene and tier, and its
+    chosen diagnosis gene; three queries for the given cases only (the page's rows), no results loaded."""
+    if not case_pks:
+        return {}
+    pks = list(case_pks)
+    facts: dict[int, dict[str, Any]] = {pk: {"last_run": None, "last_run_status": None, "last_run_at": None,
+                                             "has_results": False, "top_gene": None, "top_tier": None,
+                                             "diagnosis": None} for pk in pks}
+    newest = (select(func.max(InterpretationRun.id)).where(InterpretationRun.case_id.in_(pks),
+                                                            InterpretationRun.kind == "rare")
+              .group_by(InterpretationRun.case_id))
+    for case_pk, run_id, status, finished, created in session.execute(
+            select(InterpretationRun.case_id, InterpretationRun.run_id, InterpretationRun.status,
+                   InterpretationRun.finished_at, InterpretationRun.created_at)
+            .where(InterpretationRun.id.in_(newest))):
+        facts[case_pk].update(last_run=run_id, last_run_status=status, last_run_at=finished or created)
+    newest_done = (select(func.max(InterpretationRun.id)).where(
+        InterpretationRun.case_id.in_(pks), InterpretationRun.kind == "rare", InterpretationRun.status == "done")
+        .group_by(InterpretationRun.case_id))
+    for case_pk, gene, tier in session.execute(select(InterpretationRun.case_id, _TOP_GENE, _TOP_TIER)
+                                               .where(InterpretationRun.id.in_(newest_done))):
+        facts[case_pk].update(has_results=True, top_gene=gene, top_tier=tier)
+    for case_pk, gene in session.execute(select(CaseDiagnosis.case_id, CaseDiagnosis.gene).where(
+            CaseDiagnosis.case_id.in_(pks), CaseDiagnosis.superseded_at.is_(None)).order_by(CaseDiagnosis.id)):
+        facts[case_pk]["diagnosis"] = gene
+    return facts
 
 
 def cases_with_finished_runs(session: Session, trust_scope: frozenset[int] | None, arm: str,

@@ -21,6 +21,7 @@ from gmc.audit.verbs import AuditVerb
 from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import Conflict, NotFound, ValidationFailed
+from gmc.common.paging import ListState, Page
 from gmc.common.time import utcnow
 from gmc.interpretation.models import InterpretationRun
 from gmc.interpretation.rare import repository as repo
@@ -848,21 +849,27 @@ def cases_to_review(session: Session, principal: Principal) -> list[Case]:
             if awaits_review(c.status, True, any(d.superseded_at is None for d in repo.diagnoses_of(session, c.id)))]
 
 
-def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Rare-disease cases in scope with status, last run, top candidate and whether the case awaits review."""
+#: Sort keys of the rare-disease case list (see repository.rare_case_page).
+CASE_SORTS = ("case", "opened", "indication", "status", "run")
+
+
+def rare_case_page(session: Session, principal: Principal, state: ListState) -> Page:
+    """One page of the rare-disease cases in scope with status, last run, top candidate and whether each awaits
+    review; filtered, sorted and paged in SQL, with no cap on how many cases there are."""
     principal.require(Permission.INTERPRETATION_READ)
-    out = []
-    for case in repo.rare_cases(session, principal.trust_scope):
-        runs = repo.runs_of_case(session, case.id)
-        last = runs[0] if runs else None
-        done = next((r for r in runs if r.status == "done"), None)
-        top = ((done.results or {}).get("genes") or [None])[0] if done else None
-        diagnosis = next((d for d in repo.diagnoses_of(session, case.id) if d.superseded_at is None), None)
-        out.append({**case_summary(session, case), "last_run": last.run_id if last else None,
-                    "last_run_status": last.status if last else None,
-                    "last_run_at": last.finished_at or last.created_at if last else None,
-                    "top_gene": top["gene"] if top else None, "top_tier": top["tier"] if top else None,
-                    "diagnosis": diagnosis.gene if diagnosis else None,
-                    "to_review": awaits_review(case.status, done is not None, diagnosis is not None)})
-    record_list_read(session, principal, "rare-disease cases", [c["case_id"] for c in out])
-    return out
+    page = repo.rare_case_page(session, principal.trust_scope, state, _REVIEWED_STATUSES)
+    facts = repo.rare_run_facts(session, [c.id for c in page.items])
+    rows = []
+    for case in page.items:
+        fact = facts[case.id]
+        rows.append({**case_summary(session, case), **{k: v for k, v in fact.items() if k != "has_results"},
+                     "to_review": awaits_review(case.status, fact["has_results"], fact["diagnosis"] is not None)})
+    record_list_read(session, principal, "rare-disease cases", [r["case_id"] for r in rows])
+    page.items = rows
+    return page
+
+
+def rare_case_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Every rare-disease case in scope (the API's list), newest first, as rare_case_page rows."""
+    state = ListState("/rare", CASE_SORTS, "opened", descending=True, per_page=2**31 - 1)
+    return rare_case_page(session, principal, state).items

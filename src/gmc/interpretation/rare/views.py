@@ -12,7 +12,7 @@ from gmc.auth.permissions import Permission
 from gmc.auth.principal import Principal
 from gmc.common.errors import DomainError
 from gmc.common.nav import NavItem, register_nav
-from gmc.common.paging import ListState, matches_text, paginate_list
+from gmc.common.paging import ListState
 from gmc.common.requests import import_max_bytes
 from gmc.common.templating import render
 from gmc.common.worklists import WorkItem, Worklist, WorklistSource, register_worklist, worklist
@@ -71,23 +71,10 @@ def _back(case_id: str, anchor: str = "") -> RedirectResponse:
 @router.get("/rare")
 def cases_page(request: Request, principal: Principal = READ, db: GmcSession = DB) -> Response:
     """Rare-disease cases at your trusts with status, last run and top candidate: filtered, sorted, paged."""
-    state = ListState.from_query("/rare", request.query_params, sorts=list(_CASE_SORTS), default_sort="opened",
+    state = ListState.from_query("/rare", request.query_params, sorts=service.CASE_SORTS, default_sort="opened",
                                  default_descending=True, filters=("q", "status", "run", "todo"))
-    rows = service.rare_case_list(db, principal)
-    f = state.filters
-    rows = [r for r in rows if (not f.get("q") or matches_text(r, f["q"], _CASE_TEXT))
-            and (not f.get("status") or r["status"] == f["status"])
-            and (not f.get("run") or (r["last_run_status"] or "none") == f["run"])
-            and (f.get("todo") != "review" or r["to_review"])]
-    page = paginate_list(rows, state, _CASE_SORTS)
-    return render(request, "rare/cases.html", {"cases": page.items, "page": page, "filters": f})
-
-
-_CASE_SORTS = {"case": lambda r: r["case_id"], "opened": lambda r: (r["created_at"], r["case_id"]),
-               "indication": lambda r: (r["clinical_indication"] or "", r["case_id"]),
-               "status": lambda r: (r["status"], r["case_id"]),
-               "run": lambda r: (str(r["last_run_at"] or ""), r["case_id"])}
-_CASE_TEXT = ("case_id", "proband_participant_id", "clinical_indication", "top_gene", "diagnosis", "family_id")
+    page = service.rare_case_page(db, principal, state)
+    return render(request, "rare/cases.html", {"cases": page.items, "page": page, "filters": state.filters})
 
 
 @router.get("/cases/{case_id}/interpretation")
